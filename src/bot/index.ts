@@ -1,0 +1,54 @@
+import path from 'node:path';
+import type restify from 'restify';
+import type { MailroomConfig } from '../config/config';
+import type { Logger } from '../log';
+import type { MessageHandler } from '../server/http';
+import type { ReadinessReport } from '../server/readiness';
+import type { ConversationRepository } from '../store';
+import { createAdapter } from './adapter';
+import { CardRenderer } from './cards';
+import { MailroomBot } from './mailroom-bot';
+import { Notifier } from './notifier';
+import { GroupMembership, RoleResolver } from './roles';
+
+export { Notifier, ConversationNotFoundError } from './notifier';
+export type { OutgoingMessage } from './notifier';
+
+export interface BotRuntime {
+  readonly onMessage: MessageHandler;
+  readonly notifier: Notifier;
+  readonly bot: MailroomBot;
+  readonly cards: CardRenderer;
+}
+
+export interface BotRuntimeDeps {
+  readonly log: Logger;
+  readonly conversations: ConversationRepository;
+  readonly readiness: () => Promise<ReadinessReport>;
+  readonly groups?: GroupMembership;
+}
+
+/** Wires the CloudAdapter, the router and the notifier. The only entry point into src/bot/. */
+export function createBotRuntime(config: MailroomConfig, deps: BotRuntimeDeps): BotRuntime {
+  const log = deps.log.child({ component: 'bot' });
+  const adapter = createAdapter(config.bot, log);
+  const cards = new CardRenderer(path.join(config.rootDir, 'cards'));
+  const roles = new RoleResolver(config.roles, deps.groups);
+  if (roles.configuredGroupIds().length && !deps.groups) {
+    log.warn('roles name Entra groups, but no group membership source is configured: group-based roles match nobody', {
+      groups: roles.configuredGroupIds(),
+    });
+  }
+  const bot = new MailroomBot({
+    log,
+    cards,
+    roles,
+    conversations: deps.conversations,
+    allowedTenantIds: config.allowedTenantIds,
+    readiness: deps.readiness,
+  });
+  const notifier = new Notifier(adapter, config.bot.appId, deps.conversations, log);
+  const onMessage: MessageHandler = (req: restify.Request, res: restify.Response) =>
+    adapter.process(req, res, (ctx) => bot.run(ctx));
+  return { onMessage, notifier, bot, cards };
+}

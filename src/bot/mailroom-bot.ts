@@ -1,0 +1,283 @@
+import {
+  ActivityTypes,
+  AdaptiveCardInvokeResponse,
+  AdaptiveCardInvokeValue,
+  InvokeResponse,
+  TeamsActivityHandler,
+  TurnContext,
+} from 'botbuilder';
+import type { Logger } from '../log';
+import type { ConversationRepository } from '../store';
+import type { CardRenderer } from './cards';
+import { allowedFor, CommandInfo, suggest } from './commands/catalogue';
+import type { RoleResolver } from './roles';
+import { Actor, checkActor, conversationKind, TurnInfo } from './turn';
+import type { ReadinessReport } from '../server/readiness';
+
+/** A chat command: matched on the text with the bot's mention removed, case-insensitively. */
+export interface CommandHandler extends CommandInfo {
+  readonly pattern: RegExp;
+  handle(ctx: TurnContext, turn: TurnInfo, match: RegExpExecArray): Promise<void>;
+}
+
+/** An Action.Execute verb. Returns the card that replaces the clicked one, or undefined to keep it. */
+export interface CardActionHandler {
+  readonly verb: string;
+  handle(ctx: TurnContext, turn: TurnInfo, data: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+}
+
+export interface MailroomBotDeps {
+  readonly log: Logger;
+  readonly cards: CardRenderer;
+  readonly roles: RoleResolver;
+  readonly conversations: ConversationRepository;
+  readonly allowedTenantIds: readonly string[];
+  readonly readiness: () => Promise<ReadinessReport>;
+}
+
+/**
+ * The Teams-facing router: guards every turn (allowed tenant, authenticated user), remembers conversation
+ * references for proactive messages, and dispatches commands and card verbs to small handlers.
+ */
+export class MailroomBot extends TeamsActivityHandler {
+  private readonly commands: CommandHandler[] = [];
+  private readonly cardActions = new Map<string, CardActionHandler>();
+
+  constructor(private readonly deps: MailroomBotDeps) {
+    super();
+    this.command(helpCommand(deps, () => this.commands));
+    this.command(whoamiCommand(deps));
+    this.command(healthCommand(deps));
+    this.cardAction({
+      verb: 'help',
+      handle: async (ctx, turn) => {
+        await ctx.sendActivity({ attachments: [deps.cards.attachment('help', helpData(turn, this.commands))] });
+        return undefined;
+      },
+    });
+  }
+
+  command(handler: CommandHandler): this {
+    this.commands.push(handler);
+    return this;
+  }
+
+  cardAction(handler: CardActionHandler): this {
+    this.cardActions.set(handler.verb, handler);
+    return this;
+  }
+
+  listCommands(): readonly CommandInfo[] {
+    return this.commands;
+  }
+
+  /** Every activity passes the tenant and user check before any handler runs. */
+  protected override async onTurnActivity(ctx: TurnContext): Promise<void> {
+    const a = ctx.activity;
+    const check = checkActor(a, this.deps.allowedTenantIds);
+    if (!check.ok) {
+      this.deps.log.warn('activity refused', {
+        reason: check.reason,
+        tenantId: check.tenantId ?? null,
+        type: a.type,
+        from: a.from?.aadObjectId ?? a.from?.id ?? null,
+        conversation: a.conversation?.id ?? null,
+      });
+      if (a.type === ActivityTypes.Invoke) {
+        await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 403 } as InvokeResponse });
+      }
+      return;
+    }
+    await this.remember(ctx);
+    await super.onTurnActivity(ctx);
+  }
+
+  /** Stores the conversation reference (idempotent: clients resend install and update events). */
+  private async remember(ctx: TurnContext): Promise<boolean> {
+    const a = ctx.activity;
+    if (!a.conversation?.id || !a.serviceUrl) return false;
+    if (a.type === ActivityTypes.InstallationUpdate && a.action?.startsWith('remove')) {
+      await this.deps.conversations.markUninstalled(a.conversation.id);
+      return false;
+    }
+    const kind = conversationKind(a);
+    const channelData = (a.channelData ?? {}) as { channel?: { id?: string }; team?: { id?: string } };
+    const reference = TurnContext.getConversationReference(a) as unknown as Record<string, unknown>;
+    const { created } = await this.deps.conversations.upsert({
+      conversationId: a.conversation.id,
+      conversationType: kind,
+      tenantId: (a.conversation.tenantId ?? (a.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id ?? '').toLowerCase(),
+      serviceUrl: a.serviceUrl,
+      userAadObjectId: kind === 'personal' ? (a.from?.aadObjectId?.toLowerCase() ?? null) : null,
+      channelId: channelData.channel?.id ?? null,
+      teamId: channelData.team?.id ?? null,
+      reference,
+      botInstalled: true,
+    });
+    ctx.turnState.set(NEW_CONVERSATION, created);
+    return created;
+  }
+
+  private async turnInfo(ctx: TurnContext): Promise<TurnInfo> {
+    const check = checkActor(ctx.activity, this.deps.allowedTenantIds);
+    if (!check.ok) throw new Error('turnInfo called for a refused activity');
+    return { actor: check.actor, roles: await this.deps.roles.rolesOf(check.actor.aadObjectId) };
+  }
+
+  protected override async onInstallationUpdateAddActivity(ctx: TurnContext): Promise<void> {
+    await this.welcomeOnce(ctx);
+  }
+
+  protected override async onConversationUpdateActivity(ctx: TurnContext): Promise<void> {
+    const botId = ctx.activity.recipient?.id;
+    if (ctx.activity.membersAdded?.some((m) => m.id === botId)) await this.welcomeOnce(ctx);
+    await super.onConversationUpdateActivity(ctx);
+  }
+
+  /** Clients resend install and join events on every load: welcome a conversation only the first time. */
+  private async welcomeOnce(ctx: TurnContext): Promise<void> {
+    if (ctx.turnState.get(NEW_CONVERSATION) !== true) return;
+    const turn = await this.turnInfo(ctx);
+    await ctx.sendActivity({ attachments: [this.deps.cards.attachment('welcome', { name: turn.actor.name, roles: turn.roles })] });
+    this.deps.log.info('welcomed conversation', { conversation: ctx.activity.conversation.id, kind: conversationKind(ctx.activity) });
+  }
+
+  protected override async onMessageActivity(ctx: TurnContext): Promise<void> {
+    const turn = await this.turnInfo(ctx);
+    const text = normaliseText(TurnContext.removeRecipientMention(ctx.activity) ?? ctx.activity.text ?? '');
+    if (!text) {
+      if (ctx.activity.value) {
+        await ctx.sendActivity({
+          attachments: [this.deps.cards.notice({ title: 'This card is out of date', text: 'Its button belongs to an older version of Mailroom. Nothing was changed. Type **help** for the current commands.', tone: 'warning' })],
+        });
+      }
+      return;
+    }
+    for (const cmd of this.commands) {
+      const m = cmd.pattern.exec(text);
+      if (!m) continue;
+      if (!allowedFor(cmd, turn.roles)) {
+        this.deps.log.warn('command refused: role missing', { command: cmd.name, actor: turn.actor.aadObjectId, roles: turn.roles });
+        await ctx.sendActivity({ attachments: [this.deps.cards.notice(refusedNotice(cmd, turn.actor))] });
+        return;
+      }
+      await cmd.handle(ctx, turn, m);
+      return;
+    }
+    const allowed = this.commands.filter((c) => allowedFor(c, turn.roles));
+    const hint = suggest(text, allowed);
+    await ctx.sendActivity({
+      attachments: [
+        this.deps.cards.notice({
+          title: 'I did not understand that',
+          text: `"${clip(text, 60)}" is not a Mailroom command.${hint ? ` Did you mean **${hint.usage}**?` : ''} Type **help** to see the commands you can use.`,
+          tone: 'info',
+        }),
+      ],
+    });
+  }
+
+  protected override async onAdaptiveCardInvoke(ctx: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    const turn = await this.turnInfo(ctx);
+    const verb = value.action?.verb ?? '';
+    const handler = this.cardActions.get(verb);
+    if (!handler) {
+      this.deps.log.warn('unknown card verb', { verb, actor: turn.actor.aadObjectId });
+      return cardResponse(this.deps.cards.render('notice', { title: 'This card is out of date', text: `Mailroom does not know the action "${clip(verb, 40)}". Nothing was changed.`, tone: 'warning', facts: [] }));
+    }
+    const data = (value.action?.data ?? {}) as Record<string, unknown>;
+    const card = await handler.handle(ctx, turn, data);
+    return card ? cardResponse(card) : { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: undefined as never };
+  }
+}
+
+const NEW_CONVERSATION = Symbol('mailroom.newConversation');
+
+function cardResponse(card: Record<string, unknown>): AdaptiveCardInvokeResponse {
+  return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
+}
+
+export function normaliseText(text: string): string {
+  return text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+function clip(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+function refusedNotice(cmd: CommandInfo, actor: Actor) {
+  const needs = cmd.roles === 'anyone' ? 'any role' : cmd.roles.join(' or ');
+  return {
+    title: 'Not allowed',
+    text: `**${cmd.name}** needs the ${needs} role, and ${actor.name} does not have it. Nothing was changed. Ask your Mailroom admin if you need it.`,
+    tone: 'warning' as const,
+  };
+}
+
+function helpData(turn: TurnInfo, commands: readonly CommandInfo[]) {
+  return {
+    name: turn.actor.name,
+    roles: turn.roles,
+    commands: commands.filter((c) => allowedFor(c, turn.roles)).map((c) => ({ usage: c.usage, description: c.description })),
+  };
+}
+
+function helpCommand(deps: MailroomBotDeps, commands: () => readonly CommandInfo[]): CommandHandler {
+  return {
+    name: 'help',
+    usage: 'help',
+    description: 'Shows the commands you can use.',
+    roles: 'anyone',
+    pattern: /^(help|\?|commands)$/i,
+    async handle(ctx, turn) {
+      await ctx.sendActivity({ attachments: [deps.cards.attachment('help', helpData(turn, commands()))] });
+    },
+  };
+}
+
+function whoamiCommand(deps: MailroomBotDeps): CommandHandler {
+  return {
+    name: 'whoami',
+    usage: 'whoami',
+    description: 'Shows who Mailroom thinks you are and your roles.',
+    roles: 'anyone',
+    pattern: /^who ?am ?i$/i,
+    async handle(ctx, turn) {
+      await ctx.sendActivity({
+        attachments: [
+          deps.cards.notice({
+            title: turn.actor.name,
+            text: turn.roles.length ? `Your Mailroom roles: ${turn.roles.join(', ')}.` : 'You have no Mailroom role yet. Ask your Mailroom admin for one.',
+            facts: [
+              { title: 'Entra object id', value: turn.actor.aadObjectId },
+              { title: 'Tenant', value: turn.actor.tenantId },
+            ],
+          }),
+        ],
+      });
+    },
+  };
+}
+
+function healthCommand(deps: MailroomBotDeps): CommandHandler {
+  return {
+    name: 'health',
+    usage: 'health',
+    description: 'Shows whether the store and the configured back ends are reachable.',
+    roles: ['admin'],
+    pattern: /^health$/i,
+    async handle(ctx) {
+      const report = await deps.readiness();
+      await ctx.sendActivity({
+        attachments: [
+          deps.cards.notice({
+            title: report.ready ? 'Mailroom is ready' : 'Mailroom is not ready',
+            text: report.ready ? 'Every check passed.' : 'At least one check failed; see below.',
+            tone: report.ready ? 'good' : 'error',
+            facts: report.checks.map((c) => ({ title: c.name, value: c.ok ? `ok (${c.ms} ms)` : `failed: ${c.detail}` })),
+          }),
+        ],
+      });
+    },
+  };
+}

@@ -1,0 +1,341 @@
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { mergeEnvironment, readEnvFiles } from './env-files';
+
+/**
+ * The one place that reads configuration. Everything else receives a typed `MailroomConfig`.
+ * Sources, later wins: `env/.env.<name>`, `env/.env.<name>.user`, the process environment.
+ */
+
+export type Principal = { kind: 'user'; id: string } | { kind: 'group'; id: string } | { kind: 'anyone' };
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type BotAppType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+
+export interface BotConfig {
+  /** Empty in sandbox mode: CloudAdapter then runs anonymously, as the Agents Playground expects. */
+  readonly appId: string;
+  readonly appType: BotAppType;
+  readonly appTenantId: string | undefined;
+  readonly appPassword: string | undefined;
+}
+
+export interface CloudConfig {
+  readonly tenantId: string;
+  readonly authorityHost: string;
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly clientCertificatePath: string | undefined;
+  readonly graphUrl: string;
+  readonly exoUrl: string;
+}
+
+export interface DirectoryConfig {
+  readonly url: string;
+  readonly baseDn: string;
+  readonly bindDn: string;
+  readonly password: string;
+  readonly caFile: string | undefined;
+}
+
+export interface MailroomConfig {
+  readonly envName: string;
+  /** `sandbox`: no tenant configured, Mailroom runs against the local hybrid-tenant simulator. */
+  readonly mode: 'sandbox' | 'tenant';
+  readonly rootDir: string;
+  readonly envFiles: readonly string[];
+  readonly server: { readonly host: string; readonly port: number; readonly shutdownTimeoutMs: number };
+  readonly bot: BotConfig;
+  readonly store: { readonly databaseUrl: string | undefined; readonly sqliteFile: string };
+  readonly allowedTenantIds: readonly string[];
+  readonly roles: {
+    readonly requesters: readonly Principal[];
+    readonly approvers: readonly Principal[];
+    readonly admins: readonly Principal[];
+  };
+  readonly cloud: CloudConfig | undefined;
+  readonly directory: DirectoryConfig | undefined;
+  /** Extra CA certificates (PEM file) to trust for the cloud and directory back ends, e.g. the sandbox's own CA. */
+  readonly extraCaFile: string | undefined;
+  readonly logLevel: LogLevel;
+}
+
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly problem: string;
+  readonly example: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly ConfigProblem[], readonly envFiles: readonly string[]) {
+    super(ConfigError.describe(problems, envFiles));
+    this.name = 'ConfigError';
+  }
+
+  static describe(problems: readonly ConfigProblem[], envFiles: readonly string[]): string {
+    const lines = problems.map((p) => `  - ${p.variable}: ${p.problem}. Example of a good value: ${p.example}`);
+    const where = envFiles.length ? `read from ${envFiles.join(', ')} and the process environment` : 'read from the process environment';
+    return `Mailroom cannot start: ${problems.length} configuration value${problems.length === 1 ? ' is' : 's are'} wrong (${where}). Nothing was started.\n${lines.join('\n')}`;
+  }
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EXAMPLE_GUID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const SECRET_NAMES = /SECRET|PASSWORD|PASSWD|TOKEN|KEY|DATABASE_URL/i;
+
+/** Reads typed values from a merged environment and collects every problem before failing. */
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+  constructor(private readonly env: Record<string, string>) {}
+
+  raw(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+
+  fail(variable: string, problem: string, example: string): undefined {
+    this.problems.push({ variable, problem, example });
+    return undefined;
+  }
+
+  /** Quotes a bad value for an error message unless it may be a secret. */
+  shown(name: string, value: string): string {
+    return SECRET_NAMES.test(name) ? '(the value given)' : JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  }
+
+  string(name: string, fallback: string): string;
+  string(name: string): string | undefined;
+  string(name: string, fallback?: string): string | undefined {
+    return this.raw(name) ?? fallback;
+  }
+
+  required(name: string, what: string, example: string): string {
+    const v = this.raw(name);
+    if (v === undefined) {
+      this.fail(name, `is missing; it is required ${what}`, `${name}=${example}`);
+      return '';
+    }
+    return v;
+  }
+
+  int(name: string, fallback: number, min: number, max: number, example: string): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      this.fail(name, `${this.shown(name, v)} is not a whole number from ${min} to ${max}`, `${name}=${example}`);
+      return fallback;
+    }
+    return Number(v);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const hit = allowed.find((a) => a.toLowerCase() === v.toLowerCase());
+    if (!hit) {
+      this.fail(name, `${this.shown(name, v)} is not one of ${allowed.join(', ')}`, `${name}=${fallback}`);
+      return fallback;
+    }
+    return hit;
+  }
+
+  guid(name: string, value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    if (!GUID.test(value)) return this.fail(name, `${this.shown(name, value)} is not a GUID`, `${name}=${EXAMPLE_GUID}`);
+    return value.toLowerCase();
+  }
+
+  guidList(name: string): string[] {
+    const v = this.raw(name);
+    if (v === undefined) return [];
+    const out: string[] = [];
+    for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const g = this.guid(name, item);
+      if (g) out.push(g);
+    }
+    return out;
+  }
+
+  url(name: string, value: string | undefined, protocols: readonly string[], example: string): string | undefined {
+    if (value === undefined) return undefined;
+    let u: URL;
+    try {
+      u = new URL(value);
+    } catch {
+      return this.fail(name, `${this.shown(name, value)} is not a URL`, `${name}=${example}`);
+    }
+    if (!protocols.includes(u.protocol)) {
+      return this.fail(name, `${this.shown(name, value)} must use ${protocols.join(' or ')}`, `${name}=${example}`);
+    }
+    return value.replace(/\/+$/, '');
+  }
+
+  file(name: string, rootDir: string): string | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    const full = path.resolve(rootDir, v);
+    if (!existsSync(full)) return this.fail(name, `the file ${full} does not exist`, `${name}=./certs/file.pem`);
+    return full;
+  }
+
+  principals(name: string, allowAnyone: boolean): Principal[] {
+    const v = this.raw(name);
+    if (v === undefined) return [];
+    const out: Principal[] = [];
+    const example = `${name}=group:${EXAMPLE_GUID},user:0b4e6d2a-5c1f-4e43-9a55-0d5f7f3c2b11`;
+    for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      if (item === '*') {
+        if (allowAnyone) out.push({ kind: 'anyone' });
+        else this.fail(name, '"*" (everyone) is only allowed for ROLE_REQUESTERS', example);
+        continue;
+      }
+      const m = /^(user|group):(.+)$/i.exec(item);
+      if (!m || !GUID.test(m[2] ?? '')) {
+        this.fail(name, `${JSON.stringify(item)} is not "user:<Entra object id>" or "group:<Entra group id>"`, example);
+        continue;
+      }
+      out.push({ kind: (m[1] ?? '').toLowerCase() === 'user' ? 'user' : 'group', id: (m[2] ?? '').toLowerCase() });
+    }
+    return out;
+  }
+}
+
+export interface LoadConfigOptions {
+  readonly rootDir?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Environment name (`env/.env.<name>`); defaults to MAILROOM_ENV, then `dev`. */
+  readonly envName?: string;
+  /** Values that override both env files and the process environment (used by the sandbox launcher). */
+  readonly overrides?: Record<string, string>;
+}
+
+export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
+  const rootDir = path.resolve(opts.rootDir ?? process.cwd());
+  const processEnv = opts.env ?? process.env;
+  const envName = opts.envName ?? (processEnv.MAILROOM_ENV?.trim() || 'dev');
+  const files = readEnvFiles(rootDir, envName);
+  const merged = { ...mergeEnvironment(files.values, processEnv), ...(opts.overrides ?? {}) };
+  const r = new Reader(merged);
+
+  const tenantId = r.guid('TENANT_ID', r.raw('TENANT_ID'));
+  const mode: 'sandbox' | 'tenant' = tenantId ? 'tenant' : 'sandbox';
+
+  const host = r.string('HOST', '127.0.0.1');
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) r.fail('HOST', `${r.shown('HOST', host)} is not a host name or IP address`, 'HOST=127.0.0.1');
+  const port = r.int('PORT', 3978, 1, 65535, '3978');
+  const shutdownTimeoutMs = r.int('SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000, '10000');
+
+  const appId = r.guid('BOT_ID', r.raw('BOT_ID')) ?? '';
+  const appType = r.oneOf<BotAppType>('BOT_TYPE', ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'], 'SingleTenant');
+  const appTenantId = r.guid('BOT_TENANT_ID', r.raw('BOT_TENANT_ID')) ?? tenantId;
+  const appPassword = r.raw('BOT_PASSWORD');
+  if (mode === 'tenant') {
+    if (!appId) r.fail('BOT_ID', 'is missing; a configured tenant needs the bot\'s Entra app (client) id', `BOT_ID=${EXAMPLE_GUID}`);
+    if (appType !== 'UserAssignedMSI' && !appPassword) {
+      r.fail('BOT_PASSWORD', 'is missing; the bot registration\'s client secret goes in env/.env.<name>.user', 'BOT_PASSWORD=<the secret from the app registration>');
+    }
+  }
+
+  if (!appId && !isLoopback(host)) {
+    r.fail('HOST', `${r.shown('HOST', host)} is not a loopback address, but BOT_ID is empty: without a bot registration Mailroom cannot authenticate requests, so it only listens on loopback`, 'HOST=127.0.0.1');
+  }
+
+  const databaseUrl = r.url('DATABASE_URL', r.raw('DATABASE_URL'), ['postgres:', 'postgresql:'], 'postgres://mailroom:secret@db.example.com:5432/mailroom');
+  const dataDir = path.resolve(rootDir, r.string('DATA_DIR', 'data'));
+  const sqliteFile = path.join(dataDir, `mailroom-${envName}.db`);
+
+  const allowedTenantIds = r.guidList('ALLOWED_TENANT_IDS');
+  if (allowedTenantIds.length === 0 && tenantId) allowedTenantIds.push(tenantId);
+  if (allowedTenantIds.length === 0) {
+    r.fail('ALLOWED_TENANT_IDS', 'is missing; Mailroom refuses every activity unless at least one tenant is allowed', `ALLOWED_TENANT_IDS=${EXAMPLE_GUID}`);
+  }
+
+  const roles = {
+    requesters: r.principals('ROLE_REQUESTERS', true),
+    approvers: r.principals('ROLE_APPROVERS', false),
+    admins: r.principals('ROLE_ADMINS', false),
+  };
+  if (roles.admins.length === 0) {
+    r.fail('ROLE_ADMINS', 'is missing; at least one admin (an Entra user or group) must be configured', `ROLE_ADMINS=group:${EXAMPLE_GUID}`);
+  }
+
+  let cloud: CloudConfig | undefined;
+  const clientId = r.guid('CLIENT_ID', r.raw('CLIENT_ID'));
+  if (tenantId || clientId) {
+    const tid = tenantId ?? '';
+    const clientSecret = r.raw('CLIENT_SECRET');
+    const clientCertificatePath = r.file('CLIENT_CERTIFICATE_PATH', rootDir);
+    if (!clientId) r.fail('CLIENT_ID', 'is missing; the Entra app that calls Graph and Exchange Online is required with a tenant', `CLIENT_ID=${EXAMPLE_GUID}`);
+    if (!clientSecret && !clientCertificatePath) {
+      r.fail('CLIENT_CERTIFICATE_PATH', 'is missing, and so is CLIENT_SECRET; one credential for the Graph/Exchange app is required (a certificate is recommended)', 'CLIENT_CERTIFICATE_PATH=./certs/mailroom-app.pem');
+    }
+    cloud = {
+      tenantId: tid,
+      clientId: clientId ?? '',
+      clientSecret,
+      clientCertificatePath,
+      authorityHost: r.url('AUTHORITY_HOST', r.string('AUTHORITY_HOST', 'https://login.microsoftonline.com'), ['https:'], 'https://login.microsoftonline.com') ?? '',
+      graphUrl: r.url('GRAPH_URL', r.string('GRAPH_URL', 'https://graph.microsoft.com/v1.0'), ['https:'], 'https://graph.microsoft.com/v1.0') ?? '',
+      exoUrl:
+        r.url('EXO_URL', r.string('EXO_URL', `https://outlook.office365.com/adminapi/beta/${tid}/InvokeCommand`), ['https:'], `https://outlook.office365.com/adminapi/beta/${EXAMPLE_GUID}/InvokeCommand`) ?? '',
+    };
+  }
+
+  let directory: DirectoryConfig | undefined;
+  const ldapUrl = r.url('LDAP_URL', r.raw('LDAP_URL'), ['ldaps:'], 'ldaps://dc1.corp.example.com:636');
+  if (ldapUrl || mode === 'tenant') {
+    directory = {
+      url: ldapUrl ?? r.required('LDAP_URL', 'with a tenant (Mailroom writes to AD over LDAPS only)', 'ldaps://dc1.corp.example.com:636'),
+      baseDn: r.required('LDAP_BASE_DN', 'to find and create AD objects', 'DC=corp,DC=example,DC=com'),
+      bindDn: r.required('LDAP_BIND_DN', 'for the AD service account', 'svc-mailroom@corp.example.com'),
+      password: r.required('LDAP_PASSWORD', 'for the AD service account (put it in env/.env.<name>.user)', '<the service account password>'),
+      caFile: r.file('LDAP_CA_FILE', rootDir),
+    };
+  }
+
+  const config: MailroomConfig = {
+    envName,
+    mode,
+    rootDir,
+    envFiles: files.files,
+    server: { host, port, shutdownTimeoutMs },
+    bot: { appId, appType, appTenantId, appPassword },
+    store: { databaseUrl, sqliteFile },
+    allowedTenantIds,
+    roles,
+    cloud,
+    directory,
+    extraCaFile: r.file('EXTRA_CA_FILE', rootDir),
+    logLevel: r.oneOf<LogLevel>('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info'),
+  };
+  if (r.problems.length) throw new ConfigError(r.problems, files.files);
+  return config;
+}
+
+/** A view of the configuration that is safe to log: no secrets. */
+export function describeConfig(c: MailroomConfig): Record<string, unknown> {
+  return {
+    env: c.envName,
+    mode: c.mode,
+    listen: `${c.server.host}:${c.server.port}`,
+    bot: c.bot.appId ? `${c.bot.appType} ${c.bot.appId}` : 'anonymous (local clients only)',
+    store: c.store.databaseUrl ? `postgres ${maskUrl(c.store.databaseUrl)}` : `sqlite ${c.store.sqliteFile}`,
+    allowedTenants: c.allowedTenantIds,
+    roles: { requesters: c.roles.requesters.length, approvers: c.roles.approvers.length, admins: c.roles.admins.length },
+    cloud: c.cloud ? { tenant: c.cloud.tenantId, graph: c.cloud.graphUrl, exo: c.cloud.exoUrl } : 'not configured',
+    directory: c.directory ? c.directory.url : 'not configured',
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
