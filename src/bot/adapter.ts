@@ -11,7 +11,7 @@ export function createAdapter(bot: BotConfig, log: Logger): CloudAdapter {
   const auth = new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: bot.appId,
     MicrosoftAppPassword: bot.appPassword ?? '',
-    MicrosoftAppType: bot.appType,
+    MicrosoftAppType: bot.appId ? bot.appType : 'MultiTenant',
     MicrosoftAppTenantId: bot.appTenantId ?? '',
   });
   const adapter = new CloudAdapter(auth);

@@ -221,10 +221,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
 
   const host = r.string('HOST', '127.0.0.1');
   if (!/^[A-Za-z0-9.:-]+$/.test(host)) r.fail('HOST', `${r.shown('HOST', host)} is not a host name or IP address`, 'HOST=127.0.0.1');
-  const port = r.int('PORT', 3978, 1, 65535, '3978');
+  const port = r.int('PORT', 3978, 0, 65535, '3978'); // 0: any free port (tests)
   const shutdownTimeoutMs = r.int('SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000, '10000');
 
-  const appId = r.guid('BOT_ID', r.raw('BOT_ID')) ?? '';
+  // Sandbox mode always runs the bot anonymously (local clients only); BOT_ID then only fills the app package.
+  const configuredAppId = r.guid('BOT_ID', r.raw('BOT_ID')) ?? '';
+  const appId = mode === 'tenant' ? configuredAppId : '';
   const appType = r.oneOf<BotAppType>('BOT_TYPE', ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'], 'SingleTenant');
   const appTenantId = r.guid('BOT_TENANT_ID', r.raw('BOT_TENANT_ID')) ?? tenantId;
   const appPassword = r.raw('BOT_PASSWORD');

@@ -46,8 +46,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
   });
 
-  server.get('/healthz', (_req: restify.Request, res: restify.Response) => {
+  server.get('/healthz', async (_req: restify.Request, res: restify.Response) => {
     res.send(200, { status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
+    return Promise.resolve();
   });
 
   server.get('/readyz', async (_req: restify.Request, res: restify.Response) => {

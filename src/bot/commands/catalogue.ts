@@ -12,19 +12,19 @@ export function allowedFor(cmd: CommandInfo, roles: readonly Role[]): boolean {
   return cmd.roles === 'anyone' || cmd.roles.some((r) => roles.includes(r));
 }
 
-/** Levenshtein distance, for "did you mean" suggestions. */
+/** Edit distance counting a swap of neighbours as one edit (optimal string alignment), for "did you mean". */
 export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const at = (i: number, j: number) => d[i]?.[j] ?? 0;
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0] ?? 0;
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const up = prev[j] ?? 0;
-      prev[j] = Math.min(up + 1, (prev[j - 1] ?? 0) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = v;
     }
   }
-  return prev[b.length] ?? 0;
+  return at(a.length, b.length);
 }
 
 export function suggest(text: string, commands: readonly CommandInfo[]): CommandInfo | undefined {

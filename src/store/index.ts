@@ -1,0 +1,77 @@
+/**
+ * The store: one schema and one query layer over embedded SQLite (the default) and PostgreSQL (when a
+ * database URL is given, for several bot instances). `openStore` opens the database, checks it answers,
+ * and migrates it to the latest schema before returning. Value representations and every other engine
+ * difference are described in `dialect.ts`.
+ */
+import type { Kysely } from 'kysely';
+import { createConversationRepository, type ConversationRepository } from './conversation-repository';
+import { openPostgres, openSqlite, type EngineConnection, type Engine } from './dialect';
+import { StoreError } from './errors';
+import { migrateToLatest } from './migrations';
+import type { Database } from './schema';
+
+export type { ConversationRefFilter, ConversationRefInput, ConversationRefRecord, ConversationRepository, ConversationType } from './conversation-repository';
+export type { Engine } from './dialect';
+export { StoreError, redactDatabaseUrl, type StoreErrorCode } from './errors';
+export { LATEST_MIGRATION } from './migrations';
+export type { Database } from './schema';
+
+export interface StoreOptions {
+  /** postgres://user:password@host:5432/database — when set (non-empty), PostgreSQL is used. */
+  databaseUrl?: string;
+  /** The SQLite file used when there is no databaseUrl, e.g. data/mailroom.db; its folder is created. */
+  sqliteFile: string;
+  /** Source of createdAt/updatedAt; defaults to the system clock. */
+  clock?: () => Date;
+  /** Errors that happen outside any call (an idle PostgreSQL connection dropping); default: console.error. */
+  onBackgroundError?: (err: StoreError) => void;
+}
+
+export interface Store {
+  readonly engine: Engine;
+  /** For repositories added later; the schema is in `schema.ts`. */
+  readonly db: Kysely<Database>;
+  readonly conversations: ConversationRepository;
+  /** Resolves when the database answers a query; throws a StoreError saying why not (readiness probe). */
+  ping(): Promise<void>;
+  /** Migrate to the latest schema; returns the migrations applied now ([] when already up to date). */
+  migrate(): Promise<string[]>;
+  /** Release the connections or the file. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const clock = opts.clock ?? (() => new Date());
+  const onBackgroundError = opts.onBackgroundError ?? ((err: StoreError) => console.error(err.message));
+  const url = opts.databaseUrl?.trim() ?? '';
+  const conn: EngineConnection = url !== '' ? openPostgres(url, onBackgroundError) : openSqlite(opts.sqliteFile);
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => (closed ??= conn.db.destroy());
+  const ping = async (): Promise<void> => {
+    if (closed !== undefined) throw new StoreError('closed', 'The store is closed; open it again to use the database.');
+    try {
+      await conn.db.selectNoFrom((eb) => eb.lit(1).as('ok')).execute();
+    } catch (err) {
+      throw conn.describe(err, 'answer a ping');
+    }
+  };
+
+  try {
+    await ping();
+    await migrateToLatest(conn);
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw conn.describe(err, 'open the store');
+  }
+
+  return {
+    engine: conn.engine,
+    db: conn.db,
+    conversations: createConversationRepository(conn.db, clock),
+    ping,
+    migrate: () => migrateToLatest(conn),
+    close,
+  };
+}

@@ -1,0 +1,50 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { columnTypes, type EngineConnection, type Engine } from '../dialect';
+import { StoreError } from '../errors';
+import { initial } from './0001_initial';
+
+/**
+ * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
+ * four-digit prefix. Never edit a migration that has shipped: add the next one.
+ */
+const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
+  '0001_initial': (engine) => initial(columnTypes(engine)),
+};
+
+export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';
+
+export function migrationProvider(engine: Engine): MigrationProvider {
+  return {
+    getMigrations: () =>
+      Promise.resolve(Object.fromEntries(Object.entries(MIGRATIONS).map(([name, make]) => [name, make(engine)]))),
+  };
+}
+
+/**
+ * Migrate the database to the latest version and return the names of the migrations applied now
+ * (empty when it was already up to date). On PostgreSQL, concurrent callers wait for each other.
+ */
+export async function migrateToLatest<DB>(conn: Pick<EngineConnection, 'engine' | 'describe' | 'withMigrationLock'> & { db: Kysely<DB> }): Promise<string[]> {
+  const migrator = new Migrator({ db: conn.db, provider: migrationProvider(conn.engine) });
+  const { error, results } = await conn.withMigrationLock(() => migrator.migrateToLatest());
+  if (error === undefined) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
+  const missing = /previously executed migration (\S+) is missing/.exec(message);
+  if (missing) {
+    throw new StoreError(
+      'migration-failed',
+      `The database has migration ${missing[1]}, which this version of Mailroom does not know: a newer version has ` +
+        `migrated it. Run that newer version (or restore a backup from before the upgrade). Nothing was changed.`,
+      { cause: error },
+    );
+  }
+  const failed = results?.find((r) => r.status === 'Error');
+  if (failed === undefined) throw conn.describe(error, 'read the migration state');
+  const rolledBack =
+    conn.engine === 'postgres'
+      ? 'All migrations of this run were rolled back; the schema is as it was.'
+      : 'Migrations before it were applied and kept.';
+  const cause = conn.describe(error, `apply migration ${failed.migrationName}`);
+  throw new StoreError('migration-failed', `Migration ${failed.migrationName} failed: ${cause.message} ${rolledBack}`, { cause: error });
+}

@@ -1,0 +1,159 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+
+/**
+ * A Bot Connector stand-in on loopback: records what the bot sends to `activity.serviceUrl` (replies, proactive
+ * messages, in-place updates) the way Teams' connector would receive them.
+ */
+export interface RecordedCall {
+  readonly method: string;
+  readonly path: string;
+  readonly conversationId: string;
+  readonly activityId: string | undefined;
+  readonly body: Record<string, unknown>;
+}
+
+export interface Connector {
+  readonly serviceUrl: string;
+  readonly calls: RecordedCall[];
+  /** Resolves with the first call (from `since` on) matching the predicate, or rejects after timeoutMs. */
+  waitFor(pred: (c: RecordedCall) => boolean, timeoutMs?: number, since?: number): Promise<RecordedCall>;
+  close(): Promise<void>;
+}
+
+export async function startConnector(): Promise<Connector> {
+  const calls: RecordedCall[] = [];
+  const waiters: { pred: (c: RecordedCall) => boolean; since: number; resolve: (c: RecordedCall) => void }[] = [];
+  let nextId = 1;
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://connector');
+      const m = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url.pathname);
+      const json = (code: number, body: unknown) => {
+        res.writeHead(code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (!m) return json(404, { error: { code: 'NotFound', message: url.pathname } });
+      const call: RecordedCall = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        conversationId: decodeURIComponent(m[1] ?? ''),
+        activityId: m[2] ? decodeURIComponent(m[2]) : undefined,
+        body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
+      };
+      calls.push(call);
+      const index = calls.length - 1;
+      for (const w of [...waiters]) {
+        if (index >= w.since && w.pred(call)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(call);
+        }
+      }
+      if (req.method === 'PUT') return json(200, { id: call.activityId });
+      return json(201, { id: `activity-${nextId++}` });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    serviceUrl: `http://127.0.0.1:${port}/`,
+    calls,
+    waitFor(pred, timeoutMs = 5000, since = 0) {
+      const hit = calls.slice(since).find(pred);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const w = { pred, since, resolve: (c: RecordedCall) => (clearTimeout(timer), resolve(c)) };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`the connector received no matching call within ${timeoutMs} ms; it got: ${calls.slice(since).map((c) => `${c.method} ${c.path}`).join(', ') || 'nothing'}`));
+        }, timeoutMs);
+        waiters.push(w);
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Text of every TextBlock (and plain text) in a recorded activity, for assertions on what a person sees. */
+export function visibleText(body: Record<string, unknown>): string {
+  const parts: string[] = [];
+  if (typeof body.text === 'string') parts.push(body.text);
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node && typeof node === 'object') {
+      const o = node as Record<string, unknown>;
+      if ((o.type === 'TextBlock' || o.type === 'TextRun') && typeof o.text === 'string') parts.push(o.text);
+      if (o.type === 'FactSet' && Array.isArray(o.facts)) {
+        for (const f of o.facts as { title?: string; value?: string }[]) parts.push(`${f.title ?? ''}: ${f.value ?? ''}`);
+      }
+      if (typeof o.title === 'string' && typeof o.type === 'string' && o.type.startsWith('Action.')) parts.push(`[${o.title}]`);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(body.attachments);
+  return parts.join('\n');
+}
+
+export interface Person {
+  readonly id: string;
+  readonly aadObjectId: string;
+  readonly name: string;
+}
+
+/** Builds Teams-shaped activities for one person in one conversation and posts them to the bot. */
+export class TeamsClient {
+  private seq = 0;
+  constructor(
+    private readonly botUrl: string,
+    private readonly serviceUrl: string,
+    readonly person: Person,
+    readonly tenantId: string,
+    readonly conversation: { id: string; conversationType: 'personal' | 'groupChat' | 'channel' } = {
+      id: `a:personal-${person.id}`,
+      conversationType: 'personal',
+    },
+  ) {}
+
+  activity(extra: Record<string, unknown>): Record<string, unknown> {
+    return {
+      channelId: 'msteams',
+      serviceUrl: this.serviceUrl,
+      id: `in-${++this.seq}-${Date.now()}`,
+      timestamp: new Date().toISOString(),
+      from: { id: `29:${this.person.id}`, name: this.person.name, aadObjectId: this.person.aadObjectId },
+      recipient: { id: '28:mailroom', name: 'Mailroom' },
+      conversation: { ...this.conversation, tenantId: this.tenantId },
+      channelData: { tenant: { id: this.tenantId } },
+      locale: 'en-US',
+      ...extra,
+    };
+  }
+
+  async post(extra: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${this.botUrl}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(this.activity(extra)),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  }
+
+  say(text: string) {
+    return this.post({ type: 'message', text });
+  }
+
+  install() {
+    return this.post({ type: 'installationUpdate', action: 'add' });
+  }
+
+  execute(verb: string, data: Record<string, unknown> = {}) {
+    return this.post({ type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' } });
+  }
+}
