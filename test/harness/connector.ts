@@ -18,6 +18,8 @@ export interface Connector {
   readonly calls: RecordedCall[];
   /** Resolves with the first call (from `since` on) matching the predicate, or rejects after timeoutMs. */
   waitFor(pred: (c: RecordedCall) => boolean, timeoutMs?: number, since?: number): Promise<RecordedCall>;
+  /** Holds the answers to incoming calls (the bot's sends stay in flight) until the returned function is called. */
+  hold(): () => void;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startConnector(): Promise<Connector> {
   const calls: RecordedCall[] = [];
   const waiters: { pred: (c: RecordedCall) => boolean; since: number; resolve: (c: RecordedCall) => void }[] = [];
   let nextId = 1;
+  let held: Promise<void> | undefined;
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString()));
@@ -43,6 +46,10 @@ export async function startConnector(): Promise<Connector> {
         activityId: m[2] ? decodeURIComponent(m[2]) : undefined,
         body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
       };
+      const answer = () => {
+        if (req.method === 'PUT') return json(200, { id: call.activityId });
+        return json(201, { id: `activity-${nextId++}` });
+      };
       calls.push(call);
       const index = calls.length - 1;
       for (const w of [...waiters]) {
@@ -51,8 +58,8 @@ export async function startConnector(): Promise<Connector> {
           w.resolve(call);
         }
       }
-      if (req.method === 'PUT') return json(200, { id: call.activityId });
-      return json(201, { id: `activity-${nextId++}` });
+      if (held) void held.then(answer);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -71,6 +78,14 @@ export async function startConnector(): Promise<Connector> {
         }, timeoutMs);
         waiters.push(w);
       });
+    },
+    hold() {
+      let release!: () => void;
+      held = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        held = undefined;
+        release();
+      };
     },
     close: () =>
       new Promise<void>((resolve) => {
