@@ -4,7 +4,14 @@ import AdmZip from 'adm-zip';
 import { ENV_NAME_PATTERN, mergeEnvironment, readEnvFiles } from '../config/env-files';
 import { checkIcon, isIconRole } from './icon-checks';
 import { validateManifest } from './manifest-schema';
-import { fillJsonPlaceholders, isSecretName, KNOWN_PLACEHOLDERS, manifestValues, type PlaceholderUse } from './placeholders';
+import {
+  fillJsonPlaceholders,
+  isSecretName,
+  KNOWN_PLACEHOLDERS,
+  manifestValues,
+  PACKAGE_ONLY_PREFIX,
+  type PlaceholderUse,
+} from './placeholders';
 
 export type AppPackageErrorKind = 'template' | 'missing-values' | 'invalid-manifest' | 'invalid-icons';
 
@@ -85,7 +92,8 @@ function missingValueLine(name: string, paths: string[], envFile: string): strin
   const info = KNOWN_PLACEHOLDERS[name];
   const example = info?.example ?? 'value';
   const meaning = info ? `: ${info.meaning}` : '';
-  return `${name} (used at ${paths.join(', ')})${meaning}.\n    Set it in ${envFile}, for example: ${name}=${example}`;
+  const hint = info?.hint ? `\n    ${info.hint}` : '';
+  return `${name} (used at ${paths.join(', ')})${meaning}.\n    Set it in ${envFile}, for example: ${name}=${example}${hint}`;
 }
 
 /** Extra rules the schema does not express. */
@@ -102,9 +110,24 @@ function extraManifestProblems(manifest: Record<string, unknown>): string[] {
   return problems;
 }
 
-function sourceOf(problemPath: string, uses: PlaceholderUse[], envFile: string): string {
+function sourceOf(problemPath: string, uses: PlaceholderUse[], env: Readonly<Record<string, string>>, envFile: string): string {
   const names = [...new Set(uses.filter((u) => u.path === problemPath).map((u) => u.name))];
-  return names.length ? ` (value from ${names.join(', ')} in ${envFile})` : '';
+  if (names.length === 0) return '';
+  // Name the variable that really supplied the value: APP_PACKAGE_<NAME> wins over <NAME>.
+  const sources = names.map((n) => (env[`${PACKAGE_ONLY_PREFIX}${n}`] ? `${PACKAGE_ONLY_PREFIX}${n}` : n));
+  return ` (value from ${sources.join(', ')}; see ${envFile})`;
+}
+
+/** The validator's parameters, unless the message already says them (e.g. a pattern). */
+function detailsWorthShowing(message: string, details: string): string {
+  if (!details || details === '{}') return '';
+  try {
+    const params = JSON.parse(details) as Record<string, unknown>;
+    const said = Object.values(params).every((v) => message.includes(typeof v === 'string' ? v : JSON.stringify(v)));
+    return said ? '' : ` ${details}`;
+  } catch {
+    return ` ${details}`;
+  }
 }
 
 /**
@@ -156,9 +179,9 @@ export async function buildAppPackage(options: BuildAppPackageOptions): Promise<
   const validation = await validateManifest(filled.value);
   const manifest = filled.value as Record<string, unknown>;
   const schemaProblems = validation.problems.map(
-    (p) => `${p.path}: ${p.message}${p.details && p.details !== '{}' ? ` ${p.details}` : ''}${sourceOf(p.path, filled.uses, envFile)}`,
+    (p) => `${p.path}: ${p.message}${detailsWorthShowing(p.message, p.details)}${sourceOf(p.path, filled.uses, env, envFile)}`,
   );
-  const problems = [...schemaProblems, ...(validation.problems.length === 0 ? extraManifestProblems(manifest) : [])];
+  const problems = [...schemaProblems, ...extraManifestProblems(manifest)];
   if (problems.length > 0) {
     throw new AppPackageError(
       'invalid-manifest',

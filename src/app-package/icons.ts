@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../paths';
 import { createImage, encodePng, type RgbaImage } from './png';
 
 type Rgb = readonly [number, number, number];
@@ -157,6 +158,6 @@ export function writeIcons(dir: string): { color: string; outline: string } {
 }
 
 if (require.main === module) {
-  const written = writeIcons(path.resolve(__dirname, '..', '..', 'appPackage'));
+  const written = writeIcons(path.join(projectRoot(), 'appPackage'));
   console.log(`wrote ${written.color}\nwrote ${written.outline}`);
 }

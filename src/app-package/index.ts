@@ -5,4 +5,4 @@ export { checkIcon, ICON_SIZES, type IconRole } from './icon-checks';
 export { bundledManifestVersions, loadBundledSchema, teamsSchemaUrl, validateManifest } from './manifest-schema';
 export type { ManifestValidation, SchemaProblem } from './manifest-schema';
 export { describeValue, fillJsonPlaceholders, isSecretName, KNOWN_PLACEHOLDERS, manifestValues, PACKAGE_ONLY_PREFIX } from './placeholders';
-export { decodePng, encodePng, readPngHeader, type RgbaImage } from './png';
+export { createImage, decodePng, encodePng, readPngHeader, type RgbaImage } from './png';

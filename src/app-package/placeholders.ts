@@ -4,6 +4,8 @@ import { fillPlaceholders } from '../config/env-files';
 export interface PlaceholderInfo {
   readonly example: string;
   readonly meaning: string;
+  /** A further hint for the missing-value message. */
+  readonly hint?: string;
   /** An empty value is a valid choice (e.g. no name suffix in production) as long as the variable is set. */
   readonly mayBeEmpty?: boolean;
 }
@@ -16,6 +18,7 @@ export const KNOWN_PLACEHOLDERS: Readonly<Record<string, PlaceholderInfo>> = {
   BOT_ID: {
     example: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
     meaning: 'the Microsoft App ID (client id) of the Entra app registration behind the Azure Bot resource',
+    hint: 'Where the running bot must keep BOT_ID empty (the sandbox), set APP_PACKAGE_BOT_ID instead: it fills the manifest only.',
   },
   APP_NAME_SUFFIX: {
     example: '" (dev)"',

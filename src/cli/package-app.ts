@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppPackageError, buildAppPackage, describeValue, loadPackagingEnv } from '../app-package';
+import { projectRoot } from '../paths';
 
 const USAGE = 'Usage: npm run package -- [--env <name>] [--out <dir>]   (default env: $MAILROOM_ENV or dev)';
 
@@ -23,7 +24,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const rootDir = path.resolve(__dirname, '..', '..');
+  const rootDir = projectRoot();
   const envName = args.env || process.env.MAILROOM_ENV || 'dev';
   const outDir = args.out ? path.resolve(args.out) : undefined;
 

@@ -66,11 +66,7 @@ describe('in a real Teams client: the Agents Playground in headless Chromium', f
   it('the welcome card button (Action.Execute) shows the commands too', async function () {
     const before = await pg.page.locator('.ac-adaptiveCard', { hasText: 'Mailroom commands' }).count();
     await pg.card('Welcome to Mailroom').getByRole('button', { name: 'Show commands' }).click();
-    await pg.page.waitForFunction(
-      (n) => document.querySelectorAll('.ac-adaptiveCard').length > 0 && [...document.querySelectorAll('.ac-adaptiveCard')].filter((e) => e.textContent?.includes('Mailroom commands')).length > n,
-      before,
-      { timeout: 20000 },
-    );
+    await pg.page.locator('.ac-adaptiveCard', { hasText: 'Mailroom commands' }).nth(before).waitFor({ state: 'visible', timeout: 20000 });
     await pg.screenshot('e2e-welcome-button');
   });
 });
