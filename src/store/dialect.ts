@@ -19,11 +19,14 @@
  *   power loss, the WAL default trade-off). Meant for a single bot instance.
  * - PostgreSQL (node-postgres Pool): several bot instances may share one database. Migrations run under
  *   a session advisory lock, so instances starting at the same time migrate one after the other.
+ * - Both: a migration run is all or nothing (PostgreSQL: Kysely's transaction; SQLite: BEGIN IMMEDIATE
+ *   around the run, which also makes a second process wait for the first one's migrations).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
 import { Pool } from 'pg';
 import { StoreError, describePostgresError, describeSqliteError, parsePostgresUrl, type PostgresTarget } from './errors';
 import type { Database } from './schema';
@@ -78,8 +81,8 @@ export interface EngineConnection {
   readonly db: Kysely<Database>;
   /** Turn any error from this engine into a StoreError a person can act on. */
   describe(err: unknown, doing: string): StoreError;
-  /** Run `fn` while no other instance runs migrations on the same database. */
-  withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** Run the migrator while no other instance (or store in this process) migrates the same database. */
+  serializeMigrations(run: () => Promise<MigrationResultSet>): Promise<MigrationResultSet>;
 }
 
 export interface BackgroundErrorSink {
@@ -92,7 +95,7 @@ export function openSqlite(file: string): EngineConnection {
     try {
       mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     } catch (err) {
-      throw describeSqliteError(err, file, 'create the folder for');
+      throw describeSqliteError(err, file, 'create its folder');
     }
   }
   let database: BetterSqlite3.Database;
@@ -115,9 +118,47 @@ export function openSqlite(file: string): EngineConnection {
     engine: 'sqlite',
     db,
     describe: (err, doing) => describeSqliteError(err, file, doing),
-    // One connection per process, and Kysely's SQLite migrator holds it for the whole run.
-    withMigrationLock: (fn) => fn(),
+    // Kysely runs SQLite migrations without a transaction or lock. Here the whole run (its bookkeeping
+    // included) is one BEGIN IMMEDIATE transaction: a second process or store waits for the write lock,
+    // then finds the migrations done; a failed run is rolled back entirely, as on PostgreSQL.
+    serializeMigrations: async (run) => {
+      await beginImmediate(database, file);
+      let result: MigrationResultSet | undefined;
+      try {
+        result = await run();
+        return result;
+      } finally {
+        if (database.inTransaction) database.exec(result !== undefined && result.error === undefined ? 'COMMIT' : 'ROLLBACK');
+      }
+    },
   };
+}
+
+/** How long a migrating instance waits for another one's migration to finish. */
+const SQLITE_MIGRATION_WAIT_MS = 60_000;
+
+/**
+ * Take SQLite's write lock without blocking the event loop: better-sqlite3 waits synchronously, so a
+ * second store in the same process would stall the first one that holds the lock. Poll instead.
+ */
+async function beginImmediate(database: BetterSqlite3.Database, file: string): Promise<void> {
+  const deadline = Date.now() + SQLITE_MIGRATION_WAIT_MS;
+  database.pragma('busy_timeout = 0');
+  try {
+    for (;;) {
+      try {
+        database.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) {
+          throw describeSqliteError(err, file, 'lock for migration');
+        }
+        await delay(20);
+      }
+    }
+  } finally {
+    database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  }
 }
 
 export function openPostgres(url: string, onBackgroundError: BackgroundErrorSink): EngineConnection {
@@ -137,11 +178,11 @@ export function openPostgres(url: string, onBackgroundError: BackgroundErrorSink
     describe: (err, doing) => describePostgresError(err, target, doing),
     // Kysely's migrator takes its own advisory lock, but only after it has created its bookkeeping
     // tables; this lock covers the whole run, so concurrent first starts never race on CREATE TABLE.
-    withMigrationLock: (fn) =>
+    serializeMigrations: (run) =>
       db.connection().execute(async (conn) => {
         await sql`select pg_advisory_lock(${POSTGRES_MIGRATION_LOCK_KEY})`.execute(conn);
         try {
-          return await fn();
+          return await run();
         } finally {
           await sql`select pg_advisory_unlock(${POSTGRES_MIGRATION_LOCK_KEY})`.execute(conn);
         }

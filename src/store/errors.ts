@@ -172,7 +172,7 @@ export function describePostgresError(err: unknown, t: PostgresTarget, doing: st
   if (/does not support SSL/i.test(msg)) {
     return new StoreError('misconfigured', `${at} does not accept SSL, but DATABASE_URL asks for it; remove sslmode from DATABASE_URL or enable SSL on the server. Could not ${doing}.`, opts);
   }
-  return new StoreError('query-failed', `${at} reported an error while trying to ${doing}${code !== undefined ? ` (${code})` : ''}: ${msg}`, opts);
+  return new StoreError('query-failed', `${at}: could not ${doing}${code !== undefined ? ` (${code})` : ''}: ${msg}`, opts);
 }
 
 export function describeSqliteError(err: unknown, file: string, doing: string): StoreError {
@@ -181,33 +181,34 @@ export function describeSqliteError(err: unknown, file: string, doing: string): 
   const msg = errorMessage(err);
   const opts = { cause: err };
   const what = `SQLite database ${file}`;
+  const fail = `${what}: could not ${doing}`;
   switch (code) {
     case 'EACCES':
     case 'EPERM':
-      return new StoreError('sqlite-failed', `Could not ${doing} the ${what}: permission denied (${code}); check that the bot's user may write to that folder. Nothing was changed.`, opts);
+      return new StoreError('sqlite-failed', `${fail}: permission denied (${code}); check that the bot's user may write to that folder. Nothing was changed.`, opts);
     case 'ENOTDIR':
     case 'EEXIST':
-      return new StoreError('sqlite-failed', `Could not ${doing} the ${what}: part of the path is a file, not a folder (${code}); choose another path. Nothing was changed.`, opts);
+      return new StoreError('sqlite-failed', `${fail}: part of the path is a file, not a folder (${code}); choose another path. Nothing was changed.`, opts);
     case 'EROFS':
-      return new StoreError('sqlite-failed', `Could not ${doing} the ${what}: the file system is read-only (EROFS); choose a writable path. Nothing was changed.`, opts);
+      return new StoreError('sqlite-failed', `${fail}: the file system is read-only (EROFS); choose a writable path. Nothing was changed.`, opts);
     case 'SQLITE_CANTOPEN':
-      return new StoreError('sqlite-failed', `Could not ${doing} the ${what}: the file cannot be opened (SQLITE_CANTOPEN); check that the folder exists and is writable. Nothing was changed.`, opts);
+      return new StoreError('sqlite-failed', `${fail}: the file cannot be opened (SQLITE_CANTOPEN); check that the folder exists and is writable. Nothing was changed.`, opts);
     case 'SQLITE_NOTADB':
-      return new StoreError('sqlite-failed', `Could not ${doing} the ${what}: the file is not an SQLite database (SQLITE_NOTADB); point the store at another file. Nothing was changed.`, opts);
+      return new StoreError('sqlite-failed', `${fail}: the file is not an SQLite database (SQLITE_NOTADB); point the store at another file. Nothing was changed.`, opts);
     case 'SQLITE_BUSY':
     case 'SQLITE_LOCKED':
-      return new StoreError('sqlite-failed', `Could not ${doing} the ${what}: another process held it locked for longer than the busy timeout (${code}); SQLite serves one bot instance, use PostgreSQL (DATABASE_URL) for several.`, opts);
+      return new StoreError('sqlite-failed', `${fail}: another process held it locked for longer than the busy timeout (${code}); SQLite serves one bot instance, use PostgreSQL (DATABASE_URL) for several.`, opts);
     case 'SQLITE_READONLY':
-      return new StoreError('sqlite-failed', `Could not ${doing} the ${what}: it is read-only (SQLITE_READONLY); check the file's permissions. Nothing was changed.`, opts);
+      return new StoreError('sqlite-failed', `${fail}: it is read-only (SQLITE_READONLY); check the file's permissions. Nothing was changed.`, opts);
     case 'SQLITE_FULL':
-      return new StoreError('sqlite-failed', `Could not ${doing} the ${what}: the disk is full (SQLITE_FULL).`, opts);
+      return new StoreError('sqlite-failed', `${fail}: the disk is full (SQLITE_FULL).`, opts);
     case 'SQLITE_CORRUPT':
-      return new StoreError('sqlite-failed', `Could not ${doing} the ${what}: the file is corrupt (SQLITE_CORRUPT); restore it from a backup.`, opts);
+      return new StoreError('sqlite-failed', `${fail}: the file is corrupt (SQLITE_CORRUPT); restore it from a backup.`, opts);
     default:
       break;
   }
   if (/database connection is not open|has been destroyed|driver has already been destroyed/i.test(msg)) {
-    return new StoreError('closed', `The ${what} is closed; could not ${doing}.`, opts);
+    return new StoreError('closed', `${fail}: the store is closed.`, opts);
   }
-  return new StoreError('sqlite-failed', `Could not ${doing} the ${what}${code !== undefined ? ` (${code})` : ''}: ${msg}`, opts);
+  return new StoreError('sqlite-failed', `${fail}${code !== undefined ? ` (${code})` : ''}: ${msg}`, opts);
 }

@@ -49,17 +49,17 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => (closed ??= conn.db.destroy());
-  const ping = async (): Promise<void> => {
+  const probe = async (doing: string): Promise<void> => {
     if (closed !== undefined) throw new StoreError('closed', 'The store is closed; open it again to use the database.');
     try {
       await conn.db.selectNoFrom((eb) => eb.lit(1).as('ok')).execute();
     } catch (err) {
-      throw conn.describe(err, 'answer a ping');
+      throw conn.describe(err, doing);
     }
   };
 
   try {
-    await ping();
+    await probe('open the store');
     await migrateToLatest(conn);
   } catch (err) {
     await close().catch(() => undefined);
@@ -70,7 +70,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     engine: conn.engine,
     db: conn.db,
     conversations: createConversationRepository(conn.db, clock),
-    ping,
+    ping: () => probe('answer a ping'),
     migrate: () => migrateToLatest(conn),
     close,
   };

@@ -58,21 +58,22 @@ interface Binaries {
   bin: string;
 }
 
-function findBinaries(): Binaries {
-  const versions = existsSync(PG_ROOT)
-    ? readdirSync(PG_ROOT)
+/** The newest PostgreSQL server installed under `root`; throws with the install command when there is none. */
+export function findBinaries(root = PG_ROOT): Binaries {
+  const versions = existsSync(root)
+    ? readdirSync(root)
         .filter((v) => /^\d+(\.\d+)?$/.test(v))
-        .filter((v) => ['initdb', 'pg_ctl', 'postgres'].every((b) => existsSync(path.join(PG_ROOT, v, 'bin', b))))
+        .filter((v) => ['initdb', 'pg_ctl', 'postgres'].every((b) => existsSync(path.join(root, v, 'bin', b))))
         .sort((a, b) => Number(b) - Number(a))
     : [];
   const version = versions[0];
   if (version === undefined) {
     throw new Error(
-      `PostgreSQL server binaries were not found (looked for ${PG_ROOT}/<version>/bin/initdb, pg_ctl, postgres). ` +
+      `PostgreSQL server binaries were not found (looked for ${root}/<version>/bin/initdb, pg_ctl, postgres). ` +
         `The store tests need a real PostgreSQL server. Install it with: ${INSTALL_HINT}`,
     );
   }
-  return { version, bin: path.join(PG_ROOT, version, 'bin') };
+  return { version, bin: path.join(root, version, 'bin') };
 }
 
 interface RunAs {
@@ -176,7 +177,9 @@ async function start(): Promise<Running> {
     }
   };
 
-  // Kill the server if the process ends without the global teardown (crash, ^C handled by mocha).
+  // Kill the server if the process ends without the global teardown: process.exit() before it, or a
+  // signal (mocha has no SIGINT handler of its own, so ^C would otherwise leave the server running).
+  const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const killOnExit = (): void => {
     if (postmasterPid !== undefined) {
       try {
@@ -187,7 +190,18 @@ async function start(): Promise<Running> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    killOnExit();
+    detach();
+    // With no other listener left, re-raise so the signal does what it would have done.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const detach = (): void => {
+    process.removeListener('exit', killOnExit);
+    for (const sig of SIGNALS) process.removeListener(sig, onSignal);
+  };
   process.once('exit', killOnExit);
+  for (const sig of SIGNALS) process.once(sig, onSignal);
 
   try {
     as.chown(dir);
@@ -259,7 +273,7 @@ async function start(): Promise<Running> {
           await exec('pg_ctl', ['stop', '-D', dataDir, '-m', 'immediate', '-w', '-s']);
         } finally {
           postmasterPid = undefined;
-          process.removeListener('exit', killOnExit);
+          detach();
           rmSync(dir, { recursive: true, force: true });
         }
       })());
@@ -267,7 +281,7 @@ async function start(): Promise<Running> {
     return { harness, stop };
   } catch (err) {
     killOnExit();
-    process.removeListener('exit', killOnExit);
+    detach();
     throw err;
   }
 }

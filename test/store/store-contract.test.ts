@@ -2,12 +2,14 @@
  * The store contract: the same behaviour from embedded SQLite and from a real PostgreSQL server.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
+import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
+import { Client } from 'pg';
 import { LATEST_MIGRATION, StoreError, openStore, type ConversationRefInput, type Store, type StoreOptions } from '../../src/store';
 import { getPostgres } from '../harness/postgres';
 
@@ -90,6 +92,27 @@ for (const engine of ENGINES) {
       const store = await openStore(opts);
       opened.push(store);
       return store;
+    }
+
+    /** Run SQL on the database behind `opts` without the store. */
+    async function rawExec(opts: StoreOptions, text: string): Promise<void> {
+      if (opts.databaseUrl === undefined) {
+        mkdirSync(path.dirname(opts.sqliteFile), { recursive: true });
+        const db = new BetterSqlite3(opts.sqliteFile);
+        try {
+          db.exec(text);
+        } finally {
+          db.close();
+        }
+        return;
+      }
+      const client = new Client({ connectionString: opts.databaseUrl });
+      await client.connect();
+      try {
+        await client.query(text);
+      } finally {
+        await client.end();
+      }
     }
 
     async function migrationNames(store: Store): Promise<string[]> {
@@ -272,6 +295,49 @@ for (const engine of ENGINES) {
       assert.deepEqual(await second.conversations.get('p:keep'), saved);
     });
 
+    it('rolls a failed migration run back entirely and says which migration failed', async function () {
+      const opts = await freshOptions();
+      await rawExec(opts, 'create table conversation_refs (unrelated integer)');
+      const err = await openStore(opts).then(
+        () => assert.fail('openStore should have failed'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof StoreError);
+      assert.equal(err.code, 'migration-failed');
+      assert.match(err.message, /could not apply migration 0001_initial/i);
+      assert.match(err.message, /Every migration of this run was rolled back/);
+
+      await rawExec(opts, 'drop table conversation_refs');
+      const store = await open(opts);
+      assert.deepEqual(await migrationNames(store), [LATEST_MIGRATION]);
+      assert.deepEqual(await store.conversations.upsert(channel('c:after')), { created: true });
+    });
+
+    it('migrates once when several stores open a new database at the same time', async function () {
+      const opts = await freshOptions();
+      const stores = await Promise.all(Array.from({ length: 4 }, () => open(opts)));
+      assert.deepEqual(await migrationNames(stores[0]!), [LATEST_MIGRATION]);
+      await Promise.all(stores.map((s) => s.ping()));
+    });
+
+    it('refuses to open a database migrated by a newer version, and changes nothing', async function () {
+      const opts = await freshOptions();
+      const store = await open(opts);
+      await store.db
+        .withTables<{ kysely_migration: { name: string; timestamp: string } }>()
+        .insertInto('kysely_migration')
+        .values({ name: '9999_from_the_future', timestamp: new Date().toISOString() })
+        .execute();
+      const err = await openStore(opts).then(
+        () => assert.fail('openStore should have failed'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof StoreError);
+      assert.equal(err.code, 'migration-failed');
+      assert.match(err.message, /has migration 9999_from_the_future, which this version of Mailroom does not know/);
+      assert.deepEqual(await migrationNames(store), [LATEST_MIGRATION, '9999_from_the_future']);
+    });
+
     it('refuses an invalid record with a plain message and writes nothing', async function () {
       const store = await open(await freshOptions());
       const bad = { ...channel('c:bad'), conversationType: 'meeting' } as unknown as ConversationRefInput;
@@ -323,13 +389,6 @@ for (const engine of ENGINES) {
         assert.ok(err instanceof StoreError);
         assert.equal(err.code, 'database-missing');
         assert.match(err.message, /has no database named "no_such_db" \(3D000\)/);
-      });
-
-      it('migrates once when several instances start at the same time', async function () {
-        const opts = await freshOptions();
-        const stores = await Promise.all(Array.from({ length: 4 }, () => open(opts)));
-        assert.deepEqual(await migrationNames(stores[0]!), [LATEST_MIGRATION]);
-        await Promise.all(stores.map((s) => s.ping()));
       });
     } else {
       it('fails with a clear message when the SQLite file cannot be created', async function () {

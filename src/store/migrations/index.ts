@@ -22,11 +22,12 @@ export function migrationProvider(engine: Engine): MigrationProvider {
 
 /**
  * Migrate the database to the latest version and return the names of the migrations applied now
- * (empty when it was already up to date). On PostgreSQL, concurrent callers wait for each other.
+ * (empty when it was already up to date). Concurrent callers wait for each other; a failed run changes
+ * nothing.
  */
-export async function migrateToLatest<DB>(conn: Pick<EngineConnection, 'engine' | 'describe' | 'withMigrationLock'> & { db: Kysely<DB> }): Promise<string[]> {
+export async function migrateToLatest<DB>(conn: Pick<EngineConnection, 'engine' | 'describe' | 'serializeMigrations'> & { db: Kysely<DB> }): Promise<string[]> {
   const migrator = new Migrator({ db: conn.db, provider: migrationProvider(conn.engine) });
-  const { error, results } = await conn.withMigrationLock(() => migrator.migrateToLatest());
+  const { error, results } = await conn.serializeMigrations(() => migrator.migrateToLatest());
   if (error === undefined) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 
   const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
@@ -41,10 +42,6 @@ export async function migrateToLatest<DB>(conn: Pick<EngineConnection, 'engine' 
   }
   const failed = results?.find((r) => r.status === 'Error');
   if (failed === undefined) throw conn.describe(error, 'read the migration state');
-  const rolledBack =
-    conn.engine === 'postgres'
-      ? 'All migrations of this run were rolled back; the schema is as it was.'
-      : 'Migrations before it were applied and kept.';
   const cause = conn.describe(error, `apply migration ${failed.migrationName}`);
-  throw new StoreError('migration-failed', `Migration ${failed.migrationName} failed: ${cause.message} ${rolledBack}`, { cause: error });
+  throw new StoreError('migration-failed', `${cause.message.replace(/\.$/, '')}. Every migration of this run was rolled back; the schema is as it was.`, { cause: error });
 }
