@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../../src/paths';
+import { Browser, launchBrowser, PlaygroundPage } from '../harness/browser';
+
+async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const free = await Promise.all([port, port + 1].map((p) => new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
+    })));
+    if (free.every(Boolean)) return port;
+  }
+  throw new Error('no two free neighbouring ports found');
+}
+
+describe('npm start in sandbox mode: the bot and two Agents Playgrounds, driven in headless Chromium', function () {
+  this.timeout(180000);
+  const root = projectRoot();
+  let dataDir: string;
+  let child: ChildProcess;
+  let output = '';
+  let exited: Promise<number | null>;
+  let browser: Browser;
+  let urls: { requester: string; approver: string };
+
+  before(async function () {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-start-'));
+    const base = await freePortPair();
+    child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/start.ts')], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', DATA_DIR: dataDir, PLAYGROUND_PORT: String(base) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60000;
+    while (!/approver \(Arnold Approver\): (http:\/\/\S+)/.test(output)) {
+      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`npm start did not print the Playground URLs:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    urls = {
+      requester: /requester \(Rita Requester\):\s+(http:\/\/\S+)/.exec(output)?.[1] ?? '',
+      approver: /approver \(Arnold Approver\):\s+(http:\/\/\S+)/.exec(output)?.[1] ?? '',
+    };
+    browser = await launchBrowser();
+  });
+
+  after(async function () {
+    await browser?.close();
+    if (child && child.exitCode === null) {
+      child.kill('SIGINT');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('prints loopback URLs for both Playgrounds', function () {
+    assert.match(urls.requester, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(urls.approver, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(output, /bot endpoint:\s+http:\/\/127\.0\.0\.1:\d+\/api\/messages/);
+  });
+
+  it('the requester is welcomed and "help" renders her commands', async function () {
+    const pg = await PlaygroundPage.open(browser, urls.requester);
+    const welcome = await pg.waitForCard('Welcome to Mailroom');
+    assert.match(await welcome.innerText(), /Your roles: requester/);
+    await pg.send('help');
+    const help = await pg.waitForCard('Mailroom commands');
+    const text = await help.innerText();
+    assert.match(text, /signed in as Rita Requester with the roles: requester/);
+    assert.doesNotMatch(text, /health/, 'the admin command is not offered to a requester');
+    const shot = await pg.screenshot('npm-start-requester-help');
+    assert.ok(existsSync(shot) && statSync(shot).size > 10_000);
+
+    // the welcome card's button is an Action.Execute: the bot answers with the help card again
+    await welcome.getByRole('button', { name: 'Show commands' }).click();
+    await pg.page.locator('.ac-adaptiveCard', { hasText: 'Mailroom commands' }).nth(1).waitFor({ state: 'visible', timeout: 20000 });
+  });
+
+  it('the approver, in the second Playground, gets his own roles in "help"', async function () {
+    const pg = await PlaygroundPage.open(browser, urls.approver);
+    await pg.send('help');
+    const help = await pg.waitForCard('Mailroom commands');
+    assert.match(await help.innerText(), /signed in as Arnold Approver with the roles: approver/);
+    await pg.screenshot('npm-start-approver-help');
+  });
+
+  it('Ctrl-C stops the bot and both Playgrounds', async function () {
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    for (const url of [urls.requester, urls.approver]) {
+      await assert.rejects(fetch(`${url}/_debug/ping`), `${url} no longer answers`);
+    }
+  });
+});
