@@ -83,7 +83,7 @@ export class MailroomBot extends TeamsActivityHandler {
         from: a.from?.aadObjectId ?? a.from?.id ?? null,
         conversation: a.conversation?.id ?? null,
       });
-      if (a.type === ActivityTypes.Invoke) {
+      if (a.type === (ActivityTypes.Invoke as string)) {
         await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 403 } as InvokeResponse });
       }
       return;
@@ -96,7 +96,7 @@ export class MailroomBot extends TeamsActivityHandler {
   private async remember(ctx: TurnContext): Promise<boolean> {
     const a = ctx.activity;
     if (!a.conversation?.id || !a.serviceUrl) return false;
-    if (a.type === ActivityTypes.InstallationUpdate && a.action?.startsWith('remove')) {
+    if (a.type === (ActivityTypes.InstallationUpdate as string) && a.action?.startsWith('remove')) {
       await this.deps.conversations.markUninstalled(a.conversation.id);
       return false;
     }
@@ -185,7 +185,7 @@ export class MailroomBot extends TeamsActivityHandler {
       this.deps.log.warn('unknown card verb', { verb, actor: turn.actor.aadObjectId });
       return cardResponse(this.deps.cards.render('notice', { title: 'This card is out of date', text: `Mailroom does not know the action "${clip(verb, 40)}". Nothing was changed.`, tone: 'warning', facts: [] }));
     }
-    const data = (value.action?.data ?? {}) as Record<string, unknown>;
+    const data: Record<string, unknown> = value.action?.data ?? {};
     const card = await handler.handle(ctx, turn, data);
     return card ? cardResponse(card) : { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: undefined as never };
   }

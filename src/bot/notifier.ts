@@ -1,4 +1,4 @@
-import { Activity, CloudAdapter, ConversationReference, TurnContext } from 'botbuilder';
+import { Activity, CloudAdapter, TurnContext } from 'botbuilder';
 import type { Logger } from '../log';
 import type { ConversationRepository } from '../store';
 
@@ -44,14 +44,14 @@ export class Notifier {
   async update(conversationId: string, activityId: string, msg: OutgoingMessage): Promise<void> {
     const rec = await this.conversations.get(conversationId);
     if (!rec) throw new ConversationNotFoundError(`conversation ${conversationId}`);
-    await this.adapter.continueConversationAsync(this.botAppId, rec.reference as Partial<ConversationReference>, async (ctx: TurnContext) => {
+    await this.adapter.continueConversationAsync(this.botAppId, rec.reference, async (ctx: TurnContext) => {
       await ctx.updateActivity({ ...this.toActivity(msg), id: activityId });
     });
   }
 
   private async send(reference: Record<string, unknown>, msg: OutgoingMessage): Promise<string | undefined> {
     let id: string | undefined;
-    await this.adapter.continueConversationAsync(this.botAppId, reference as Partial<ConversationReference>, async (ctx: TurnContext) => {
+    await this.adapter.continueConversationAsync(this.botAppId, reference, async (ctx: TurnContext) => {
       const res = await ctx.sendActivity(this.toActivity(msg));
       id = res?.id;
     });

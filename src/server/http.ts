@@ -76,7 +76,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     port,
     async close(timeoutMs: number) {
       draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      });
       server.server.closeIdleConnections();
       let drained = true;
       if (inFlight > 0) {
