@@ -8,10 +8,18 @@ import { CERTIFICATES, DC_FQDN } from './recipe';
  * TLS files in Samba's default locations (`tls keyfile/certfile/cafile` default to `<private dir>/tls/…`),
  * so smb.conf needs no TLS options.
  */
-export function tlsPaths(dcDir: string): { dir: string; caCert: string; caKey: string; key: string; cert: string } {
+export function tlsPaths(dcDir: string): {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  key: string;
+  cert: string;
+  dhParams: string;
+} {
   const dir = path.join(dcDir, 'private', 'tls');
   return {
     dir,
+    dhParams: path.join(dir, 'dhparams.pem'),
     caCert: path.join(dir, 'ca.pem'),
     caKey: path.join(dir, 'ca.key'),
     key: path.join(dir, 'key.pem'),
@@ -27,7 +35,7 @@ function keyArgs(): string[] {
   return ['-newkey', CERTIFICATES.keyAlgorithm, ...curveArgs(), '-nodes'];
 }
 
-/** Create the sandbox CA and the server's private key (once per template). */
+/** Create the sandbox CA, the server's private key and the DH parameters (once per template). */
 export async function createCaAndServerKey(openssl: string, dcDir: string): Promise<void> {
   const tls = tlsPaths(dcDir);
   // Samba's own self-signed files (if any) must not survive next to ours.
@@ -51,6 +59,7 @@ export async function createCaAndServerKey(openssl: string, dcDir: string): Prom
     'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   await run(openssl, ['genpkey', '-algorithm', CERTIFICATES.keyAlgorithm, ...curveArgs(), '-out', tls.key]);
+  await run(openssl, ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', `group:${CERTIFICATES.dhGroup}`, '-out', tls.dhParams]);
   // Samba refuses a private key that others can read.
   await chmod(tls.key, 0o600);
   await chmod(tls.caKey, 0o600);

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { issueServerCertificate, tlsPaths } from './certs';
 import { run, runAllowingFailure } from './exec';
-import { isLoopbackIPv4, isPortFree, LDAPS_PORT, listeningSockets, SAMBA_LDAP_PORTS, tlsHandshake, type ListeningSocket } from './net';
+import { ADDRESS_LOCK_DIR, ldapPortsFree, releaseAddress, reserveAddress, reserveFreeAddress } from './addresses';
+import { isLoopbackIPv4, LDAPS_PORT, listeningSockets, tlsHandshake, type ListeningSocket } from './net';
 import { defaultRunDir } from './paths';
 import { isProcessAlive, processName, readPidFile, residentKiB, signal, sleep, waitForExit } from './process';
 import { ADMIN_UPN, BASE_DN, DC_FQDN, REALM } from './recipe';
@@ -76,7 +77,6 @@ interface DcInfo {
 }
 
 const running = new Set<{ pid: number }>();
-const reservedAddresses = new Set<string>();
 let exitHookInstalled = false;
 
 /**
@@ -87,44 +87,56 @@ export async function startDomainController(options: StartOptions = {}): Promise
   if (options.bindAddress !== undefined && !isLoopbackIPv4(options.bindAddress)) {
     throw new Error(`bindAddress must be an IPv4 loopback address (127.x.y.z), not "${options.bindAddress}"`);
   }
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error(
+      "The sandbox's Samba AD domain controller must run as root: it binds the privileged ports 389/636 " +
+        'and keeps its database root-owned. Run the sandbox and its tests as root (e.g. in the dev container).',
+    );
+  }
   const t0 = Date.now();
   const template = await ensureTemplate(options);
   const templateMs = Date.now() - t0;
   const runDir = path.resolve(options.runDir ?? defaultRunDir());
   if (!options.dir) await removeOrphans(runDir);
 
-  // An automatically chosen address can be taken by another process between the probe and samba's bind;
-  // then try the next one.
-  const attempts = options.bindAddress ? 1 : 3;
-  let lastError: unknown;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    const address = options.bindAddress ?? (await pickAddress());
-    reservedAddresses.add(address);
+  // Reservations make concurrent starts (other processes too) pick different addresses; should samba still fail
+  // to bind an automatically chosen one (someone outside took it), try the next.
+  const failed = new Set<string>();
+  for (let attempt = 0; ; attempt++) {
+    let address: string;
+    if (options.bindAddress) {
+      address = options.bindAddress;
+      if (!(await reserveAddress(address))) throw new Error(`${address} is reserved by another running DC (${ADDRESS_LOCK_DIR})`);
+      if (!(await ldapPortsFree(address))) {
+        await releaseAddress(address);
+        throw new Error(`LDAP ports on ${address} are already in use`);
+      }
+    } else {
+      address = await reserveFreeAddress(failed);
+    }
+    const disposable = !options.dir;
+    const dir = path.resolve(options.dir ?? path.join(runDir, `dc-${address}-${randomBytes(3).toString('hex')}`));
     try {
-      return await startOnAddress(template, address, runDir, templateMs, options);
+      return await startIn(dir, disposable, template, address, templateMs, options);
     } catch (err) {
-      reservedAddresses.delete(address);
-      lastError = err;
-      if (!(err instanceof AddressInUseError)) throw err;
+      if (disposable && !options.keepDir) await rm(dir, { recursive: true, force: true });
+      await releaseAddress(address);
+      if (!(err instanceof AddressInUseError) || options.bindAddress || attempt >= 4) throw err;
+      failed.add(address);
     }
   }
-  throw lastError;
 }
 
 class AddressInUseError extends Error {}
 
-async function startOnAddress(
+async function startIn(
+  dir: string,
+  disposable: boolean,
   template: SambaTemplate,
   address: string,
-  runDir: string,
   templateMs: number,
   options: StartOptions,
 ): Promise<DomainController> {
-  for (const port of SAMBA_LDAP_PORTS) {
-    if (!(await isPortFree(address, port))) throw new AddressInUseError(`${address}:${port} is already in use`);
-  }
-  const disposable = !options.dir;
-  const dir = path.resolve(options.dir ?? path.join(runDir, `dc-${address}-${randomBytes(3).toString('hex')}`));
   const tools = template.tools;
 
   const t1 = Date.now();
@@ -149,20 +161,20 @@ async function startOnAddress(
   const pidFile = path.join(dir, 'run', 'samba.pid');
   const logFile = path.join(dir, 'log', 'samba.log');
   await unlink(pidFile).catch(() => undefined);
+  const logOffset = await fileSize(logFile); // a reused folder's log holds earlier runs
 
   const t2 = Date.now();
   // -D: daemonize (pid file in run/); -M single: one process instead of a dozen prefork workers.
   const launched = await runAllowingFailure(tools.samba, ['-D', '-M', 'single', '-s', smbConf], { timeoutMs: 30_000 });
   if (launched.code !== 0) {
-    throw new Error(`samba exited with code ${launched.code}: ${launched.stderr.trim()}\n${await logTail(logFile)}`);
+    throw new Error(`samba exited with code ${launched.code}: ${launched.stderr.trim()}\n${await logTail(logFile, 20, logOffset)}`);
   }
   let pid: number | undefined;
   try {
-    pid = await waitForLdaps({ address, caPem, pidFile, logFile, timeoutMs: options.startTimeoutMs ?? 30_000 });
+    pid = await waitForLdaps({ address, caPem, pidFile, logFile, logOffset, timeoutMs: options.startTimeoutMs ?? 30_000 });
   } catch (err) {
     const stray = await readPidFile(pidFile);
     if (stray !== undefined) await stopPid(stray, pidFile, 5_000);
-    if (disposable && !options.keepDir) await rm(dir, { recursive: true, force: true });
     throw err;
   }
   const startMs = Date.now() - t2;
@@ -178,7 +190,7 @@ async function startOnAddress(
         await stopPid(samba.pid, pidFile, stopTimeoutMs);
       } finally {
         running.delete(samba);
-        reservedAddresses.delete(address);
+        await releaseAddress(address);
       }
       if (disposable && !options.keepDir) await rm(dir, { recursive: true, force: true });
     })();
@@ -214,26 +226,6 @@ async function startOnAddress(
     listeningSockets: () => (isProcessAlive(samba.pid) ? listeningSockets(samba.pid) : []),
     stop,
   };
-}
-
-/** The first 127.0.0.x (x in 10..250) not reserved in this process whose LDAP ports are all free. */
-async function pickAddress(): Promise<string> {
-  for (let x = 10; x <= 250; x++) {
-    const address = `127.0.0.${x}`;
-    if (reservedAddresses.has(address)) continue;
-    let free = true;
-    for (const port of SAMBA_LDAP_PORTS) {
-      if (!(await isPortFree(address, port))) {
-        free = false;
-        break;
-      }
-    }
-    if (free && !reservedAddresses.has(address)) {
-      reservedAddresses.add(address);
-      return address;
-    }
-  }
-  throw new Error('no free loopback address in 127.0.0.10-250 for a Samba DC (ports 389/636/3268/3269)');
 }
 
 async function prepareEmptyFolder(dir: string): Promise<void> {
@@ -278,50 +270,68 @@ async function assertNotRunning(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Wait until *our* samba listens on `address:636` and completes a TLS handshake verified against the CA.
+ * Checking the socket's owner matters: clones of one template share the CA and the server key, so a handshake
+ * alone could be answered by another DC that took the same address.
+ */
 async function waitForLdaps(args: {
   address: string;
   caPem: string;
   pidFile: string;
   logFile: string;
+  logOffset: number;
   timeoutMs: number;
 }): Promise<number> {
   const deadline = Date.now() + args.timeoutMs;
-  let lastError: unknown;
+  let lastProblem = 'no pid file yet';
   for (;;) {
     const pid = await readPidFile(args.pidFile);
+    const log = await logTail(args.logFile, 20, args.logOffset);
+    if (/NT_STATUS_ADDRESS_ALREADY_ASSOCIATED|Address already in use/i.test(log)) {
+      throw new AddressInUseError(`samba could not bind ${args.address}. Last log lines:\n${log}`);
+    }
     if (pid !== undefined && !isProcessAlive(pid)) {
-      const tail = await logTail(args.logFile);
-      if (/NT_STATUS_ADDRESS_ALREADY_ASSOCIATED|Address already in use/i.test(tail)) {
-        throw new AddressInUseError(`samba could not bind ${args.address}:\n${tail}`);
-      }
-      throw new Error(`samba (pid ${pid}) exited during start-up. Last log lines:\n${tail}`);
+      throw new Error(`samba (pid ${pid}) exited during start-up. Last log lines of ${args.logFile}:\n${log}`);
     }
     if (pid !== undefined) {
-      try {
-        await tlsHandshake(args.address, LDAPS_PORT, args.caPem);
-        return pid;
-      } catch (err) {
-        lastError = err;
+      const ours = listeningSockets(pid).some((s) => s.address === args.address && s.port === LDAPS_PORT);
+      if (ours) {
+        try {
+          await tlsHandshake(args.address, LDAPS_PORT, args.caPem);
+          return pid;
+        } catch (err) {
+          lastProblem = err instanceof Error ? err.message : String(err);
+        }
+      } else {
+        lastProblem = `pid ${pid} does not listen on ${args.address}:${LDAPS_PORT} yet`;
       }
     }
     if (Date.now() >= deadline) {
-      const reason = lastError instanceof Error ? lastError.message : 'no pid file';
       throw new Error(
-        `Samba did not accept LDAPS on ${args.address}:${LDAPS_PORT} within ${args.timeoutMs} ms (${reason}). ` +
-          `Last log lines of ${args.logFile}:\n${await logTail(args.logFile)}`,
+        `Samba did not accept LDAPS on ${args.address}:${LDAPS_PORT} within ${args.timeoutMs} ms (${lastProblem}). ` +
+          `Last log lines of ${args.logFile}:\n${log}`,
       );
     }
-    await sleep(40);
+    await sleep(25);
   }
 }
 
-async function logTail(logFile: string, lines = 20): Promise<string> {
+/** The last `lines` lines of the log written after byte `offset`. */
+async function logTail(logFile: string, lines = 20, offset = 0): Promise<string> {
   try {
-    const text = await readFile(logFile, 'utf8');
-    return text.trimEnd().split('\n').slice(-lines).join('\n');
+    const text = (await readFile(logFile)).subarray(offset).toString('utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n') || '(log is empty)';
   } catch {
     return `(no log at ${logFile})`;
   }
+}
+
+async function fileSize(file: string): Promise<number> {
+  return stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
 }
 
 /** SIGTERM, wait up to `timeoutMs`, then SIGKILL; finally remove the pid file (samba leaves it behind). */

@@ -5,7 +5,8 @@
  */
 export { startDomainController, type DomainController, type StartOptions, type StartTimings } from './dc';
 export { ensureSambaInstalled, SAMBA_INSTALL_COMMAND, SAMBA_PACKAGES, type SambaTools } from './install';
-export { listeningSockets, type ListeningSocket } from './net';
+export { canConnect, listeningSockets, type ListeningSocket } from './net';
 export { defaultCacheDir, defaultRunDir } from './paths';
+export { isProcessAlive } from './process';
 export { ADMIN_UPN, BASE_DN, DC_FQDN, DOMAIN, EXTRA_ATTRIBUTES, REALM } from './recipe';
 export { ensureTemplate, type SambaTemplate, type TemplateInfo, type TemplateOptions } from './template';
