@@ -216,8 +216,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
   const merged = { ...mergeEnvironment(files.values, processEnv), ...(opts.overrides ?? {}) };
   const r = new Reader(merged);
 
+  // The `sandbox` environment runs against the local hybrid-tenant simulator; every other one is a real tenant.
+  const mode: 'sandbox' | 'tenant' = envName === 'sandbox' ? 'sandbox' : 'tenant';
   const tenantId = r.guid('TENANT_ID', r.raw('TENANT_ID'));
-  const mode: 'sandbox' | 'tenant' = tenantId ? 'tenant' : 'sandbox';
+  if (mode === 'tenant' && !tenantId) {
+    r.fail('TENANT_ID', `is missing; environment "${envName}" is for a real tenant (use MAILROOM_ENV=sandbox, or plain npm start, to run against the local sandbox)`, `TENANT_ID=${EXAMPLE_GUID}`);
+  }
 
   const host = r.string('HOST', '127.0.0.1');
   if (!/^[A-Za-z0-9.:-]+$/.test(host)) r.fail('HOST', `${r.shown('HOST', host)} is not a host name or IP address`, 'HOST=127.0.0.1');
@@ -262,7 +266,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
 
   let cloud: CloudConfig | undefined;
   const clientId = r.guid('CLIENT_ID', r.raw('CLIENT_ID'));
-  if (tenantId || clientId) {
+  if (mode === 'tenant' || tenantId || clientId) {
     const tid = tenantId ?? '';
     const clientSecret = r.raw('CLIENT_SECRET');
     const clientCertificatePath = r.file('CLIENT_CERTIFICATE_PATH', rootDir);

@@ -10,6 +10,18 @@ const base = {
   ALLOWED_TENANT_IDS: TENANT,
   ROLE_ADMINS: 'user:c0ffee00-0000-4000-8000-0000000000a3',
 };
+/** A complete tenant configuration, for the tests that are about something else. */
+const tenant = {
+  TENANT_ID: TENANT,
+  BOT_ID: '0b4e6d2a-5c1f-4e43-9a55-0d5f7f3c2b11',
+  BOT_PASSWORD: 'bot-secret-value',
+  CLIENT_ID: '0b4e6d2a-5c1f-4e43-9a55-0d5f7f3c2b12',
+  CLIENT_SECRET: 'app-secret-value',
+  LDAP_URL: 'ldaps://dc1.corp.example.com:636',
+  LDAP_BASE_DN: 'DC=corp,DC=example,DC=com',
+  LDAP_BIND_DN: 'svc-mailroom@corp.example.com',
+  LDAP_PASSWORD: 'ldap-secret-value',
+};
 
 function problemsOf(fn: () => unknown) {
   try {
@@ -34,18 +46,18 @@ describe('configuration', function () {
   it('reads env/.env.<name>, then .user, then the process environment (later wins)', function () {
     writeFileSync(path.join(root, 'env', '.env.dev'), `PORT=4000\nLOG_LEVEL=warn\nALLOWED_TENANT_IDS=${TENANT}\nROLE_ADMINS=${base.ROLE_ADMINS}\n`);
     writeFileSync(path.join(root, 'env', '.env.dev.user'), 'PORT=4001\n');
-    const c = loadConfig({ rootDir: root, envName: 'dev', env: { LOG_LEVEL: 'debug' } });
+    const c = loadConfig({ rootDir: root, envName: 'dev', env: { LOG_LEVEL: 'debug', ...tenant } });
     assert.equal(c.server.port, 4001);
     assert.equal(c.logLevel, 'debug');
     assert.equal(c.server.host, '127.0.0.1', 'binds to loopback unless configured otherwise');
-    assert.equal(c.mode, 'sandbox');
+    assert.equal(c.mode, 'tenant');
     assert.equal(c.store.databaseUrl, undefined);
     assert.match(c.store.sqliteFile, /data[/\\]mailroom-dev\.db$/);
     assert.deepEqual(c.envFiles.map((f) => path.basename(f)), ['.env.dev', '.env.dev.user']);
   });
 
   it('names the variable, what is wrong and a good example for a bad value', function () {
-    const err = problemsOf(() => loadConfig({ rootDir: root, envName: 'dev', env: { ...base, PORT: 'eighty' } }));
+    const err = problemsOf(() => loadConfig({ rootDir: root, envName: 'sandbox', env: { ...base, PORT: 'eighty' } }));
     assert.equal(err.problems.length, 1);
     assert.equal(err.problems[0]?.variable, 'PORT');
     assert.match(err.message, /PORT: "eighty" is not a whole number from 0 to 65535\. Example of a good value: PORT=3978/);
@@ -53,7 +65,7 @@ describe('configuration', function () {
   });
 
   it('reports every problem at once, including missing required values', function () {
-    const err = problemsOf(() => loadConfig({ rootDir: root, envName: 'dev', env: { LOG_LEVEL: 'loud', ROLE_APPROVERS: 'bob' } }));
+    const err = problemsOf(() => loadConfig({ rootDir: root, envName: 'sandbox', env: { LOG_LEVEL: 'loud', ROLE_APPROVERS: 'bob' } }));
     const vars = err.problems.map((p) => p.variable).sort();
     assert.deepEqual(vars, ['ALLOWED_TENANT_IDS', 'LOG_LEVEL', 'ROLE_ADMINS', 'ROLE_APPROVERS']);
     assert.match(err.message, /ROLE_APPROVERS: "bob" is not "user:<Entra object id>" or "group:<Entra group id>"/);
@@ -62,7 +74,7 @@ describe('configuration', function () {
   it('parses roles as users and groups; "*" only for requesters', function () {
     const c = loadConfig({
       rootDir: root,
-      envName: 'dev',
+      envName: 'sandbox',
       env: { ...base, ROLE_REQUESTERS: '*', ROLE_APPROVERS: 'group:72F988BF-86F1-41AF-91AB-2D7CD011DB47, user:0b4e6d2a-5c1f-4e43-9a55-0d5f7f3c2b11' },
     });
     assert.deepEqual(c.roles.requesters, [{ kind: 'anyone' }]);
@@ -70,20 +82,20 @@ describe('configuration', function () {
       { kind: 'group', id: '72f988bf-86f1-41af-91ab-2d7cd011db47' },
       { kind: 'user', id: '0b4e6d2a-5c1f-4e43-9a55-0d5f7f3c2b11' },
     ]);
-    const err = problemsOf(() => loadConfig({ rootDir: root, envName: 'dev', env: { ...base, ROLE_ADMINS: '*' } }));
+    const err = problemsOf(() => loadConfig({ rootDir: root, envName: 'sandbox', env: { ...base, ROLE_ADMINS: '*' } }));
     assert.match(err.message, /only allowed for ROLE_REQUESTERS/);
   });
 
   it('refuses to listen beyond loopback without a bot registration', function () {
-    const err = problemsOf(() => loadConfig({ rootDir: root, envName: 'dev', env: { ...base, HOST: '0.0.0.0' } }));
+    const err = problemsOf(() => loadConfig({ rootDir: root, envName: 'sandbox', env: { ...base, HOST: '0.0.0.0' } }));
     assert.equal(err.problems[0]?.variable, 'HOST');
     assert.match(err.message, /cannot authenticate requests/);
   });
 
   it('with a tenant configured requires the bot registration, the cloud app and the directory', function () {
-    const err = problemsOf(() => loadConfig({ rootDir: root, envName: 'dev', env: { ...base, TENANT_ID: TENANT } }));
+    const err = problemsOf(() => loadConfig({ rootDir: root, envName: 'dev', env: { ...base } }));
     const vars = err.problems.map((p) => p.variable);
-    for (const v of ['BOT_ID', 'BOT_PASSWORD', 'CLIENT_ID', 'CLIENT_CERTIFICATE_PATH', 'LDAP_URL', 'LDAP_BASE_DN', 'LDAP_BIND_DN', 'LDAP_PASSWORD']) {
+    for (const v of ['TENANT_ID', 'BOT_ID', 'BOT_PASSWORD', 'CLIENT_ID', 'CLIENT_CERTIFICATE_PATH', 'LDAP_URL', 'LDAP_BASE_DN', 'LDAP_BIND_DN', 'LDAP_PASSWORD']) {
       assert.ok(vars.includes(v), `${v} is reported`);
     }
   });
@@ -115,7 +127,7 @@ describe('configuration', function () {
 
   it('never echoes a secret in an error', function () {
     const err = problemsOf(() =>
-      loadConfig({ rootDir: root, envName: 'dev', env: { ...base, DATABASE_URL: 'mysql://u:hunter2-secret@h/db', LDAP_URL: 'ldap://dc:389' } }),
+      loadConfig({ rootDir: root, envName: 'sandbox', env: { ...base, DATABASE_URL: 'mysql://u:hunter2-secret@h/db', LDAP_URL: 'ldap://dc:389' } }),
     );
     assert.doesNotMatch(err.message, /hunter2-secret/);
     assert.match(err.message, /DATABASE_URL: \(the value given\) must use postgres: or postgresql:/);
