@@ -1,0 +1,188 @@
+/**
+ * A small OPATH (`-Filter`) parser for the Exchange Get-* cmdlets: `Prop -eq 'v'`, `-ne`, `-like`,
+ * `-notlike`, `-and`, `-or`, `-not`, parentheses, `$true`/`$false`/`$null`. Only the properties in
+ * {@link FILTERABLE} can be filtered, as in Exchange Online; `IsExchangeCloudManaged` is not one of
+ * them (the field test found `Get-Mailbox -Filter 'IsExchangeCloudManaged -eq $true'` did not work).
+ */
+import { ExoError } from './errors';
+
+type Value = string | boolean | null | number;
+
+export type OpathNode =
+  | { type: 'and' | 'or'; left: OpathNode; right: OpathNode }
+  | { type: 'not'; expr: OpathNode }
+  | { type: 'cmp'; op: 'eq' | 'ne' | 'like' | 'notlike'; prop: string; value: Value };
+
+export const FILTERABLE: readonly string[] = [
+  'Alias',
+  'Name',
+  'DisplayName',
+  'PrimarySmtpAddress',
+  'EmailAddresses',
+  'WindowsEmailAddress',
+  'ExternalEmailAddress',
+  'RecipientType',
+  'RecipientTypeDetails',
+  'ExternalDirectoryObjectId',
+  'HiddenFromAddressListsEnabled',
+  'IsDirSynced',
+  'UserPrincipalName',
+  'Guid',
+  'ExchangeGuid',
+  ...Array.from({ length: 15 }, (_, i) => `CustomAttribute${i + 1}`),
+];
+
+function invalid(filter: string, position: number): ExoError {
+  return new ExoError(
+    'ParameterBinding',
+    `Cannot bind parameter 'Filter' to the target. Exception setting "Filter": "Invalid filter syntax. For a description of the filter ` +
+      `parameter syntax see the command help.\n"${filter}" at position ${position + 1}."`,
+  );
+}
+
+type Tok = { k: 'word' | 'op' | 'str' | 'var' | 'num' | 'lp' | 'rp'; v: string; at: number };
+
+function lex(src: string): Tok[] {
+  const out: Tok[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src.charAt(i);
+    if (/\s/.test(c)) {
+      i++;
+    } else if (c === '(' || c === ')') {
+      out.push({ k: c === '(' ? 'lp' : 'rp', v: c, at: i });
+      i++;
+    } else if (c === "'" || c === '"') {
+      const start = i;
+      let s = '';
+      i++;
+      for (;;) {
+        if (i >= src.length) throw invalid(src, start);
+        const d = src.charAt(i);
+        if (d === c) {
+          if (src.charAt(i + 1) === c) {
+            s += c;
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        s += d;
+        i++;
+      }
+      out.push({ k: 'str', v: s, at: start });
+    } else if (c === '-') {
+      const m = /^-[A-Za-z]+/.exec(src.slice(i));
+      if (!m) throw invalid(src, i);
+      out.push({ k: 'op', v: m[0].slice(1).toLowerCase(), at: i });
+      i += m[0].length;
+    } else if (c === '$') {
+      const m = /^\$[A-Za-z]+/.exec(src.slice(i));
+      if (!m) throw invalid(src, i);
+      out.push({ k: 'var', v: m[0].slice(1).toLowerCase(), at: i });
+      i += m[0].length;
+    } else {
+      const m = /^[A-Za-z0-9_.@{}-]+/.exec(src.slice(i));
+      if (!m) throw invalid(src, i);
+      out.push({ k: /^\d+$/.test(m[0]) ? 'num' : 'word', v: m[0], at: i });
+      i += m[0].length;
+    }
+  }
+  return out;
+}
+
+/** Parses an OPATH filter; throws Exchange's "Invalid filter syntax" binding error. */
+export function parseOpath(src: string): OpathNode {
+  const toks = lex(src);
+  let p = 0;
+  const peek = (): Tok | undefined => toks[p];
+  const or = (): OpathNode => {
+    let l = and();
+    while (peek()?.k === 'op' && peek()?.v === 'or') {
+      p++;
+      l = { type: 'or', left: l, right: and() };
+    }
+    return l;
+  };
+  const and = (): OpathNode => {
+    let l = unary();
+    while (peek()?.k === 'op' && peek()?.v === 'and') {
+      p++;
+      l = { type: 'and', left: l, right: unary() };
+    }
+    return l;
+  };
+  const unary = (): OpathNode => {
+    if (peek()?.k === 'op' && peek()?.v === 'not') {
+      p++;
+      return { type: 'not', expr: unary() };
+    }
+    return primary();
+  };
+  const primary = (): OpathNode => {
+    const t = toks[p++];
+    if (!t) throw invalid(src, src.length);
+    if (t.k === 'lp') {
+      const n = or();
+      if (toks[p++]?.k !== 'rp') throw invalid(src, toks[p - 1]?.at ?? src.length);
+      return n;
+    }
+    if (t.k !== 'word') throw invalid(src, t.at);
+    const prop = FILTERABLE.find((f) => f.toLowerCase() === t.v.toLowerCase());
+    if (!prop) throw invalid(src, t.at);
+    const op = toks[p++];
+    if (!op || op.k !== 'op' || !['eq', 'ne', 'like', 'notlike'].includes(op.v)) throw invalid(src, op?.at ?? src.length);
+    const val = toks[p++];
+    if (!val) throw invalid(src, src.length);
+    let value: Value;
+    if (val.k === 'str' || val.k === 'word') value = val.v;
+    else if (val.k === 'num') value = Number(val.v);
+    else if (val.k === 'var' && (val.v === 'true' || val.v === 'false')) value = val.v === 'true';
+    else if (val.k === 'var' && val.v === 'null') value = null;
+    else throw invalid(src, val.at);
+    return { type: 'cmp', op: op.v as 'eq' | 'ne' | 'like' | 'notlike', prop, value };
+  };
+  const node = or();
+  if (p < toks.length) throw invalid(src, toks[p]?.at ?? src.length);
+  return node;
+}
+
+function like(value: string, pattern: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+  return re.test(value);
+}
+
+function matchOne(actual: unknown, op: 'eq' | 'ne' | 'like' | 'notlike', value: Value): boolean {
+  if (Array.isArray(actual)) {
+    // Multi-valued (EmailAddresses): eq/like match any element; address values may omit the prefix.
+    const hit = actual.some((a) => {
+      const s = String(a);
+      const bare = s.includes(':') ? s.slice(s.indexOf(':') + 1) : s;
+      if (op === 'eq' || op === 'ne') return typeof value === 'string' && (s.toLowerCase() === value.toLowerCase() || bare.toLowerCase() === value.toLowerCase());
+      return typeof value === 'string' && (like(s, value) || like(bare, value));
+    });
+    return op === 'ne' || op === 'notlike' ? !hit : hit;
+  }
+  let eq: boolean;
+  if (op === 'like' || op === 'notlike') eq = typeof value === 'string' && typeof actual === 'string' && like(actual, value);
+  else if (value === null) eq = actual === null || actual === undefined || actual === '';
+  else if (typeof value === 'string' && typeof actual === 'string') eq = actual.toLowerCase() === value.toLowerCase();
+  else if (typeof value === 'string' && typeof actual === 'boolean') eq = String(actual).toLowerCase() === value.toLowerCase();
+  else eq = actual === value;
+  return op === 'ne' || op === 'notlike' ? !eq : eq;
+}
+
+/** Evaluates a parsed filter against an object of rendered cmdlet properties. */
+export function evaluateOpath(node: OpathNode, props: Record<string, unknown>): boolean {
+  switch (node.type) {
+    case 'and':
+      return evaluateOpath(node.left, props) && evaluateOpath(node.right, props);
+    case 'or':
+      return evaluateOpath(node.left, props) || evaluateOpath(node.right, props);
+    case 'not':
+      return !evaluateOpath(node.expr, props);
+    case 'cmp':
+      return matchOne(props[node.prop], node.op, node.value);
+  }
+}

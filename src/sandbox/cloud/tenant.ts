@@ -1,0 +1,1920 @@
+/**
+ * In-memory model of one hybrid Microsoft 365 tenant: Entra ID (users, groups, contacts, licences,
+ * app registrations) and Exchange Online (recipients, accepted domains, organisation config).
+ *
+ * Two kinds of callers use it:
+ * - the **sync engine** (written separately) reads AD and calls {@link Tenant.upsertSyncedUser},
+ *   {@link Tenant.upsertSyncedContact}, {@link Tenant.upsertSyncedGroup} and {@link Tenant.removeSynced};
+ *   these apply the hybrid rules of `hybrid-behaviour.md` (see `rules.ts`) to decide what reaches EXO;
+ * - the **HTTP emulator** (`graph.ts`, `exo.ts`) reads and writes it on behalf of Graph and
+ *   InvokeCommand requests.
+ *
+ * Time comes from an injected {@link Clock}. Work that the real service does later (mailbox
+ * provisioning after a licence) is queued with a due time and carried out by {@link Tenant.tick},
+ * which every public method calls first; with a delay of 0 a mailbox exists as soon as the licence does.
+ *
+ * State is plain data: {@link Tenant.toJSON} / {@link Tenant.fromJSON} save and restore it.
+ */
+import type { Clock } from './clock';
+import { systemClock } from './clock';
+import { ExoError, GraphError, graphNotFound, graphSyncedObjectReadOnly } from './errors';
+import { EMPTY_GUID, immutableIdFromObjectGuid, isGuid, randomGuid, type IdGenerator } from './ids';
+import {
+  adMastersExchangeAttributes,
+  applyAdProxyAddressesDiff,
+  applyPrimaryAddressChange,
+  contactReachesExo,
+  exoGroupShape,
+  groupReachesExo,
+  initialCloudManaged,
+  initialMailboxAddresses,
+  isMailboxType,
+  isPrimarySmtp,
+  licenceRemovalEffect,
+  mailboxPrimaryAddress,
+  normaliseProxy,
+  primaryOf,
+  proxyKey,
+  splitProxy,
+  syncedMailNickname,
+  toAlias,
+  unlicensedSyncedUserType,
+  type AdGroupScope,
+  type RecipientTypeDetails,
+} from './rules';
+import { KNOWN_SKUS, skuGivesMailbox, type ServicePlan, type SkuDefinition } from './skus';
+
+// =============================================================================================
+// Input types: what the sync engine passes in (read from AD)
+// =============================================================================================
+
+/**
+ * A user as read from AD. Only `distinguishedName`, `samAccountName`, `userPrincipalName`,
+ * `accountEnabled` and one of `objectGuid`/`immutableId` are required; leave out what AD does not have.
+ * Without the Exchange schema AD has `mail`, `mailNickname`, `targetAddress` and `proxyAddresses`;
+ * `hideFromAddressLists` (msExchHideFromAddressLists), `usageLocation` (msExchUsageLocation) and
+ * `extensionAttributes` exist only with it.
+ */
+export interface AdUserInput {
+  /** AD objectGUID (string form); the immutable id is derived from it unless `immutableId` is given. */
+  objectGuid?: string;
+  /** Entra's sourceAnchor (base64 objectGUID or ms-DS-ConsistencyGuid). Wins over `objectGuid`. */
+  immutableId?: string;
+  distinguishedName: string;
+  samAccountName: string;
+  /** AD userPrincipalName. Entra keeps it if its suffix is a verified domain, else uses the initial domain. */
+  userPrincipalName: string;
+  /** From userAccountControl (ACCOUNTDISABLE not set). */
+  accountEnabled: boolean;
+  displayName?: string | null;
+  givenName?: string | null;
+  surname?: string | null;
+  department?: string | null;
+  jobTitle?: string | null;
+  companyName?: string | null;
+  mobilePhone?: string | null;
+  telephoneNumber?: string | null;
+  officeLocation?: string | null;
+  employeeId?: string | null;
+  /** objectSid in SDDL form (S-1-5-21-…). */
+  objectSid?: string | null;
+  mail?: string | null;
+  mailNickname?: string | null;
+  targetAddress?: string | null;
+  proxyAddresses?: string[];
+  hideFromAddressLists?: boolean | null;
+  usageLocation?: string | null;
+  /** extensionAttribute1..15 → EXO CustomAttribute1..15; key `extensionAttribute3` etc. */
+  extensionAttributes?: Record<string, string | null | undefined>;
+}
+
+/** A contact as read from AD. */
+export interface AdContactInput {
+  objectGuid?: string;
+  immutableId?: string;
+  distinguishedName: string;
+  displayName?: string | null;
+  givenName?: string | null;
+  surname?: string | null;
+  companyName?: string | null;
+  department?: string | null;
+  jobTitle?: string | null;
+  mail?: string | null;
+  mailNickname?: string | null;
+  /** For contacts, Exchange's ExternalEmailAddress; defaults to `mail`. */
+  targetAddress?: string | null;
+  proxyAddresses?: string[];
+  hideFromAddressLists?: boolean | null;
+}
+
+/** A group as read from AD. */
+export interface AdGroupInput {
+  objectGuid?: string;
+  immutableId?: string;
+  distinguishedName: string;
+  samAccountName: string;
+  displayName?: string | null;
+  description?: string | null;
+  /** From groupType: global, universal or domain local. */
+  scope: AdGroupScope;
+  /** From groupType: security (true) or distribution (false). */
+  securityEnabled: boolean;
+  mail?: string | null;
+  mailNickname?: string | null;
+  proxyAddresses?: string[];
+  hideFromAddressLists?: boolean | null;
+  objectSid?: string | null;
+  /**
+   * Members as immutable ids (or objectGUIDs; both forms are accepted). Members that are not synced
+   * (yet) are kept and resolve as soon as they are.
+   */
+  members?: string[];
+}
+
+/** What an upsert did, for the sync engine's log. */
+export interface SyncOutcome {
+  immutableId: string;
+  /** The Entra object id. */
+  entraId: string;
+  created: boolean;
+  /** The object's EXO type after the change, or null when it is not in EXO. */
+  exo: RecipientTypeDetails | null;
+  /** Human-readable notes (e.g. which AD changes EXO ignored and why). */
+  notes: string[];
+}
+
+/** Raised when a synced object would collide with another one (Entra's AttributeValueMustBeUnique). */
+export class SyncConflictError extends Error {
+  override readonly name = 'SyncConflictError';
+  constructor(
+    readonly attribute: string,
+    readonly value: string,
+    readonly conflictsWith: string,
+  ) {
+    super(`AttributeValueMustBeUnique: ${attribute} '${value}' is already used by object ${conflictsWith}.`);
+  }
+}
+
+// =============================================================================================
+// State types (plain data, saved by toJSON)
+// =============================================================================================
+
+export interface AppRegistration {
+  clientId: string;
+  displayName: string;
+  /** Object id of the app's service principal in this tenant (the `oid` of its tokens). */
+  servicePrincipalId: string;
+  secrets: string[];
+  /** Registered certificates (PEM). A client assertion must be signed by one of their keys. */
+  certificates: string[];
+  /** Application permissions on Microsoft Graph (`roles` in Graph tokens). */
+  graphRoles: string[];
+  /** Application permissions on Exchange Online (`roles` in EXO tokens), e.g. Exchange.ManageAsApp. */
+  exchangeRoles: string[];
+}
+
+export interface AcceptedDomain {
+  name: string;
+  isInitial: boolean;
+  isDefault: boolean;
+}
+
+export interface SkuState extends SkuDefinition {
+  prepaidUnits: number;
+}
+
+export interface LicenceAssignment {
+  skuId: string;
+  disabledPlans: string[];
+  /** null for a direct assignment, else the id of the licensing group. */
+  assignedByGroup: string | null;
+  state: 'Active' | 'Error';
+  error: 'None' | 'CountViolation';
+  lastUpdatedDateTime: string;
+}
+
+export interface EntraUser {
+  id: string;
+  userPrincipalName: string;
+  displayName: string;
+  givenName: string | null;
+  surname: string | null;
+  /** Entra's `mail`: the mailbox's primary address once there is a mailbox, else AD `mail`. */
+  mail: string | null;
+  mailNickname: string;
+  department: string | null;
+  jobTitle: string | null;
+  companyName: string | null;
+  mobilePhone: string | null;
+  businessPhones: string[];
+  officeLocation: string | null;
+  employeeId: string | null;
+  usageLocation: string | null;
+  accountEnabled: boolean;
+  userType: 'Member' | 'Guest';
+  createdDateTime: string;
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesImmutableId: string | null;
+  onPremisesSamAccountName: string | null;
+  onPremisesDistinguishedName: string | null;
+  onPremisesUserPrincipalName: string | null;
+  onPremisesDomainName: string | null;
+  onPremisesSecurityIdentifier: string | null;
+  onPremisesLastSyncDateTime: string | null;
+  /** Direct licence assignments (group-based ones live on the group). */
+  directLicenses: { skuId: string; disabledPlans: string[] }[];
+  /** All assignments, direct and through groups, with their state (computed). */
+  licenseAssignmentStates: LicenceAssignment[];
+  /** `ExchangeAttributesCloudManagedByDefault` when this user was first synced. */
+  cloudManagedByDefaultAtFirstSync: boolean;
+  /** The last AD state applied (synced users only). */
+  ad: AdUserInput | null;
+}
+
+export interface EntraGroup {
+  id: string;
+  displayName: string;
+  description: string | null;
+  mail: string | null;
+  mailEnabled: boolean;
+  mailNickname: string;
+  securityEnabled: boolean;
+  groupTypes: string[];
+  createdDateTime: string;
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesImmutableId: string | null;
+  onPremisesSamAccountName: string | null;
+  onPremisesSecurityIdentifier: string | null;
+  onPremisesDomainName: string | null;
+  onPremisesLastSyncDateTime: string | null;
+  onPremisesScope: AdGroupScope | null;
+  proxyAddresses: string[];
+  assignedLicenses: { skuId: string; disabledPlans: string[] }[];
+  /** Members of a cloud group (Entra object ids). */
+  memberIds: string[];
+  /** Members of a synced group, as immutable ids from AD. */
+  adMemberImmutableIds: string[];
+  ad: AdGroupInput | null;
+}
+
+export interface EntraContact {
+  id: string;
+  displayName: string;
+  givenName: string | null;
+  surname: string | null;
+  mail: string | null;
+  mailNickname: string;
+  companyName: string | null;
+  department: string | null;
+  jobTitle: string | null;
+  proxyAddresses: string[];
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesImmutableId: string | null;
+  onPremisesLastSyncDateTime: string | null;
+  createdDateTime: string;
+  ad: AdContactInput | null;
+}
+
+/** An Exchange Online recipient (what Get-User / Get-Recipient / Get-Mailbox see). */
+export interface ExoRecipient {
+  /** EXO's own object id (`Guid`, `ExchangeObjectId`). */
+  guid: string;
+  /** The Entra object behind it. */
+  externalDirectoryObjectId: string;
+  objectKind: 'user' | 'contact' | 'group';
+  recipientTypeDetails: RecipientTypeDetails;
+  name: string;
+  alias: string;
+  displayName: string;
+  primarySmtpAddress: string | null;
+  windowsEmailAddress: string | null;
+  emailAddresses: string[];
+  externalEmailAddress: string | null;
+  hiddenFromAddressListsEnabled: boolean;
+  isDirSynced: boolean;
+  isExchangeCloudManaged: boolean;
+  exchangeGuid: string;
+  groupType: string | null;
+  /** CustomAttribute1..15 (index 0 = CustomAttribute1). */
+  customAttributes: string[];
+  /** AD proxyAddresses last applied (to diff the next change against). */
+  adProxyAddresses: string[];
+  /** Set when IsExchangeCloudManaged went back to False: the next sync re-applies all of AD. */
+  reapplyFromAd: boolean;
+  /** When the last Exchange licence was removed from a regular user mailbox (kept; see rules). */
+  licenceRemovedAt: string | null;
+  whenMailboxCreated: string | null;
+  whenCreated: string;
+  whenChanged: string;
+}
+
+export interface PendingMailbox {
+  userId: string;
+  dueAt: number;
+}
+
+/** The serialisable state of a tenant. */
+export interface TenantState {
+  version: 1;
+  tenantId: string;
+  displayName: string;
+  domains: AcceptedDomain[];
+  exchangeAttributesCloudManagedByDefault: boolean;
+  mailboxProvisioningDelayMs: number;
+  /** The default country for group-based licensing of users without usageLocation. */
+  countryLetterCode: string;
+  apps: AppRegistration[];
+  skus: SkuState[];
+  users: EntraUser[];
+  groups: EntraGroup[];
+  contacts: EntraContact[];
+  recipients: ExoRecipient[];
+  pendingMailboxes: PendingMailbox[];
+}
+
+// =============================================================================================
+// Options
+// =============================================================================================
+
+export interface SkuSeed {
+  /** A key of {@link KNOWN_SKUS}, or a custom part number together with `skuId` and `servicePlans`. */
+  skuPartNumber: string;
+  units: number;
+  skuId?: string;
+  servicePlans?: ServicePlan[];
+}
+
+export interface AppSeed {
+  clientId?: string;
+  displayName?: string;
+  clientSecret?: string;
+  certificatePem?: string;
+  graphRoles?: string[];
+  exchangeRoles?: string[];
+}
+
+export interface TenantOptions {
+  tenantId?: string;
+  displayName?: string;
+  /** The `*.onmicrosoft.com` domain. Default `contoso.onmicrosoft.com`. */
+  initialDomain?: string;
+  /** Verified custom domains. Default `['contoso.com']`. */
+  customDomains?: string[];
+  /** The default accepted domain; default the first custom domain, else the initial one. */
+  defaultDomain?: string;
+  clock?: Clock;
+  ids?: IdGenerator;
+  /** Delay between an Exchange licence and its mailbox. Default 0 (at once). */
+  mailboxProvisioningDelayMs?: number;
+  exchangeAttributesCloudManagedByDefault?: boolean;
+  countryLetterCode?: string;
+  /** Default: 25 EXCHANGESTANDARD, 5 EXCHANGEENTERPRISE, 10 000 FLOW_FREE. */
+  skus?: SkuSeed[];
+  /** Default: one app with Graph and Exchange permissions (see {@link DEFAULT_GRAPH_ROLES}). */
+  apps?: AppSeed[];
+}
+
+export const DEFAULT_GRAPH_ROLES: readonly string[] = [
+  'User.ReadWrite.All',
+  'Group.ReadWrite.All',
+  'GroupMember.ReadWrite.All',
+  'Directory.ReadWrite.All',
+  'Organization.Read.All',
+  'Synchronization.ReadWrite.All',
+  'LicenseAssignment.ReadWrite.All',
+];
+export const DEFAULT_EXCHANGE_ROLES: readonly string[] = ['Exchange.ManageAsApp'];
+
+type AnyEntraObject = { kind: 'user'; obj: EntraUser } | { kind: 'group'; obj: EntraGroup } | { kind: 'contact'; obj: EntraContact };
+
+function norm(v: string | null | undefined): string {
+  return (v ?? '').trim().toLowerCase();
+}
+
+function blankToNull(v: string | null | undefined): string | null {
+  if (v === undefined || v === null) return null;
+  const t = v.trim();
+  return t === '' ? null : t;
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  const x = (a ?? []).map((s) => s.toLowerCase()).sort();
+  const y = (b ?? []).map((s) => s.toLowerCase()).sort();
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/** `CN=Doe\, Jane,OU=…` → `Doe, Jane`. */
+export function firstRdnValue(dn: string): string {
+  let out = '';
+  const eq = dn.indexOf('=');
+  for (let i = eq + 1; i < dn.length; i++) {
+    const c = dn.charAt(i);
+    if (c === '\\') {
+      const next = dn.slice(i + 1, i + 3);
+      if (/^[0-9a-fA-F]{2}$/.test(next)) {
+        out += String.fromCharCode(parseInt(next, 16));
+        i += 2;
+      } else {
+        out += dn.charAt(i + 1);
+        i += 1;
+      }
+    } else if (c === ',' || c === '+') {
+      break;
+    } else {
+      out += c;
+    }
+  }
+  return out.trim();
+}
+
+function domainOfDn(dn: string): string | null {
+  const parts = [...dn.matchAll(/(?:^|,)\s*DC=([^,]+)/gi)].map((m) => m[1] ?? '');
+  return parts.length > 0 ? parts.join('.') : null;
+}
+
+function customAttributesFromAd(ext: Record<string, string | null | undefined> | undefined): string[] {
+  return Array.from({ length: 15 }, (_, i) => blankToNull(ext?.[`extensionAttribute${i + 1}`]) ?? '');
+}
+
+/** The simulated tenant. See the file comment for the overall contract. */
+export class Tenant {
+  readonly clock: Clock;
+  private readonly ids: IdGenerator;
+  private s: TenantState;
+  /** Recipients by Entra object id (kept in step with `s.recipients`). */
+  private recIndex = new Map<string, ExoRecipient>();
+  /** Users by object id, by immutable id and by lower-case UPN (kept in step with `s.users`). */
+  private userIndex = new Map<string, EntraUser>();
+  private userByImmutable = new Map<string, EntraUser>();
+  private userByUpn = new Map<string, EntraUser>();
+
+  constructor(options: TenantOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.ids = options.ids ?? randomGuid;
+    const initial = (options.initialDomain ?? 'contoso.onmicrosoft.com').toLowerCase();
+    const custom = (options.customDomains ?? ['contoso.com']).map((d) => d.toLowerCase());
+    const defaultDomain = (options.defaultDomain ?? custom[0] ?? initial).toLowerCase();
+    this.s = {
+      version: 1,
+      tenantId: options.tenantId ?? this.ids(),
+      displayName: options.displayName ?? 'Contoso',
+      domains: [initial, ...custom].map((name) => ({ name, isInitial: name === initial, isDefault: name === defaultDomain })),
+      exchangeAttributesCloudManagedByDefault: options.exchangeAttributesCloudManagedByDefault ?? false,
+      mailboxProvisioningDelayMs: options.mailboxProvisioningDelayMs ?? 0,
+      countryLetterCode: options.countryLetterCode ?? 'DE',
+      apps: [],
+      skus: [],
+      users: [],
+      groups: [],
+      contacts: [],
+      recipients: [],
+      pendingMailboxes: [],
+    };
+    const skus = options.skus ?? [
+      { skuPartNumber: 'EXCHANGESTANDARD', units: 25 },
+      { skuPartNumber: 'EXCHANGEENTERPRISE', units: 5 },
+      { skuPartNumber: 'FLOW_FREE', units: 10000 },
+    ];
+    for (const seed of skus) this.addSku(seed);
+    for (const app of options.apps ?? [{}]) this.registerApp(app);
+  }
+
+  // ===========================================================================================
+  // Persistence
+  // ===========================================================================================
+
+  /** The whole state as plain JSON-safe data (a copy). */
+  toJSON(): TenantState {
+    return JSON.parse(JSON.stringify(this.s)) as TenantState;
+  }
+
+  /** Restores a tenant saved with {@link toJSON}. The clock and id generator are not part of the state. */
+  static fromJSON(state: TenantState, options: { clock?: Clock; ids?: IdGenerator } = {}): Tenant {
+    if (state.version !== 1) throw new Error(`unsupported tenant state version ${String(state.version)}`);
+    const t = new Tenant({ clock: options.clock, ids: options.ids, apps: [], skus: [] });
+    t.s = JSON.parse(JSON.stringify(state)) as TenantState;
+    t.recIndex = new Map(t.s.recipients.map((r) => [r.externalDirectoryObjectId, r]));
+    for (const u of t.s.users) t.indexUser(u);
+    return t;
+  }
+
+  private indexUser(u: EntraUser, oldUpn?: string): void {
+    this.userIndex.set(u.id, u);
+    if (u.onPremisesImmutableId) this.userByImmutable.set(u.onPremisesImmutableId, u);
+    if (oldUpn !== undefined) this.userByUpn.delete(oldUpn.toLowerCase());
+    this.userByUpn.set(u.userPrincipalName.toLowerCase(), u);
+  }
+
+  private unindexUser(u: EntraUser): void {
+    this.userIndex.delete(u.id);
+    if (u.onPremisesImmutableId) this.userByImmutable.delete(u.onPremisesImmutableId);
+    this.userByUpn.delete(u.userPrincipalName.toLowerCase());
+  }
+
+  // ===========================================================================================
+  // Tenant-level facts and configuration
+  // ===========================================================================================
+
+  get tenantId(): string {
+    return this.s.tenantId;
+  }
+
+  get displayName(): string {
+    return this.s.displayName;
+  }
+
+  /** The `*.onmicrosoft.com` domain. */
+  get initialDomain(): string {
+    const d = this.s.domains.find((x) => x.isInitial);
+    if (!d) throw new Error('tenant has no initial domain');
+    return d.name;
+  }
+
+  get countryLetterCode(): string {
+    return this.s.countryLetterCode;
+  }
+
+  acceptedDomains(): AcceptedDomain[] {
+    return this.s.domains.map((d) => ({ ...d }));
+  }
+
+  /** Adds a verified custom domain (accepted domain in EXO). */
+  addDomain(name: string, makeDefault = false): void {
+    const n = name.toLowerCase();
+    if (!this.s.domains.some((d) => d.name === n)) this.s.domains.push({ name: n, isInitial: false, isDefault: false });
+    if (makeDefault) for (const d of this.s.domains) d.isDefault = d.name === n;
+  }
+
+  isAcceptedDomain(domain: string): boolean {
+    const d = domain.toLowerCase();
+    return this.s.domains.some((x) => x.name === d);
+  }
+
+  /** Whether a name (tenant id, initial or custom domain) designates this tenant. */
+  matchesTenant(key: string): boolean {
+    const k = key.toLowerCase();
+    return k === this.s.tenantId.toLowerCase() || this.s.domains.some((d) => d.name === k);
+  }
+
+  get mailboxProvisioningDelayMs(): number {
+    return this.s.mailboxProvisioningDelayMs;
+  }
+
+  /** Changes the delay for mailboxes scheduled from now on. */
+  set mailboxProvisioningDelayMs(ms: number) {
+    this.s.mailboxProvisioningDelayMs = Math.max(0, ms);
+  }
+
+  /** EXO `Set-OrganizationConfig -ExchangeAttributesCloudManagedByDefault` (shown as BlockExchangeProvisioningFromOnPremEnabled). */
+  get exchangeAttributesCloudManagedByDefault(): boolean {
+    return this.s.exchangeAttributesCloudManagedByDefault;
+  }
+
+  set exchangeAttributesCloudManagedByDefault(on: boolean) {
+    this.s.exchangeAttributesCloudManagedByDefault = on;
+  }
+
+  // ===========================================================================================
+  // App registrations
+  // ===========================================================================================
+
+  /** Registers an app (client credentials). Returns the registration, including a generated secret if none was given. */
+  registerApp(seed: AppSeed): AppRegistration {
+    const app: AppRegistration = {
+      clientId: seed.clientId ?? this.ids(),
+      displayName: seed.displayName ?? 'Mailroom',
+      servicePrincipalId: this.ids(),
+      secrets: [seed.clientSecret ?? `sbx~${this.ids().replace(/-/g, '')}`],
+      certificates: seed.certificatePem ? [seed.certificatePem] : [],
+      graphRoles: [...(seed.graphRoles ?? DEFAULT_GRAPH_ROLES)],
+      exchangeRoles: [...(seed.exchangeRoles ?? DEFAULT_EXCHANGE_ROLES)],
+    };
+    this.s.apps = this.s.apps.filter((a) => a.clientId !== app.clientId);
+    this.s.apps.push(app);
+    return { ...app };
+  }
+
+  /** Adds a certificate (PEM) to an app, for `client_assertion` sign-in. */
+  addAppCertificate(clientId: string, certificatePem: string): void {
+    const app = this.s.apps.find((a) => a.clientId === clientId);
+    if (!app) throw new Error(`no app ${clientId}`);
+    app.certificates.push(certificatePem);
+  }
+
+  app(clientId: string): AppRegistration | undefined {
+    return this.s.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
+  }
+
+  apps(): AppRegistration[] {
+    return this.s.apps.map((a) => ({ ...a }));
+  }
+
+  // ===========================================================================================
+  // Licences (SKUs)
+  // ===========================================================================================
+
+  /** Adds or replaces a subscribed SKU. */
+  addSku(seed: SkuSeed): SkuState {
+    const known = KNOWN_SKUS[seed.skuPartNumber];
+    const def: SkuDefinition = known ?? {
+      skuId: seed.skuId ?? this.ids(),
+      skuPartNumber: seed.skuPartNumber,
+      servicePlans: seed.servicePlans ?? [],
+    };
+    const sku: SkuState = {
+      skuId: seed.skuId ?? def.skuId,
+      skuPartNumber: def.skuPartNumber,
+      servicePlans: seed.servicePlans ?? def.servicePlans,
+      prepaidUnits: seed.units,
+    };
+    this.s.skus = this.s.skus.filter((x) => x.skuPartNumber !== sku.skuPartNumber);
+    this.s.skus.push(sku);
+    return { ...sku };
+  }
+
+  /** Sets the purchased units of a SKU (by part number or skuId). Existing assignments are kept. */
+  setSkuUnits(skuPartNumberOrId: string, units: number): void {
+    const sku = this.findSku(skuPartNumberOrId);
+    if (!sku) throw new Error(`no SKU ${skuPartNumberOrId}`);
+    sku.prepaidUnits = units;
+    this.tick();
+    this.reconcileLicences();
+  }
+
+  private findSku(key: string): SkuState | undefined {
+    const k = key.toLowerCase();
+    return this.s.skus.find((x) => x.skuId.toLowerCase() === k || x.skuPartNumber.toLowerCase() === k);
+  }
+
+  /** The SKUs with their consumption, as Graph `subscribedSkus` reports them. */
+  subscribedSkus(): (SkuState & { consumedUnits: number })[] {
+    this.tick();
+    return this.s.skus.map((sku) => ({ ...sku, consumedUnits: this.consumedUnits(sku.skuId) }));
+  }
+
+  /** The subscribed SKUs without consumption (cheap). */
+  skus(): SkuState[] {
+    return this.s.skus.map((sku) => structuredClone(sku));
+  }
+
+  private consumedUnits(skuId: string): number {
+    return this.s.users.filter((u) => u.licenseAssignmentStates.some((l) => l.skuId === skuId && l.state === 'Active')).length;
+  }
+
+  // ===========================================================================================
+  // Clock-driven work
+  // ===========================================================================================
+
+  /** Carries out work that has fallen due (mailbox provisioning). Called by every public method. */
+  tick(): void {
+    const now = this.clock.now();
+    const due = this.s.pendingMailboxes.filter((p) => p.dueAt <= now);
+    if (due.length === 0) return;
+    this.s.pendingMailboxes = this.s.pendingMailboxes.filter((p) => p.dueAt > now);
+    for (const p of due) this.createMailboxFor(p.userId);
+  }
+
+  /** When the mailbox of a licensed user will exist (ms since epoch), or null if none is pending. */
+  pendingMailboxDueAt(userKey: string): number | null {
+    const u = this.user(userKey);
+    return this.s.pendingMailboxes.find((p) => p.userId === u?.id)?.dueAt ?? null;
+  }
+
+  private iso(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  // ===========================================================================================
+  // Sync engine API
+  // ===========================================================================================
+
+  /**
+   * Creates or updates a user synced from AD (matched on its immutable id), and applies what reaches
+   * Exchange Online:
+   * - Entra: identity attributes always follow AD (UPN, names, department, accountEnabled …);
+   *   `usageLocation` only when AD has one;
+   * - EXO without a mailbox: `MailUser` if mail + mailNickname + targetAddress are all set, else `User`;
+   * - EXO with a mailbox: a change of AD `mail` makes it the primary address (the old one stays as
+   *   `smtp:`), even when cloud-managed; other Exchange attributes (mailNickname, proxyAddresses,
+   *   msExchHideFromAddressLists, extension attributes) are applied only while the mailbox is not
+   *   `IsExchangeCloudManaged`;
+   * - users first synced while `ExchangeAttributesCloudManagedByDefault` is on get no Exchange
+   *   attributes from AD, and their mailbox starts cloud-managed.
+   * A mailbox itself comes only from an Exchange licence (see {@link assignLicense}).
+   *
+   * AD changes are applied as differences against the last synced state (as sync exports deltas):
+   * e.g. an alias changed in EXO with Set-MailUser stays until AD's mailNickname changes.
+   *
+   * @throws SyncConflictError when the UPN or an address is already used by another object.
+   */
+  upsertSyncedUser(ad: AdUserInput): SyncOutcome {
+    this.tick();
+    const immutableId = this.immutableIdOf(ad);
+    const notes: string[] = [];
+    const upn = this.cloudUpnFor(ad.userPrincipalName);
+    if (upn.toLowerCase() !== ad.userPrincipalName.toLowerCase()) {
+      notes.push(`UPN suffix of ${ad.userPrincipalName} is not a verified domain; Entra uses ${upn}`);
+    }
+    let user = this.userByImmutable.get(immutableId);
+    const holder = this.userByUpn.get(upn.toLowerCase());
+    const clash = holder && holder !== user ? holder : undefined;
+    if (clash) throw new SyncConflictError('userPrincipalName', upn, clash.id);
+    const created = !user;
+    const prev = user?.ad ?? null;
+    const now = this.iso();
+    if (!user) {
+      user = {
+        id: this.ids(),
+        userPrincipalName: upn,
+        displayName: '',
+        givenName: null,
+        surname: null,
+        mail: null,
+        mailNickname: '',
+        department: null,
+        jobTitle: null,
+        companyName: null,
+        mobilePhone: null,
+        businessPhones: [],
+        officeLocation: null,
+        employeeId: null,
+        usageLocation: null,
+        accountEnabled: ad.accountEnabled,
+        userType: 'Member',
+        createdDateTime: now,
+        onPremisesSyncEnabled: true,
+        onPremisesImmutableId: immutableId,
+        onPremisesSamAccountName: null,
+        onPremisesDistinguishedName: null,
+        onPremisesUserPrincipalName: null,
+        onPremisesDomainName: null,
+        onPremisesSecurityIdentifier: null,
+        onPremisesLastSyncDateTime: null,
+        directLicenses: [],
+        licenseAssignmentStates: [],
+        cloudManagedByDefaultAtFirstSync: this.s.exchangeAttributesCloudManagedByDefault,
+        ad: null,
+      };
+      this.s.users.push(user);
+      this.indexUser(user);
+    }
+    // Identity attributes: always from AD.
+    if (user.userPrincipalName !== upn) {
+      const old = user.userPrincipalName;
+      user.userPrincipalName = upn;
+      this.indexUser(user, old);
+    }
+    user.displayName = blankToNull(ad.displayName) ?? firstRdnValue(ad.distinguishedName);
+    user.givenName = blankToNull(ad.givenName);
+    user.surname = blankToNull(ad.surname);
+    user.department = blankToNull(ad.department);
+    user.jobTitle = blankToNull(ad.jobTitle);
+    user.companyName = blankToNull(ad.companyName);
+    user.mobilePhone = blankToNull(ad.mobilePhone);
+    user.businessPhones = blankToNull(ad.telephoneNumber) ? [ad.telephoneNumber!.trim()] : [];
+    user.officeLocation = blankToNull(ad.officeLocation);
+    user.employeeId = blankToNull(ad.employeeId);
+    user.accountEnabled = ad.accountEnabled;
+    user.mailNickname = syncedMailNickname(ad.mailNickname, ad.samAccountName);
+    if (blankToNull(ad.usageLocation)) user.usageLocation = ad.usageLocation!.trim().toUpperCase();
+    user.onPremisesSamAccountName = ad.samAccountName;
+    user.onPremisesDistinguishedName = ad.distinguishedName;
+    user.onPremisesUserPrincipalName = ad.userPrincipalName;
+    user.onPremisesDomainName = domainOfDn(ad.distinguishedName);
+    user.onPremisesSecurityIdentifier = blankToNull(ad.objectSid);
+    user.onPremisesLastSyncDateTime = now;
+
+    // Exchange side.
+    let rec = this.recipientOf(user.id);
+    if (!rec) {
+      rec = this.newRecipient(user.id, 'user', 'User', firstRdnValue(ad.distinguishedName), user.mailNickname, user.displayName, true);
+    }
+    rec.displayName = user.displayName;
+    const addressesBefore = [...rec.emailAddresses];
+    const blocked = isMailboxType(rec.recipientTypeDetails) ? rec.isExchangeCloudManaged : user.cloudManagedByDefaultAtFirstSync;
+    if (isMailboxType(rec.recipientTypeDetails)) {
+      this.applyAdToMailbox(rec, user, prev, ad, notes);
+    } else {
+      const wanted = unlicensedSyncedUserType(ad, blocked);
+      if (blocked && created && (blankToNull(ad.targetAddress) || (ad.proxyAddresses ?? []).length > 0)) {
+        notes.push('organisation default ExchangeAttributesCloudManagedByDefault is on: Exchange attributes from AD are not applied');
+      }
+      if (wanted === 'MailUser') this.applyAdToMailUser(rec, prev, ad);
+      else this.makePlainUser(rec, ad);
+    }
+    user.ad = structuredClone(ad);
+    this.refreshUserMail(user, rec);
+    this.checkAddressesUnique(rec, undefined, addressesBefore);
+    // Only a licensing group can change this user's licences here (e.g. it was a pending member).
+    if (created && this.s.groups.some((g) => g.assignedLicenses.length > 0 && g.adMemberImmutableIds.includes(immutableId))) {
+      this.reconcileLicences();
+    }
+    this.tick();
+    return { immutableId, entraId: user.id, created, exo: this.recipientOf(user.id)?.recipientTypeDetails ?? null, notes };
+  }
+
+  /**
+   * Creates or updates a contact synced from AD. It reaches EXO (as `MailContact`) only with `mail`.
+   * Synced contacts stay mastered in AD: every change is applied in full.
+   */
+  upsertSyncedContact(ad: AdContactInput): SyncOutcome {
+    this.tick();
+    const immutableId = this.immutableIdOf(ad);
+    const notes: string[] = [];
+    const now = this.iso();
+    let c = this.s.contacts.find((x) => x.onPremisesImmutableId === immutableId);
+    const created = !c;
+    if (!c) {
+      c = {
+        id: this.ids(),
+        displayName: '',
+        givenName: null,
+        surname: null,
+        mail: null,
+        mailNickname: '',
+        companyName: null,
+        department: null,
+        jobTitle: null,
+        proxyAddresses: [],
+        onPremisesSyncEnabled: true,
+        onPremisesImmutableId: immutableId,
+        onPremisesLastSyncDateTime: null,
+        createdDateTime: now,
+        ad: null,
+      };
+      this.s.contacts.push(c);
+    }
+    const cn = firstRdnValue(ad.distinguishedName);
+    c.displayName = blankToNull(ad.displayName) ?? cn;
+    c.givenName = blankToNull(ad.givenName);
+    c.surname = blankToNull(ad.surname);
+    c.companyName = blankToNull(ad.companyName);
+    c.department = blankToNull(ad.department);
+    c.jobTitle = blankToNull(ad.jobTitle);
+    c.mail = blankToNull(ad.mail);
+    c.mailNickname = blankToNull(ad.mailNickname) ?? toAlias(cn);
+    c.proxyAddresses = (ad.proxyAddresses ?? []).map(normaliseProxy);
+    if (c.mail && !c.proxyAddresses.some(isPrimarySmtp)) c.proxyAddresses.unshift(`SMTP:${c.mail}`);
+    c.onPremisesLastSyncDateTime = now;
+    c.ad = structuredClone(ad);
+
+    let rec = this.recipientOf(c.id);
+    if (contactReachesExo(c.mail)) {
+      const mail = c.mail!;
+      if (!rec) rec = this.newRecipient(c.id, 'contact', 'MailContact', cn, toAlias(c.mailNickname), c.displayName, true);
+      const addressesBefore = [...rec.emailAddresses];
+      rec.alias = toAlias(c.mailNickname);
+      rec.displayName = c.displayName;
+      rec.primarySmtpAddress = mail;
+      rec.windowsEmailAddress = mail;
+      const external = blankToNull(ad.targetAddress) ?? mail;
+      rec.externalEmailAddress = `SMTP:${splitProxy(external).address}`;
+      rec.emailAddresses = applyAdProxyAddressesDiff([`SMTP:${mail}`], [], ad.proxyAddresses ?? []);
+      rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
+      rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
+      rec.whenChanged = now;
+      this.checkAddressesUnique(rec, undefined, addressesBefore);
+    } else if (rec) {
+      this.deleteRecipient(rec);
+      notes.push('contact has no mail: removed from Exchange Online');
+    }
+    return { immutableId, entraId: c.id, created, exo: this.recipientOf(c.id)?.recipientTypeDetails ?? null, notes };
+  }
+
+  /**
+   * Creates or updates a group synced from AD, with its members. It reaches EXO only with `mail`, as a
+   * `Universal` distribution group or a `Universal, SecurityEnabled` group, whatever its AD scope.
+   * Synced groups stay mastered in AD (membership too). Licences assigned to the group in the cloud
+   * follow the membership.
+   */
+  upsertSyncedGroup(ad: AdGroupInput): SyncOutcome {
+    this.tick();
+    const immutableId = this.immutableIdOf(ad);
+    const notes: string[] = [];
+    const now = this.iso();
+    let g = this.s.groups.find((x) => x.onPremisesImmutableId === immutableId);
+    const created = !g;
+    if (!g) {
+      g = {
+        id: this.ids(),
+        displayName: '',
+        description: null,
+        mail: null,
+        mailEnabled: false,
+        mailNickname: '',
+        securityEnabled: ad.securityEnabled,
+        groupTypes: [],
+        createdDateTime: now,
+        onPremisesSyncEnabled: true,
+        onPremisesImmutableId: immutableId,
+        onPremisesSamAccountName: null,
+        onPremisesSecurityIdentifier: null,
+        onPremisesDomainName: null,
+        onPremisesLastSyncDateTime: null,
+        onPremisesScope: ad.scope,
+        proxyAddresses: [],
+        assignedLicenses: [],
+        memberIds: [],
+        adMemberImmutableIds: [],
+        ad: null,
+      };
+      this.s.groups.push(g);
+    }
+    const cn = firstRdnValue(ad.distinguishedName);
+    g.displayName = blankToNull(ad.displayName) ?? cn;
+    g.description = blankToNull(ad.description);
+    g.mail = blankToNull(ad.mail);
+    g.mailEnabled = g.mail !== null;
+    g.mailNickname = syncedMailNickname(ad.mailNickname, ad.samAccountName);
+    g.securityEnabled = ad.securityEnabled;
+    g.onPremisesSamAccountName = ad.samAccountName;
+    g.onPremisesSecurityIdentifier = blankToNull(ad.objectSid);
+    g.onPremisesDomainName = domainOfDn(ad.distinguishedName);
+    g.onPremisesLastSyncDateTime = now;
+    g.onPremisesScope = ad.scope;
+    g.proxyAddresses = (ad.proxyAddresses ?? []).map(normaliseProxy);
+    if (g.mail && !g.proxyAddresses.some(isPrimarySmtp)) g.proxyAddresses.unshift(`SMTP:${g.mail}`);
+    const membersBefore = [...g.adMemberImmutableIds];
+    g.adMemberImmutableIds = (ad.members ?? []).map((m) => (isGuid(m.replace(/[{}]/g, '')) ? immutableIdFromObjectGuid(m) : m));
+    g.ad = structuredClone(ad);
+
+    let rec = this.recipientOf(g.id);
+    if (groupReachesExo(g.mail)) {
+      const mail = g.mail!;
+      const shape = exoGroupShape(ad.securityEnabled);
+      if (!rec) rec = this.newRecipient(g.id, 'group', shape.RecipientTypeDetails, cn, toAlias(g.mailNickname), g.displayName, true);
+      const addressesBefore = [...rec.emailAddresses];
+      rec.recipientTypeDetails = shape.RecipientTypeDetails;
+      rec.groupType = shape.GroupType;
+      rec.alias = toAlias(g.mailNickname);
+      rec.displayName = g.displayName;
+      rec.primarySmtpAddress = mail;
+      rec.windowsEmailAddress = mail;
+      rec.emailAddresses = applyAdProxyAddressesDiff([`SMTP:${mail}`], [], ad.proxyAddresses ?? []);
+      rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
+      rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
+      rec.whenChanged = now;
+      this.checkAddressesUnique(rec, undefined, addressesBefore);
+    } else if (rec) {
+      this.deleteRecipient(rec);
+      notes.push('group has no mail: removed from Exchange Online');
+    }
+    if (!sameList(membersBefore, g.adMemberImmutableIds) && this.s.groups.some((x) => x.assignedLicenses.length > 0)) {
+      this.reconcileLicences();
+    }
+    this.tick();
+    return { immutableId, entraId: g.id, created, exo: this.recipientOf(g.id)?.recipientTypeDetails ?? null, notes };
+  }
+
+  /**
+   * Removes a synced object (user, contact or group) that left sync scope or was deleted in AD. Its EXO
+   * recipient goes too (a mailbox is gone from Get-Mailbox; the simulator keeps no soft-deleted copy),
+   * licences are released and memberships dropped. Returns false if no synced object has this id.
+   */
+  removeSynced(immutableId: string): boolean {
+    this.tick();
+    const found = this.byImmutableId(immutableId);
+    if (!found) return false;
+    this.deleteEntraObject(found);
+    this.reconcileLicences();
+    return true;
+  }
+
+  /** The immutable ids of all synced objects (to detect AD deletions). */
+  syncedImmutableIds(): string[] {
+    return [
+      ...this.s.users.map((u) => u.onPremisesImmutableId),
+      ...this.s.groups.map((g) => g.onPremisesImmutableId),
+      ...this.s.contacts.map((c) => c.onPremisesImmutableId),
+    ].filter((x): x is string => x !== null);
+  }
+
+  /**
+   * What the cloud knows about a synced object, for the sync engine to read back (e.g. Entra Connect
+   * reads IsExchangeCloudManaged and stops exporting Exchange attributes).
+   */
+  syncedObject(immutableId: string): {
+    kind: 'user' | 'group' | 'contact';
+    entraId: string;
+    recipientTypeDetails: RecipientTypeDetails | null;
+    isExchangeCloudManaged: boolean;
+  } | null {
+    this.tick();
+    const found = this.byImmutableId(immutableId);
+    if (!found) return null;
+    const rec = this.recipientOf(found.obj.id);
+    return {
+      kind: found.kind,
+      entraId: found.obj.id,
+      recipientTypeDetails: rec?.recipientTypeDetails ?? null,
+      isExchangeCloudManaged: rec?.isExchangeCloudManaged ?? false,
+    };
+  }
+
+  private immutableIdOf(ad: { objectGuid?: string; immutableId?: string }): string {
+    if (ad.immutableId) return ad.immutableId;
+    if (ad.objectGuid) return immutableIdFromObjectGuid(ad.objectGuid);
+    throw new Error('an AD object needs objectGuid or immutableId');
+  }
+
+  private byImmutableId(immutableId: string): AnyEntraObject | null {
+    const u = this.userByImmutable.get(immutableId);
+    if (u) return { kind: 'user', obj: u };
+    const g = this.s.groups.find((x) => x.onPremisesImmutableId === immutableId);
+    if (g) return { kind: 'group', obj: g };
+    const c = this.s.contacts.find((x) => x.onPremisesImmutableId === immutableId);
+    if (c) return { kind: 'contact', obj: c };
+    return null;
+  }
+
+  private cloudUpnFor(adUpn: string): string {
+    const at = adUpn.lastIndexOf('@');
+    const suffix = at >= 0 ? adUpn.slice(at + 1) : '';
+    if (suffix !== '' && this.isAcceptedDomain(suffix)) return adUpn;
+    const prefix = at >= 0 ? adUpn.slice(0, at) : adUpn;
+    return `${prefix}@${this.initialDomain}`;
+  }
+
+  private applyAdToMailbox(rec: ExoRecipient, user: EntraUser, prev: AdUserInput | null, ad: AdUserInput, notes: string[]): void {
+    const now = this.iso();
+    if (norm(prev?.mail) !== norm(ad.mail)) {
+      // `mail` always wins, even for cloud-managed mailboxes.
+      const primary = mailboxPrimaryAddress(ad.mail, user.userPrincipalName);
+      rec.emailAddresses = applyPrimaryAddressChange(rec.emailAddresses, primary);
+      rec.primarySmtpAddress = primary;
+      rec.windowsEmailAddress = primary;
+      rec.whenChanged = now;
+    }
+    if (!adMastersExchangeAttributes(rec)) {
+      const changed =
+        norm(prev?.mailNickname) !== norm(ad.mailNickname) ||
+        !sameList(prev?.proxyAddresses, ad.proxyAddresses) ||
+        (prev?.hideFromAddressLists ?? false) !== (ad.hideFromAddressLists ?? false) ||
+        JSON.stringify(customAttributesFromAd(prev?.extensionAttributes)) !== JSON.stringify(customAttributesFromAd(ad.extensionAttributes));
+      if (changed) notes.push('mailbox is IsExchangeCloudManaged: Exchange attributes changed in AD were not applied (AD and EXO now differ)');
+      return;
+    }
+    const full = rec.reapplyFromAd;
+    if (full || norm(prev?.mailNickname) !== norm(ad.mailNickname)) rec.alias = toAlias(user.mailNickname);
+    if (full || !sameList(prev?.proxyAddresses, ad.proxyAddresses)) {
+      rec.emailAddresses = applyAdProxyAddressesDiff(rec.emailAddresses, rec.adProxyAddresses, ad.proxyAddresses ?? []);
+      rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
+    }
+    if (full || (prev?.hideFromAddressLists ?? false) !== (ad.hideFromAddressLists ?? false)) {
+      rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
+    }
+    const custom = customAttributesFromAd(ad.extensionAttributes);
+    if (full || JSON.stringify(customAttributesFromAd(prev?.extensionAttributes)) !== JSON.stringify(custom)) rec.customAttributes = custom;
+    rec.reapplyFromAd = false;
+    rec.whenChanged = now;
+  }
+
+  private applyAdToMailUser(rec: ExoRecipient, prev: AdUserInput | null, ad: AdUserInput): void {
+    const now = this.iso();
+    const mail = ad.mail!.trim();
+    const target = splitProxy(ad.targetAddress!.trim()).address;
+    if (rec.recipientTypeDetails !== 'MailUser') {
+      rec.recipientTypeDetails = 'MailUser';
+      rec.alias = toAlias(ad.mailNickname!.trim());
+      rec.primarySmtpAddress = mail;
+      rec.windowsEmailAddress = mail;
+      rec.externalEmailAddress = `SMTP:${target}`;
+      rec.emailAddresses = applyAdProxyAddressesDiff([`SMTP:${mail}`], [], ad.proxyAddresses ?? []);
+      rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
+      rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
+      rec.customAttributes = customAttributesFromAd(ad.extensionAttributes);
+      rec.whenChanged = now;
+      return;
+    }
+    if (norm(prev?.mailNickname) !== norm(ad.mailNickname)) rec.alias = toAlias(ad.mailNickname!.trim());
+    if (norm(prev?.targetAddress) !== norm(ad.targetAddress)) rec.externalEmailAddress = `SMTP:${target}`;
+    if (norm(prev?.mail) !== norm(ad.mail)) {
+      rec.emailAddresses = applyPrimaryAddressChange(rec.emailAddresses, mail);
+      rec.primarySmtpAddress = mail;
+      rec.windowsEmailAddress = mail;
+    }
+    if (!sameList(prev?.proxyAddresses, ad.proxyAddresses)) {
+      rec.emailAddresses = applyAdProxyAddressesDiff(rec.emailAddresses, rec.adProxyAddresses, ad.proxyAddresses ?? []);
+      rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
+    }
+    if ((prev?.hideFromAddressLists ?? false) !== (ad.hideFromAddressLists ?? false)) rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
+    rec.whenChanged = now;
+  }
+
+  private makePlainUser(rec: ExoRecipient, ad: AdUserInput): void {
+    if (rec.recipientTypeDetails !== 'User') rec.whenChanged = this.iso();
+    rec.recipientTypeDetails = 'User';
+    rec.alias = toAlias(syncedMailNickname(ad.mailNickname, ad.samAccountName));
+    rec.primarySmtpAddress = null;
+    rec.windowsEmailAddress = blankToNull(ad.mail);
+    rec.emailAddresses = [];
+    rec.externalEmailAddress = null;
+    rec.adProxyAddresses = [];
+  }
+
+  private refreshUserMail(user: EntraUser, rec: ExoRecipient | undefined): void {
+    if (rec && (isMailboxType(rec.recipientTypeDetails) || rec.recipientTypeDetails === 'MailUser' || rec.recipientTypeDetails === 'GuestMailUser')) {
+      user.mail = rec.primarySmtpAddress;
+    } else {
+      user.mail = blankToNull(user.ad?.mail) ?? (user.userType === 'Guest' ? user.mail : null);
+    }
+  }
+
+  // ===========================================================================================
+  // Cloud-only objects (created in EXO or by tests)
+  // ===========================================================================================
+
+  /**
+   * Creates a cloud-only mailbox as EXO `New-Mailbox -Shared|-Room|-Equipment` does: an Entra user
+   * (disabled, not synced) and the mailbox at once, without a licence and without IsExchangeCloudManaged.
+   */
+  createCloudMailbox(input: {
+    type: 'SharedMailbox' | 'RoomMailbox' | 'EquipmentMailbox' | 'UserMailbox';
+    name: string;
+    alias?: string;
+    displayName?: string;
+    primarySmtpAddress?: string;
+  }): ExoRecipient {
+    this.tick();
+    if (this.s.recipients.some((r) => r.name.toLowerCase() === input.name.toLowerCase())) {
+      throw new ExoError('InvalidOperation', `The name "${input.name}" is being used. Please choose another name.`);
+    }
+    const alias = toAlias(input.alias ?? input.name);
+    const primary = input.primarySmtpAddress ?? `${alias}@${this.defaultDomain()}`;
+    this.assertAcceptedDomain(primary);
+    const upn = input.primarySmtpAddress ?? `${alias}@${this.initialDomain}`;
+    const user = this.newCloudUser({ upn, displayName: input.displayName ?? input.name, mailNickname: alias, accountEnabled: input.type === 'UserMailbox' });
+    const rec = this.newRecipient(user.id, 'user', input.type, input.name, alias, user.displayName, false);
+    rec.emailAddresses = [`SMTP:${primary}`];
+    if (primary.toLowerCase() !== `${alias}@${this.initialDomain}`.toLowerCase()) rec.emailAddresses.push(`smtp:${alias}@${this.initialDomain}`);
+    rec.primarySmtpAddress = primary;
+    rec.windowsEmailAddress = primary;
+    rec.exchangeGuid = this.ids();
+    rec.whenMailboxCreated = this.iso();
+    this.checkAddressesUnique(rec);
+    this.refreshUserMail(user, rec);
+    return { ...rec };
+  }
+
+  /** Creates a cloud-only mail user as EXO `New-MailUser` does (with an Entra user that can sign in). */
+  createCloudMailUser(input: {
+    name: string;
+    alias?: string;
+    displayName?: string;
+    externalEmailAddress: string;
+    primarySmtpAddress?: string;
+    microsoftOnlineServicesId?: string;
+  }): ExoRecipient {
+    this.tick();
+    if (this.s.recipients.some((r) => r.name.toLowerCase() === input.name.toLowerCase())) {
+      throw new ExoError('InvalidOperation', `The name "${input.name}" is being used. Please choose another name.`);
+    }
+    const alias = toAlias(input.alias ?? input.name);
+    const external = splitProxy(input.externalEmailAddress).address;
+    const primary = input.primarySmtpAddress ?? external;
+    const upn = input.microsoftOnlineServicesId ?? `${alias}@${this.initialDomain}`;
+    const user = this.newCloudUser({ upn, displayName: input.displayName ?? input.name, mailNickname: alias, accountEnabled: true });
+    const rec = this.newRecipient(user.id, 'user', 'MailUser', input.name, alias, user.displayName, false);
+    rec.externalEmailAddress = `SMTP:${external}`;
+    rec.primarySmtpAddress = primary;
+    rec.windowsEmailAddress = primary;
+    rec.emailAddresses = [`SMTP:${primary}`];
+    this.checkAddressesUnique(rec);
+    this.refreshUserMail(user, rec);
+    return { ...rec };
+  }
+
+  /** Creates a cloud-only mail contact (EXO `New-MailContact`). */
+  createCloudMailContact(input: { name: string; alias?: string; displayName?: string; externalEmailAddress: string }): ExoRecipient {
+    this.tick();
+    const alias = toAlias(input.alias ?? input.name);
+    const external = splitProxy(input.externalEmailAddress).address;
+    const c: EntraContact = {
+      id: this.ids(),
+      displayName: input.displayName ?? input.name,
+      givenName: null,
+      surname: null,
+      mail: external,
+      mailNickname: alias,
+      companyName: null,
+      department: null,
+      jobTitle: null,
+      proxyAddresses: [`SMTP:${external}`],
+      onPremisesSyncEnabled: null,
+      onPremisesImmutableId: null,
+      onPremisesLastSyncDateTime: null,
+      createdDateTime: this.iso(),
+      ad: null,
+    };
+    this.s.contacts.push(c);
+    const rec = this.newRecipient(c.id, 'contact', 'MailContact', input.name, alias, c.displayName, false);
+    rec.externalEmailAddress = `SMTP:${external}`;
+    rec.primarySmtpAddress = external;
+    rec.windowsEmailAddress = external;
+    rec.emailAddresses = [`SMTP:${external}`];
+    this.checkAddressesUnique(rec);
+    return { ...rec };
+  }
+
+  /** Adds an invited guest: Entra user of type Guest and an EXO `GuestMailUser`, hidden from address lists. */
+  addGuest(input: { mail: string; displayName?: string }): EntraUser {
+    this.tick();
+    const local = input.mail.replace('@', '_');
+    const user = this.newCloudUser({
+      upn: `${local}#EXT#@${this.initialDomain}`,
+      displayName: input.displayName ?? input.mail,
+      mailNickname: toAlias(local),
+      accountEnabled: true,
+    });
+    user.userType = 'Guest';
+    user.mail = input.mail;
+    const rec = this.newRecipient(user.id, 'user', 'GuestMailUser', toAlias(local), toAlias(local), user.displayName, false);
+    rec.externalEmailAddress = `SMTP:${input.mail}`;
+    rec.primarySmtpAddress = input.mail;
+    rec.windowsEmailAddress = input.mail;
+    rec.emailAddresses = [`SMTP:${input.mail}`];
+    rec.hiddenFromAddressListsEnabled = true;
+    return { ...user };
+  }
+
+  /** Creates a cloud-only user in Entra (no mailbox until licensed). */
+  createCloudUser(input: { userPrincipalName: string; displayName: string; mailNickname?: string; usageLocation?: string; accountEnabled?: boolean }): EntraUser {
+    this.tick();
+    const u = this.newCloudUser({
+      upn: input.userPrincipalName,
+      displayName: input.displayName,
+      mailNickname: input.mailNickname ?? toAlias(input.userPrincipalName.split('@')[0] ?? 'user'),
+      accountEnabled: input.accountEnabled ?? true,
+    });
+    if (input.usageLocation) u.usageLocation = input.usageLocation.toUpperCase();
+    this.newRecipient(u.id, 'user', 'User', u.mailNickname, u.mailNickname, u.displayName, false);
+    return { ...u };
+  }
+
+  /** Creates a cloud-only security or Microsoft 365-less group in Entra (not mail-enabled). */
+  createCloudGroup(input: { displayName: string; mailNickname?: string; securityEnabled?: boolean }): EntraGroup {
+    this.tick();
+    const g: EntraGroup = {
+      id: this.ids(),
+      displayName: input.displayName,
+      description: null,
+      mail: null,
+      mailEnabled: false,
+      mailNickname: input.mailNickname ?? toAlias(input.displayName),
+      securityEnabled: input.securityEnabled ?? true,
+      groupTypes: [],
+      createdDateTime: this.iso(),
+      onPremisesSyncEnabled: null,
+      onPremisesImmutableId: null,
+      onPremisesSamAccountName: null,
+      onPremisesSecurityIdentifier: null,
+      onPremisesDomainName: null,
+      onPremisesLastSyncDateTime: null,
+      onPremisesScope: null,
+      proxyAddresses: [],
+      assignedLicenses: [],
+      memberIds: [],
+      adMemberImmutableIds: [],
+      ad: null,
+    };
+    this.s.groups.push(g);
+    return { ...g };
+  }
+
+  private newCloudUser(input: { upn: string; displayName: string; mailNickname: string; accountEnabled: boolean }): EntraUser {
+    if (this.userByUpn.has(input.upn.toLowerCase())) {
+      throw new ExoError('InvalidOperation', `The UserPrincipalName "${input.upn}" is already in use.`);
+    }
+    const u: EntraUser = {
+      id: this.ids(),
+      userPrincipalName: input.upn,
+      displayName: input.displayName,
+      givenName: null,
+      surname: null,
+      mail: null,
+      mailNickname: input.mailNickname,
+      department: null,
+      jobTitle: null,
+      companyName: null,
+      mobilePhone: null,
+      businessPhones: [],
+      officeLocation: null,
+      employeeId: null,
+      usageLocation: null,
+      accountEnabled: input.accountEnabled,
+      userType: 'Member',
+      createdDateTime: this.iso(),
+      onPremisesSyncEnabled: null,
+      onPremisesImmutableId: null,
+      onPremisesSamAccountName: null,
+      onPremisesDistinguishedName: null,
+      onPremisesUserPrincipalName: null,
+      onPremisesDomainName: null,
+      onPremisesSecurityIdentifier: null,
+      onPremisesLastSyncDateTime: null,
+      directLicenses: [],
+      licenseAssignmentStates: [],
+      cloudManagedByDefaultAtFirstSync: false,
+      ad: null,
+    };
+    this.s.users.push(u);
+    this.indexUser(u);
+    return u;
+  }
+
+  private defaultDomain(): string {
+    return (this.s.domains.find((d) => d.isDefault) ?? this.s.domains[0])!.name;
+  }
+
+  private assertAcceptedDomain(address: string): void {
+    const domain = address.split('@')[1] ?? '';
+    if (!this.isAcceptedDomain(domain)) {
+      throw new ExoError('Argument', `You can't use the domain ${domain} because it's not an accepted domain for your organization.`);
+    }
+  }
+
+  // ===========================================================================================
+  // Entra reads (Graph)
+  // ===========================================================================================
+
+  /** All users (copies). */
+  users(): EntraUser[] {
+    this.tick();
+    return this.s.users.map((u) => structuredClone(u));
+  }
+
+  /** A user by object id or UPN (case-insensitive), or undefined. */
+  user(key: string): EntraUser | undefined {
+    this.tick();
+    const u = this.findUser(key);
+    return u ? structuredClone(u) : undefined;
+  }
+
+  /** A user by object id without copying (cheap; for read-only use by the emulator). */
+  userById(id: string): Readonly<EntraUser> | undefined {
+    return this.userIndex.get(id) ?? this.userIndex.get(id.toLowerCase());
+  }
+
+  private findUser(key: string): EntraUser | undefined {
+    return this.userIndex.get(key) ?? this.userIndex.get(key.toLowerCase()) ?? this.userByUpn.get(key.toLowerCase());
+  }
+
+  groups(): EntraGroup[] {
+    this.tick();
+    return this.s.groups.map((g) => structuredClone(g));
+  }
+
+  group(id: string): EntraGroup | undefined {
+    this.tick();
+    const g = this.s.groups.find((x) => x.id.toLowerCase() === id.toLowerCase());
+    return g ? structuredClone(g) : undefined;
+  }
+
+  contacts(): EntraContact[] {
+    this.tick();
+    return this.s.contacts.map((c) => structuredClone(c));
+  }
+
+  /** Any directory object by id. */
+  directoryObject(id: string): AnyEntraObject | undefined {
+    const k = id.toLowerCase();
+    const u = this.userIndex.get(id) ?? this.userIndex.get(k);
+    if (u) return { kind: 'user', obj: structuredClone(u) };
+    const g = this.s.groups.find((x) => x.id.toLowerCase() === k);
+    if (g) return { kind: 'group', obj: structuredClone(g) };
+    const c = this.s.contacts.find((x) => x.id.toLowerCase() === k);
+    if (c) return { kind: 'contact', obj: structuredClone(c) };
+    return undefined;
+  }
+
+  /** Direct members of a group (resolved; synced members not yet synced are left out). */
+  groupMembers(groupId: string): AnyEntraObject[] {
+    this.tick();
+    const g = this.s.groups.find((x) => x.id.toLowerCase() === groupId.toLowerCase());
+    if (!g) throw graphNotFound(groupId);
+    return this.memberIdsOf(g)
+      .map((id) => this.directoryObject(id))
+      .filter((x): x is AnyEntraObject => x !== undefined);
+  }
+
+  private memberIdsOf(g: EntraGroup): string[] {
+    if (g.onPremisesSyncEnabled) {
+      return g.adMemberImmutableIds.map((im) => this.byImmutableId(im)?.obj.id).filter((x): x is string => x !== undefined);
+    }
+    return [...g.memberIds];
+  }
+
+  /** Groups an object is a direct member of. */
+  memberOf(objectId: string): EntraGroup[] {
+    this.tick();
+    const id = objectId.toLowerCase();
+    return this.s.groups.filter((g) => this.memberIdsOf(g).some((m) => m.toLowerCase() === id)).map((g) => structuredClone(g));
+  }
+
+  /** Ids of all groups an object is a member of, directly or through nested groups. */
+  transitiveMemberOf(objectId: string): Set<string> {
+    const out = new Set<string>();
+    const queue = [objectId.toLowerCase()];
+    while (queue.length > 0) {
+      const cur = queue.shift()!;
+      for (const g of this.s.groups) {
+        if (out.has(g.id)) continue;
+        if (this.memberIdsOf(g).some((m) => m.toLowerCase() === cur)) {
+          out.add(g.id);
+          queue.push(g.id.toLowerCase());
+        }
+      }
+    }
+    return out;
+  }
+
+  // ===========================================================================================
+  // Entra writes (Graph)
+  // ===========================================================================================
+
+  /**
+   * Graph `PATCH /users/{id}`. Synced users accept only cloud-mastered properties (usageLocation);
+   * other properties fail as Graph fails them.
+   */
+  updateUser(key: string, patch: Record<string, unknown>): void {
+    this.tick();
+    const u = this.findUser(key);
+    if (!u) throw graphNotFound(key);
+    const writable = ['usageLocation', 'displayName', 'givenName', 'surname', 'department', 'jobTitle', 'companyName', 'mobilePhone', 'officeLocation', 'accountEnabled', 'mailNickname', 'employeeId', 'businessPhones'];
+    const cloudMastered = ['usageLocation'];
+    for (const [k, v] of Object.entries(patch)) {
+      if (!writable.includes(k)) {
+        if (k === 'userPrincipalName' || k === 'mail' || k === 'onPremisesImmutableId') {
+          if (u.onPremisesSyncEnabled) throw graphSyncedObjectReadOnly();
+        }
+        throw new GraphError(400, 'Request_BadRequest', `Property '${k}' is read-only and cannot be set.`);
+      }
+      if (u.onPremisesSyncEnabled && !cloudMastered.includes(k)) throw graphSyncedObjectReadOnly();
+      if (k === 'usageLocation') {
+        if (v !== null && (typeof v !== 'string' || !/^[A-Za-z]{2}$/.test(v))) {
+          throw new GraphError(400, 'Request_BadRequest', "Invalid value specified for property 'usageLocation' of resource 'User'.");
+        }
+      }
+    }
+    for (const [k, v] of Object.entries(patch)) {
+      switch (k) {
+        case 'usageLocation':
+          u.usageLocation = typeof v === 'string' ? v.toUpperCase() : null;
+          break;
+        case 'accountEnabled':
+          u.accountEnabled = v === true;
+          break;
+        case 'businessPhones':
+          u.businessPhones = Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+          break;
+        case 'displayName':
+        case 'mailNickname':
+          if (typeof v === 'string') u[k] = v;
+          break;
+        default:
+          (u as unknown as Record<string, unknown>)[k] = typeof v === 'string' ? v : null;
+      }
+    }
+    const rec = this.recipientOf(u.id);
+    if (rec) rec.displayName = u.displayName;
+  }
+
+  /**
+   * Graph `POST /users/{id}/assignLicense`. Checks, in Graph's order: known SKU, usage location, licence
+   * held (for removals), free units. Returns the user.
+   */
+  assignLicense(
+    key: string,
+    addLicenses: { skuId: string; disabledPlans?: string[] }[],
+    removeLicenses: string[],
+  ): EntraUser {
+    this.tick();
+    const u = this.findUser(key);
+    if (!u) throw graphNotFound(key);
+    for (const l of [...addLicenses.map((a) => a.skuId), ...removeLicenses]) {
+      if (!this.findSku(l) || !isGuid(l)) {
+        throw new GraphError(400, 'Request_BadRequest', `License ${l} does not correspond to a valid company License.`);
+      }
+    }
+    if (addLicenses.length > 0 && !u.usageLocation) {
+      throw new GraphError(400, 'Request_BadRequest', 'License assignment cannot be done for user with invalid usage location.');
+    }
+    for (const r of removeLicenses) {
+      if (!u.directLicenses.some((d) => d.skuId.toLowerCase() === r.toLowerCase())) {
+        throw new GraphError(400, 'Request_BadRequest', 'User does not have a corresponding license.');
+      }
+    }
+    for (const a of addLicenses) {
+      const sku = this.findSku(a.skuId)!;
+      const holds = u.licenseAssignmentStates.some((l) => l.skuId === sku.skuId && l.state === 'Active');
+      if (!holds && this.consumedUnits(sku.skuId) >= sku.prepaidUnits) {
+        throw new GraphError(400, 'Request_BadRequest', `Subscription with SKU ${sku.skuId} does not have any available licenses.`);
+      }
+    }
+    u.directLicenses = u.directLicenses.filter((d) => !removeLicenses.some((r) => r.toLowerCase() === d.skuId.toLowerCase()));
+    for (const a of addLicenses) {
+      const sku = this.findSku(a.skuId)!;
+      u.directLicenses = u.directLicenses.filter((d) => d.skuId !== sku.skuId);
+      u.directLicenses.push({ skuId: sku.skuId, disabledPlans: [...(a.disabledPlans ?? [])] });
+    }
+    this.reconcileLicences();
+    this.tick();
+    return structuredClone(u);
+  }
+
+  /**
+   * Graph `POST /groups/{id}/assignLicense` (group-based licensing). Members get the licence; when units
+   * run out, the error lands on the member (licenseAssignmentStates: CountViolation), not on the call.
+   * Members without usageLocation get the tenant's country, as the real service does.
+   */
+  assignGroupLicense(groupId: string, addLicenses: { skuId: string; disabledPlans?: string[] }[], removeLicenses: string[]): EntraGroup {
+    this.tick();
+    const g = this.s.groups.find((x) => x.id.toLowerCase() === groupId.toLowerCase());
+    if (!g) throw graphNotFound(groupId);
+    for (const l of [...addLicenses.map((a) => a.skuId), ...removeLicenses]) {
+      if (!this.findSku(l) || !isGuid(l)) {
+        throw new GraphError(400, 'Request_BadRequest', `License ${l} does not correspond to a valid company License.`);
+      }
+    }
+    g.assignedLicenses = g.assignedLicenses.filter((d) => !removeLicenses.some((r) => r.toLowerCase() === d.skuId.toLowerCase()));
+    for (const a of addLicenses) {
+      const sku = this.findSku(a.skuId)!;
+      g.assignedLicenses = g.assignedLicenses.filter((d) => d.skuId !== sku.skuId);
+      g.assignedLicenses.push({ skuId: sku.skuId, disabledPlans: [...(a.disabledPlans ?? [])] });
+    }
+    this.reconcileLicences();
+    this.tick();
+    return structuredClone(g);
+  }
+
+  /** Graph `POST /groups/{id}/members/$ref`. Synced groups refuse (membership is mastered in AD). */
+  addGroupMember(groupId: string, memberId: string): void {
+    this.tick();
+    const g = this.s.groups.find((x) => x.id.toLowerCase() === groupId.toLowerCase());
+    if (!g) throw graphNotFound(groupId);
+    if (g.onPremisesSyncEnabled) throw graphSyncedObjectReadOnly();
+    const m = this.directoryObject(memberId);
+    if (!m) throw graphNotFound(memberId);
+    if (g.memberIds.includes(m.obj.id)) {
+      throw new GraphError(400, 'Request_BadRequest', "One or more added object references already exist for the following modified properties: 'members'.");
+    }
+    g.memberIds.push(m.obj.id);
+    this.reconcileLicences();
+    this.tick();
+  }
+
+  /** Graph `DELETE /groups/{id}/members/{memberId}/$ref`. */
+  removeGroupMember(groupId: string, memberId: string): void {
+    this.tick();
+    const g = this.s.groups.find((x) => x.id.toLowerCase() === groupId.toLowerCase());
+    if (!g) throw graphNotFound(groupId);
+    if (g.onPremisesSyncEnabled) throw graphSyncedObjectReadOnly();
+    if (!g.memberIds.some((m) => m.toLowerCase() === memberId.toLowerCase())) throw graphNotFound(memberId);
+    g.memberIds = g.memberIds.filter((m) => m.toLowerCase() !== memberId.toLowerCase());
+    this.reconcileLicences();
+  }
+
+  /**
+   * Recomputes every user's licence states from direct assignments and licensed groups, allocating
+   * units in a stable order, then applies the mailbox effects (schedule a mailbox for a newly licensed
+   * user; note the removal for a mailbox that lost its last Exchange licence).
+   */
+  private reconcileLicences(): void {
+    const now = this.iso();
+    const before = new Map(this.s.users.map((u) => [u.id, this.hasExchangePlan(u)]));
+    const groupsOf = new Map<string, EntraGroup[]>();
+    for (const g of this.s.groups.filter((x) => x.assignedLicenses.length > 0)) {
+      for (const m of this.allUserMembers(g)) groupsOf.set(m, [...(groupsOf.get(m) ?? []), g]);
+    }
+    const holders = new Map<string, Set<string>>();
+    const hold = (skuId: string, userId: string): void => {
+      const set = holders.get(skuId) ?? new Set<string>();
+      set.add(userId);
+      holders.set(skuId, set);
+    };
+    type Wanted = { skuId: string; disabledPlans: string[]; assignedByGroup: string | null };
+    const wanted = new Map<string, Wanted[]>();
+    for (const u of this.s.users) {
+      const list: Wanted[] = u.directLicenses.map((d) => ({ skuId: d.skuId, disabledPlans: d.disabledPlans, assignedByGroup: null }));
+      for (const g of groupsOf.get(u.id) ?? []) {
+        for (const l of g.assignedLicenses) list.push({ skuId: l.skuId, disabledPlans: l.disabledPlans, assignedByGroup: g.id });
+      }
+      wanted.set(u.id, list);
+      // Keep units already held through a path that is still wanted.
+      for (const w of list) {
+        const old = u.licenseAssignmentStates.find((l) => l.skuId === w.skuId && l.assignedByGroup === w.assignedByGroup);
+        if ((old && old.state === 'Active') || w.assignedByGroup === null) hold(w.skuId, u.id);
+      }
+    }
+    for (const u of this.s.users) {
+      const next: LicenceAssignment[] = [];
+      for (const w of wanted.get(u.id) ?? []) {
+        const sku = this.s.skus.find((s) => s.skuId === w.skuId);
+        const old = u.licenseAssignmentStates.find((l) => l.skuId === w.skuId && l.assignedByGroup === w.assignedByGroup);
+        let active = holders.get(w.skuId)?.has(u.id) ?? false;
+        if (!active && sku && (holders.get(w.skuId)?.size ?? 0) < sku.prepaidUnits) {
+          hold(w.skuId, u.id);
+          active = true;
+        }
+        const state: LicenceAssignment['state'] = active ? 'Active' : 'Error';
+        next.push({
+          skuId: w.skuId,
+          disabledPlans: [...w.disabledPlans],
+          assignedByGroup: w.assignedByGroup,
+          state,
+          error: active ? 'None' : 'CountViolation',
+          lastUpdatedDateTime: old && old.state === state ? old.lastUpdatedDateTime : now,
+        });
+      }
+      u.licenseAssignmentStates = next;
+      if (!u.usageLocation && next.some((l) => l.assignedByGroup !== null && l.state === 'Active')) {
+        u.usageLocation = this.s.countryLetterCode;
+      }
+    }
+    for (const u of this.s.users) {
+      const had = before.get(u.id) ?? false;
+      const has = this.hasExchangePlan(u);
+      if (has && !had) this.onExchangeLicenceGained(u);
+      if (!has && had) this.onExchangeLicenceLost(u);
+    }
+  }
+
+  private allUserMembers(g: EntraGroup, seen = new Set<string>()): string[] {
+    if (seen.has(g.id)) return [];
+    seen.add(g.id);
+    const out: string[] = [];
+    for (const id of this.memberIdsOf(g)) {
+      if (this.userIndex.has(id)) out.push(id);
+      const nested = this.s.groups.find((x) => x.id === id);
+      if (nested) out.push(...this.allUserMembers(nested, seen));
+    }
+    return [...new Set(out)];
+  }
+
+  private hasExchangePlan(u: EntraUser): boolean {
+    return u.licenseAssignmentStates.some((l) => {
+      if (l.state !== 'Active') return false;
+      const sku = this.s.skus.find((s) => s.skuId === l.skuId);
+      return sku !== undefined && skuGivesMailbox(sku, l.disabledPlans);
+    });
+  }
+
+  private onExchangeLicenceGained(u: EntraUser): void {
+    const rec = this.recipientOf(u.id);
+    if (rec && isMailboxType(rec.recipientTypeDetails)) {
+      rec.licenceRemovedAt = null;
+      return;
+    }
+    if (rec?.recipientTypeDetails === 'GuestMailUser') return;
+    if (this.s.pendingMailboxes.some((p) => p.userId === u.id)) return;
+    this.s.pendingMailboxes.push({ userId: u.id, dueAt: this.clock.now() + this.s.mailboxProvisioningDelayMs });
+  }
+
+  private onExchangeLicenceLost(u: EntraUser): void {
+    this.s.pendingMailboxes = this.s.pendingMailboxes.filter((p) => p.userId !== u.id);
+    const rec = this.recipientOf(u.id);
+    if (rec && isMailboxType(rec.recipientTypeDetails) && licenceRemovalEffect(rec.recipientTypeDetails) === 'keep-in-grace') {
+      rec.licenceRemovedAt = this.iso();
+    }
+  }
+
+  private createMailboxFor(userId: string): void {
+    const u = this.userIndex.get(userId);
+    if (!u || !this.hasExchangePlan(u)) return;
+    let rec = this.recipientOf(u.id);
+    const synced = u.onPremisesSyncEnabled === true;
+    if (!rec) rec = this.newRecipient(u.id, 'user', 'User', u.mailNickname, u.mailNickname, u.displayName, synced);
+    if (isMailboxType(rec.recipientTypeDetails)) return;
+    const ad = u.ad;
+    const cloudManaged = synced ? initialCloudManaged(u.cloudManagedByDefaultAtFirstSync) : false;
+    const primary = mailboxPrimaryAddress(ad?.mail ?? (synced ? null : u.mail), u.userPrincipalName);
+    const alias = toAlias(u.mailNickname);
+    const fromAd = synced && !cloudManaged ? (ad?.proxyAddresses ?? []) : [];
+    rec.recipientTypeDetails = 'UserMailbox';
+    rec.alias = alias;
+    rec.emailAddresses = initialMailboxAddresses({ primary, alias, initialDomain: this.initialDomain, adProxyAddresses: fromAd });
+    rec.adProxyAddresses = [...fromAd];
+    rec.primarySmtpAddress = primary;
+    rec.windowsEmailAddress = primary;
+    rec.externalEmailAddress = null;
+    rec.isExchangeCloudManaged = cloudManaged;
+    rec.hiddenFromAddressListsEnabled = synced && !cloudManaged ? ad?.hideFromAddressLists === true : false;
+    if (synced && !cloudManaged) rec.customAttributes = customAttributesFromAd(ad?.extensionAttributes);
+    rec.exchangeGuid = this.ids();
+    rec.whenMailboxCreated = this.iso();
+    rec.whenChanged = rec.whenMailboxCreated;
+    rec.licenceRemovedAt = null;
+    this.refreshUserMail(u, rec);
+  }
+
+  // ===========================================================================================
+  // Exchange Online
+  // ===========================================================================================
+
+  /** All EXO recipients (copies), including plain `User` entries (only Get-User shows those). */
+  recipients(): ExoRecipient[] {
+    this.tick();
+    return this.s.recipients.map((r) => structuredClone(r));
+  }
+
+  /** The recipient of an Entra object, if it is in EXO. */
+  recipientOf(entraId: string): ExoRecipient | undefined {
+    return this.recIndex.get(entraId);
+  }
+
+  /** A copy of a recipient by its EXO guid. */
+  recipient(guid: string): ExoRecipient | undefined {
+    const r = this.s.recipients.find((x) => x.guid === guid);
+    return r ? structuredClone(r) : undefined;
+  }
+
+  /**
+   * Applies changes to a recipient on behalf of an EXO Set-* cmdlet (the caller has already checked
+   * write permissions with `rules.exoWriteRefusal`). Address changes keep PrimarySmtpAddress,
+   * WindowsEmailAddress and EmailAddresses consistent and check uniqueness across the tenant.
+   * Returns true if anything changed.
+   */
+  updateRecipient(
+    guid: string,
+    change: {
+      emailAddresses?: string[];
+      windowsEmailAddress?: string;
+      primarySmtpAddress?: string;
+      alias?: string;
+      hiddenFromAddressListsEnabled?: boolean;
+      isExchangeCloudManaged?: boolean;
+      recipientTypeDetails?: RecipientTypeDetails;
+      customAttributes?: Record<number, string>;
+      exchangeGuid?: string;
+      externalEmailAddress?: string;
+      displayName?: string;
+    },
+  ): boolean {
+    this.tick();
+    const rec = this.s.recipients.find((x) => x.guid === guid);
+    if (!rec) throw new Error(`no recipient ${guid}`);
+    const before = JSON.stringify(rec);
+    const isMailbox = isMailboxType(rec.recipientTypeDetails);
+    if (change.emailAddresses !== undefined) {
+      const list = change.emailAddresses.map(normaliseProxy);
+      const primaries = list.filter(isPrimarySmtp);
+      if (primaries.length > 1) {
+        throw new ExoError('Argument', `The e-mail address list contains more than one primary SMTP address: ${primaries.join(', ')}.`);
+      }
+      const dedup: string[] = [];
+      for (const p of list) if (!dedup.some((d) => proxyKey(d) === proxyKey(p))) dedup.push(p);
+      let next = dedup;
+      if (primaries.length === 0) {
+        const current = rec.primarySmtpAddress;
+        if (current && next.some((p) => proxyKey(p) === proxyKey(`smtp:${current}`))) {
+          next = next.map((p) => (proxyKey(p) === proxyKey(`smtp:${current}`) ? `SMTP:${current}` : p));
+        } else {
+          throw new ExoError('InvalidOperation', 'The primary SMTP address must be in the e-mail address list. Set a new primary address before removing the current one.');
+        }
+      }
+      if (isMailbox || rec.recipientTypeDetails === 'MailUniversalDistributionGroup' || rec.recipientTypeDetails === 'MailUniversalSecurityGroup') {
+        for (const p of next.filter((x) => splitProxy(x).prefix.toLowerCase() === 'smtp')) this.assertAcceptedDomain(splitProxy(p).address);
+      }
+      rec.emailAddresses = next;
+      rec.primarySmtpAddress = primaryOf(next);
+      rec.windowsEmailAddress = rec.primarySmtpAddress;
+    }
+    const newPrimary = change.primarySmtpAddress ?? change.windowsEmailAddress;
+    if (newPrimary !== undefined) {
+      if (isMailbox) this.assertAcceptedDomain(newPrimary);
+      rec.emailAddresses = applyPrimaryAddressChange(rec.emailAddresses, newPrimary);
+      rec.primarySmtpAddress = newPrimary;
+      rec.windowsEmailAddress = newPrimary;
+    }
+    if (change.alias !== undefined) rec.alias = toAlias(change.alias);
+    if (change.hiddenFromAddressListsEnabled !== undefined) rec.hiddenFromAddressListsEnabled = change.hiddenFromAddressListsEnabled;
+    if (change.isExchangeCloudManaged !== undefined) {
+      if (rec.isExchangeCloudManaged && !change.isExchangeCloudManaged) rec.reapplyFromAd = true;
+      if (!rec.isExchangeCloudManaged && change.isExchangeCloudManaged) rec.reapplyFromAd = false;
+      rec.isExchangeCloudManaged = change.isExchangeCloudManaged;
+    }
+    if (change.recipientTypeDetails !== undefined) {
+      rec.recipientTypeDetails = change.recipientTypeDetails;
+      // Shared, room and equipment mailboxes need no licence: no grace period to track.
+      if (change.recipientTypeDetails !== 'UserMailbox') rec.licenceRemovedAt = null;
+    }
+    if (change.customAttributes) {
+      for (const [i, v] of Object.entries(change.customAttributes)) rec.customAttributes[Number(i) - 1] = v;
+    }
+    if (change.exchangeGuid !== undefined) rec.exchangeGuid = change.exchangeGuid;
+    if (change.externalEmailAddress !== undefined) rec.externalEmailAddress = `SMTP:${splitProxy(change.externalEmailAddress).address}`;
+    if (change.displayName !== undefined) rec.displayName = change.displayName;
+    const changed = JSON.stringify(rec) !== before;
+    if (changed) {
+      this.checkAddressesUnique(rec, before, (JSON.parse(before) as ExoRecipient).emailAddresses);
+      rec.whenChanged = this.iso();
+      const u = this.userIndex.get(rec.externalDirectoryObjectId);
+      if (u) this.refreshUserMail(u, rec);
+    }
+    return changed;
+  }
+
+  private newRecipient(
+    entraId: string,
+    objectKind: ExoRecipient['objectKind'],
+    type: RecipientTypeDetails,
+    wantedName: string,
+    alias: string,
+    displayName: string,
+    isDirSynced: boolean,
+  ): ExoRecipient {
+    let name = wantedName || alias;
+    for (let n = 2; this.s.recipients.some((r) => r.name.toLowerCase() === name.toLowerCase()); n++) name = `${wantedName}${n}`;
+    const now = this.iso();
+    const rec: ExoRecipient = {
+      guid: this.ids(),
+      externalDirectoryObjectId: entraId,
+      objectKind,
+      recipientTypeDetails: type,
+      name,
+      alias: toAlias(alias),
+      displayName,
+      primarySmtpAddress: null,
+      windowsEmailAddress: null,
+      emailAddresses: [],
+      externalEmailAddress: null,
+      hiddenFromAddressListsEnabled: false,
+      isDirSynced,
+      isExchangeCloudManaged: false,
+      exchangeGuid: EMPTY_GUID,
+      groupType: null,
+      customAttributes: Array.from({ length: 15 }, () => ''),
+      adProxyAddresses: [],
+      reapplyFromAd: false,
+      licenceRemovedAt: null,
+      whenMailboxCreated: null,
+      whenCreated: now,
+      whenChanged: now,
+    };
+    this.s.recipients.push(rec);
+    this.recIndex.set(entraId, rec);
+    return rec;
+  }
+
+  /**
+   * Refuses an address that another recipient already has. Only addresses not in `previous` (the
+   * recipient's SMTP addresses before the change) are checked, so an unchanged object costs nothing.
+   * On failure the recipient is restored from `rollback` (a JSON snapshot) when given.
+   */
+  private checkAddressesUnique(rec: ExoRecipient, rollback?: string, previous: readonly string[] = []): void {
+    const isSmtp = (p: string): boolean => splitProxy(p).prefix.toLowerCase() === 'smtp';
+    const before = new Set(previous.filter(isSmtp).map((p) => proxyKey(p)));
+    const added = rec.emailAddresses.filter(isSmtp).map((p) => proxyKey(p)).filter((k) => !before.has(k));
+    if (added.length === 0) return;
+    for (const other of this.s.recipients) {
+      if (other === rec) continue;
+      const dup = added.find((k) => other.emailAddresses.some((p) => isSmtp(p) && proxyKey(p) === k));
+      if (dup) {
+        const proxy = rec.emailAddresses.find((p) => proxyKey(p) === dup)!;
+        if (rollback) Object.assign(rec, JSON.parse(rollback) as ExoRecipient);
+        if (!rollback && rec.isDirSynced) {
+          throw new SyncConflictError('proxyAddresses', proxy, other.externalDirectoryObjectId);
+        }
+        throw new ExoError(
+          'ProxyAddressExists',
+          `The proxy address "${proxy}" is already being used by the proxy addresses or LegacyExchangeDN of "${other.name}". Please choose another proxy address.`,
+        );
+      }
+    }
+  }
+
+  private deleteRecipient(rec: ExoRecipient): void {
+    this.s.recipients = this.s.recipients.filter((r) => r !== rec);
+    this.recIndex.delete(rec.externalDirectoryObjectId);
+  }
+
+  private deleteEntraObject(found: AnyEntraObject): void {
+    const id = found.obj.id;
+    const rec = this.recipientOf(id);
+    if (rec) this.deleteRecipient(rec);
+    this.s.pendingMailboxes = this.s.pendingMailboxes.filter((p) => p.userId !== id);
+    if (found.kind === 'user') {
+      this.s.users = this.s.users.filter((u) => u.id !== id);
+      this.unindexUser(found.obj);
+    }
+    if (found.kind === 'group') this.s.groups = this.s.groups.filter((g) => g.id !== id);
+    if (found.kind === 'contact') this.s.contacts = this.s.contacts.filter((c) => c.id !== id);
+    for (const g of this.s.groups) g.memberIds = g.memberIds.filter((m) => m !== id);
+  }
+
+  /** Deletes a cloud-only recipient and its Entra object (EXO Remove-Mailbox/Remove-MailUser/Remove-MailContact). */
+  removeCloudRecipient(guid: string): void {
+    this.tick();
+    const rec = this.s.recipients.find((r) => r.guid === guid);
+    if (!rec) return;
+    const id = rec.externalDirectoryObjectId;
+    const u = this.userIndex.get(id);
+    const g = this.s.groups.find((x) => x.id === id);
+    const c = this.s.contacts.find((x) => x.id === id);
+    if (u) this.deleteEntraObject({ kind: 'user', obj: u });
+    else if (g) this.deleteEntraObject({ kind: 'group', obj: g });
+    else if (c) this.deleteEntraObject({ kind: 'contact', obj: c });
+    else this.deleteRecipient(rec);
+    this.reconcileLicences();
+  }
+}
