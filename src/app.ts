@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createBotRuntime, BotRuntime } from './bot';
+import { CloudClients, createCloudClients } from './cloud';
 import { describeConfig, MailroomConfig } from './config/config';
 import { Logger } from './log';
 import { HttpServer, startHttpServer } from './server/http';
@@ -11,6 +12,7 @@ export interface Mailroom {
   readonly port: number;
   readonly store: Store;
   readonly runtime: BotRuntime;
+  readonly cloud: CloudClients | undefined;
   /** Graceful stop: no new turns, in-flight turns finish (bounded), then the store closes. */
   stop(): Promise<void>;
 }
@@ -31,12 +33,15 @@ export async function startMailroom(config: MailroomConfig, log: Logger): Promis
   }
   const readiness = () => runProbes(probes);
 
+  let cloud: CloudClients | undefined;
   let runtime: BotRuntime;
   let server: HttpServer;
   try {
-    runtime = createBotRuntime(config, { log, conversations: store.conversations, readiness });
+    cloud = config.cloud ? createCloudClients(config.cloud, config.extraCaFile) : undefined;
+    runtime = createBotRuntime(config, { log, conversations: store.conversations, readiness, groups: cloud?.graph });
     server = await startHttpServer({ host: config.server.host, port: config.server.port, log, onMessage: runtime.onMessage, readiness });
   } catch (err) {
+    cloud?.close();
     await store.close();
     throw err;
   }
@@ -48,10 +53,12 @@ export async function startMailroom(config: MailroomConfig, log: Logger): Promis
     port: server.port,
     store,
     runtime,
+    cloud,
     stop() {
       stopping ??= (async () => {
         const { drained, inFlight } = await server.close(config.server.shutdownTimeoutMs);
         if (!drained) log.warn('stopped with turns still running', { inFlight });
+        cloud?.close();
         await store.close();
         log.info('Mailroom stopped');
       })();

@@ -1,0 +1,163 @@
+import { Agent, request as httpsRequest } from 'node:https';
+import { randomUUID } from 'node:crypto';
+import type { TokenCredential } from '@azure/identity';
+import { EXCHANGE_SCOPE, trustedCas } from './credential';
+
+/**
+ * Exchange Online cmdlets over the admin REST endpoint the ExchangeOnlineManagement module uses:
+ * `POST …/adminapi/beta/{tenant}/InvokeCommand` with `{"CmdletInput":{"CmdletName","Parameters"}}`.
+ */
+export type CmdletParameters = Record<string, unknown>;
+
+/** A hashtable parameter such as `-EmailAddresses @{Add=…; Remove=…}`. */
+export function hashtable(entries: { Add?: string | string[]; Remove?: string | string[] }): Record<string, unknown> {
+  return { '@odata.type': '#Exchange.GenericHashTable', ...entries };
+}
+
+export class ExoCommandError extends Error {
+  constructor(
+    readonly cmdlet: string,
+    readonly status: number,
+    /** EXO's error code, e.g. `ManagementObjectNotFoundException` family codes like `0x8…` or a name. */
+    readonly code: string,
+    readonly exceptionType: string,
+    readonly detail: string,
+  ) {
+    super(`${cmdlet} failed in Exchange Online (HTTP ${status}${exceptionType ? `, ${exceptionType}` : ''}): ${detail}`);
+    this.name = 'ExoCommandError';
+  }
+
+  /** Throttling and service hiccups that are worth retrying later. */
+  get transient(): boolean {
+    return this.status === 408 || this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504 || /maximum number of concurrent/i.test(this.detail);
+  }
+
+  get notFound(): boolean {
+    return /ManagementObjectNotFoundException/.test(this.exceptionType) || /couldn't be found/i.test(this.detail);
+  }
+}
+
+/** Reads EXO's error body: `error.details[].message` as `code|type|text`, else innererror, else message, else text. */
+export function parseExoError(cmdlet: string, status: number, body: string): ExoCommandError {
+  let code = '';
+  let type = '';
+  let text = body.trim() || `HTTP ${status}`;
+  try {
+    const parsed = JSON.parse(body) as {
+      error?: { code?: string; message?: string; details?: { message?: string }[]; innererror?: { internalException?: { message?: string }; message?: string } };
+    };
+    const e = parsed.error;
+    if (e) {
+      const detail = e.details?.find((d) => typeof d.message === 'string')?.message;
+      if (detail && detail.split('|').length >= 3) {
+        const [c, t, ...rest] = detail.split('|');
+        code = c ?? '';
+        type = t ?? '';
+        text = rest.join('|');
+      } else {
+        code = e.code ?? '';
+        text = e.innererror?.internalException?.message ?? e.innererror?.message ?? e.message ?? text;
+      }
+    }
+  } catch {
+    // a plain-text body: keep it as the detail
+  }
+  return new ExoCommandError(cmdlet, status, code, type, text);
+}
+
+export interface ExoClientOptions {
+  readonly url: string;
+  readonly tenantId: string;
+  readonly credential: TokenCredential;
+  readonly extraCaPem?: string | Buffer;
+  /** Attempts for throttled or unavailable answers (honouring Retry-After). Default 4. */
+  readonly attempts?: number;
+  /** Cap on one wait, ms. Default 30 s. */
+  readonly maxWaitMs?: number;
+  readonly timeoutMs?: number;
+}
+
+export interface ExoResult<T> {
+  readonly value: T[];
+  readonly warnings: string[];
+}
+
+export class ExoClient {
+  private readonly agent: Agent;
+  private readonly attempts: number;
+  private readonly maxWaitMs: number;
+
+  constructor(private readonly opts: ExoClientOptions) {
+    this.agent = new Agent({ keepAlive: true, ca: trustedCas(opts.extraCaPem) });
+    this.attempts = opts.attempts ?? 4;
+    this.maxWaitMs = opts.maxWaitMs ?? 30_000;
+  }
+
+  /** Runs one cmdlet and returns every result object, following `@odata.nextLink` pages. */
+  async invoke<T = Record<string, unknown>>(cmdlet: string, parameters: CmdletParameters = {}): Promise<ExoResult<T>> {
+    const body = JSON.stringify({ CmdletInput: { CmdletName: cmdlet, Parameters: parameters } });
+    const value: T[] = [];
+    const warnings: string[] = [];
+    let url: string | undefined = this.opts.url;
+    while (url) {
+      const page = (await this.post(cmdlet, url, body)) as { value?: T[]; '@odata.nextLink'?: string; '@adminapi.warnings'?: string[] };
+      value.push(...(page.value ?? []));
+      warnings.push(...(page['@adminapi.warnings'] ?? []));
+      url = page['@odata.nextLink'];
+    }
+    return { value, warnings };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private async post(cmdlet: string, url: string, body: string): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.opts.credential.getToken(EXCHANGE_SCOPE);
+      if (!token) throw new Error('no access token for Exchange Online');
+      const res = await this.send(url, body, token.token, cmdlet);
+      if (res.status >= 200 && res.status < 300) return res.body ? JSON.parse(res.body) : {};
+      const err = parseExoError(cmdlet, res.status, res.body);
+      if (!err.transient || attempt >= this.attempts) throw err;
+      const retryAfter = Number(res.retryAfter);
+      const wait = Math.min(this.maxWaitMs, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : 500 * 2 ** (attempt - 1));
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  private send(url: string, body: string, token: string, cmdlet: string): Promise<{ status: number; body: string; retryAfter: string | undefined }> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          timeout: this.opts.timeoutMs ?? 60_000,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json',
+            'x-anchormailbox': `APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@${this.opts.tenantId}`,
+            'x-cmdletname': cmdlet,
+            prefer: 'odata.maxpagesize=1000',
+            'client-request-id': randomUUID(),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const ra = res.headers['retry-after'] as string | string[] | undefined;
+            const retryAfter: string | undefined = Array.isArray(ra) ? ra[0] : ra;
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${cmdlet}: Exchange Online did not answer in time`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}

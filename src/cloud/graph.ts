@@ -1,0 +1,48 @@
+import { Client, Middleware, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
+import type { TokenCredential } from '@azure/identity';
+import { GRAPH_SCOPE, trustedCas } from './credential';
+import { graphMiddlewareTrusting, NodeHttpsMessageHandler } from './https';
+
+export interface GraphClientHandle {
+  readonly client: Client;
+  /** Closes keep-alive connections (only when an extra CA is trusted; otherwise there is nothing to close). */
+  close(): void;
+}
+
+/**
+ * Microsoft Graph through the official SDK with its own auth, retry (Retry-After) and redirect middleware.
+ * With an extra CA (private PKI, the sandbox) the chain ends in a node:https sender that trusts it.
+ */
+export function createGraphClient(graphUrl: string, credential: TokenCredential, extraCaPem?: string | Buffer, retry?: RetryHandlerOptions): GraphClientHandle {
+  const url = new URL(graphUrl);
+  const version = url.pathname.replace(/^\/+|\/+$/g, '') || 'v1.0';
+  const baseUrl = `${url.protocol}//${url.host}/`;
+  const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [GRAPH_SCOPE] });
+  const customHosts = new Set([url.hostname]);
+  const ca = trustedCas(extraCaPem);
+  if (!ca) {
+    const client = Client.initWithMiddleware({ authProvider, baseUrl, defaultVersion: version, customHosts });
+    return { client, close: () => undefined };
+  }
+  const { chain, http }: { chain: Middleware[]; http: NodeHttpsMessageHandler } = graphMiddlewareTrusting(authProvider, ca, retry);
+  const client = Client.initWithMiddleware({ middleware: chain, baseUrl, defaultVersion: version, customHosts });
+  return { client, close: () => http.destroy() };
+}
+
+/** The Graph operations Mailroom needs; more arrive with the provisioning executors. */
+export class GraphDirectory {
+  constructor(private readonly client: Client) {}
+
+  /** Which of the given groups the user is a transitive member of (POST /users/{id}/checkMemberGroups). */
+  async memberGroups(userAadObjectId: string, groupIds: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < groupIds.length; i += 20) {
+      const res = (await this.client
+        .api(`/users/${encodeURIComponent(userAadObjectId)}/checkMemberGroups`)
+        .post({ groupIds: groupIds.slice(i, i + 20) })) as { value?: string[] };
+      out.push(...(res.value ?? []));
+    }
+    return out;
+  }
+}
