@@ -5,6 +5,8 @@ import { createLogger } from '../log';
 import { projectRoot } from '../paths';
 import { startMailroom } from '../app';
 import { SANDBOX_PEOPLE } from '../sandbox/people';
+import { Sandbox, sandboxKnobsFrom, startSandbox } from '../sandbox';
+import { sandboxOverrides } from '../sandbox/overrides';
 import { Playground, startPlayground } from '../sandbox/playground/playground';
 
 /**
@@ -19,10 +21,18 @@ async function run(): Promise<void> {
   const tenantConfigured = Boolean(peek.TENANT_ID?.trim());
   const envName = tenantConfigured ? requested : 'sandbox';
 
+  let sandbox: Sandbox | undefined;
   let config: MailroomConfig;
   try {
-    config = loadConfig({ rootDir, envName });
+    if (!tenantConfigured) {
+      const knobs = sandboxKnobsFrom(mergeEnvironment(readEnvFiles(rootDir, 'sandbox').values, process.env));
+      process.stdout.write('No tenant is configured: starting the sandbox (Samba AD, cloud emulator, sync) …\n');
+      sandbox = await startSandbox({ rootDir, knobs });
+      process.stdout.write(`Sandbox up in ${sandbox.timings.totalMs} ms; endpoints in ${sandbox.endpointsFile}\n`);
+    }
+    config = loadConfig({ rootDir, envName, overrides: sandbox ? sandboxOverrides(sandbox.endpoints) : undefined });
   } catch (err) {
+    await sandbox?.stop();
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(78);
@@ -30,7 +40,14 @@ async function run(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel, { service: 'mailroom' });
-  const app = await startMailroom(config, log);
+  let app;
+  try {
+    app = await startMailroom(config, log);
+  } catch (err) {
+    await sandbox?.stop();
+    throw err;
+  }
+  const running = app;
   const playgrounds: Playground[] = [];
 
   let stopping = false;
@@ -38,11 +55,18 @@ async function run(): Promise<void> {
     if (stopping) return;
     stopping = true;
     await Promise.allSettled(playgrounds.map((p) => p.stop()));
-    await app.stop();
+    await running.stop();
+    await sandbox?.stop();
     process.exit(code);
   };
+  // npm relays the terminal's Ctrl-C to the process that already got it: a repeat within 2 s is the same one.
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(130);
+    if (stopping) {
+      if (Date.now() - firstSignalAt > 2000) process.exit(130);
+      return;
+    }
+    firstSignalAt = Date.now();
     log.info('stopping', { signal });
     void stopAll(0);
   };

@@ -1,0 +1,179 @@
+/**
+ * The test run's sandbox: one ephemeral hybrid tenant (Samba AD DC + cloud emulator + sync engine) shared by
+ * every suite, started on first use and stopped after all suites (onGlobalTeardown).
+ *
+ * - Sync runs only when asked (interval 0): create or change objects in AD, then `await sandbox.sync.runCycle()`
+ *   (or call Graph's provisionOnDemand through {@link graphCall}); assert through Graph, EXO or LDAP.
+ * - Mailboxes appear as soon as a licence is assigned (mailbox delay 0). To test delays, set
+ *   `sandbox.cloud.setKnobs({ mailboxProvisioningDelayMs })` and move the tenant's time with
+ *   `sandbox.clock.advance(ms)` instead of sleeping; put the knob back afterwards.
+ * - Mode `cloud` (Entra Cloud Sync). provisionOnDemand allows 5 calls per 10 s per job, counted on the tenant's
+ *   clock: a suite that hits the limit calls {@link resetProvisionOnDemandLimit} when done.
+ * - Isolation: each suite creates its own OU with {@link createSandboxOu} and deletes it at the end (the next
+ *   cycle then removes its objects from the tenant). Never change the tenant's people, the Mailroom OUs or
+ *   organisation-wide settings without restoring them.
+ * - A full cycle removes every synced object AD does not have in scope: objects put into the tenant with
+ *   `tenant.upsertSyncedUser` directly (not through AD) do not survive `runCycle({ full: true })`.
+ */
+import { ClientSecretCredential } from '@azure/identity';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import type { Client } from 'ldapts';
+import { projectRoot } from '../../src/paths';
+import { startSandbox, type Sandbox, type SandboxEndpoints } from '../../src/sandbox';
+import { onGlobalTeardown } from './root-hooks';
+import { createTestOu, openLdapClient, type TestOu } from './samba';
+
+let shared: Promise<Sandbox> | undefined;
+
+/**
+ * The shared sandbox (ephemeral, Cloud Sync, sync interval 0, mailbox delay 0), started on the first call.
+ * Give the calling before() hook a long timeout: a fresh machine provisions the Samba template first (~10 s).
+ */
+export function getSharedSandbox(): Promise<Sandbox> {
+  shared ??= startSandbox({
+    rootDir: projectRoot(),
+    ephemeral: true,
+    knobs: { syncMode: 'cloud', syncIntervalMs: 0, mailboxDelayMs: 0, latencyMs: 0, rate429: 0, rate503: 0 },
+  }).then(
+    (sandbox) => {
+      onGlobalTeardown('sandbox', () => sandbox.stop());
+      return sandbox;
+    },
+    (err: unknown) => {
+      shared = undefined; // let a later suite try again (and report its own error)
+      throw err;
+    },
+  );
+  return shared;
+}
+
+/** A uniquely named OU directly below the domain for one suite; `cleanup()` deletes it with its contents. */
+export function createSandboxOu(sandbox: Sandbox, name: string): Promise<TestOu> {
+  return createTestOu(sandbox.dc, name);
+}
+
+/** An ldapts client bound as the sandbox's administrator over LDAPS (CA verified, timeouts set). Unbind it. */
+export function openSandboxLdap(sandbox: Sandbox): Promise<Client> {
+  return openLdapClient(sandbox.dc);
+}
+
+/** A ClientSecretCredential built only from endpoints.json's values, as Mailroom builds it. */
+export function credentialFromEndpoints(endpoints: SandboxEndpoints): ClientSecretCredential {
+  return new ClientSecretCredential(endpoints.tenantId, endpoints.clientId, endpoints.clientSecret, {
+    authorityHost: endpoints.authorityHost,
+    disableInstanceDiscovery: true,
+    tlsOptions: { ca: readFileSync(endpoints.caFile, 'utf8') },
+  });
+}
+
+const credentials = new WeakMap<SandboxEndpoints, ClientSecretCredential>();
+
+function credentialOf(endpoints: SandboxEndpoints): ClientSecretCredential {
+  let c = credentials.get(endpoints);
+  if (!c) {
+    c = credentialFromEndpoints(endpoints);
+    credentials.set(endpoints, c);
+  }
+  return c;
+}
+
+export interface HttpResult<T = unknown> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** The parsed JSON body, or undefined. */
+  json: T;
+}
+
+/** One HTTPS request trusting the sandbox cloud's CA. */
+export function httpsRequest<T = unknown>(
+  caPem: string,
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResult<T>> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const req = request(
+      url,
+      {
+        method,
+        ca: caPem,
+        timeout: 30_000,
+        headers: {
+          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown = undefined;
+          try {
+            json = text === '' ? undefined : (JSON.parse(text) as unknown);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: json as T });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+/**
+ * A Graph call with an app token: `path` is relative to graphUrl (e.g. `/users?$filter=…`). Add
+ * `{ ConsistencyLevel: 'eventual' }` for advanced queries.
+ */
+export async function graphCall<T = unknown>(
+  sandbox: Sandbox,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResult<T>> {
+  const token = await credentialOf(sandbox.endpoints).getToken('https://graph.microsoft.com/.default');
+  return httpsRequest<T>(sandbox.cloud.caPem, method, `${sandbox.endpoints.graphUrl}${path}`, body, { authorization: `Bearer ${token.token}`, ...headers });
+}
+
+/** Exchange Online InvokeCommand with an app token (one page). */
+export async function exoCall<T = unknown>(sandbox: Sandbox, cmdlet: string, parameters: Record<string, unknown> = {}): Promise<HttpResult<T>> {
+  const token = await credentialOf(sandbox.endpoints).getToken('https://outlook.office365.com/.default');
+  return httpsRequest<T>(
+    sandbox.cloud.caPem,
+    'POST',
+    sandbox.endpoints.exoUrl,
+    { CmdletInput: { CmdletName: cmdlet, Parameters: parameters } },
+    {
+      authorization: `Bearer ${token.token}`,
+      'x-anchormailbox': `APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@${sandbox.endpoints.tenantId}`,
+      prefer: 'odata.maxpagesize=1000',
+    },
+  );
+}
+
+/** The body of Graph's provisionOnDemand for one AD object. */
+export function provisionOnDemandBody(dn: string, objectTypeName: 'user' | 'group' = 'user'): unknown {
+  return { parameters: [{ ruleId: 'sandbox', subjects: [{ objectId: dn, objectTypeName }] }] };
+}
+
+/** POST …/synchronization/jobs/{jobId}/provisionOnDemand with the sandbox's Cloud Sync job. */
+export function provisionOnDemand(sandbox: Sandbox, dn: string, objectTypeName: 'user' | 'group' = 'user'): Promise<HttpResult> {
+  const { servicePrincipalId, jobId } = sandbox.endpoints.sync;
+  if (!servicePrincipalId || !jobId) throw new Error('the sandbox runs Entra Connect Sync: there is no provisionOnDemand');
+  return graphCall(sandbox, 'POST', `/servicePrincipals/${servicePrincipalId}/synchronization/jobs/${encodeURIComponent(jobId)}/provisionOnDemand`, provisionOnDemandBody(dn, objectTypeName));
+}
+
+/** Moves the tenant's clock past provisionOnDemand's rate-limit window (10 s), so later suites start fresh. */
+export function resetProvisionOnDemandLimit(sandbox: Sandbox): void {
+  sandbox.clock.advance(10_001);
+}
