@@ -1,15 +1,18 @@
 /**
- * Store benchmark: open time and 1,000 upserts on each engine, printed as a table.
+ * Store benchmark: open time, 1,000 upserts, request creates and transitions, audit appends (one
+ * instance and two instances on one database) and audit verification on each engine, printed as tables.
  * Run: npx tsx bench/store.ts   (starts a throwaway PostgreSQL like the tests do)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openStore, type ConversationRefInput, type Store, type StoreOptions } from '../src/store';
+import { openStore, type AuditEventInput, type ConversationRefInput, type Store, type StoreOptions } from '../src/store';
 import { getPostgres, stopPostgres } from '../test/harness/postgres';
 
 const UPSERTS = 1_000;
 const CONCURRENCY = 10;
+const REQUESTS = 1_000;
+const APPENDS = 1_000;
 
 export interface StoreBenchRow {
   engine: Store['engine'];
@@ -17,6 +20,37 @@ export interface StoreBenchRow {
   reopenMs: number;
   sequentialUpsertsPerSec: number;
   concurrentUpsertsPerSec: number;
+  concurrentCreatesPerSec: number;
+  concurrentTransitionsPerSec: number;
+  sequentialAppendsPerSec: number;
+  concurrentAppendsPerSec: number;
+  /** Two store instances on one database, CONCURRENCY appenders each. */
+  twoInstanceAppendsPerSec: number;
+  /** verify() over every event appended above. */
+  verifyEventsPerSec: number;
+  verifiedEvents: number;
+}
+
+/** Run `n` calls of `fn` with `workers` of them in flight at a time; returns the calls per second. */
+async function throughput(n: number, workers: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const [, ms] = await timed(async () => {
+    const worker = async (): Promise<void> => {
+      while (next < n) await fn(next++);
+    };
+    await Promise.all(Array.from({ length: workers }, worker));
+  });
+  return (n / ms) * 1000;
+}
+
+function auditEvent(i: number): AuditEventInput {
+  return {
+    actorAadObjectId: `aad-${i % 17}`,
+    actorName: `Helpdesk ${i % 17}`,
+    requestRef: `R-${(i % 500) + 1}`,
+    event: 'request.created',
+    data: { kind: 'user-mailbox', displayName: `User ${i}`, upn: `user${i}@contoso.example`, ou: 'OU=Staff,DC=contoso,DC=example' },
+  };
 }
 
 function record(i: number): ConversationRefInput {
@@ -54,12 +88,50 @@ async function benchEngine(engine: Store['engine'], opts: StoreOptions): Promise
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     });
+    const created: { id: number; version: number }[] = [];
+    const concurrentCreatesPerSec = await throughput(REQUESTS, CONCURRENCY, async (i) => {
+      const r = await store.requests.create({
+        kind: 'user-mailbox',
+        requesterAadObjectId: `aad-${i % 17}`,
+        requesterName: 'Helpdesk',
+        tenantId: 'tenant-bench',
+        values: { displayName: `User ${i}` },
+        request: { kind: 'user-mailbox', upn: `user${i}@contoso.example` },
+      });
+      created.push(r);
+    });
+    const concurrentTransitionsPerSec = await throughput(created.length, CONCURRENCY, async (i) => {
+      const r = created[i];
+      if (r === undefined) return;
+      const res = await store.requests.transition(r.id, r.version, { status: 'approved', decidedBy: 'aad-approver', decidedByName: 'Approver', decidedAt: new Date() });
+      if (!res.ok) throw new Error(`transition of ${r.id} lost`);
+    });
+
+    const sequentialAppendsPerSec = await throughput(APPENDS, 1, (i) => store.audit.append(auditEvent(i)));
+    const concurrentAppendsPerSec = await throughput(APPENDS, CONCURRENCY, (i) => store.audit.append(auditEvent(i)));
+    const second = await openStore(opts);
+    let twoInstanceAppendsPerSec: number;
+    try {
+      twoInstanceAppendsPerSec = await throughput(APPENDS, CONCURRENCY * 2, (i) => (i % 2 === 0 ? store : second).audit.append(auditEvent(i)));
+    } finally {
+      await second.close();
+    }
+    const [verified, verifyMs] = await timed(() => store.audit.verify());
+    if (!verified.ok) throw new Error(`the audit chain did not verify: ${verified.reason} at ${verified.brokenAtSeq}`);
+
     return {
       engine,
       openNewMs,
       reopenMs,
       sequentialUpsertsPerSec: (UPSERTS / seqMs) * 1000,
       concurrentUpsertsPerSec: (UPSERTS / concMs) * 1000,
+      concurrentCreatesPerSec,
+      concurrentTransitionsPerSec,
+      sequentialAppendsPerSec,
+      concurrentAppendsPerSec,
+      twoInstanceAppendsPerSec,
+      verifyEventsPerSec: (verified.count / verifyMs) * 1000,
+      verifiedEvents: verified.count,
     };
   } finally {
     await store.close();
@@ -81,18 +153,27 @@ export async function runStoreBench(): Promise<StoreBenchRow[]> {
 }
 
 function printTable(rows: StoreBenchRow[]): void {
-  const header = ['engine', 'open new (ms)', 'reopen (ms)', `${UPSERTS} upserts seq (/s)`, `${UPSERTS} upserts ×${CONCURRENCY} (/s)`];
-  const cells = rows.map((r) => [
-    r.engine,
-    r.openNewMs.toFixed(1),
-    r.reopenMs.toFixed(1),
-    r.sequentialUpsertsPerSec.toFixed(0),
-    r.concurrentUpsertsPerSec.toFixed(0),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: string[]): string => c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  ');
-  console.log(line(header));
-  for (const c of cells) console.log(line(c));
+  const print = (header: string[], cells: string[][]): void => {
+    const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+    const line = (c: string[]): string => c.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  ');
+    console.log(line(header));
+    for (const c of cells) console.log(line(c));
+  };
+  const n = (v: number): string => v.toFixed(0);
+  print(
+    ['engine', 'open new (ms)', 'reopen (ms)', `${UPSERTS} upserts seq (/s)`, `${UPSERTS} upserts ×${CONCURRENCY} (/s)`],
+    rows.map((r) => [r.engine, r.openNewMs.toFixed(1), r.reopenMs.toFixed(1), n(r.sequentialUpsertsPerSec), n(r.concurrentUpsertsPerSec)]),
+  );
+  console.log('');
+  print(
+    ['engine', `${REQUESTS} creates ×${CONCURRENCY} (/s)`, `transitions ×${CONCURRENCY} (/s)`],
+    rows.map((r) => [r.engine, n(r.concurrentCreatesPerSec), n(r.concurrentTransitionsPerSec)]),
+  );
+  console.log('');
+  print(
+    ['engine', `${APPENDS} appends seq (/s)`, `appends ×${CONCURRENCY} (/s)`, `appends 2 instances ×${CONCURRENCY} (/s)`, 'verify (events/s)'],
+    rows.map((r) => [r.engine, n(r.sequentialAppendsPerSec), n(r.concurrentAppendsPerSec), n(r.twoInstanceAppendsPerSec), `${n(r.verifyEventsPerSec)} (${r.verifiedEvents})`]),
+  );
 }
 
 if (require.main === module) {

@@ -12,6 +12,8 @@ export type StoreErrorCode =
   | 'sqlite-failed' // the SQLite file could not be created, opened or used
   | 'migration-failed' // a schema migration failed or the database is newer than this code
   | 'invalid-record' // a caller passed a record the store will not write
+  | 'not-found' // the record a change was asked for does not exist
+  | 'conflict' // a different record already holds that key (e.g. a decision for the same request version)
   | 'closed' // the store was used after close()
   | 'query-failed'; // anything else the database reported
 
@@ -211,4 +213,19 @@ export function describeSqliteError(err: unknown, file: string, doing: string): 
     return new StoreError('closed', `${fail}: the store is closed.`, opts);
   }
   return new StoreError('sqlite-failed', `${fail}${code !== undefined ? ` (${code})` : ''}: ${msg}`, opts);
+}
+
+/** Which kind of constraint a failed statement violated, on either engine; undefined for any other error. */
+export function constraintViolation(err: unknown): 'unique' | 'foreign-key' | undefined {
+  switch (errorCode(err)) {
+    case '23505':
+    case 'SQLITE_CONSTRAINT_UNIQUE':
+    case 'SQLITE_CONSTRAINT_PRIMARYKEY':
+      return 'unique';
+    case '23503':
+    case 'SQLITE_CONSTRAINT_FOREIGNKEY':
+      return 'foreign-key';
+    default:
+      return undefined;
+  }
 }

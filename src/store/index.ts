@@ -5,16 +5,46 @@
  * difference are described in `dialect.ts`.
  */
 import type { Kysely } from 'kysely';
+import { createAuditLog, type AuditLog } from './audit-log';
+import { createCardRepository, type CardRepository } from './card-repository';
 import { createConversationRepository, type ConversationRepository } from './conversation-repository';
+import { createDecisionRepository, type DecisionRepository } from './decision-repository';
 import { openPostgres, openSqlite, type EngineConnection, type Engine } from './dialect';
 import { StoreError } from './errors';
 import { migrateToLatest } from './migrations';
+import { createRequestRepository, type RequestRepository } from './request-repository';
 import type { Database } from './schema';
 
 export type { ConversationRefFilter, ConversationRefInput, ConversationRefRecord, ConversationRepository, ConversationType } from './conversation-repository';
 export type { Engine } from './dialect';
 export { StoreError, redactDatabaseUrl, type StoreErrorCode } from './errors';
-export { LATEST_MIGRATION } from './migrations';
+export { LATEST_MIGRATION, MIGRATION_NAMES } from './migrations';
+export {
+  REQUEST_STATUSES,
+  parseRequestId,
+  requestReference,
+  type RequestInput,
+  type RequestListOptions,
+  type RequestPatch,
+  type RequestRecord,
+  type RequestRepository,
+  type RequestStatus,
+  type TimeInput,
+  type TransitionResult,
+} from './request-repository';
+export type { Decision, DecisionInput, DecisionRecord, DecisionRepository } from './decision-repository';
+export type { CardAudience, CardInput, CardRecord, CardRepository } from './card-repository';
+export {
+  AUDIT_GENESIS_HASH,
+  auditHash,
+  canonicalJson,
+  type AuditEvent,
+  type AuditEventInput,
+  type AuditExportFilter,
+  type AuditListOptions,
+  type AuditLog,
+  type AuditVerifyResult,
+} from './audit-log';
 export type { Database } from './schema';
 
 export interface StoreOptions {
@@ -33,6 +63,13 @@ export interface Store {
   /** For repositories added later; the schema is in `schema.ts`. */
   readonly db: Kysely<Database>;
   readonly conversations: ConversationRepository;
+  readonly requests: RequestRepository;
+  /** Append-only record of approvers' decisions. */
+  readonly decisions: DecisionRepository;
+  /** Where each copy of a request's cards was sent. */
+  readonly cards: CardRepository;
+  /** The append-only, hash-chained audit log. */
+  readonly audit: AuditLog;
   /** Resolves when the database answers a query; throws a StoreError saying why not (readiness probe). */
   ping(): Promise<void>;
   /** Migrate to the latest schema; returns the migrations applied now ([] when already up to date). */
@@ -70,6 +107,10 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     engine: conn.engine,
     db: conn.db,
     conversations: createConversationRepository(conn.db, clock),
+    requests: createRequestRepository(conn.db, conn.engine, clock),
+    decisions: createDecisionRepository(conn.db, clock),
+    cards: createCardRepository(conn.db, clock),
+    audit: createAuditLog(conn, clock),
     ping: () => probe('answer a ping'),
     migrate: () => migrateToLatest(conn),
     close,

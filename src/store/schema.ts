@@ -3,6 +3,7 @@
  * their stored representation (see `dialect.ts`). Repositories map rows to the records the rest of
  * Mailroom uses; nothing outside `src/store/` should need these row types.
  */
+import type { Generated } from 'kysely';
 
 export const CONVERSATION_TYPES = ['personal', 'groupChat', 'channel'] as const;
 export type ConversationType = (typeof CONVERSATION_TYPES)[number];
@@ -27,6 +28,119 @@ export interface ConversationRefsTable {
   updated_at: string;
 }
 
+export const REQUEST_STATUSES = [
+  'pending-approval',
+  'approved',
+  'rejected',
+  'cancelled',
+  'expired',
+  'queued',
+  'running',
+  'waiting',
+  'done',
+  'failed',
+  'rolled-back',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+export interface RequestsTable {
+  /** Assigned by the store on insert (see `request-repository.ts`); never reused. */
+  id: number;
+  /** `R-<id>`; unique. */
+  reference: string;
+  kind: string;
+  status: RequestStatus;
+  /** 1 after the insert, +1 on every transition: the optimistic-concurrency token. */
+  version: number;
+  /** Approval stage, 1-based. */
+  stage: number;
+  requester_aad_object_id: string;
+  requester_name: string;
+  tenant_id: string;
+  /** JSON text: what the requester typed. */
+  values_json: string;
+  /** JSON text: the validated domain object. */
+  request_json: string;
+  /** JSON text or null. */
+  plan_json: string | null;
+  created_at: string;
+  updated_at: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  decided_by_name: string | null;
+  decision_reason: string | null;
+  remind_at: string | null;
+  reminded_at: string | null;
+  expires_at: string | null;
+  /** JSON text or null. */
+  result_json: string | null;
+  error: string | null;
+}
+
+export const DECISIONS = ['approve', 'reject'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+/** Append-only: one row per decision an approver made. */
+export interface RequestDecisionsTable {
+  id: Generated<number>;
+  request_id: number;
+  stage: number;
+  approver_aad_object_id: string;
+  approver_name: string;
+  decision: Decision;
+  reason: string | null;
+  at: string;
+  /** The request version the decision was made on; unique per request. */
+  request_version: number;
+}
+
+export const CARD_AUDIENCES = ['requester', 'approver', 'channel'] as const;
+export type CardAudience = (typeof CARD_AUDIENCES)[number];
+
+/** Every copy of a request's cards that was sent, so each can be updated in place. */
+export interface RequestCardsTable {
+  id: Generated<number>;
+  request_id: number;
+  audience: CardAudience;
+  aad_object_id: string | null;
+  conversation_id: string;
+  activity_id: string;
+  created_at: string;
+}
+
+/** The hash-chained audit log. Triggers refuse UPDATE and DELETE and check every INSERT extends the chain. */
+export interface AuditEventsTable {
+  /** 1, 2, 3, … with no gaps. */
+  seq: number;
+  at: string;
+  actor_aad_object_id: string | null;
+  actor_name: string;
+  request_ref: string | null;
+  event: string;
+  /** Canonical JSON text (keys sorted) of the event's data object. */
+  data: string;
+  /** Hash of the previous event; 64 zeros for the first. */
+  prev_hash: string;
+  /** SHA-256 hex, see `audit-log.ts`. */
+  hash: string;
+}
+
+/**
+ * One row (id = 1): the last event of the audit chain. Kept by a trigger on every insert into
+ * audit_events; appenders lock it to serialize, and verify() compares it with the last event, so a
+ * removed tail is detected.
+ */
+export interface AuditChainHeadTable {
+  id: number;
+  last_seq: number;
+  last_hash: string;
+}
+
 export interface Database {
   conversation_refs: ConversationRefsTable;
+  requests: RequestsTable;
+  request_decisions: RequestDecisionsTable;
+  request_cards: RequestCardsTable;
+  audit_events: AuditEventsTable;
+  audit_chain_head: AuditChainHeadTable;
 }

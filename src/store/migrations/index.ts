@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import { columnTypes, type EngineConnection, type Engine } from '../dialect';
 import { StoreError } from '../errors';
 import { initial } from './0001_initial';
+import { requestsAndAudit } from './0002_requests_audit';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -9,9 +10,12 @@ import { initial } from './0001_initial';
  */
 const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0001_initial': (engine) => initial(columnTypes(engine)),
+  '0002_requests_audit': (engine) => requestsAndAudit(columnTypes(engine)),
 };
 
-export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';
+/** Every migration name, in the order they run. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS).sort();
+export const LATEST_MIGRATION = MIGRATION_NAMES.at(-1) ?? '';
 
 export function migrationProvider(engine: Engine): MigrationProvider {
   return {

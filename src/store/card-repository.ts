@@ -1,0 +1,104 @@
+import type { Kysely, Selectable } from 'kysely';
+import { encodeTimestamp } from './dialect';
+import { StoreError, constraintViolation } from './errors';
+import { CARD_AUDIENCES, type CardAudience, type Database, type RequestCardsTable } from './schema';
+
+export type { CardAudience } from './schema';
+
+/** One sent copy of a request's card: where it is, so it can be updated in place. */
+export interface CardRecord {
+  id: number;
+  requestId: number;
+  audience: CardAudience;
+  /** Whose personal chat the copy is in; null for a channel or group chat. */
+  aadObjectId: string | null;
+  conversationId: string;
+  activityId: string;
+  /** ISO 8601 UTC. */
+  createdAt: string;
+}
+
+export type CardInput = Omit<CardRecord, 'id' | 'createdAt'>;
+
+export interface CardRepository {
+  /**
+   * Remember a sent card. Idempotent: the same (request, conversation, activity) again returns the
+   * stored record unchanged. An unknown request throws `not-found`.
+   */
+  add(card: CardInput): Promise<CardRecord>;
+  /** The request's cards, optionally for one audience, in the order they were added. */
+  list(requestId: number, audience?: CardAudience): Promise<CardRecord[]>;
+}
+
+type Row = Selectable<RequestCardsTable>;
+
+function toRecord(row: Row): CardRecord {
+  return {
+    id: Number(row.id),
+    requestId: Number(row.request_id),
+    audience: row.audience,
+    aadObjectId: row.aad_object_id,
+    conversationId: row.conversation_id,
+    activityId: row.activity_id,
+    createdAt: row.created_at,
+  };
+}
+
+function validate(c: CardInput): void {
+  const problems: string[] = [];
+  if (typeof c.requestId !== 'number' || !Number.isSafeInteger(c.requestId) || c.requestId < 1) problems.push('requestId must be a positive integer');
+  if (!(CARD_AUDIENCES as readonly unknown[]).includes(c.audience)) {
+    problems.push(`audience must be one of ${CARD_AUDIENCES.join(', ')} (got ${JSON.stringify(c.audience)})`);
+  }
+  if (c.aadObjectId !== null && (typeof c.aadObjectId !== 'string' || c.aadObjectId === '')) problems.push('aadObjectId must be a non-empty string or null');
+  for (const key of ['conversationId', 'activityId'] as const) {
+    if (typeof c[key] !== 'string' || c[key] === '') problems.push(`${key} must be a non-empty string`);
+  }
+  if (problems.length > 0) {
+    throw new StoreError('invalid-record', `The card of request R-${String(c.requestId)} was not stored: ${problems.join('; ')}.`);
+  }
+}
+
+export function createCardRepository(db: Kysely<Database>, now: () => Date): CardRepository {
+  return {
+    async add(card) {
+      validate(card);
+      let row: Row | undefined;
+      try {
+        row = await db
+          .insertInto('request_cards')
+          .values({
+            request_id: card.requestId,
+            audience: card.audience,
+            aad_object_id: card.aadObjectId,
+            conversation_id: card.conversationId,
+            activity_id: card.activityId,
+            created_at: encodeTimestamp(now()),
+          })
+          .onConflict((oc) => oc.columns(['request_id', 'conversation_id', 'activity_id']).doNothing())
+          .returningAll()
+          .executeTakeFirst();
+      } catch (err) {
+        if (constraintViolation(err) === 'foreign-key') {
+          throw new StoreError('not-found', `Request R-${card.requestId} does not exist; the card was not stored.`, { cause: err });
+        }
+        throw err;
+      }
+      row ??= await db
+        .selectFrom('request_cards')
+        .selectAll()
+        .where('request_id', '=', card.requestId)
+        .where('conversation_id', '=', card.conversationId)
+        .where('activity_id', '=', card.activityId)
+        .executeTakeFirstOrThrow();
+      return toRecord(row);
+    },
+
+    async list(requestId, audience) {
+      let q = db.selectFrom('request_cards').selectAll().where('request_id', '=', requestId);
+      if (audience !== undefined) q = q.where('audience', '=', audience);
+      const rows = await q.orderBy('id').execute();
+      return rows.map(toRecord);
+    },
+  };
+}

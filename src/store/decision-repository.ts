@@ -1,0 +1,131 @@
+import type { Kysely, Selectable } from 'kysely';
+import { encodeTimeInput, encodeTimestamp } from './dialect';
+import { StoreError, constraintViolation } from './errors';
+import { DECISIONS, type Database, type Decision, type RequestDecisionsTable } from './schema';
+
+export type { Decision } from './schema';
+
+/** One approver's decision on one stage of a request. Append-only: never changed or removed. */
+export interface DecisionRecord {
+  id: number;
+  requestId: number;
+  stage: number;
+  approverAadObjectId: string;
+  approverName: string;
+  decision: Decision;
+  reason: string | null;
+  /** ISO 8601 UTC. */
+  at: string;
+  /** The request version the decision was made on (the `expectedVersion` of the winning transition). */
+  requestVersion: number;
+}
+
+export interface DecisionInput {
+  requestId: number;
+  stage: number;
+  approverAadObjectId: string;
+  approverName: string;
+  decision: Decision;
+  reason?: string | null;
+  /** Default: now. */
+  at?: Date | string;
+  requestVersion: number;
+}
+
+export interface DecisionRepository {
+  /**
+   * Append a decision. One decision per request version: recording the same decision again (same
+   * version, approver and decision — a retried call) returns the stored one; a different decision on a
+   * version that already has one throws `conflict`. An unknown request throws `not-found`.
+   */
+  record(input: DecisionInput): Promise<DecisionRecord>;
+  /** The request's decisions, oldest first. */
+  list(requestId: number): Promise<DecisionRecord[]>;
+}
+
+type Row = Selectable<RequestDecisionsTable>;
+
+function toRecord(row: Row): DecisionRecord {
+  return {
+    id: Number(row.id),
+    requestId: Number(row.request_id),
+    stage: Number(row.stage),
+    approverAadObjectId: row.approver_aad_object_id,
+    approverName: row.approver_name,
+    decision: row.decision,
+    reason: row.reason,
+    at: row.at,
+    requestVersion: Number(row.request_version),
+  };
+}
+
+const isPositiveInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 2_147_483_647;
+
+function validate(d: DecisionInput): void {
+  const problems: string[] = [];
+  for (const key of ['requestId', 'stage', 'requestVersion'] as const) {
+    if (!isPositiveInteger(d[key])) problems.push(`${key} must be a positive integer (got ${JSON.stringify(d[key])})`);
+  }
+  for (const key of ['approverAadObjectId', 'approverName'] as const) {
+    if (typeof d[key] !== 'string' || d[key] === '') problems.push(`${key} must be a non-empty string`);
+  }
+  if (!(DECISIONS as readonly unknown[]).includes(d.decision)) problems.push(`decision must be approve or reject (got ${JSON.stringify(d.decision)})`);
+  if (d.reason !== undefined && d.reason !== null && typeof d.reason !== 'string') problems.push('reason must be a string or null');
+  if (problems.length > 0) {
+    throw new StoreError('invalid-record', `The decision on request R-${String(d.requestId)} was not stored: ${problems.join('; ')}.`);
+  }
+}
+
+export function createDecisionRepository(db: Kysely<Database>, now: () => Date): DecisionRepository {
+  return {
+    async record(input) {
+      validate(input);
+      const at = input.at === undefined ? encodeTimestamp(now()) : encodeTimeInput(input.at, 'at');
+      let row: Row | undefined;
+      try {
+        row = await db
+          .insertInto('request_decisions')
+          .values({
+            request_id: input.requestId,
+            stage: input.stage,
+            approver_aad_object_id: input.approverAadObjectId,
+            approver_name: input.approverName,
+            decision: input.decision,
+            reason: input.reason ?? null,
+            at,
+            request_version: input.requestVersion,
+          })
+          .onConflict((oc) => oc.columns(['request_id', 'request_version']).doNothing())
+          .returningAll()
+          .executeTakeFirst();
+      } catch (err) {
+        if (constraintViolation(err) === 'foreign-key') {
+          throw new StoreError('not-found', `Request R-${input.requestId} does not exist; the decision was not stored.`, { cause: err });
+        }
+        throw err;
+      }
+      if (row !== undefined) return toRecord(row);
+
+      const existing = await db
+        .selectFrom('request_decisions')
+        .selectAll()
+        .where('request_id', '=', input.requestId)
+        .where('request_version', '=', input.requestVersion)
+        .executeTakeFirstOrThrow();
+      const same =
+        existing.approver_aad_object_id === input.approverAadObjectId &&
+        existing.decision === input.decision &&
+        Number(existing.stage) === input.stage;
+      if (same) return toRecord(existing);
+      throw new StoreError(
+        'conflict',
+        `Request R-${input.requestId} version ${input.requestVersion} was already decided (${existing.decision} by ${existing.approver_name} at ${existing.at}); the decision was not stored.`,
+      );
+    },
+
+    async list(requestId) {
+      const rows = await db.selectFrom('request_decisions').selectAll().where('request_id', '=', requestId).orderBy('id').execute();
+      return rows.map(toRecord);
+    },
+  };
+}

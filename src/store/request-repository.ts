@@ -1,0 +1,451 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { decodeJson, encodeTimeInput, encodeTimestamp, type Engine } from './dialect';
+import { StoreError } from './errors';
+import { REQUEST_STATUSES, type Database, type RequestStatus, type RequestsTable } from './schema';
+
+export { REQUEST_STATUSES, type RequestStatus } from './schema';
+
+/** A time given to the store: a Date, or an ISO 8601 string. Stored and returned as ISO 8601 UTC. */
+export type TimeInput = Date | string;
+
+/** A recipient request as stored. JSON fields come back exactly as they were given (key order kept). */
+export interface RequestRecord {
+  id: number;
+  /** `R-<id>`, what people type and see. */
+  reference: string;
+  kind: string;
+  status: RequestStatus;
+  /** 1 after create, +1 on every transition. Pass it back to transition() to change the request. */
+  version: number;
+  /** Approval stage, 1-based. */
+  stage: number;
+  requesterAadObjectId: string;
+  requesterName: string;
+  tenantId: string;
+  /** What the requester typed. */
+  values: Record<string, unknown>;
+  /** The validated domain object. */
+  request: unknown;
+  /** null until planned. */
+  plan: unknown;
+  /** ISO 8601 UTC. */
+  createdAt: string;
+  updatedAt: string;
+  decidedAt: string | null;
+  /** Entra (AAD) object id of who decided. */
+  decidedBy: string | null;
+  decidedByName: string | null;
+  decisionReason: string | null;
+  remindAt: string | null;
+  remindedAt: string | null;
+  expiresAt: string | null;
+  /** null until there is one. */
+  result: unknown;
+  error: string | null;
+}
+
+export interface RequestInput {
+  kind: string;
+  requesterAadObjectId: string;
+  requesterName: string;
+  tenantId: string;
+  values: Record<string, unknown>;
+  /** Any JSON value except null. */
+  request: unknown;
+  /** Default 'pending-approval'. */
+  status?: RequestStatus;
+  /** Default 1. */
+  stage?: number;
+  /** Default null. */
+  plan?: unknown;
+  remindAt?: TimeInput | null;
+  expiresAt?: TimeInput | null;
+}
+
+/**
+ * The fields a transition may change. A field left out (or undefined) is kept; null clears a nullable
+ * field. `updatedAt` always moves to now and `version` always goes up by one.
+ */
+export interface RequestPatch {
+  status?: RequestStatus;
+  stage?: number;
+  decidedAt?: TimeInput | null;
+  decidedBy?: string | null;
+  decidedByName?: string | null;
+  decisionReason?: string | null;
+  remindAt?: TimeInput | null;
+  remindedAt?: TimeInput | null;
+  expiresAt?: TimeInput | null;
+  result?: unknown;
+  error?: string | null;
+  plan?: unknown;
+}
+
+/** `ok: false` means the request was no longer at the expected version; `current` is what it is now. */
+export type TransitionResult = { ok: true; record: RequestRecord } | { ok: false; current: RequestRecord };
+
+export interface RequestListOptions {
+  /** Only requests in one of these statuses; all statuses when left out. */
+  statuses?: readonly RequestStatus[];
+  limit: number;
+}
+
+export interface RequestRepository {
+  /** Store a new request; its id and `R-<id>` reference are allocated atomically. */
+  create(input: RequestInput): Promise<RequestRecord>;
+  /** By id (12) or reference (`R-12`, `r-12`, `12`); undefined when there is no such request. */
+  get(idOrRef: number | string): Promise<RequestRecord | undefined>;
+  /** The requester's requests, newest first. */
+  listByRequester(aadObjectId: string, opts: RequestListOptions): Promise<RequestRecord[]>;
+  /** Requests in any of `statuses`, oldest first. */
+  listByStatus(statuses: readonly RequestStatus[], opts: { limit: number }): Promise<RequestRecord[]>;
+  /**
+   * Change a request if, and only if, it is still at `expectedVersion`: one atomic statement
+   * (`UPDATE … WHERE id = ? AND version = ? RETURNING`). Of several concurrent transitions from the same
+   * version exactly one succeeds; the others get `{ ok: false, current }` with the winner's changes
+   * (who decided, when), so a replayed or late card action is refused. Throws `not-found` for an
+   * unknown id.
+   */
+  transition(id: number, expectedVersion: number, patch: RequestPatch): Promise<TransitionResult>;
+  /**
+   * Pending-approval requests whose `remindAt` has come (<= now) and that have not been reminded since
+   * (`remindedAt` null or before `remindAt`), earliest first. Set `remindedAt` (or move `remindAt`)
+   * after reminding.
+   */
+  dueForReminder(now: Date, opts?: { limit?: number }): Promise<RequestRecord[]>;
+  /** Pending-approval requests whose `expiresAt` has come (<= now), earliest first. */
+  dueForExpiry(now: Date, opts?: { limit?: number }): Promise<RequestRecord[]>;
+}
+
+/** Largest id a PostgreSQL integer column holds. */
+const MAX_ID = 2_147_483_647;
+const DEFAULT_DUE_LIMIT = 500;
+const MAX_LIMIT = 10_000;
+
+/** The id in `12`, `R-12` or `r-12` (surrounding spaces allowed); undefined when it is not one. */
+export function parseRequestId(idOrRef: number | string): number | undefined {
+  let n: number;
+  if (typeof idOrRef === 'number') {
+    n = idOrRef;
+  } else if (typeof idOrRef === 'string') {
+    const m = /^\s*(?:[Rr]-)?(\d{1,10})\s*$/.exec(idOrRef);
+    if (m?.[1] === undefined) return undefined;
+    n = Number(m[1]);
+  } else {
+    return undefined;
+  }
+  return Number.isSafeInteger(n) && n >= 1 && n <= MAX_ID ? n : undefined;
+}
+
+/** The reference of request `id`. */
+export function requestReference(id: number): string {
+  return `R-${id}`;
+}
+
+type Row = Selectable<RequestsTable>;
+
+function toRecord(row: Row): RequestRecord {
+  return {
+    id: Number(row.id),
+    reference: row.reference,
+    kind: row.kind,
+    status: row.status,
+    version: Number(row.version),
+    stage: Number(row.stage),
+    requesterAadObjectId: row.requester_aad_object_id,
+    requesterName: row.requester_name,
+    tenantId: row.tenant_id,
+    values: decodeJson(row.values_json) as Record<string, unknown>,
+    request: decodeJson(row.request_json),
+    plan: row.plan_json === null ? null : decodeJson(row.plan_json),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    decidedAt: row.decided_at,
+    decidedBy: row.decided_by,
+    decidedByName: row.decided_by_name,
+    decisionReason: row.decision_reason,
+    remindAt: row.remind_at,
+    remindedAt: row.reminded_at,
+    expiresAt: row.expires_at,
+    result: row.result_json === null ? null : decodeJson(row.result_json),
+    error: row.error,
+  };
+}
+
+class Problems {
+  readonly list: string[] = [];
+  add(p: string): void {
+    this.list.push(p);
+  }
+  text(key: string, v: unknown): void {
+    if (typeof v !== 'string' || v === '') this.add(`${key} must be a non-empty string`);
+  }
+  nullableText(key: string, v: unknown): void {
+    if (v !== null && typeof v !== 'string') this.add(`${key} must be a string or null`);
+  }
+  status(key: string, v: unknown): void {
+    if (!(REQUEST_STATUSES as readonly unknown[]).includes(v)) {
+      this.add(`${key} must be one of ${REQUEST_STATUSES.join(', ')} (got ${JSON.stringify(v)})`);
+    }
+  }
+  positiveInteger(key: string, v: unknown): void {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_ID) this.add(`${key} must be a positive integer (got ${JSON.stringify(v)})`);
+  }
+  /** JSON text of v; null for null when `nullable`. */
+  json(key: string, v: unknown, nullable: boolean): string | null {
+    if (v === null) {
+      if (!nullable) this.add(`${key} must not be null`);
+      return null;
+    }
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(v);
+    } catch (err) {
+      this.add(`${key} cannot be stored as JSON (${err instanceof Error ? err.message : String(err)})`);
+      return null;
+    }
+    if (text === undefined) this.add(`${key} must be a JSON value (got ${typeof v})`);
+    return text ?? null;
+  }
+  time(key: string, v: TimeInput | null): string | null {
+    if (v === null) return null;
+    try {
+      return encodeTimeInput(v, key);
+    } catch (err) {
+      this.add(err instanceof Error ? err.message.replace(/\.$/, '') : String(err));
+      return null;
+    }
+  }
+  throwIfAny(what: string): void {
+    if (this.list.length > 0) throw new StoreError('invalid-record', `${what} was not stored: ${this.list.join('; ')}.`);
+  }
+}
+
+function checkLimit(limit: unknown, what: string): number {
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new StoreError('invalid-record', `${what}: limit must be an integer from 1 to ${MAX_LIMIT} (got ${JSON.stringify(limit)}).`);
+  }
+  return limit;
+}
+
+function checkStatuses(statuses: unknown, what: string): readonly RequestStatus[] {
+  if (!Array.isArray(statuses) || statuses.some((s) => !(REQUEST_STATUSES as readonly unknown[]).includes(s))) {
+    throw new StoreError('invalid-record', `${what}: statuses must be a list of ${REQUEST_STATUSES.join(', ')} (got ${JSON.stringify(statuses)}).`);
+  }
+  return statuses as RequestStatus[];
+}
+
+const PATCH_KEYS = new Set<string>([
+  'status',
+  'stage',
+  'decidedAt',
+  'decidedBy',
+  'decidedByName',
+  'decisionReason',
+  'remindAt',
+  'remindedAt',
+  'expiresAt',
+  'result',
+  'error',
+  'plan',
+]);
+
+type RowChanges = Partial<Omit<Row, 'id' | 'reference' | 'version' | 'created_at'>>;
+
+function patchToChanges(id: number, patch: RequestPatch): RowChanges {
+  const p = new Problems();
+  if (typeof patch !== 'object' || patch === null) {
+    p.add('the patch must be an object');
+    p.throwIfAny(`The change to request ${id}`);
+  }
+  const unknown = Object.keys(patch).filter((k) => !PATCH_KEYS.has(k));
+  if (unknown.length > 0) p.add(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
+  const c: RowChanges = {};
+  if (patch.status !== undefined) {
+    p.status('status', patch.status);
+    c.status = patch.status;
+  }
+  if (patch.stage !== undefined) {
+    p.positiveInteger('stage', patch.stage);
+    c.stage = patch.stage;
+  }
+  if (patch.decidedAt !== undefined) c.decided_at = p.time('decidedAt', patch.decidedAt);
+  if (patch.remindAt !== undefined) c.remind_at = p.time('remindAt', patch.remindAt);
+  if (patch.remindedAt !== undefined) c.reminded_at = p.time('remindedAt', patch.remindedAt);
+  if (patch.expiresAt !== undefined) c.expires_at = p.time('expiresAt', patch.expiresAt);
+  for (const [key, column] of [
+    ['decidedBy', 'decided_by'],
+    ['decidedByName', 'decided_by_name'],
+    ['decisionReason', 'decision_reason'],
+    ['error', 'error'],
+  ] as const) {
+    const v = patch[key];
+    if (v === undefined) continue;
+    p.nullableText(key, v);
+    c[column] = v;
+  }
+  if (patch.plan !== undefined) c.plan_json = p.json('plan', patch.plan, true);
+  if (patch.result !== undefined) c.result_json = p.json('result', patch.result, true);
+  p.throwIfAny(`The change to request ${id}`);
+  return c;
+}
+
+export function createRequestRepository(db: Kysely<Database>, engine: Engine, now: () => Date): RequestRepository {
+  /**
+   * The next id, computed inside the INSERT itself on SQLite: a write statement holds the database's
+   * write lock from start to end, so two writers (connections or processes) never read the same value.
+   * The AUTOINCREMENT counter is consulted too, so an id is never reused even after a deletion.
+   */
+  const sqliteNextId = sql<number>`(select max(coalesce((select seq from sqlite_sequence where name = 'requests'), 0), coalesce((select max(id) from requests), 0)) + 1)`;
+
+  const getById = async (id: number): Promise<RequestRecord | undefined> => {
+    const row = await db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRecord(row);
+  };
+
+  return {
+    async create(input) {
+      const p = new Problems();
+      if (typeof input !== 'object' || input === null) {
+        p.add('the request must be an object');
+        p.throwIfAny('The request');
+      }
+      p.text('kind', input.kind);
+      p.text('requesterAadObjectId', input.requesterAadObjectId);
+      p.text('requesterName', input.requesterName);
+      p.text('tenantId', input.tenantId);
+      const status = input.status ?? 'pending-approval';
+      p.status('status', status);
+      const stage = input.stage ?? 1;
+      p.positiveInteger('stage', stage);
+      if (typeof input.values !== 'object' || input.values === null || Array.isArray(input.values)) p.add('values must be a JSON object');
+      const valuesJson = p.json('values', input.values, false);
+      const requestJson = p.json('request', input.request, false);
+      const planJson = p.json('plan', input.plan ?? null, true);
+      const remindAt = p.time('remindAt', input.remindAt ?? null);
+      const expiresAt = p.time('expiresAt', input.expiresAt ?? null);
+      p.throwIfAny(`The ${typeof input.kind === 'string' ? `${input.kind} ` : ''}request`);
+
+      const at = encodeTimestamp(now());
+      const fields = {
+        kind: input.kind,
+        status,
+        version: 1,
+        stage,
+        requester_aad_object_id: input.requesterAadObjectId,
+        requester_name: input.requesterName,
+        tenant_id: input.tenantId,
+        values_json: valuesJson ?? '{}',
+        request_json: requestJson ?? 'null',
+        plan_json: planJson,
+        created_at: at,
+        updated_at: at,
+        decided_at: null,
+        decided_by: null,
+        decided_by_name: null,
+        decision_reason: null,
+        remind_at: remindAt,
+        reminded_at: null,
+        expires_at: expiresAt,
+        result_json: null,
+        error: null,
+      };
+      let row: Row;
+      if (engine === 'postgres') {
+        // The sequence hands every caller a distinct number, whatever the concurrency; a failed insert
+        // leaves a gap in the ids, never a duplicate.
+        const { rows } = await sql<{ id: string | number }>`select nextval(pg_get_serial_sequence('requests', 'id')) as id`.execute(db);
+        const id = Number(rows[0]?.id);
+        row = await db
+          .insertInto('requests')
+          .values({ id, reference: requestReference(id), ...fields })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+      } else {
+        row = await db
+          .insertInto('requests')
+          .values({ id: sqliteNextId, reference: sql<string>`'R-' || ${sqliteNextId}`, ...fields })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+      }
+      return toRecord(row);
+    },
+
+    async get(idOrRef) {
+      const id = parseRequestId(idOrRef);
+      return id === undefined ? undefined : getById(id);
+    },
+
+    async listByRequester(aadObjectId, opts) {
+      const limit = checkLimit(opts?.limit, 'listByRequester');
+      let q = db.selectFrom('requests').selectAll().where('requester_aad_object_id', '=', aadObjectId);
+      if (opts.statuses !== undefined) {
+        const statuses = checkStatuses(opts.statuses, 'listByRequester');
+        if (statuses.length === 0) return [];
+        q = q.where('status', 'in', statuses);
+      }
+      const rows = await q.orderBy('id', 'desc').limit(limit).execute();
+      return rows.map(toRecord);
+    },
+
+    async listByStatus(statuses, opts) {
+      checkStatuses(statuses, 'listByStatus');
+      const limit = checkLimit(opts?.limit, 'listByStatus');
+      if (statuses.length === 0) return [];
+      const rows = await db.selectFrom('requests').selectAll().where('status', 'in', statuses).orderBy('id').limit(limit).execute();
+      return rows.map(toRecord);
+    },
+
+    async transition(id, expectedVersion, patch) {
+      const p = new Problems();
+      p.positiveInteger('id', id);
+      p.positiveInteger('expectedVersion', expectedVersion);
+      p.throwIfAny(`The change to request ${String(id)}`);
+      const changes = patchToChanges(id, patch);
+      const row = await db
+        .updateTable('requests')
+        .set((eb) => ({ ...changes, version: eb(eb.ref('version'), '+', 1), updated_at: encodeTimestamp(now()) }))
+        .where('id', '=', id)
+        .where('version', '=', expectedVersion)
+        .returningAll()
+        .executeTakeFirst();
+      if (row !== undefined) return { ok: true, record: toRecord(row) };
+      const current = await getById(id);
+      if (current === undefined) throw new StoreError('not-found', `Request ${requestReference(id)} does not exist; nothing was changed.`);
+      return { ok: false, current };
+    },
+
+    async dueForReminder(now, opts = {}) {
+      const limit = checkLimit(opts.limit ?? DEFAULT_DUE_LIMIT, 'dueForReminder');
+      const at = encodeTimeInput(now, 'now');
+      const rows = await db
+        .selectFrom('requests')
+        .selectAll()
+        .where('status', '=', 'pending-approval')
+        .where('remind_at', 'is not', null)
+        .where('remind_at', '<=', at)
+        .where((eb) => eb.or([eb('reminded_at', 'is', null), eb('reminded_at', '<', eb.ref('remind_at'))]))
+        .orderBy('remind_at')
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map(toRecord);
+    },
+
+    async dueForExpiry(now, opts = {}) {
+      const limit = checkLimit(opts.limit ?? DEFAULT_DUE_LIMIT, 'dueForExpiry');
+      const at = encodeTimeInput(now, 'now');
+      const rows = await db
+        .selectFrom('requests')
+        .selectAll()
+        .where('status', '=', 'pending-approval')
+        .where('expires_at', 'is not', null)
+        .where('expires_at', '<=', at)
+        .orderBy('expires_at')
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map(toRecord);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Shared set-up for the store contract suites: a fresh database per test on either engine, stores
+ * closed after each test, and raw SQL on the database without the store.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Client } from 'pg';
+import { openStore, type Store, type StoreOptions } from '../../src/store';
+import { getPostgres } from '../harness/postgres';
+
+export type Engine = Store['engine'];
+export const ENGINES: readonly Engine[] = ['sqlite', 'postgres'];
+
+/** A clock that moves one second forward on every reading, so timestamps always differ. */
+export function steppingClock(start = Date.parse('2025-03-01T08:00:00.000Z')): () => Date {
+  let t = start;
+  return () => new Date((t += 1_000));
+}
+
+export interface EngineFixture {
+  /** Options for a new, empty database of this engine. */
+  freshOptions(clock?: () => Date): Promise<StoreOptions>;
+  /** openStore, closed after the test. */
+  open(opts: StoreOptions): Promise<Store>;
+  /** Run SQL on the database behind `opts` without the store. */
+  rawExec(opts: StoreOptions, text: string): Promise<void>;
+}
+
+/** Call inside a mocha `describe`: registers the hooks and returns the fixture. */
+export function engineFixture(engine: Engine, prefix: string): EngineFixture {
+  let tmp = '';
+  let counter = 0;
+  const opened: Store[] = [];
+
+  before(function () {
+    tmp = mkdtempSync(path.join(os.tmpdir(), `mailroom-${prefix}-${engine}-`));
+  });
+  afterEach(async function () {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+  });
+  after(function () {
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  return {
+    async freshOptions(clock = steppingClock()) {
+      counter += 1;
+      const sqliteFile = path.join(tmp, `db-${counter}`, 'mailroom.db');
+      if (engine === 'sqlite') return { sqliteFile, clock };
+      const pg = await getPostgres();
+      return { sqliteFile, databaseUrl: await pg.createDatabase(`${prefix}_${counter}`), clock };
+    },
+    async open(opts) {
+      const store = await openStore(opts);
+      opened.push(store);
+      return store;
+    },
+    async rawExec(opts, text) {
+      if (opts.databaseUrl === undefined) {
+        mkdirSync(path.dirname(opts.sqliteFile), { recursive: true });
+        const db = new BetterSqlite3(opts.sqliteFile);
+        try {
+          db.exec(text);
+        } finally {
+          db.close();
+        }
+        return;
+      }
+      const client = new Client({ connectionString: opts.databaseUrl });
+      await client.connect();
+      try {
+        await client.query(text);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
