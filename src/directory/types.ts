@@ -1,0 +1,141 @@
+/** The AD adapter's public types (no ldapts types leak out of src/directory/). */
+import type { GroupScope } from './attributes';
+import type { Secret } from './password';
+
+export type { GroupScope } from './attributes';
+
+/** Minimal logger shape (src/log.ts's Logger fits). Passwords never reach it. */
+export interface DirectoryLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export type ObjectKind = 'user' | 'contact' | 'group' | 'computer' | 'organizational-unit' | 'other';
+
+/** An AD object as Mailroom sees it. Absent attributes are undefined (lists: empty). */
+export interface DirectoryObject {
+  readonly dn: string;
+  /** objectGUID as AD writes GUIDs (`xxxxxxxx-xxxx-…`, lower case). */
+  readonly objectGuid: string;
+  readonly objectClass: ObjectKind;
+  /** All objectClass values, e.g. `top, person, organizationalPerson, user`. */
+  readonly objectClasses: readonly string[];
+  readonly cn?: string;
+  readonly samAccountName?: string;
+  readonly userPrincipalName?: string;
+  readonly mail?: string;
+  readonly mailNickname?: string;
+  readonly proxyAddresses: readonly string[];
+  readonly targetAddress?: string;
+  readonly displayName?: string;
+  readonly givenName?: string;
+  readonly sn?: string;
+  readonly department?: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly userAccountControl?: number;
+  /** Users and computers: not disabled (userAccountControl bit 0x2 clear). Undefined for contacts and groups. */
+  readonly enabled?: boolean;
+  readonly groupType?: number;
+  readonly groupScope?: GroupScope;
+  readonly securityEnabled?: boolean;
+  readonly hiddenFromAddressLists?: boolean;
+  readonly recipientTypeDetails?: string;
+  readonly whenCreated?: string;
+  readonly whenChanged?: string;
+  readonly uSNChanged?: string;
+}
+
+/** An attribute value to write: strings as they are, numbers in decimal, booleans as TRUE/FALSE. */
+export type AttributeValue = string | number | boolean | readonly string[];
+
+export interface CreatedObject {
+  readonly dn: string;
+  readonly objectGuid: string;
+}
+
+export interface NewUser {
+  /** The OU (or container) to create the user in. */
+  readonly parentDn: string;
+  readonly cn: string;
+  /** Windows' rules are enforced here: at most 20 characters, none of `" / \ [ ] : ; | = , + * ? < >`. */
+  readonly samAccountName: string;
+  readonly userPrincipalName: string;
+  readonly givenName?: string;
+  readonly sn?: string;
+  readonly displayName: string;
+  readonly department?: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly mail?: string;
+  readonly mailNickname?: string;
+  readonly proxyAddresses?: readonly string[];
+  readonly targetAddress?: string;
+  /** Enabled accounts need a password; a disabled one may have none (shared mailboxes). */
+  readonly enabled: boolean;
+  readonly password?: string | Secret;
+  /** Make the user change the password at the next sign-in (pwdLastSet = 0). */
+  readonly mustChangePassword?: boolean;
+  /** Further attributes, e.g. `{ msExchHideFromAddressLists: true, employeeID: '42' }`. */
+  readonly extra?: Readonly<Record<string, AttributeValue>>;
+}
+
+export interface NewContact {
+  readonly parentDn: string;
+  readonly cn: string;
+  readonly displayName?: string;
+  readonly givenName?: string;
+  readonly sn?: string;
+  readonly description?: string;
+  readonly mail?: string;
+  readonly mailNickname?: string;
+  readonly proxyAddresses?: readonly string[];
+  readonly targetAddress?: string;
+  readonly extra?: Readonly<Record<string, AttributeValue>>;
+}
+
+export interface NewGroup {
+  readonly parentDn: string;
+  readonly cn: string;
+  /** Strongly recommended: without it AD invents one like `$754F7568-A55A6DEBDE829FBE`. */
+  readonly samAccountName?: string;
+  readonly scope: 'global' | 'universal';
+  readonly securityEnabled: boolean;
+  readonly displayName?: string;
+  readonly description?: string;
+  readonly mail?: string;
+  readonly mailNickname?: string;
+  readonly proxyAddresses?: readonly string[];
+  /** DNs of the first members (each must exist). */
+  readonly members?: readonly string[];
+  readonly extra?: Readonly<Record<string, AttributeValue>>;
+}
+
+export interface WhoHasQuery {
+  readonly samAccountName?: string;
+  readonly userPrincipalName?: string;
+  /** mailNickname. */
+  readonly alias?: string;
+  /** An SMTP address: compared with mail, proxyAddresses (any `smtp:` prefix case), userPrincipalName and targetAddress. */
+  readonly address?: string;
+}
+
+export type WhoHasField = keyof WhoHasQuery;
+
+export interface WhoHasMatch {
+  readonly where: 'ad';
+  /** displayName, else cn. */
+  readonly name: string;
+  readonly dn: string;
+  readonly objectClass: ObjectKind;
+  /** Which of the queried values this object holds, and in which attribute. */
+  readonly matches: readonly { readonly field: WhoHasField; readonly attribute: string; readonly value: string }[];
+}
+
+export interface ValuesChange {
+  /** Values written. */
+  readonly changed: readonly string[];
+  /** Values that needed no change (already there for add, already absent for remove). */
+  readonly unchanged: readonly string[];
+}
