@@ -6,6 +6,12 @@ import { Logger } from './log';
 import { HttpServer, startHttpServer } from './server/http';
 import { connectProbe, Probe, runProbes } from './server/readiness';
 import { openStore, Store } from './store';
+import { registerRequestHandlers, TeamsRequestNotifications } from './bot';
+import { DirectoryClient } from './directory';
+import { HybridRecipientLookup } from './workflow/recipient-lookup';
+import { RequestService } from './workflow/request-service';
+import { TenantProfileProvider } from './workflow/tenant-profile-provider';
+import path from 'node:path';
 
 export interface Mailroom {
   readonly url: string;
@@ -13,6 +19,7 @@ export interface Mailroom {
   readonly store: Store;
   readonly runtime: BotRuntime;
   readonly cloud: CloudClients | undefined;
+  readonly requests: RequestService | undefined;
   /** Graceful stop: no new turns, in-flight turns finish (bounded), then the store closes. */
   stop(): Promise<void>;
 }
@@ -34,14 +41,49 @@ export async function startMailroom(config: MailroomConfig, log: Logger): Promis
   const readiness = () => runProbes(probes);
 
   let cloud: CloudClients | undefined;
+  let directory: DirectoryClient | undefined;
+  let requests: RequestService | undefined;
+  let ticker: NodeJS.Timeout | undefined;
   let runtime: BotRuntime;
   let server: HttpServer;
   try {
     cloud = config.cloud ? createCloudClients(config.cloud, config.extraCaFile) : undefined;
     runtime = createBotRuntime(config, { log, conversations: store.conversations, readiness, groups: cloud?.graph });
+    if (cloud && config.directory) {
+      const d = config.directory;
+      directory = new DirectoryClient({
+        url: d.url,
+        bindDn: d.bindDn,
+        password: d.password,
+        caPem: d.caFile ? readFileSync(d.caFile, 'utf8') : undefined,
+        connectTimeoutMs: 5000,
+        timeoutMs: 15000,
+        baseDn: d.baseDn,
+      });
+      const profile = new TenantProfileProvider(cloud.exo, cloud.graph, config.profile, log.child({ component: 'profile' }));
+      requests = new RequestService({
+        store,
+        lookup: new HybridRecipientLookup(directory, cloud.exo),
+        profile: () => profile.get(),
+        approval: config.approval,
+        groups: cloud.graph,
+        notifications: new TeamsRequestNotifications(runtime.notifier, runtime.cards, store, log.child({ component: 'notify' }), config.approval.channelConversationId),
+        log: log.child({ component: 'requests' }),
+      });
+      registerRequestHandlers(runtime.bot, { service: requests, cards: runtime.cards, store, log, exportDir: path.join(path.dirname(config.store.sqliteFile), 'exports') });
+      const service = requests;
+      ticker = setInterval(() => {
+        service.tick().catch((err: unknown) => log.error('reminder/expiry tick failed', { err }));
+      }, 60_000);
+      ticker.unref();
+    } else {
+      log.warn('requests are off: Mailroom needs both the directory (LDAP_*) and the cloud app (CLIENT_*) configured');
+    }
     server = await startHttpServer({ host: config.server.host, port: config.server.port, log, onMessage: runtime.onMessage, readiness });
   } catch (err) {
+    if (ticker) clearInterval(ticker);
     cloud?.close();
+    await directory?.close();
     await store.close();
     throw err;
   }
@@ -54,11 +96,14 @@ export async function startMailroom(config: MailroomConfig, log: Logger): Promis
     store,
     runtime,
     cloud,
+    requests,
     stop() {
       stopping ??= (async () => {
         const { drained, inFlight } = await server.close(config.server.shutdownTimeoutMs);
         if (!drained) log.warn('stopped with turns still running', { inFlight });
+        clearInterval(ticker);
         cloud?.close();
+        await directory?.close();
         await store.close();
         log.info('Mailroom stopped');
       })();

@@ -45,4 +45,35 @@ export class GraphDirectory {
     }
     return out;
   }
+
+  /** The user members of a group (direct members; nested groups are not expanded). */
+  async memberUserIds(groupId: string): Promise<string[]> {
+    const out: string[] = [];
+    let page = (await this.client.api(`/groups/${encodeURIComponent(groupId)}/members`).select('id').get()) as GraphPage<{ id: string; '@odata.type'?: string }>;
+    for (;;) {
+      for (const m of page.value ?? []) if (!m['@odata.type'] || m['@odata.type'] === '#microsoft.graph.user') out.push(m.id);
+      if (!page['@odata.nextLink']) break;
+      page = (await this.client.api(page['@odata.nextLink']).get()) as GraphPage<{ id: string; '@odata.type'?: string }>;
+    }
+    return out;
+  }
+
+  /** GET /subscribedSkus: the tenant's licences with their service plans and unit counts. */
+  async subscribedSkus(): Promise<SubscribedSku[]> {
+    const res = (await this.client.api('/subscribedSkus').get()) as GraphPage<SubscribedSku>;
+    return res.value ?? [];
+  }
+}
+
+interface GraphPage<T> {
+  value?: T[];
+  '@odata.nextLink'?: string;
+}
+
+export interface SubscribedSku {
+  skuId: string;
+  skuPartNumber: string;
+  prepaidUnits?: { enabled?: number };
+  consumedUnits?: number;
+  servicePlans?: { servicePlanName: string }[];
 }

@@ -37,6 +37,34 @@ export interface DirectoryConfig {
   readonly caFile: string | undefined;
 }
 
+/** Settings that override what Mailroom discovers about the tenant (see src/requests/tenant-profile.ts). */
+export interface ProfileSettings {
+  readonly exchangeAttributeMode?: 'ad-mastered' | 'cloud-default';
+  readonly sync?: 'connect' | 'cloud';
+  readonly syncServicePrincipalId?: string;
+  readonly syncJobId?: string;
+  readonly licensing?: { readonly mode: 'direct'; readonly sku: string } | { readonly mode: 'group'; readonly groupId: string; readonly groupName: string };
+  readonly ous: Readonly<Record<string, string>>;
+  readonly upnSuffix?: string;
+  readonly mailDomain?: string;
+  readonly defaultUsageLocation?: string;
+  readonly roomsKeepLicence?: boolean;
+  readonly cloudManageNewMailboxes?: boolean;
+}
+
+export interface ApprovalSettings {
+  /** Stage-1 approvers for kinds without their own list (default: ROLE_APPROVERS). */
+  readonly approvers: readonly Principal[];
+  /** An optional second stage for every kind without its own. */
+  readonly secondStage: readonly Principal[];
+  /** Per request kind (e.g. `shared-mailbox`): its own approvers and second stage. */
+  readonly perKind: Readonly<Record<string, { readonly approvers?: readonly Principal[]; readonly secondStage?: readonly Principal[] }>>;
+  readonly remindAfterMs: readonly number[];
+  readonly expireAfterMs: number;
+  /** A Teams channel conversation id that gets a copy of every approval card (optional). */
+  readonly channelConversationId: string | undefined;
+}
+
 export interface MailroomConfig {
   readonly envName: string;
   /** `sandbox`: no tenant configured, Mailroom runs against the local hybrid-tenant simulator. */
@@ -56,6 +84,8 @@ export interface MailroomConfig {
   readonly directory: DirectoryConfig | undefined;
   /** Extra CA certificates (PEM file) to trust for the cloud and directory back ends, e.g. the sandbox's own CA. */
   readonly extraCaFile: string | undefined;
+  readonly profile: ProfileSettings;
+  readonly approval: ApprovalSettings;
   readonly logLevel: LogLevel;
 }
 
@@ -175,6 +205,26 @@ class Reader {
     const full = path.resolve(rootDir, v);
     if (!existsSync(full)) return this.fail(name, `the file ${full} does not exist`, `${name}=./certs/file.pem`);
     return full;
+  }
+
+  duration(name: string, value: string | undefined, fallback: number): number {
+    if (value === undefined) return fallback;
+    const m = /^(\d+)\s*(s|m|h|d)$/i.exec(value.trim());
+    if (!m) {
+      this.fail(name, `${this.shown(name, value)} is not a duration`, `${name}=24h (units: s, m, h, d)`);
+      return fallback;
+    }
+    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'];
+    return Number(m[1]) * unit;
+  }
+
+  bool(name: string): boolean | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    if (/^(true|yes|on|1)$/i.test(v)) return true;
+    if (/^(false|no|off|0)$/i.test(v)) return false;
+    this.fail(name, `${this.shown(name, v)} is not true or false`, `${name}=true`);
+    return undefined;
   }
 
   principals(name: string, allowAnyone: boolean): Principal[] {
@@ -298,6 +348,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     };
   }
 
+  const profile = readProfileSettings(r);
+  const approval = readApprovalSettings(r, roles.approvers);
+
   const config: MailroomConfig = {
     envName,
     mode,
@@ -311,10 +364,85 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     cloud,
     directory,
     extraCaFile: r.file('EXTRA_CA_FILE', rootDir),
+    profile,
+    approval,
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info'),
   };
   if (r.problems.length) throw new ConfigError(r.problems, files.files);
   return config;
+}
+
+/** Request kinds as configuration names: `shared-mailbox` → `SHARED_MAILBOX`. */
+export const REQUEST_KIND_IDS = [
+  'user-mailbox', 'shared-mailbox', 'room-mailbox', 'equipment-mailbox', 'mail-user', 'mail-contact', 'distribution-group',
+  'primary-address', 'secondary-address-add', 'secondary-address-remove', 'cloud-managed', 'mailbox-type', 'offboarding',
+] as const;
+const envKind = (kind: string) => kind.toUpperCase().replace(/-/g, '_');
+export const OU_SETTINGS = { users: 'OU_USERS', shared: 'OU_SHARED', rooms: 'OU_ROOMS', equipment: 'OU_EQUIPMENT', mailUsers: 'OU_MAIL_USERS', contacts: 'OU_CONTACTS', groups: 'OU_GROUPS' } as const;
+
+function readProfileSettings(r: Reader): ProfileSettings {
+  const ous: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(OU_SETTINGS)) {
+    const v = r.raw(variable);
+    if (v === undefined) continue;
+    if (!/^(OU|CN)=[^,]+(,\s*(OU|CN|DC)=[^,]+)*$/i.test(v)) r.fail(variable, `${r.shown(variable, v)} is not a distinguished name of an OU`, `${variable}=OU=Shared,OU=Mailroom,DC=corp,DC=example,DC=com`);
+    else ous[key] = v;
+  }
+  let licensing: ProfileSettings['licensing'];
+  const lic = r.raw('LICENSING');
+  if (lic !== undefined) {
+    const direct = /^direct:(.+)$/i.exec(lic);
+    const group = /^group:([0-9a-f-]{36}):(.+)$/i.exec(lic);
+    if (direct) licensing = { mode: 'direct', sku: (direct[1] ?? '').trim() };
+    else if (group && GUID.test(group[1] ?? '')) licensing = { mode: 'group', groupId: (group[1] ?? '').toLowerCase(), groupName: (group[2] ?? '').trim() };
+    else r.fail('LICENSING', `${r.shown('LICENSING', lic)} is not "direct:<SKU part number or id>" or "group:<group id>:<group name>"`, 'LICENSING=direct:EXCHANGESTANDARD');
+  }
+  const usage = r.raw('DEFAULT_USAGE_LOCATION');
+  if (usage !== undefined && !/^[A-Z]{2}$/.test(usage)) r.fail('DEFAULT_USAGE_LOCATION', `${r.shown('DEFAULT_USAGE_LOCATION', usage)} is not a two-letter country code`, 'DEFAULT_USAGE_LOCATION=DE');
+  const domain = (name: string) => {
+    const v = r.raw(name);
+    if (v !== undefined && !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v)) return r.fail(name, `${r.shown(name, v)} is not a domain name`, `${name}=contoso.com`);
+    return v?.toLowerCase();
+  };
+  const mode = r.raw('EXCHANGE_ATTRIBUTE_MODE') === undefined ? undefined : r.oneOf('EXCHANGE_ATTRIBUTE_MODE', ['ad-mastered', 'cloud-default'] as const, 'ad-mastered');
+  const sync = r.raw('SYNC_MODE') === undefined ? undefined : r.oneOf('SYNC_MODE', ['connect', 'cloud'] as const, 'cloud');
+  return {
+    exchangeAttributeMode: mode,
+    sync,
+    syncServicePrincipalId: r.guid('SYNC_SERVICE_PRINCIPAL_ID', r.raw('SYNC_SERVICE_PRINCIPAL_ID')),
+    syncJobId: r.raw('SYNC_JOB_ID'),
+    licensing,
+    ous,
+    upnSuffix: domain('UPN_SUFFIX'),
+    mailDomain: domain('MAIL_DOMAIN'),
+    defaultUsageLocation: usage,
+    roomsKeepLicence: r.bool('ROOMS_KEEP_LICENCE'),
+    cloudManageNewMailboxes: r.bool('CLOUD_MANAGE_NEW_MAILBOXES'),
+  };
+}
+
+function readApprovalSettings(r: Reader, roleApprovers: readonly Principal[]): ApprovalSettings {
+  const explicit = r.principals('APPROVERS', false);
+  const perKind: Record<string, { approvers?: Principal[]; secondStage?: Principal[] }> = {};
+  for (const kind of REQUEST_KIND_IDS) {
+    const a = r.principals(`APPROVERS_${envKind(kind)}`, false);
+    const b = r.principals(`APPROVERS_${envKind(kind)}_STAGE2`, false);
+    if (a.length || b.length) perKind[kind] = { ...(a.length ? { approvers: a } : {}), ...(b.length ? { secondStage: b } : {}) };
+  }
+  const remind = r.raw('APPROVAL_REMIND_AFTER');
+  const remindAfterMs = (remind ?? '24h')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map((x) => r.duration('APPROVAL_REMIND_AFTER', x, 86_400_000));
+  return {
+    approvers: explicit.length ? explicit : roleApprovers,
+    secondStage: r.principals('APPROVERS_STAGE2', false),
+    perKind,
+    remindAfterMs,
+    expireAfterMs: r.duration('APPROVAL_EXPIRE_AFTER', r.raw('APPROVAL_EXPIRE_AFTER'), 7 * 86_400_000),
+    channelConversationId: r.raw('APPROVAL_CHANNEL_ID'),
+  };
 }
 
 /** A view of the configuration that is safe to log: no secrets. */

@@ -1,0 +1,431 @@
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { TurnContext } from 'botbuilder';
+import type { Logger } from '../log';
+import { COMMAND_FIELD, KIND_FIELD, KIND_IDS, KINDS, isKindId, parseCommand, type FieldError, type KindId } from '../requests';
+import type { RequestRecord, Store } from '../store';
+import type { RequestActor, RequestNotifications, RequestService, RequestView } from '../workflow/request-service';
+import type { CardRenderer } from './cards';
+import type { CardActionHandler, CommandHandler, MailroomBot } from './mailroom-bot';
+import { ConversationNotFoundError, Notifier } from './notifier';
+import type { TurnInfo } from './turn';
+
+type Card = Record<string, unknown>;
+
+// ---------------------------------------------------------------------------------------------
+// Cards
+// ---------------------------------------------------------------------------------------------
+
+export function formCard(cards: CardRenderer, kind: KindId, values: Record<string, unknown>, errors: readonly FieldError[]): Card {
+  const def = KINDS[kind];
+  const byField = new Map<string, string[]>();
+  for (const e of errors) byField.set(e.field, [...(byField.get(e.field) ?? []), e.message]);
+  const known = new Set(def.fields.map((f) => f.id));
+  const general = errors.filter((e) => !known.has(e.field)).map((e) => e.message);
+  const fields = def.fields.map((f) => {
+    const v = values[f.id];
+    const value = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : f.type === 'toggle' ? (f.default ?? 'false') : (f.default ?? '');
+    return {
+      id: f.id,
+      label: f.label,
+      type: f.type,
+      required: f.required,
+      placeholder: f.placeholder ?? '',
+      help: f.help ?? '',
+      maxLength: f.maxLength ?? 256,
+      choices: f.choices ?? [],
+      value,
+      error: (byField.get(f.id) ?? []).join(' '),
+    };
+  });
+  const n = errors.length;
+  return cards.render('request-form', {
+    kind,
+    title: `New request: ${def.title}`,
+    description: def.description,
+    errors,
+    summary: n ? `${n} problem${n === 1 ? '' : 's'} — nothing was requested. ${general.join(' ')}`.trim() : '',
+    fields,
+  });
+}
+
+function approvalCard(cards: CardRenderer, view: RequestView, notice = ''): Card {
+  return cards.render('request-approval', { ...view, canDecide: view.approvalStatus === 'pending', notice });
+}
+
+function statusCard(cards: CardRenderer, view: RequestView, notice = ''): Card {
+  return cards.render('request-status', { ...view, canCancel: ['pending-approval', 'approved', 'queued'].includes(view.status), notice });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications: proactive cards and in-place updates of every copy
+// ---------------------------------------------------------------------------------------------
+
+export class TeamsRequestNotifications implements RequestNotifications {
+  constructor(
+    private readonly notifier: Notifier,
+    private readonly cards: CardRenderer,
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly channelConversationId: string | undefined,
+  ) {}
+
+  async approvalNeeded(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void> {
+    const card = approvalCard(this.cards, view);
+    for (const id of approverUserIds) {
+      try {
+        const sent = await this.notifier.sendToUser(id, record.tenantId, { card });
+        if (sent.activityId) await this.store.cards.add({ requestId: record.id, audience: 'approver', aadObjectId: id, conversationId: sent.conversationId, activityId: sent.activityId });
+      } catch (err) {
+        if (!(err instanceof ConversationNotFoundError)) throw err;
+        this.log.warn('approver cannot be reached: Mailroom is not installed for them', { reference: record.reference, approver: id });
+      }
+    }
+    if (this.channelConversationId) {
+      try {
+        const activityId = await this.notifier.sendToConversation(this.channelConversationId, { card });
+        if (activityId) await this.store.cards.add({ requestId: record.id, audience: 'channel', aadObjectId: null, conversationId: this.channelConversationId, activityId });
+      } catch (err) {
+        if (!(err instanceof ConversationNotFoundError)) throw err;
+        this.log.warn('the approvals channel cannot be reached: Mailroom is not installed in its team', { reference: record.reference });
+      }
+    }
+  }
+
+  async requestChanged(record: RequestRecord, view: RequestView, message: string | undefined): Promise<void> {
+    for (const c of await this.store.cards.list(record.id)) {
+      const card = c.audience === 'requester' ? statusCard(this.cards, view) : approvalCard(this.cards, view);
+      try {
+        await this.notifier.update(c.conversationId, c.activityId, { card });
+      } catch (err) {
+        this.log.warn('a card could not be updated', { reference: record.reference, conversation: c.conversationId, err });
+      }
+    }
+    if (message) {
+      try {
+        await this.notifier.sendToUser(record.requesterAadObjectId, record.tenantId, { text: message });
+      } catch (err) {
+        if (!(err instanceof ConversationNotFoundError)) throw err;
+        this.log.warn('requester cannot be reached', { reference: record.reference });
+      }
+    }
+  }
+
+  async remind(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void> {
+    for (const id of approverUserIds) {
+      try {
+        await this.notifier.sendToUser(id, record.tenantId, { text: `Reminder: ${record.reference} (${view.kindTitle} for ${view.summary}, from ${view.requesterName}) still waits for your decision.` });
+      } catch (err) {
+        if (!(err instanceof ConversationNotFoundError)) throw err;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands and card verbs
+// ---------------------------------------------------------------------------------------------
+
+const REF = '(r-?\\d{1,9}|\\d{1,9})';
+
+function actorOf(turn: TurnInfo): RequestActor {
+  return { aadObjectId: turn.actor.aadObjectId, name: turn.actor.name, tenantId: turn.actor.tenantId, isAdmin: turn.roles.includes('admin') };
+}
+
+function errorLines(errors: readonly FieldError[]): string {
+  return errors
+    .map((e) => {
+      const label = e.field === COMMAND_FIELD || e.field === KIND_FIELD ? '' : `${fieldLabel(e.field)}: `;
+      return `- ${label}${e.message}`;
+    })
+    .join('\n');
+}
+
+function fieldLabel(id: string): string {
+  for (const k of KIND_IDS) {
+    const f = KINDS[k].fields.find((x) => x.id === id);
+    if (f) return f.label;
+  }
+  return id;
+}
+
+const REQUEST_PHRASES = KIND_IDS.flatMap((k) => KINDS[k].command.phrases.map((p) => p.toLowerCase()));
+
+export interface RequestHandlersDeps {
+  readonly service: RequestService;
+  readonly cards: CardRenderer;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly exportDir: string;
+}
+
+/** Registers every request command and card verb on the bot. */
+export function registerRequestHandlers(bot: MailroomBot, deps: RequestHandlersDeps): void {
+  const { service, cards, store } = deps;
+  const notice = (title: string, text: string, tone: 'info' | 'good' | 'warning' | 'error' = 'info') => ({ attachments: [cards.notice({ title, text, tone })] });
+
+  const reply = async (ctx: TurnContext, card: Card) => {
+    const res = await ctx.sendActivity({ attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: card }] });
+    return res?.id;
+  };
+
+  const fileRequest = async (ctx: TurnContext, turn: TurnInfo, kind: KindId, values: Record<string, unknown>, source: 'form' | 'command') => {
+    const result = await service.submit(actorOf(turn), kind, values, source);
+    return result;
+  };
+
+  const commands: CommandHandler[] = [
+    {
+      name: 'new',
+      usage: 'new',
+      description: 'Pick a request kind and fill in its form.',
+      roles: ['requester'],
+      pattern: /^new( request)?$/i,
+      async handle(ctx) {
+        const kinds = KIND_IDS.map((k) => ({ id: k, title: KINDS[k].title, description: KINDS[k].description }));
+        await reply(ctx, cards.render('kind-picker', { kinds, example: KINDS['user-mailbox'].command.example }));
+      },
+    },
+    {
+      name: 'new <kind>',
+      usage: 'new mailbox first=Ada last=Lovelace department=Research',
+      description: `Request in one line, or without values to get the form. Kinds: ${KIND_IDS.map((k) => KINDS[k].command.phrases[0] ?? k).join(', ')}.`,
+      roles: ['requester'],
+      pattern: new RegExp(`^(${REQUEST_PHRASES.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|')})(\\s.*)?$`, 'i'),
+      async handle(ctx, turn, match) {
+        const text = match[0];
+        const parsed = parseCommand(text);
+        if (!parsed.ok) {
+          if (parsed.kind) {
+            await ctx.sendActivity(notice('Nothing was requested', errorLines(parsed.errors), 'warning'));
+            await reply(ctx, formCard(cards, parsed.kind, {}, []));
+          } else {
+            await ctx.sendActivity(notice('Nothing was requested', errorLines(parsed.errors), 'warning'));
+          }
+          return;
+        }
+        if (Object.keys(parsed.values).length === 0) {
+          await reply(ctx, formCard(cards, parsed.kind, {}, []));
+          return;
+        }
+        const result = await fileRequest(ctx, turn, parsed.kind, parsed.values, 'command');
+        if (!result.ok) {
+          if (result.refused) await ctx.sendActivity(notice('Nothing was requested', result.refused, 'warning'));
+          else {
+            await ctx.sendActivity(notice('Nothing was requested', `Please correct:\n${errorLines(result.errors)}`, 'warning'));
+            await reply(ctx, formCard(cards, parsed.kind, parsed.values, result.errors));
+          }
+          return;
+        }
+        const id = await reply(ctx, statusCard(cards, result.view));
+        if (id) await store.cards.add({ requestId: result.record.id, audience: 'requester', aadObjectId: turn.actor.aadObjectId, conversationId: ctx.activity.conversation.id, activityId: id });
+      },
+    },
+    {
+      name: 'status',
+      usage: 'status R-12',
+      description: 'Shows a request, its plan and where it stands.',
+      roles: 'anyone',
+      pattern: new RegExp(`^status\\s+${REF}$`, 'i'),
+      async handle(ctx, turn, m) {
+        const found = await service.get(m[1] ?? '');
+        if (!found || !(await service.maySee(actorOf(turn), found.record))) {
+          await ctx.sendActivity(notice('Not found', `There is no request ${m[1] ?? ''} that you may see.`, 'warning'));
+          return;
+        }
+        await reply(ctx, statusCard(cards, service.view(found.record, found.decisions)));
+      },
+    },
+    {
+      name: 'my requests',
+      usage: 'my requests',
+      description: 'Lists your requests, newest first.',
+      roles: ['requester'],
+      pattern: /^my requests?$/i,
+      async handle(ctx, turn) {
+        const items = await service.listMine(actorOf(turn));
+        await reply(ctx, cards.render('request-list', { title: 'Your requests', empty: 'You have made no requests yet. Type **new** to make one.', items }));
+      },
+    },
+    {
+      name: 'my approvals',
+      usage: 'my approvals',
+      description: 'Lists the requests that wait for your decision.',
+      roles: ['approver', 'admin'],
+      pattern: /^my approvals?$/i,
+      async handle(ctx, turn) {
+        const items = await service.listAwaiting(actorOf(turn));
+        await reply(ctx, cards.render('request-list', { title: 'Waiting for your decision', empty: 'Nothing waits for your decision.', items }));
+        for (const v of items.slice(0, 5)) await reply(ctx, approvalCard(cards, v));
+      },
+    },
+    {
+      name: 'cancel',
+      usage: 'cancel R-12',
+      description: 'Cancels your request before it runs.',
+      roles: ['requester', 'admin'],
+      pattern: new RegExp(`^cancel\\s+${REF}$`, 'i'),
+      async handle(ctx, turn, m) {
+        const res = await service.cancel(actorOf(turn), m[1] ?? '', undefined);
+        await ctx.sendActivity(res.ok ? notice('Cancelled', `${res.record.reference} was cancelled.`, 'good') : notice('Not cancelled', res.message, 'warning'));
+      },
+    },
+    {
+      name: 'approve',
+      usage: 'approve R-12',
+      description: 'Approves a request that waits for you.',
+      roles: ['approver', 'admin'],
+      pattern: new RegExp(`^approve\\s+${REF}$`, 'i'),
+      async handle(ctx, turn, m) {
+        const found = await service.get(m[1] ?? '');
+        const res = await service.decide(actorOf(turn), m[1] ?? '', found?.record.version ?? -1, 'approve', undefined);
+        await ctx.sendActivity(res.ok ? notice('Approved', `${res.record.reference}: ${res.view.statusText}`, 'good') : notice('Not approved', res.message, 'warning'));
+      },
+    },
+    {
+      name: 'reject',
+      usage: 'reject R-12 <reason>',
+      description: 'Rejects a request that waits for you; the reason goes to the requester.',
+      roles: ['approver', 'admin'],
+      pattern: new RegExp(`^reject\\s+${REF}(?:\\s+(.*))?$`, 'is'),
+      async handle(ctx, turn, m) {
+        const found = await service.get(m[1] ?? '');
+        const res = await service.decide(actorOf(turn), m[1] ?? '', found?.record.version ?? -1, 'reject', m[2]);
+        await ctx.sendActivity(res.ok ? notice('Rejected', `${res.record.reference}: ${res.view.statusText}`, 'good') : notice('Not rejected', res.message, 'warning'));
+      },
+    },
+    {
+      name: 'audit',
+      usage: 'audit R-12',
+      description: "Shows a request's audit trail.",
+      roles: 'anyone',
+      pattern: new RegExp(`^audit\\s+${REF}$`, 'i'),
+      async handle(ctx, turn, m) {
+        const found = await service.get(m[1] ?? '');
+        if (!found || !(await service.maySee(actorOf(turn), found.record))) {
+          await ctx.sendActivity(notice('Not found', `There is no request ${m[1] ?? ''} that you may see.`, 'warning'));
+          return;
+        }
+        const events = await store.audit.list({ requestRef: found.record.reference, limit: 200 });
+        const check = await store.audit.verify();
+        await reply(
+          ctx,
+          cards.render('audit-trail', {
+            reference: found.record.reference,
+            chainText: check.ok ? `The audit chain verifies (${check.count} events in all).` : `The audit chain is BROKEN at event ${check.brokenAtSeq}: ${check.reason}`,
+            events: events.map((e) => ({ seq: e.seq, at: e.at.replace('T', ' ').slice(0, 19), event: e.event, actor: e.actorName, detail: detailOf(e.data) })),
+          }),
+        );
+      },
+    },
+    {
+      name: 'export audit',
+      usage: 'export audit',
+      description: 'Exports the whole audit log as CSV.',
+      roles: ['admin'],
+      pattern: /^export audit( log)?$/i,
+      async handle(ctx, turn) {
+        let csv = '';
+        const rows = await store.audit.exportCsv((chunk) => {
+          csv += chunk;
+        });
+        const check = await store.audit.verify();
+        mkdirSync(deps.exportDir, { recursive: true });
+        const file = path.join(deps.exportDir, `audit-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`);
+        writeFileSync(file, csv, { mode: 0o600 });
+        await store.audit.append({ actorAadObjectId: turn.actor.aadObjectId, actorName: turn.actor.name, event: 'audit.exported', data: { rows, file: path.basename(file) } });
+        const head = check.ok ? `chain verified, last hash ${check.lastHash}` : `chain BROKEN at event ${check.brokenAtSeq}`;
+        const preview = csv.length <= 12_000 ? csv : `${csv.slice(0, 12_000)}\n… (${rows} rows in the file)`;
+        await ctx.sendActivity(`Audit log exported: ${rows} events, ${head}. Saved on the Mailroom server as ${file}.\n\n\`\`\`\n${preview}\n\`\`\``);
+      },
+    },
+    {
+      name: 'check audit',
+      usage: 'check audit',
+      description: 'Verifies the hash chain of the audit log.',
+      roles: ['admin'],
+      pattern: /^(check|verify) audit( log)?$/i,
+      async handle(ctx) {
+        const check = await store.audit.verify();
+        await ctx.sendActivity(
+          check.ok
+            ? notice('Audit chain verified', `${check.count} events; every hash and link checks out. Last hash: ${check.lastHash}`, 'good')
+            : notice('Audit chain broken', `The chain breaks at event ${check.brokenAtSeq}: ${check.reason}`, 'error'),
+        );
+      },
+    },
+  ];
+  for (const c of commands) bot.command(c);
+
+  const verbs: CardActionHandler[] = [
+    {
+      verb: 'request.form',
+      handle(_ctx, turn, data) {
+        return Promise.resolve(formFor(turn, data));
+      },
+    },
+    {
+      verb: 'request.submit',
+      async handle(ctx, turn, data) {
+        const kind = str(data.kind);
+        if (!isKindId(kind)) return cards.render('notice', { title: 'Unknown request kind', text: 'This card is out of date. Nothing was requested.', tone: 'warning', facts: [] });
+        const values: Record<string, unknown> = {};
+        for (const f of KINDS[kind].fields) if (data[f.id] !== undefined) values[f.id] = data[f.id];
+        if (!turn.roles.includes('requester')) {
+          await store.audit.append({ actorAadObjectId: turn.actor.aadObjectId, actorName: turn.actor.name, event: 'request.refused', data: { kind, reason: 'not a requester' } });
+          return formCard(cards, kind, values, [{ field: COMMAND_FIELD, message: 'Making requests needs the requester role; ask your Mailroom admin.' }]);
+        }
+        const result = await fileRequest(ctx, turn, kind, values, 'form');
+        if (!result.ok) return formCard(cards, kind, values, result.refused ? [{ field: COMMAND_FIELD, message: result.refused }] : result.errors);
+        const cardId = ctx.activity.replyToId;
+        if (cardId) await store.cards.add({ requestId: result.record.id, audience: 'requester', aadObjectId: turn.actor.aadObjectId, conversationId: ctx.activity.conversation.id, activityId: cardId });
+        return statusCard(cards, result.view);
+      },
+    },
+    decisionVerb('request.approve', 'approve'),
+    decisionVerb('request.reject', 'reject'),
+    {
+      verb: 'request.cancel',
+      async handle(_ctx, turn, data) {
+        const res = await service.cancel(actorOf(turn), str(data.reference), Number(data.version));
+        if (res.ok) return statusCard(cards, res.view);
+        if (res.view) return statusCard(cards, res.view, res.message);
+        return cards.render('notice', { title: 'Not cancelled', text: res.message, tone: 'warning', facts: [] });
+      },
+    },
+  ];
+  for (const v of verbs) bot.cardAction(v);
+
+  function formFor(turn: TurnInfo, data: Record<string, unknown>): Card {
+    const kind = str(data.kind);
+    if (!isKindId(kind)) return cards.render('notice', { title: 'Unknown request kind', text: 'This card is out of date. Nothing was changed.', tone: 'warning', facts: [] });
+    if (!turn.roles.includes('requester')) return cards.render('notice', { title: 'Not allowed', text: 'Making requests needs the requester role. Nothing was changed.', tone: 'warning', facts: [] });
+    return formCard(cards, kind, {}, []);
+  }
+
+  function decisionVerb(verb: string, outcome: 'approve' | 'reject'): CardActionHandler {
+    return {
+      verb,
+      async handle(_ctx, turn, data) {
+        const reason = typeof data.reason === 'string' ? data.reason : undefined;
+        const res = await service.decide(actorOf(turn), str(data.reference).slice(0, 40), Number(data.version), outcome, reason);
+        if (res.ok) return approvalCard(cards, res.view);
+        if (res.view) return approvalCard(cards, res.view, res.message);
+        return cards.render('notice', { title: 'Nothing was changed', text: res.message, tone: 'warning', facts: [] });
+      },
+    };
+  }
+}
+
+/** A card-data value as text: only strings and numbers count; anything else is empty. */
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
+}
+
+function detailOf(data: Record<string, unknown>): string {
+  const parts = Object.entries(data)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const s = parts.join(' · ');
+  return s.length > 300 ? `${s.slice(0, 299)}…` : s;
+}

@@ -1,0 +1,103 @@
+import type { AcceptedDomain, FoundRecipient, Holder, NameQuery, RecipientLookup } from '../requests';
+
+/** The AD half (implemented by src/directory's DirectoryClient). */
+export interface AdLookupPort {
+  whoHas(query: NameQuery): Promise<readonly { name: string; dn: string }[]>;
+  findByIdentity(identity: string): Promise<{ dn: string } | null>;
+}
+
+/** The Exchange Online half (implemented by src/cloud's ExoClient). */
+export interface ExoPort {
+  invoke<T = Record<string, unknown>>(cmdlet: string, parameters?: Record<string, unknown>): Promise<{ value: T[] }>;
+}
+
+/** OPATH string literal: single quotes doubled. */
+export function opathString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+interface ExoRecipientRow {
+  Name?: string;
+  DisplayName?: string;
+  RecipientTypeDetails?: string;
+  PrimarySmtpAddress?: string;
+  IsDirSynced?: boolean;
+  IsExchangeCloudManaged?: boolean | null;
+  UserPrincipalName?: string;
+  ExchangeObjectId?: string;
+  Guid?: string;
+  ExternalDirectoryObjectId?: string;
+  DistinguishedName?: string;
+}
+
+/**
+ * Uniqueness and identity checks across AD and Exchange Online, for validation. Accepted domains are cached
+ * for a few minutes (they rarely change); everything else is asked live, because a request must not be filed
+ * for a name that was taken a moment ago.
+ */
+export class HybridRecipientLookup implements RecipientLookup {
+  private domains: { value: AcceptedDomain[]; until: number } | undefined;
+
+  constructor(
+    private readonly ad: AdLookupPort,
+    private readonly exo: ExoPort,
+    private readonly cacheMs = 5 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async acceptedDomains(): Promise<AcceptedDomain[]> {
+    if (this.domains && this.domains.until > this.now()) return this.domains.value;
+    const { value } = await this.exo.invoke<{ DomainName?: string; Name?: string; Default?: boolean }>('Get-AcceptedDomain');
+    const list = value.map((d) => ({ name: String(d.DomainName ?? d.Name ?? '').toLowerCase(), default: d.Default === true })).filter((d) => d.name);
+    this.domains = { value: list, until: this.now() + this.cacheMs };
+    return list;
+  }
+
+  async whoHas(what: NameQuery): Promise<Holder[]> {
+    const [adHits, exoHits] = await Promise.all([this.ad.whoHas(what), this.exoHolders(what)]);
+    return [...adHits.map((h): Holder => ({ where: 'ad', name: h.name || h.dn })), ...exoHits];
+  }
+
+  private async exoHolders(what: NameQuery): Promise<Holder[]> {
+    const filters: { cmdlet: string; filter: string }[] = [];
+    if (what.alias) filters.push({ cmdlet: 'Get-Recipient', filter: `Alias -eq ${opathString(what.alias)}` });
+    if (what.address) filters.push({ cmdlet: 'Get-Recipient', filter: `EmailAddresses -eq ${opathString(`smtp:${what.address}`)}` });
+    if (what.userPrincipalName) filters.push({ cmdlet: 'Get-User', filter: `UserPrincipalName -eq ${opathString(what.userPrincipalName)}` });
+    const out: Holder[] = [];
+    for (const f of filters) {
+      const { value } = await this.exo.invoke<ExoRecipientRow>(f.cmdlet, { Filter: f.filter, ResultSize: 10 });
+      for (const r of value) out.push({ where: 'exo', name: `${r.DisplayName || r.Name || r.PrimarySmtpAddress || '?'}${r.RecipientTypeDetails ? ` (${r.RecipientTypeDetails})` : ''}` });
+    }
+    return out;
+  }
+
+  async findRecipient(identity: string): Promise<FoundRecipient | null> {
+    let rows: ExoRecipientRow[];
+    try {
+      rows = (await this.exo.invoke<ExoRecipientRow>('Get-Recipient', { Identity: identity })).value;
+    } catch (err) {
+      if ((err as { notFound?: boolean }).notFound) return null;
+      throw err;
+    }
+    const r = rows[0];
+    if (!r) return null;
+    let isExchangeCloudManaged: boolean | null = null;
+    let userPrincipalName = r.UserPrincipalName;
+    if (/Mailbox$/.test(r.RecipientTypeDetails ?? '')) {
+      const mbx = (await this.exo.invoke<ExoRecipientRow>('Get-Mailbox', { Identity: r.PrimarySmtpAddress ?? identity })).value[0];
+      isExchangeCloudManaged = mbx?.IsExchangeCloudManaged ?? null;
+      userPrincipalName = mbx?.UserPrincipalName ?? userPrincipalName;
+    }
+    const adDn = r.IsDirSynced ? (await this.ad.findByIdentity(r.PrimarySmtpAddress ?? identity))?.dn : undefined;
+    return {
+      name: r.DisplayName || r.Name || identity,
+      type: r.RecipientTypeDetails ?? 'Unknown',
+      primarySmtpAddress: r.PrimarySmtpAddress ?? '',
+      isDirSynced: r.IsDirSynced === true,
+      isExchangeCloudManaged,
+      ...(adDn ? { adDn } : {}),
+      ...(userPrincipalName ? { userPrincipalName } : {}),
+      ...(r.ExchangeObjectId || r.Guid ? { exoId: r.ExchangeObjectId ?? r.Guid } : {}),
+    };
+  }
+}

@@ -1,0 +1,485 @@
+import type { ApprovalSettings, Principal } from '../config/config';
+import type { Logger } from '../log';
+import { plan as makePlan, PlanRefusedError, type Plan } from '../plans';
+import {
+  decide,
+  expireIfDue,
+  expiresAt,
+  isKindId,
+  KINDS,
+  kindRefusal,
+  mayDecide,
+  nextReminderAt,
+  openApproval,
+  validateRequest,
+  LookupUnavailableError,
+  type ApprovalDecision,
+  type ApprovalPolicyConfig,
+  type ApprovalState,
+  type Approver,
+  type FieldError,
+  type KindId,
+  type RecipientLookup,
+  type TenantProfile,
+} from '../requests';
+import type { AuditEventInput, DecisionRecord, RequestRecord, Store } from '../store';
+
+/** Who acts: always from the authenticated activity (never from card data). */
+export interface RequestActor {
+  readonly aadObjectId: string;
+  readonly name: string;
+  readonly tenantId: string;
+  readonly isAdmin: boolean;
+}
+
+/** How the outside world hears about requests (implemented by the Teams layer). */
+export interface RequestNotifications {
+  /** A new request (or a request that reached a new stage) waits for these approvers. */
+  approvalNeeded(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void>;
+  /** The request changed: update every copy of its cards in place and tell the requester. */
+  requestChanged(record: RequestRecord, view: RequestView, message: string | undefined): Promise<void>;
+  /** A reminder to the approvers of the current stage. */
+  remind(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void>;
+}
+
+/** Answers which of the given Entra groups a user belongs to (Graph checkMemberGroups). */
+export interface GroupMembershipPort {
+  memberGroups(userAadObjectId: string, groupIds: readonly string[]): Promise<string[]>;
+}
+
+/** Lists the users of an Entra group (to send approval cards to its members). */
+export interface GroupMembersPort {
+  memberUserIds(groupId: string): Promise<string[]>;
+}
+
+export interface RequestServiceDeps {
+  readonly store: Store;
+  readonly lookup: RecipientLookup;
+  readonly profile: () => Promise<TenantProfile>;
+  readonly approval: ApprovalSettings;
+  readonly groups?: GroupMembershipPort & Partial<GroupMembersPort>;
+  readonly notifications: RequestNotifications;
+  readonly log: Logger;
+  readonly now?: () => Date;
+}
+
+/** Everything a card or a list needs to show a request, computed in one place. */
+export interface RequestView {
+  readonly reference: string;
+  readonly kind: string;
+  readonly kindTitle: string;
+  readonly status: string;
+  /** `pending` while waiting for a decision, else the store status. */
+  readonly approvalStatus: 'pending' | 'approved' | 'rejected' | 'cancelled' | 'expired' | 'other';
+  readonly statusText: string;
+  readonly stageText: string;
+  readonly requesterName: string;
+  readonly requesterAadObjectId: string;
+  readonly createdAt: string;
+  readonly version: number;
+  readonly facts: { title: string; value: string }[];
+  readonly steps: { n: number; summary: string; system: string }[];
+  readonly notes: string[];
+  readonly summary: string;
+}
+
+export type SubmitResult =
+  | { readonly ok: true; readonly record: RequestRecord; readonly view: RequestView }
+  | { readonly ok: false; readonly errors: FieldError[]; readonly refused?: string };
+
+export type DecisionOutcome =
+  | { readonly ok: true; readonly record: RequestRecord; readonly view: RequestView; readonly effect: 'next-stage' | 'approved' | 'rejected' }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly record?: RequestRecord; readonly view?: RequestView };
+
+const PENDING = 'pending-approval';
+
+export function policyFrom(settings: ApprovalSettings): ApprovalPolicyConfig {
+  const toApprovers = (list: readonly Principal[]): Approver[] =>
+    list.filter((p): p is Extract<Principal, { kind: 'user' | 'group' }> => p.kind !== 'anyone').map((p) => ({ kind: p.kind, id: p.id }));
+  const kinds: Partial<Record<KindId, { approvers: Approver[]; secondStage?: Approver[] }>> = {};
+  for (const [kind, k] of Object.entries(settings.perKind)) {
+    if (!isKindId(kind)) continue;
+    const second = toApprovers(k.secondStage ?? settings.secondStage);
+    kinds[kind] = { approvers: toApprovers(k.approvers ?? settings.approvers), ...(second.length ? { secondStage: second } : {}) };
+  }
+  const fallbackSecond = toApprovers(settings.secondStage);
+  return {
+    kinds,
+    fallback: settings.approvers.length ? { approvers: toApprovers(settings.approvers), ...(fallbackSecond.length ? { secondStage: fallbackSecond } : {}) } : undefined,
+    expiresAfterMs: settings.expireAfterMs,
+    remindAfterMs: settings.remindAfterMs,
+  };
+}
+
+/**
+ * Intake and approval of requests: validation, plan, approval policy, decisions, cancellation, reminders and
+ * expiry — every step audited. Teams-free: cards and messages go out through {@link RequestNotifications}.
+ */
+export class RequestService {
+  readonly policy: ApprovalPolicyConfig;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: RequestServiceDeps) {
+    this.policy = policyFrom(deps.approval);
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  private audit(e: AuditEventInput) {
+    return this.deps.store.audit.append(e);
+  }
+
+  private actorEvent(actor: RequestActor, event: string, requestRef: string | null, data: Record<string, unknown> = {}): AuditEventInput {
+    return { actorAadObjectId: actor.aadObjectId, actorName: actor.name, requestRef, event, data };
+  }
+
+  /** Validates, plans and files a request; on bad input nothing is stored but the audit record of the failure. */
+  async submit(actor: RequestActor, kind: string, rawValues: Record<string, unknown>, source: 'form' | 'command'): Promise<SubmitResult> {
+    if (!isKindId(kind)) {
+      await this.audit(this.actorEvent(actor, 'request.validation-failed', null, { kind: String(kind).slice(0, 60), source, errors: [{ field: 'kind', message: 'unknown kind' }] }));
+      return { ok: false, errors: [{ field: 'kind', message: `Mailroom has no request kind "${String(kind).slice(0, 60)}".` }] };
+    }
+    const profile = await this.deps.profile();
+    const refusal = kindRefusal(kind, profile);
+    if (refusal) {
+      await this.audit(this.actorEvent(actor, 'request.refused', null, { kind, source, reason: refusal }));
+      return { ok: false, errors: [], refused: refusal };
+    }
+    let result;
+    try {
+      result = await validateRequest(kind, rawValues, { lookup: this.deps.lookup, profile });
+    } catch (err) {
+      if (err instanceof LookupUnavailableError) {
+        await this.audit(this.actorEvent(actor, 'request.validation-failed', null, { kind, source, unavailable: err.check }));
+        return { ok: false, errors: [], refused: err.message };
+      }
+      throw err;
+    }
+    if (!result.ok) {
+      await this.audit(this.actorEvent(actor, 'request.validation-failed', null, { kind, source, errors: result.errors.map((e) => ({ field: e.field, message: e.message })) }));
+      return { ok: false, errors: result.errors };
+    }
+    let thePlan: Plan;
+    try {
+      thePlan = makePlan(result.request, profile);
+    } catch (err) {
+      if (err instanceof PlanRefusedError) {
+        await this.audit(this.actorEvent(actor, 'request.refused', null, { kind, source, reason: err.message }));
+        return { ok: false, errors: [], refused: err.message };
+      }
+      throw err;
+    }
+    const now = this.now();
+    const opened = openApproval({ requestId: 'new', kind, requesterId: actor.aadObjectId, now }, this.policy);
+    if (!opened.ok) {
+      await this.audit(this.actorEvent(actor, 'request.refused', null, { kind, source, reason: opened.reason }));
+      return { ok: false, errors: [], refused: opened.reason };
+    }
+    const remind = nextReminderAt(opened.state, this.policy, now);
+    const record = await this.deps.store.requests.create({
+      kind,
+      requesterAadObjectId: actor.aadObjectId,
+      requesterName: actor.name,
+      tenantId: actor.tenantId,
+      values: stringValues(rawValues),
+      request: result.request,
+      plan: thePlan,
+      status: PENDING,
+      stage: 1,
+      remindAt: remind,
+      expiresAt: expiresAt(opened.state, this.policy),
+    });
+    await this.audit(
+      this.actorEvent(actor, 'request.created', record.reference, { kind, source, version: record.version, steps: thePlan.steps.map((s) => s.action) }),
+    );
+    const view = this.view(record, []);
+    await this.notifyApprovers(record, view);
+    this.deps.log.info('request filed', { reference: record.reference, kind, requester: actor.aadObjectId });
+    return { ok: true, record, view };
+  }
+
+  async get(reference: string): Promise<{ record: RequestRecord; decisions: DecisionRecord[] } | undefined> {
+    const record = await this.deps.store.requests.get(reference);
+    if (!record) return undefined;
+    return { record, decisions: await this.deps.store.decisions.list(record.id) };
+  }
+
+  view(record: RequestRecord, decisions: readonly DecisionRecord[]): RequestView {
+    return buildView(record, decisions, this.stageCount(record.kind));
+  }
+
+  private stageCount(kind: string): number {
+    if (!isKindId(kind)) return 1;
+    const k = this.policy.kinds[kind] ?? this.policy.fallback;
+    return k?.secondStage?.length ? 2 : 1;
+  }
+
+  private state(record: RequestRecord, decisions: readonly DecisionRecord[]): ApprovalState {
+    const kind = record.kind as KindId;
+    const status = record.status === PENDING ? 'pending' : record.status === 'rejected' ? 'rejected' : record.status === 'expired' ? 'expired' : 'approved';
+    const stageStart = decisions.filter((d) => d.stage < record.stage).map((d) => d.at).sort().pop() ?? record.createdAt;
+    return {
+      requestId: record.reference,
+      kind,
+      requesterId: record.requesterAadObjectId,
+      version: record.version,
+      status,
+      stage: record.stage,
+      stageCount: this.stageCount(record.kind),
+      createdAt: record.createdAt,
+      stageStartedAt: stageStart,
+      decisions: decisions.map(
+        (d): ApprovalDecision => ({ stage: d.stage, actorId: d.approverAadObjectId, actorName: d.approverName, outcome: d.decision === 'approve' ? 'approved' : 'rejected', reason: d.reason ?? undefined, at: d.at }),
+      ),
+      closedAt: record.decidedAt ?? undefined,
+    };
+  }
+
+  /** The approver group ids of the policy that the actor belongs to. */
+  private async actorGroups(actorId: string): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const k of [...Object.values(this.policy.kinds), this.policy.fallback]) {
+      for (const a of [...(k?.approvers ?? []), ...(k?.secondStage ?? [])]) if (a.kind === 'group') ids.add(a.id);
+    }
+    if (!ids.size || !this.deps.groups) return [];
+    return this.deps.groups.memberGroups(actorId, [...ids]);
+  }
+
+  /** May the actor decide this request's current stage (for "my approvals" and the card's buttons)? */
+  async mayDecide(actor: RequestActor, record: RequestRecord, decisions: readonly DecisionRecord[]): Promise<boolean> {
+    if (record.status !== PENDING) return false;
+    const res = mayDecide(this.state(record, decisions), { id: actor.aadObjectId, name: actor.name, groupIds: await this.actorGroups(actor.aadObjectId) }, this.policy);
+    return res.ok;
+  }
+
+  /** Approve or reject: the policy decides who may, the store makes sure only one decision wins per version. */
+  async decide(actor: RequestActor, reference: string, version: number, outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecisionOutcome> {
+    const found = await this.get(reference);
+    if (!found) {
+      await this.audit(this.actorEvent(actor, 'request.decision-refused', null, { reference: String(reference).slice(0, 40), code: 'not-found' }));
+      return { ok: false, code: 'not-found', message: `There is no request ${String(reference).slice(0, 40)}. Nothing was changed.` };
+    }
+    const { record, decisions } = found;
+    const state = this.state(record, decisions);
+    if (record.status === 'cancelled') {
+      await this.audit(this.actorEvent(actor, 'request.decision-refused', record.reference, { code: 'cancelled', version }));
+      return { ok: false, code: 'cancelled', message: `${record.reference} was cancelled by its requester. Nothing was changed.`, record, view: this.view(record, decisions) };
+    }
+    const result = decide(
+      state,
+      { actor: { id: actor.aadObjectId, name: actor.name, groupIds: await this.actorGroups(actor.aadObjectId) }, outcome, reason, version, now: this.now() },
+      this.policy,
+    );
+    if (!result.ok) {
+      await this.audit(this.actorEvent(actor, 'request.decision-refused', record.reference, { code: result.code, version, outcome }));
+      return { ok: false, code: result.code, message: `${result.message} Nothing was changed.`, record, view: this.view(record, decisions) };
+    }
+    const now = this.now().toISOString();
+    const patch =
+      result.effect === 'next-stage'
+        ? { stage: result.state.stage, remindAt: nextReminderAt(result.state, this.policy, this.now()), remindedAt: null }
+        : {
+            status: result.effect === 'approved' ? ('approved' as const) : ('rejected' as const),
+            decidedAt: now,
+            decidedBy: actor.aadObjectId,
+            decidedByName: actor.name,
+            decisionReason: outcome === 'reject' ? (reason ?? '').trim() : null,
+            remindAt: null,
+          };
+    const moved = await this.deps.store.requests.transition(record.id, record.version, patch);
+    if (!moved.ok) {
+      const latest = await this.deps.store.decisions.list(record.id);
+      const last = latest[latest.length - 1];
+      const message = last
+        ? `${record.reference} was already ${last.decision === 'approve' ? 'approved' : 'rejected'} by ${last.approverName} at ${last.at}. Nothing was changed.`
+        : `${record.reference} changed while you decided (now version ${moved.current.version}). Nothing was changed; look at the latest card.`;
+      await this.audit(this.actorEvent(actor, 'request.decision-refused', record.reference, { code: 'already-decided', version }));
+      return { ok: false, code: 'already-decided', message, record: moved.current, view: this.view(moved.current, latest) };
+    }
+    await this.deps.store.decisions.record({
+      requestId: record.id,
+      stage: record.stage,
+      approverAadObjectId: actor.aadObjectId,
+      approverName: actor.name,
+      decision: outcome,
+      reason: outcome === 'reject' ? (reason ?? '').trim() : null,
+      at: now,
+      requestVersion: record.version,
+    });
+    await this.audit(
+      this.actorEvent(actor, 'request.decided', record.reference, { outcome, stage: record.stage, version: record.version, effect: result.effect, ...(outcome === 'reject' ? { reason: (reason ?? '').trim() } : {}) }),
+    );
+    const all = await this.deps.store.decisions.list(record.id);
+    const view = this.view(moved.record, all);
+    const message =
+      result.effect === 'approved'
+        ? `Your request ${record.reference} (${view.kindTitle}) was approved by ${actor.name}.`
+        : result.effect === 'rejected'
+          ? `Your request ${record.reference} (${view.kindTitle}) was rejected by ${actor.name}: ${(reason ?? '').trim()}`
+          : `Your request ${record.reference} passed stage ${record.stage} (approved by ${actor.name}); it now waits for stage ${result.state.stage}.`;
+    await this.deps.notifications.requestChanged(moved.record, view, message);
+    if (result.effect === 'next-stage') await this.notifyApprovers(moved.record, view);
+    return { ok: true, record: moved.record, view, effect: result.effect };
+  }
+
+  /** The requester (or an admin) cancels a request that has not started to run. */
+  async cancel(actor: RequestActor, reference: string, version: number | undefined): Promise<DecisionOutcome> {
+    const found = await this.get(reference);
+    if (!found) return { ok: false, code: 'not-found', message: `There is no request ${String(reference).slice(0, 40)}. Nothing was changed.` };
+    const { record, decisions } = found;
+    const refuse = async (code: string, message: string): Promise<DecisionOutcome> => {
+      await this.audit(this.actorEvent(actor, 'request.cancel-refused', record.reference, { code }));
+      return { ok: false, code, message: `${message} Nothing was changed.`, record, view: this.view(record, decisions) };
+    };
+    if (record.requesterAadObjectId !== actor.aadObjectId && !actor.isAdmin) return refuse('not-allowed', `Only ${record.requesterName} (who made ${record.reference}) or an admin can cancel it.`);
+    if (!['pending-approval', 'approved', 'queued'].includes(record.status)) return refuse('too-late', `${record.reference} is ${record.status}; only a request that has not started can be cancelled.`);
+    if (version !== undefined && version !== record.version) return refuse('stale', `This card is out of date (${record.reference} has changed since).`);
+    const moved = await this.deps.store.requests.transition(record.id, record.version, { status: 'cancelled', remindAt: null });
+    if (!moved.ok) return refuse('stale', `${record.reference} changed at the same moment.`);
+    await this.audit(this.actorEvent(actor, 'request.cancelled', record.reference, { version: record.version }));
+    const view = this.view(moved.record, decisions);
+    await this.deps.notifications.requestChanged(moved.record, view, `Request ${record.reference} was cancelled by ${actor.name}.`);
+    return { ok: true, record: moved.record, view, effect: 'rejected' };
+  }
+
+  async listMine(actor: RequestActor, limit = 20): Promise<RequestView[]> {
+    const records = await this.deps.store.requests.listByRequester(actor.aadObjectId, { limit });
+    return Promise.all(records.map(async (r) => this.view(r, await this.deps.store.decisions.list(r.id))));
+  }
+
+  async listAwaiting(actor: RequestActor, limit = 50): Promise<RequestView[]> {
+    const pending = await this.deps.store.requests.listByStatus([PENDING], { limit: 500 });
+    const out: RequestView[] = [];
+    for (const r of pending) {
+      const d = await this.deps.store.decisions.list(r.id);
+      if (await this.mayDecide(actor, r, d)) out.push(this.view(r, d));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Who may see a request: its requester, admins, and approvers of its kind. */
+  async maySee(actor: RequestActor, record: RequestRecord): Promise<boolean> {
+    if (actor.isAdmin || record.requesterAadObjectId === actor.aadObjectId) return true;
+    const state = this.state(record, []);
+    for (let stage = 1; stage <= state.stageCount; stage++) {
+      const res = mayDecide({ ...state, status: 'pending', stage }, { id: actor.aadObjectId, name: actor.name, groupIds: await this.actorGroups(actor.aadObjectId) }, this.policy);
+      if (res.ok || ('code' in res && res.code === 'own-request')) return true;
+    }
+    return false;
+  }
+
+  /** Reminders and expiry: run on a timer by one or more instances (transitions are version-guarded). */
+  async tick(): Promise<{ reminded: number; expired: number }> {
+    const now = this.now();
+    let reminded = 0;
+    let expired = 0;
+    for (const record of await this.deps.store.requests.dueForExpiry(now)) {
+      const decisions = await this.deps.store.decisions.list(record.id);
+      const next = expireIfDue(this.state(record, decisions), now, this.policy);
+      if (!next) continue;
+      const moved = await this.deps.store.requests.transition(record.id, record.version, { status: 'expired', decidedAt: now.toISOString(), remindAt: null });
+      if (!moved.ok) continue;
+      expired++;
+      await this.audit({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'request.expired', data: { version: record.version } });
+      await this.deps.notifications.requestChanged(moved.record, this.view(moved.record, decisions), `Your request ${record.reference} expired without a decision. Nothing was changed; you can make it again.`);
+    }
+    for (const record of await this.deps.store.requests.dueForReminder(now)) {
+      const decisions = await this.deps.store.decisions.list(record.id);
+      const state = this.state(record, decisions);
+      const moved = await this.deps.store.requests.transition(record.id, record.version, { remindedAt: now.toISOString(), remindAt: nextReminderAt(state, this.policy, now) });
+      if (!moved.ok) continue;
+      reminded++;
+      await this.audit({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'request.reminded', data: { stage: record.stage } });
+      const view = this.view(moved.record, decisions);
+      await this.deps.notifications.remind(moved.record, view, await this.approverUserIds(moved.record));
+      await this.deps.notifications.requestChanged(moved.record, view, undefined);
+    }
+    return { reminded, expired };
+  }
+
+  private async approverUserIds(record: RequestRecord): Promise<string[]> {
+    const kind = record.kind as KindId;
+    const k = this.policy.kinds[kind] ?? this.policy.fallback;
+    const list = record.stage === 1 ? (k?.approvers ?? []) : (k?.secondStage ?? []);
+    const ids = new Set<string>();
+    for (const a of list) {
+      if (a.kind === 'user') ids.add(a.id);
+      else if (this.deps.groups?.memberUserIds) for (const u of await this.deps.groups.memberUserIds(a.id)) ids.add(u.toLowerCase());
+    }
+    ids.delete(record.requesterAadObjectId);
+    return [...ids];
+  }
+
+  private async notifyApprovers(record: RequestRecord, view: RequestView): Promise<void> {
+    await this.deps.notifications.approvalNeeded(record, view, await this.approverUserIds(record));
+  }
+}
+
+function stringValues(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+  return out;
+}
+
+function factValue(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return v.map(factValue).join(', ');
+  return JSON.stringify(v) ?? '';
+}
+
+export function buildView(record: RequestRecord, decisions: readonly DecisionRecord[], stageCount: number): RequestView {
+  const kindTitle = isKindId(record.kind) ? KINDS[record.kind].title : record.kind;
+  const fields = isKindId(record.kind) ? KINDS[record.kind].fields : [];
+  const facts: { title: string; value: string }[] = [];
+  const req = (record.request ?? {}) as Record<string, unknown>;
+  for (const f of fields) {
+    const v = req[f.id] ?? record.values[f.id];
+    if (v === undefined || v === null || v === '') continue;
+    facts.push({ title: f.label, value: factValue(v) });
+  }
+  const p = (record.plan ?? { steps: [], notes: [] }) as { steps?: { summary: string; system: string }[]; notes?: string[]; warnings?: string[] };
+  const steps = (p.steps ?? []).map((s, i) => ({ n: i + 1, summary: s.summary, system: s.system }));
+  const last = decisions[decisions.length - 1];
+  const approvalStatus: RequestView['approvalStatus'] =
+    record.status === PENDING ? 'pending' : (['approved', 'rejected', 'cancelled', 'expired'] as const).find((s) => s === record.status) ?? 'other';
+  const at = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').slice(0, 16) + ' UTC' : '?');
+  let statusText: string;
+  switch (record.status) {
+    case PENDING:
+      statusText = `Waiting for approval${stageCount > 1 ? ` (stage ${record.stage} of ${stageCount})` : ''}${last ? `; stage ${last.stage} approved by ${last.approverName}` : ''}.`;
+      break;
+    case 'approved':
+      statusText = `Approved by ${record.decidedByName ?? last?.approverName ?? '?'} at ${at(record.decidedAt)}.`;
+      break;
+    case 'rejected':
+      statusText = `Rejected by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}: ${record.decisionReason ?? ''}`;
+      break;
+    case 'cancelled':
+      statusText = `Cancelled at ${at(record.updatedAt)}.`;
+      break;
+    case 'expired':
+      statusText = `Expired at ${at(record.decidedAt ?? record.updatedAt)} without a decision.`;
+      break;
+    default:
+      statusText = `Status: ${record.status}.`;
+  }
+  const first = facts[0];
+  return {
+    reference: record.reference,
+    kind: record.kind,
+    kindTitle,
+    status: record.status,
+    approvalStatus,
+    statusText,
+    stageText: stageCount > 1 ? `Approval in ${stageCount} stages.` : '',
+    requesterName: record.requesterName,
+    requesterAadObjectId: record.requesterAadObjectId,
+    createdAt: at(record.createdAt),
+    version: record.version,
+    facts,
+    steps,
+    notes: [...(p.notes ?? []), ...(p.warnings ?? [])],
+    summary: first ? first.value : '',
+  };
+}
