@@ -1,4 +1,4 @@
-import type { SandboxEndpoints } from './index';
+import { mailroomOus, type SandboxEndpoints } from './index';
 
 /** How Mailroom reaches the sandbox: the same variables a real tenant's configuration sets. */
 export function sandboxOverrides(e: SandboxEndpoints): Record<string, string> {
@@ -15,5 +15,23 @@ export function sandboxOverrides(e: SandboxEndpoints): Record<string, string> {
     LDAP_BIND_DN: e.ldap.bindDn,
     LDAP_PASSWORD: e.ldap.password,
     LDAP_CA_FILE: e.ldap.caFile,
+    SYNC_MODE: e.sync.mode,
+    ...(e.sync.servicePrincipalId && e.sync.jobId ? { SYNC_SERVICE_PRINCIPAL_ID: e.sync.servicePrincipalId, SYNC_JOB_ID: e.sync.jobId } : {}),
+    LICENSING: `direct:${e.skus.exchangeOnline}`,
+    ...ouOverrides(e.ldap.baseDn),
+  };
+}
+
+/** Mailroom's OUs in the sandbox's AD (rooms and equipment share one, mail users live with the users). */
+function ouOverrides(baseDn: string): Record<string, string> {
+  const ous = mailroomOus(baseDn);
+  return {
+    OU_USERS: ous.users,
+    OU_SHARED: ous.shared,
+    OU_ROOMS: ous.resources,
+    OU_EQUIPMENT: ous.resources,
+    OU_MAIL_USERS: ous.users,
+    OU_CONTACTS: ous.contacts,
+    OU_GROUPS: ous.groups,
   };
 }
