@@ -1,0 +1,147 @@
+/**
+ * The steps of a plan: what the workflow's executors implement. Each action has exactly one input shape
+ * (the exact data to write: DNs, attributes with values, skuIds …; never a password), so executors switch
+ * on `action` and get a typed `input`. Every step must be carried out idempotently (look first, act only
+ * if the desired state is missing).
+ */
+import type { MailboxTypeName } from '../requests/kinds';
+import type { SyncEngine } from '../requests/tenant-profile';
+
+export type StepSystem = 'ad' | 'entra' | 'exo' | 'wait';
+
+/** LDAP attribute values as strings; multi-valued attributes as lists. */
+export type AttributeValues = Readonly<Record<string, string | readonly string[]>>;
+
+/** How to bring a change or a new object through sync, and how long to wait for it. */
+export interface SyncWait {
+  readonly engine: SyncEngine;
+  /** Entra Cloud Sync: ask for on-demand provisioning of `dn` (Graph provisionOnDemand) before waiting. */
+  readonly provisionOnDemand: boolean;
+  readonly dn: string;
+  readonly objectType: 'user' | 'contact' | 'group';
+}
+
+/** The Entra user of a licence step and how the licence is given. */
+export type LicenceInput =
+  | { readonly userPrincipalName: string; readonly via: 'direct'; readonly skuId: string; readonly skuName: string }
+  /** Membership of an Entra (cloud) licensing group, changed through Graph. */
+  | { readonly userPrincipalName: string; readonly via: 'group'; readonly groupId: string; readonly groupName: string };
+
+/** What `exo.awaitRecipient` waits for; every given property must hold. */
+export interface RecipientExpectation {
+  readonly recipientTypeDetails?: string;
+  readonly primarySmtpAddress?: string;
+  /** Proxy addresses that must be present (`smtp:x`; compared case-insensitively on the address). */
+  readonly emailAddressesInclude?: readonly string[];
+  readonly emailAddressesExclude?: readonly string[];
+  readonly externalEmailAddress?: string;
+  readonly hiddenFromAddressListsEnabled?: boolean;
+}
+
+export interface StepInputs {
+  /** Create a user: add with the attributes, then set a generated password, then userAccountControl. */
+  'ad.createUser': {
+    readonly dn: string;
+    readonly parentDn: string;
+    readonly cn: string;
+    readonly samAccountName: string;
+    readonly userPrincipalName: string;
+    /** Attributes besides objectClass, cn, sAMAccountName, userPrincipalName, unicodePwd and userAccountControl. */
+    readonly attributes: AttributeValues;
+    readonly accountEnabled: boolean;
+    /** The executor generates a random password (never shown for disabled accounts, shown once otherwise). */
+    readonly password: 'generate';
+    readonly mustChangePassword: boolean;
+  };
+  'ad.createContact': { readonly dn: string; readonly parentDn: string; readonly cn: string; readonly attributes: AttributeValues };
+  'ad.createGroup': {
+    readonly dn: string;
+    readonly parentDn: string;
+    readonly cn: string;
+    readonly samAccountName: string;
+    /** AD groupType as a signed 32-bit integer (global 2, universal 8, | 0x80000000 for security). */
+    readonly groupType: number;
+    readonly scope: 'global' | 'universal';
+    readonly securityEnabled: boolean;
+    readonly attributes: AttributeValues;
+    readonly memberDns: readonly string[];
+  };
+  /**
+   * Modify an object. `replace`: set exactly these values; `add`/`remove`: add or remove single values (an
+   * existing/missing value is not an error); `replaceIfPresent`: replace only attributes that have a value now.
+   */
+  'ad.setAttributes': {
+    readonly dn: string;
+    readonly replace?: AttributeValues;
+    readonly add?: AttributeValues;
+    readonly remove?: AttributeValues;
+    readonly replaceIfPresent?: AttributeValues;
+  };
+  /**
+   * Set `mail`; with `rewriteProxyAddresses`, also make `SMTP:<mail>` the only primary entry of proxyAddresses and
+   * keep the previous primary as `smtp:<previous>` (read, change, write back: AD compares values case-insensitively).
+   */
+  'ad.setPrimaryAddress': { readonly dn: string; readonly mail: string; readonly previous: string; readonly rewriteProxyAddresses: boolean };
+  'ad.disableAccount': { readonly dn: string };
+  'ad.addGroupMember': { readonly groupDn: string; readonly memberDn: string };
+  'ad.removeGroupMember': { readonly groupDn: string; readonly memberDn: string };
+  /** Wait until the user exists in Entra ID (matched on the AD object), optionally with accountEnabled as given. */
+  'sync.awaitUser': SyncWait & {
+    /** Known for new users; existing users are matched on `dn` (onPremisesDistinguishedName). */
+    readonly samAccountName?: string;
+    readonly userPrincipalName?: string;
+    readonly expectAccountEnabled?: boolean;
+    readonly timeoutMinutes: number;
+  };
+  'sync.awaitContact': SyncWait & { readonly mail: string; readonly timeoutMinutes: number };
+  'sync.awaitGroup': SyncWait & { readonly samAccountName: string; readonly timeoutMinutes: number };
+  /** Graph PATCH /users/{upn} usageLocation (onlyIfMissing: only when it has none). */
+  'entra.ensureUsageLocation': { readonly userPrincipalName: string; readonly usageLocation: string; readonly onlyIfMissing: boolean };
+  'entra.assignLicence': LicenceInput;
+  'entra.removeLicence': LicenceInput;
+  /** Wait until Get-Mailbox finds the mailbox (the licence creates it). */
+  'exo.awaitMailbox': { readonly identity: string; readonly timeoutMinutes: number };
+  /** Wait until the recipient shows in EXO as expected; `sync`: push the AD object first (Cloud Sync on demand). */
+  'exo.awaitRecipient': { readonly identity: string; readonly expect: RecipientExpectation; readonly sync?: SyncWait; readonly timeoutMinutes: number };
+  'exo.setMailboxType': { readonly identity: string; readonly type: MailboxTypeName };
+  'exo.setCloudManaged': { readonly identity: string; readonly enabled: boolean };
+  /** Set-Mailbox -WindowsEmailAddress / Set-DistributionGroup -PrimarySmtpAddress / Set-MailContact -ExternalEmailAddress … per recipientType. */
+  'exo.setPrimaryAddress': { readonly identity: string; readonly recipientType: string; readonly address: string };
+  'exo.setAlias': { readonly identity: string; readonly recipientType: string; readonly alias: string };
+  /** -EmailAddresses @{Add=…; Remove=…} with `smtp:` proxies. */
+  'exo.setEmailAddresses': { readonly identity: string; readonly recipientType: string; readonly add: readonly string[]; readonly remove: readonly string[] };
+  'exo.setHiddenFromAddressLists': { readonly identity: string; readonly recipientType: string; readonly hidden: boolean };
+  'exo.setResourceCapacity': { readonly identity: string; readonly capacity: number };
+}
+
+export type StepAction = keyof StepInputs;
+
+export const STEP_ACTIONS: readonly StepAction[] = [
+  'ad.createUser', 'ad.createContact', 'ad.createGroup', 'ad.setAttributes', 'ad.setPrimaryAddress', 'ad.disableAccount',
+  'ad.addGroupMember', 'ad.removeGroupMember',
+  'sync.awaitUser', 'sync.awaitContact', 'sync.awaitGroup',
+  'entra.ensureUsageLocation', 'entra.assignLicence', 'entra.removeLicence',
+  'exo.awaitMailbox', 'exo.awaitRecipient', 'exo.setMailboxType', 'exo.setCloudManaged', 'exo.setPrimaryAddress', 'exo.setAlias',
+  'exo.setEmailAddresses', 'exo.setHiddenFromAddressLists', 'exo.setResourceCapacity',
+];
+
+/** Which system a step talks to; waits are their own system (timers in the store, not sleeping promises). */
+export function systemOf(action: StepAction): StepSystem {
+  if (action.startsWith('sync.') || action === 'exo.awaitMailbox' || action === 'exo.awaitRecipient') return 'wait';
+  return action.slice(0, action.indexOf('.')) as StepSystem;
+}
+
+export type Step = {
+  [A in StepAction]: {
+    /** Stable within the plan, e.g. "ad.create-user". */
+    readonly id: string;
+    readonly system: StepSystem;
+    readonly action: A;
+    readonly input: StepInputs[A];
+    /** One plain sentence for the approval card. */
+    readonly summary: string;
+    readonly waits: boolean;
+  };
+}[StepAction];
+
+export type StepOf<A extends StepAction> = Extract<Step, { action: A }>;

@@ -1,0 +1,75 @@
+/**
+ * The port through which validation asks the outside world what exists: accepted domains, who holds a
+ * name or address (in AD and in Exchange Online), and what an existing recipient is. Adapters (LDAP +
+ * EXO) implement it elsewhere; tests use an in-memory fake. A rejected promise means the check could not
+ * be made (an outage), never "the input is bad".
+ */
+
+export interface AcceptedDomain {
+  readonly name: string;
+  readonly default: boolean;
+}
+
+export interface Holder {
+  readonly where: 'ad' | 'exo';
+  /** A name a person recognises (display name, or DN/identity). */
+  readonly name: string;
+}
+
+export interface FoundRecipient {
+  readonly name: string;
+  /** EXO RecipientTypeDetails. */
+  readonly type: string;
+  readonly primarySmtpAddress: string;
+  readonly isDirSynced: boolean;
+  readonly isExchangeCloudManaged: boolean | null;
+  readonly adDn?: string;
+  /** The Entra sign-in name of a user/mailbox (Get-Mailbox UserPrincipalName); needed for licence steps. */
+  readonly userPrincipalName?: string;
+  /** A stable EXO identity (ExchangeObjectId), when the adapter has it. */
+  readonly exoId?: string;
+}
+
+export interface NameQuery {
+  samAccountName?: string;
+  userPrincipalName?: string;
+  alias?: string;
+  /** Any proxy address (primary or secondary), compared case-insensitively. */
+  address?: string;
+}
+
+export interface RecipientLookup {
+  /** EXO Get-AcceptedDomain, cached by the adapter. */
+  acceptedDomains(): Promise<AcceptedDomain[]>;
+  /** Every object in AD or EXO that already holds one of the given values (pass one value per call). */
+  whoHas(what: NameQuery): Promise<Holder[]>;
+  /** An existing recipient by address, UPN or alias; null when there is none. */
+  findRecipient(identity: string): Promise<FoundRecipient | null>;
+}
+
+/**
+ * Thrown (as a rejection of validateRequest) when a check could not be made because the lookup failed.
+ * Nothing was requested; the person can try again.
+ */
+export class LookupUnavailableError extends Error {
+  override readonly name = 'LookupUnavailableError';
+  constructor(
+    readonly check: string,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `Mailroom could not check ${check}: ${cause instanceof Error ? cause.message : String(cause)}. ` +
+        'Nothing was requested. Try again in a minute; if it keeps failing, tell an administrator.',
+    );
+  }
+}
+
+/** Runs one port call, turning a failure into LookupUnavailableError that names the check. */
+export async function ask<T>(check: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof LookupUnavailableError) throw err;
+    throw new LookupUnavailableError(check, err);
+  }
+}

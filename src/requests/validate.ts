@@ -1,0 +1,734 @@
+/**
+ * Validation of a request's raw values (from the form card or the one-line command; the same shape) into a
+ * typed request. Every bad input yields FieldErrors that say which field, why, and what would be accepted;
+ * nothing here throws for bad input. Only a failing lookup (an outage) rejects, with a
+ * LookupUnavailableError saying which check could not be made.
+ *
+ * Windows AD's rules apply, not Samba's leniency (docs/samba-ad.md). Names and addresses must be free in
+ * AD and Exchange Online; values left empty are filled from the naming policy.
+ */
+import { countryCodeFrom } from './countries';
+import {
+  KIND_FIELD,
+  KINDS,
+  REQUEST_FIELD,
+  isGroupType,
+  isKindId,
+  isMailboxType,
+  recipientTypeOfMailboxType,
+  type DistributionGroupRequest,
+  type FieldDef,
+  type FieldError,
+  type GroupMember,
+  type KindDef,
+  type KindId,
+  type MailboxTypeName,
+  type RecipientRequest,
+  type TargetRecipient,
+} from './kinds';
+import { ask, type AcceptedDomain, type FoundRecipient, type Holder, type RecipientLookup } from './lookup';
+import { applyTemplate, deriveFree, holdersOf, MAX_SUFFIX, valueFor, withSuffix, type Derivation, type NameSlot } from './naming';
+import {
+  ALIAS_RULE,
+  LIMITS,
+  aliasProblem,
+  domainOf,
+  exampleFrom,
+  identityProblem,
+  samAccountNameProblem,
+  smtpAddressProblem,
+  upnProblem,
+} from './syntax';
+import { describeType, exchangeAuthority, kindRefusal, primaryAuthority, type TenantProfile } from './tenant-profile';
+import { lengthOf, show, unusableCharacters } from './text';
+
+export interface ValidationContext {
+  readonly lookup: RecipientLookup;
+  readonly profile: TenantProfile;
+}
+
+export type ValidationResult = { readonly ok: true; readonly request: RecipientRequest } | { readonly ok: false; readonly errors: FieldError[] };
+
+/** At most this many initial members in one request. */
+export const MAX_INITIAL_MEMBERS = 100;
+
+const TRUE_WORDS = ['yes', 'y', 'true', '1', 'on'];
+const FALSE_WORDS = ['no', 'n', 'false', '0', 'off'];
+
+/** Reads and checks the generic rules of every field (type, characters, length, required, choices). */
+class Form {
+  readonly errors: FieldError[] = [];
+  private readonly text = new Map<string, string>();
+  private readonly bad = new Set<string>();
+
+  constructor(
+    readonly def: KindDef,
+    raw: Readonly<Record<string, unknown>>,
+    private readonly optionalAfterAll: ReadonlySet<string> = new Set(),
+  ) {
+    const unknown = Object.keys(raw).filter((key) => !def.fields.some((f) => f.id === key));
+    if (unknown.length) {
+      const named = unknown.slice(0, 3).map((k) => show(k)).join(', ') + (unknown.length > 3 ? ` and ${unknown.length - 3} more` : '');
+      this.errors.push({ field: REQUEST_FIELD, message: `Unknown field${unknown.length === 1 ? '' : 's'} ${named} for ${def.title}. Fields: ${def.fields.map((f) => f.id).join(', ')}.` });
+    }
+    for (const f of def.fields) this.read(f, Object.prototype.hasOwnProperty.call(raw, f.id) ? raw[f.id] : undefined);
+  }
+
+  private fail(f: FieldDef | string, message: string): void {
+    const id = typeof f === 'string' ? f : f.id;
+    this.bad.add(id);
+    this.errors.push({ field: id, message });
+  }
+
+  /** Adds an error for a field (by id) with its label in front. */
+  error(id: string, message: string): void {
+    const f = this.def.fields.find((x) => x.id === id);
+    this.fail(id, `${f?.label ?? id}: ${message}`);
+  }
+
+  private read(f: FieldDef, v: unknown): void {
+    let s: string;
+    if (v === undefined || v === null) s = '';
+    else if (typeof v === 'string') s = v;
+    else if (typeof v === 'boolean' && f.type === 'toggle') s = String(v);
+    else if (typeof v === 'number' && f.type === 'number' && Number.isFinite(v)) s = String(v);
+    else {
+      this.fail(f, `${f.label}: must be text, not ${Array.isArray(v) ? 'a list' : typeof v}.`);
+      return;
+    }
+    s = s.trim();
+    const unusable = unusableCharacters(s);
+    if (unusable) return this.fail(f, `${f.label}: ${show(s)} ${unusable}. Type it again without it.`);
+    if (f.maxLength !== undefined && lengthOf(s) > f.maxLength) {
+      return this.fail(f, `${f.label}: ${show(s)} is ${lengthOf(s)} characters long; at most ${f.maxLength}.`);
+    }
+    if (s === '') {
+      if (f.required && !this.optionalAfterAll.has(f.id)) this.fail(f, `${f.label} is required${f.placeholder ? `, e.g. ${f.placeholder}` : ''}.`);
+      return;
+    }
+    this.text.set(f.id, s);
+    if (f.type === 'toggle') {
+      const w = s.toLowerCase();
+      if (!TRUE_WORDS.includes(w) && !FALSE_WORDS.includes(w)) this.fail(f, `${f.label}: ${show(s)} is not yes or no. Use yes or no.`);
+    } else if (f.type === 'number') {
+      const n = /^\d{1,9}$/.test(s) ? Number(s) : NaN;
+      if (!Number.isInteger(n) || (f.min !== undefined && n < f.min) || (f.max !== undefined && n > f.max)) {
+        this.fail(f, `${f.label}: ${show(s)} is not a whole number from ${f.min ?? 0} to ${f.max ?? 'any'}. Use digits only, e.g. ${f.placeholder ?? '1'}.`);
+      }
+    } else if (f.type === 'choice') {
+      if (this.matchChoice(f, s) === undefined) {
+        const list = f.id === 'usageLocation' ? 'a two-letter ISO country code such as DE, GB, US' : (f.choices ?? []).map((c) => c.value).join(', ');
+        this.fail(f, `${f.label}: ${show(s)} is not one of the choices. Use ${list}.`);
+      }
+    }
+  }
+
+  private matchChoice(f: FieldDef, s: string): string | undefined {
+    const w = s.toLowerCase();
+    if (f.id === 'usageLocation') return countryCodeFrom(w);
+    if (f.id === 'state') {
+      if (TRUE_WORDS.includes(w) || w === 'enable' || w === 'enabled') return 'on';
+      if (FALSE_WORDS.includes(w) || w === 'disable' || w === 'disabled') return 'off';
+    }
+    return (f.choices ?? []).find((c) => c.value.toLowerCase() === w || c.title.toLowerCase() === w)?.value;
+  }
+
+  isBad(id: string): boolean {
+    return this.bad.has(id);
+  }
+
+  /** The trimmed value of a field that passed the generic checks, or undefined when empty or bad. */
+  get(id: string): string | undefined {
+    return this.bad.has(id) ? undefined : this.text.get(id);
+  }
+
+  /** Raw trimmed text, even if it failed (for examples). */
+  typed(id: string): string | undefined {
+    return this.text.get(id);
+  }
+
+  toggle(id: string): boolean {
+    const f = this.def.fields.find((x) => x.id === id);
+    const v = (this.get(id) ?? f?.default ?? 'false').toLowerCase();
+    return TRUE_WORDS.includes(v);
+  }
+
+  choice(id: string): string | undefined {
+    const f = this.def.fields.find((x) => x.id === id);
+    const v = this.get(id) ?? f?.default;
+    return f && v !== undefined ? this.matchChoice(f, v) : undefined;
+  }
+
+  number(id: string): number | undefined {
+    const v = this.get(id);
+    return v === undefined ? undefined : Number(v);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for names and addresses
+// ---------------------------------------------------------------------------------------------
+
+function whoText(holders: readonly Holder[]): string {
+  const shown = holders.slice(0, 3).map((h) => `${h.name} (${h.where === 'ad' ? 'AD' : 'Exchange Online'})`);
+  return shown.join(', ') + (holders.length > 3 ? ` and ${holders.length - 3} more` : '');
+}
+
+const SLOT_WORD: Record<NameSlot, string> = {
+  alias: 'alias',
+  samAccountName: 'logon name',
+  userPrincipalName: 'sign-in name (UPN)',
+  emailAddress: 'address',
+};
+
+interface Domains {
+  readonly list: readonly AcceptedDomain[];
+  has(domain: string): boolean;
+  names(): string;
+}
+
+function domainsOf(list: readonly AcceptedDomain[]): Domains {
+  const set = new Set(list.map((d) => d.name.toLowerCase()));
+  return { list, has: (d) => set.has(d.toLowerCase()), names: () => list.map((d) => d.name).join(', ') || 'none' };
+}
+
+function checkAliasSyntax(form: Form, id = 'alias'): string | undefined {
+  const v = form.get(id);
+  if (v === undefined) return undefined;
+  const p = aliasProblem(v);
+  if (!p) return v;
+  const eg = exampleFrom(v, LIMITS.alias);
+  form.error(id, `${show(v)} ${p}. ${ALIAS_RULE}${eg ? `, e.g. ${eg}` : ''}.`);
+  return undefined;
+}
+
+function checkSamSyntax(form: Form, limit: number): string | undefined {
+  const v = form.get('samAccountName');
+  if (v === undefined) return undefined;
+  const p = samAccountNameProblem(v, limit);
+  if (!p) return v;
+  const eg = exampleFrom(v, limit)?.replace(/\./g, '');
+  form.error('samAccountName', `${show(v)} ${p}.${eg ? ` E.g. ${eg}.` : ''} Or leave it empty and Mailroom forms one.`);
+  return undefined;
+}
+
+function checkUpnSyntax(form: Form, domains: Domains, upnSuffix: string): string | undefined {
+  const v = form.get('userPrincipalName');
+  if (v === undefined) return undefined;
+  const p = upnProblem(v);
+  if (p) {
+    form.error('userPrincipalName', `${show(v)} ${p}. A UPN looks like ada.lovelace@${upnSuffix}.`);
+    return undefined;
+  }
+  const d = domainOf(v);
+  if (!domains.has(d) && d !== upnSuffix.toLowerCase()) {
+    form.error('userPrincipalName', `${show(v)} ends in @${d}, which is not a domain of this tenant. Use one of: ${[upnSuffix, ...domains.list.map((x) => x.name)].filter((x, i, a) => a.indexOf(x) === i).join(', ')}.`);
+    return undefined;
+  }
+  return v;
+}
+
+/** An address syntax check; `inTenant`: true = must be an accepted domain, false = must not be one. */
+function checkAddress(form: Form, id: string, domains: Domains, inTenant: boolean | null): string | undefined {
+  const v = form.get(id);
+  if (v === undefined) return undefined;
+  const p = smtpAddressProblem(v);
+  if (p) {
+    const eg = exampleFrom(v.split('@')[0] ?? '', LIMITS.localPart);
+    form.error(id, `${show(v)} ${p}. An address looks like ${eg ?? 'ada.lovelace'}@${inTenant === false ? 'partner.example' : (domains.list.find((d) => d.default)?.name ?? 'contoso.com')}.`);
+    return undefined;
+  }
+  const d = domainOf(v);
+  if (inTenant === true && !domains.has(d)) {
+    form.error(id, `${show(v)} is in ${d}, which is not an accepted domain of this tenant. Use one of: ${domains.names()}.`);
+    return undefined;
+  }
+  if (inTenant === false && domains.has(d)) {
+    form.error(id, `${show(v)} is in ${d}, one of this tenant's own domains; mail to it would loop. Give the outside address.`);
+    return undefined;
+  }
+  return v;
+}
+
+/** Reports a typed value that someone else already holds. */
+async function checkTypedFree(form: Form, ctx: ValidationContext, id: string, slot: NameSlot, value: string | undefined): Promise<void> {
+  if (value === undefined) return;
+  const holders = await holdersOf(ctx.lookup, slot, value);
+  if (holders.length) {
+    form.error(id, `${show(value)} is already used by ${whoText(holders)}. Choose another, or leave it empty and Mailroom picks a free one.`);
+  }
+}
+
+interface NameNeeds {
+  readonly alias: { typed?: string; base: string; baseFrom: string } | null;
+  readonly samAccountName: { typed?: string; base: string; baseFrom: string; limit: number } | null;
+  readonly userPrincipalName: { typed?: string; base: string; baseFrom: string } | null;
+  readonly emailAddress: { typed?: string } | null;
+}
+
+const FIELD_OF_SLOT: Record<NameSlot, string> = {
+  alias: 'alias',
+  samAccountName: 'samAccountName',
+  userPrincipalName: 'userPrincipalName',
+  emailAddress: 'emailAddress',
+};
+
+/**
+ * Fills the names the requester left empty (policy + collision numbers) and checks that typed names are free.
+ * Returns the final values, or undefined when an error was added.
+ */
+async function settleNames(form: Form, ctx: ValidationContext, needs: NameNeeds): Promise<Partial<Record<NameSlot, string>> | undefined> {
+  const p = ctx.profile;
+  const out: Partial<Record<NameSlot, string>> = {};
+  const derivations: Derivation[] = [];
+  const typedFree: [string, NameSlot, string | undefined][] = [];
+  let failed = false;
+  const noBase = (slot: NameSlot, from: string): void => {
+    failed = true;
+    form.error(FIELD_OF_SLOT[slot], `Mailroom could not form a ${SLOT_WORD[slot]} from ${show(from)}: the naming policy needs Latin letters or digits. Type one.`);
+  };
+  const derive = (d: Derivation, from: string): void => {
+    if (withSuffix(d.base, 1, d.limit) === '') noBase(d.slot, from);
+    else derivations.push(d);
+  };
+
+  if (needs.alias) {
+    if (needs.alias.typed !== undefined) {
+      out.alias = needs.alias.typed;
+      typedFree.push(['alias', 'alias', needs.alias.typed]);
+    } else if (needs.alias.base === '') noBase('alias', needs.alias.baseFrom);
+    else derive({ slot: 'alias', base: needs.alias.base, limit: LIMITS.alias }, needs.alias.baseFrom);
+  }
+  if (needs.samAccountName) {
+    const s = needs.samAccountName;
+    if (s.typed !== undefined) {
+      out.samAccountName = s.typed;
+      typedFree.push(['samAccountName', 'samAccountName', s.typed]);
+    } else if (s.base === '') noBase('samAccountName', s.baseFrom);
+    else derive({ slot: 'samAccountName', base: s.base, limit: s.limit }, s.baseFrom);
+  }
+  if (needs.userPrincipalName) {
+    const u = needs.userPrincipalName;
+    if (u.typed !== undefined) {
+      out.userPrincipalName = u.typed;
+      typedFree.push(['userPrincipalName', 'userPrincipalName', u.typed]);
+    } else if (u.base === '') noBase('userPrincipalName', u.baseFrom);
+    else derive({ slot: 'userPrincipalName', base: u.base, limit: LIMITS.upnPrefix, domain: p.upnSuffix }, u.baseFrom);
+  }
+  if (needs.emailAddress) {
+    const e = needs.emailAddress;
+    if (e.typed !== undefined) {
+      out.emailAddress = e.typed;
+      typedFree.push(['emailAddress', 'emailAddress', e.typed]);
+    } else {
+      // The primary address is alias@mail domain: with a typed alias its base is that alias, else the alias base.
+      const base = needs.alias?.typed ?? needs.alias?.base ?? '';
+      if (base !== '') derive({ slot: 'emailAddress', base, limit: LIMITS.localPart, domain: p.mailDomain }, base);
+    }
+  }
+  for (const [field, slot, value] of typedFree) {
+    const before = form.errors.length;
+    await checkTypedFree(form, ctx, field, slot, value);
+    if (form.errors.length > before) failed = true;
+  }
+  if (failed) return undefined;
+  const r = await deriveFree(ctx.lookup, derivations);
+  if (!r.ok) {
+    const d = derivations.find((x) => x.slot === r.slot);
+    const from = d ? valueFor(d, 1) : r.tried;
+    form.error(FIELD_OF_SLOT[r.slot], `${show(from)} and the numbered variants up to ${show(r.tried)} are all taken (${MAX_SUFFIX} tries). Type a ${SLOT_WORD[r.slot]}.`);
+    return undefined;
+  }
+  return { ...out, ...r.values };
+}
+
+/** The part of an alias a UPN prefix may hold (letters, digits and ' . - _ ! # ^ ~; periods tidied). */
+function upnPrefixFrom(alias: string | undefined): string {
+  return (alias ?? '')
+    .replace(/[^A-Za-z0-9'.\-_!#^~]/g, '')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^\.+|\.+$/g, '');
+}
+
+function toTarget(identity: string, f: FoundRecipient): TargetRecipient {
+  return {
+    identity,
+    name: f.name,
+    type: f.type,
+    primarySmtpAddress: f.primarySmtpAddress,
+    isDirSynced: f.isDirSynced,
+    isExchangeCloudManaged: f.isExchangeCloudManaged,
+    ...(f.adDn !== undefined ? { adDn: f.adDn } : {}),
+    ...(f.userPrincipalName !== undefined ? { userPrincipalName: f.userPrincipalName } : {}),
+    ...(f.exoId !== undefined ? { exoId: f.exoId } : {}),
+  };
+}
+
+function isTarget(h: Holder, t: TargetRecipient): boolean {
+  const n = h.name.toLowerCase();
+  return [t.name, t.primarySmtpAddress, t.adDn, t.userPrincipalName, t.exoId].some((x) => x !== undefined && x.toLowerCase() === n);
+}
+
+const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+// ---------------------------------------------------------------------------------------------
+// The validator
+// ---------------------------------------------------------------------------------------------
+
+export async function validateRequest(kind: string, rawValues: unknown, ctx: ValidationContext): Promise<ValidationResult> {
+  if (typeof kind !== 'string' || !isKindId(kind)) {
+    return { ok: false, errors: [{ field: KIND_FIELD, message: `${show(String(kind))} is not a request kind. Kinds: ${Object.keys(KINDS).join(', ')}.` }] };
+  }
+  if (typeof rawValues !== 'object' || rawValues === null || Array.isArray(rawValues)) {
+    return { ok: false, errors: [{ field: REQUEST_FIELD, message: 'The request has no field values (expected an object of field id → text).' }] };
+  }
+  const refusal = kindRefusal(kind, ctx.profile);
+  if (refusal) return { ok: false, errors: [{ field: REQUEST_FIELD, message: refusal }] };
+
+  const raw = rawValues as Readonly<Record<string, unknown>>;
+  const def = KINDS[kind];
+  // Usage location is required for licensed mailboxes but may come from the tenant's default.
+  const form = new Form(def, raw, new Set(ctx.profile.defaultUsageLocation ? ['usageLocation'] : []));
+  const request = await validateKind(kind, form, ctx);
+  if (form.errors.length || !request) {
+    return { ok: false, errors: form.errors.length ? form.errors : [{ field: REQUEST_FIELD, message: 'The request could not be validated.' }] };
+  }
+  return { ok: true, request };
+}
+
+async function acceptedDomains(ctx: ValidationContext): Promise<Domains> {
+  return domainsOf(await ask('the accepted domains', () => ctx.lookup.acceptedDomains()));
+}
+
+async function validateKind(kind: KindId, form: Form, ctx: ValidationContext): Promise<RecipientRequest | undefined> {
+  switch (kind) {
+    case 'user-mailbox':
+    case 'mail-user':
+      return validatePerson(kind, form, ctx);
+    case 'shared-mailbox':
+    case 'room-mailbox':
+    case 'equipment-mailbox':
+      return validateResourceMailbox(kind, form, ctx);
+    case 'mail-contact':
+      return validateContact(form, ctx);
+    case 'distribution-group':
+      return validateGroup(form, ctx);
+    default:
+      return validateChange(kind, form, ctx);
+  }
+}
+
+function usageLocationOf(form: Form, profile: TenantProfile, needed: boolean): string | undefined {
+  const v = form.choice('usageLocation');
+  if (v) return v;
+  if (!needed || form.isBad('usageLocation')) return undefined;
+  if (profile.defaultUsageLocation) return profile.defaultUsageLocation;
+  form.error('usageLocation', 'is required for the licence. Use a two-letter ISO country code such as DE, GB, US.');
+  return undefined;
+}
+
+async function validatePerson(kind: 'user-mailbox' | 'mail-user', form: Form, ctx: ValidationContext): Promise<RecipientRequest | undefined> {
+  const p = ctx.profile;
+  const domains = await acceptedDomains(ctx);
+  const firstName = form.get('firstName');
+  const lastName = form.get('lastName');
+  const displayName = form.get('displayName') ?? (firstName !== undefined && lastName !== undefined ? `${firstName} ${lastName}` : undefined);
+  const alias = checkAliasSyntax(form);
+  const sam = checkSamSyntax(form, LIMITS.samAccountName);
+  const upn = checkUpnSyntax(form, domains, p.upnSuffix);
+  const email = kind === 'user-mailbox' ? checkAddress(form, 'emailAddress', domains, true) : undefined;
+  const external = kind === 'mail-user' ? checkAddress(form, 'externalAddress', domains, false) : undefined;
+  const usageLocation = kind === 'user-mailbox' ? usageLocationOf(form, p, true) : undefined;
+  if (firstName === undefined || lastName === undefined || form.errors.length) return undefined;
+
+  if (external !== undefined) {
+    const holders = await ask(`whether the address ${external} is taken`, () => ctx.lookup.whoHas({ address: external }));
+    if (holders.length) form.error('externalAddress', `${show(external)} is already used by ${whoText(holders)}. Mail to it already reaches that recipient.`);
+  }
+  const from = `${firstName} ${lastName}`;
+  const names = await settleNames(form, ctx, {
+    alias: { ...(alias !== undefined ? { typed: alias } : {}), base: applyTemplate(p.naming.alias, { first: firstName, last: lastName }), baseFrom: from },
+    samAccountName: { ...(sam !== undefined ? { typed: sam } : {}), base: applyTemplate(p.naming.samAccountName, { first: firstName, last: lastName }), baseFrom: from, limit: LIMITS.samAccountName },
+    userPrincipalName: { ...(upn !== undefined ? { typed: upn } : {}), base: applyTemplate(p.naming.upnPrefix, { first: firstName, last: lastName }), baseFrom: from },
+    emailAddress: kind === 'user-mailbox' ? (email !== undefined ? { typed: email } : {}) : null,
+  });
+  if (!names || form.errors.length || displayName === undefined) return undefined;
+  const { alias: a, samAccountName: s, userPrincipalName: u, emailAddress: e } = names;
+  if (a === undefined || s === undefined || u === undefined) return undefined;
+  const department = form.get('department');
+  if (kind === 'user-mailbox') {
+    if (e === undefined || usageLocation === undefined) return undefined;
+    const jobTitle = form.get('jobTitle');
+    return {
+      kind, firstName, lastName, displayName, alias: a, samAccountName: s, userPrincipalName: u, primarySmtpAddress: e, usageLocation,
+      ...(department !== undefined ? { department } : {}), ...(jobTitle !== undefined ? { jobTitle } : {}),
+    };
+  }
+  if (external === undefined) return undefined;
+  const company = form.get('company');
+  return {
+    kind, firstName, lastName, displayName, alias: a, samAccountName: s, userPrincipalName: u, externalAddress: external,
+    ...(department !== undefined ? { department } : {}), ...(company !== undefined ? { company } : {}),
+  };
+}
+
+async function validateResourceMailbox(kind: 'shared-mailbox' | 'room-mailbox' | 'equipment-mailbox', form: Form, ctx: ValidationContext): Promise<RecipientRequest | undefined> {
+  const p = ctx.profile;
+  const domains = await acceptedDomains(ctx);
+  const displayName = form.get('displayName');
+  const alias = checkAliasSyntax(form);
+  const sam = checkSamSyntax(form, LIMITS.samAccountName);
+  const upn = checkUpnSyntax(form, domains, p.upnSuffix);
+  const email = checkAddress(form, 'emailAddress', domains, true);
+  const usageLocation = kind === 'shared-mailbox' ? undefined : usageLocationOf(form, p, p.roomsKeepLicence);
+  const capacity = kind === 'room-mailbox' ? form.number('capacity') : undefined;
+  if (displayName === undefined || form.errors.length) return undefined;
+
+  const aliasBase = applyTemplate(p.naming.resourceAlias, { name: displayName });
+  const names = await settleNames(form, ctx, {
+    alias: { ...(alias !== undefined ? { typed: alias } : {}), base: aliasBase, baseFrom: displayName },
+    samAccountName: { ...(sam !== undefined ? { typed: sam } : {}), base: applyTemplate(p.naming.resourceSamAccountName, { name: displayName }), baseFrom: displayName, limit: LIMITS.samAccountName },
+    // Resource mailboxes sign in nowhere: their UPN follows the alias (as far as a UPN allows its characters).
+    userPrincipalName: { ...(upn !== undefined ? { typed: upn } : {}), base: upnPrefixFrom(alias) || aliasBase, baseFrom: displayName },
+    emailAddress: email !== undefined ? { typed: email } : {},
+  });
+  if (!names || form.errors.length) return undefined;
+  const { alias: a, samAccountName: s, userPrincipalName: u, emailAddress: e } = names;
+  if (a === undefined || s === undefined || u === undefined || e === undefined) return undefined;
+  const common = { displayName, alias: a, samAccountName: s, userPrincipalName: u, primarySmtpAddress: e, ...(usageLocation !== undefined ? { usageLocation } : {}) };
+  if (kind === 'room-mailbox') return { kind, ...common, ...(capacity !== undefined ? { capacity } : {}) };
+  return { kind, ...common };
+}
+
+async function validateContact(form: Form, ctx: ValidationContext): Promise<RecipientRequest | undefined> {
+  const p = ctx.profile;
+  const domains = await acceptedDomains(ctx);
+  const displayName = form.get('displayName');
+  const alias = checkAliasSyntax(form);
+  const external = checkAddress(form, 'externalAddress', domains, false);
+  if (displayName === undefined || external === undefined || form.errors.length) return undefined;
+  const holders = await ask(`whether the address ${external} is taken`, () => ctx.lookup.whoHas({ address: external }));
+  if (holders.length) {
+    form.error('externalAddress', `${show(external)} is already used by ${whoText(holders)}. Mail to it already reaches that recipient.`);
+    return undefined;
+  }
+  const names = await settleNames(form, ctx, {
+    alias: { ...(alias !== undefined ? { typed: alias } : {}), base: applyTemplate(p.naming.resourceAlias, { name: displayName }), baseFrom: displayName },
+    samAccountName: null,
+    userPrincipalName: null,
+    emailAddress: null,
+  });
+  if (!names?.alias || form.errors.length) return undefined;
+  const firstName = form.get('firstName');
+  const lastName = form.get('lastName');
+  const company = form.get('company');
+  return {
+    kind: 'mail-contact', displayName, alias: names.alias, externalAddress: external,
+    ...(firstName !== undefined ? { firstName } : {}), ...(lastName !== undefined ? { lastName } : {}), ...(company !== undefined ? { company } : {}),
+  };
+}
+
+async function validateGroup(form: Form, ctx: ValidationContext): Promise<RecipientRequest | undefined> {
+  const p = ctx.profile;
+  const domains = await acceptedDomains(ctx);
+  const displayName = form.get('displayName');
+  const alias = checkAliasSyntax(form);
+  const sam = checkSamSyntax(form, LIMITS.groupSamAccountName);
+  const email = checkAddress(form, 'emailAddress', domains, true);
+  const scope = form.choice('scope') === 'global' ? 'global' : 'universal';
+  const securityEnabled = form.toggle('securityEnabled');
+  const description = form.get('description');
+  const memberText = form.get('members');
+  const wanted = memberText === undefined ? [] : [...new Map(memberText.split(/[,;\s]+/u).filter((m) => m !== '').map((m) => [m.toLowerCase(), m])).values()];
+  if (wanted.length > MAX_INITIAL_MEMBERS) form.error('members', `${wanted.length} members given; at most ${MAX_INITIAL_MEMBERS} in one request. Add the rest in AD later.`);
+  const badSyntax = wanted.filter((m) => identityProblem(m) !== null);
+  if (badSyntax.length) form.error('members', `${badSyntax.slice(0, 5).map((m) => show(m)).join(', ')} ${badSyntax.length === 1 ? 'is' : 'are'} not an email address or alias. Separate members with commas.`);
+  if (displayName === undefined || form.errors.length) return undefined;
+
+  const members: GroupMember[] = [];
+  const missing: string[] = [];
+  const cloudOnly: string[] = [];
+  for (const m of wanted) {
+    const found = await ask(`the member ${m}`, () => ctx.lookup.findRecipient(m));
+    if (!found) missing.push(m);
+    else if (!found.isDirSynced || found.adDn === undefined) cloudOnly.push(`${m} (${found.name})`);
+    else if (!members.some((x) => same(x.adDn, found.adDn ?? ''))) members.push({ identity: m, name: found.name, adDn: found.adDn });
+  }
+  if (missing.length) form.error('members', `no recipient found for ${missing.slice(0, 5).map((m) => show(m)).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}. Use their email addresses.`);
+  // HB: synced groups are managed in AD, membership too: members must be AD objects.
+  if (cloudOnly.length) form.error('members', `${cloudOnly.slice(0, 5).join(', ')} ${cloudOnly.length === 1 ? 'is' : 'are'} not in AD (cloud-only); a group made in AD can only have AD members.`);
+
+  const aliasBase = applyTemplate(p.naming.resourceAlias, { name: displayName });
+  const names = await settleNames(form, ctx, {
+    alias: { ...(alias !== undefined ? { typed: alias } : {}), base: aliasBase, baseFrom: displayName },
+    samAccountName: { ...(sam !== undefined ? { typed: sam } : {}), base: applyTemplate(p.naming.resourceSamAccountName, { name: displayName }), baseFrom: displayName, limit: LIMITS.groupSamAccountName },
+    userPrincipalName: null,
+    emailAddress: email !== undefined ? { typed: email } : {},
+  });
+  if (!names || form.errors.length) return undefined;
+  const { alias: a, samAccountName: s, emailAddress: e } = names;
+  if (a === undefined || s === undefined || e === undefined) return undefined;
+  const request: DistributionGroupRequest = {
+    kind: 'distribution-group', displayName, alias: a, samAccountName: s, primarySmtpAddress: e, scope, securityEnabled, members,
+    ...(description !== undefined ? { description } : {}),
+  };
+  return request;
+}
+
+const ADDRESS_TARGET_TYPES = (t: string): boolean => isMailboxType(t) || isGroupType(t) || t === 'MailUser' || t === 'MailContact';
+
+async function validateChange(kind: KindId, form: Form, ctx: ValidationContext): Promise<RecipientRequest | undefined> {
+  const p = ctx.profile;
+  const typedIdentity = form.get('identity');
+  let identity: string | undefined;
+  if (typedIdentity !== undefined) {
+    const problem = identityProblem(typedIdentity);
+    if (problem) form.error('identity', `${show(typedIdentity)} ${problem}. Use the recipient's email address, e.g. ada.lovelace@${p.mailDomain}.`);
+    else identity = typedIdentity;
+  }
+  const needsDomains = kind === 'primary-address' || kind === 'secondary-address-add' || kind === 'secondary-address-remove';
+  const domains = needsDomains ? await acceptedDomains(ctx) : domainsOf([]);
+  // Syntax first (tenant membership of the domain is decided once the target's type is known).
+  const addressField = kind === 'primary-address' ? 'newAddress' : 'address';
+  const address = needsDomains ? checkAddress(form, addressField, domains, null) : undefined;
+  if (identity === undefined || form.errors.length) return undefined;
+
+  const found = await ask(`the recipient ${identity}`, () => ctx.lookup.findRecipient(identity));
+  if (!found) {
+    form.error('identity', `no recipient ${show(identity)} was found in Exchange Online. Use the primary email address, the UPN or the alias.`);
+    return undefined;
+  }
+  const target = toTarget(identity, found);
+  const what = `${target.name} (${describeType(target.type)})`;
+
+  switch (kind) {
+    case 'primary-address':
+    case 'secondary-address-add':
+    case 'secondary-address-remove': {
+      if (!ADDRESS_TARGET_TYPES(target.type)) {
+        form.error('identity', `${what} has no email addresses Mailroom manages. Give a mailbox, mail user, contact or group.`);
+        return undefined;
+      }
+      const authority = kind === 'primary-address' ? primaryAuthority(target, p) : exchangeAuthority(target, p);
+      if (authority.side === 'refused') {
+        form.error(REQUEST_FIELD, authority.reason);
+        return undefined;
+      }
+      if (address === undefined) return undefined;
+      const external = target.type === 'MailUser' || target.type === 'MailContact';
+      if (kind === 'primary-address') {
+        // Mailboxes and groups: an address of ours. Mail users and contacts: their outside address.
+        if (!external && !domains.has(domainOf(address))) {
+          form.error('newAddress', `${show(address)} is in ${domainOf(address)}, which is not an accepted domain of this tenant. Use one of: ${domains.names()}.`);
+          return undefined;
+        }
+        if (external && domains.has(domainOf(address))) {
+          form.error('newAddress', `${show(address)} is one of this tenant's own domains; ${what} forwards to an outside address. Give the new outside address.`);
+          return undefined;
+        }
+        if (address === target.primarySmtpAddress) {
+          form.error('newAddress', `${show(address)} is already the primary address of ${target.name}.`);
+          return undefined;
+        }
+        const holders = await ask(`whether the address ${address} is taken`, () => ctx.lookup.whoHas({ address }));
+        const others = holders.filter((h) => !isTarget(h, target));
+        if (others.length) {
+          form.error('newAddress', `${show(address)} is already used by ${whoText(others)}. Remove it there first, or choose another.`);
+          return undefined;
+        }
+        return { kind, target, newAddress: address };
+      }
+      if (same(address, target.primarySmtpAddress)) {
+        form.error('address', kind === 'secondary-address-add'
+          ? `${show(address)} is already the primary address of ${target.name}.`
+          : `${show(address)} is the primary address of ${target.name}; make another address primary first (change primary).`);
+        return undefined;
+      }
+      const holders = await ask(`who has the address ${address}`, () => ctx.lookup.whoHas({ address }));
+      const mine = holders.some((h) => isTarget(h, target));
+      const others = holders.filter((h) => !isTarget(h, target));
+      if (kind === 'secondary-address-add') {
+        if (!domains.has(domainOf(address))) {
+          form.error('address', `${show(address)} is in ${domainOf(address)}, which is not an accepted domain of this tenant. Use one of: ${domains.names()}.`);
+          return undefined;
+        }
+        if (mine) form.error('address', `${target.name} already has ${show(address)}.`);
+        else if (others.length) form.error('address', `${show(address)} is already used by ${whoText(others)}. Remove it there first.`);
+        return form.errors.length ? undefined : { kind, target, address };
+      }
+      if (!mine) {
+        form.error('address', others.length ? `${show(address)} belongs to ${whoText(others)}, not to ${target.name}.` : `${target.name} has no address ${show(address)}; nothing to remove.`);
+        return undefined;
+      }
+      return { kind, target, address };
+    }
+    case 'cloud-managed': {
+      const state = form.choice('state');
+      if (state === undefined) return undefined;
+      const enabled = state === 'on';
+      if (!isMailboxType(target.type)) {
+        form.error('identity', `${what}: there is no IsExchangeCloudManaged for it (only user, shared, room and equipment mailboxes have it); it stays managed in AD. Groups and contacts can move to the cloud as whole objects (object-level source of authority).`);
+        return undefined;
+      }
+      if (!target.isDirSynced) {
+        form.error('identity', `${what} is cloud-only: its Exchange attributes are always managed in Exchange Online.`);
+        return undefined;
+      }
+      if ((target.isExchangeCloudManaged ?? false) === enabled) {
+        form.error('state', `${target.name} is already ${enabled ? '' : 'not '}cloud-managed.`);
+        return undefined;
+      }
+      if (!enabled && p.exchangeAttributeMode === 'cloud-default') {
+        form.error(REQUEST_FIELD, `This tenant has the organisation default ExchangeAttributesCloudManagedByDefault on: Mailroom does not hand Exchange attributes back to AD, where it writes none. Turning it off for ${target.name} would mix the two modes, which Microsoft does not support.`);
+        return undefined;
+      }
+      return { kind, target, enabled };
+    }
+    case 'mailbox-type': {
+      const type = form.choice('type') as MailboxTypeName | undefined;
+      if (type === undefined) return undefined;
+      if (!isMailboxType(target.type)) {
+        form.error('identity', `${what} is not a mailbox; only mailboxes can be converted.`);
+        return undefined;
+      }
+      if (recipientTypeOfMailboxType(type) === target.type) {
+        form.error('type', `${target.name} is already a ${describeType(target.type)}.`);
+        return undefined;
+      }
+      const adjustLicence = form.toggle('adjustLicence');
+      if (adjustLicence && target.userPrincipalName === undefined) {
+        form.error('identity', `Mailroom could not tell the sign-in name (UPN) of ${target.name}, which the licence change needs. Switch off "Adjust the licence", or try again later.`);
+        return undefined;
+      }
+      return { kind, target, type, adjustLicence };
+    }
+    case 'offboarding': {
+      const flags = {
+        disableAccount: form.toggle('disableAccount'),
+        convertToShared: form.toggle('convertToShared'),
+        removeLicence: form.toggle('removeLicence'),
+        hideFromAddressLists: form.toggle('hideFromAddressLists'),
+      };
+      if (target.type !== 'UserMailbox') {
+        form.error('identity', `${what} is not a person's mailbox; offboarding is for user mailboxes.`);
+        return undefined;
+      }
+      if (!Object.values(flags).some(Boolean)) {
+        form.error(REQUEST_FIELD, 'Every offboarding step is switched off; there is nothing to do. Switch on at least one.');
+        return undefined;
+      }
+      if (flags.disableAccount && (!target.isDirSynced || target.adDn === undefined)) {
+        form.error('disableAccount', `${target.name} is cloud-only: there is no AD account to disable. Switch this off (block sign-in in Entra ID instead).`);
+        return undefined;
+      }
+      if (flags.removeLicence && target.userPrincipalName === undefined) {
+        form.error('removeLicence', `Mailroom could not tell the sign-in name (UPN) of ${target.name}, which removing the licence needs. Switch this off, or try again later.`);
+        return undefined;
+      }
+      return { kind, target, ...flags };
+    }
+    default:
+      form.error(REQUEST_FIELD, `${kind} is not a change request.`);
+      return undefined;
+  }
+}
