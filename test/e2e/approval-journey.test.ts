@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startMailroom, Mailroom } from '../../src/app';
+import { loadConfig } from '../../src/config/config';
+import { silentLogger } from '../../src/log';
+import { projectRoot } from '../../src/paths';
+import type { Sandbox } from '../../src/sandbox';
+import { sandboxOverrides } from '../../src/sandbox/overrides';
+import { SANDBOX_PEOPLE } from '../../src/sandbox/people';
+import { Playground, startPlayground } from '../../src/sandbox/playground/playground';
+import { Browser, launchBrowser, PlaygroundPage } from '../harness/browser';
+import { getSharedSandbox } from '../harness/sandbox';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('two people in two Agents Playgrounds: a shared mailbox is requested by form and approved', function () {
+  this.timeout(180000);
+  let sandbox: Sandbox;
+  let app: Mailroom;
+  let dataDir: string;
+  let browser: Browser;
+  const playgrounds: Playground[] = [];
+  let requester: PlaygroundPage;
+  let approver: PlaygroundPage;
+  const suffix = Date.now().toString(36).slice(-5);
+  const name = `Team Marketing ${suffix}`;
+
+  before(async function () {
+    sandbox = await getSharedSandbox();
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-journey-'));
+    app = await startMailroom(
+      loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } }),
+      silentLogger,
+    );
+    const botEndpoint = `${app.url}/api/messages`;
+    for (const [who, dir] of [
+      [SANDBOX_PEOPLE.requester, 'requester'],
+      [SANDBOX_PEOPLE.approver, 'approver'],
+    ] as const) {
+      playgrounds.push(await startPlayground({ person: who, port: await freePort(), botEndpoint, workDir: path.join(dataDir, dir) }));
+    }
+    browser = await launchBrowser();
+    // the approver opens his chat first, so Mailroom knows his conversation (install event)
+    approver = await PlaygroundPage.open(browser, playgrounds[1]!.url);
+    await approver.waitForCard('Welcome to Mailroom');
+    requester = await PlaygroundPage.open(browser, playgrounds[0]!.url);
+    await requester.waitForCard('Welcome to Mailroom');
+  });
+
+  after(async function () {
+    await browser?.close();
+    for (const p of playgrounds) await p.stop();
+    await app?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('the requester gets the form, a bad value comes back beside its field with her input kept', async function () {
+    await requester.page.bringToFront();
+    await requester.send('new shared mailbox');
+    const form = await requester.waitForCard('New request: Shared mailbox');
+    await form.getByRole('textbox', { name: /^Name/ }).fill(name);
+    await form.getByRole('textbox', { name: /^Alias/ }).fill('bad alias!');
+    await form.getByRole('button', { name: 'Submit request' }).click();
+    const again = await requester.waitForCard(/problem.*nothing was requested/i);
+    assert.match(await again.innerText(), /Alias/);
+    assert.equal(await again.getByRole('textbox', { name: /^Name/ }).inputValue(), name, 'the typed name is kept');
+    await requester.screenshot('journey-01-form-error');
+  });
+
+  it('the corrected form files the request; the status card replaces the form', async function () {
+    const form = requester.card(/problem.*nothing was requested/i);
+    await form.getByRole('textbox', { name: /^Alias/ }).fill(`marketing-${suffix}`);
+    await form.getByRole('button', { name: 'Submit request' }).click();
+    const status = await requester.waitForCard(/R-\d+ · Shared mailbox/);
+    assert.match(await status.innerText(), /Waiting for approval/);
+    await requester.screenshot('journey-02-filed');
+  });
+
+  it('the approver sees the plan proactively and approves', async function () {
+    await approver.page.bringToFront();
+    const card = await approver.waitForCard(new RegExp(`Shared mailbox[\\s\\S]*${name}`), 30000);
+    const text = await card.innerText();
+    assert.match(text, /Requested by Rita Requester/);
+    assert.match(text, /Plan/);
+    assert.match(text, /disabled/i);
+    await approver.screenshot('journey-03-approval-card');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await approver.waitForCard(/Approved by Arnold Approver at/);
+    assert.equal(await approver.card(/Approved by Arnold Approver at/).getByRole('button', { name: 'Approve' }).count(), 0);
+    await approver.screenshot('journey-04-approved');
+  });
+
+  it("the requester's status card changed in place and she was told", async function () {
+    await requester.page.bringToFront();
+    await requester.page.getByText(/was approved by Arnold Approver/).first().waitFor({ timeout: 20000 });
+    const status = await requester.waitForCard(/R-\d+ · Shared mailbox[\s\S]*Approved by Arnold Approver/);
+    assert.doesNotMatch(await status.innerText(), /Waiting for approval/);
+    await requester.screenshot('journey-05-requester-sees-decision');
+    const reference = /R-\d+/.exec(await status.innerText())?.[0] ?? '';
+    const events = (await app.store.audit.list({ requestRef: reference, limit: 20 })).map((e) => e.event);
+    assert.deepEqual(events, ['request.created', 'request.decided']);
+    assert.equal((await app.store.audit.verify()).ok, true);
+  });
+});
