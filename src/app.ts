@@ -25,7 +25,12 @@ export interface Mailroom {
 }
 
 /** The composition root: store, bot runtime and HTTP server from one configuration. */
-export async function startMailroom(config: MailroomConfig, log: Logger): Promise<Mailroom> {
+export interface MailroomOptions {
+  /** The clock for approvals (reminders, expiry); tests move it instead of waiting. */
+  readonly now?: () => Date;
+}
+
+export async function startMailroom(config: MailroomConfig, log: Logger, options: MailroomOptions = {}): Promise<Mailroom> {
   log.info('starting Mailroom', describeConfig(config));
   const store = await openStore({ databaseUrl: config.store.databaseUrl, sqliteFile: config.store.sqliteFile });
   const probes: Probe[] = [{ name: `store (${store.engine})`, run: () => store.ping() }];
@@ -69,6 +74,7 @@ export async function startMailroom(config: MailroomConfig, log: Logger): Promis
         groups: cloud.graph,
         notifications: new TeamsRequestNotifications(runtime.notifier, runtime.cards, store, log.child({ component: 'notify' }), config.approval.channelConversationId),
         log: log.child({ component: 'requests' }),
+        now: options.now,
       });
       registerRequestHandlers(runtime.bot, { service: requests, cards: runtime.cards, store, log, exportDir: path.join(path.dirname(config.store.sqliteFile), 'exports') });
       const service = requests;
