@@ -53,8 +53,14 @@ function approvalCard(cards: CardRenderer, view: RequestView, notice = ''): Card
   return cards.render('request-approval', { ...view, canDecide: view.approvalStatus === 'pending', notice });
 }
 
-function statusCard(cards: CardRenderer, view: RequestView, notice = ''): Card {
-  return cards.render('request-status', { ...view, canCancel: ['pending-approval', 'approved', 'queued'].includes(view.status), notice });
+function statusCard(cards: CardRenderer, view: RequestView, notice = '', extra: { canReveal?: boolean; secret?: string } = {}): Card {
+  return cards.render('request-status', {
+    ...view,
+    canCancel: ['pending-approval', 'approved', 'queued'].includes(view.status),
+    notice,
+    canReveal: extra.canReveal ?? (view.status === 'done' && (view.kind === 'user-mailbox' || view.kind === 'mail-user') && !extra.secret),
+    secret: extra.secret ?? '',
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,6 +163,8 @@ export interface RequestHandlersDeps {
   readonly store: Store;
   readonly log: Logger;
   readonly exportDir: string;
+  /** Returns a generated password once (the secret vault), or undefined when there is none any more. */
+  readonly revealOnce?: (requestId: number) => Promise<string | undefined>;
 }
 
 /** Registers every request command and card verb on the bot. */
@@ -233,7 +241,7 @@ export function registerRequestHandlers(bot: MailroomBot, deps: RequestHandlersD
           await ctx.sendActivity(notice('Not found', `There is no request ${m[1] ?? ''} that you may see.`, 'warning'));
           return;
         }
-        await reply(ctx, statusCard(cards, service.view(found.record, found.decisions)));
+        await reply(ctx, statusCard(cards, await service.viewOf(found.record)));
       },
     },
     {
@@ -380,6 +388,30 @@ export function registerRequestHandlers(bot: MailroomBot, deps: RequestHandlersD
         const cardId = ctx.activity.replyToId;
         if (cardId) await store.cards.add({ requestId: result.record.id, audience: 'requester', aadObjectId: turn.actor.aadObjectId, conversationId: ctx.activity.conversation.id, activityId: cardId });
         return statusCard(cards, result.view);
+      },
+    },
+    {
+      verb: 'request.retry',
+      async handle(_ctx, turn, data) {
+        const res = await service.retry(actorOf(turn), str(data.reference), Number(data.version));
+        if (res.ok) return statusCard(cards, res.view);
+        if (res.view) return statusCard(cards, res.view, res.message);
+        return cards.render('notice', { title: 'Not retried', text: res.message, tone: 'warning', facts: [] });
+      },
+    },
+    {
+      verb: 'request.reveal',
+      async handle(_ctx, turn, data) {
+        const found = await service.get(str(data.reference));
+        if (!found || found.record.requesterAadObjectId !== turn.actor.aadObjectId) {
+          await store.audit.append({ actorAadObjectId: turn.actor.aadObjectId, actorName: turn.actor.name, requestRef: found?.record.reference ?? null, event: 'secret.reveal-refused', data: {} });
+          return cards.render('notice', { title: 'Not allowed', text: 'Only the requester can reveal the password of the account Mailroom created. Nothing was shown.', tone: 'warning', facts: [] });
+        }
+        const view = await service.viewOf(found.record);
+        const secret = deps.revealOnce ? await deps.revealOnce(found.record.id) : undefined;
+        await store.audit.append({ actorAadObjectId: turn.actor.aadObjectId, actorName: turn.actor.name, requestRef: found.record.reference, event: secret ? 'secret.revealed' : 'secret.reveal-empty', data: {} });
+        if (!secret) return statusCard(cards, view, 'The password was revealed already (it is shown once) or none was generated. An admin can reset it in Active Directory.');
+        return statusCard(cards, view, '', { secret: `Initial password (shown once; the user must change it at first sign-in): ${secret}` });
       },
     },
     decisionVerb('request.approve', 'approve'),

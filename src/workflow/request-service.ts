@@ -61,6 +61,12 @@ export interface RequestServiceDeps {
   readonly notifications: RequestNotifications;
   readonly log: Logger;
   readonly now?: () => Date;
+  /** Starts the run of a fully approved request (the workflow runner). */
+  readonly onApproved?: (record: RequestRecord, actor: RequestActor) => Promise<void>;
+  /** Retries a failed run after its cause was fixed. */
+  readonly onRetry?: (record: RequestRecord, actor: RequestActor) => Promise<void>;
+  /** The run state of each step, for the cards. */
+  readonly runSteps?: (requestId: number) => Promise<StepState[]>;
 }
 
 /** Everything a card or a list needs to show a request, computed in one place. */
@@ -78,7 +84,11 @@ export interface RequestView {
   readonly createdAt: string;
   readonly version: number;
   readonly facts: { title: string; value: string }[];
-  readonly steps: { n: number; summary: string; system: string }[];
+  readonly steps: { n: number; summary: string; system: string; state: string; icon: string; detail: string }[];
+  /** The run has started: the cards show each step's state. */
+  readonly running: boolean;
+  /** A failed run can be retried after the cause is fixed. */
+  readonly canRetry: boolean;
   readonly notes: string[];
   readonly summary: string;
 }
@@ -203,8 +213,32 @@ export class RequestService {
     return { record, decisions: await this.deps.store.decisions.list(record.id) };
   }
 
-  view(record: RequestRecord, decisions: readonly DecisionRecord[]): RequestView {
-    return buildView(record, decisions, this.stageCount(record.kind));
+  view(record: RequestRecord, decisions: readonly DecisionRecord[], run: readonly StepState[] = []): RequestView {
+    return buildView(record, decisions, this.stageCount(record.kind), run);
+  }
+
+  /** The view with decisions and the run's step states loaded. */
+  async viewOf(record: RequestRecord): Promise<RequestView> {
+    const [decisions, run] = await Promise.all([this.deps.store.decisions.list(record.id), this.deps.runSteps ? this.deps.runSteps(record.id) : Promise.resolve([])]);
+    return this.view(record, decisions, run);
+  }
+
+  /** Retry a failed run (its requester or an admin), once the cause is fixed. */
+  async retry(actor: RequestActor, reference: string, version: number | undefined): Promise<DecisionOutcome> {
+    const found = await this.get(reference);
+    if (!found) return { ok: false, code: 'not-found', message: `There is no request ${String(reference).slice(0, 40)}. Nothing was changed.` };
+    const { record } = found;
+    const refuse = async (code: string, message: string): Promise<DecisionOutcome> => {
+      await this.audit(this.actorEvent(actor, 'run.retry-refused', record.reference, { code }));
+      return { ok: false, code, message: `${message} Nothing was changed.`, record, view: await this.viewOf(record) };
+    };
+    if (record.requesterAadObjectId !== actor.aadObjectId && !actor.isAdmin) return refuse('not-allowed', `Only ${record.requesterName} or an admin can retry ${record.reference}.`);
+    if (record.status !== 'failed') return refuse('not-failed', `${record.reference} is ${record.status}; only a stopped request can be retried.`);
+    if (version !== undefined && version !== record.version) return refuse('stale', `This card is out of date (${record.reference} has changed since).`);
+    if (!this.deps.onRetry) return refuse('unavailable', 'Running requests is not configured.');
+    await this.deps.onRetry(record, actor);
+    const latest = (await this.deps.store.requests.get(record.id)) ?? record;
+    return { ok: true, record: latest, view: await this.viewOf(latest), effect: 'approved' };
   }
 
   private stageCount(kind: string): number {
@@ -308,8 +342,7 @@ export class RequestService {
     await this.audit(
       this.actorEvent(actor, 'request.decided', record.reference, { outcome, stage: record.stage, version: record.version, effect: result.effect, ...(outcome === 'reject' ? { reason: (reason ?? '').trim() } : {}) }),
     );
-    const all = await this.deps.store.decisions.list(record.id);
-    const view = this.view(moved.record, all);
+    const view = await this.viewOf(moved.record);
     const message =
       result.effect === 'approved'
         ? `Your request ${record.reference} (${view.kindTitle}) was approved by ${actor.name}.`
@@ -318,6 +351,15 @@ export class RequestService {
           : `Your request ${record.reference} passed stage ${record.stage} (approved by ${actor.name}); it now waits for stage ${result.state.stage}.`;
     await this.deps.notifications.requestChanged(moved.record, view, message);
     if (result.effect === 'next-stage') await this.notifyApprovers(moved.record, view);
+    if (result.effect === 'approved' && this.deps.onApproved) {
+      try {
+        await this.deps.onApproved(moved.record, actor);
+      } catch (err) {
+        this.deps.log.error('the approved request could not be queued', { reference: record.reference, err });
+      }
+      const latest = (await this.deps.store.requests.get(record.id)) ?? moved.record;
+      return { ok: true, record: latest, view: await this.viewOf(latest), effect: result.effect };
+    }
     return { ok: true, record: moved.record, view, effect: result.effect };
   }
 
@@ -428,7 +470,16 @@ function factValue(v: unknown): string {
   return JSON.stringify(v) ?? '';
 }
 
-export function buildView(record: RequestRecord, decisions: readonly DecisionRecord[], stageCount: number): RequestView {
+/** A step's run state as the cards show it. */
+export interface StepState {
+  readonly stepIndex: number;
+  readonly status: string;
+  readonly error: string | null;
+}
+
+const STATE_ICONS: Record<string, string> = { pending: '○', running: '▶', waiting: '⏳', done: '✔', failed: '✖', skipped: '–', cancelled: '–' };
+
+export function buildView(record: RequestRecord, decisions: readonly DecisionRecord[], stageCount: number, run: readonly StepState[] = []): RequestView {
   const kindTitle = isKindId(record.kind) ? KINDS[record.kind].title : record.kind;
   const fields = isKindId(record.kind) ? KINDS[record.kind].fields : [];
   const facts: { title: string; value: string }[] = [];
@@ -439,7 +490,12 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
     facts.push({ title: f.label, value: factValue(v) });
   }
   const p = (record.plan ?? { steps: [], notes: [] }) as { steps?: { summary: string; system: string }[]; notes?: string[]; warnings?: string[] };
-  const steps = (p.steps ?? []).map((s, i) => ({ n: i + 1, summary: s.summary, system: s.system }));
+  const states = new Map(run.map((r) => [r.stepIndex, r]));
+  const steps = (p.steps ?? []).map((s, i) => {
+    const st = states.get(i);
+    const state = st?.status ?? (run.length ? 'pending' : '');
+    return { n: i + 1, summary: s.summary, system: s.system, state, icon: state ? `${STATE_ICONS[state] ?? ''} ` : '', detail: st?.status === 'failed' && st.error ? st.error : '' };
+  });
   const last = decisions[decisions.length - 1];
   const approvalStatus: RequestView['approvalStatus'] =
     record.status === PENDING ? 'pending' : (['approved', 'rejected', 'cancelled', 'expired'] as const).find((s) => s === record.status) ?? 'other';
@@ -461,6 +517,21 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
     case 'expired':
       statusText = `Expired at ${at(record.decidedAt ?? record.updatedAt)} without a decision.`;
       break;
+    case 'queued':
+      statusText = `Approved by ${record.decidedByName ?? '?'}; queued to run.`;
+      break;
+    case 'running':
+      statusText = `Running (approved by ${record.decidedByName ?? '?'}).`;
+      break;
+    case 'waiting':
+      statusText = `Waiting (approved by ${record.decidedByName ?? '?'}): ${steps.find((x) => x.state === 'waiting')?.summary ?? 'for the next step'}.`;
+      break;
+    case 'done':
+      statusText = `Done at ${at(record.updatedAt)} (approved by ${record.decidedByName ?? '?'}).`;
+      break;
+    case 'failed':
+      statusText = `Stopped: ${record.error ?? 'a step failed'}`;
+      break;
     default:
       statusText = `Status: ${record.status}.`;
   }
@@ -479,6 +550,8 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
     version: record.version,
     facts,
     steps,
+    running: run.length > 0,
+    canRetry: record.status === 'failed',
     notes: [...(p.notes ?? []), ...(p.warnings ?? [])],
     summary: first ? first.value : '',
   };

@@ -1,0 +1,73 @@
+/**
+ * The contract between the durable runner and the step executors. The runner claims a step, calls its
+ * executor, and records the outcome; executors know nothing of leases, retries or the store.
+ *
+ * Every executor is idempotent: it looks first, acts only if the desired state is missing, and reports what
+ * it found or did. A step may be run again after a crash at any point (even after it acted but before the
+ * outcome was recorded), so "already there" is a success, never an error.
+ */
+import type { Logger } from '../../log';
+import type { StepAction, StepInputs } from '../../plans';
+
+export interface StepContext {
+  /** `R-12` */
+  readonly reference: string;
+  readonly requestId: number;
+  /** The step's id within its plan, e.g. `ad.create-user`. */
+  readonly stepId: string;
+  /** 1 for the first try. */
+  readonly attempt: number;
+  readonly now: Date;
+  readonly log: Logger;
+  /** Results of the plan's earlier steps, by step id (JSON, never secrets). */
+  readonly results: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+/** JSON-safe facts for the audit log and later steps: no passwords, no tokens. */
+export type StepResult = Record<string, unknown>;
+
+export type StepOutcome =
+  /** The desired state holds now. `changed`: false when it already held (nothing written). */
+  | { readonly kind: 'done'; readonly changed: boolean; readonly result?: StepResult }
+  /** Not yet (sync, mailbox): check again at `until` or when the poller sees it done. */
+  | { readonly kind: 'wait'; readonly until: Date; readonly reason: string; readonly result?: StepResult };
+
+/**
+ * A failure. `transient` ones (throttling, timeouts, a busy or unreachable server) are retried with capped
+ * backoff, honouring `retryAfterMs`; permanent ones stop the request with `message`, which a helpdesk person
+ * must understand: what failed, what was (not) changed, what to do.
+ */
+export class StepError extends Error {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly retryAfterMs?: number,
+    /** Facts for the audit log (no secrets). */
+    readonly detail?: StepResult,
+  ) {
+    super(message);
+    this.name = 'StepError';
+  }
+}
+
+export interface StepExecutor<A extends StepAction = StepAction> {
+  readonly action: A;
+  run(input: StepInputs[A], ctx: StepContext): Promise<StepOutcome>;
+}
+
+/**
+ * Waits served by one poller for every waiting request: `checkAll` receives every waiting step of its action
+ * and answers for each with few calls (Graph `$batch`, one Exchange query per cycle), so the cost of a polling
+ * cycle does not grow with the number of waiting requests. Steps not in the returned map are still waiting.
+ */
+export interface BatchWaiter<A extends StepAction = StepAction> {
+  readonly action: A;
+  checkAll(waiting: readonly { readonly key: string; readonly input: StepInputs[A]; readonly ctx: StepContext }[]): Promise<Map<string, StepOutcome | StepError>>;
+}
+
+/** Keeps a generated password for the requester to reveal once; only ciphertext is stored. */
+export interface SecretVault {
+  put(requestId: number, name: string, secret: string): Promise<void>;
+  /** Returns the secret once and deletes it; undefined when it was revealed already or never stored. */
+  takeOnce(requestId: number, name: string): Promise<string | undefined>;
+}

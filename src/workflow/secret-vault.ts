@@ -1,0 +1,154 @@
+/**
+ * The secret vault: generated passwords kept for the requester to reveal once. Only ciphertext leaves this file:
+ * AES-256-GCM with a random 12-byte IV per secret, the request id and entry name bound in as additional
+ * authenticated data (so a ciphertext cannot be moved to another entry), under a 32-byte key the application
+ * derives from its configuration. The key lives only in this object's memory: it is never stored, logged or
+ * serialised.
+ *
+ * Storage is a small port (`SecretStore`): the store sees base64 ciphertext and nothing else. `take` reads and
+ * deletes in one atomic step, which is what makes `takeOnce` once only, even with several bot instances.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import type { SecretVault } from './executors/types';
+
+/** Where the vault keeps its ciphertexts (the store-backed implementation lives with the store). */
+export interface SecretStore {
+  /** Keep the ciphertext of (requestId, name), replacing an earlier one; the store records when. */
+  put(requestId: number, name: string, ciphertextBase64: string): Promise<void>;
+  /** The ciphertext of (requestId, name), deleted in the same atomic step; undefined if there is none. */
+  take(requestId: number, name: string): Promise<string | undefined>;
+  /** Delete every entry stored before `date` (secrets nobody revealed); resolves with how many. */
+  purgeOlderThan(date: Date): Promise<number>;
+}
+
+/** A secret could not be stored or revealed. The message never contains the secret or the key. */
+export class SecretVaultError extends Error {
+  override readonly name = 'SecretVaultError';
+}
+
+export const SECRET_KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** The first byte of every ciphertext: the format (AES-256-GCM, IV, tag, ciphertext). */
+const FORMAT_V1 = 1;
+const AAD_LABEL = 'mailroom/secret-vault/v1';
+
+function checkEntry(requestId: number, name: string): void {
+  if (!Number.isSafeInteger(requestId) || requestId < 0) throw new SecretVaultError(`The request id of a secret must be a whole number, not ${String(requestId)}.`);
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200) throw new SecretVaultError('The name of a secret must be 1 to 200 characters.');
+}
+
+/** Binds a ciphertext to its entry: decrypting it under another request id or name fails authentication. */
+function aad(requestId: number, name: string): Buffer {
+  return Buffer.from(`${AAD_LABEL}\u0000${requestId}\u0000${name}`, 'utf8');
+}
+
+/** Stores secrets encrypted (AES-256-GCM) through a `SecretStore`; each can be revealed once. */
+export class EncryptedSecretVault implements SecretVault {
+  readonly #key: Buffer;
+  readonly #store: SecretStore;
+
+  /** `key`: exactly 32 bytes (copied; the caller may wipe its own copy). */
+  constructor(key: Uint8Array, store: SecretStore) {
+    if (!(key instanceof Uint8Array) || key.length !== SECRET_KEY_BYTES) {
+      throw new SecretVaultError(`The secret vault needs a key of exactly ${SECRET_KEY_BYTES} bytes.`);
+    }
+    this.#key = Buffer.from(key);
+    this.#store = store;
+  }
+
+  async put(requestId: number, name: string, secret: string): Promise<void> {
+    checkEntry(requestId, name);
+    if (typeof secret !== 'string' || secret.length === 0) throw new SecretVaultError(`The secret '${name}' of request ${requestId} is empty; nothing was stored.`);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aad(requestId, name));
+    const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+    const sealed = Buffer.concat([Buffer.from([FORMAT_V1]), iv, cipher.getAuthTag(), body]);
+    await this.#store.put(requestId, name, sealed.toString('base64'));
+  }
+
+  async takeOnce(requestId: number, name: string): Promise<string | undefined> {
+    checkEntry(requestId, name);
+    const stored = await this.#store.take(requestId, name);
+    if (stored === undefined) return undefined;
+    const refused = (why: string): SecretVaultError =>
+      new SecretVaultError(
+        `The stored secret '${name}' of request ${requestId} could not be revealed: ${why}. It has been discarded; ` +
+          'set a new password for the account (or ask an administrator to check the vault key in the configuration).',
+      );
+    const sealed = Buffer.from(stored, 'base64');
+    if (sealed.length < 1 + IV_BYTES + TAG_BYTES + 1 || sealed[0] !== FORMAT_V1) throw refused('it is not in the format Mailroom stores');
+    const iv = sealed.subarray(1, 1 + IV_BYTES);
+    const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
+    const body = sealed.subarray(1 + IV_BYTES + TAG_BYTES);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.#key, iv, { authTagLength: TAG_BYTES });
+      decipher.setAAD(aad(requestId, name));
+      decipher.setAuthTag(tag);
+      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+    } catch {
+      throw refused('it failed authentication (it was altered, or encrypted with a different key)');
+    }
+  }
+
+  /** Delete secrets stored before `date` that nobody revealed; resolves with how many. */
+  async purgeOlderThan(date: Date): Promise<number> {
+    return this.#store.purgeOlderThan(date);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { vault: 'aes-256-gcm' };
+  }
+
+  [inspect.custom](): string {
+    return 'EncryptedSecretVault(aes-256-gcm, key [redacted])';
+  }
+}
+
+/**
+ * A `SecretStore` in memory: for tests and a single process (its secrets die with the process, which for
+ * one-time passwords is acceptable). `take` is synchronous inside, so it is atomic within the process.
+ */
+export class MemorySecretStore implements SecretStore {
+  readonly #entries = new Map<string, { readonly ciphertext: string; readonly storedAt: number }>();
+  readonly #now: () => Date;
+
+  constructor(options: { now?: () => Date } = {}) {
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  #key(requestId: number, name: string): string {
+    return `${requestId}\u0000${name}`;
+  }
+
+  put(requestId: number, name: string, ciphertextBase64: string): Promise<void> {
+    this.#entries.set(this.#key(requestId, name), { ciphertext: ciphertextBase64, storedAt: this.#now().getTime() });
+    return Promise.resolve();
+  }
+
+  take(requestId: number, name: string): Promise<string | undefined> {
+    const key = this.#key(requestId, name);
+    const entry = this.#entries.get(key);
+    this.#entries.delete(key);
+    return Promise.resolve(entry?.ciphertext);
+  }
+
+  purgeOlderThan(date: Date): Promise<number> {
+    const limit = date.getTime();
+    let purged = 0;
+    for (const [key, entry] of this.#entries) {
+      if (entry.storedAt < limit) {
+        this.#entries.delete(key);
+        purged += 1;
+      }
+    }
+    return Promise.resolve(purged);
+  }
+
+  /** How many secrets are kept (for tests and metrics). */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
