@@ -86,6 +86,9 @@ export interface MailroomConfig {
   readonly extraCaFile: string | undefined;
   readonly profile: ProfileSettings;
   readonly approval: ApprovalSettings;
+  /** 32-byte key that encrypts generated passwords until they are revealed; undefined: a key file in the data folder. */
+  readonly secretKey: Buffer | undefined;
+  readonly dataDir: string;
   readonly logLevel: LogLevel;
 }
 
@@ -348,6 +351,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     };
   }
 
+  let secretKey: Buffer | undefined;
+  const rawKey = r.raw('SECRET_KEY');
+  if (rawKey !== undefined) {
+    const buf = Buffer.from(rawKey, 'base64');
+    if (buf.length !== 32 || buf.toString('base64').replace(/=+$/, '') !== rawKey.replace(/=+$/, '')) {
+      r.fail('SECRET_KEY', 'is not 32 bytes in base64', 'SECRET_KEY=<output of: node -e "console.log(crypto.randomBytes(32).toString(\'base64\'))">');
+    } else secretKey = buf;
+  }
   const profile = readProfileSettings(r);
   const approval = readApprovalSettings(r, roles.approvers);
 
@@ -366,6 +377,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     extraCaFile: r.file('EXTRA_CA_FILE', rootDir),
     profile,
     approval,
+    secretKey,
+    dataDir,
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info'),
   };
   if (r.problems.length) throw new ConfigError(r.problems, files.files);
