@@ -36,7 +36,7 @@ const AAD_LABEL = 'mailroom/secret-vault/v1';
 
 function checkEntry(requestId: number, name: string): void {
   if (!Number.isSafeInteger(requestId) || requestId < 0) throw new SecretVaultError(`The request id of a secret must be a whole number, not ${String(requestId)}.`);
-  if (typeof name !== 'string' || name.length === 0 || name.length > 200) throw new SecretVaultError('The name of a secret must be 1 to 200 characters.');
+  if (typeof name !== 'string' || name.length === 0 || name.length > 100) throw new SecretVaultError('The name of a secret must be 1 to 100 characters.');
 }
 
 /** Binds a ciphertext to its entry: decrypting it under another request id or name fails authentication. */

@@ -1,0 +1,818 @@
+/**
+ * Every card template in `cards/`, expanded through the bot's own CardRenderer with realistic data and drawn
+ * by the `adaptivecards` renderer in headless Chromium: no template binding left, no renderer complaint, no
+ * property the renderer ignores, within Teams' size limit, Teams' rules (version 1.5, Action.Execute with
+ * verb and data, labelled inputs), and what a person sees and sends. Screenshots go to test-output/cards/.
+ *
+ * The data comes from the project's own code wherever it exists: form cards from formCard() with values
+ * typed as a person would and errors from the real validator; request cards from buildView() over records
+ * whose requests and plans come from the validator and the planner; approval and status cards through
+ * TeamsRequestNotifications; help, kind picker, lists and audit trail through the bot's command handlers.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { TurnContext } from 'botbuilder';
+import { CardRenderer, type CardName } from '../../src/bot/cards';
+import { MailroomBot, type CardActionHandler, type CommandHandler, type MailroomBotDeps } from '../../src/bot/mailroom-bot';
+import type { Notifier, OutgoingMessage } from '../../src/bot/notifier';
+import { formCard, registerRequestHandlers, TeamsRequestNotifications } from '../../src/bot/requests';
+import type { Role } from '../../src/bot/roles';
+import { silentLogger } from '../../src/log';
+import { projectRoot } from '../../src/paths';
+import { plan as makePlan, type Plan } from '../../src/plans';
+import { COMMAND_FIELD, KIND_IDS, KINDS, validateRequest, type FieldError, type KindId, type RecipientRequest } from '../../src/requests';
+import type { AuditEvent, AuditVerifyResult, CardRecord, DecisionRecord, RequestRecord, Store } from '../../src/store';
+import { buildView, type DecisionOutcome, type RequestService, type RequestView, type StepState } from '../../src/workflow/request-service';
+import { CardPage, cardBytes, hostRuleProblems, ignoredProperties, TEAMS_CARD_LIMIT_BYTES, unresolvedBindings, type RenderedCard, type SeenInput, type SeenText } from '../harness/card-render';
+import { FakeLookup, PROFILE, sampleObjects } from '../requests/fixtures';
+
+type Card = Record<string, unknown>;
+
+const CARDS_DIR = path.join(projectRoot(), 'cards');
+const cards = new CardRenderer(CARDS_DIR);
+
+// ---------------------------------------------------------------------------------------------
+// People, typed values, validated requests and plans
+// ---------------------------------------------------------------------------------------------
+
+const TENANT = '6c3f2a7e-2b4d-4d7e-9a51-0c1d2e3f4a5b';
+const RITA = { aadObjectId: '00000000-0000-4000-8000-0000000000a1', name: 'Rita Requester', tenantId: TENANT };
+const ARNOLD = { aadObjectId: '00000000-0000-4000-8000-0000000000a2', name: 'Arnold Approver', tenantId: TENANT };
+const BEATRIX = { aadObjectId: '00000000-0000-4000-8000-0000000000a4', name: 'Beatrix Second-Stage', tenantId: TENANT };
+
+/** What a requester types into each form (all valid against the sample directory). */
+const TYPED: Record<KindId, Record<string, string>> = {
+  'user-mailbox': { firstName: 'Zoë', lastName: 'Ångström-Müller', department: 'Research', jobTitle: 'Analyst', usageLocation: 'AT' },
+  'shared-mailbox': { displayName: 'Team Marketing', alias: 'marketing' },
+  'room-mailbox': { displayName: 'Board Room 2', capacity: '8' },
+  'equipment-mailbox': { displayName: 'Pool Car 2' },
+  'mail-user': { firstName: 'Ada', lastName: 'Partner', externalAddress: 'ada@partner.example', company: 'Partner Ltd' },
+  'mail-contact': { displayName: 'Ada Partner', externalAddress: 'ada.partner@partner.example', company: 'Partner Ltd' },
+  'distribution-group': { displayName: 'Sales Team', scope: 'global', securityEnabled: 'true', members: 'ada.byron@contoso.example, grace.hopper@contoso.example' },
+  'primary-address': { identity: 'ada.byron@contoso.example', newAddress: 'ada.b@contoso.example' },
+  'secondary-address-add': { identity: 'ada.byron@contoso.example', address: 'a.byron@contoso.example' },
+  'secondary-address-remove': { identity: 'ada.byron@contoso.example', address: 'ada@contoso.example' },
+  'cloud-managed': { identity: 'ada.byron@contoso.example', state: 'on' },
+  'mailbox-type': { identity: 'sales@contoso.example', type: 'Regular', adjustLicence: 'true' },
+  offboarding: { identity: 'grace.hopper@contoso.example', disableAccount: 'true', convertToShared: 'false', removeLicence: 'true', hideFromAddressLists: 'true' },
+};
+
+/** Typed with mistakes the validator finds (taken names, bad syntax, wrong domains, unknown recipients). */
+const MISTYPED: Record<KindId, Record<string, string>> = {
+  'user-mailbox': { firstName: '', lastName: 'Lovelace', department: 'Research', usageLocation: 'GB', alias: 'ada lovelace', userPrincipalName: 'ada lovelace@contoso' },
+  'shared-mailbox': { displayName: 'Team Sales', alias: 'sales' },
+  'room-mailbox': { displayName: 'Board Room 3', capacity: '8', alias: 'sales' },
+  'equipment-mailbox': { displayName: '', emailAddress: 'car@nowhere.example' },
+  'mail-user': { firstName: 'Ada', lastName: 'Partner', externalAddress: 'ada@contoso.example' },
+  'mail-contact': { displayName: 'Vera Vendor', externalAddress: 'vera@vendor.example' },
+  'distribution-group': { displayName: 'Sales Team', scope: 'global', securityEnabled: 'false', members: 'ada.byron@contoso.example, nobody@contoso.example' },
+  'primary-address': { identity: 'nobody@contoso.example', newAddress: 'ada@contoso.example' },
+  'secondary-address-add': { identity: 'ada.byron@contoso.example', address: 'grace@contoso.example' },
+  'secondary-address-remove': { identity: 'ada.byron@contoso.example', address: 'ada.byron@contoso.example' },
+  'cloud-managed': { identity: 'vera@vendor.example', state: 'on' },
+  'mailbox-type': { identity: 'pat@partner.example', type: 'Shared', adjustLicence: 'false' },
+  offboarding: { identity: 'pat@partner.example', disableAccount: 'true', convertToShared: 'true', removeLicence: 'true', hideFromAddressLists: 'false' },
+};
+
+const validation = { lookup: new FakeLookup(sampleObjects()), profile: PROFILE };
+const planned = new Map<KindId, Promise<{ request: RecipientRequest; plan: Plan }>>();
+
+function validated(kind: KindId): Promise<{ request: RecipientRequest; plan: Plan }> {
+  let p = planned.get(kind);
+  if (!p) {
+    p = validateRequest(kind, TYPED[kind], validation).then((r) => {
+      if (!r.ok) throw new Error(`sample values for ${kind} do not validate: ${JSON.stringify(r.errors)}`);
+      return { request: r.request, plan: makePlan(r.request, PROFILE) };
+    });
+    planned.set(kind, p);
+  }
+  return p;
+}
+
+async function validationErrors(kind: KindId): Promise<FieldError[]> {
+  const r = await validateRequest(kind, MISTYPED[kind], validation);
+  if (r.ok) throw new Error(`the mistyped sample for ${kind} validates`);
+  return r.errors;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records and views
+// ---------------------------------------------------------------------------------------------
+
+const at = (minutes: number) => new Date(Date.parse('2025-03-03T09:14:00.000Z') + minutes * 60_000).toISOString();
+
+async function sampleRecord(kind: KindId, id: number, over: Partial<RequestRecord> = {}): Promise<RequestRecord> {
+  const { request, plan } = await validated(kind);
+  return {
+    id,
+    reference: `R-${id}`,
+    kind,
+    status: 'pending-approval',
+    version: 1,
+    stage: 1,
+    requesterAadObjectId: RITA.aadObjectId,
+    requesterName: RITA.name,
+    tenantId: TENANT,
+    values: { ...TYPED[kind] },
+    request,
+    plan,
+    createdAt: at(0),
+    updatedAt: at(0),
+    decidedAt: null,
+    decidedBy: null,
+    decidedByName: null,
+    decisionReason: null,
+    remindAt: at(24 * 60),
+    remindedAt: null,
+    expiresAt: at(7 * 24 * 60),
+    result: null,
+    error: null,
+    ...over,
+  };
+}
+
+function decision(record: Pick<RequestRecord, 'id'>, stage: number, who: typeof ARNOLD, outcome: 'approve' | 'reject', minutes: number, reason: string | null = null): DecisionRecord {
+  return { id: record.id * 10 + stage, requestId: record.id, stage, approverAadObjectId: who.aadObjectId, approverName: who.name, decision: outcome, reason, at: at(minutes), requestVersion: stage };
+}
+
+const REJECTION = 'We already have "Sales" (sales@contoso.example) for this; ask Marta in Sales to add you to it instead.';
+
+interface RequestSample {
+  readonly record: RequestRecord;
+  readonly decisions: DecisionRecord[];
+  readonly stages: number;
+  readonly run: StepState[];
+  readonly view: RequestView;
+}
+
+function sample(record: RequestRecord, decisions: DecisionRecord[], stages: number, run: StepState[] = []): RequestSample {
+  return { record, decisions, stages, run, view: buildView(record, decisions, stages, run) };
+}
+
+/** Run states of a plan's steps: the first `done` done, then one step in `then`, the rest pending. */
+function runOf(record: RequestRecord, done: number, then?: { status: string; error?: string }): StepState[] {
+  const steps = (record.plan as Plan).steps;
+  return steps.map((_s, i) => ({
+    stepIndex: i,
+    status: i < done ? 'done' : i === done && then ? then.status : 'pending',
+    error: i === done && then?.error ? then.error : null,
+  }));
+}
+
+const approvedBy = (who: typeof ARNOLD, minutes: number): Partial<RequestRecord> => ({ decidedAt: at(minutes), decidedBy: who.aadObjectId, decidedByName: who.name, remindAt: null });
+
+/** A request in each state the cards show, from records as the store keeps them. */
+const REQUEST_STATES = {
+  'pending-1-stage': async () => sample(await sampleRecord('user-mailbox', 12), [], 1),
+  'pending-stage-1-of-2': async () => sample(await sampleRecord('shared-mailbox', 13), [], 2),
+  'pending-stage-2-of-2-warnings': async () => {
+    const r = await sampleRecord('offboarding', 14, { stage: 2, version: 2, updatedAt: at(50) });
+    return sample(r, [decision(r, 1, ARNOLD, 'approve', 50)], 2);
+  },
+  approved: async () => {
+    const r = await sampleRecord('room-mailbox', 15, { status: 'approved', version: 2, ...approvedBy(ARNOLD, 95), updatedAt: at(95) });
+    return sample(r, [decision(r, 1, ARNOLD, 'approve', 95)], 1);
+  },
+  'approved-2-stages': async () => {
+    const r = await sampleRecord('mailbox-type', 16, { status: 'approved', stage: 2, version: 3, ...approvedBy(BEATRIX, 300), updatedAt: at(300) });
+    return sample(r, [decision(r, 1, ARNOLD, 'approve', 40), decision(r, 2, BEATRIX, 'approve', 300)], 2);
+  },
+  rejected: async () => {
+    const r = await sampleRecord('distribution-group', 17, { status: 'rejected', version: 2, ...approvedBy(ARNOLD, 61), decisionReason: REJECTION, updatedAt: at(61) });
+    return sample(r, [decision(r, 1, ARNOLD, 'reject', 61, REJECTION)], 1);
+  },
+  cancelled: async () => sample(await sampleRecord('mail-user', 18, { status: 'cancelled', version: 2, remindAt: null, updatedAt: at(7) }), [], 1),
+  expired: async () => sample(await sampleRecord('primary-address', 19, { status: 'expired', version: 2, decidedAt: at(7 * 24 * 60), remindAt: null, updatedAt: at(7 * 24 * 60) }), [], 1),
+  queued: async () => {
+    const r = await sampleRecord('cloud-managed', 20, { status: 'queued', version: 3, ...approvedBy(ARNOLD, 20), updatedAt: at(20) });
+    return sample(r, [decision(r, 1, ARNOLD, 'approve', 20)], 1);
+  },
+  running: async () => {
+    const r = await sampleRecord('secondary-address-add', 21, { status: 'running', version: 4, ...approvedBy(ARNOLD, 20), updatedAt: at(21) });
+    return sample(r, [decision(r, 1, ARNOLD, 'approve', 20)], 1, runOf(r, 0, { status: 'running' }));
+  },
+  waiting: async () => {
+    const r = await sampleRecord('shared-mailbox', 22, { status: 'waiting', version: 5, ...approvedBy(ARNOLD, 20), updatedAt: at(22) });
+    return sample(r, [decision(r, 1, ARNOLD, 'approve', 20)], 1, runOf(r, 1, { status: 'waiting' }));
+  },
+  done: async () => {
+    const r = await sampleRecord('user-mailbox', 23, { status: 'done', version: 7, ...approvedBy(ARNOLD, 20), updatedAt: at(48) });
+    return sample(r, [decision(r, 1, ARNOLD, 'approve', 20)], 1, runOf(r, (r.plan as Plan).steps.length));
+  },
+  failed: async () => {
+    const error = 'New-MailContact: the proxy address "SMTP:ada.partner@partner.example" is already being used by "Ada P. (old)".';
+    const r = await sampleRecord('mail-contact', 24, { status: 'failed', version: 5, ...approvedBy(ARNOLD, 20), error, updatedAt: at(24) });
+    return sample(r, [decision(r, 1, ARNOLD, 'approve', 20)], 1, runOf(r, 1, { status: 'failed', error }));
+  },
+} satisfies Record<string, () => Promise<RequestSample>>;
+type RequestState = keyof typeof REQUEST_STATES;
+const STATE_NAMES = Object.keys(REQUEST_STATES) as RequestState[];
+
+/**
+ * The approval card and the requester's status card of a request, as the bot sends them when the request
+ * changes (TeamsRequestNotifications.requestChanged updates every copy in place).
+ */
+async function requestCards(s: RequestSample): Promise<{ approval: Card; status: Card }> {
+  const updates: { conversationId: string; card: Card | undefined }[] = [];
+  const notifier = {
+    update: (conversationId: string, _activityId: string, msg: OutgoingMessage) => {
+      updates.push({ conversationId, card: msg.card });
+      return Promise.resolve();
+    },
+    sendToUser: () => Promise.resolve({ conversationId: 'personal-rita', activityId: undefined }),
+  } as unknown as Notifier;
+  const copies: Partial<CardRecord>[] = [
+    { requestId: s.record.id, audience: 'requester', conversationId: 'requester', activityId: 'a1' },
+    { requestId: s.record.id, audience: 'approver', conversationId: 'approver', activityId: 'a2' },
+  ];
+  const store = { cards: { list: () => Promise.resolve(copies) } } as unknown as Store;
+  await new TeamsRequestNotifications(notifier, cards, store, silentLogger, undefined).requestChanged(s.record, s.view, undefined);
+  const of = (id: string) => {
+    const card = updates.find((u) => u.conversationId === id)?.card;
+    if (!card) throw new Error(`no ${id} card was sent`);
+    return card;
+  };
+  return { approval: of('approver'), status: of('requester') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bot's command handlers, with fakes for what lies behind them
+// ---------------------------------------------------------------------------------------------
+
+interface BotWorld {
+  readonly mine?: RequestView[];
+  readonly awaiting?: RequestView[];
+  /** The request that `get` finds (status, audit, reveal). */
+  readonly found?: RequestSample;
+  readonly audit?: { events: AuditEvent[]; verify: AuditVerifyResult };
+  /** What decide, cancel and retry answer. */
+  readonly outcome?: DecisionOutcome;
+  readonly password?: string;
+}
+
+const ME = { aadObjectId: RITA.aadObjectId, name: RITA.name, tenantId: TENANT };
+
+/** The bot with its real command and card-verb handlers, and fakes for the service and store behind them. */
+function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs: Map<string, CardActionHandler>; sent: unknown[]; ctx: TurnContext } {
+  const deps = { log: silentLogger, cards, roles: {}, conversations: {}, allowedTenantIds: [TENANT], readiness: () => Promise.reject(new Error('not here')) };
+  const bot = new MailroomBot(deps as unknown as MailroomBotDeps);
+  const verbs = new Map<string, CardActionHandler>();
+  const register = bot.cardAction.bind(bot);
+  bot.cardAction = (h: CardActionHandler) => {
+    verbs.set(h.verb, h);
+    return register(h);
+  };
+  const outcome = () => Promise.resolve(world.outcome ?? { ok: false, code: 'not-found', message: 'There is no such request. Nothing was changed.' });
+  const service = {
+    listMine: () => Promise.resolve(world.mine ?? []),
+    listAwaiting: () => Promise.resolve(world.awaiting ?? []),
+    get: () => Promise.resolve(world.found ? { record: world.found.record, decisions: world.found.decisions } : undefined),
+    viewOf: () => (world.found ? Promise.resolve(world.found.view) : Promise.reject(new Error('no request'))),
+    maySee: () => Promise.resolve(true),
+    decide: outcome,
+    cancel: outcome,
+    retry: outcome,
+  } as unknown as RequestService;
+  const store = {
+    audit: {
+      list: () => Promise.resolve(world.audit?.events ?? []),
+      verify: () => Promise.resolve(world.audit?.verify ?? { ok: true, count: 0, lastHash: '0'.repeat(64) }),
+      append: () => Promise.resolve(),
+    },
+    cards: { add: () => Promise.resolve() },
+  } as unknown as Store;
+  registerRequestHandlers(bot, { service, cards, store, log: silentLogger, exportDir: '/nonexistent', revealOnce: () => Promise.resolve(world.password) });
+  const sent: unknown[] = [];
+  const ctx = {
+    activity: { conversation: { id: 'personal-rita' } },
+    sendActivity: (activity: unknown) => {
+      sent.push(activity);
+      return Promise.resolve({ id: `activity-${sent.length}` });
+    },
+  } as unknown as TurnContext;
+  return { commands: bot.listCommands() as readonly CommandHandler[], verbs, sent, ctx };
+}
+
+/** Runs a chat command through the bot's real handler and returns the cards it sent. */
+async function botCards(text: string, roles: Role[], world: BotWorld = {}): Promise<Card[]> {
+  const { commands, sent, ctx } = wiredBot(world);
+  for (const cmd of commands) {
+    const m = cmd.pattern.exec(text);
+    if (!m) continue;
+    await cmd.handle(ctx, { actor: ME, roles }, m);
+    return sent.flatMap((a) => ((a as { attachments?: { content: Card }[] }).attachments ?? []).map((x) => x.content));
+  }
+  throw new Error(`no command matches "${text}"`);
+}
+
+/** Presses a card button as far as the bot is concerned: the card its verb handler answers with. */
+async function verbCard(verb: string, data: Record<string, unknown>, world: BotWorld, roles: Role[] = ['requester']): Promise<Card> {
+  const { verbs, ctx } = wiredBot(world);
+  const handler = verbs.get(verb);
+  if (!handler) throw new Error(`the bot has no verb ${verb}`);
+  const card = await handler.handle(ctx, { actor: ME, roles }, data);
+  if (!card) throw new Error(`${verb} answered with no card`);
+  return card;
+}
+
+async function oneBotCard(text: string, roles: Role[], world: BotWorld = {}): Promise<Card> {
+  const [card] = await botCards(text, roles, world);
+  if (!card) throw new Error(`"${text}" sent no card`);
+  return card;
+}
+
+async function auditWorld(verify: AuditVerifyResult, withEvents = true): Promise<BotWorld> {
+  const found = await REQUEST_STATES.approved();
+  const steps = (found.record.plan as Plan).steps.map((s) => s.action);
+  const ev = (seq: number, minutes: number, who: { aadObjectId: string; name: string } | null, event: string, data: Record<string, unknown>): AuditEvent => ({
+    seq, at: at(minutes), actorAadObjectId: who?.aadObjectId ?? null, actorName: who?.name ?? 'Mailroom', requestRef: found.record.reference, event, data, prevHash: 'a'.repeat(64), hash: 'b'.repeat(64),
+  });
+  const events = withEvents
+    ? [
+        ev(57, 0, RITA, 'request.created', { kind: 'room-mailbox', source: 'form', steps, version: 1 }),
+        ev(58, 1, RITA, 'request.decision-refused', { code: 'own-request', outcome: 'approve', version: 1 }),
+        ev(61, 60, null, 'request.reminded', { stage: 1 }),
+        ev(63, 95, ARNOLD, 'request.decided', { effect: 'approved', outcome: 'approve', stage: 1, version: 1 }),
+        ev(64, 96, null, 'request.queued', {}),
+      ]
+    : [];
+  return { found, audit: { events, verify } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a person sees
+// ---------------------------------------------------------------------------------------------
+
+const texts = (seen: RenderedCard) => seen.blocks.filter((b): b is SeenText => b.kind === 'text');
+const inputs = (seen: RenderedCard) => seen.blocks.filter((b): b is SeenInput => b.kind === 'input');
+const facts = (seen: RenderedCard) => seen.blocks.flatMap((b) => (b.kind === 'facts' ? b.facts : []));
+
+function inputOf(seen: RenderedCard, id: string): SeenInput {
+  const found = inputs(seen).find((i) => i.id === id);
+  assert.ok(found, `no input "${id}" on the card (inputs: ${inputs(seen).map((i) => i.id).join(', ')})`);
+  return found;
+}
+
+/** The text blocks between an input and the next input: its help and its error. */
+function textsAfter(seen: RenderedCard, id: string): SeenText[] {
+  const start = seen.blocks.findIndex((b) => b.kind === 'input' && b.id === id);
+  assert.ok(start >= 0, `no input "${id}"`);
+  const out: SeenText[] = [];
+  for (const b of seen.blocks.slice(start + 1)) {
+    if (b.kind === 'input') break;
+    if (b.kind === 'text') out.push(b);
+  }
+  return out;
+}
+
+function assertShows(seen: RenderedCard, ...wanted: string[]): void {
+  for (const w of wanted) assert.ok(seen.text.includes(w), `the card does not show ${JSON.stringify(w)}:\n${seen.text}`);
+}
+
+function assertButtons(seen: RenderedCard, titles: string[]): void {
+  assert.deepEqual(seen.buttons, titles, 'buttons on the card');
+}
+
+/** Colour of the status line: red only when the request stopped, was refused or lapsed. */
+const STATUS_COLOUR: Partial<Record<string, string>> = {
+  'pending-approval': 'Accent',
+  approved: 'Good',
+  done: 'Good',
+  rejected: 'Attention',
+  cancelled: 'Attention',
+  expired: 'Attention',
+  failed: 'Attention',
+  'rolled-back': 'Attention',
+};
+
+/** A request card shows its heading, status, facts and plan. */
+function assertRequestBasics(seen: RenderedCard, view: RequestView): void {
+  assertShows(seen, `${view.reference} · ${view.kindTitle}`, `Requested by ${view.requesterName} on ${view.createdAt}.`, view.statusText.trim());
+  assert.deepEqual(facts(seen), view.facts, 'facts');
+  for (const s of view.steps) assertShows(seen, `${s.icon}${s.n}. ${s.summary}`);
+  const status = texts(seen).find((t) => t.text === view.statusText);
+  assert.ok(status, 'status line');
+  const colour = STATUS_COLOUR[view.status];
+  if (colour) assert.equal(status.color, colour, `colour of "${view.statusText}" (${view.status})`);
+  else assert.notEqual(status.color, 'Attention', `"${view.statusText}" (${view.status}, under way) is shown in the error colour`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Samples: every template, every variant
+// ---------------------------------------------------------------------------------------------
+
+interface Sample {
+  /** Part of the test title and the screenshot's name; '' for a template's only sample. */
+  readonly variant: string;
+  card(): Promise<Card>;
+  check?(seen: RenderedCard, page: CardPage, card: Card): Promise<void> | void;
+}
+
+function formSamples(): Sample[] {
+  return KIND_IDS.flatMap((kind): Sample[] => {
+    const def = KINDS[kind];
+    const labelsAndHelp = (seen: RenderedCard) => {
+      assertShows(seen, `New request: ${def.title}`, def.description);
+      assert.deepEqual(inputs(seen).map((i) => i.id), def.fields.map((f) => f.id), 'one input per field, in order');
+      for (const f of def.fields) {
+        const i = inputOf(seen, f.id);
+        assert.equal(i.label, f.label, `label of ${f.id}`);
+        assert.equal(i.required, f.required, `${f.id} required`);
+        assertShows(seen, f.label);
+        if (f.help) assert.ok(textsAfter(seen, f.id).some((t) => t.text === f.help && t.subtle), `help of ${f.id} under it`);
+        if (f.choices) assert.equal(i.choiceCount, f.choices.length, `choices of ${f.id}`);
+      }
+      assertButtons(seen, ['Submit request']);
+      assert.deepEqual(seen.actions.map((a) => [a.verb, a.data]), [['request.submit', { kind }]]);
+    };
+    return [
+      {
+        variant: kind,
+        card: () => Promise.resolve(formCard(cards, kind, {}, [])),
+        check(seen) {
+          labelsAndHelp(seen);
+          assert.ok(!texts(seen).some((t) => t.color === 'Attention'), 'a fresh form shows no error');
+          for (const f of def.fields) assert.equal(inputOf(seen, f.id).value, f.default ?? (f.type === 'toggle' ? 'false' : ''), `initial value of ${f.id}`);
+        },
+      },
+      {
+        variant: `${kind}-errors`,
+        card: async () => formCard(cards, kind, MISTYPED[kind], await validationErrors(kind)),
+        async check(seen) {
+          labelsAndHelp(seen);
+          const errors = await validationErrors(kind);
+          const summary = texts(seen).find((t) => t.color === 'Attention' && t.weight === 'Bolder');
+          assert.ok(summary, 'a summary of the problems above the fields');
+          assert.match(summary.text, new RegExp(`^${errors.length} problems? — nothing was requested\\.`));
+          for (const f of def.fields) {
+            const mine = errors.filter((e) => e.field === f.id).map((e) => e.message);
+            const shown = textsAfter(seen, f.id).filter((t) => t.color === 'Attention').map((t) => t.text);
+            assert.deepEqual(shown, mine.length ? [mine.join(' ')] : [], `error under ${f.id}`);
+          }
+          for (const [id, typed] of Object.entries(MISTYPED[kind])) {
+            const i = inputOf(seen, id);
+            assert.equal(i.value, typed, `the form keeps what was typed into ${id} (it shows ${JSON.stringify(i.shown)})`);
+            const choice = def.fields.find((f) => f.id === id)?.choices?.find((c) => c.value === typed);
+            if (choice) assert.equal(i.shown, choice.title, `${id} shows the chosen ${choice.title}`);
+          }
+        },
+      },
+    ];
+  });
+}
+
+const FORM_EXTRAS: Sample[] = [
+  {
+    variant: 'user-mailbox-filled',
+    card: () => Promise.resolve(formCard(cards, 'user-mailbox', TYPED['user-mailbox'], [])),
+    async check(_seen, page) {
+      const sent = await page.press('Submit request');
+      assert.ok(sent, 'a filled form is sent');
+      assert.equal(sent.verb, 'request.submit');
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(sent.data).filter(([, v]) => v !== '')),
+        { kind: 'user-mailbox', ...TYPED['user-mailbox'] },
+        'the host gets the kind and every typed value',
+      );
+    },
+  },
+  {
+    variant: 'user-mailbox-submitted-empty',
+    card: () => Promise.resolve(formCard(cards, 'user-mailbox', {}, [])),
+    async check(_seen, page) {
+      assert.equal(await page.press('Submit request'), null, 'an empty form with required fields is not sent');
+      await page.screenshot('request-form-user-mailbox-submitted-empty');
+      const shown = await page.page.locator('#card').innerText();
+      for (const f of KINDS['user-mailbox'].fields.filter((x) => x.required)) assert.ok(shown.includes(`${f.label} is required`), `says that ${f.label} is required`);
+    },
+  },
+  {
+    variant: 'user-mailbox-refused',
+    card: () => Promise.resolve(formCard(cards, 'user-mailbox', TYPED['user-mailbox'], [{ field: COMMAND_FIELD, message: 'Making requests needs the requester role; ask your Mailroom admin.' }])),
+    check(seen) {
+      assertShows(seen, '1 problem — nothing was requested. Making requests needs the requester role; ask your Mailroom admin.');
+      for (const [id, typed] of Object.entries(TYPED['user-mailbox'])) assert.equal(inputOf(seen, id).value, typed, `keeps ${id}`);
+    },
+  },
+];
+
+function approvalSamples(): Sample[] {
+  const pendingPerKind = KIND_IDS.map(
+    (kind, n): Sample => ({
+      variant: `pending-${kind}`,
+      card: async () => (await requestCards(sample(await sampleRecord(kind, 30 + n), [], 1))).approval,
+      async check(seen) {
+        const { view } = sample(await sampleRecord(kind, 30 + n), [], 1);
+        assertRequestBasics(seen, view);
+        for (const note of view.notes) assertShows(seen, `⚠ ${note}`);
+        assertButtons(seen, ['Approve', 'Reject']);
+      },
+    }),
+  );
+  const states = STATE_NAMES.map(
+    (state): Sample => ({
+      variant: state,
+      card: async () => (await requestCards(await REQUEST_STATES[state]())).approval,
+      async check(seen, page) {
+        const s = await REQUEST_STATES[state]();
+        assertRequestBasics(seen, s.view);
+        for (const note of s.view.notes) assertShows(seen, `⚠ ${note}`);
+        if (s.stages > 1) assertShows(seen, 'Approval in 2 stages.');
+        if (s.view.approvalStatus !== 'pending') {
+          assertButtons(seen, []);
+          assert.deepEqual(inputs(seen), [], 'a decided request asks for nothing');
+          return;
+        }
+        assertButtons(seen, ['Approve', 'Reject']);
+        assert.equal(inputOf(seen, 'reason').label, 'Reason (required to reject)');
+        const approve = await page.press('Approve', { reason: 'looks fine' });
+        assert.deepEqual(approve, { type: 'Action.Execute', verb: 'request.approve', data: { reference: s.view.reference, version: s.view.version } }, 'Approve sends the version and no reason');
+        const reason = 'Not needed: use the Sales DL.';
+        const reject = await page.press('Reject', { reason });
+        assert.deepEqual(reject, { type: 'Action.Execute', verb: 'request.reject', data: { reference: s.view.reference, version: s.view.version, reason } }, 'Reject sends the reason');
+      },
+    }),
+  );
+  const notice = `R-15 was already approved by ${ARNOLD.name} at ${at(95)}. Nothing was changed.`;
+  return [
+    ...pendingPerKind,
+    ...states,
+    {
+      variant: 'refused-decision',
+      card: async () => {
+        const found = await REQUEST_STATES.approved();
+        return verbCard('request.approve', { reference: 'R-15', version: 1 }, { outcome: { ok: false, code: 'already-decided', message: notice, record: found.record, view: found.view } }, ['approver']);
+      },
+      check(seen) {
+        const second = texts(seen)[1];
+        assert.deepEqual(second && [second.text, second.color], [notice, 'Attention'], 'the notice right under the heading');
+        assertButtons(seen, []);
+      },
+    },
+  ];
+}
+
+/** Buttons of the requester's card: Cancel before the run, Retry after a failure, Reveal for a new account's password. */
+function statusButtons(view: RequestView, revealed = false): string[] {
+  return [
+    ...(['pending-approval', 'approved', 'queued'].includes(view.status) ? ['Cancel request'] : []),
+    ...(view.canRetry ? ['Retry'] : []),
+    ...(view.status === 'done' && ['user-mailbox', 'mail-user'].includes(view.kind) && !revealed ? ['Reveal password'] : []),
+  ];
+}
+
+function statusSamples(): Sample[] {
+  const states = STATE_NAMES.map(
+    (state): Sample => ({
+      variant: state,
+      card: async () => (await requestCards(await REQUEST_STATES[state]())).status,
+      async check(seen, page) {
+        const s = await REQUEST_STATES[state]();
+        const v = s.view;
+        assertRequestBasics(seen, v);
+        assert.deepEqual(inputs(seen), [], 'the status card asks for nothing');
+        for (const step of v.steps) {
+          const line = texts(seen).find((t) => t.text === `${step.icon}${step.n}. ${step.summary}`);
+          assert.equal(line?.weight, step.state === 'running' || step.state === 'waiting' ? 'Bolder' : 'Default', `weight of step ${step.n} (${step.state})`);
+          if (step.detail) assert.ok(texts(seen).some((t) => t.text === step.detail && t.color === 'Attention'), `the error of step ${step.n}`);
+        }
+        const buttons = statusButtons(v);
+        assertButtons(seen, buttons);
+        const data = { reference: v.reference, version: v.version };
+        if (buttons.includes('Cancel request')) assert.deepEqual(await page.press('Cancel request'), { type: 'Action.Execute', verb: 'request.cancel', data });
+        if (buttons.includes('Retry')) assert.deepEqual(await page.press('Retry'), { type: 'Action.Execute', verb: 'request.retry', data });
+        if (buttons.includes('Reveal password')) assert.deepEqual(await page.press('Reveal password'), { type: 'Action.Execute', verb: 'request.reveal', data: { reference: v.reference } });
+      },
+    }),
+  );
+  const refused = 'R-21 is running; only a request that has not started can be cancelled. Nothing was changed.';
+  const password = 'Vq7#mT2p-Lk9xW4z';
+  return [
+    ...states,
+    {
+      variant: 'refused-cancel',
+      card: async () => {
+        const found = await REQUEST_STATES.running();
+        return verbCard('request.cancel', { reference: 'R-21', version: 3 }, { outcome: { ok: false, code: 'too-late', message: refused, record: found.record, view: found.view } });
+      },
+      check(seen) {
+        assert.ok(texts(seen).some((t) => t.text === refused && t.color === 'Attention'), 'the notice');
+        assertButtons(seen, []);
+      },
+    },
+    {
+      variant: 'password-revealed',
+      card: async () => verbCard('request.reveal', { reference: 'R-23' }, { found: await REQUEST_STATES.done(), password }),
+      async check(seen) {
+        assertRequestBasics(seen, (await REQUEST_STATES.done()).view);
+        const secret = texts(seen).find((t) => t.text.endsWith(password));
+        assert.ok(secret, 'the password is shown');
+        assert.match(secret.text, /shown once/);
+        assertButtons(seen, []);
+      },
+    },
+    {
+      variant: 'password-gone',
+      card: async () => verbCard('request.reveal', { reference: 'R-23' }, { found: await REQUEST_STATES.done() }),
+      check(seen) {
+        assert.ok(texts(seen).some((t) => t.color === 'Attention' && t.text.startsWith('The password was revealed already')), 'says why there is no password');
+        assert.ok(!seen.text.includes(password));
+      },
+    },
+  ];
+}
+
+const SAMPLES: Record<CardName, readonly Sample[]> = {
+  'request-form': [...formSamples(), ...FORM_EXTRAS],
+  'request-approval': approvalSamples(),
+  'request-status': statusSamples(),
+  welcome: [
+    {
+      variant: 'requester',
+      card: () => Promise.resolve(cards.render('welcome', { name: RITA.name, roles: ['requester'] })),
+      async check(seen, page) {
+        assertShows(seen, 'Welcome to Mailroom', 'Your roles: requester.');
+        assert.deepEqual(await page.press('Show commands'), { type: 'Action.Execute', verb: 'help', data: {} });
+      },
+    },
+    {
+      variant: 'no-role',
+      card: () => Promise.resolve(cards.render('welcome', { name: RITA.name, roles: [] })),
+      check: (seen) => assertShows(seen, 'You have no Mailroom role yet.'),
+    },
+  ],
+  help: (
+    [
+      ['requester', ['requester']],
+      ['admin', ['requester', 'approver', 'admin']],
+      ['no-role', []],
+    ] as const
+  ).map(
+    ([variant, roles]): Sample => ({
+      variant,
+      card: () => oneBotCard('help', [...roles]),
+      check(seen) {
+        assertShows(seen, 'Mailroom commands', roles.length ? `with the roles: ${roles.join(', ')}.` : 'have no Mailroom role yet');
+        for (const u of ['help', ...(roles.length ? ['status R-12'] : [])]) assert.ok(texts(seen).some((t) => t.text === `**${u}**`), `lists ${u}`);
+        if (variant === 'admin') assertShows(seen, 'export audit', 'reject R-12 <reason>', 'new mailbox first=Ada last=Lovelace department=Research');
+      },
+    }),
+  ),
+  'kind-picker': [
+    {
+      variant: '',
+      card: () => oneBotCard('new', ['requester']),
+      async check(seen, page) {
+        for (const k of KIND_IDS) assertShows(seen, KINDS[k].title, KINDS[k].description);
+        assert.deepEqual(seen.buttons, KIND_IDS.map(() => 'Open form'));
+        assert.deepEqual(seen.actions.map((a) => [a.verb, a.data]), KIND_IDS.map((kind) => ['request.form', { kind }]));
+        assert.deepEqual(await page.press('Open form', {}, 2), { type: 'Action.Execute', verb: 'request.form', data: { kind: KIND_IDS[2] } });
+      },
+    },
+  ],
+  notice: [
+    {
+      variant: 'info',
+      card: () => Promise.resolve(cards.notice({ title: 'I did not understand that', text: '"hepl" is not a Mailroom command. Did you mean **help**? Type **help** to see the commands you can use.' }).content as Card),
+      check: (seen) => assert.deepEqual(texts(seen)[0] && [texts(seen)[0]?.text, texts(seen)[0]?.color], ['I did not understand that', 'Default']),
+    },
+    {
+      variant: 'warning',
+      card: () => Promise.resolve(cards.notice({ title: 'Nothing was requested', text: 'Please correct:\n- First name: First name is required, e.g. Ada.\n- Alias: "ada lovelace" contains a space.', tone: 'warning' }).content as Card),
+      check: (seen) => assert.equal(texts(seen)[0]?.color, 'Warning'),
+    },
+    {
+      variant: 'error-facts',
+      card: () =>
+        Promise.resolve(
+          cards.notice({
+            title: 'Audit chain broken',
+            text: 'The chain breaks at event 61: the hash does not match the event.',
+            tone: 'error',
+            facts: [
+              { title: 'Events', value: '212' },
+              { title: 'Last good hash', value: '9f2c51e0a4b7d3e8f1c6a5b4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4' },
+            ],
+          }).content as Card,
+        ),
+      check(seen) {
+        assert.equal(texts(seen)[0]?.color, 'Attention');
+        assert.deepEqual(facts(seen).map((f) => f.title), ['Events', 'Last good hash']);
+      },
+    },
+    {
+      variant: 'good',
+      card: () => Promise.resolve(cards.notice({ title: 'Cancelled', text: 'R-18 was cancelled.', tone: 'good' }).content as Card),
+      check: (seen) => assert.equal(texts(seen)[0]?.color, 'Good'),
+    },
+  ],
+  'request-list': [
+    {
+      variant: 'mine',
+      card: async () => oneBotCard('my requests', ['requester'], { mine: await Promise.all(STATE_NAMES.map(async (s) => (await REQUEST_STATES[s]()).view)) }),
+      async check(seen) {
+        assertShows(seen, 'Your requests');
+        for (const s of STATE_NAMES) {
+          const v = (await REQUEST_STATES[s]()).view;
+          assertShows(seen, `${v.reference} · ${v.kindTitle} · ${v.summary}`, v.statusText.trim());
+        }
+      },
+    },
+    {
+      variant: 'empty',
+      card: () => oneBotCard('my requests', ['requester']),
+      check: (seen) => assertShows(seen, 'Your requests', 'You have made no requests yet. Type new to make one.'),
+    },
+    {
+      variant: 'awaiting',
+      card: async () => oneBotCard('my approvals', ['approver'], { awaiting: [(await REQUEST_STATES['pending-1-stage']()).view, (await REQUEST_STATES['pending-stage-2-of-2-warnings']()).view] }),
+      check: (seen) => assertShows(seen, 'Waiting for your decision', 'R-12', 'R-14'),
+    },
+  ],
+  'audit-trail': [
+    {
+      variant: 'verified',
+      card: async () => oneBotCard('audit R-15', ['admin'], await auditWorld({ ok: true, count: 212, lastHash: 'c'.repeat(64) })),
+      check(seen) {
+        assertShows(seen, 'Audit trail of R-15', 'The audit chain verifies (212 events in all).', '#63 · 2025-03-03 10:49:00 · request.decided · Arnold Approver');
+        assert.ok(texts(seen).some((t) => t.text.startsWith('kind: room-mailbox · source: form · steps: ["ad.createUser"')), 'event details');
+        assert.ok(!texts(seen).some((t) => t.text === ''), 'no empty detail line');
+      },
+    },
+    {
+      variant: 'broken',
+      card: async () => oneBotCard('audit R-15', ['admin'], await auditWorld({ ok: false, brokenAtSeq: 61, reason: 'the hash of event 61 does not match its content' })),
+      check: (seen) => assertShows(seen, 'The audit chain is BROKEN at event 61: the hash of event 61 does not match its content'),
+    },
+    {
+      variant: 'no-events',
+      card: async () => oneBotCard('audit R-15', ['admin'], await auditWorld({ ok: true, count: 0, lastHash: '0'.repeat(64) }, false)),
+      check: (seen) => assertShows(seen, 'Audit trail of R-15'),
+    },
+  ],
+};
+
+// ---------------------------------------------------------------------------------------------
+// The tests
+// ---------------------------------------------------------------------------------------------
+
+/** Words that mean a value was missing or not text. */
+const NOT_TEXT = /\bundefined\b|\bnull\b|\bNaN\b|\[object Object\]|\{"/;
+
+describe('card templates rendered like Teams', function () {
+  this.timeout(60_000);
+  let page: CardPage;
+  const sizes: { name: string; bytes: number }[] = [];
+
+  before(async function () {
+    page = await CardPage.open();
+  });
+
+  after(async function () {
+    await page?.close();
+    const top = [...sizes].sort((a, b) => b.bytes - a.bytes).slice(0, 6);
+    if (top.length) console.log(`      largest cards (limit ${TEAMS_CARD_LIMIT_BYTES} bytes): ${top.map((s) => `${s.name} ${s.bytes}`).join(', ')}`);
+  });
+
+  const templates = readdirSync(CARDS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => path.basename(f, '.json'))
+    .sort();
+
+  it('has samples for every template, and no samples without one', function () {
+    assert.deepEqual(templates.filter((t) => !(t in SAMPLES)), [], 'templates in cards/ without sample data in this test');
+    assert.deepEqual(Object.keys(SAMPLES).filter((n) => !templates.includes(n)).sort(), [], 'samples for templates that do not exist');
+  });
+
+  for (const name of templates) {
+    const samples = (SAMPLES as Partial<Record<string, readonly Sample[]>>)[name] ?? [];
+    describe(name, function () {
+      for (const s of samples) {
+        const shot = s.variant ? `${name}-${s.variant}` : name;
+        it(s.variant || 'renders', async function () {
+          let card: Card;
+          try {
+            card = await s.card();
+          } catch (err) {
+            assert.fail(`${shot}: the card could not be made: ${err instanceof Error ? err.message : String(err)}`);
+          }
+          const bytes = cardBytes(card);
+          sizes.push({ name: shot, bytes });
+          const seen = await page.render(card);
+          await page.screenshot(shot);
+          const problems = [
+            ...unresolvedBindings(card).map((p) => `unresolved binding ${p}`),
+            ...hostRuleProblems(card),
+            ...(bytes > TEAMS_CARD_LIMIT_BYTES ? [`the card is ${bytes} bytes, over Teams' ${TEAMS_CARD_LIMIT_BYTES}`] : []),
+            ...seen.problems.map((p) => `renderer (${p.phase}) ${p.event}: ${p.message}`),
+            ...ignoredProperties(card, seen.understood).map((p) => `renderer ignored ${p}`),
+            ...(NOT_TEXT.test(seen.text) ? [`shows a missing or non-text value: ${seen.text.split('\n').filter((l) => NOT_TEXT.test(l)).join(' | ')}`] : []),
+          ];
+          assert.deepEqual(problems, [], `${shot}: see test-output/cards/${shot}.png`);
+          await s.check?.(seen, page, card);
+        });
+      }
+    });
+  }
+});
