@@ -2,7 +2,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { TurnContext } from 'botbuilder';
 import type { Logger } from '../log';
-import { COMMAND_FIELD, KIND_FIELD, KIND_IDS, KINDS, isKindId, parseCommand, type FieldError, type KindId } from '../requests';
+import { COMMAND_FIELD, KIND_IDS, KINDS, isKindId, parseCommand, type FieldError, type KindId } from '../requests';
 import type { RequestRecord, Store } from '../store';
 import type { RequestActor, RequestNotifications, RequestService, RequestView } from '../workflow/request-service';
 import type { CardRenderer } from './cards';
@@ -139,20 +139,7 @@ function actorOf(turn: TurnInfo): RequestActor {
 }
 
 function errorLines(errors: readonly FieldError[]): string {
-  return errors
-    .map((e) => {
-      const label = e.field === COMMAND_FIELD || e.field === KIND_FIELD ? '' : `${fieldLabel(e.field)}: `;
-      return `- ${label}${e.message}`;
-    })
-    .join('\n');
-}
-
-function fieldLabel(id: string): string {
-  for (const k of KIND_IDS) {
-    const f = KINDS[k].fields.find((x) => x.id === id);
-    if (f) return f.label;
-  }
-  return id;
+  return errors.map((e) => `- ${e.message}`).join('\n');
 }
 
 const REQUEST_PHRASES = KIND_IDS.flatMap((k) => KINDS[k].command.phrases.map((p) => p.toLowerCase()));

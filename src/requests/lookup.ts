@@ -14,6 +14,8 @@ export interface Holder {
   readonly where: 'ad' | 'exo';
   /** A name a person recognises (display name, or DN/identity). */
   readonly name: string;
+  /** The holder's stable identity when the adapter knows it: the AD DN, or Exchange's ExchangeObjectId. */
+  readonly id?: string;
 }
 
 export interface FoundRecipient {

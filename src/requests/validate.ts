@@ -83,7 +83,7 @@ class Form {
   /** Adds an error for a field (by id) with its label in front. */
   error(id: string, message: string): void {
     const f = this.def.fields.find((x) => x.id === id);
-    this.fail(id, `${f?.label ?? id}: ${message}`);
+    this.fail(id, f ? `${f.label}: ${message}` : message);
   }
 
   private read(f: FieldDef, v: unknown): void {
@@ -365,6 +365,10 @@ function toTarget(identity: string, f: FoundRecipient): TargetRecipient {
 }
 
 function isTarget(h: Holder, t: TargetRecipient): boolean {
+  if (h.id !== undefined) {
+    const id = h.id.toLowerCase();
+    if ([t.adDn, t.exoId].some((x) => x !== undefined && x.toLowerCase() === id)) return true;
+  }
   const n = h.name.toLowerCase();
   return [t.name, t.primarySmtpAddress, t.adDn, t.userPrincipalName, t.exoId].some((x) => x !== undefined && x.toLowerCase() === n);
 }

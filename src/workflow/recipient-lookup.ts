@@ -55,7 +55,7 @@ export class HybridRecipientLookup implements RecipientLookup {
 
   async whoHas(what: NameQuery): Promise<Holder[]> {
     const [adHits, exoHits] = await Promise.all([this.ad.whoHas(what), this.exoHolders(what)]);
-    return [...adHits.map((h): Holder => ({ where: 'ad', name: h.name || h.dn })), ...exoHits];
+    return [...adHits.map((h): Holder => ({ where: 'ad', name: h.name || h.dn, id: h.dn })), ...exoHits];
   }
 
   private async exoHolders(what: NameQuery): Promise<Holder[]> {
@@ -66,7 +66,10 @@ export class HybridRecipientLookup implements RecipientLookup {
     const out: Holder[] = [];
     for (const f of filters) {
       const { value } = await this.exo.invoke<ExoRecipientRow>(f.cmdlet, { Filter: f.filter, ResultSize: 10 });
-      for (const r of value) out.push({ where: 'exo', name: `${r.DisplayName || r.Name || r.PrimarySmtpAddress || '?'}${r.RecipientTypeDetails ? ` (${r.RecipientTypeDetails})` : ''}` });
+      for (const r of value) {
+        const id = r.ExchangeObjectId ?? r.Guid;
+        out.push({ where: 'exo', name: `${r.DisplayName || r.Name || r.PrimarySmtpAddress || '?'}${r.RecipientTypeDetails ? ` (${r.RecipientTypeDetails})` : ''}`, ...(id ? { id } : {}) });
+      }
     }
     return out;
   }
