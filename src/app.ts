@@ -12,6 +12,15 @@ import { HybridRecipientLookup } from './workflow/recipient-lookup';
 import { RequestService } from './workflow/request-service';
 import { TenantProfileProvider } from './workflow/tenant-profile-provider';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { WorkflowRunner } from './workflow/runner';
+import { CoalescingRunNotifications } from './workflow/run-notifications';
+import { adExecutors, INITIAL_PASSWORD_ENTRY } from './workflow/executors/ad';
+import { cloudExecutors } from './workflow/executors/cloud';
+import { cloudWaiters } from './workflow/executors/waiters';
+import { EncryptedSecretVault } from './workflow/secret-vault';
+import type { MailroomConfig as Config } from './config/config';
 
 export interface Mailroom {
   readonly url: string;
@@ -20,6 +29,7 @@ export interface Mailroom {
   readonly runtime: BotRuntime;
   readonly cloud: CloudClients | undefined;
   readonly requests: RequestService | undefined;
+  readonly runner: WorkflowRunner | undefined;
   /** Graceful stop: no new turns, in-flight turns finish (bounded), then the store closes. */
   stop(): Promise<void>;
 }
@@ -28,6 +38,23 @@ export interface Mailroom {
 export interface MailroomOptions {
   /** The clock for approvals (reminders, expiry); tests move it instead of waiting. */
   readonly now?: () => Date;
+  /** Run approved requests (default true). Tests of approvals alone turn it off. */
+  readonly runRequests?: boolean;
+  /** Runner timing (tests make it fast). */
+  readonly runner?: { readonly pollMs?: number; readonly waitPollMs?: number; readonly backoffBaseMs?: number; readonly backoffCapMs?: number; readonly maxAttempts?: number };
+  /** How soon a waiting step is checked again (ms), for every kind of wait (tests make it fast). */
+  readonly waitIntervalMs?: number;
+}
+
+/** The key that encrypts generated passwords: SECRET_KEY, else a key file in the data folder made once. */
+function secretKeyFor(config: Config): Buffer {
+  if (config.secretKey) return config.secretKey;
+  const file = path.join(config.dataDir, 'secret.key');
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }
 
 export async function startMailroom(config: MailroomConfig, log: Logger, options: MailroomOptions = {}): Promise<Mailroom> {
@@ -48,6 +75,8 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
   let cloud: CloudClients | undefined;
   let directory: DirectoryClient | undefined;
   let requests: RequestService | undefined;
+  let runner: WorkflowRunner | undefined;
+  let runNotes: CoalescingRunNotifications | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let runtime: BotRuntime;
   let server: HttpServer;
@@ -66,17 +95,49 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
         baseDn: d.baseDn,
       });
       const profile = new TenantProfileProvider(cloud.exo, cloud.graph, config.profile, log.child({ component: 'profile' }));
+      const vault = new EncryptedSecretVault(secretKeyFor(config), store.secrets);
+      const notifications = new TeamsRequestNotifications(runtime.notifier, runtime.cards, store, log.child({ component: 'notify' }), config.approval.channelConversationId);
+      const sync = { servicePrincipalId: config.profile.syncServicePrincipalId, jobId: config.profile.syncJobId };
+      const run = options.runRequests === false ? undefined : new WorkflowRunner({
+        store,
+        executors: [...adExecutors({ directory, vault }), ...cloudExecutors({ graph: cloud.graph, exo: cloud.exo, sync })],
+        waiters: cloudWaiters({
+          graph: cloud.graph,
+          exo: cloud.exo,
+          sync,
+          ...(options.waitIntervalMs !== undefined
+            ? { pollIntervalMs: { cloudSync: options.waitIntervalMs, connectSync: options.waitIntervalMs, mailbox: options.waitIntervalMs, recipient: options.waitIntervalMs } }
+            : {}),
+        }),
+        notifications: { runChanged: (r, steps, m) => (runNotes ? runNotes.runChanged(r, steps, m) : Promise.resolve()) },
+        log: log.child({ component: 'runner' }),
+        now: options.now,
+        ...options.runner,
+      });
+      runner = run;
       requests = new RequestService({
         store,
         lookup: new HybridRecipientLookup(directory, cloud.exo),
         profile: () => profile.get(),
         approval: config.approval,
         groups: cloud.graph,
-        notifications: new TeamsRequestNotifications(runtime.notifier, runtime.cards, store, log.child({ component: 'notify' }), config.approval.channelConversationId),
+        notifications,
         log: log.child({ component: 'requests' }),
         now: options.now,
+        onApproved: run ? (record, actor) => run.enqueue(record, actor) : undefined,
+        onRetry: run ? (record, actor) => run.retry(record, actor) : undefined,
+        runSteps: async (id) => (await store.runs.listByRequest(id)).map((r) => ({ stepIndex: r.stepIndex, status: r.status, error: r.error })),
       });
-      registerRequestHandlers(runtime.bot, { service: requests, cards: runtime.cards, store, log, exportDir: path.join(path.dirname(config.store.sqliteFile), 'exports') });
+      runNotes = new CoalescingRunNotifications(requests, notifications, store.requests, log.child({ component: 'notify' }));
+      registerRequestHandlers(runtime.bot, {
+        service: requests,
+        cards: runtime.cards,
+        store,
+        log,
+        exportDir: path.join(config.dataDir, 'exports'),
+        revealOnce: (id) => vault.takeOnce(id, INITIAL_PASSWORD_ENTRY),
+      });
+      run?.start();
       const service = requests;
       ticker = setInterval(() => {
         service.tick().catch((err: unknown) => log.error('reminder/expiry tick failed', { err }));
@@ -88,6 +149,7 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
     server = await startHttpServer({ host: config.server.host, port: config.server.port, log, onMessage: runtime.onMessage, readiness });
   } catch (err) {
     if (ticker) clearInterval(ticker);
+    await runner?.stop();
     cloud?.close();
     await directory?.close();
     await store.close();
@@ -103,11 +165,14 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
     runtime,
     cloud,
     requests,
+    runner,
     stop() {
       stopping ??= (async () => {
         const { drained, inFlight } = await server.close(config.server.shutdownTimeoutMs);
         if (!drained) log.warn('stopped with turns still running', { inFlight });
         clearInterval(ticker);
+        await runner?.stop();
+        await runNotes?.close();
         cloud?.close();
         await directory?.close();
         await store.close();

@@ -13,6 +13,8 @@ import { openPostgres, openSqlite, type EngineConnection, type Engine } from './
 import { StoreError } from './errors';
 import { migrateToLatest } from './migrations';
 import { createRequestRepository, type RequestRepository } from './request-repository';
+import { createRunRepository, type RunRepository } from './run-repository';
+import { createSecretRepository, type SecretRepository } from './secret-repository';
 import type { Database } from './schema';
 
 export type { ConversationRefFilter, ConversationRefInput, ConversationRefRecord, ConversationRepository, ConversationType } from './conversation-repository';
@@ -45,6 +47,15 @@ export {
   type AuditLog,
   type AuditVerifyResult,
 } from './audit-log';
+export {
+  RUN_STEP_STATUSES,
+  type CreateStepsResult,
+  type RunRepository,
+  type RunStepInput,
+  type RunStepRecord,
+  type RunStepStatus,
+} from './run-repository';
+export type { SecretRepository } from './secret-repository';
 export type { Database } from './schema';
 
 export interface StoreOptions {
@@ -70,6 +81,10 @@ export interface Store {
   readonly cards: CardRepository;
   /** The append-only, hash-chained audit log. */
   readonly audit: AuditLog;
+  /** The durable workflow's steps, claimed under leases. */
+  readonly runs: RunRepository;
+  /** Ciphertext of generated secrets, taken once. */
+  readonly secrets: SecretRepository;
   /** Resolves when the database answers a query; throws a StoreError saying why not (readiness probe). */
   ping(): Promise<void>;
   /** Migrate to the latest schema; returns the migrations applied now ([] when already up to date). */
@@ -111,6 +126,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     decisions: createDecisionRepository(conn.db, clock),
     cards: createCardRepository(conn.db, clock),
     audit: createAuditLog(conn, clock),
+    runs: createRunRepository(conn, clock),
+    secrets: createSecretRepository(conn.db, clock),
     ping: () => probe('answer a ping'),
     migrate: () => migrateToLatest(conn),
     close,

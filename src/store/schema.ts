@@ -136,6 +136,48 @@ export interface AuditChainHeadTable {
   last_hash: string;
 }
 
+export const RUN_STEP_STATUSES = ['pending', 'running', 'waiting', 'done', 'failed', 'skipped', 'cancelled'] as const;
+export type RunStepStatus = (typeof RUN_STEP_STATUSES)[number];
+
+/**
+ * One row per step of an approved request's plan (migration 0003), run in `step_index` order. A claimed
+ * step carries a lease (`lease_owner` until `lease_until`); see `run-repository.ts`.
+ */
+export interface RunStepsTable {
+  id: Generated<number>;
+  request_id: number;
+  /** 0-based position in the plan; unique per request. */
+  step_index: number;
+  /** The step's id within its plan, e.g. `ad.create-user`. */
+  step_id: string;
+  action: string;
+  system: string;
+  /** JSON text: the step's input (never a secret). */
+  input_json: string;
+  status: RunStepStatus;
+  /** Claims by `claimNext` so far: +1 at every claim. */
+  attempts: number;
+  /** When the step may be claimed (pending) or polled (waiting) next. */
+  next_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  /** JSON text or null. */
+  result_json: string | null;
+  error: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+/** The secret vault (migration 0003): ciphertext only, taken (deleted) once. */
+export interface SecretsTable {
+  request_id: number;
+  name: string;
+  /** Base64. */
+  ciphertext: string;
+  created_at: string;
+}
+
 export interface Database {
   conversation_refs: ConversationRefsTable;
   requests: RequestsTable;
@@ -143,4 +185,6 @@ export interface Database {
   request_cards: RequestCardsTable;
   audit_events: AuditEventsTable;
   audit_chain_head: AuditChainHeadTable;
+  run_steps: RunStepsTable;
+  secrets: SecretsTable;
 }

@@ -519,16 +519,16 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
       statusText = `Expired at ${at(record.decidedAt ?? record.updatedAt)} without a decision.`;
       break;
     case 'queued':
-      statusText = `Approved by ${record.decidedByName ?? '?'}; queued to run.`;
+      statusText = `Approved by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}; queued to run.`;
       break;
     case 'running':
-      statusText = `Running (approved by ${record.decidedByName ?? '?'}).`;
+      statusText = `Approved by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}; running.`;
       break;
     case 'waiting':
-      statusText = `Waiting (approved by ${record.decidedByName ?? '?'}): ${steps.find((x) => x.state === 'waiting')?.summary ?? 'for the next step'}.`;
+      statusText = `Approved by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}; waiting: ${steps.find((x) => x.state === 'waiting')?.summary ?? 'for the next step'}`;
       break;
     case 'done':
-      statusText = `Done at ${at(record.updatedAt)} (approved by ${record.decidedByName ?? '?'}).`;
+      statusText = `Done at ${at(record.updatedAt)} (approved by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}).`;
       break;
     case 'failed':
       statusText = `Stopped: ${record.error ?? 'a step failed'}`;

@@ -292,7 +292,8 @@ export class WorkflowRunner {
     const finished = steps.every((s) => s.status === 'done' || s.status === 'skipped');
     const latest = finished ? await this.setStatus(record.id, 'done', null, summarise(steps)) : await this.setStatus(record.id, 'running');
     if (finished) await this.o.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'run.done', data: {} });
-    if (latest) await this.o.notifications.runChanged(latest, steps, finished ? `${record.reference} is done.` : undefined);
+    const title = (record.plan as Partial<Plan> | null)?.title;
+    if (latest) await this.o.notifications.runChanged(latest, steps, finished ? `${record.reference} is done${title ? `: ${title}` : ''}.` : undefined);
     if (!finished) this.kick();
   }
 

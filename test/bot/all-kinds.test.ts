@@ -223,7 +223,7 @@ describe('every request kind, by command and by form, approved and rejected, ove
       env: {},
       overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir },
     });
-    app = await startMailroom(config, process.env.ALL_KINDS_LOG ? createLogger('warn') : silentLogger);
+    app = await startMailroom(config, process.env.ALL_KINDS_LOG ? createLogger('warn') : silentLogger, { runRequests: false });
     rita = new Chat(app.url, connector, RITA);
     arnold = new Chat(app.url, connector, ARNOLD);
     for (const p of [RITA, ARNOLD, ADA]) await new Chat(app.url, connector, p).client.install();

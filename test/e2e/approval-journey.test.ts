@@ -43,6 +43,7 @@ describe('two people in two Agents Playgrounds: a shared mailbox is requested by
     app = await startMailroom(
       loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } }),
       silentLogger,
+      { runner: { pollMs: 200, waitPollMs: 300 }, waitIntervalMs: 300 },
     );
     const botEndpoint = `${app.url}/api/messages`;
     for (const [who, dir] of [
@@ -105,12 +106,22 @@ describe('two people in two Agents Playgrounds: a shared mailbox is requested by
   it("the requester's status card changed in place and she was told", async function () {
     await requester.page.bringToFront();
     await requester.page.getByText(/was approved by Arnold Approver/).first().waitFor({ timeout: 20000 });
-    const status = await requester.waitForCard(/R-\d+ · Shared mailbox[\s\S]*Approved by Arnold Approver/);
-    assert.doesNotMatch(await status.innerText(), /Waiting for approval/);
     await requester.screenshot('journey-05-requester-sees-decision');
-    const reference = /R-\d+/.exec(await status.innerText())?.[0] ?? '';
-    const events = (await app.store.audit.list({ requestRef: reference, limit: 20 })).map((e) => e.event);
-    assert.deepEqual(events, ['request.created', 'request.decided']);
+  });
+
+  it('the run carries it out and the status card visibly moves to Done, every step ticked', async function () {
+    const status = await requester.waitForCard(/R-\d+ · Shared mailbox[\s\S]*Done at/, 60000);
+    const text = await status.innerText();
+    assert.doesNotMatch(text, /Waiting for approval/);
+    assert.match(text, /approved by Arnold Approver/);
+    assert.match(text, /✔ 1\./);
+    assert.doesNotMatch(text, /[○▶⏳✖] \d\./, 'no step is left pending, running, waiting or failed');
+    await requester.page.getByText(/is done\./).first().waitFor({ timeout: 20000 });
+    await requester.screenshot('journey-06-done');
+    const reference = /R-\d+/.exec(text)?.[0] ?? '';
+    const events = (await app.store.audit.list({ requestRef: reference, limit: 200 })).map((e) => e.event);
+    assert.deepEqual(events.slice(0, 3), ['request.created', 'request.decided', 'run.queued']);
+    assert.equal(events[events.length - 1], 'run.done');
     assert.equal((await app.store.audit.verify()).ok, true);
   });
 });

@@ -3,6 +3,7 @@ import { columnTypes, type EngineConnection, type Engine } from '../dialect';
 import { StoreError } from '../errors';
 import { initial } from './0001_initial';
 import { requestsAndAudit } from './0002_requests_audit';
+import { runsAndSecrets } from './0003_runs_secrets';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -11,6 +12,7 @@ import { requestsAndAudit } from './0002_requests_audit';
 const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0001_initial': (engine) => initial(columnTypes(engine)),
   '0002_requests_audit': (engine) => requestsAndAudit(columnTypes(engine)),
+  '0003_runs_secrets': (engine) => runsAndSecrets(columnTypes(engine)),
 };
 
 /** Every migration name, in the order they run. */

@@ -1,0 +1,509 @@
+/**
+ * The durable workflow's steps: one row per step of an approved request's plan, claimed under a lease.
+ *
+ * Rules (both engines):
+ * - A request's steps run in `stepIndex` order, one at a time: only the lowest step that is not `done`
+ *   or `skipped` can be claimed, and only when it is `pending` (or `running` under an expired lease — its
+ *   owner crashed) and due (`nextAt <= now`). A `waiting`, `failed` or `cancelled` step holds the
+ *   request's later steps back.
+ * - A claim sets `running`, the lease (`leaseOwner` until `now + leaseMs`) and counts the attempt
+ *   (`attempts + 1`) in the same statement, so a crash right after a claim still counts it.
+ * - Finishing a step (`complete`, `wait`, `retryLater`, `fail`) succeeds only for the lease owner while
+ *   its lease is valid (`leaseUntil > now`) and releases the lease. An owner that wakes up after its lease
+ *   expired is refused (false), whether or not another instance took the step over: it must drop its
+ *   result. `heartbeat` extends leases that are still held.
+ * - Times are the caller's (`now`), from the application clock; leases compare ISO 8601 text.
+ * - Owners: use one per runner (e.g. host, pid and a random suffix). A lease is told apart only by its
+ *   owner, so two runners must never share one.
+ *
+ * Claiming, per engine:
+ * - PostgreSQL: one statement; a CTE selects the due steps `FOR UPDATE SKIP LOCKED` and the UPDATE takes
+ *   them. A step another instance is claiming is skipped, never waited for; a step another instance
+ *   claimed after this statement's snapshot is re-checked on the new row version (READ COMMITTED) and
+ *   dropped. "No earlier unfinished step" cannot go stale: `done` and `skipped` are final.
+ * - SQLite: the same UPDATE … WHERE id IN (SELECT …) inside one BEGIN IMMEDIATE transaction
+ *   (`sqliteImmediate`): the single writer claims alone.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { sql, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
+import { decodeJson, encodeTimeInput, type EngineConnection } from './dialect';
+import { StoreError } from './errors';
+import { RUN_STEP_STATUSES, type Database, type RunStepStatus, type RunStepsTable } from './schema';
+
+export { RUN_STEP_STATUSES, type RunStepStatus } from './schema';
+
+/** A time given to the store: a Date, or an ISO 8601 string. */
+type TimeInput = Date | string;
+
+/** One step of a plan, as `createSteps` takes it. */
+export interface RunStepInput {
+  /** The step's id within its plan, e.g. `ad.create-user`; unique within the plan. */
+  stepId: string;
+  /** e.g. `ad.createUser`. */
+  action: string;
+  /** e.g. `ad`, `entra`, `exo`, `wait`. */
+  system: string;
+  /** Any JSON value; never a secret. */
+  input: unknown;
+}
+
+/** A step as stored. */
+export interface RunStepRecord {
+  /** The row id: what claim, complete, wait, retryLater, fail and heartbeat take. */
+  id: number;
+  requestId: number;
+  /** 0-based position in the plan. */
+  stepIndex: number;
+  stepId: string;
+  action: string;
+  system: string;
+  input: unknown;
+  status: RunStepStatus;
+  /** Claims by claimNext so far (1 during the first try). */
+  attempts: number;
+  /** ISO 8601 UTC: when it may be claimed (pending) or polled (waiting) next. */
+  nextAt: string;
+  leaseOwner: string | null;
+  leaseUntil: string | null;
+  /** null until a try reports one. */
+  result: unknown;
+  /** The last try's error; cleared by a successful try. */
+  error: string | null;
+  /** First claim. */
+  startedAt: string | null;
+  /** done, failed or cancelled. */
+  finishedAt: string | null;
+  updatedAt: string;
+}
+
+export interface CreateStepsResult {
+  /** true when this call stored the steps; false when the request had steps already (nothing changed). */
+  created: boolean;
+  /** The request's steps as stored, in order. */
+  steps: RunStepRecord[];
+}
+
+export interface RunRepository {
+  /**
+   * Store the steps of a request's plan, all `pending`, due at `now`. Idempotent: when the request has
+   * steps already (another instance started the same run), nothing is created and the stored steps come
+   * back with `created: false`. Concurrent calls serialize on the request (PostgreSQL: its row is locked;
+   * SQLite: BEGIN IMMEDIATE), and the insert is ON CONFLICT DO NOTHING besides. Throws `not-found` for an
+   * unknown request, `invalid-record` for an empty plan or a repeated stepId.
+   */
+  createSteps(requestId: number, steps: readonly RunStepInput[], now: TimeInput): Promise<CreateStepsResult>;
+  /**
+   * Claim up to `limit` runnable steps, at most one per request, due earliest first (see the file
+   * comment): each comes back `running`, leased to `owner` until `now + leaseMs`, `attempts` counted.
+   */
+  claimNext(owner: string, now: TimeInput, leaseMs: number, limit: number): Promise<RunStepRecord[]>;
+  /**
+   * Claim up to `limit` `waiting` steps that are due (`nextAt <= now`) and not leased (or whose lease
+   * expired: the poller crashed), due earliest first, for one polling cycle. They stay `waiting`, leased to
+   * `owner` until `now + leaseMs`; `attempts` is not counted (it counts tries, not polls).
+   */
+  claimWaiting(owner: string, now: TimeInput, leaseMs: number, limit: number): Promise<RunStepRecord[]>;
+  /** The step holds: `done`, `result` stored (undefined → null), error cleared. */
+  complete(id: number, owner: string, result: unknown, now: TimeInput): Promise<boolean>;
+  /** Not yet: `waiting`, polled again from `until`; `result` stored (undefined → null), error cleared. */
+  wait(id: number, owner: string, until: TimeInput, result: unknown, now: TimeInput): Promise<boolean>;
+  /**
+   * A transient error: due again at `nextAt` with `error` kept. A claimed step goes back to `pending`; a
+   * waiting one (claimed by the poller) stays `waiting`. `attempts` is unchanged (counted at the claim).
+   */
+  retryLater(id: number, owner: string, nextAt: TimeInput, error: string, now: TimeInput): Promise<boolean>;
+  /** A permanent error: `failed` with `error`; the request's later steps wait for `resetFailed`. */
+  fail(id: number, owner: string, error: string, now: TimeInput): Promise<boolean>;
+  /** Extend the leases `owner` still holds to `now + leaseMs`; returns the ids extended (a missing id was lost). */
+  heartbeat(ids: readonly number[], owner: string, leaseMs: number, now: TimeInput): Promise<number[]>;
+  /** The request's steps in order. */
+  listByRequest(requestId: number): Promise<RunStepRecord[]>;
+  /** The Retry button: the request's `failed` steps become `pending`, due at `now`; attempts and error kept. Returns how many. */
+  resetFailed(requestId: number, now: TimeInput): Promise<number>;
+  /**
+   * Cancel what has not started: `pending` and `waiting` steps, and `running` ones whose lease expired
+   * (a crashed owner), become `cancelled`. A step running under a valid lease is left to finish; a
+   * cancelled waiting step's poller is refused. `now` defaults to the store clock. Returns how many.
+   */
+  cancelPending(requestId: number, now?: TimeInput): Promise<number>;
+  /** Steps per status, every status present (0 when none). */
+  countByStatus(): Promise<Record<RunStepStatus, number>>;
+}
+
+type Row = Selectable<RunStepsTable>;
+
+function toRecord(row: Row): RunStepRecord {
+  return {
+    id: Number(row.id),
+    requestId: Number(row.request_id),
+    stepIndex: Number(row.step_index),
+    stepId: row.step_id,
+    action: row.action,
+    system: row.system,
+    input: decodeJson(row.input_json),
+    status: row.status,
+    attempts: Number(row.attempts),
+    nextAt: row.next_at,
+    leaseOwner: row.lease_owner,
+    leaseUntil: row.lease_until,
+    result: row.result_json === null ? null : decodeJson(row.result_json),
+    error: row.error,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const byDueThenId = (a: RunStepRecord, b: RunStepRecord): number => (a.nextAt < b.nextAt ? -1 : a.nextAt > b.nextAt ? 1 : a.id - b.id);
+
+const MAX_ID = 2_147_483_647;
+const MAX_LIMIT = 1_000;
+const MAX_STEPS = 1_000;
+const MAX_LEASE_MS = 24 * 60 * 60 * 1000;
+const MAX_TEXT = 200;
+
+function invalid(what: string, problems: string[]): never {
+  throw new StoreError('invalid-record', `${what}: ${problems.join('; ')}.`);
+}
+
+function checkId(v: unknown, key: string, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_ID) invalid(what, [`${key} must be a positive integer (got ${JSON.stringify(v)})`]);
+  return v;
+}
+
+function checkText(v: unknown, key: string, what: string): string {
+  if (typeof v !== 'string' || v === '' || v.length > MAX_TEXT) invalid(what, [`${key} must be a non-empty string of at most ${MAX_TEXT} characters`]);
+  return v;
+}
+
+function checkTime(v: unknown, key: string, what: string): string {
+  try {
+    return encodeTimeInput(v as TimeInput, key);
+  } catch (err) {
+    return invalid(what, [err instanceof Error ? err.message.replace(/\.$/, '') : String(err)]);
+  }
+}
+
+function checkCount(v: unknown, key: string, max: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) invalid(what, [`${key} must be an integer from 1 to ${max} (got ${JSON.stringify(v)})`]);
+  return v;
+}
+
+/** JSON text of `v` (undefined → null), or what is wrong with it. */
+function toJson(v: unknown, key: string): { text: string | null; problem?: string } {
+  if (v === undefined || v === null) return { text: null };
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch (err) {
+    return { text: null, problem: `${key} cannot be stored as JSON (${err instanceof Error ? err.message : String(err)})` };
+  }
+  return text === undefined ? { text: null, problem: `${key} must be a JSON value (got ${typeof v})` } : { text };
+}
+
+function jsonOrNull(v: unknown, key: string, what: string): string | null {
+  const { text, problem } = toJson(v, key);
+  if (problem !== undefined) invalid(what, [problem]);
+  return text;
+}
+
+/** `now + ms` in the stored form. */
+function plus(nowText: string, ms: number): string {
+  return new Date(Date.parse(nowText) + ms).toISOString();
+}
+
+interface Lease {
+  owner: string;
+  now: string;
+  until: string;
+  limit: number;
+}
+
+function checkLease(owner: unknown, now: unknown, leaseMs: unknown, limit: unknown, what: string): Lease {
+  const o = checkText(owner, 'owner', what);
+  const at = checkTime(now, 'now', what);
+  const ms = checkCount(leaseMs, 'leaseMs', MAX_LEASE_MS, what);
+  const n = checkCount(limit, 'limit', MAX_LIMIT, what);
+  return { owner: o, now: at, until: plus(at, ms), limit: n };
+}
+
+const lit = (v: string): RawBuilder<unknown> => sql.lit(v);
+
+/**
+ * The runnable steps, due earliest first. The status terms repeat run_steps_runnable_idx's predicate
+ * literally so both engines can use that partial index.
+ */
+function runnable(now: string, limit: number): RawBuilder<unknown> {
+  return sql`select s.id from run_steps s
+    where s.status in (${lit('pending')}, ${lit('running')})
+      and (s.status = ${lit('pending')} or s.lease_until <= ${now})
+      and s.next_at <= ${now}
+      and not exists (
+        select 1 from run_steps e
+        where e.request_id = s.request_id and e.step_index < s.step_index
+          and e.status not in (${lit('done')}, ${lit('skipped')}))
+    order by s.next_at, s.id
+    limit ${limit}`;
+}
+
+/** Due waiting steps no live poller holds; the status term matches run_steps_waiting_idx. */
+function dueWaiting(now: string, limit: number): RawBuilder<unknown> {
+  return sql`select w.id from run_steps w
+    where w.status = ${lit('waiting')}
+      and w.next_at <= ${now}
+      and (w.lease_until is null or w.lease_until <= ${now})
+    order by w.next_at, w.id
+    limit ${limit}`;
+}
+
+const claimSet = (l: Lease): RawBuilder<unknown> =>
+  sql`status = ${lit('running')}, lease_owner = ${l.owner}, lease_until = ${l.until}, attempts = attempts + 1,
+      started_at = coalesce(started_at, ${l.now}), updated_at = ${l.now}`;
+
+const pollSet = (l: Lease): RawBuilder<unknown> => sql`lease_owner = ${l.owner}, lease_until = ${l.until}, updated_at = ${l.now}`;
+
+export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db' | 'sqliteImmediate'>, clock: () => Date): RunRepository {
+  const db: Kysely<Database> = conn.db;
+
+  const listByRequest = async (requestId: number): Promise<RunStepRecord[]> => {
+    const rows = await db.selectFrom('run_steps').selectAll().where('request_id', '=', requestId).orderBy('step_index').execute();
+    return rows.map(toRecord);
+  };
+
+  // SQLite: statements run synchronously on the store's one connection inside BEGIN IMMEDIATE.
+  let immediate: (<T>(work: (database: BetterSqlite3.Database) => T) => Promise<T>) | undefined;
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const statement = (database: BetterSqlite3.Database, text: string): BetterSqlite3.Statement => {
+    let s = statements.get(text);
+    if (s === undefined) statements.set(text, (s = database.prepare(text)));
+    return s;
+  };
+  if (conn.engine === 'sqlite') {
+    immediate = conn.sqliteImmediate;
+    if (immediate === undefined) throw new Error('The SQLite connection has no sqliteImmediate; run steps cannot be claimed safely.');
+  }
+
+  /**
+   * Run one claiming UPDATE (`set` on the rows `pick` selects) and return the claimed rows.
+   * PostgreSQL: `pick` locked FOR UPDATE SKIP LOCKED in a CTE; SQLite: inside BEGIN IMMEDIATE.
+   */
+  const claim = async (pick: RawBuilder<unknown>, set: RawBuilder<unknown>): Promise<RunStepRecord[]> => {
+    let rows: Row[];
+    if (immediate !== undefined) {
+      const q = sql<Row>`update run_steps set ${set} where id in (${pick}) returning *`.compile(db);
+      rows = await immediate((database) => statement(database, q.sql).all(...q.parameters) as Row[]);
+    } else {
+      const result = await sql<Row>`with picked as (${pick} for update skip locked)
+        update run_steps r set ${set} from picked where r.id = picked.id returning r.*`.execute(db);
+      rows = result.rows;
+    }
+    return rows.map(toRecord).sort(byDueThenId);
+  };
+
+  /** One finishing UPDATE for the lease holder; true when it applied. */
+  const finish = async (
+    id: number,
+    owner: string,
+    now: string,
+    changes: UpdateObject<Database, 'run_steps'>,
+  ): Promise<boolean> => {
+    const res = await db
+      .updateTable('run_steps')
+      .set({ ...changes, lease_owner: null, lease_until: null, updated_at: now })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('lease_until', '>', now)
+      .where('status', 'in', ['running', 'waiting'])
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  };
+
+  const finishArgs = (id: unknown, owner: unknown, now: unknown, what: string): { id: number; owner: string; now: string } => ({
+    id: checkId(id, 'id', what),
+    owner: checkText(owner, 'owner', what),
+    now: checkTime(now, 'now', what),
+  });
+
+  const checkError = (v: unknown, what: string): string => {
+    if (typeof v !== 'string' || v === '') invalid(what, ['error must be a non-empty string']);
+    return v;
+  };
+
+  return {
+    async createSteps(requestId, steps, now) {
+      const what = `The steps of request R-${String(requestId)} were not stored`;
+      checkId(requestId, 'requestId', what);
+      const at = checkTime(now, 'now', what);
+      if (!Array.isArray(steps) || steps.length === 0 || steps.length > MAX_STEPS) invalid(what, [`steps must be a list of 1 to ${MAX_STEPS} steps`]);
+      const problems: string[] = [];
+      const seen = new Set<string>();
+      const rows = steps.map((s: RunStepInput, i) => {
+        if (typeof s !== 'object' || s === null) {
+          problems.push(`step ${i} must be an object`);
+          return undefined;
+        }
+        for (const key of ['stepId', 'action', 'system'] as const) {
+          if (typeof s[key] !== 'string' || s[key] === '' || s[key].length > MAX_TEXT) problems.push(`step ${i}: ${key} must be a non-empty string of at most ${MAX_TEXT} characters`);
+        }
+        if (seen.has(s.stepId)) problems.push(`step ${i}: stepId ${JSON.stringify(s.stepId)} is repeated`);
+        seen.add(s.stepId);
+        const input = toJson(s.input, `step ${i}: input`);
+        if (input.problem !== undefined) problems.push(input.problem);
+        return {
+          request_id: requestId,
+          step_index: i,
+          step_id: s.stepId,
+          action: s.action,
+          system: s.system,
+          input_json: input.text ?? 'null',
+          status: 'pending' as const,
+          attempts: 0,
+          next_at: at,
+          lease_owner: null,
+          lease_until: null,
+          result_json: null,
+          error: null,
+          started_at: null,
+          finished_at: null,
+          updated_at: at,
+        };
+      });
+      if (problems.length > 0) invalid(what, problems);
+      const values = rows.filter((r) => r !== undefined);
+      const insert = db
+        .insertInto('run_steps')
+        .values(values)
+        .onConflict((oc) => oc.columns(['request_id', 'step_index']).doNothing());
+      const notFound = (): StoreError => new StoreError('not-found', `Request R-${requestId} does not exist; no steps were stored.`);
+
+      let created: boolean;
+      if (immediate !== undefined) {
+        const exists = db.selectFrom('requests').select('id').where('id', '=', requestId).compile();
+        const has = db.selectFrom('run_steps').select('id').where('request_id', '=', requestId).limit(1).compile();
+        const ins = insert.compile();
+        created = await immediate((database) => {
+          if (statement(database, exists.sql).get(...exists.parameters) === undefined) throw notFound();
+          if (statement(database, has.sql).get(...has.parameters) !== undefined) return false;
+          statement(database, ins.sql).run(...ins.parameters);
+          return true;
+        });
+      } else {
+        created = await db.transaction().execute(async (tx) => {
+          // Serializes createSteps for this request; FOR NO KEY UPDATE leaves foreign-key checks
+          // (decisions, cards) unblocked.
+          const req = await tx.selectFrom('requests').select('id').where('id', '=', requestId).forNoKeyUpdate().executeTakeFirst();
+          if (req === undefined) throw notFound();
+          const has = await tx.selectFrom('run_steps').select('id').where('request_id', '=', requestId).limit(1).executeTakeFirst();
+          if (has !== undefined) return false;
+          await tx
+            .insertInto('run_steps')
+            .values(values)
+            .onConflict((oc) => oc.columns(['request_id', 'step_index']).doNothing())
+            .execute();
+          return true;
+        });
+      }
+      return { created, steps: await listByRequest(requestId) };
+    },
+
+    async claimNext(owner, now, leaseMs, limit) {
+      const l = checkLease(owner, now, leaseMs, limit, 'claimNext');
+      return claim(runnable(l.now, l.limit), claimSet(l));
+    },
+
+    async claimWaiting(owner, now, leaseMs, limit) {
+      const l = checkLease(owner, now, leaseMs, limit, 'claimWaiting');
+      return claim(dueWaiting(l.now, l.limit), pollSet(l));
+    },
+
+    async complete(id, owner, result, now) {
+      const a = finishArgs(id, owner, now, 'complete');
+      const resultJson = jsonOrNull(result, 'result', `complete of step ${a.id}`);
+      return finish(a.id, a.owner, a.now, { status: 'done', result_json: resultJson, error: null, finished_at: a.now });
+    },
+
+    async wait(id, owner, until, result, now) {
+      const a = finishArgs(id, owner, now, 'wait');
+      const nextAt = checkTime(until, 'until', 'wait');
+      const resultJson = jsonOrNull(result, 'result', `wait of step ${a.id}`);
+      return finish(a.id, a.owner, a.now, { status: 'waiting', next_at: nextAt, result_json: resultJson, error: null });
+    },
+
+    async retryLater(id, owner, nextAt, error, now) {
+      const a = finishArgs(id, owner, now, 'retryLater');
+      const at = checkTime(nextAt, 'nextAt', 'retryLater');
+      const message = checkError(error, 'retryLater');
+      return finish(a.id, a.owner, a.now, {
+        status: sql<RunStepStatus>`case when status = ${lit('waiting')} then ${lit('waiting')} else ${lit('pending')} end`,
+        next_at: at,
+        error: message,
+      });
+    },
+
+    async fail(id, owner, error, now) {
+      const a = finishArgs(id, owner, now, 'fail');
+      const message = checkError(error, 'fail');
+      return finish(a.id, a.owner, a.now, { status: 'failed', error: message, finished_at: a.now });
+    },
+
+    async heartbeat(ids, owner, leaseMs, now) {
+      const what = 'heartbeat';
+      if (!Array.isArray(ids) || ids.length > MAX_LIMIT) invalid(what, [`ids must be a list of at most ${MAX_LIMIT} step ids`]);
+      const list: number[] = (ids as readonly unknown[]).map((id) => checkId(id, 'every id', what));
+      const o = checkText(owner, 'owner', what);
+      const at = checkTime(now, 'now', what);
+      const ms = checkCount(leaseMs, 'leaseMs', MAX_LEASE_MS, what);
+      if (list.length === 0) return [];
+      const rows = await db
+        .updateTable('run_steps')
+        .set({ lease_until: plus(at, ms) })
+        .where('id', 'in', list)
+        .where('lease_owner', '=', o)
+        .where('lease_until', '>', at)
+        .where('status', 'in', ['running', 'waiting'])
+        .returning('id')
+        .execute();
+      return rows.map((r) => Number(r.id)).sort((x, y) => x - y);
+    },
+
+    async listByRequest(requestId) {
+      checkId(requestId, 'requestId', 'listByRequest');
+      return listByRequest(requestId);
+    },
+
+    async resetFailed(requestId, now) {
+      checkId(requestId, 'requestId', 'resetFailed');
+      const at = checkTime(now, 'now', 'resetFailed');
+      const res = await db
+        .updateTable('run_steps')
+        .set({ status: 'pending', next_at: at, finished_at: null, updated_at: at })
+        .where('request_id', '=', requestId)
+        .where('status', '=', 'failed')
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows);
+    },
+
+    async cancelPending(requestId, now) {
+      checkId(requestId, 'requestId', 'cancelPending');
+      const at = now === undefined ? checkTime(clock(), 'the store clock', 'cancelPending') : checkTime(now, 'now', 'cancelPending');
+      const res = await db
+        .updateTable('run_steps')
+        .set({ status: 'cancelled', lease_owner: null, lease_until: null, finished_at: at, updated_at: at })
+        .where('request_id', '=', requestId)
+        .where((eb) => eb.or([eb('status', 'in', ['pending', 'waiting']), eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', at)])]))
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows);
+    },
+
+    async countByStatus() {
+      const rows = await db
+        .selectFrom('run_steps')
+        .select((eb) => ['status', eb.fn.countAll<number | string>().as('n')])
+        .groupBy('status')
+        .execute();
+      const counts = Object.fromEntries(RUN_STEP_STATUSES.map((s) => [s, 0])) as Record<RunStepStatus, number>;
+      for (const r of rows) counts[r.status] = Number(r.n);
+      return counts;
+    },
+  };
+}
