@@ -6,7 +6,8 @@ import { Logger } from './log';
 import { HttpServer, startHttpServer } from './server/http';
 import { connectProbe, Probe, runProbes } from './server/readiness';
 import { openStore, Store } from './store';
-import { registerRequestHandlers, TeamsRequestNotifications } from './bot';
+import { registerRequestHandlers, sweepCard, TeamsRequestNotifications } from './bot';
+import { CloudManagedSweep } from './workflow/sweep';
 import { DirectoryClient } from './directory';
 import { HybridRecipientLookup } from './workflow/recipient-lookup';
 import { RequestService } from './workflow/request-service';
@@ -78,6 +79,7 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
   let runner: WorkflowRunner | undefined;
   let runNotes: CoalescingRunNotifications | undefined;
   let ticker: NodeJS.Timeout | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
   let runtime: BotRuntime;
   let server: HttpServer;
   try {
@@ -95,6 +97,7 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
         baseDn: d.baseDn,
       });
       const profile = new TenantProfileProvider(cloud.exo, cloud.graph, config.profile, log.child({ component: 'profile' }));
+      const sweep = new CloudManagedSweep(cloud.exo, directory, (e) => store.audit.append(e), log.child({ component: 'sweep' }));
       const vault = new EncryptedSecretVault(secretKeyFor(config), store.secrets);
       const notifications = new TeamsRequestNotifications(runtime.notifier, runtime.cards, store, log.child({ component: 'notify' }), config.approval.channelConversationId);
       const sync = { servicePrincipalId: config.profile.syncServicePrincipalId, jobId: config.profile.syncJobId };
@@ -136,7 +139,23 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
         log,
         exportDir: path.join(config.dataDir, 'exports'),
         revealOnce: (id) => vault.takeOnce(id, INITIAL_PASSWORD_ENTRY),
+        sweep,
       });
+      if (config.sweepIntervalMs) {
+        const bot = runtime;
+        sweeper = setInterval(() => {
+          sweep
+            .sweep({ aadObjectId: null, name: 'Mailroom (scheduled)' })
+            .then(async (report) => {
+              for (const admin of config.roles.admins) {
+                if (admin.kind !== 'user') continue;
+                await bot.notifier.sendToUser(admin.id, config.allowedTenantIds[0] ?? '', { card: sweepCard(bot.cards, report) }).catch((err: unknown) => log.warn('sweep report not delivered', { admin: admin.id, err }));
+              }
+            })
+            .catch((err: unknown) => log.error('scheduled cloud-managed sweep failed', { err }));
+        }, config.sweepIntervalMs);
+        sweeper.unref();
+      }
       run?.start();
       const service = requests;
       ticker = setInterval(() => {
@@ -171,6 +190,7 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
         const { drained, inFlight } = await server.close(config.server.shutdownTimeoutMs);
         if (!drained) log.warn('stopped with turns still running', { inFlight });
         clearInterval(ticker);
+        clearInterval(sweeper);
         await runner?.stop();
         await runNotes?.close();
         cloud?.close();

@@ -12,7 +12,7 @@ import { Notifier } from './notifier';
 import { GroupMembership, RoleResolver } from './roles';
 
 export { Notifier, ConversationNotFoundError } from './notifier';
-export { registerRequestHandlers, TeamsRequestNotifications } from './requests';
+export { registerRequestHandlers, sweepCard, TeamsRequestNotifications } from './requests';
 export type { OutgoingMessage } from './notifier';
 
 export interface BotRuntime {

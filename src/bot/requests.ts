@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import { COMMAND_FIELD, KIND_IDS, KINDS, isKindId, parseCommand, type FieldError, type KindId } from '../requests';
 import type { RequestRecord, Store } from '../store';
 import type { RequestActor, RequestNotifications, RequestService, RequestView } from '../workflow/request-service';
+import type { CloudManagedSweep, SweepReport } from '../workflow/sweep';
 import type { CardRenderer } from './cards';
 import type { CardActionHandler, CommandHandler, MailroomBot } from './mailroom-bot';
 import { ConversationNotFoundError, Notifier } from './notifier';
@@ -152,6 +153,21 @@ export interface RequestHandlersDeps {
   readonly exportDir: string;
   /** Returns a generated password once (the secret vault), or undefined when there is none any more. */
   readonly revealOnce?: (requestId: number) => Promise<string | undefined>;
+  readonly sweep?: CloudManagedSweep;
+}
+
+/** The sweep's report as a card for admins. */
+export function sweepCard(cards: CardRenderer, report: SweepReport): Card {
+  const lines = [
+    ...report.changed.map((c) => ({ title: 'made cloud-managed', value: `${c.name} <${c.address}>` })),
+    ...report.failed.map((f) => ({ title: 'failed', value: `${f.name} <${f.address}>: ${f.error}` })),
+  ].slice(0, 40);
+  return cards.render('notice', {
+    title: 'Cloud-managed sweep',
+    text: `${report.checked} mailboxes checked: ${report.changed.length} made cloud-managed, ${report.failed.length} failed, ${report.alreadyCloudManaged} were cloud-managed already.${report.changed.length ? ' From now on, edit their Exchange attributes in Exchange Online: AD changes no longer reach them, except mail.' : ''}`,
+    tone: report.failed.length ? 'warning' : 'good',
+    facts: lines,
+  });
 }
 
 /** Registers every request command and card verb on the bot. */
@@ -346,6 +362,38 @@ export function registerRequestHandlers(bot: MailroomBot, deps: RequestHandlersD
           check.ok
             ? notice('Audit chain verified', `${check.count} events; every hash and link checks out. Last hash: ${check.lastHash}`, 'good')
             : notice('Audit chain broken', `The chain breaks at event ${check.brokenAtSeq}: ${check.reason}`, 'error'),
+        );
+      },
+    },
+    {
+      name: 'sweep cloud-managed',
+      usage: 'sweep cloud-managed',
+      description: 'Makes every dir-synced mailbox that is not yet cloud-managed cloud-managed, and reports.',
+      roles: ['admin'],
+      pattern: /^sweep( cloud-?managed)?$/i,
+      async handle(ctx, turn) {
+        if (!deps.sweep) return void (await ctx.sendActivity(notice('Not available', 'Exchange Online is not configured.', 'warning')));
+        const report = await deps.sweep.sweep({ aadObjectId: turn.actor.aadObjectId, name: turn.actor.name });
+        await reply(ctx, sweepCard(cards, report));
+      },
+    },
+    {
+      name: 'drift report',
+      usage: 'drift report',
+      description: 'Lists cloud-managed mailboxes whose Exchange attributes differ between AD and Exchange Online.',
+      roles: ['admin'],
+      pattern: /^drift( report)?$/i,
+      async handle(ctx, turn) {
+        if (!deps.sweep) return void (await ctx.sendActivity(notice('Not available', 'Exchange Online is not configured.', 'warning')));
+        const { checked, items } = await deps.sweep.drift({ aadObjectId: turn.actor.aadObjectId, name: turn.actor.name });
+        await reply(
+          ctx,
+          cards.render('notice', {
+            title: 'Drift report',
+            text: items.length ? `${items.length} of ${checked} cloud-managed mailboxes differ between AD and Exchange Online.` : `All ${checked} cloud-managed mailboxes agree between AD and Exchange Online.`,
+            tone: items.length ? 'warning' : 'good',
+            facts: items.slice(0, 40).map((i) => ({ title: i.address, value: i.differences.join('; ') })),
+          }),
         );
       },
     },

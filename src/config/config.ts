@@ -89,6 +89,8 @@ export interface MailroomConfig {
   /** 32-byte key that encrypts generated passwords until they are revealed; undefined: a key file in the data folder. */
   readonly secretKey: Buffer | undefined;
   readonly dataDir: string;
+  /** Run the cloud-managed sweep this often (ms); undefined: only on an admin's command. */
+  readonly sweepIntervalMs: number | undefined;
   readonly logLevel: LogLevel;
 }
 
@@ -379,6 +381,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     approval,
     secretKey,
     dataDir,
+    sweepIntervalMs: r.raw('SWEEP_INTERVAL') === undefined ? undefined : r.duration('SWEEP_INTERVAL', r.raw('SWEEP_INTERVAL'), 86_400_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info'),
   };
   if (r.problems.length) throw new ConfigError(r.problems, files.files);
