@@ -154,6 +154,7 @@ function mailboxProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
     ExchangeGuid: r.exchangeGuid,
     ResourceType: r.recipientTypeDetails === 'RoomMailbox' ? 'Room' : r.recipientTypeDetails === 'EquipmentMailbox' ? 'Equipment' : null,
     IsResource: r.recipientTypeDetails === 'RoomMailbox' || r.recipientTypeDetails === 'EquipmentMailbox',
+    ResourceCapacity: r.resourceCapacity ?? null,
     IsShared: r.recipientTypeDetails === 'SharedMailbox',
     AccountDisabled: u ? !u.accountEnabled : false,
     SKUAssigned: skuAssigned,
@@ -457,13 +458,21 @@ export const CMDLETS: Record<string, Cmdlet> = {
     },
   },
   'Set-Mailbox': {
-    parameters: ['Identity', 'Type', 'IsExchangeCloudManaged', 'ForwardingSmtpAddress', 'DeliverToMailboxAndForward', 'MessageCopyForSentAsEnabled', 'MessageCopyForSendOnBehalfEnabled', 'GrantSendOnBehalfTo', 'Name', ...ADDRESS_PARAMETERS],
+    parameters: ['Identity', 'Type', 'IsExchangeCloudManaged', 'ResourceCapacity', 'ForwardingSmtpAddress', 'DeliverToMailboxAndForward', 'MessageCopyForSentAsEnabled', 'MessageCopyForSendOnBehalfEnabled', 'GrantSendOnBehalfTo', 'Name', ...ADDRESS_PARAMETERS],
     run: (ctx, p) => {
       const t = ctx.tenant;
       const r = resolve(ctx, byType(t, MAILBOXES), required(p, 'Identity', 'Set-Mailbox'));
-      refuse('Set-Mailbox', r, [...p.keys()].filter((k) => k !== 'Identity'));
+      refuse('Set-Mailbox', r, [...p.keys()].filter((k) => k !== 'Identity' && k !== 'ResourceCapacity'));
       const warnings: string[] = [];
       const change = commonChanges(p, r);
+      if (p.has('ResourceCapacity')) {
+        const raw = p.get('ResourceCapacity');
+        const n = raw === null ? null : Number(raw);
+        if (n !== null && (!Number.isInteger(n) || n < 0)) {
+          throw new ExoError('ParameterBinding', `Cannot process argument transformation on parameter 'ResourceCapacity'. Cannot convert value "${String(raw)}" to type "System.Int32".`);
+        }
+        change.resourceCapacity = n;
+      }
       const type = str(p, 'Type');
       if (type !== undefined) {
         const mapped = MAILBOX_TYPE_PARAM[type.toLowerCase()];

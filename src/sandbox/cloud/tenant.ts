@@ -306,6 +306,8 @@ export interface ExoRecipient {
   whenMailboxCreated: string | null;
   whenCreated: string;
   whenChanged: string;
+  /** Room and equipment mailboxes: how many people (Set-Mailbox -ResourceCapacity); absent in older saved state. */
+  resourceCapacity?: number | null;
 }
 
 export interface PendingMailbox {
@@ -1748,12 +1750,14 @@ export class Tenant {
       exchangeGuid?: string;
       externalEmailAddress?: string;
       displayName?: string;
+      resourceCapacity?: number | null;
     },
   ): boolean {
     this.tick();
     const rec = this.s.recipients.find((x) => x.guid === guid);
     if (!rec) throw new Error(`no recipient ${guid}`);
     const before = JSON.stringify(rec);
+    if (change.resourceCapacity !== undefined) rec.resourceCapacity = change.resourceCapacity;
     const isMailbox = isMailboxType(rec.recipientTypeDetails);
     if (change.emailAddresses !== undefined) {
       const list = change.emailAddresses.map(normaliseProxy);

@@ -1,0 +1,324 @@
+/**
+ * Every request kind not covered by journeys.test.ts, carried out end to end against the sandbox: Rita files it
+ * by one-line command, Arnold approves it on the card's data, the durable workflow runs it to `done`, and the
+ * outcome is asserted in AD (over LDAP) and in Exchange Online / Entra ID.
+ *
+ * The change kinds target synced, licensed mailboxes that before() makes in the suite's own OU; each kind (or
+ * pair of kinds that undo one another) has its own target so the tests do not depend on one another's order
+ * beyond what a test states itself.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startMailroom, type Mailroom } from '../../src/app';
+import { createCloudClients, type CloudClients } from '../../src/cloud';
+import { loadConfig } from '../../src/config/config';
+import { DirectoryClient, type DirectoryObject } from '../../src/directory';
+import { createLogger, silentLogger } from '../../src/log';
+import { projectRoot } from '../../src/paths';
+import { KINDS, type KindId } from '../../src/requests';
+import type { Sandbox } from '../../src/sandbox';
+import { sandboxOverrides } from '../../src/sandbox/overrides';
+import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
+import { ConformanceSuite, type ExoGroup, type ExoMailbox, type ExoMailUser, type ExoRecipientRow } from '../harness/conformance';
+import { startConnector, visibleText, type Connector } from '../harness/connector';
+import { ARNOLD, buttonData, Chat, reEscape, RITA } from '../harness/requests';
+import { getSharedSandbox } from '../harness/sandbox';
+
+const suffix = Date.now().toString(36).slice(-5);
+const D = SANDBOX_MAIL_DOMAIN;
+
+/** A synced, licensed mailbox a change kind targets (made in before()). */
+interface Target {
+  readonly name: string;
+  readonly upn: string;
+  readonly displayName: string;
+  readonly primary: string;
+  readonly secondary: string;
+}
+const target = (key: string, label: string): Target => ({
+  name: `${key}${suffix}`,
+  upn: `${key}${suffix}@${D}`,
+  displayName: `${label} ${suffix}`,
+  primary: `${key}.${suffix}@${D}`,
+  secondary: `${key}.old.${suffix}@${D}`,
+});
+/** Addresses: add, remove, then change the primary one. */
+const ADDR = target('ava', 'Ava Address');
+/** Cloud-managed on, then off. */
+const CLOUD = target('cleo', 'Cleo Cloud');
+/** Converted to Shared, then back to Regular. */
+const CONV = target('conny', 'Conny Convert');
+/** Offboarded. */
+const OFF = target('otto', 'Otto Offboard');
+/** The initial member of the new groups. */
+const MEMBER = target('mia', 'Mia Member');
+
+describe('provisioning runs of every other kind: request, approve, done, and the outcome in AD, Entra and Exchange Online', function () {
+  this.timeout(60_000);
+  let sandbox: Sandbox;
+  let suite: ConformanceSuite | undefined;
+  let connector: Connector;
+  let app: Mailroom;
+  let dataDir: string;
+  let cloud: CloudClients;
+  let directory: DirectoryClient;
+  let rita: Chat;
+  let arnold: Chat;
+
+  before(async function () {
+    sandbox = await getSharedSandbox();
+    connector = await startConnector();
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-all-runs-'));
+    const config = loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } });
+    app = await startMailroom(config, process.env.ALL_RUNS_LOG ? createLogger('warn') : silentLogger, {
+      runner: { pollMs: 100, waitPollMs: 150, backoffBaseMs: 100, backoffCapMs: 1000 },
+      waitIntervalMs: 100,
+    });
+    rita = new Chat(app.url, connector, RITA);
+    arnold = new Chat(app.url, connector, ARNOLD);
+    for (const c of [rita, arnold]) await c.client.install();
+    const e = sandbox.endpoints;
+    cloud = createCloudClients(config.cloud!, config.extraCaFile);
+    directory = new DirectoryClient({ url: e.ldap.url, bindDn: e.ldap.bindDn, password: e.ldap.password, caPem: readFileSync(e.ldap.caFile, 'utf8'), connectTimeoutMs: 5000, timeoutMs: 15000 });
+
+    suite = await ConformanceSuite.open(sandbox, 'all-runs');
+    const targets = [ADDR, CLOUD, CONV, OFF, MEMBER];
+    for (const t of targets) {
+      await suite.addUser(t.name, { displayName: t.displayName, mail: t.primary, mailNickname: `${t.name}`, proxyAddresses: [`SMTP:${t.primary}`, `smtp:${t.secondary}`] });
+    }
+    await suite.sync();
+    for (const t of targets) await suite.licence(t.upn);
+    for (const t of targets) {
+      const mbx = await suite.mailbox(t.upn);
+      assert.equal(mbx.RecipientTypeDetails, 'UserMailbox', `${t.upn} has a mailbox`);
+      assert.equal(mbx.IsDirSynced, true);
+    }
+  });
+
+  after(async function () {
+    await app?.stop();
+    cloud?.close();
+    await directory?.close();
+    await connector?.close();
+    await suite?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  // ------------------------------------------------------------------------------------------- helpers
+
+  /** Rita files the command, Arnold approves it on the approval card's data; resolves with the reference. */
+  async function requestAndApprove(kind: KindId, command: string): Promise<string> {
+    const title = reEscape(KINDS[kind].title);
+    const since = connector.calls.length;
+    await rita.client.say(command);
+    const status = await rita.waitFor((c) => new RegExp(`R-\\d+ · ${title}`).test(visibleText(c.body)), since, 15_000).catch(() => {
+      const said = connector.calls.slice(since).map((c) => visibleText(c.body)).join('\n---\n');
+      assert.fail(`"${command}" filed no ${KINDS[kind].title} request; Mailroom said:\n${said}`);
+    });
+    const reference = /(R-\d+)/.exec(visibleText(status.body))?.[1] ?? '';
+    assert.ok(reference, 'the status card names the request');
+    const approval = await arnold.waitFor((c) => new RegExp(`${reference} · ${title}`).test(visibleText(c.body)), since, 15_000);
+    const res = await arnold.client.execute('request.approve', buttonData(approval.body.attachments, 'Approve') ?? {});
+    assert.equal(res.status, 200);
+    return reference;
+  }
+
+  /** Waits until the request is done; fails with the run's error (and the steps) when it fails. */
+  async function untilDone(reference: string, timeoutMs = 30_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const r = (await app.requests!.get(reference))?.record;
+      if (r?.status === 'done') return;
+      if (r?.status === 'failed' || Date.now() > end) {
+        const steps = r ? (await app.store.runs.listByRequest(r.id)).map((s) => `${s.stepId}:${s.status}`).join(', ') : '';
+        assert.fail(`${reference} is ${r?.status ?? '?'}${r?.error ? `: ${r.error}` : ''} (steps: ${steps})`);
+      }
+      await new Promise((res) => setTimeout(res, 150));
+    }
+  }
+
+  async function run(kind: KindId, command: string): Promise<Record<string, unknown>> {
+    const reference = await requestAndApprove(kind, command);
+    await untilDone(reference);
+    if (process.env.ALL_RUNS_LOG) {
+      const steps = await app.store.runs.listByRequest((await app.requests!.get(reference))!.record.id);
+      const ms = (a: string | null, b: string | null): number => (a && b ? Date.parse(b) - Date.parse(a) : -1);
+      console.log(`      ${reference} ${kind}: ${steps.map((s) => `${s.stepId} ${ms(s.startedAt, s.finishedAt)}ms×${s.attempts}`).join(', ')}`);
+    }
+    return (await app.requests!.get(reference))!.record.request as Record<string, unknown>;
+  }
+
+  async function ad(identity: string): Promise<DirectoryObject> {
+    const o = await directory.findByIdentity(identity);
+    assert.ok(o, `AD has ${identity}`);
+    return o;
+  }
+
+  async function exo<T>(cmdlet: string, identity: string): Promise<T> {
+    const row = (await cloud.exo.invoke<T>(cmdlet, { Identity: identity })).value[0];
+    assert.ok(row, `${cmdlet} ${identity} found nothing`);
+    return row;
+  }
+
+  const lower = (a: readonly string[]): string[] => a.map((x) => x.toLowerCase());
+
+  async function entraLicences(upn: string): Promise<unknown[]> {
+    const u = await cloud.graph.user<{ assignedLicenses?: unknown[] }>(upn, ['assignedLicenses']);
+    assert.ok(u, `Entra ID has ${upn}`);
+    return u.assignedLicenses ?? [];
+  }
+
+  // ------------------------------------------------------------------------------------------- creation kinds
+
+  it('a room mailbox: disabled AD user with mail; RoomMailbox in Exchange Online', async function () {
+    const req = await run('room-mailbox', `new room name="Run Room ${suffix}"`);
+    const upn = String(req.userPrincipalName);
+    const a = await ad(upn);
+    assert.equal(a.enabled, false, 'a room account is disabled');
+    assert.equal(a.mail?.toLowerCase(), String(req.primarySmtpAddress).toLowerCase());
+    const mbx = await exo<ExoMailbox>('Get-Mailbox', upn);
+    assert.equal(mbx.RecipientTypeDetails, 'RoomMailbox');
+    assert.equal(mbx.PrimarySmtpAddress.toLowerCase(), String(req.primarySmtpAddress).toLowerCase());
+    assert.equal(mbx.IsDirSynced, true);
+  });
+
+  // The step exo.setResourceCapacity runs Set-Mailbox -ResourceCapacity (a parameter Exchange Online's
+  // Set-Mailbox has); the sandbox's Set-Mailbox does not accept it yet, so this run fails at exo.capacity.
+  it('a room mailbox with a capacity: Get-Mailbox ResourceCapacity is the capacity', async function () {
+    const req = await run('room-mailbox', `new room name="Run Board ${suffix}" capacity=12`);
+    const upn = String(req.userPrincipalName);
+    assert.equal((await ad(upn)).enabled, false, 'a room account is disabled');
+    const mbx = await exo<ExoMailbox & { ResourceCapacity?: number | string | null }>('Get-Mailbox', upn);
+    assert.equal(mbx.RecipientTypeDetails, 'RoomMailbox');
+    assert.equal(Number(mbx.ResourceCapacity), 12);
+  });
+
+  it('an equipment mailbox: disabled AD user with mail; EquipmentMailbox in Exchange Online', async function () {
+    const req = await run('equipment-mailbox', `new equipment name="Run Car ${suffix}"`);
+    const upn = String(req.userPrincipalName);
+    const a = await ad(upn);
+    assert.equal(a.enabled, false, 'an equipment account is disabled');
+    const mbx = await exo<ExoMailbox>('Get-Mailbox', upn);
+    assert.equal(mbx.RecipientTypeDetails, 'EquipmentMailbox');
+    assert.equal(mbx.PrimarySmtpAddress.toLowerCase(), String(req.primarySmtpAddress).toLowerCase());
+  });
+
+  it('a mail user: AD user with targetAddress; MailUser with the external address in Exchange Online', async function () {
+    const external = `pat.${suffix}@partner.example`;
+    const req = await run('mail-user', `new mail user first=Pat last=Run${suffix} email=${external} company="Partner Ltd"`);
+    const upn = String(req.userPrincipalName);
+    const a = await ad(upn);
+    assert.equal(a.objectClass, 'user');
+    assert.equal(a.targetAddress?.toLowerCase(), `smtp:${external}`);
+    const mu = await exo<ExoMailUser>('Get-MailUser', upn);
+    assert.equal(mu.RecipientTypeDetails, 'MailUser');
+    assert.equal(mu.ExternalEmailAddress.toLowerCase(), `smtp:${external}`);
+    assert.equal(mu.IsDirSynced, true);
+  });
+
+  it('a mail contact: AD contact with mail; MailContact with the external address in Exchange Online', async function () {
+    const external = `ada.${suffix}@partner.example`;
+    await run('mail-contact', `new contact name="Ada Run ${suffix}" email=${external}`);
+    const a = await ad(external);
+    assert.equal(a.objectClass, 'contact');
+    assert.equal(a.mail?.toLowerCase(), external);
+    const mc = await exo<ExoRecipientRow>('Get-MailContact', external);
+    assert.equal(mc.RecipientTypeDetails, 'MailContact');
+    assert.equal(mc.ExternalEmailAddress?.toLowerCase(), `smtp:${external}`);
+    assert.equal(mc.DisplayName, `Ada Run ${suffix}`);
+  });
+
+  for (const security of [false, true]) {
+    it(`a universal ${security ? 'security' : 'distribution'} group with an initial member: AD group and member; Get-DistributionGroup says so`, async function () {
+      const name = `Run ${security ? 'Sec' : 'Dist'} ${suffix}`;
+      const req = await run('distribution-group', `new group name="${name}" scope=universal security=${security ? 'yes' : 'no'} members=${MEMBER.primary}`);
+      const address = String(req.primarySmtpAddress);
+      const a = await ad(address);
+      assert.equal(a.objectClass, 'group');
+      assert.equal(a.groupScope, 'universal');
+      assert.equal(a.securityEnabled, security);
+      const members = await directory.groupMembers(a.dn);
+      assert.equal(members?.length, 1, `the AD group has one member: ${JSON.stringify(members)}`);
+      assert.match(members[0]!, new RegExp(`^CN=${MEMBER.name},`, 'i'));
+      const g = await exo<ExoGroup>('Get-DistributionGroup', address);
+      assert.equal(g.GroupType, security ? 'Universal, SecurityEnabled' : 'Universal');
+      assert.equal(g.RecipientTypeDetails, security ? 'MailUniversalSecurityGroup' : 'MailUniversalDistributionGroup');
+      assert.equal(g.IsDirSynced, true);
+      const exoMembers = (await cloud.exo.invoke<ExoRecipientRow>('Get-DistributionGroupMember', { Identity: address })).value;
+      assert.deepEqual(exoMembers.map((m) => m.PrimarySmtpAddress.toLowerCase()), [MEMBER.primary]);
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------- change kinds
+
+  it('a secondary address is added: AD proxyAddresses and EXO EmailAddresses have it as smtp:', async function () {
+    const extra = `ava.extra.${suffix}@${D}`;
+    await run('secondary-address-add', `add address ${ADDR.primary} address=${extra}`);
+    assert.ok(lower((await ad(ADDR.upn)).proxyAddresses).includes(`smtp:${extra}`));
+    const mbx = await exo<ExoMailbox>('Get-Mailbox', ADDR.upn);
+    assert.ok(mbx.EmailAddresses.includes(`smtp:${extra}`), mbx.EmailAddresses.join(', '));
+    assert.equal(mbx.PrimarySmtpAddress.toLowerCase(), ADDR.primary);
+  });
+
+  it('a secondary address is removed: gone from AD proxyAddresses and EXO EmailAddresses', async function () {
+    await run('secondary-address-remove', `remove address ${ADDR.primary} address=${ADDR.secondary}`);
+    assert.ok(!lower((await ad(ADDR.upn)).proxyAddresses).includes(`smtp:${ADDR.secondary}`));
+    const mbx = await exo<ExoMailbox>('Get-Mailbox', ADDR.upn);
+    assert.ok(!lower(mbx.EmailAddresses).includes(`smtp:${ADDR.secondary}`), mbx.EmailAddresses.join(', '));
+    assert.equal(mbx.PrimarySmtpAddress.toLowerCase(), ADDR.primary);
+  });
+
+  it('the primary address is changed: AD mail and SMTP: are the new one, the old one is kept as smtp:', async function () {
+    const next = `ava.new.${suffix}@${D}`;
+    await run('primary-address', `change primary ${ADDR.primary} new=${next}`);
+    const a = await ad(ADDR.upn);
+    assert.equal(a.mail?.toLowerCase(), next);
+    assert.ok(a.proxyAddresses.includes(`SMTP:${next}`), a.proxyAddresses.join(', '));
+    assert.ok(a.proxyAddresses.includes(`smtp:${ADDR.primary}`), a.proxyAddresses.join(', '));
+    const mbx = await exo<ExoMailbox>('Get-Mailbox', ADDR.upn);
+    assert.equal(mbx.PrimarySmtpAddress.toLowerCase(), next);
+    assert.ok(mbx.EmailAddresses.includes(`SMTP:${next}`), mbx.EmailAddresses.join(', '));
+    assert.ok(mbx.EmailAddresses.includes(`smtp:${ADDR.primary}`), mbx.EmailAddresses.join(', '));
+  });
+
+  it('cloud-managed on, then off: Get-Mailbox IsExchangeCloudManaged follows', async function () {
+    await run('cloud-managed', `cloud-managed ${CLOUD.primary} on`);
+    assert.equal((await exo<ExoMailbox>('Get-Mailbox', CLOUD.upn)).IsExchangeCloudManaged, true);
+    await run('cloud-managed', `cloud-managed ${CLOUD.primary} off`);
+    assert.equal((await exo<ExoMailbox>('Get-Mailbox', CLOUD.upn)).IsExchangeCloudManaged, false);
+  });
+
+  it('a mailbox is converted to Shared (licence removed), then back to Regular (licence assigned)', async function () {
+    await run('mailbox-type', `convert ${CONV.primary} to shared`);
+    const shared = await exo<ExoMailbox>('Get-Mailbox', CONV.upn);
+    assert.equal(shared.RecipientTypeDetails, 'SharedMailbox');
+    assert.deepEqual(await entraLicences(CONV.upn), [], 'the licence was removed');
+    await run('mailbox-type', `convert ${CONV.primary} to regular`);
+    const regular = await exo<ExoMailbox>('Get-Mailbox', CONV.upn);
+    assert.equal(regular.RecipientTypeDetails, 'UserMailbox');
+    assert.equal((await entraLicences(CONV.upn)).length, 1, 'a licence was assigned again');
+  });
+
+  it('offboarding: AD account disabled, Shared mailbox, no licence, hidden from address lists', async function () {
+    await run('offboarding', `offboard ${OFF.primary}`);
+    const a = await ad(OFF.upn);
+    assert.equal(a.enabled, false, 'the AD account is disabled');
+    const mbx = await exo<ExoMailbox>('Get-Mailbox', OFF.upn);
+    assert.equal(mbx.RecipientTypeDetails, 'SharedMailbox');
+    assert.equal(mbx.HiddenFromAddressListsEnabled, true);
+    assert.deepEqual(await entraLicences(OFF.upn), [], 'the licence was removed');
+  });
+
+  it('left every step of every done run done, and the audit chain verifies', async function () {
+    // A run that failed is reported by its own test above.
+    for (const r of await app.store.requests.listByRequester(RITA.aadObjectId, { limit: 1000 })) {
+      if (r.status === 'failed') continue;
+      assert.equal(r.status, 'done', `${r.reference} is ${r.status}`);
+      const steps = await app.store.runs.listByRequest(r.id);
+      assert.ok(steps.length > 0 && steps.every((s) => s.status === 'done'), `${r.reference}: ${steps.map((s) => `${s.stepId}:${s.status}`).join(', ')}`);
+    }
+    assert.equal((await app.store.audit.verify()).ok, true);
+  });
+});
