@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-const BENCHES = ['store.ts'];
+const BENCHES = ['store.ts', 'mailroom.ts'];
 
 let failed = 0;
 for (const file of BENCHES) {

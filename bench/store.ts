@@ -1,6 +1,7 @@
 /**
  * Store benchmark: open time, 1,000 upserts, request creates and transitions, audit appends (one
- * instance and two instances on one database) and audit verification on each engine, printed as tables.
+ * instance and two instances on one database), audit verification, and run-step claims (claim + complete,
+ * one instance and two; one poller claim of 500 waiting steps) on each engine, printed as tables.
  * Run: npx tsx bench/store.ts   (starts a throwaway PostgreSQL like the tests do)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,11 @@ const UPSERTS = 1_000;
 const CONCURRENCY = 10;
 const REQUESTS = 1_000;
 const APPENDS = 1_000;
+/** Run steps claimed and completed per measurement: CLAIM_REQUESTS requests of STEPS_PER_REQUEST steps. */
+const CLAIM_REQUESTS = 200;
+const STEPS_PER_REQUEST = 5;
+const WAITING = 500;
+const LEASE_MS = 120_000;
 
 export interface StoreBenchRow {
   engine: Store['engine'];
@@ -29,6 +35,12 @@ export interface StoreBenchRow {
   /** verify() over every event appended above. */
   verifyEventsPerSec: number;
   verifiedEvents: number;
+  /** claimNext (limit 1) + complete, CONCURRENCY loops. */
+  claimsPerSec: number;
+  /** The same with two store instances on one database, CONCURRENCY loops each. */
+  twoInstanceClaimsPerSec: number;
+  /** One claimWaiting of WAITING due steps (the poller's claim). */
+  waitingClaimMs: number;
 }
 
 /** Run `n` calls of `fn` with `workers` of them in flight at a time; returns the calls per second. */
@@ -71,6 +83,43 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
   const result = await fn();
   return [result, performance.now() - t0];
+}
+
+/**
+ * Claim and complete the `n` runnable steps at `now` with `workers` loops spread over `stores`; returns
+ * steps per second. Throws if a step is claimed twice or a complete is refused.
+ */
+async function claimThroughput(stores: readonly Store[], now: Date, n: number, workers: number): Promise<number> {
+  let completed = 0;
+  const seen = new Set<number>();
+  const [, ms] = await timed(async () => {
+    const worker = async (w: number): Promise<void> => {
+      const store = stores[w % stores.length]!;
+      const owner = `bench-${w}`;
+      while (completed < n) {
+        const [step] = await store.runs.claimNext(owner, now, LEASE_MS, 1);
+        if (step === undefined) {
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        if (seen.has(step.id)) throw new Error(`step ${step.id} was claimed twice`);
+        seen.add(step.id);
+        if (!(await store.runs.complete(step.id, owner, { ok: true }, now))) throw new Error(`complete of step ${step.id} was refused`);
+        completed += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
+  });
+  return (n / ms) * 1000;
+}
+
+function benchSteps(i: number): { stepId: string; action: string; system: string; input: unknown }[] {
+  return Array.from({ length: STEPS_PER_REQUEST }, (_, k) => ({
+    stepId: `step-${k}`,
+    action: 'ad.setAttributes',
+    system: 'ad',
+    input: { identity: `user${i}@contoso.example`, attributes: { department: 'Bench', k } },
+  }));
 }
 
 async function benchEngine(engine: Store['engine'], opts: StoreOptions): Promise<StoreBenchRow> {
@@ -119,6 +168,27 @@ async function benchEngine(engine: Store['engine'], opts: StoreOptions): Promise
     const [verified, verifyMs] = await timed(() => store.audit.verify());
     if (!verified.ok) throw new Error(`the audit chain did not verify: ${verified.reason} at ${verified.brokenAtSeq}`);
 
+    // Run steps on the requests created above: two batches for claims, then one step each for the poller.
+    const now = new Date();
+    const ids = created.map((r) => r.id);
+    const steps = CLAIM_REQUESTS * STEPS_PER_REQUEST;
+    // Each measurement has exactly its own `steps` steps to run (created just before it).
+    for (const id of ids.slice(0, CLAIM_REQUESTS)) await store.runs.createSteps(id, benchSteps(id), now);
+    const claimsPerSec = await claimThroughput([store], now, steps, CONCURRENCY);
+    const other = await openStore(opts);
+    let twoInstanceClaimsPerSec: number;
+    try {
+      for (const id of ids.slice(CLAIM_REQUESTS, 2 * CLAIM_REQUESTS)) await store.runs.createSteps(id, benchSteps(id), now);
+      twoInstanceClaimsPerSec = await claimThroughput([store, other], now, steps, CONCURRENCY * 2);
+    } finally {
+      await other.close();
+    }
+    const waitIds = ids.slice(2 * CLAIM_REQUESTS, 2 * CLAIM_REQUESTS + WAITING);
+    for (const id of waitIds) await store.runs.createSteps(id, benchSteps(id).slice(0, 1), now);
+    for (const step of await store.runs.claimNext('bench', now, LEASE_MS, WAITING)) await store.runs.wait(step.id, 'bench', now, null, now);
+    const [polled, waitingClaimMs] = await timed(() => store.runs.claimWaiting('poller', new Date(now.getTime() + 1), LEASE_MS, WAITING));
+    if (polled.length !== waitIds.length) throw new Error(`the poller claimed ${polled.length} of ${waitIds.length} waiting steps`);
+
     return {
       engine,
       openNewMs,
@@ -132,6 +202,9 @@ async function benchEngine(engine: Store['engine'], opts: StoreOptions): Promise
       twoInstanceAppendsPerSec,
       verifyEventsPerSec: (verified.count / verifyMs) * 1000,
       verifiedEvents: verified.count,
+      claimsPerSec,
+      twoInstanceClaimsPerSec,
+      waitingClaimMs,
     };
   } finally {
     await store.close();
@@ -173,6 +246,11 @@ function printTable(rows: StoreBenchRow[]): void {
   print(
     ['engine', `${APPENDS} appends seq (/s)`, `appends ×${CONCURRENCY} (/s)`, `appends 2 instances ×${CONCURRENCY} (/s)`, 'verify (events/s)'],
     rows.map((r) => [r.engine, n(r.sequentialAppendsPerSec), n(r.concurrentAppendsPerSec), n(r.twoInstanceAppendsPerSec), `${n(r.verifyEventsPerSec)} (${r.verifiedEvents})`]),
+  );
+  console.log('');
+  print(
+    ['engine', `claim+complete ×${CONCURRENCY} (steps/s)`, `2 instances ×${CONCURRENCY} (steps/s)`, `poller claims ${WAITING} waiting (ms)`],
+    rows.map((r) => [r.engine, n(r.claimsPerSec), n(r.twoInstanceClaimsPerSec), r.waitingClaimMs.toFixed(1)]),
   );
 }
 

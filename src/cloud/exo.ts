@@ -116,13 +116,27 @@ export class ExoClient {
     for (let attempt = 1; ; attempt++) {
       const token = await this.opts.credential.getToken(EXCHANGE_SCOPE);
       if (!token) throw new Error('no access token for Exchange Online');
-      const res = await this.send(url, body, token.token, cmdlet);
+      const res = await this.sendOnce(url, body, token.token, cmdlet);
       if (res.status >= 200 && res.status < 300) return res.body ? JSON.parse(res.body) : {};
       const err = parseExoError(cmdlet, res.status, res.body);
       if (!err.transient || attempt >= this.attempts) throw err;
       const retryAfter = Number(res.retryAfter);
       const wait = Math.min(this.maxWaitMs, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : 500 * 2 ** (attempt - 1));
       await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /**
+   * A kept-alive connection the server closed while idle fails at once with ECONNRESET/EPIPE: that request never
+   * reached the server, so it is sent again once on a new connection.
+   */
+  private async sendOnce(url: string, body: string, token: string, cmdlet: string): Promise<{ status: number; body: string; retryAfter: string | undefined }> {
+    try {
+      return await this.send(url, body, token, cmdlet);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'ECONNRESET' || code === 'EPIPE') && (err as { reusedSocket?: boolean }).reusedSocket) return this.send(url, body, token, cmdlet);
+      throw err;
     }
   }
 
@@ -156,7 +170,7 @@ export class ExoClient {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`${cmdlet}: Exchange Online did not answer in time`)));
-      req.on('error', reject);
+      req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
       req.end(body);
     });
   }

@@ -83,26 +83,35 @@ export class NodeHttpsMessageHandler implements Middleware {
       url = String(target);
     }
     const opts: RequestOptions = { method, headers, agent: this.agent };
-    context.response = await new Promise<Response>((resolve, reject) => {
-      const req = httpsRequest(url, opts, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const status = res.statusCode ?? 500;
-          const h = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) {
-            if (Array.isArray(v)) for (const x of v) h.append(k, x);
-            else if (v !== undefined) h.set(k, v);
-          }
-          const payload = status === 204 || status === 304 || chunks.length === 0 ? null : Buffer.concat(chunks);
-          resolve(new Response(payload, { status, statusText: res.statusMessage ?? '', headers: h }));
+    const send = () =>
+      new Promise<Response>((resolve, reject) => {
+        const req = httpsRequest(url, opts, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const status = res.statusCode ?? 500;
+            const h = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) {
+              if (Array.isArray(v)) for (const x of v) h.append(k, x);
+              else if (v !== undefined) h.set(k, v);
+            }
+            const payload = status === 204 || status === 304 || chunks.length === 0 ? null : Buffer.concat(chunks);
+            resolve(new Response(payload, { status, statusText: res.statusMessage ?? '', headers: h }));
+          });
         });
+        req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
+        if (body !== undefined) req.write(body);
+        req.end();
       });
-      req.on('error', reject);
-      if (body !== undefined) req.write(body);
-      req.end();
-    });
+    try {
+      context.response = await send();
+    } catch (err) {
+      // a kept-alive connection the server closed while idle: the request never arrived, so send it once more
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'ECONNRESET' || code === 'EPIPE') && (err as { reusedSocket?: boolean }).reusedSocket) context.response = await send();
+      else throw err;
+    }
   }
 
   /** Closes idle keep-alive connections. */

@@ -29,7 +29,9 @@
  *   the event loop waiting for it.
  * - Engine branches outside this file, each small and commented where it is: trigger DDL
  *   (migrations/0002), request id allocation (request-repository.ts: a sequence on PostgreSQL, the
- *   id computed inside the INSERT on SQLite) and the audit append (audit-log.ts).
+ *   id computed inside the INSERT on SQLite), the audit append (audit-log.ts), and claiming run steps and
+ *   creating a run (run-repository.ts: FOR UPDATE SKIP LOCKED and a locked request row on PostgreSQL,
+ *   `sqliteImmediate` on SQLite).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

@@ -32,9 +32,11 @@ export interface RunStorePort {
     fail(stepId: number, owner: string, error: string, now: Date): Promise<boolean>;
     listByRequest(requestId: number): Promise<RunStep[]>;
     resetFailed(requestId: number, now: Date): Promise<unknown>;
+    heartbeat(ids: readonly number[], owner: string, leaseMs: number, now: Date): Promise<unknown>;
   };
   requests: {
     get(idOrRef: number | string): Promise<RequestRecord | undefined>;
+    listByStatus(statuses: readonly RequestStatus[], opts: { limit: number }): Promise<RequestRecord[]>;
     transition(id: number, expectedVersion: number, patch: { status?: RequestStatus; result?: unknown; error?: string | null }): Promise<{ ok: true; record: RequestRecord } | { ok: false; current: RequestRecord }>;
   };
   audit: { append(e: AuditEventInput): Promise<unknown> };
@@ -91,6 +93,7 @@ export class WorkflowRunner {
   private readonly maxAttempts: number;
   private timer: NodeJS.Timeout | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
   private running = false;
   private inFlight = new Set<Promise<void>>();
   private stopped = false;
@@ -132,7 +135,31 @@ export class WorkflowRunner {
     this.kick();
   }
 
+  /**
+   * Finishes what a crash interrupted between two writes: a run whose steps are all done but whose request is
+   * not, and an approved request whose steps were never created. Runs at start and then now and again.
+   */
+  async reconcile(): Promise<number> {
+    let fixed = 0;
+    for (const record of await this.o.store.requests.listByStatus(['approved', 'queued', 'running', 'waiting'], { limit: 500 })) {
+      const steps = await this.o.store.runs.listByRequest(record.id);
+      if (steps.length === 0 && record.plan) {
+        await this.enqueue(record, { aadObjectId: null, name: 'Mailroom (recovery)' });
+        fixed++;
+      } else if (steps.length && steps.every((s) => s.status === 'done' || s.status === 'skipped') && record.status !== 'done') {
+        await this.finish(record, steps);
+        fixed++;
+      }
+    }
+    return fixed;
+  }
+
   start(): void {
+    this.reconcile().catch((err: unknown) => this.o.log.error('reconcile failed', { err }));
+    this.reconcileTimer = setInterval(() => {
+      this.reconcile().catch((err: unknown) => this.o.log.error('reconcile failed', { err }));
+    }, 60_000);
+    this.reconcileTimer.unref();
     const pollMs = this.o.pollMs ?? 1000;
     const waitPollMs = this.o.waitPollMs ?? 5000;
     this.timer = setInterval(() => this.kick(), pollMs);
@@ -147,6 +174,7 @@ export class WorkflowRunner {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.waitTimer) clearInterval(this.waitTimer);
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -216,7 +244,15 @@ export class WorkflowRunner {
     let outcome: StepOutcome | StepError;
     try {
       await this.o.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'operation.started', data: { step: step.stepId, action: step.action, attempt: step.attempts, input: maskInput(step.input) } });
-      outcome = await executor.run(step.input as never, ctx);
+      const beat = setInterval(() => {
+        this.o.store.runs.heartbeat([step.id], this.owner, this.leaseMs, this.now()).catch((err: unknown) => this.o.log.warn('lease renewal failed', { err }));
+      }, Math.max(1000, Math.floor(this.leaseMs / 3)));
+      beat.unref();
+      try {
+        outcome = await executor.run(step.input as never, ctx);
+      } finally {
+        clearInterval(beat);
+      }
     } catch (err) {
       outcome = err instanceof StepError ? err : new StepError(err instanceof Error ? err.message : String(err), true);
     }
@@ -286,15 +322,25 @@ export class WorkflowRunner {
       }
       return;
     }
-    if (!(await this.o.store.runs.complete(step.id, this.owner, outcome.result ?? {}, now))) return;
+    // audit first: a crash between the two writes then repeats the step (idempotent, changed:false), never loses its record
     await this.o.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'operation.done', data: { ...base, changed: outcome.changed, result: maskInput(outcome.result ?? {}) } });
+    if (!(await this.o.store.runs.complete(step.id, this.owner, outcome.result ?? {}, now))) return;
     const steps = await this.o.store.runs.listByRequest(record.id);
     const finished = steps.every((s) => s.status === 'done' || s.status === 'skipped');
-    const latest = finished ? await this.setStatus(record.id, 'done', null, summarise(steps)) : await this.setStatus(record.id, 'running');
-    if (finished) await this.o.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'run.done', data: {} });
+    if (finished) {
+      await this.finish(record, steps);
+      return;
+    }
+    const latest = await this.setStatus(record.id, 'running');
+    if (latest) await this.o.notifications.runChanged(latest, steps);
+    this.kick();
+  }
+
+  private async finish(record: RequestRecord, steps: readonly RunStep[]): Promise<void> {
+    const latest = await this.setStatus(record.id, 'done', null, summarise(steps));
+    await this.o.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'run.done', data: {} });
     const title = (record.plan as Partial<Plan> | null)?.title;
-    if (latest) await this.o.notifications.runChanged(latest, steps, finished ? `${record.reference} is done${title ? `: ${title}` : ''}.` : undefined);
-    if (!finished) this.kick();
+    if (latest) await this.o.notifications.runChanged(latest, steps, `${record.reference} is done${title ? `: ${title}` : ''}.`);
   }
 
   /** Moves the request's status (retrying on a concurrent version bump); returns the latest record. */

@@ -294,7 +294,8 @@ for (const engine of ENGINES) {
     it('waiting steps come back to the poller at nextAt, leased in one claim, never to claimNext', async function () {
       const store = await fresh();
       const requests = [await approvedRequest(store, 1), await approvedRequest(store, 2), await approvedRequest(store, 3)];
-      const steps = await Promise.all(requests.map(async (r) => (await store.runs.createSteps(r, plan(2), at(0))).steps));
+      const steps: RunStepRecord[][] = [];
+      for (const r of requests) steps.push((await store.runs.createSteps(r, plan(2), at(0))).steps);
       const claimed = await store.runs.claimNext('runner', at(0), LEASE, 10);
       assert.equal(claimed.length, 3);
       for (const [i, s] of claimed.entries()) {
@@ -448,9 +449,9 @@ for (const engine of ENGINES) {
       this.timeout(120_000);
       const opts = await fx.freshOptions();
       const store = await fx.open(opts);
-      const requests = await Promise.all(Array.from({ length: 40 }, (_, i) => approvedRequest(store, i)));
+      const requests = await Promise.all(Array.from({ length: 60 }, (_, i) => approvedRequest(store, i)));
       for (const r of requests) await store.runs.createSteps(r, plan(5), at(0));
-      const worker = await startWorker(opts, { owner: 'killed', now: iso(1), leaseMs: LEASE, total: 200 });
+      const worker = await startWorker(opts, { owner: 'killed', now: iso(1), leaseMs: LEASE, total: 300 });
       try {
         worker.child.send('go');
         await worker.progress(30);
@@ -460,7 +461,7 @@ for (const engine of ENGINES) {
         if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
       }
       const before = await store.runs.countByStatus();
-      assert.ok(before.done >= 30 && before.done < 200, `the worker completed ${before.done} steps`);
+      assert.ok(before.done >= 30 && before.done < 300, `the worker completed ${before.done} steps`);
       const stranded = (await Promise.all(requests.map((r) => store.runs.listByRequest(r)))).flat().filter((s) => s.status === 'running');
       assert.ok(stranded.every((s) => s.leaseOwner === 'killed' && s.attempts === 1));
       const early = await store.runs.claimNext('survivor', at(30), LEASE, 500);
@@ -468,9 +469,9 @@ for (const engine of ENGINES) {
       assert.deepEqual(early.filter((s) => strandedIds.has(s.id)), [], 'the dead owner’s leases hold until they expire');
       for (const s of early) assert.equal(await store.runs.complete(s.id, 'survivor', { by: 'survivor', attempt: s.attempts }, at(30)), true);
 
-      await drain(store, 'survivor', at(31), 200, 3);
+      await drain(store, 'survivor', at(31), 300, 3);
       const steps = (await Promise.all(requests.map((r) => store.runs.listByRequest(r)))).flat();
-      assert.equal(steps.length, 200);
+      assert.equal(steps.length, 300);
       for (const s of steps) {
         assert.equal(s.status, 'done');
         const result = s.result as { by: string; attempt: number };

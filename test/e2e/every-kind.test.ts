@@ -1,0 +1,413 @@
+/**
+ * Every request kind in the real Teams client: two Microsoft 365 Agents Playgrounds (Rita the requester, Arnold
+ * the approver) driven by headless Chromium against Mailroom in-process and the shared sandbox. Rita files each
+ * kind by its one-line command, and the creating kinds (and a few change kinds) also by filling in the form in
+ * the browser; Arnold approves or rejects each on his approval card, alternately, typing the reason to reject.
+ *
+ * Approval only decides here ({ runRequests: false }): the runs are proven elsewhere, so the requests of one kind
+ * may share names and targets. The change kinds target one synced, licensed mailbox that before() makes in the
+ * suite's own OU.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Locator } from 'playwright-core';
+import { startMailroom, type Mailroom } from '../../src/app';
+import { loadConfig } from '../../src/config/config';
+import { silentLogger } from '../../src/log';
+import { projectRoot } from '../../src/paths';
+import { KINDS, type KindId } from '../../src/requests';
+import type { Sandbox } from '../../src/sandbox';
+import { sandboxOverrides } from '../../src/sandbox/overrides';
+import { SANDBOX_MAIL_DOMAIN, SANDBOX_PEOPLE } from '../../src/sandbox/people';
+import { type Playground, startPlayground } from '../../src/sandbox/playground/playground';
+import { type Browser, launchBrowser, PlaygroundPage } from '../harness/browser';
+import { ConformanceSuite } from '../harness/conformance';
+import { reEscape, RITA } from '../harness/requests';
+import { getSharedSandbox } from '../harness/sandbox';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const suffix = Date.now().toString(36).slice(-5);
+const D = SANDBOX_MAIL_DOMAIN;
+
+/** The synced, licensed mailbox the change kinds target (made in before()). */
+const T = {
+  name: `tess${suffix}`,
+  upn: `tess${suffix}@${D}`,
+  displayName: `Tess Target ${suffix}`,
+  alias: `tess.${suffix}`,
+  primary: `tess.${suffix}@${D}`,
+  secondary: `tt.${suffix}@${D}`,
+};
+
+const text = (form: Locator, label: RegExp, value: string): Promise<void> => form.getByRole('textbox', { name: label }).fill(value);
+/** Picks a choice of a compact choice set (the Playground renders it as a Fluent UI combobox) by its title. */
+const choose = async (form: Locator, label: RegExp, choice: string | RegExp): Promise<void> => {
+  const box = form.getByRole('combobox', { name: label });
+  await box.click();
+  await form.page().getByRole('option', { name: choice }).first().click();
+  const shown = await box.inputValue();
+  assert.ok(typeof choice === 'string' ? shown === choice : choice.test(shown), `the ${String(label)} box shows ${String(choice)}, not "${shown}"`);
+};
+const toggle = (form: Locator, label: RegExp, on: boolean): Promise<void> => form.getByRole('checkbox', { name: label }).setChecked(on);
+
+/** The kinds whose forms and approval cards are screenshot (a few representative ones). */
+const SHOT_KINDS = new Set<KindId>(['user-mailbox', 'distribution-group', 'mailbox-type']);
+
+interface KindCase {
+  readonly kind: KindId;
+  /** A valid one-line command, a value its cards show, and a step of its plan. */
+  readonly command: string;
+  readonly shows: string;
+  readonly plan: RegExp;
+  /** Filled in by hand in the browser, and a value the cards then show. */
+  readonly form?: {
+    readonly fill: (form: Locator) => Promise<void>;
+    readonly shows: string;
+    /** What the browser must have submitted (field id → stored text), choice sets and toggles included. */
+    readonly values: Record<string, string>;
+  };
+}
+
+const CASES: readonly KindCase[] = [
+  {
+    kind: 'user-mailbox',
+    command: `new mailbox first=Ada last=Cmd${suffix} department=Research title="Lab lead"`,
+    shows: `Ada Cmd${suffix}`,
+    plan: /Assign the .+ licence/,
+    form: {
+      values: { firstName: 'Grace', lastName: `Form${suffix}`, department: 'Engineering', usageLocation: 'GB' },
+      shows: `Grace Form${suffix}`,
+      fill: async (f) => {
+        await text(f, /^First name/, 'Grace');
+        await text(f, /^Last name/, `Form${suffix}`);
+        await text(f, /^Department/, 'Engineering');
+        await choose(f, /^Usage location/, 'United Kingdom (GB)');
+      },
+    },
+  },
+  {
+    kind: 'shared-mailbox',
+    command: `new shared mailbox name="Team Sales ${suffix}" alias=sales-${suffix}`,
+    shows: `Team Sales ${suffix}`,
+    plan: /Convert the mailbox to Shared/,
+    form: {
+      values: { displayName: `Team Support ${suffix}`, alias: `support-${suffix}` },
+      shows: `Team Support ${suffix}`,
+      fill: async (f) => {
+        await text(f, /^Name/, `Team Support ${suffix}`);
+        await text(f, /^Alias/, `support-${suffix}`);
+      },
+    },
+  },
+  {
+    kind: 'room-mailbox',
+    command: `new room name="Board Room ${suffix}" capacity=12`,
+    shows: `Board Room ${suffix}`,
+    plan: /capacity to 12/,
+    form: {
+      values: { displayName: `Huddle Room ${suffix}`, capacity: '4' },
+      shows: `Huddle Room ${suffix}`,
+      fill: async (f) => {
+        await text(f, /^Name/, `Huddle Room ${suffix}`);
+        await f.getByRole('spinbutton', { name: /^Capacity/ }).fill('4');
+      },
+    },
+  },
+  {
+    kind: 'equipment-mailbox',
+    command: `new equipment name="Pool Car ${suffix}"`,
+    shows: `Pool Car ${suffix}`,
+    plan: /Convert the mailbox to Equipment/,
+    form: {
+      values: { displayName: `Projector ${suffix}`, usageLocation: 'FR' },
+      shows: `Projector ${suffix}`,
+      fill: async (f) => {
+        await text(f, /^Name/, `Projector ${suffix}`);
+        await choose(f, /^Usage location/, 'France (FR)');
+      },
+    },
+  },
+  {
+    kind: 'mail-user',
+    command: `new mail user first=Pat last=Partner${suffix} email=pat.${suffix}@partner.example company="Partner Ltd"`,
+    shows: `Pat Partner${suffix}`,
+    plan: new RegExp(`targetAddress SMTP:pat\\.${suffix}@partner\\.example`),
+    form: {
+      values: { firstName: 'Quinn', lastName: `Vendor${suffix}`, externalAddress: `quinn.${suffix}@vendor.example` },
+      shows: `Quinn Vendor${suffix}`,
+      fill: async (f) => {
+        await text(f, /^First name/, 'Quinn');
+        await text(f, /^Last name/, `Vendor${suffix}`);
+        await text(f, /^External email address/, `quinn.${suffix}@vendor.example`);
+      },
+    },
+  },
+  {
+    kind: 'mail-contact',
+    command: `new contact name="Ada Partner ${suffix}" email=ada.${suffix}@partner.example`,
+    shows: `Ada Partner ${suffix}`,
+    plan: /Create the AD contact/,
+    form: {
+      values: { displayName: `Ben Supplier ${suffix}`, externalAddress: `ben.${suffix}@supplier.example`, company: 'Supplier plc' },
+      shows: `Ben Supplier ${suffix}`,
+      fill: async (f) => {
+        await text(f, /^Name/, `Ben Supplier ${suffix}`);
+        await text(f, /^External email address/, `ben.${suffix}@supplier.example`);
+        await text(f, /^Company/, 'Supplier plc');
+      },
+    },
+  },
+  {
+    kind: 'distribution-group',
+    command: `new group name="Sales Team ${suffix}" security=yes members=${T.primary}`,
+    shows: `Sales Team ${suffix}`,
+    plan: new RegExp(`security group .* and 1 member: ${T.displayName}`),
+    form: {
+      values: { displayName: `Ops Team ${suffix}`, scope: 'global', securityEnabled: 'true', description: 'Operations' },
+      shows: `Ops Team ${suffix}`,
+      fill: async (f) => {
+        await text(f, /^Name/, `Ops Team ${suffix}`);
+        await choose(f, /^Group scope/, 'Global');
+        await toggle(f, /^Security group/, true);
+        await text(f, /^Description/, 'Operations');
+      },
+    },
+  },
+  {
+    kind: 'primary-address',
+    command: `change primary ${T.primary} new=tess.new.${suffix}@${D}`,
+    shows: T.primary,
+    plan: new RegExp(`Set mail to tess\\.new\\.${suffix}@`),
+  },
+  {
+    kind: 'secondary-address-add',
+    command: `add address ${T.primary} address=tess.extra.${suffix}@${D}`,
+    shows: T.primary,
+    plan: new RegExp(`Add smtp:tess\\.extra\\.${suffix}@`),
+  },
+  {
+    kind: 'secondary-address-remove',
+    command: `remove address ${T.primary} address=${T.secondary}`,
+    shows: T.primary,
+    plan: new RegExp(`Remove smtp:${reEscape(T.secondary)}`),
+  },
+  {
+    kind: 'cloud-managed',
+    command: `cloud-managed ${T.primary} on`,
+    shows: T.primary,
+    plan: /IsExchangeCloudManaged=True/,
+  },
+  {
+    kind: 'mailbox-type',
+    command: `convert ${T.primary} to shared`,
+    shows: T.primary,
+    plan: new RegExp(`Convert the mailbox of ${T.displayName} to Shared`),
+    form: {
+      values: { identity: T.alias, type: 'Room', adjustLicence: 'false' },
+      shows: T.alias,
+      fill: async (f) => {
+        await text(f, /^Recipient/, T.alias);
+        await choose(f, /^Convert to/, 'Room');
+        await toggle(f, /^Adjust the licence/, false);
+      },
+    },
+  },
+  {
+    kind: 'offboarding',
+    command: `offboard ${T.primary}`,
+    shows: T.primary,
+    plan: /Disable the AD account/,
+    form: {
+      values: { identity: T.alias, disableAccount: 'true', hideFromAddressLists: 'false' },
+      shows: T.alias,
+      fill: async (f) => {
+        await text(f, /^Recipient/, T.alias);
+        await toggle(f, /^Hide from address lists/, false);
+      },
+    },
+  },
+];
+
+describe('every request kind in two Agents Playgrounds: filed by command and by form, approved and rejected', function () {
+  this.timeout(180_000);
+  let sandbox: Sandbox;
+  let suite: ConformanceSuite | undefined;
+  let app: Mailroom;
+  let dataDir: string;
+  let browser: Browser | undefined;
+  const playgrounds: Playground[] = [];
+  let rita: PlaygroundPage;
+  let arnold: PlaygroundPage;
+  /** How many requests Arnold decided so far; even ones he approves, odd ones he rejects. */
+  let decided = 0;
+  const outcomes = { approved: 0, rejected: 0 };
+  const shots = new Set<string>();
+
+  before(async function () {
+    sandbox = await getSharedSandbox();
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-every-kind-'));
+
+    // the target of the change kinds: a synced AD user with mail and a secondary address, licensed
+    suite = await ConformanceSuite.open(sandbox, 'every-kind');
+    await suite.addUser(T.name, { displayName: T.displayName, mail: T.primary, mailNickname: T.alias, proxyAddresses: [`SMTP:${T.primary}`, `smtp:${T.secondary}`] });
+    await suite.sync();
+    await suite.licence(T.upn);
+    const mbx = await suite.mailbox(T.upn);
+    assert.equal(mbx.RecipientTypeDetails, 'UserMailbox');
+
+    app = await startMailroom(
+      loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } }),
+      silentLogger,
+      { runRequests: false },
+    );
+    const botEndpoint = `${app.url}/api/messages`;
+    for (const [who, dir] of [
+      [SANDBOX_PEOPLE.requester, 'requester'],
+      [SANDBOX_PEOPLE.approver, 'approver'],
+    ] as const) {
+      playgrounds.push(await startPlayground({ person: who, port: await freePort(), botEndpoint, workDir: path.join(dataDir, dir) }));
+    }
+    browser = await launchBrowser();
+    // the approver opens his chat first, so Mailroom knows his conversation (install event)
+    arnold = await PlaygroundPage.open(browser, playgrounds[1]!.url);
+    await arnold.waitForCard('Welcome to Mailroom');
+    rita = await PlaygroundPage.open(browser, playgrounds[0]!.url);
+    await rita.waitForCard('Welcome to Mailroom');
+  });
+
+  after(async function () {
+    await browser?.close();
+    for (const p of playgrounds) await p.stop();
+    await app?.stop();
+    await suite?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Runs `act` and resolves with the card matching `match` that appeared because of it (the count grew). */
+  async function newCard(p: PlaygroundPage, match: RegExp, act: () => Promise<void>, timeout = 20_000): Promise<Locator> {
+    const all = p.page.locator('.ac-adaptiveCard', { hasText: match });
+    const before = await all.count();
+    await act();
+    const until = Date.now() + timeout;
+    while ((await all.count()) <= before) {
+      if (Date.now() > until) {
+        const last = await p.page.locator('.ac-adaptiveCard').last().innerText().catch(() => '(no card)');
+        assert.fail(`no new card matching ${String(match)} within ${timeout} ms; the last card reads:\n${last}`);
+      }
+      await p.page.waitForTimeout(100);
+    }
+    return all.last();
+  }
+
+  async function shot(p: PlaygroundPage, name: string): Promise<void> {
+    if (shots.has(name)) return;
+    shots.add(name);
+    await p.screenshot(`every-kind-${name}`);
+  }
+
+  /** Asserts Rita's status card and gives its reference. */
+  async function statusReference(c: KindCase, card: Locator, shows: string): Promise<string> {
+    const title = KINDS[c.kind].title;
+    const t = await card.innerText();
+    const reference = new RegExp(`(R-\\d+) · ${reEscape(title)}`).exec(t)?.[1];
+    assert.ok(reference, `the status card names the request and its kind (${title}):\n${t}`);
+    assert.match(t, /Waiting for approval/);
+    assert.ok(t.includes(shows), `the status card shows ${shows}:\n${t}`);
+    return reference;
+  }
+
+  /** Arnold finds the approval card of `reference` and approves or rejects it (alternately); asserts the decided card. */
+  async function decide(c: KindCase, reference: string, shows: string, plan?: RegExp): Promise<void> {
+    const title = KINDS[c.kind].title;
+    await arnold.page.bringToFront();
+    const card = await arnold.waitForCard(`${reference} · ${title}`, 30_000);
+    await card.getByRole('button', { name: 'Approve' }).waitFor();
+    const t = await card.innerText();
+    assert.match(t, /Requested by Rita Requester/);
+    assert.ok(t.includes(shows), `the approval card shows ${shows}:\n${t}`);
+    assert.match(t, /Plan/);
+    if (plan) assert.match(t, plan);
+    if (SHOT_KINDS.has(c.kind)) await shot(arnold, `03-approval-${c.kind}`);
+
+    const approve = decided++ % 2 === 0;
+    if (approve) {
+      await card.getByRole('button', { name: 'Approve' }).click();
+      const done = await arnold.waitForCard(new RegExp(`${reEscape(reference)} · ${reEscape(title)}[\\s\\S]*Approved by Arnold Approver at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC`));
+      assert.equal(await done.getByRole('button', { name: 'Approve' }).count(), 0, 'no buttons once decided');
+      outcomes.approved++;
+      if (outcomes.approved === 1) await shot(arnold, `04-approved-${c.kind}`);
+    } else {
+      const reason = `Not needed (${c.kind} ${suffix}).`;
+      await card.getByRole('textbox', { name: /^Reason/ }).fill(reason);
+      await card.getByRole('button', { name: 'Reject' }).click();
+      const done = await arnold.waitForCard(
+        new RegExp(`${reEscape(reference)} · ${reEscape(title)}[\\s\\S]*Rejected by Arnold Approver at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC: ${reEscape(reason)}`),
+      );
+      assert.equal(await done.getByRole('button', { name: 'Reject' }).count(), 0, 'no buttons once decided');
+      outcomes.rejected++;
+      if (outcomes.rejected === 1) await shot(arnold, `05-rejected-${c.kind}`);
+    }
+    // Rita's status card changes in place
+    await rita.page.bringToFront();
+    await rita.waitForCard(new RegExp(`${reEscape(reference)} · ${reEscape(title)}[\\s\\S]*${approve ? 'Approved' : 'Rejected'} by Arnold Approver`));
+  }
+
+  for (const c of CASES) {
+    const title = KINDS[c.kind].title;
+    const statusOf = new RegExp(`R-\\d+ · ${reEscape(title)}[\\s\\S]*Waiting for approval`);
+
+    it(`${title}: by one-line command`, async function () {
+      await rita.page.bringToFront();
+      const status = await newCard(rita, statusOf, () => rita.send(c.command));
+      const reference = await statusReference(c, status, c.shows);
+      await shot(rita, '01-status-by-command');
+      await decide(c, reference, c.shows, c.plan);
+    });
+
+    const form = c.form;
+    if (form) {
+      it(`${title}: by the form, filled in in the browser`, async function () {
+        await rita.page.bringToFront();
+        const formCard = await newCard(rita, new RegExp(`New request: ${reEscape(title)}`), () => rita.send(KINDS[c.kind].command.phrases[0]!));
+        await form.fill(formCard);
+        if (SHOT_KINDS.has(c.kind)) await shot(rita, `02-form-${c.kind}`);
+        const status = await newCard(rita, statusOf, () => formCard.getByRole('button', { name: 'Submit request' }).click());
+        const reference = await statusReference(c, status, form.shows);
+        assert.equal(await rita.page.locator('.ac-adaptiveCard', { hasText: `New request: ${title}` }).count(), 0, 'the status card replaced the form');
+        const stored = await app.requests!.get(reference);
+        assert.ok(stored, `the store has ${reference}`);
+        for (const [id, value] of Object.entries(form.values)) assert.equal(stored.record.values[id], value, `the form submitted ${id}`);
+        await decide(c, reference, form.shows);
+      });
+    }
+  }
+
+  it('afterwards: every request is decided, each kind by command and the forms as typed, and the audit chain verifies', async function () {
+    const mine = await app.store.requests.listByRequester(RITA.aadObjectId, { limit: 1000 });
+    const filed = CASES.length + CASES.filter((c) => c.form).length;
+    assert.equal(mine.length, filed);
+    assert.deepEqual([mine.filter((r) => r.status === 'approved').length, mine.filter((r) => r.status === 'rejected').length], [outcomes.approved, outcomes.rejected]);
+    assert.equal(outcomes.approved + outcomes.rejected, filed);
+    for (const c of CASES) {
+      assert.equal(mine.filter((r) => r.kind === c.kind).length, c.form ? 2 : 1, `the requests of ${c.kind}`);
+    }
+    const events = await app.store.audit.list({ limit: 1000 });
+    const created = events.filter((e) => e.event === 'request.created');
+    assert.equal(created.filter((e) => e.data.source === 'command').length, CASES.length);
+    assert.equal(created.filter((e) => e.data.source === 'form').length, CASES.filter((c) => c.form).length);
+    assert.equal((await app.store.audit.verify()).ok, true);
+  });
+});
