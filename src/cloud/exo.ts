@@ -15,6 +15,9 @@ export function hashtable(entries: { Add?: string | string[]; Remove?: string | 
 }
 
 export class ExoCommandError extends Error {
+  /** From the last answer's Retry-After header, when Exchange sent one. */
+  retryAfterMs: number | undefined;
+
   constructor(
     readonly cmdlet: string,
     readonly status: number,
@@ -119,8 +122,9 @@ export class ExoClient {
       const res = await this.sendOnce(url, body, token.token, cmdlet);
       if (res.status >= 200 && res.status < 300) return res.body ? JSON.parse(res.body) : {};
       const err = parseExoError(cmdlet, res.status, res.body);
-      if (!err.transient || attempt >= this.attempts) throw err;
       const retryAfter = Number(res.retryAfter);
+      if (res.retryAfter !== undefined && Number.isFinite(retryAfter) && retryAfter >= 0) err.retryAfterMs = retryAfter * 1000;
+      if (!err.transient || attempt >= this.attempts) throw err;
       const wait = Math.min(this.maxWaitMs, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : 500 * 2 ** (attempt - 1));
       await new Promise((r) => setTimeout(r, wait));
     }

@@ -116,7 +116,7 @@ describe('two people in two Agents Playgrounds: a shared mailbox is requested by
     assert.match(text, /approved by Arnold Approver/);
     assert.match(text, /✔ 1\./);
     assert.doesNotMatch(text, /[○▶⏳✖] \d\./, 'no step is left pending, running, waiting or failed');
-    await requester.page.getByText(/is done\./).first().waitFor({ timeout: 20000 });
+    await requester.page.getByText(/R-\d+ is done/).first().waitFor({ timeout: 20000 });
     await requester.screenshot('journey-06-done');
     const reference = /R-\d+/.exec(text)?.[0] ?? '';
     const events = (await app.store.audit.list({ requestRef: reference, limit: 200 })).map((e) => e.event);
