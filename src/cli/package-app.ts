@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppPackageError, buildAppPackage, describeValue, loadPackagingEnv } from '../app-package';
 import { projectRoot } from '../paths';
+import { processEnvironment } from '../config/process-env';
 
 const USAGE = 'Usage: npm run package -- [--env <name>] [--out <dir>]   (default env: $MAILROOM_ENV or dev)';
 
@@ -25,11 +26,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const rootDir = projectRoot();
-  const envName = args.env || process.env.MAILROOM_ENV || 'dev';
+  const env = processEnvironment();
+  const envName = args.env || env.MAILROOM_ENV || 'dev';
   const outDir = args.out ? path.resolve(args.out) : undefined;
 
   try {
-    const { values, files } = loadPackagingEnv(rootDir, envName, process.env);
+    const { values, files } = loadPackagingEnv(rootDir, envName, env);
     const read = files.length ? files.map((f) => path.relative(rootDir, f)).join(', ') : `none (env/.env.${envName} does not exist)`;
     console.log(`Packaging the Teams app for environment "${envName}" (env files read: ${read})`);
     const built = await buildAppPackage({ rootDir, envName, env: values, ...(outDir ? { outDir } : {}) });

@@ -9,6 +9,7 @@ import { ConfigError } from '../config/config';
 import { mergeEnvironment, readEnvFiles } from '../config/env-files';
 import { projectRoot } from '../paths';
 import { sandboxKnobsFrom, startSandbox, type Sandbox, type SandboxKnobs } from '../sandbox';
+import { processEnvironment } from '../config/process-env';
 
 function summary(sandbox: Sandbox): string {
   const e = sandbox.endpoints;
@@ -47,7 +48,7 @@ async function run(): Promise<void> {
   const files = readEnvFiles(rootDir, 'sandbox');
   let knobs: SandboxKnobs;
   try {
-    knobs = sandboxKnobsFrom(mergeEnvironment(files.values, process.env));
+    knobs = sandboxKnobsFrom(mergeEnvironment(files.values, processEnvironment()));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${new ConfigError(err.problems, files.files).message}\n`);

@@ -8,6 +8,7 @@ import { SANDBOX_PEOPLE } from '../sandbox/people';
 import { Sandbox, sandboxKnobsFrom, startSandbox } from '../sandbox';
 import { sandboxOverrides } from '../sandbox/overrides';
 import { Playground, startPlayground } from '../sandbox/playground/playground';
+import { processEnvironment } from '../config/process-env';
 
 /**
  * `npm start`: with a tenant configured (TENANT_ID in env/.env.<MAILROOM_ENV> or the environment) it runs the
@@ -16,8 +17,9 @@ import { Playground, startPlayground } from '../sandbox/playground/playground';
  */
 async function run(): Promise<void> {
   const rootDir = projectRoot();
-  const requested = process.env.MAILROOM_ENV?.trim() || 'dev';
-  const peek = mergeEnvironment(readEnvFiles(rootDir, requested).values, process.env);
+  const env = processEnvironment();
+  const requested = env.MAILROOM_ENV?.trim() || 'dev';
+  const peek = mergeEnvironment(readEnvFiles(rootDir, requested).values, env);
   const tenantConfigured = Boolean(peek.TENANT_ID?.trim());
   const envName = tenantConfigured ? requested : 'sandbox';
 
@@ -25,7 +27,7 @@ async function run(): Promise<void> {
   let config: MailroomConfig;
   try {
     if (!tenantConfigured) {
-      const knobs = sandboxKnobsFrom(mergeEnvironment(readEnvFiles(rootDir, 'sandbox').values, process.env));
+      const knobs = sandboxKnobsFrom(mergeEnvironment(readEnvFiles(rootDir, 'sandbox').values, env));
       process.stdout.write('No tenant is configured: starting the sandbox (Samba AD, cloud emulator, sync) …\n');
       sandbox = await startSandbox({ rootDir, knobs });
       process.stdout.write(`Sandbox up in ${sandbox.timings.totalMs} ms; endpoints in ${sandbox.endpointsFile}\n`);
@@ -80,7 +82,7 @@ async function run(): Promise<void> {
 
   const botEndpoint = `${app.url}/api/messages`;
   const workRoot = path.join(rootDir, '.sandbox', 'playground');
-  const basePort = Number(process.env.PLAYGROUND_PORT ?? 56150);
+  const basePort = Number(env.PLAYGROUND_PORT ?? 56150);
   try {
     playgrounds.push(
       await startPlayground({ person: SANDBOX_PEOPLE.requester, port: basePort, botEndpoint, workDir: path.join(workRoot, 'requester') }),

@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { projectRoot } from '../../paths';
 import { SANDBOX_COLLEAGUES, SANDBOX_PEOPLE, SANDBOX_TENANT_ID, SandboxPerson } from '../people';
+import { childEnvironment } from '../../config/process-env';
 
 /**
  * The Microsoft 365 Agents Playground as a local Teams client for one sandbox person. Each person gets their
@@ -130,7 +131,7 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
     ],
     {
       cwd: opts.workDir,
-      env: { ...process.env, TEAMSAPPTESTER_BROWSER: 'none', M365_AGENTS_PLAYGROUND_CONFIG_PATH: configFile },
+      env: childEnvironment({ TEAMSAPPTESTER_BROWSER: 'none', M365_AGENTS_PLAYGROUND_CONFIG_PATH: configFile }),
       stdio: ['ignore', out, out],
     },
   );

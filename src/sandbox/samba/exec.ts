@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { childEnvironment } from '../../config/process-env';
 
 export interface RunOptions {
   /** Text written to the child's stdin (stdin is closed afterwards). */
@@ -49,7 +50,7 @@ export function runAllowingFailure(file: string, args: readonly string[], option
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env: options.env ?? childEnvironment(),
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

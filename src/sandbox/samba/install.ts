@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { run } from './exec';
+import { childEnvironment, searchPath } from '../../config/process-env';
 
 /** Debian packages that make up the sandbox's domain controller. */
 export const SAMBA_PACKAGES = ['samba-ad-dc', 'samba-ad-provision', 'openssl'] as const;
@@ -39,7 +40,7 @@ const EXTRA_BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/
 
 /** Find an executable on PATH or in the usual system folders. */
 export function findExecutable(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_BIN_DIRS];
+  const dirs = [...searchPath(), ...EXTRA_BIN_DIRS];
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
     try {
@@ -95,7 +96,7 @@ async function installPackages(missing: string[]): Promise<SambaTools> {
       `The sandbox's Active Directory needs Samba (missing: ${missing.join(', ')}). Install it with:\n  ${SAMBA_INSTALL_COMMAND}`,
     );
   }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const env = childEnvironment({ DEBIAN_FRONTEND: 'noninteractive' });
   console.log(`[sandbox] installing ${SAMBA_PACKAGES.join(', ')} (missing: ${missing.join(', ')})…`);
   try {
     await run('apt-get', INSTALL_ARGS, { env });
