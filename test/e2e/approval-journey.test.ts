@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startMailroom, Mailroom } from '../../src/app';
@@ -9,29 +8,16 @@ import { silentLogger } from '../../src/log';
 import { projectRoot } from '../../src/paths';
 import type { Sandbox } from '../../src/sandbox';
 import { sandboxOverrides } from '../../src/sandbox/overrides';
-import { SANDBOX_PEOPLE } from '../../src/sandbox/people';
-import { Playground, startPlayground } from '../../src/sandbox/playground/playground';
-import { Browser, launchBrowser, PlaygroundPage } from '../harness/browser';
+import { openTwoPlaygrounds, PlaygroundPage, type TwoPeople } from '../harness/browser';
 import { getSharedSandbox } from '../harness/sandbox';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('two people in two Agents Playgrounds: a shared mailbox is requested by form and approved', function () {
   this.timeout(180000);
   let sandbox: Sandbox;
   let app: Mailroom;
   let dataDir: string;
-  let browser: Browser;
-  const playgrounds: Playground[] = [];
+  let people: TwoPeople | undefined;
   let requester: PlaygroundPage;
   let approver: PlaygroundPage;
   const suffix = Date.now().toString(36).slice(-5);
@@ -45,24 +31,13 @@ describe('two people in two Agents Playgrounds: a shared mailbox is requested by
       silentLogger,
       { runner: { pollMs: 200, waitPollMs: 300 }, waitIntervalMs: 300 },
     );
-    const botEndpoint = `${app.url}/api/messages`;
-    for (const [who, dir] of [
-      [SANDBOX_PEOPLE.requester, 'requester'],
-      [SANDBOX_PEOPLE.approver, 'approver'],
-    ] as const) {
-      playgrounds.push(await startPlayground({ person: who, port: await freePort(), botEndpoint, workDir: path.join(dataDir, dir) }));
-    }
-    browser = await launchBrowser();
-    // the approver opens his chat first, so Mailroom knows his conversation (install event)
-    approver = await PlaygroundPage.open(browser, playgrounds[1]!.url);
-    await approver.waitForCard('Welcome to Mailroom');
-    requester = await PlaygroundPage.open(browser, playgrounds[0]!.url);
-    await requester.waitForCard('Welcome to Mailroom');
+    people = await openTwoPlaygrounds(app.url, dataDir);
+    requester = people.requester;
+    approver = people.approver;
   });
 
   after(async function () {
-    await browser?.close();
-    for (const p of playgrounds) await p.stop();
+    await people?.stop();
     await app?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });

@@ -10,7 +10,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Locator } from 'playwright-core';
@@ -21,23 +20,12 @@ import { projectRoot } from '../../src/paths';
 import { KINDS, type KindId } from '../../src/requests';
 import type { Sandbox } from '../../src/sandbox';
 import { sandboxOverrides } from '../../src/sandbox/overrides';
-import { SANDBOX_MAIL_DOMAIN, SANDBOX_PEOPLE } from '../../src/sandbox/people';
-import { type Playground, startPlayground } from '../../src/sandbox/playground/playground';
-import { type Browser, launchBrowser, PlaygroundPage } from '../harness/browser';
+import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
+import { openTwoPlaygrounds, PlaygroundPage, type TwoPeople } from '../harness/browser';
 import { ConformanceSuite } from '../harness/conformance';
 import { reEscape, RITA } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const suffix = Date.now().toString(36).slice(-5);
 const D = SANDBOX_MAIL_DOMAIN;
@@ -247,8 +235,7 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
   let suite: ConformanceSuite | undefined;
   let app: Mailroom;
   let dataDir: string;
-  let browser: Browser | undefined;
-  const playgrounds: Playground[] = [];
+  let people: TwoPeople | undefined;
   let rita: PlaygroundPage;
   let arnold: PlaygroundPage;
   /** How many requests Arnold decided so far; even ones he approves, odd ones he rejects. */
@@ -273,24 +260,13 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
       silentLogger,
       { runRequests: false },
     );
-    const botEndpoint = `${app.url}/api/messages`;
-    for (const [who, dir] of [
-      [SANDBOX_PEOPLE.requester, 'requester'],
-      [SANDBOX_PEOPLE.approver, 'approver'],
-    ] as const) {
-      playgrounds.push(await startPlayground({ person: who, port: await freePort(), botEndpoint, workDir: path.join(dataDir, dir) }));
-    }
-    browser = await launchBrowser();
-    // the approver opens his chat first, so Mailroom knows his conversation (install event)
-    arnold = await PlaygroundPage.open(browser, playgrounds[1]!.url);
-    await arnold.waitForCard('Welcome to Mailroom');
-    rita = await PlaygroundPage.open(browser, playgrounds[0]!.url);
-    await rita.waitForCard('Welcome to Mailroom');
+    people = await openTwoPlaygrounds(app.url, dataDir);
+    rita = people.requester;
+    arnold = people.approver;
   });
 
   after(async function () {
-    await browser?.close();
-    for (const p of playgrounds) await p.stop();
+    await people?.stop();
     await app?.stop();
     await suite?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });

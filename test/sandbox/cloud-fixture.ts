@@ -6,13 +6,13 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { Client } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
-import { request } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { ManualClock } from '../../src/sandbox/cloud/clock';
 import { sequentialGuids } from '../../src/sandbox/cloud/ids';
 import { startCloudEmulator, type CloudEmulator, type StartCloudEmulatorOptions } from '../../src/sandbox/cloud/server';
 import { Tenant, type AdUserInput, type TenantOptions } from '../../src/sandbox/cloud/tenant';
+import { httpsRequest, type HttpResult } from '../harness/sandbox';
 import { graphMiddlewareTrusting, type NodeHttpsMessageHandler } from '../../src/sandbox/cloud/trust';
 
 /** One state directory for all cloud tests, so the CA and server certificate are made once. */
@@ -74,53 +74,11 @@ export async function startTestCloud(
   };
 }
 
-export interface HttpResult {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: unknown;
-}
+export type { HttpResult } from '../harness/sandbox';
 
 /** A plain HTTPS request trusting the emulator's CA. */
-export function httpsCall(
-  cloud: CloudEmulator,
-  method: string,
-  url: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const req = request(
-      url,
-      {
-        method,
-        ca: cloud.caPem,
-        headers: {
-          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}),
-          ...headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = undefined;
-          try {
-            parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
-          } catch {
-            parsed = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: parsed });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
+export function httpsCall(cloud: CloudEmulator, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+  return httpsRequest(cloud.caPem, method, url, body, headers);
 }
 
 export interface ExoPage {
