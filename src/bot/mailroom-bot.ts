@@ -42,6 +42,8 @@ export interface MailroomBotDeps {
 export class MailroomBot extends TeamsActivityHandler {
   private readonly commands: CommandHandler[] = [];
   private readonly cardActions = new Map<string, CardActionHandler>();
+  /** The conversation references this instance wrote lately, to skip rewriting an unchanged one on every turn. */
+  private readonly remembered = new RecentWrites(10_000, 10 * 60_000);
 
   constructor(private readonly deps: MailroomBotDeps) {
     super();
@@ -97,13 +99,14 @@ export class MailroomBot extends TeamsActivityHandler {
     const a = ctx.activity;
     if (!a.conversation?.id || !a.serviceUrl) return false;
     if (a.type === (ActivityTypes.InstallationUpdate as string) && a.action?.startsWith('remove')) {
+      this.remembered.forget(a.conversation.id);
       await this.deps.conversations.markUninstalled(a.conversation.id);
       return false;
     }
     const kind = conversationKind(a);
     const channelData = (a.channelData ?? {}) as { channel?: { id?: string }; team?: { id?: string } };
     const reference = TurnContext.getConversationReference(a) as unknown as Record<string, unknown>;
-    const { created } = await this.deps.conversations.upsert({
+    const input = {
       conversationId: a.conversation.id,
       conversationType: kind,
       tenantId: (a.conversation.tenantId ?? (a.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id ?? '').toLowerCase(),
@@ -113,7 +116,17 @@ export class MailroomBot extends TeamsActivityHandler {
       teamId: channelData.team?.id ?? null,
       reference,
       botInstalled: true,
-    });
+    };
+    // Messages and card clicks repeat the reference they came with: write it only when it changed (or now and
+    // then). Install and membership events always write, so a reinstall seen by another instance is never missed.
+    const everyday = a.type === (ActivityTypes.Message as string) || a.type === (ActivityTypes.Invoke as string);
+    const fingerprint = JSON.stringify(input);
+    if (everyday && this.remembered.fresh(a.conversation.id, fingerprint)) {
+      ctx.turnState.set(NEW_CONVERSATION, false);
+      return false;
+    }
+    const { created } = await this.deps.conversations.upsert(input);
+    this.remembered.set(a.conversation.id, fingerprint);
     ctx.turnState.set(NEW_CONVERSATION, created);
     return created;
   }
@@ -192,6 +205,32 @@ export class MailroomBot extends TeamsActivityHandler {
 }
 
 const NEW_CONVERSATION = Symbol('mailroom.newConversation');
+
+/** What was written per key and when: bounded (oldest out first) and aged (a write older than `maxAgeMs` is not fresh). */
+class RecentWrites {
+  private readonly entries = new Map<string, { fingerprint: string; at: number }>();
+
+  constructor(
+    private readonly capacity: number,
+    private readonly maxAgeMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  fresh(key: string, fingerprint: string): boolean {
+    const e = this.entries.get(key);
+    return e !== undefined && e.fingerprint === fingerprint && this.now() - e.at < this.maxAgeMs;
+  }
+
+  set(key: string, fingerprint: string): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { fingerprint, at: this.now() });
+  }
+
+  forget(key: string): void {
+    this.entries.delete(key);
+  }
+}
 
 function cardResponse(card: Record<string, unknown>): AdaptiveCardInvokeResponse {
   return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };

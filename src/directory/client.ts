@@ -579,10 +579,13 @@ export class DirectoryClient {
     if (query.samAccountName?.trim()) add('samAccountName', 'sAMAccountName', query.samAccountName.trim());
     if (query.userPrincipalName?.trim()) add('userPrincipalName', 'userPrincipalName', query.userPrincipalName.trim());
     if (query.alias?.trim()) add('alias', 'mailNickname', query.alias.trim());
-    if (query.address?.trim()) {
-      const raw = query.address.trim();
+    const addresses = new Set<string>();
+    for (const raw of [query.address, ...(query.addresses ?? [])].map((a) => a?.trim())) {
+      if (!raw) continue;
       const p = splitPrefixed(raw);
-      const address = p && p.prefix.toLowerCase() === 'smtp' ? p.address : raw;
+      addresses.add(p && p.prefix.toLowerCase() === 'smtp' ? p.address : raw);
+    }
+    for (const address of addresses) {
       add('address', 'mail', address);
       add('address', 'proxyAddresses', `smtp:${address}`);
       add('address', 'userPrincipalName', address);

@@ -119,9 +119,11 @@ export interface WhoHasQuery {
   readonly alias?: string;
   /** An SMTP address: compared with mail, proxyAddresses (any `smtp:` prefix case), userPrincipalName and targetAddress. */
   readonly address?: string;
+  /** More addresses, each compared as `address` is: one search answers for all of them. */
+  readonly addresses?: readonly string[];
 }
 
-export type WhoHasField = keyof WhoHasQuery;
+export type WhoHasField = 'samAccountName' | 'userPrincipalName' | 'alias' | 'address';
 
 export interface WhoHasMatch {
   readonly where: 'ad';

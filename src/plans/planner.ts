@@ -181,8 +181,10 @@ function newMailboxUser(
   }
   b.add('sync.await-user', 'sync.awaitUser', { ...b.syncWait(o.dn, 'user'), samAccountName: o.samAccountName, userPrincipalName: o.userPrincipalName, timeoutMinutes: b.syncTimeout },
     b.syncText('created the user'));
-  b.add('entra.usage-location', 'entra.ensureUsageLocation', { userPrincipalName: o.userPrincipalName, usageLocation: o.usageLocation, onlyIfMissing: false },
-    `Set the usage location to ${o.usageLocation} (${countryName(o.usageLocation)}) in Entra ID; licences need one`);
+  const directLicence = l.mode === 'direct';
+  b.add('entra.usage-location', 'entra.ensureUsageLocation', {
+    userPrincipalName: o.userPrincipalName, usageLocation: o.usageLocation, onlyIfMissing: false, ...(directLicence ? { confirmedBy: 'entra.assign-licence' } : {}),
+  }, `Set the usage location to ${o.usageLocation} (${countryName(o.usageLocation)}) in Entra ID; licences need one`);
   if (!(l.mode === 'group' && l.adGroupDn)) {
     const input = licenceInput(o.userPrincipalName, l);
     const what = l.mode === 'direct' ? `Assign the ${l.skuName} licence` : `Add the user to the licensing group ${l.groupName}, which assigns the Exchange licence`;

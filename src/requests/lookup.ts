@@ -38,12 +38,17 @@ export interface NameQuery {
   alias?: string;
   /** Any proxy address (primary or secondary), compared case-insensitively. */
   address?: string;
+  /** More addresses, each compared as `address` is. */
+  addresses?: readonly string[];
 }
 
 export interface RecipientLookup {
   /** EXO Get-AcceptedDomain, cached by the adapter. */
   acceptedDomains(): Promise<AcceptedDomain[]>;
-  /** Every object in AD or EXO that already holds one of the given values (pass one value per call). */
+  /**
+   * Every object in AD or EXO that already holds any of the given values. Several values may be passed at once;
+   * the adapter answers them with one round trip per system, so callers ask for everything they need together.
+   */
   whoHas(what: NameQuery): Promise<Holder[]>;
   /** An existing recipient by address, UPN or alias; null when there is none. */
   findRecipient(identity: string): Promise<FoundRecipient | null>;

@@ -5,7 +5,7 @@
  * (`ada.lovelace2`, `ada.lovelace3` … the number kept within the limit); values the requester typed are
  * never changed here (validation reports them when taken).
  */
-import { ask, type Holder, type RecipientLookup } from './lookup';
+import { ask, type Holder, type NameQuery, type RecipientLookup } from './lookup';
 import { nameToken } from './transliterate';
 
 export interface NamingTemplates {
@@ -96,22 +96,37 @@ export function valueFor(d: Derivation, n: number): string {
 /** The largest collision number tried before giving up. */
 export const MAX_SUFFIX = 99;
 
-/** Every holder of a value in a slot (for the UPN: also objects that have it as an address). */
-export async function holdersOf(lookup: RecipientLookup, slot: NameSlot, value: string): Promise<Holder[]> {
+const SLOT_CHECK: Record<NameSlot, string> = { alias: 'alias', samAccountName: 'logon name', userPrincipalName: 'UPN', emailAddress: 'address' };
+
+/** Adds the values of slots to one query (a UPN is asked for as an address too: Entra keeps them unique together). */
+function addToQuery(q: NameQuery & { addresses: string[] }, slot: NameSlot, value: string): void {
   switch (slot) {
     case 'alias':
-      return ask(`whether the alias ${value} is taken`, () => lookup.whoHas({ alias: value }));
+      q.alias = value;
+      return;
     case 'samAccountName':
-      return ask(`whether the logon name ${value} is taken`, () => lookup.whoHas({ samAccountName: value }));
+      q.samAccountName = value;
+      return;
+    case 'userPrincipalName':
+      q.userPrincipalName = value;
+      if (!q.addresses.some((a) => a.toLowerCase() === value.toLowerCase())) q.addresses.push(value);
+      return;
     case 'emailAddress':
-      return ask(`whether the address ${value} is taken`, () => lookup.whoHas({ address: value }));
-    case 'userPrincipalName': {
-      const asUpn = await ask(`whether the UPN ${value} is taken`, () => lookup.whoHas({ userPrincipalName: value }));
-      if (asUpn.length) return asUpn;
-      // Entra keeps UPNs and proxy addresses unique together: a UPN equal to someone's address conflicts.
-      return ask(`whether the address ${value} is taken`, () => lookup.whoHas({ address: value }));
-    }
+      if (!q.addresses.some((a) => a.toLowerCase() === value.toLowerCase())) q.addresses.push(value);
   }
+}
+
+/** Every holder of any of these slot values, asked in one look-up. */
+async function holdersOfAll(lookup: RecipientLookup, values: readonly { slot: NameSlot; value: string }[]): Promise<Holder[]> {
+  const q: NameQuery & { addresses: string[] } = { addresses: [] };
+  for (const v of values) addToQuery(q, v.slot, v.value);
+  const check = values.map((v) => `the ${SLOT_CHECK[v.slot]} ${v.value}`).join(', ');
+  return ask(`whether ${check} ${values.length > 1 ? 'are' : 'is'} taken`, () => lookup.whoHas(q));
+}
+
+/** Every holder of a value in a slot (for the UPN: also objects that have it as an address). */
+export function holdersOf(lookup: RecipientLookup, slot: NameSlot, value: string): Promise<Holder[]> {
+  return holdersOfAll(lookup, [{ slot, value }]);
 }
 
 export type DerivationResult =
@@ -125,22 +140,20 @@ export type DerivationResult =
 export async function deriveFree(lookup: RecipientLookup, derivations: readonly Derivation[]): Promise<DerivationResult> {
   const values: Partial<Record<NameSlot, string>> = {};
   if (derivations.length === 0) return { ok: true, values, suffix: 1 };
-  let last: { slot: NameSlot; value: string } | undefined;
+  // One look-up per number answers for every derived value at once.
   for (let n = 1; n <= MAX_SUFFIX; n++) {
-    let free = true;
-    for (const d of derivations) {
-      const v = valueFor(d, n);
-      last = { slot: d.slot, value: v };
-      if ((await holdersOf(lookup, d.slot, v)).length > 0) {
-        free = false;
-        break;
-      }
-    }
-    if (free) {
-      for (const d of derivations) values[d.slot] = valueFor(d, n);
+    const candidates = derivations.map((d) => ({ slot: d.slot, value: valueFor(d, n) }));
+    if ((await holdersOfAll(lookup, candidates)).length === 0) {
+      for (const c of candidates) values[c.slot] = c.value;
       return { ok: true, values, suffix: n };
     }
   }
-  return { ok: false, slot: last?.slot ?? 'alias', tried: last?.value ?? '' };
+  // Every number is taken: name the first value of the last number that someone holds (asked one by one, once).
+  for (const d of derivations) {
+    const tried = valueFor(d, MAX_SUFFIX);
+    if ((await holdersOf(lookup, d.slot, tried)).length > 0) return { ok: false, slot: d.slot, tried };
+  }
+  const lastOne = derivations[derivations.length - 1]!;
+  return { ok: false, slot: lastOne.slot, tried: valueFor(lastOne, MAX_SUFFIX) };
 }
 

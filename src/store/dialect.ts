@@ -159,7 +159,7 @@ export function openSqlite(file: string): EngineConnection {
     database.close();
     throw describeSqliteError(err, file, 'configure');
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
     engine: 'sqlite',
     db,
@@ -269,5 +269,33 @@ export function openPostgres(url: string, onBackgroundError: BackgroundErrorSink
           await sql`select pg_advisory_unlock(${POSTGRES_MIGRATION_LOCK_KEY})`.execute(conn);
         }
       }),
+  };
+}
+
+/** Statements kept per SQL text (most recently used last); a query's text has few shapes, so few are kept. */
+const SQLITE_STATEMENT_CACHE = 256;
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running the small queries of a turn. This keeps
+ * prepared statements by their SQL text (SQLite re-prepares a cached statement itself after a schema change).
+ */
+function withStatementCache(database: BetterSqlite3.Database): { close(): void; prepare(text: string): BetterSqlite3.Statement } {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => {
+      statements.clear();
+      database.close();
+    },
+    prepare: (text) => {
+      let s = statements.get(text);
+      if (s !== undefined) {
+        statements.delete(text);
+      } else {
+        s = database.prepare(text);
+        if (statements.size >= SQLITE_STATEMENT_CACHE) statements.delete(statements.keys().next().value as string);
+      }
+      statements.set(text, s);
+      return s;
+    },
   };
 }

@@ -58,18 +58,26 @@ export class HybridRecipientLookup implements RecipientLookup {
     return [...adHits.map((h): Holder => ({ where: 'ad', name: h.name || h.dn, id: h.dn })), ...exoHits];
   }
 
+  /** At most two Exchange calls whatever was asked: one Get-Recipient for the alias and addresses, one Get-User for the UPN. */
   private async exoHolders(what: NameQuery): Promise<Holder[]> {
+    const recipientTerms: string[] = [];
+    if (what.alias) recipientTerms.push(`Alias -eq ${opathString(what.alias)}`);
+    const addresses = new Map<string, string>();
+    for (const a of [what.address, ...(what.addresses ?? [])]) if (a) addresses.set(a.toLowerCase(), a);
+    for (const a of addresses.values()) recipientTerms.push(`EmailAddresses -eq ${opathString(`smtp:${a}`)}`);
     const filters: { cmdlet: string; filter: string }[] = [];
-    if (what.alias) filters.push({ cmdlet: 'Get-Recipient', filter: `Alias -eq ${opathString(what.alias)}` });
-    if (what.address) filters.push({ cmdlet: 'Get-Recipient', filter: `EmailAddresses -eq ${opathString(`smtp:${what.address}`)}` });
+    if (recipientTerms.length) filters.push({ cmdlet: 'Get-Recipient', filter: recipientTerms.length === 1 ? recipientTerms[0]! : recipientTerms.map((t) => `(${t})`).join(' -or ') });
     if (what.userPrincipalName) filters.push({ cmdlet: 'Get-User', filter: `UserPrincipalName -eq ${opathString(what.userPrincipalName)}` });
+    const answers = await Promise.all(filters.map((f) => this.exo.invoke<ExoRecipientRow>(f.cmdlet, { Filter: f.filter, ResultSize: 10 })));
     const out: Holder[] = [];
-    for (const f of filters) {
-      const { value } = await this.exo.invoke<ExoRecipientRow>(f.cmdlet, { Filter: f.filter, ResultSize: 10 });
-      for (const r of value) {
-        const id = r.ExchangeObjectId ?? r.Guid;
-        out.push({ where: 'exo', name: `${r.DisplayName || r.Name || r.PrimarySmtpAddress || '?'}${r.RecipientTypeDetails ? ` (${r.RecipientTypeDetails})` : ''}`, ...(id ? { id } : {}) });
+    const seen = new Set<string>();
+    for (const r of answers.flatMap((a) => a.value)) {
+      const id = r.ExchangeObjectId ?? r.Guid;
+      if (id) {
+        if (seen.has(id)) continue;
+        seen.add(id);
       }
+      out.push({ where: 'exo', name: `${r.DisplayName || r.Name || r.PrimarySmtpAddress || '?'}${r.RecipientTypeDetails ? ` (${r.RecipientTypeDetails})` : ''}`, ...(id ? { id } : {}) });
     }
     return out;
   }

@@ -65,7 +65,7 @@ describe('planner: user mailbox', function () {
       attributes: { givenName: 'Ada', sn: 'Lovelace', displayName: 'Ada Lovelace', department: 'Research', mail: 'ada.lovelace@contoso.example', mailNickname: 'ada.lovelace', proxyAddresses: ['SMTP:ada.lovelace@contoso.example'] },
       accountEnabled: true, password: 'generate', mustChangePassword: true,
     });
-    assert.deepEqual(step(pl, 'entra.ensureUsageLocation').input, { userPrincipalName: 'ada.lovelace@contoso.example', usageLocation: 'GB', onlyIfMissing: false });
+    assert.deepEqual(step(pl, 'entra.ensureUsageLocation').input, { userPrincipalName: 'ada.lovelace@contoso.example', usageLocation: 'GB', onlyIfMissing: false, confirmedBy: 'entra.assign-licence' });
     assert.deepEqual(step(pl, 'entra.assignLicence').input, { userPrincipalName: 'ada.lovelace@contoso.example', via: 'direct', skuId: '4b9405b0-7788-4568-add1-99614e613b69', skuName: 'Exchange Online (Plan 1)' });
     assert.equal(step(pl, 'entra.assignLicence').summary, 'Assign the Exchange Online (Plan 1) licence');
     assert.deepEqual(step(pl, 'exo.awaitMailbox').input, { identity: 'ada.lovelace@contoso.example', timeoutMinutes: TIMEOUTS.mailboxMinutes });

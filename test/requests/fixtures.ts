@@ -93,11 +93,15 @@ export class FakeLookup implements RecipientLookup {
 
   whoHas(what: NameQuery): Promise<Holder[]> {
     return this.answer(() => {
-      const keys = Object.entries(what).filter(([, v]) => v !== undefined);
-      if (keys.length !== 1) throw new Error(`whoHas expects one value, got ${keys.length}`);
-      const [k, v] = keys[0] as [string, string];
-      const prefix = { samAccountName: 'sam', userPrincipalName: 'upn', alias: 'alias', address: 'address' }[k];
-      return [...(this.index.get(`${prefix}:${v.toLowerCase()}`) ?? [])];
+      const keys: string[] = [];
+      if (what.samAccountName !== undefined) keys.push(`sam:${what.samAccountName}`);
+      if (what.userPrincipalName !== undefined) keys.push(`upn:${what.userPrincipalName}`);
+      if (what.alias !== undefined) keys.push(`alias:${what.alias}`);
+      for (const a of [what.address, ...(what.addresses ?? [])]) if (a !== undefined) keys.push(`address:${a}`);
+      if (keys.length === 0) throw new Error('whoHas was asked for nothing');
+      const found = new Set<Holder>();
+      for (const k of keys) for (const h of this.index.get(k.toLowerCase()) ?? []) found.add(h);
+      return [...found];
     });
   }
 

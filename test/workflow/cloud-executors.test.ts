@@ -213,6 +213,46 @@ describe('cloud executors and waiters against the sandbox', function () {
       assert.equal((await s.mustGraphUser(u.upn)).usageLocation, 'FR');
     });
 
+    it('usage location then licence start from the look of the user wait: one PATCH, one assignLicense, one read-back proving both', async function () {
+      const u = await syncedUser('EuChain');
+      const row = await s.mustGraphUser(u.upn);
+      const now = new Date();
+      const fromWait = { 'sync.await-user': { entraId: row.id, graphUser: { id: row.id, userPrincipalName: u.upn, usageLocation: null, assignedLicenses: [], seenAt: now.toISOString() } } };
+      const ul = await counted(() => run('entra.ensureUsageLocation', { userPrincipalName: u.upn, usageLocation: 'DE', onlyIfMissing: false, confirmedBy: 'entra.assign-licence' }, ctxOf({ stepId: 'entra.usage-location', now, results: fromWait })));
+      const ulDone = mustDone(ul.value);
+      assert.equal(ulDone.changed, true);
+      assert.equal(ul.graph, 1, 'only the PATCH: the look came from the wait, the read-back is the licence step\'s');
+      assert.equal((await s.mustGraphUser(u.upn)).usageLocation, 'DE');
+      const lic = await counted(() =>
+        run('entra.assignLicence', { userPrincipalName: u.upn, via: 'direct', skuId: sku, skuName: EXO_PLAN }, ctxOf({ stepId: 'entra.assign-licence', now, results: { ...fromWait, 'entra.usage-location': ulDone.result ?? {} } })),
+      );
+      const licDone = mustDone(lic.value);
+      assert.equal(licDone.changed, true);
+      assert.equal(lic.graph, 2, 'assignLicense and its read-back');
+      const snap = licDone.result?.graphUser as { usageLocation?: string; assignedLicenses?: { skuId: string }[] } | undefined;
+      assert.equal(snap?.usageLocation, 'DE', 'the read-back shows the usage location');
+      assert.ok(snap?.assignedLicenses?.some((l) => l.skuId === sku), 'and the licence');
+    });
+
+    it('an earlier look stands in only on the first try and while it is fresh', async function () {
+      const u = await syncedUser('EuStale');
+      const row = await s.mustGraphUser(u.upn);
+      const seen = new Date();
+      // the look says DE, Entra says none: a step that trusted the look would skip the write
+      const results = { 'sync.await-user': { graphUser: { id: row.id, userPrincipalName: u.upn, usageLocation: 'DE', assignedLicenses: [], seenAt: seen.toISOString() } } };
+      const input = { userPrincipalName: u.upn, usageLocation: 'DE', onlyIfMissing: false };
+      const fresh = await counted(() => run('entra.ensureUsageLocation', input, ctxOf({ now: seen, results })));
+      assert.equal(mustDone(fresh.value).changed, false);
+      assert.equal(fresh.graph, 0, 'a fresh look on the first try is trusted');
+      const retry = await counted(() => run('entra.ensureUsageLocation', input, ctxOf({ now: seen, results, attempt: 2 })));
+      assert.equal(mustDone(retry.value).changed, true, 'a retry looks again and finds the usage location missing');
+      assert.equal(retry.graph, 3, 'GET, PATCH, read-back');
+      await s.setUsageLocation(row.id, 'FR');
+      const later = await counted(() => run('entra.ensureUsageLocation', input, ctxOf({ now: new Date(seen.getTime() + 60_000), results })));
+      assert.equal(mustDone(later.value).changed, true, 'an old look is not trusted: Entra has FR now');
+      assert.equal((await s.mustGraphUser(u.upn)).usageLocation, 'DE');
+    });
+
     it('entra.ensureUsageLocation: an unknown user and a code Entra refuses are permanent errors that say what to do', async function () {
       const missing = mustFail(await run('entra.ensureUsageLocation', { userPrincipalName: `nobody-${s.name('x')}@contoso.example`, usageLocation: 'DE', onlyIfMissing: false }), false);
       assert.match(missing.message, /Entra ID has no user .*The usage location was not changed\..*sync has created the user.*press Retry/);

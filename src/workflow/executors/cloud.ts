@@ -60,6 +60,8 @@ export interface CloudExecutorDeps {
    */
   readonly sync: { readonly servicePrincipalId?: string; readonly jobId?: string };
   readonly readBack?: ReadBackOptions;
+  /** How old a look at a user by an earlier step of the run may be to stand in for a new one (ms). Default 30 000. */
+  readonly lookAgeMs?: number;
 }
 
 export type CloudAction = Extract<
@@ -343,6 +345,27 @@ interface GraphUserRow {
 
 const USER_SELECT = ['id', 'userPrincipalName', 'usageLocation', 'assignedLicenses', 'licenseAssignmentStates'];
 
+/** The key under which steps hand the user they saw to the next ones: `{ id, userPrincipalName, …, seenAt }`. */
+export const GRAPH_USER_SNAPSHOT = 'graphUser';
+
+function snapshotOf(u: GraphUserRow, seenAt: Date): StepResult {
+  return { ...u, seenAt: seenAt.toISOString() };
+}
+
+/** The most recent look at this user among the results of the run's earlier steps. */
+function latestLook(ctx: StepContext, upn: string): { user: GraphUserRow; seenAt: string } | undefined {
+  let best: { user: GraphUserRow; seenAt: string } | undefined;
+  for (const r of Object.values(ctx.results)) {
+    const s = r[GRAPH_USER_SNAPSHOT] as (GraphUserRow & { seenAt?: unknown }) | undefined;
+    if (!s || typeof s.id !== 'string' || typeof s.seenAt !== 'string' || !same(s.userPrincipalName, upn)) continue;
+    if (!best || s.seenAt > best.seenAt) {
+      const { seenAt, ...user } = s;
+      best = { user, seenAt };
+    }
+  }
+  return best;
+}
+
 /** The executors' shared machinery: reads with error mapping and the read-back policy. */
 class Kit {
   readonly reads: number;
@@ -383,6 +406,17 @@ class Kit {
       `${system} accepted the change (${accepted}) but still shows ${shows}, also after ${ctx.attempt} tries: the change did not take. Nothing else was changed. ${advice} Then press Retry.`,
       facts,
     );
+  }
+
+  /**
+   * The user as an earlier step of this run saw it moments ago (the user wait, or the read-back of the step before),
+   * else a fresh GET. The earlier look stands in only on a step's first try and while it is younger than
+   * `lookAgeMs`: a retry, or a step run long after (a crash, a queue), always looks again.
+   */
+  async lookUser(upn: string, ctx: StepContext, doing: Doing): Promise<GraphUserRow> {
+    const seen = ctx.attempt <= 1 ? latestLook(ctx, upn) : undefined;
+    if (seen && ctx.now.getTime() - Date.parse(seen.seenAt) <= (this.deps.lookAgeMs ?? 30_000)) return seen.user;
+    return this.graphUser(upn, doing);
   }
 
   async graphUser(upn: string, doing: Doing): Promise<GraphUserRow> {
@@ -453,7 +487,7 @@ function ensureUsageLocation(kit: Kit): StepExecutor<'entra.ensureUsageLocation'
         notFoundAdvice: 'Check that sync has created the user (the wait before this step), then press Retry.',
         detail: { userPrincipalName: input.userPrincipalName, usageLocation: wanted },
       };
-      const u = await kit.graphUser(input.userPrincipalName, doing);
+      const u = await kit.lookUser(input.userPrincipalName, ctx, doing);
       const before = u.usageLocation ?? null;
       if (before && (input.onlyIfMissing || same(before, wanted))) {
         return done(false, { userId: u.id, usageLocation: before, ...(same(before, wanted) ? {} : { kept: true }) });
@@ -462,6 +496,10 @@ function ensureUsageLocation(kit: Kit): StepExecutor<'entra.ensureUsageLocation'
         await kit.deps.graph.setUsageLocation(u.id, wanted);
       } catch (err) {
         throw graphFailure(err, doing);
+      }
+      if (input.confirmedBy) {
+        // The licence step right after reads the user back; Entra gives no licence without a usage location.
+        return done(true, { userId: u.id, usageLocation: wanted, previous: before, confirmedBy: input.confirmedBy });
       }
       const check = await kit.confirm(
         () => kit.graphUser(u.id, doing),
@@ -473,7 +511,7 @@ function ensureUsageLocation(kit: Kit): StepExecutor<'entra.ensureUsageLocation'
           usageLocation: check.value.usageLocation ?? null,
         });
       }
-      return done(true, { userId: u.id, usageLocation: wanted, previous: before });
+      return done(true, { userId: u.id, usageLocation: wanted, previous: before, [GRAPH_USER_SNAPSHOT]: snapshotOf(check.value, ctx.now) });
     },
   };
 }
@@ -532,7 +570,11 @@ function assignLicence(kit: Kit): StepExecutor<'entra.assignLicence'> {
           notFoundAdvice: 'Check that sync has created the user (the wait before this step), then press Retry.',
           detail: { userPrincipalName: upn, skuId: input.skuId },
         };
-        const u = await kit.graphUser(upn, doing);
+        const looked = await kit.lookUser(upn, ctx, doing);
+        // A usage location this run has just written (not read back on its own) counts as there: Graph refuses the
+        // licence if it is not, and the read-back below shows both.
+        const written = Object.values(ctx.results).find((r) => r.confirmedBy === ctx.stepId && r.userId === looked.id)?.usageLocation;
+        const u: GraphUserRow = typeof written === 'string' ? { ...looked, usageLocation: written } : looked;
         const now = skuAssignments(u, input.skuId);
         if (now.active) return done(false, { userId: u.id, skuId: input.skuId, ...(now.direct ? {} : { throughGroups: now.groups }) });
         if (!u.usageLocation) {
@@ -548,7 +590,7 @@ function assignLicence(kit: Kit): StepExecutor<'entra.assignLicence'> {
         }
         const check = await kit.confirm(
           () => kit.graphUser(u.id, doing),
-          (x) => skuAssignments(x, input.skuId).active,
+          (x) => skuAssignments(x, input.skuId).active && !!x.usageLocation,
         );
         if (!check.ok) {
           throw kit.notTaken(ctx, 'Entra ID', `the ${input.skuName} licence for ${upn}`, 'no such licence on the user', 'Check the user\'s licences in the Microsoft 365 admin centre.', {
@@ -556,7 +598,7 @@ function assignLicence(kit: Kit): StepExecutor<'entra.assignLicence'> {
             skuId: input.skuId,
           });
         }
-        return done(true, { userId: u.id, skuId: input.skuId });
+        return done(true, { userId: u.id, skuId: input.skuId, [GRAPH_USER_SNAPSHOT]: snapshotOf(check.value, ctx.now) });
       }
       const doing: Doing = {
         what: `add ${upn} to the licensing group ${input.groupName}`,
