@@ -108,6 +108,8 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
           graph: cloud.graph,
           exo: cloud.exo,
           sync,
+          // The provisionOnDemand window lives in the store: every instance on the database shares the job's limit.
+          limiter: store.rateLimits,
           ...(options.waitIntervalMs !== undefined
             ? { pollIntervalMs: { cloudSync: options.waitIntervalMs, connectSync: options.waitIntervalMs, mailbox: options.waitIntervalMs, recipient: options.waitIntervalMs } }
             : {}),
@@ -129,6 +131,7 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
         now: options.now,
         onApproved: run ? (record, actor) => run.enqueue(record, actor) : undefined,
         onRetry: run ? (record, actor) => run.retry(record, actor) : undefined,
+        onWorkQueued: run ? () => run.kick() : undefined,
         runSteps: async (id) => (await store.runs.listByRequest(id)).map((r) => ({ stepIndex: r.stepIndex, status: r.status, error: r.error })),
       });
       runNotes = new CoalescingRunNotifications(requests, notifications, store.requests, log.child({ component: 'notify' }));

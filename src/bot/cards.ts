@@ -4,7 +4,7 @@ import { Template } from 'adaptivecards-templating';
 import { Attachment, CardFactory } from 'botbuilder';
 
 /** Card templates live in `cards/<name>.json`; data is bound with adaptivecards-templating. */
-export type CardName = 'welcome' | 'help' | 'notice' | 'request-form' | 'kind-picker' | 'request-approval' | 'request-status' | 'request-list' | 'audit-trail';
+export type CardName = 'welcome' | 'help' | 'notice' | 'request-form' | 'kind-picker' | 'request-approval' | 'request-status' | 'request-rollback' | 'request-list' | 'audit-trail';
 
 export interface NoticeData {
   title: string;

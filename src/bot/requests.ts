@@ -4,6 +4,7 @@ import { TurnContext } from 'botbuilder';
 import type { Logger } from '../log';
 import { COMMAND_FIELD, KIND_IDS, KINDS, isKindId, parseCommand, type FieldError, type KindId } from '../requests';
 import type { RequestRecord, Store } from '../store';
+import { keptLine, type RollbackPlan } from '../plans';
 import type { RequestActor, RequestNotifications, RequestService, RequestView } from '../workflow/request-service';
 import type { CloudManagedSweep, SweepReport } from '../workflow/sweep';
 import type { CardRenderer } from './cards';
@@ -57,10 +58,28 @@ function approvalCard(cards: CardRenderer, view: RequestView, notice = ''): Card
 function statusCard(cards: CardRenderer, view: RequestView, notice = '', extra: { canReveal?: boolean; secret?: string } = {}): Card {
   return cards.render('request-status', {
     ...view,
-    canCancel: ['pending-approval', 'approved', 'queued'].includes(view.status),
     notice,
     canReveal: extra.canReveal ?? (view.status === 'done' && (view.kind === 'user-mailbox' || view.kind === 'mail-user') && !extra.secret),
     secret: extra.secret ?? '',
+  });
+}
+
+/**
+ * The confirmation of a roll back: exactly what will be removed (in order) and what stays, with "Roll back now"
+ * (carrying the version and a fingerprint of that list) and "Keep".
+ */
+export function rollbackCard(cards: CardRenderer, view: RequestView, plan: RollbackPlan | undefined, digest: string, notice = ''): Card {
+  return cards.render('request-rollback', {
+    reference: view.reference,
+    kindTitle: view.kindTitle,
+    version: view.version,
+    statusText: view.statusText,
+    notice,
+    remove: (plan?.steps ?? []).map((s, i) => ({ n: i + 1, summary: s.summary })),
+    kept: (plan?.kept ?? []).map((k) => ({ text: keptLine(k) })),
+    notes: (plan?.notes ?? []).map((text) => ({ text })),
+    canConfirm: (plan?.steps.length ?? 0) > 0 && digest !== '',
+    digest,
   });
 }
 
@@ -273,12 +292,38 @@ export function registerRequestHandlers(bot: MailroomBot, deps: RequestHandlersD
     {
       name: 'cancel',
       usage: 'cancel R-12',
-      description: 'Cancels your request before it runs.',
-      roles: ['requester', 'admin'],
+      description: 'Cancels a request that has not finished: before it runs, or while it runs (the step under way finishes, nothing after it runs).',
+      roles: ['requester', 'approver', 'admin'],
       pattern: new RegExp(`^cancel\\s+${REF}$`, 'i'),
       async handle(ctx, turn, m) {
         const res = await service.cancel(actorOf(turn), m[1] ?? '', undefined);
-        await ctx.sendActivity(res.ok ? notice('Cancelled', `${res.record.reference} was cancelled.`, 'good') : notice('Not cancelled', res.message, 'warning'));
+        if (!res.ok) return void (await ctx.sendActivity(notice('Not cancelled', res.message, 'warning')));
+        await ctx.sendActivity(notice('Cancelled', `${res.record.reference} was cancelled.`, 'good'));
+        if (res.view.running) await reply(ctx, statusCard(cards, res.view));
+      },
+    },
+    {
+      name: 'rollback',
+      usage: 'rollback R-12',
+      description: 'Shows what a roll back of a stopped or cancelled request removes (what Mailroom created) and what stays, to confirm; "rollback R-12 now" starts it.',
+      // The request's requester, its kind's approvers and admins: checked (and refusals audited) per request.
+      roles: 'anyone',
+      pattern: new RegExp(`^roll\\s?-?back\\s+${REF}(\\s+now)?$`, 'i'),
+      async handle(ctx, turn, m) {
+        const reference = m[1] ?? '';
+        if (m[2]) {
+          const res = await service.rollback(actorOf(turn), reference, undefined);
+          if (res.ok) {
+            await ctx.sendActivity(notice('Rolling back', `${res.record.reference} is being rolled back; its status card follows the steps.`, 'good'));
+            await reply(ctx, statusCard(cards, res.view));
+          } else {
+            await ctx.sendActivity(notice('Not rolled back', res.message, 'warning'));
+          }
+          return;
+        }
+        const preview = await service.rollbackPreview(actorOf(turn), reference, undefined);
+        if (!preview.ok) return void (await ctx.sendActivity(notice('Not rolled back', preview.message, 'warning')));
+        await reply(ctx, rollbackCard(cards, preview.view, preview.plan, preview.digest));
       },
     },
     {
@@ -451,6 +496,36 @@ export function registerRequestHandlers(bot: MailroomBot, deps: RequestHandlersD
     },
     decisionVerb('request.approve', 'approve'),
     decisionVerb('request.reject', 'reject'),
+    {
+      // Roll back: without `confirm` the confirmation card (what goes, what stays); with it, the roll back starts.
+      verb: 'request.rollback',
+      async handle(_ctx, turn, data) {
+        const reference = str(data.reference).slice(0, 40);
+        const version = data.version === undefined ? undefined : Number(data.version);
+        if (data.confirm !== true && data.confirm !== 'true') {
+          const preview = await service.rollbackPreview(actorOf(turn), reference, version);
+          if (preview.ok) return rollbackCard(cards, preview.view, preview.plan, preview.digest);
+          if (preview.view) return statusCard(cards, preview.view, preview.message);
+          return cards.render('notice', { title: 'Not rolled back', text: preview.message, tone: 'warning', facts: [] });
+        }
+        const res = await service.rollback(actorOf(turn), reference, version, str(data.digest) || undefined);
+        if (res.ok) return statusCard(cards, res.view);
+        if (res.preview && res.view) return rollbackCard(cards, res.view, res.preview.plan, res.preview.digest, res.message);
+        if (res.view) return statusCard(cards, res.view, res.message);
+        return cards.render('notice', { title: 'Not rolled back', text: res.message, tone: 'warning', facts: [] });
+      },
+    },
+    {
+      // "Keep" on the confirmation: back to the status card, nothing changed.
+      verb: 'request.keep',
+      async handle(_ctx, turn, data) {
+        const found = await service.get(str(data.reference).slice(0, 40));
+        if (!found || !(await service.maySee(actorOf(turn), found.record))) {
+          return cards.render('notice', { title: 'Nothing was changed', text: `There is no request ${str(data.reference).slice(0, 40)} that you may see.`, tone: 'info', facts: [] });
+        }
+        return statusCard(cards, await service.viewOf(found.record), 'Kept as it is: nothing was rolled back.');
+      },
+    },
     {
       verb: 'request.cancel',
       async handle(_ctx, turn, data) {

@@ -85,6 +85,16 @@ export interface StepInputs {
   'ad.disableAccount': { readonly dn: string };
   'ad.addGroupMember': { readonly groupDn: string; readonly memberDn: string };
   'ad.removeGroupMember': { readonly groupDn: string; readonly memberDn: string };
+  /**
+   * Roll back: delete an object this request created, only while it still carries `expectStamp` in `description`
+   * (and, when known, the objectGUID it was created with). Absent: done. Anything else at the DN: nothing deleted.
+   */
+  'ad.deleteObject': {
+    readonly dn: string;
+    readonly expectStamp: string;
+    readonly objectGuid?: string;
+    readonly objectClass?: 'user' | 'contact' | 'group';
+  };
   /** Wait until the user exists in Entra ID (matched on the AD object), optionally with accountEnabled as given. */
   'sync.awaitUser': SyncWait & {
     /** Known for new users; existing users are matched on `dn` (onPremisesDistinguishedName). */
@@ -96,7 +106,16 @@ export interface StepInputs {
   'sync.awaitContact': SyncWait & { readonly mail: string; readonly timeoutMinutes: number };
   'sync.awaitGroup': SyncWait & { readonly samAccountName: string; readonly timeoutMinutes: number };
   /** Graph PATCH /users/{upn} usageLocation (onlyIfMissing: only when it has none). */
-  'entra.ensureUsageLocation': { readonly userPrincipalName: string; readonly usageLocation: string; readonly onlyIfMissing: boolean };
+  'entra.ensureUsageLocation': {
+    readonly userPrincipalName: string;
+    readonly usageLocation: string;
+    readonly onlyIfMissing: boolean;
+    /**
+     * The id of a later direct-licence step of the same user whose read-back proves the usage location as well
+     * (Entra refuses a licence to a user without one): the write is then not read back on its own.
+     */
+    readonly confirmedBy?: string;
+  };
   'entra.assignLicence': LicenceInput;
   'entra.removeLicence': LicenceInput;
   /** Wait until Get-Mailbox finds the mailbox (the licence creates it). */
@@ -118,7 +137,7 @@ export type StepAction = keyof StepInputs;
 
 export const STEP_ACTIONS: readonly StepAction[] = [
   'ad.createUser', 'ad.createContact', 'ad.createGroup', 'ad.setAttributes', 'ad.setPrimaryAddress', 'ad.disableAccount',
-  'ad.addGroupMember', 'ad.removeGroupMember',
+  'ad.addGroupMember', 'ad.removeGroupMember', 'ad.deleteObject',
   'sync.awaitUser', 'sync.awaitContact', 'sync.awaitGroup',
   'entra.ensureUsageLocation', 'entra.assignLicence', 'entra.removeLicence',
   'exo.awaitMailbox', 'exo.awaitRecipient', 'exo.setMailboxType', 'exo.setCloudManaged', 'exo.setPrimaryAddress', 'exo.setAlias',

@@ -12,6 +12,7 @@ import { createDecisionRepository, type DecisionRepository } from './decision-re
 import { openPostgres, openSqlite, type EngineConnection, type Engine } from './dialect';
 import { StoreError } from './errors';
 import { migrateToLatest } from './migrations';
+import { createRateLimitRepository, type RateLimitRepository } from './rate-limit-repository';
 import { createRequestRepository, type RequestRepository } from './request-repository';
 import { createRunRepository, type RunRepository } from './run-repository';
 import { createSecretRepository, type SecretRepository } from './secret-repository';
@@ -56,6 +57,7 @@ export {
   type RunStepStatus,
 } from './run-repository';
 export type { SecretRepository } from './secret-repository';
+export type { RateLimitRepository, RateLimitState } from './rate-limit-repository';
 export type { Database } from './schema';
 
 export interface StoreOptions {
@@ -85,6 +87,8 @@ export interface Store {
   readonly runs: RunRepository;
   /** Ciphertext of generated secrets, taken once. */
   readonly secrets: SecretRepository;
+  /** Sliding-window rate limits and Retry-After blocks shared by every instance (Graph provisionOnDemand). */
+  readonly rateLimits: RateLimitRepository;
   /** Resolves when the database answers a query; throws a StoreError saying why not (readiness probe). */
   ping(): Promise<void>;
   /** Migrate to the latest schema; returns the migrations applied now ([] when already up to date). */
@@ -128,6 +132,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     audit: createAuditLog(conn, clock),
     runs: createRunRepository(conn, clock),
     secrets: createSecretRepository(conn.db, clock),
+    rateLimits: createRateLimitRepository(conn),
     ping: () => probe('answer a ping'),
     migrate: () => migrateToLatest(conn),
     close,

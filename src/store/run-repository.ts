@@ -23,6 +23,12 @@
  *   dropped. "No earlier unfinished step" cannot go stale: `done` and `skipped` are final.
  * - SQLite: the same UPDATE … WHERE id IN (SELECT …) inside one BEGIN IMMEDIATE transaction
  *   (`sqliteImmediate`): the single writer claims alone.
+ *
+ * Roll back: a request's compensation steps are appended after its existing steps (`appendSteps`, indexes
+ * after the last one), and its unfinished original steps become `skipped` (`skipUnfinished`, or the
+ * `skipUnfinished` option of `appendSteps`, in the same transaction), so the claim rule above reaches them.
+ * A step running under a valid lease is never skipped: it finishes first, and holds the later steps back
+ * until it has.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
@@ -83,6 +89,13 @@ export interface CreateStepsResult {
   steps: RunStepRecord[];
 }
 
+export interface AppendStepsResult {
+  /** true when this call stored the steps; false when the request had steps with these ids already. */
+  appended: boolean;
+  /** The request's steps as stored, in order. */
+  steps: RunStepRecord[];
+}
+
 export interface RunRepository {
   /**
    * Store the steps of a request's plan, all `pending`, due at `now`. Idempotent: when the request has
@@ -126,6 +139,27 @@ export interface RunRepository {
    * cancelled waiting step's poller is refused. `now` defaults to the store clock. Returns how many.
    */
   cancelPending(requestId: number, now?: TimeInput): Promise<number>;
+  /**
+   * Append steps after the request's existing ones (a roll back's compensation steps), all `pending`, due at
+   * `now`, indexes following the last one. Idempotent: when the request already has a step with one of these
+   * stepIds, nothing is appended (`appended: false`). With `skipUnfinished`, the existing steps that are not
+   * finished become `skipped` in the same transaction (see `skipUnfinished`), whether or not anything was
+   * appended, so a repeated call also completes an interrupted one. Concurrent calls serialize on the request,
+   * as createSteps does. Throws `not-found` for an unknown request, `invalid-record` for bad steps.
+   */
+  appendSteps(requestId: number, steps: readonly RunStepInput[], now: TimeInput, options?: { skipUnfinished?: boolean }): Promise<AppendStepsResult>;
+  /**
+   * The request's steps before `beforeIndex` that will not run any more become `skipped`: `pending`, `waiting`,
+   * `failed` and `cancelled` ones, and `running` ones whose lease expired (a crashed owner). Their error is
+   * kept; the lease is released. A step running under a valid lease is left to finish. Returns how many.
+   */
+  skipUnfinished(requestId: number, beforeIndex: number, now: TimeInput): Promise<number>;
+  /**
+   * The lease holder gives up its step because the request was cancelled: `cancelled`, lease released,
+   * `note` (e.g. the error of the try that was cut short) stored as the error when given. False when the
+   * lease was lost (as for complete).
+   */
+  cancelClaimed(id: number, owner: string, now: TimeInput, note?: string): Promise<boolean>;
   /** Steps per status, every status present (0 when none). */
   countByStatus(): Promise<Record<RunStepStatus, number>>;
 }
@@ -329,12 +363,10 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
     return v;
   };
 
-  return {
-    async createSteps(requestId, steps, now) {
-      const what = `The steps of request R-${String(requestId)} were not stored`;
-      checkId(requestId, 'requestId', what);
-      const at = checkTime(now, 'now', what);
-      if (!Array.isArray(steps) || steps.length === 0 || steps.length > MAX_STEPS) invalid(what, [`steps must be a list of 1 to ${MAX_STEPS} steps`]);
+  /** The rows of new pending steps (indexes from `first`), or invalid-record naming every problem. */
+  const newRows = (requestId: number, steps: readonly RunStepInput[], at: string, first: number, what: string) => {
+    if (!Array.isArray(steps) || steps.length === 0 || steps.length > MAX_STEPS) invalid(what, [`steps must be a list of 1 to ${MAX_STEPS} steps`]);
+    {
       const problems: string[] = [];
       const seen = new Set<string>();
       const rows = steps.map((s: RunStepInput, i) => {
@@ -351,7 +383,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
         if (input.problem !== undefined) problems.push(input.problem);
         return {
           request_id: requestId,
-          step_index: i,
+          step_index: first + i,
           step_id: s.stepId,
           action: s.action,
           system: s.system,
@@ -369,7 +401,25 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
         };
       });
       if (problems.length > 0) invalid(what, problems);
-      const values = rows.filter((r) => r !== undefined);
+      return rows.filter((r) => r !== undefined);
+    }
+  };
+
+  /** The UPDATE of skipUnfinished (a Kysely query, compiled for SQLite or run in a PostgreSQL transaction). */
+  const skipQuery = (database: Kysely<Database>, requestId: number, beforeIndex: number, at: string) =>
+    database
+      .updateTable('run_steps')
+      .set({ status: 'skipped', lease_owner: null, lease_until: null, finished_at: sql<string>`coalesce(finished_at, ${at})`, updated_at: at })
+      .where('request_id', '=', requestId)
+      .where('step_index', '<', beforeIndex)
+      .where((eb) => eb.or([eb('status', 'in', ['pending', 'waiting', 'failed', 'cancelled']), eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', at)])]));
+
+  return {
+    async createSteps(requestId, steps, now) {
+      const what = `The steps of request R-${String(requestId)} were not stored`;
+      checkId(requestId, 'requestId', what);
+      const at = checkTime(now, 'now', what);
+      const values = newRows(requestId, steps, at, 0, what);
       const insert = db
         .insertInto('run_steps')
         .values(values)
@@ -481,6 +531,87 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
         .where('status', '=', 'failed')
         .executeTakeFirst();
       return Number(res.numUpdatedRows);
+    },
+
+    async appendSteps(requestId, steps, now, options = {}) {
+      const what = `The roll-back steps of request R-${String(requestId)} were not stored`;
+      checkId(requestId, 'requestId', what);
+      const at = checkTime(now, 'now', what);
+      const skip = options.skipUnfinished === true;
+      newRows(requestId, steps, at, 0, what); // validate before any work
+      const ids = steps.map((s) => s.stepId);
+      const notFound = (): StoreError => new StoreError('not-found', `Request R-${requestId} does not exist; no steps were stored.`);
+      const tooMany = (n: number): StoreError =>
+        new StoreError('invalid-record', `${what}: the request would have ${n} steps, more than ${MAX_STEPS}.`);
+
+      let appended: boolean;
+      if (immediate !== undefined) {
+        const exists = db.selectFrom('requests').select('id').where('id', '=', requestId).compile();
+        const last = db
+          .selectFrom('run_steps')
+          .select((eb) => [eb.fn.max('step_index').as('last'), eb.fn.countAll<number>().as('n')])
+          .where('request_id', '=', requestId)
+          .compile();
+        // The first of the request's steps that already has one of these ids (a repeated call).
+        const clash = db
+          .selectFrom('run_steps')
+          .select('step_index')
+          .where('request_id', '=', requestId)
+          .where('step_id', 'in', ids)
+          .orderBy('step_index')
+          .limit(1)
+          .compile();
+        appended = await immediate((database) => {
+          if (statement(database, exists.sql).get(...exists.parameters) === undefined) throw notFound();
+          const top = statement(database, last.sql).get(...last.parameters) as { last: number | null; n: number };
+          const first = top.last === null ? 0 : Number(top.last) + 1;
+          const stored = statement(database, clash.sql).get(...clash.parameters) as { step_index: number } | undefined;
+          if (stored === undefined) {
+            if (Number(top.n) + steps.length > MAX_STEPS) throw tooMany(Number(top.n) + steps.length);
+            const ins = db.insertInto('run_steps').values(newRows(requestId, steps, at, first, what)).compile();
+            statement(database, ins.sql).run(...ins.parameters);
+          }
+          if (skip) {
+            const q = skipQuery(db, requestId, stored === undefined ? first : Number(stored.step_index), at).compile();
+            statement(database, q.sql).run(...q.parameters);
+          }
+          return stored === undefined;
+        });
+      } else {
+        appended = await db.transaction().execute(async (tx) => {
+          // Serializes appendSteps (and createSteps) for this request, as createSteps does.
+          const req = await tx.selectFrom('requests').select('id').where('id', '=', requestId).forNoKeyUpdate().executeTakeFirst();
+          if (req === undefined) throw notFound();
+          const top = await tx
+            .selectFrom('run_steps')
+            .select((eb) => [eb.fn.max('step_index').as('last'), eb.fn.countAll<string | number>().as('n')])
+            .where('request_id', '=', requestId)
+            .executeTakeFirstOrThrow();
+          const first = top.last === null ? 0 : Number(top.last) + 1;
+          const clash = await tx.selectFrom('run_steps').select('step_index').where('request_id', '=', requestId).where('step_id', 'in', ids).orderBy('step_index').executeTakeFirst();
+          if (clash === undefined) {
+            if (Number(top.n) + steps.length > MAX_STEPS) throw tooMany(Number(top.n) + steps.length);
+            await tx.insertInto('run_steps').values(newRows(requestId, steps, at, first, what)).execute();
+          }
+          if (skip) await skipQuery(tx, requestId, clash === undefined ? first : Number(clash.step_index), at).execute();
+          return clash === undefined;
+        });
+      }
+      return { appended, steps: await listByRequest(requestId) };
+    },
+
+    async skipUnfinished(requestId, beforeIndex, now) {
+      checkId(requestId, 'requestId', 'skipUnfinished');
+      if (typeof beforeIndex !== 'number' || !Number.isSafeInteger(beforeIndex) || beforeIndex < 0) invalid('skipUnfinished', [`beforeIndex must be a whole number >= 0 (got ${JSON.stringify(beforeIndex)})`]);
+      const at = checkTime(now, 'now', 'skipUnfinished');
+      const res = await skipQuery(db, requestId, beforeIndex, at).executeTakeFirst();
+      return Number(res.numUpdatedRows);
+    },
+
+    async cancelClaimed(id, owner, now, note) {
+      const a = finishArgs(id, owner, now, 'cancelClaimed');
+      if (note !== undefined && (typeof note !== 'string' || note === '')) invalid('cancelClaimed', ['note must be a non-empty string when given']);
+      return finish(a.id, a.owner, a.now, { status: 'cancelled', finished_at: a.now, ...(note !== undefined ? { error: note } : {}) });
     },
 
     async cancelPending(requestId, now) {

@@ -178,6 +178,20 @@ export interface SecretsTable {
   created_at: string;
 }
 
+/**
+ * One row per rate-limited key (migration 0004), e.g. `graph.provisionondemand:<service principal>/<job>`: the key's
+ * sliding window and shared Retry-After, written only under the row's lock (see `rate-limit-repository.ts`).
+ */
+export interface RateLimitsTable {
+  /** Primary key. */
+  key: string;
+  /** JSON text: the ISO 8601 times of the slots taken inside the window (at most the limit). */
+  slots_json: string;
+  /** No slot is given before this time (a throttled call's Retry-After); null when none. */
+  blocked_until: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   conversation_refs: ConversationRefsTable;
   requests: RequestsTable;
@@ -187,4 +201,5 @@ export interface Database {
   audit_chain_head: AuditChainHeadTable;
   run_steps: RunStepsTable;
   secrets: SecretsTable;
+  rate_limits: RateLimitsTable;
 }

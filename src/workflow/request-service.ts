@@ -1,6 +1,6 @@
 import type { ApprovalSettings, Principal } from '../config/config';
 import type { Logger } from '../log';
-import { plan as makePlan, PlanRefusedError, type Plan } from '../plans';
+import { keptLine, plan as makePlan, PlanRefusedError, type Plan, type RollbackPlan } from '../plans';
 import {
   decide,
   expireIfDue,
@@ -22,7 +22,8 @@ import {
   type RecipientLookup,
   type TenantProfile,
 } from '../requests';
-import type { AuditEventInput, DecisionRecord, RequestRecord, Store } from '../store';
+import type { AuditEventInput, DecisionRecord, RequestRecord, RunStepRecord, Store } from '../store';
+import { cancelOf, digestOf, keptText, rollbackFor, rollbackOf, rollbackOffer, stepList, withResult, type RollbackInfo } from './rollback-info';
 
 /** Who acts: always from the authenticated activity (never from card data). */
 export interface RequestActor {
@@ -65,6 +66,8 @@ export interface RequestServiceDeps {
   readonly onApproved?: (record: RequestRecord, actor: RequestActor) => Promise<void>;
   /** Retries a failed run after its cause was fixed. */
   readonly onRetry?: (record: RequestRecord, actor: RequestActor) => Promise<void>;
+  /** Work was stored for the runner (roll-back steps): it may start now instead of at its next poll. */
+  readonly onWorkQueued?: () => void;
   /** The run state of each step, for the cards. */
   readonly runSteps?: (requestId: number) => Promise<StepState[]>;
 }
@@ -89,6 +92,17 @@ export interface RequestView {
   readonly running: boolean;
   /** A failed run can be retried after the cause is fixed. */
   readonly canRetry: boolean;
+  /** The card offers Cancel: the request has not finished and is not being rolled back. */
+  readonly canCancel: boolean;
+  /** The card offers Roll back: the request stopped or was cancelled and Mailroom created something it can remove. */
+  readonly canRollBack: boolean;
+  /** A roll back was asked for (it runs, stopped or is done). */
+  readonly rollingBack: boolean;
+  /** The roll back's steps and their states (empty until one is asked for). */
+  readonly undoSteps: { n: number; summary: string; state: string; icon: string; detail: string }[];
+  /** What the roll back leaves as it is, one sentence each (empty until one is asked for). */
+  readonly kept: { text: string }[];
+  readonly rollbackNotes: { text: string }[];
   readonly notes: string[];
   readonly summary: string;
 }
@@ -96,6 +110,28 @@ export interface RequestView {
 export type SubmitResult =
   | { readonly ok: true; readonly record: RequestRecord; readonly view: RequestView }
   | { readonly ok: false; readonly errors: FieldError[]; readonly refused?: string };
+
+/** A roll back as the confirmation card shows it. */
+export type RollbackPreview =
+  | { readonly ok: true; readonly record: RequestRecord; readonly view: RequestView; readonly plan: RollbackPlan; readonly digest: string }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly record?: RequestRecord; readonly view?: RequestView };
+
+/** A roll back asked for: started, refused, or (code `changed`) what it would do now differs from what was confirmed. */
+export type RollbackOutcome =
+  | { readonly ok: true; readonly record: RequestRecord; readonly view: RequestView }
+  | {
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+      readonly record?: RequestRecord;
+      readonly view?: RequestView;
+      /** With code `changed`: the roll back as it stands now, to confirm again. */
+      readonly preview?: { readonly plan: RollbackPlan; readonly digest: string };
+    };
+
+/** Statuses a request can be cancelled in (a roll back in progress cannot). */
+const CANCELLABLE = ['pending-approval', 'approved', 'queued', 'running', 'waiting', 'failed'];
+const RUN_STATUSES = ['queued', 'running', 'waiting'];
 
 export type DecisionOutcome =
   | { readonly ok: true; readonly record: RequestRecord; readonly view: RequestView; readonly effect: 'next-stage' | 'approved' | 'rejected' }
@@ -217,10 +253,15 @@ export class RequestService {
     return buildView(record, decisions, this.stageCount(record.kind), run);
   }
 
-  /** The view with decisions and the run's step states loaded. */
+  /** The view with decisions and the run's step states loaded (and what a roll back could remove, when it could). */
   async viewOf(record: RequestRecord): Promise<RequestView> {
     const [decisions, run] = await Promise.all([this.deps.store.decisions.list(record.id), this.deps.runSteps ? this.deps.runSteps(record.id) : Promise.resolve([])]);
-    return this.view(record, decisions, run);
+    let possible: RollbackPlan | undefined;
+    if (run.length && (record.status === 'failed' || record.status === 'cancelled') && !rollbackOf(record)) {
+      const steps = await this.deps.store.runs.listByRequest(record.id);
+      if (!steps.some((s) => s.status === 'running')) possible = rollbackFor(record, steps);
+    }
+    return buildView(record, decisions, this.stageCount(record.kind), run, possible);
   }
 
   /** Retry a failed run (its requester or an admin), once the cause is fixed. */
@@ -296,7 +337,7 @@ export class RequestService {
     const state = this.state(record, decisions);
     if (record.status === 'cancelled') {
       await this.audit(this.actorEvent(actor, 'request.decision-refused', record.reference, { code: 'cancelled', version }));
-      return { ok: false, code: 'cancelled', message: `${record.reference} was cancelled by its requester. Nothing was changed.`, record, view: this.view(record, decisions) };
+      return { ok: false, code: 'cancelled', message: `${record.reference} was cancelled${cancelOf(record) ? ` by ${cancelOf(record)?.by ?? ''}` : ''}. Nothing was changed.`, record, view: this.view(record, decisions) };
     }
     const result = decide(
       state,
@@ -363,24 +404,186 @@ export class RequestService {
     return { ok: true, record: moved.record, view, effect: result.effect };
   }
 
-  /** The requester (or an admin) cancels a request that has not started to run. */
+  /**
+   * The requester, an approver of the kind or an admin cancels a request that has not finished: before its run,
+   * or while it runs, waits or stands failed. A step that is executing finishes and its outcome is recorded; no
+   * later step is claimed; pending and waiting steps are cancelled. A roll back in progress is not cancelled.
+   */
   async cancel(actor: RequestActor, reference: string, version: number | undefined): Promise<DecisionOutcome> {
     const found = await this.get(reference);
     if (!found) return { ok: false, code: 'not-found', message: `There is no request ${String(reference).slice(0, 40)}. Nothing was changed.` };
-    const { record, decisions } = found;
+    const { record } = found;
     const refuse = async (code: string, message: string): Promise<DecisionOutcome> => {
-      await this.audit(this.actorEvent(actor, 'request.cancel-refused', record.reference, { code }));
-      return { ok: false, code, message: `${message} Nothing was changed.`, record, view: this.view(record, decisions) };
+      await this.audit(this.actorEvent(actor, 'request.cancel-refused', record.reference, { code, status: record.status }));
+      return { ok: false, code, message: `${message} Nothing was changed.`, record, view: await this.viewOf(record) };
     };
-    if (record.requesterAadObjectId !== actor.aadObjectId && !actor.isAdmin) return refuse('not-allowed', `Only ${record.requesterName} (who made ${record.reference}) or an admin can cancel it.`);
-    if (!['pending-approval', 'approved', 'queued'].includes(record.status)) return refuse('too-late', `${record.reference} is ${record.status}; only a request that has not started can be cancelled.`);
+    if (!(await this.mayAct(actor, record))) {
+      // Someone who may not see the request gets no card of it.
+      await this.audit(this.actorEvent(actor, 'request.cancel-refused', record.reference, { code: 'not-allowed', status: record.status }));
+      return { ok: false, code: 'not-allowed', message: `Only ${record.requesterName} (who made ${record.reference}), an approver of ${this.kindTitle(record)} requests or an admin can cancel it. Nothing was changed.` };
+    }
+    const rollback = rollbackOf(record);
+    if (rollback && record.status !== 'failed' && record.status !== 'rolled-back') {
+      return refuse('rolling-back', `${record.reference} is being rolled back (asked by ${rollback.by}); a roll back is not stopped halfway.`);
+    }
+    if (!CANCELLABLE.includes(record.status)) return refuse('too-late', `${record.reference} is ${record.status}; only a request that has not finished can be cancelled.`);
     if (version !== undefined && version !== record.version) return refuse('stale', `This card is out of date (${record.reference} has changed since).`);
-    const moved = await this.deps.store.requests.transition(record.id, record.version, { status: 'cancelled', remindAt: null });
+    const now = this.now();
+    const info = { by: actor.name, byId: actor.aadObjectId, at: now.toISOString(), from: record.status };
+    const moved = await this.deps.store.requests.transition(record.id, record.version, { status: 'cancelled', remindAt: null, result: withResult(record, 'cancelled', info) });
     if (!moved.ok) return refuse('stale', `${record.reference} changed at the same moment.`);
-    await this.audit(this.actorEvent(actor, 'request.cancelled', record.reference, { version: record.version }));
-    const view = this.view(moved.record, decisions);
-    await this.deps.notifications.requestChanged(moved.record, view, `Request ${record.reference} was cancelled by ${actor.name}.`);
+    // What has not started stops here; a step running under its lease finishes and is recorded by the runner.
+    await this.deps.store.runs.cancelPending(record.id, now);
+    const steps = await this.deps.store.runs.listByRequest(record.id);
+    await this.audit(
+      this.actorEvent(actor, 'request.cancelled', record.reference, { version: record.version, from: record.status, steps: Object.fromEntries(steps.map((st) => [st.stepId, st.status])) }),
+    );
+    const view = await this.viewOf(moved.record);
+    let message = `Request ${record.reference} was cancelled by ${actor.name}.`;
+    if (steps.length) {
+      const done = stepList(record, steps, 'done');
+      const running = stepList(record, steps, 'running');
+      message += done ? ` Done before the cancel: ${done}.` : ' Nothing was done before the cancel.';
+      if (running) message += ` Still finishing: ${running}; its outcome will be recorded, and nothing runs after it.`;
+      else if (!rollback) message += rollbackOffer(record.reference, rollbackFor(record, steps));
+    } else {
+      message += ' Nothing was changed in AD or Exchange Online.';
+    }
+    await this.deps.notifications.requestChanged(moved.record, view, message);
     return { ok: true, record: moved.record, view, effect: 'rejected' };
+  }
+
+  /** What a roll back of the request would remove and keep (for the confirmation card); refusals are audited. */
+  async rollbackPreview(actor: RequestActor, reference: string, version: number | undefined): Promise<RollbackPreview> {
+    const checked = await this.rollbackCheck(actor, reference, version);
+    if (!checked.ok) return checked;
+    return { ok: true, record: checked.record, view: await this.viewOf(checked.record), plan: checked.plan, digest: digestOf(checked.plan) };
+  }
+
+  /**
+   * Roll back what Mailroom created for a failed or cancelled request: the requester, an approver of the kind or an
+   * admin. Version-guarded like a decision, so a second click is refused. The compensation steps are appended to the
+   * request's run (its unfinished steps skipped) and run by the runner like any step; the request is `running`
+   * until they are done, then `rolled-back`. `digest`: what the person confirmed; if the roll back would now do
+   * something else, nothing is started and the new roll back comes back to be confirmed.
+   */
+  async rollback(actor: RequestActor, reference: string, version: number | undefined, digest?: string): Promise<RollbackOutcome> {
+    const checked = await this.rollbackCheck(actor, reference, version);
+    if (!checked.ok) return checked;
+    const { record, steps, plan } = checked;
+    const now = this.now();
+    const current = digestOf(plan);
+    if (digest !== undefined && digest !== current) {
+      await this.audit(this.actorEvent(actor, 'rollback.refused', record.reference, { code: 'changed', version: record.version }));
+      return {
+        ok: false,
+        code: 'changed',
+        message: `What a roll back of ${record.reference} would do has changed since this card was made (a step finished meanwhile). Nothing was changed; check the list below and confirm again.`,
+        record,
+        view: await this.viewOf(record),
+        preview: { plan, digest: current },
+      };
+    }
+    const info: RollbackInfo = {
+      by: actor.name,
+      byId: actor.aadObjectId,
+      at: now.toISOString(),
+      from: record.status,
+      firstIndex: steps.reduce((m, st) => Math.max(m, st.stepIndex + 1), 0),
+      steps: plan.steps,
+      kept: plan.kept,
+      notes: plan.notes,
+      digest: current,
+    };
+    const moved = await this.deps.store.requests.transition(record.id, record.version, { status: 'running', error: null, result: withResult(record, 'rollback', info) });
+    if (!moved.ok) {
+      const winner = rollbackOf(moved.current);
+      const code = winner ? 'already' : 'stale';
+      await this.audit(this.actorEvent(actor, 'rollback.refused', record.reference, { code, version: record.version }));
+      const message = winner
+        ? `${record.reference} is already being rolled back (asked by ${winner.by} at ${shortTime(winner.at)}). Nothing was changed.`
+        : `${record.reference} changed at the same moment. Nothing was changed; look at the latest card.`;
+      return { ok: false, code, message, record: moved.current, view: await this.viewOf(moved.current) };
+    }
+    try {
+      await this.deps.store.runs.appendSteps(record.id, plan.steps.map((st) => ({ stepId: st.id, action: st.action, system: st.system, input: st.input })), now, { skipUnfinished: true });
+    } catch (err) {
+      // The request keeps the roll back; the runner's recovery stores its steps (reconcile).
+      this.deps.log.error('the roll-back steps could not be stored now; recovery will store them', { reference: record.reference, err });
+    }
+    this.deps.onWorkQueued?.();
+    await this.audit(
+      this.actorEvent(actor, 'rollback.requested', record.reference, {
+        version: record.version,
+        from: record.status,
+        compensation: plan.steps.map((st) => ({ step: st.id, action: st.action, undoes: st.undoes, input: st.input })),
+        kept: plan.kept.map((k) => ({ step: k.stepId, reason: k.reason })),
+      }),
+    );
+    const view = await this.viewOf(moved.record);
+    const message =
+      `${actor.name} asked to roll back ${record.reference}. Mailroom removes, in this order: ${plan.steps.map((st) => st.what).join('; ')}.` +
+      (plan.kept.length ? ` Stays: ${keptText(plan.kept)}` : '');
+    await this.deps.notifications.requestChanged(moved.record, view, message);
+    return { ok: true, record: moved.record, view };
+  }
+
+  /** Who may roll back and whether the request can be: the refusals are audited and say that nothing changed. */
+  private async rollbackCheck(
+    actor: RequestActor,
+    reference: string,
+    version: number | undefined,
+  ): Promise<{ ok: true; record: RequestRecord; steps: RunStepRecord[]; plan: RollbackPlan } | { ok: false; code: string; message: string; record?: RequestRecord; view?: RequestView }> {
+    const record = await this.deps.store.requests.get(reference);
+    if (!record) {
+      await this.audit(this.actorEvent(actor, 'rollback.refused', null, { reference: String(reference).slice(0, 40), code: 'not-found' }));
+      return { ok: false, code: 'not-found', message: `There is no request ${String(reference).slice(0, 40)}. Nothing was changed.` };
+    }
+    const refuse = async (code: string, message: string) => {
+      await this.audit(this.actorEvent(actor, 'rollback.refused', record.reference, { code, version: version ?? null, status: record.status }));
+      return { ok: false as const, code, message: `${message} Nothing was changed.`, record, view: await this.viewOf(record) };
+    };
+    if (!(await this.mayAct(actor, record))) {
+      // Someone who may not see the request gets no card of it.
+      await this.audit(this.actorEvent(actor, 'rollback.refused', record.reference, { code: 'not-allowed', version: version ?? null, status: record.status }));
+      return {
+        ok: false,
+        code: 'not-allowed',
+        message: `Only ${record.requesterName} (who made ${record.reference}), an approver of ${this.kindTitle(record)} requests or an admin can roll it back. Nothing was changed.`,
+      };
+    }
+    const earlier = rollbackOf(record);
+    if (earlier) {
+      const when = `asked by ${earlier.by} at ${shortTime(earlier.at)}`;
+      if (record.status === 'rolled-back') return refuse('already', `${record.reference} was already rolled back (${when}).`);
+      if (record.status === 'failed') return refuse('already', `${record.reference} is already being rolled back (${when}), and that roll back stopped: press Retry on its card once the cause is fixed.`);
+      return refuse('already', `${record.reference} is already being rolled back (${when}).`);
+    }
+    if (record.status !== 'failed' && record.status !== 'cancelled') {
+      const why = RUN_STATUSES.includes(record.status) ? ' Cancel it first; what it did can be rolled back once it has stopped.' : '';
+      return refuse('not-stopped', `${record.reference} is ${record.status}; only a request that stopped or was cancelled can be rolled back.${why}`);
+    }
+    if (version !== undefined && version !== record.version) return refuse('stale', `This card is out of date (${record.reference} has changed since).`);
+    const steps = await this.deps.store.runs.listByRequest(record.id);
+    const busy = steps.find((st) => st.status === 'running');
+    if (busy) {
+      return refuse('busy', `A step of ${record.reference} is still finishing (${stepList(record, steps, 'running')}); try again in a moment, once its outcome is recorded.`);
+    }
+    const plan = rollbackFor(record, steps);
+    if (!plan.steps.length) {
+      const kept = plan.kept.length ? ` ${keptText(plan.kept)}` : '';
+      return refuse('nothing', `Mailroom created nothing for ${record.reference} that a roll back could remove.${kept}`);
+    }
+    return { ok: true, record, steps, plan };
+  }
+
+  /** The requester, an approver of the request's kind, or an admin (checked on the authenticated Teams user). */
+  private mayAct(actor: RequestActor, record: RequestRecord): Promise<boolean> {
+    return this.maySee(actor, record);
+  }
+
+  private kindTitle(record: RequestRecord): string {
+    return isKindId(record.kind) ? KINDS[record.kind].title.toLowerCase() : record.kind;
   }
 
   async listMine(actor: RequestActor, limit = 20): Promise<RequestView[]> {
@@ -480,7 +683,16 @@ export interface StepState {
 
 const STATE_ICONS: Record<string, string> = { pending: '○', running: '▶', waiting: '⏳', done: '✔', failed: '✖', skipped: '–', cancelled: '–' };
 
-export function buildView(record: RequestRecord, decisions: readonly DecisionRecord[], stageCount: number, run: readonly StepState[] = []): RequestView {
+/** "2025-03-03 09:14 UTC" */
+function shortTime(iso: string | null | undefined): string {
+  return iso ? iso.replace('T', ' ').slice(0, 16) + ' UTC' : '?';
+}
+
+/**
+ * Everything a card shows of a request. `possible`: what a roll back would remove now (given when the request
+ * stopped or was cancelled and no step is still running); the card offers Roll back when it removes anything.
+ */
+export function buildView(record: RequestRecord, decisions: readonly DecisionRecord[], stageCount: number, run: readonly StepState[] = [], possible?: RollbackPlan): RequestView {
   const kindTitle = isKindId(record.kind) ? KINDS[record.kind].title : record.kind;
   const fields = isKindId(record.kind) ? KINDS[record.kind].fields : [];
   const facts: { title: string; value: string }[] = [];
@@ -492,11 +704,21 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
   }
   const p = (record.plan ?? { steps: [], notes: [] }) as { steps?: { summary: string; system: string }[]; notes?: string[]; warnings?: string[] };
   const states = new Map(run.map((r) => [r.stepIndex, r]));
+  const detailOf = (st: StepState | undefined): string => (st && st.error && ['failed', 'cancelled', 'skipped'].includes(st.status) ? st.error : '');
   const steps = (p.steps ?? []).map((s, i) => {
     const st = states.get(i);
     const state = st?.status ?? (run.length ? 'pending' : '');
-    return { n: i + 1, summary: s.summary, system: s.system, state, icon: state ? `${STATE_ICONS[state] ?? ''} ` : '', detail: st?.status === 'failed' && st.error ? st.error : '' };
+    return { n: i + 1, summary: s.summary, system: s.system, state, icon: state ? `${STATE_ICONS[state] ?? ''} ` : '', detail: detailOf(st) };
   });
+  const rollback = rollbackOf(record);
+  const undoSteps = (rollback?.steps ?? []).map((s, i) => {
+    const st = states.get(rollback!.firstIndex + i);
+    const state = st?.status ?? 'pending';
+    return { n: i + 1, summary: s.summary, state, icon: `${STATE_ICONS[state] ?? ''} `, detail: detailOf(st) };
+  });
+  const cancelled = cancelOf(record);
+  const planned = steps.length;
+  const doneCount = steps.filter((x) => x.state === 'done').length;
   const last = decisions[decisions.length - 1];
   const approvalStatus: RequestView['approvalStatus'] =
     record.status === PENDING ? 'pending' : (['approved', 'rejected', 'cancelled', 'expired'] as const).find((s) => s === record.status) ?? 'other';
@@ -513,7 +735,12 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
       statusText = `Rejected by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}: ${record.decisionReason ?? ''}`;
       break;
     case 'cancelled':
-      statusText = `Cancelled at ${at(record.updatedAt)}.`;
+      statusText = cancelled
+        ? `Cancelled by ${cancelled.by} at ${at(cancelled.at)}` +
+          (run.length
+            ? `: ${doneCount} of ${planned} steps were done before the cancel${steps.some((x) => x.state === 'running') ? '; the step that was running is finishing' : ''}.`
+            : '.')
+        : `Cancelled at ${at(record.updatedAt)}.`;
       break;
     case 'expired':
       statusText = `Expired at ${at(record.decidedAt ?? record.updatedAt)} without a decision.`;
@@ -522,19 +749,26 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
       statusText = `Approved by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}; queued to run.`;
       break;
     case 'running':
-      statusText = `Approved by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}; running.`;
+      statusText = rollback
+        ? `Rolling back (asked by ${rollback.by} at ${at(rollback.at)}): ${undoSteps.filter((x) => x.state === 'done').length} of ${undoSteps.length} removal steps done.`
+        : `Approved by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}; running.`;
       break;
     case 'waiting':
-      statusText = `Approved by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}; waiting: ${steps.find((x) => x.state === 'waiting')?.summary ?? 'for the next step'}`;
+      statusText = rollback
+        ? `Rolling back (asked by ${rollback.by} at ${at(rollback.at)}); waiting: ${undoSteps.find((x) => x.state === 'waiting')?.summary ?? 'for the next step'}`
+        : `Approved by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}; waiting: ${steps.find((x) => x.state === 'waiting')?.summary ?? 'for the next step'}`;
       break;
     case 'done':
       statusText = `Done at ${at(record.updatedAt)} (approved by ${record.decidedByName ?? '?'} at ${at(record.decidedAt)}).`;
       break;
     case 'failed':
-      statusText = `Stopped: ${record.error ?? 'a step failed'}`;
+      statusText = rollback ? `Roll back stopped: ${record.error ?? 'a step failed'}` : `Stopped: ${record.error ?? 'a step failed'}`;
+      break;
+    case 'rolled-back':
+      statusText = `Rolled back at ${at(record.updatedAt)} (asked by ${rollback?.by ?? '?'}): ${undoSteps.length} removal step${undoSteps.length === 1 ? '' : 's'} done${rollback?.kept.length ? `; ${rollback.kept.length === 1 ? '1 change stays' : `${rollback.kept.length} changes stay`}` : ''}.`;
       break;
     default:
-      statusText = `Status: ${record.status}.`;
+      statusText = `Status: ${record.status as string}.`;
   }
   const first = facts[0];
   return {
@@ -553,6 +787,12 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
     steps,
     running: run.length > 0,
     canRetry: record.status === 'failed',
+    canCancel: ['pending-approval', 'approved', 'queued', 'running', 'waiting'].includes(record.status) && !rollback,
+    canRollBack: !rollback && (record.status === 'failed' || record.status === 'cancelled') && (possible?.steps.length ?? 0) > 0,
+    rollingBack: rollback !== undefined,
+    undoSteps,
+    kept: (rollback?.kept ?? []).map((k) => ({ text: keptLine(k) })),
+    rollbackNotes: (rollback?.notes ?? []).map((text) => ({ text })),
     notes: [...(p.notes ?? []), ...(p.warnings ?? [])],
     summary: first ? first.value : '',
   };

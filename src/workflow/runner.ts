@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Logger } from '../log';
-import type { Plan, StepAction } from '../plans';
+import { isUndoStepId, type Plan, type StepAction } from '../plans';
 import type { AuditEventInput, RequestRecord, RequestStatus } from '../store';
 import { StepError, type BatchWaiter, type StepContext, type StepExecutor, type StepOutcome } from './executors/types';
+import { keptText, rollbackFor, rollbackOf, rollbackOffer } from './rollback-info';
 
 /** A step row as the runner sees it (the store's run repository provides these). */
 export interface RunStep {
@@ -33,6 +34,10 @@ export interface RunStorePort {
     listByRequest(requestId: number): Promise<RunStep[]>;
     resetFailed(requestId: number, now: Date): Promise<unknown>;
     heartbeat(ids: readonly number[], owner: string, leaseMs: number, now: Date): Promise<unknown>;
+    /** Roll back: append the compensation steps, skipping the unfinished original ones (idempotent). */
+    appendSteps(requestId: number, steps: readonly { stepId: string; action: string; system: string; input: unknown }[], now: Date, options?: { skipUnfinished?: boolean }): Promise<unknown>;
+    /** The lease holder gives its step up: the request was cancelled. */
+    cancelClaimed(id: number, owner: string, now: Date, note?: string): Promise<boolean>;
   };
   requests: {
     get(idOrRef: number | string): Promise<RequestRecord | undefined>;
@@ -142,7 +147,14 @@ export class WorkflowRunner {
   async reconcile(): Promise<number> {
     let fixed = 0;
     for (const record of await this.o.store.requests.listByStatus(['approved', 'queued', 'running', 'waiting'], { limit: 500 })) {
-      const steps = await this.o.store.runs.listByRequest(record.id);
+      let steps = await this.o.store.runs.listByRequest(record.id);
+      const rollback = rollbackOf(record);
+      if (rollback && steps.length && (!steps.some((s) => isUndoStepId(s.stepId)) || steps.some((s) => !isUndoStepId(s.stepId) && ['pending', 'waiting', 'failed', 'cancelled'].includes(s.status)))) {
+        // A roll back was asked for, but its steps were not (all) stored before a crash: store them now.
+        await this.o.store.runs.appendSteps(record.id, rollback.steps.map((s) => ({ stepId: s.id, action: s.action, system: s.system, input: s.input })), this.now(), { skipUnfinished: true });
+        steps = await this.o.store.runs.listByRequest(record.id);
+        fixed++;
+      }
       if (steps.length === 0 && record.plan) {
         await this.enqueue(record, { aadObjectId: null, name: 'Mailroom (recovery)' });
         fixed++;
@@ -200,9 +212,30 @@ export class WorkflowRunner {
     }
   }
 
+  /**
+   * Keeps up to `concurrency` steps running: a free slot is filled as soon as a step ends (a slow AD write never
+   * holds back the quick cloud steps of other requests), and the pass ends when nothing runs and nothing is due.
+   */
   private async drain(): Promise<void> {
-    while (!this.stopped && (await this.drainOnce())) {
-      /* keep going while there is work */
+    const limit = this.o.concurrency ?? 8;
+    const running = new Set<Promise<void>>();
+    for (;;) {
+      const free = this.stopped ? 0 : limit - running.size;
+      let claimed: RunStep[] = [];
+      try {
+        if (free > 0) claimed = await this.o.store.runs.claimNext(this.owner, this.now(), this.leaseMs, free);
+      } catch (err) {
+        await Promise.allSettled(running); // the pass ends with its steps, never leaves them behind
+        throw err;
+      }
+      for (const step of claimed) {
+        const p: Promise<void> = this.runStep(step)
+          .catch((err: unknown) => this.o.log.error('step failed to run', { err, step: step.stepId }))
+          .finally(() => running.delete(p));
+        running.add(p);
+      }
+      if (running.size === 0) return;
+      await Promise.race(running);
     }
   }
 
@@ -224,7 +257,8 @@ export class WorkflowRunner {
     const record = await this.o.store.requests.get(step.requestId);
     if (!record) return;
     if (record.status === 'cancelled') {
-      await this.o.store.runs.fail(step.id, this.owner, 'cancelled', this.now());
+      // Claimed just before the cancel: it has not started, so it does not run.
+      await this.o.store.runs.cancelClaimed(step.id, this.owner, this.now());
       return;
     }
     if (record.status === 'queued' || record.status === 'waiting') await this.setStatus(record.id, 'running');
@@ -270,7 +304,13 @@ export class WorkflowRunner {
       const records = new Map<number, RequestRecord>();
       for (const s of steps) {
         const r = await this.o.store.requests.get(s.requestId);
-        if (r) records.set(s.requestId, r);
+        if (!r) continue;
+        if (r.status === 'cancelled') {
+          // A cancelled request's wait is neither checked again nor moved on.
+          await this.o.store.runs.cancelClaimed(s.id, this.owner, this.now());
+          continue;
+        }
+        records.set(s.requestId, r);
       }
       const items = await Promise.all(
         steps.filter((s) => records.has(s.requestId)).map(async (s) => ({ key: String(s.id), input: s.input as never, ctx: await this.context(s, records.get(s.requestId)!) })),
@@ -286,15 +326,18 @@ export class WorkflowRunner {
         const r = records.get(s.requestId);
         if (!r) continue;
         const a = answers.get(String(s.id)) ?? { kind: 'wait' as const, until: new Date(this.now().getTime() + (this.o.waitPollMs ?? 5000)), reason: 'waiting' };
-        await this.record(s, r, a);
+        await this.record(s, r, a, true);
       }
     }
     return true;
   }
 
-  private async record(step: RunStep, record: RequestRecord, outcome: StepOutcome | StepError): Promise<void> {
+  /** Records a step's outcome. `fresh`: `record` was read just now (else it is read again: it may have been cancelled meanwhile). */
+  private async record(step: RunStep, record: RequestRecord, outcome: StepOutcome | StepError, fresh = false): Promise<void> {
     const now = this.now();
     const base = { step: step.stepId, action: step.action, attempt: step.attempts };
+    if (!fresh) record = (await this.o.store.requests.get(record.id)) ?? record;
+    if (record.status === 'cancelled') return this.recordAfterCancel(step, record, outcome, now);
     if (outcome instanceof StepError) {
       if (outcome.transient && step.attempts < this.maxAttempts) {
         const wait = backoffMs(step.attempts, this.o.backoffBaseMs ?? 1000, this.o.backoffCapMs ?? 60_000, outcome.retryAfterMs);
@@ -307,7 +350,10 @@ export class WorkflowRunner {
         await this.o.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'operation.failed', data: { ...base, error: outcome.message, ...(outcome.detail ?? {}) } });
         const latest = await this.setStatus(record.id, 'failed', outcome.message);
         const steps = await this.o.store.runs.listByRequest(record.id);
-        if (latest) await this.o.notifications.runChanged(latest, steps, `${record.reference} stopped: ${outcome.message}`);
+        const message = isUndoStepId(step.stepId)
+          ? `The roll back of ${record.reference} stopped: ${outcome.message} Press Retry once the cause is fixed.`
+          : `${record.reference} stopped: ${outcome.message}${rollbackOffer(record.reference, rollbackFor(record, steps))}`;
+        if (latest) await this.o.notifications.runChanged(latest, steps, message);
       }
       return;
     }
@@ -324,7 +370,8 @@ export class WorkflowRunner {
     }
     // audit first: a crash between the two writes then repeats the step (idempotent, changed:false), never loses its record
     await this.o.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'operation.done', data: { ...base, changed: outcome.changed, result: maskInput(outcome.result ?? {}) } });
-    if (!(await this.o.store.runs.complete(step.id, this.owner, outcome.result ?? {}, now))) return;
+    // `changed` is kept with the result: a roll back undoes only what a step changed.
+    if (!(await this.o.store.runs.complete(step.id, this.owner, { ...(outcome.result ?? {}), changed: outcome.changed }, now))) return;
     const steps = await this.o.store.runs.listByRequest(record.id);
     const finished = steps.every((s) => s.status === 'done' || s.status === 'skipped');
     if (finished) {
@@ -336,11 +383,81 @@ export class WorkflowRunner {
     this.kick();
   }
 
+  /**
+   * The request was cancelled while `step` ran: its outcome is recorded (a change it made is never lost), nothing
+   * later is claimed, a wait is not checked again, a transient failure is not retried.
+   */
+  private async recordAfterCancel(step: RunStep, record: RequestRecord, outcome: StepOutcome | StepError, now: Date): Promise<void> {
+    const base = { step: step.stepId, action: step.action, attempt: step.attempts, cancelled: true };
+    const audit = (event: string, data: Record<string, unknown>) =>
+      this.o.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event, data: { ...base, ...data } });
+    let what: string;
+    if (outcome instanceof StepError) {
+      if (!outcome.transient) {
+        if (!(await this.o.store.runs.fail(step.id, this.owner, outcome.message, now))) return;
+        await audit('operation.failed', { error: outcome.message, ...(outcome.detail ?? {}) });
+        what = `it failed: ${outcome.message}`;
+      } else {
+        if (!(await this.o.store.runs.cancelClaimed(step.id, this.owner, now, outcome.message))) return;
+        await audit('operation.cancelled', { error: outcome.message, ...(outcome.detail ?? {}) });
+        what = `its try did not finish (${outcome.message.replace(/[.\s]+$/, '')}) and is not repeated`;
+      }
+    } else if (outcome.kind === 'wait') {
+      if (!(await this.o.store.runs.cancelClaimed(step.id, this.owner, now))) return;
+      await audit('operation.cancelled', { reason: outcome.reason });
+      what = 'the wait ended with the cancel';
+    } else {
+      await audit('operation.done', { changed: outcome.changed, result: maskInput(outcome.result ?? {}) });
+      if (!(await this.o.store.runs.complete(step.id, this.owner, { ...(outcome.result ?? {}), changed: outcome.changed }, now))) return;
+      what = outcome.changed ? 'it finished and its change is recorded' : 'it finished (nothing needed changing)';
+    }
+    const steps = await this.o.store.runs.listByRequest(record.id);
+    const summary = ((record.plan as Partial<Plan> | null)?.steps?.find((s) => s.id === step.stepId)?.summary ?? step.action).replace(/[.\s]+$/, '');
+    const message = `${record.reference} was cancelled while "${summary}" ran; ${what}. Nothing else runs.${rollbackOffer(record.reference, rollbackFor(record, steps))}`;
+    await this.o.notifications.runChanged(record, steps, message);
+  }
+
   private async finish(record: RequestRecord, steps: readonly RunStep[]): Promise<void> {
+    const rollback = rollbackOf(record);
+    if (rollback || steps.some((s) => isUndoStepId(s.stepId))) {
+      await this.finishRollback(record, steps);
+      return;
+    }
     const latest = await this.setStatus(record.id, 'done', null, summarise(steps));
+    if (latest?.status === 'cancelled') {
+      // Cancelled while its last step ran: that step is recorded, the request stays cancelled.
+      await this.o.notifications.runChanged(latest, steps, `${record.reference} was cancelled while its last step ran; that step finished and is recorded.${rollbackOffer(record.reference, rollbackFor(latest, steps))}`);
+      return;
+    }
     await this.o.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'run.done', data: {} });
     const title = (record.plan as Partial<Plan> | null)?.title;
     if (latest) await this.o.notifications.runChanged(latest, steps, `${record.reference} is done${title ? `: ${title}` : ''}.`);
+  }
+
+  /** Every compensation step is done: the request is rolled back; say what was removed and what stays. */
+  private async finishRollback(record: RequestRecord, steps: readonly RunStep[]): Promise<void> {
+    const latest = await this.setStatus(record.id, 'rolled-back', null);
+    const info = rollbackOf(latest ?? record) ?? rollbackOf(record);
+    const undo = steps.filter((s) => isUndoStepId(s.stepId));
+    const whatOf = (s: RunStep) => info?.steps.find((c) => c.id === s.stepId)?.what ?? s.action;
+    const gone = (s: RunStep) => (s.result as { changed?: unknown } | null)?.changed === false;
+    const removed = undo.filter((s) => !gone(s)).map(whatOf);
+    const already = undo.filter(gone).map(whatOf);
+    await this.o.store.audit.append({
+      actorAadObjectId: null,
+      actorName: 'Mailroom',
+      requestRef: record.reference,
+      event: 'run.rolled-back',
+      data: { removed: undo.filter((s) => !gone(s)).map((s) => s.stepId), alreadyGone: undo.filter(gone).map((s) => s.stepId), kept: (info?.kept ?? []).map((k) => k.stepId) },
+    });
+    const parts = [
+      `${record.reference} was rolled back.`,
+      removed.length ? `Removed: ${removed.join('; ')}.` : '',
+      already.length ? `Already gone: ${already.join('; ')}.` : '',
+      info?.kept.length ? `Stays: ${keptText(info.kept)}` : 'Nothing else that Mailroom did stays.',
+      ...(info?.notes ?? []),
+    ];
+    if (latest) await this.o.notifications.runChanged(latest, steps, parts.filter(Boolean).join(' '));
   }
 
   /** Moves the request's status (retrying on a concurrent version bump); returns the latest record. */
@@ -350,6 +467,7 @@ export class WorkflowRunner {
       if (!current) return undefined;
       if (current.status === 'cancelled' || (current.status === status && error === undefined && result === undefined)) return current;
       if (current.status === 'done' && status !== 'done') return current;
+      if (current.status === 'rolled-back') return current;
       const moved = await this.o.store.requests.transition(current.id, current.version, {
         status,
         ...(error !== undefined ? { error } : {}),
@@ -373,6 +491,7 @@ function maskInput(value: unknown): unknown {
 function summarise(steps: readonly RunStep[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const s of steps) if (s.result && typeof s.result === 'object') Object.assign(out, s.result as Record<string, unknown>);
+  delete out.changed; // per step, not for the request
   return out;
 }
 

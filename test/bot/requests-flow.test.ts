@@ -6,44 +6,12 @@ import { startMailroom, Mailroom } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { silentLogger } from '../../src/log';
 import { projectRoot } from '../../src/paths';
-import { SANDBOX_PEOPLE, SANDBOX_TENANT_ID } from '../../src/sandbox/people';
+import { SANDBOX_TENANT_ID } from '../../src/sandbox/people';
 import { sandboxOverrides } from '../../src/sandbox/overrides';
 import type { Sandbox } from '../../src/sandbox';
-import { Connector, RecordedCall, startConnector, TeamsClient, visibleText } from '../harness/connector';
+import { Connector, startConnector, TeamsClient, visibleText } from '../harness/connector';
+import { ADA, ARNOLD, buttonData, cardOf, cardText, invokeCard, RITA } from '../harness/requests';
 import { createSandboxOu, getSharedSandbox, openSandboxLdap } from '../harness/sandbox';
-
-const person = (p: { aadObjectId: string; name: string; key: string }) => ({ id: p.key, aadObjectId: p.aadObjectId, name: p.name });
-const RITA = person(SANDBOX_PEOPLE.requester);
-const ARNOLD = person(SANDBOX_PEOPLE.approver);
-const ADA = person(SANDBOX_PEOPLE.admin);
-
-function cardOf(call: RecordedCall): Record<string, unknown> {
-  const a = (call.body.attachments as { content: Record<string, unknown> }[] | undefined)?.[0];
-  return a?.content ?? {};
-}
-
-/** The Action.Execute data of the first button with this title in a card. */
-function buttonData(card: unknown, title: string): Record<string, unknown> | undefined {
-  let found: Record<string, unknown> | undefined;
-  const walk = (n: unknown): void => {
-    if (found || !n || typeof n !== 'object') return;
-    if (Array.isArray(n)) return n.forEach(walk);
-    const o = n as Record<string, unknown>;
-    if (o.type === 'Action.Execute' && o.title === title) found = (o.data ?? {}) as Record<string, unknown>;
-    Object.values(o).forEach(walk);
-  };
-  walk(card);
-  return found;
-}
-
-function invokeCard(res: { status: number; body: unknown }): Record<string, unknown> {
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  const body = res.body as { statusCode: number; type: string; value: Record<string, unknown> };
-  assert.equal(body.type, 'application/vnd.microsoft.card.adaptive', JSON.stringify(body));
-  return body.value;
-}
-
-const cardText = (card: unknown) => visibleText({ attachments: [{ content: card }] });
 
 describe('requests and approvals over HTTP against the sandbox', function () {
   this.timeout(120000);

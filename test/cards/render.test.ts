@@ -20,10 +20,11 @@ import { formCard, registerRequestHandlers, TeamsRequestNotifications } from '..
 import type { Role } from '../../src/bot/roles';
 import { silentLogger } from '../../src/log';
 import { projectRoot } from '../../src/paths';
-import { plan as makePlan, type Plan } from '../../src/plans';
+import { createdByStamp, plan as makePlan, planRollback, type Plan, type RollbackPlan, type RunStepFacts } from '../../src/plans';
 import { COMMAND_FIELD, KIND_IDS, KINDS, validateRequest, type FieldError, type KindId, type RecipientRequest } from '../../src/requests';
 import type { AuditEvent, AuditVerifyResult, CardRecord, DecisionRecord, RequestRecord, Store } from '../../src/store';
-import { buildView, type DecisionOutcome, type RequestService, type RequestView, type StepState } from '../../src/workflow/request-service';
+import { buildView, type DecisionOutcome, type RequestService, type RequestView, type RollbackOutcome, type RollbackPreview, type StepState } from '../../src/workflow/request-service';
+import { digestOf, type RollbackInfo } from '../../src/workflow/rollback-info';
 import { CardPage, cardBytes, hostRuleProblems, ignoredProperties, TEAMS_CARD_LIMIT_BYTES, unresolvedBindings, type RenderedCard, type SeenInput, type SeenText } from '../harness/card-render';
 import { FakeLookup, PROFILE, sampleObjects } from '../requests/fixtures';
 
@@ -146,8 +147,32 @@ interface RequestSample {
   readonly view: RequestView;
 }
 
-function sample(record: RequestRecord, decisions: DecisionRecord[], stages: number, run: StepState[] = []): RequestSample {
-  return { record, decisions, stages, run, view: buildView(record, decisions, stages, run) };
+function sample(record: RequestRecord, decisions: DecisionRecord[], stages: number, run: StepState[] = [], possible?: RollbackPlan): RequestSample {
+  return { record, decisions, stages, run, view: buildView(record, decisions, stages, run, possible) };
+}
+
+/** The run of a plan as stored: the first `done` steps done (creates made their object, the rest changed it), then `then`. */
+function runFacts(record: RequestRecord, done: number, then: string): RunStepFacts[] {
+  return (record.plan as Plan).steps.map((s, i) => {
+    const input = s.input as { dn?: string };
+    const result = s.action.startsWith('ad.create')
+      ? { dn: input.dn, objectGuid: '6f9619ff-8b86-d011-b42d-00c04fc964ff', created: true, stamp: createdByStamp(record.reference), changed: true }
+      : { changed: true };
+    return { stepId: s.id, action: s.action, status: i < done ? 'done' : i === done ? then : 'pending', input: s.input, result: i < done ? result : null };
+  });
+}
+
+/** A record whose run did its first `done` steps and failed, with a roll back asked for by Rita whose first `undone` steps are done. */
+function rollingBack(record: RequestRecord, done: number, undone: number, then?: { status: string; error?: string }): { record: RequestRecord; run: StepState[] } {
+  const n = (record.plan as Plan).steps.length;
+  const facts = runFacts(record, done, 'failed');
+  const plan = planRollback(record.plan as Plan, facts, record.reference);
+  const info: RollbackInfo = { by: RITA.name, byId: RITA.aadObjectId, at: at(40), from: 'failed', firstIndex: n, steps: plan.steps, kept: plan.kept, notes: plan.notes, digest: digestOf(plan) };
+  const run: StepState[] = [
+    ...facts.map((f, i) => ({ stepIndex: i, status: f.status === 'done' ? 'done' : 'skipped', error: null })),
+    ...plan.steps.map((_s, k) => ({ stepIndex: n + k, status: k < undone ? 'done' : k === undone && then ? then.status : 'pending', error: k === undone && then?.error ? then.error : null })),
+  ];
+  return { record: { ...record, result: { rollback: info } }, run };
 }
 
 /** Run states of a plan's steps: the first `done` done, then one step in `then`, the rest pending. */
@@ -205,6 +230,31 @@ const REQUEST_STATES = {
     const r = await sampleRecord('mail-contact', 24, { status: 'failed', version: 5, ...approvedBy(ARNOLD, 20), error, updatedAt: at(24) });
     return sample(r, [decision(r, 1, ARNOLD, 'approve', 20)], 1, runOf(r, 1, { status: 'failed', error }));
   },
+  'failed-can-roll-back': async () => {
+    const error = 'No mailbox for zoe.angstrom-mueller@contoso.example appeared in Exchange Online within 3 hours of the licence.';
+    const r = await sampleRecord('user-mailbox', 25, { status: 'failed', version: 6, ...approvedBy(ARNOLD, 20), error, updatedAt: at(200) });
+    return sample(r, [decision(r, 1, ARNOLD, 'approve', 20)], 1, runOf(r, 4, { status: 'failed', error }), planRollback(r.plan as Plan, runFacts(r, 4, 'failed'), r.reference));
+  },
+  'cancelled-during-run': async () => {
+    const r = await sampleRecord('user-mailbox', 26, { status: 'cancelled', version: 6, ...approvedBy(ARNOLD, 20), updatedAt: at(30) });
+    const c = { ...r, result: { cancelled: { by: RITA.name, byId: RITA.aadObjectId, at: at(30), from: 'waiting' } } };
+    return sample(c, [decision(r, 1, ARNOLD, 'approve', 20)], 1, runOf(r, 4, { status: 'cancelled' }), planRollback(r.plan as Plan, runFacts(r, 4, 'cancelled'), r.reference));
+  },
+  'rolling-back': async () => {
+    const { record, run } = rollingBack(await sampleRecord('user-mailbox', 27, { status: 'running', version: 8, ...approvedBy(ARNOLD, 20), updatedAt: at(41) }), 4, 0, { status: 'running' });
+    return sample(record, [decision(record, 1, ARNOLD, 'approve', 20)], 1, run);
+  },
+  'rollback-failed': async () => {
+    const error = "Mailroom did not delete the user 'Zoë Ångström-Müller' (CN=Zoë Ångström-Müller,OU=Users,OU=Mailroom,DC=contoso,DC=example): its description is 'Lab account', not 'Created by Mailroom for R-28'. Nothing was deleted.";
+    const { record, run } = rollingBack(await sampleRecord('user-mailbox', 28, { status: 'failed', version: 9, ...approvedBy(ARNOLD, 20), error, updatedAt: at(42) }), 4, 1, { status: 'failed', error });
+    return sample(record, [decision(record, 1, ARNOLD, 'approve', 20)], 1, run);
+  },
+  'rolled-back': async () => {
+    // A conversion to Regular that stopped after the licence: the licence goes, the usage location stays.
+    const base = await sampleRecord('mailbox-type', 29, { status: 'rolled-back', version: 10, ...approvedBy(ARNOLD, 20), updatedAt: at(43) });
+    const { record, run } = rollingBack(base, 2, (base.plan as Plan).steps.length);
+    return sample(record, [decision(record, 1, ARNOLD, 'approve', 20)], 1, run);
+  },
 } satisfies Record<string, () => Promise<RequestSample>>;
 type RequestState = keyof typeof REQUEST_STATES;
 const STATE_NAMES = Object.keys(REQUEST_STATES) as RequestState[];
@@ -248,6 +298,9 @@ interface BotWorld {
   readonly audit?: { events: AuditEvent[]; verify: AuditVerifyResult };
   /** What decide, cancel and retry answer. */
   readonly outcome?: DecisionOutcome;
+  /** What rollbackPreview and rollback answer. */
+  readonly preview?: RollbackPreview;
+  readonly rollback?: RollbackOutcome;
   readonly password?: string;
 }
 
@@ -273,6 +326,8 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
     decide: outcome,
     cancel: outcome,
     retry: outcome,
+    rollbackPreview: () => Promise.resolve(world.preview ?? { ok: false, code: 'not-found', message: 'There is no such request. Nothing was changed.' }),
+    rollback: () => Promise.resolve(world.rollback ?? { ok: false, code: 'not-found', message: 'There is no such request. Nothing was changed.' }),
   } as unknown as RequestService;
   const store = {
     audit: {
@@ -553,11 +608,15 @@ function approvalSamples(): Sample[] {
   ];
 }
 
-/** Buttons of the requester's card: Cancel before the run, Retry after a failure, Reveal for a new account's password. */
+/**
+ * Buttons of the requester's card: Cancel until the run ends (not during a roll back), Retry after a failure, Roll
+ * back when a stopped or cancelled request created something, Reveal for a new account's password.
+ */
 function statusButtons(view: RequestView, revealed = false): string[] {
   return [
-    ...(['pending-approval', 'approved', 'queued'].includes(view.status) ? ['Cancel request'] : []),
+    ...(['pending-approval', 'approved', 'queued', 'running', 'waiting'].includes(view.status) && !view.rollingBack ? ['Cancel request'] : []),
     ...(view.canRetry ? ['Retry'] : []),
+    ...(view.canRollBack ? ['Roll back'] : []),
     ...(view.status === 'done' && ['user-mailbox', 'mail-user'].includes(view.kind) && !revealed ? ['Reveal password'] : []),
   ];
 }
@@ -582,22 +641,38 @@ function statusSamples(): Sample[] {
         const data = { reference: v.reference, version: v.version };
         if (buttons.includes('Cancel request')) assert.deepEqual(await page.press('Cancel request'), { type: 'Action.Execute', verb: 'request.cancel', data });
         if (buttons.includes('Retry')) assert.deepEqual(await page.press('Retry'), { type: 'Action.Execute', verb: 'request.retry', data });
+        if (buttons.includes('Roll back')) assert.deepEqual(await page.press('Roll back'), { type: 'Action.Execute', verb: 'request.rollback', data });
+        for (const u of v.undoSteps) assertShows(seen, `${u.icon}${u.n}. ${u.summary}`);
+        for (const k of v.kept) assertShows(seen, `• ${k.text}`);
         if (buttons.includes('Reveal password')) assert.deepEqual(await page.press('Reveal password'), { type: 'Action.Execute', verb: 'request.reveal', data: { reference: v.reference } });
       },
     }),
   );
-  const refused = 'R-21 is running; only a request that has not started can be cancelled. Nothing was changed.';
+  const refused = 'R-27 is being rolled back (asked by Rita Requester); a roll back is not stopped halfway. Nothing was changed.';
   const password = 'Vq7#mT2p-Lk9xW4z';
   return [
     ...states,
     {
       variant: 'refused-cancel',
       card: async () => {
-        const found = await REQUEST_STATES.running();
-        return verbCard('request.cancel', { reference: 'R-21', version: 3 }, { outcome: { ok: false, code: 'too-late', message: refused, record: found.record, view: found.view } });
+        const found = await REQUEST_STATES['rolling-back']();
+        return verbCard('request.cancel', { reference: 'R-27', version: 8 }, { outcome: { ok: false, code: 'rolling-back', message: refused, record: found.record, view: found.view } });
       },
       check(seen) {
         assert.ok(texts(seen).some((t) => t.text === refused && t.color === 'Attention'), 'the notice');
+        assertButtons(seen, []);
+      },
+    },
+    {
+      variant: 'refused-rollback',
+      card: async () => {
+        const found = await REQUEST_STATES['rolled-back']();
+        const message = `R-29 was already rolled back (asked by ${RITA.name} at 2025-03-03 09:54 UTC). Nothing was changed.`;
+        return verbCard('request.rollback', { reference: 'R-29', version: 9 }, { preview: { ok: false, code: 'already', message, record: found.record, view: found.view } });
+      },
+      check(seen) {
+        assert.ok(texts(seen).some((t) => t.text.startsWith('R-29 was already rolled back') && t.color === 'Attention'), 'the notice');
+        assertShows(seen, 'Rolled back at', 'Stays as it is');
         assertButtons(seen, []);
       },
     },
@@ -623,7 +698,47 @@ function statusSamples(): Sample[] {
   ];
 }
 
+/** The confirmation of a roll back: what goes (in order), what stays, Roll back now and Keep. */
+function rollbackSamples(): Sample[] {
+  const preview = async (): Promise<Extract<RollbackPreview, { ok: true }>> => {
+    const s = await REQUEST_STATES['failed-can-roll-back']();
+    const plan = planRollback(s.record.plan as Plan, runFacts(s.record, 4, 'failed'), s.record.reference);
+    return { ok: true, record: s.record, view: s.view, plan, digest: digestOf(plan) };
+  };
+  const changed = 'What a roll back of R-25 would do has changed since this card was made (a step finished meanwhile). Nothing was changed; check the list below and confirm again.';
+  return [
+    {
+      variant: 'confirm',
+      card: async () => verbCard('request.rollback', { reference: 'R-25', version: 6 }, { preview: await preview() }),
+      async check(seen, page) {
+        const p = await preview();
+        assertShows(seen, 'Roll back R-25 · User mailbox?', p.view.statusText, 'Mailroom removes, in this order');
+        assert.ok(p.plan.steps.length >= 2, 'a licence and a user to remove');
+        p.plan.steps.forEach((st, i) => assertShows(seen, `${i + 1}. ${st.summary}`));
+        assert.match(p.plan.steps[0]!.summary, /licence/, 'the licence goes first');
+        assert.match(p.plan.steps[p.plan.steps.length - 1]!.summary, /^Delete the AD user/, 'the AD user goes last');
+        for (const n of p.plan.notes) assertShows(seen, n);
+        assertButtons(seen, ['Roll back now', 'Keep']);
+        assert.deepEqual(await page.press('Roll back now'), { type: 'Action.Execute', verb: 'request.rollback', data: { reference: 'R-25', version: 6, confirm: true, digest: p.digest } });
+        assert.deepEqual(await page.press('Keep'), { type: 'Action.Execute', verb: 'request.keep', data: { reference: 'R-25' } });
+      },
+    },
+    {
+      variant: 'changed',
+      card: async () => {
+        const p = await preview();
+        return verbCard('request.rollback', { reference: 'R-25', version: 6, confirm: true, digest: 'old' }, { rollback: { ok: false, code: 'changed', message: changed, record: p.record, view: p.view, preview: { plan: p.plan, digest: p.digest } } });
+      },
+      check(seen) {
+        assert.ok(texts(seen).some((t) => t.text === changed && t.color === 'Attention'), 'says the list changed');
+        assertButtons(seen, ['Roll back now', 'Keep']);
+      },
+    },
+  ];
+}
+
 const SAMPLES: Record<CardName, readonly Sample[]> = {
+  'request-rollback': rollbackSamples(),
   'request-form': [...formSamples(), ...FORM_EXTRAS],
   'request-approval': approvalSamples(),
   'request-status': statusSamples(),

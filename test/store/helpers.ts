@@ -1,17 +1,30 @@
 /**
  * Shared set-up for the store contract suites: a fresh database per test on either engine, stores
- * closed after each test, and raw SQL on the database without the store.
+ * closed after each test, raw SQL on the database without the store, and the assertion on StoreErrors.
  */
+import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Client } from 'pg';
-import { openStore, type Store, type StoreOptions } from '../../src/store';
+import { StoreError, openStore, type Store, type StoreOptions } from '../../src/store';
 import { getPostgres } from '../harness/postgres';
 
 export type Engine = Store['engine'];
 export const ENGINES: readonly Engine[] = ['sqlite', 'postgres'];
+
+/** Asserts that `p` rejects with a StoreError of this code (and a message matching `message`); returns it. */
+export async function expectStoreError(p: Promise<unknown>, code: StoreError['code'], message?: RegExp): Promise<StoreError> {
+  const err = await p.then(
+    () => assert.fail(`expected a StoreError ${code}`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof StoreError, `expected a StoreError, got ${String(err)}`);
+  assert.equal(err.code, code, err.message);
+  if (message) assert.match(err.message, message);
+  return err;
+}
 
 /** A clock that moves one second forward on every reading, so timestamps always differ. */
 export function steppingClock(start = Date.parse('2025-03-01T08:00:00.000Z')): () => Date {
@@ -26,6 +39,8 @@ export interface EngineFixture {
   open(opts: StoreOptions): Promise<Store>;
   /** Run SQL on the database behind `opts` without the store. */
   rawExec(opts: StoreOptions, text: string): Promise<void>;
+  /** A path in the suite's temporary folder (made before its first test, removed after its last). */
+  file(name: string): string;
 }
 
 /** Call inside a mocha `describe`: registers the hooks and returns the fixture. */
@@ -76,5 +91,6 @@ export function engineFixture(engine: Engine, prefix: string): EngineFixture {
         await client.end();
       }
     },
+    file: (name) => path.join(tmp, name),
   };
 }

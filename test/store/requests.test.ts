@@ -7,9 +7,9 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Pool } from 'pg';
-import { MIGRATION_NAMES, StoreError, type RequestInput, type RequestRecord, type Store, type StoreOptions } from '../../src/store';
+import { MIGRATION_NAMES, type RequestInput, type RequestRecord, type Store, type StoreOptions } from '../../src/store';
 import { migrationProvider } from '../../src/store/migrations';
-import { ENGINES, engineFixture } from './helpers';
+import { ENGINES, engineFixture, expectStoreError } from './helpers';
 
 function mailbox(requester = 'aad-helpdesk-1', overrides: Partial<RequestInput> = {}): RequestInput {
   return {
@@ -21,17 +21,6 @@ function mailbox(requester = 'aad-helpdesk-1', overrides: Partial<RequestInput> 
     request: { kind: 'user-mailbox', givenName: 'Zoë', surname: 'Ångström', upn: 'zoe@contoso.example', licence: { sku: 'EXCHANGESTANDARD' } },
     ...overrides,
   };
-}
-
-async function expectStoreError(p: Promise<unknown>, code: StoreError['code'], message?: RegExp): Promise<StoreError> {
-  const err = await p.then(
-    () => assert.fail(`expected a StoreError ${code}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof StoreError, `expected a StoreError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  if (message) assert.match(err.message, message);
-  return err;
 }
 
 for (const engine of ENGINES) {

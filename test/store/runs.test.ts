@@ -7,10 +7,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RUN_STEP_STATUSES, StoreError, type RunStepInput, type RunStepRecord, type Store, type StoreOptions } from '../../src/store';
+import { RUN_STEP_STATUSES, type RunStepInput, type RunStepRecord, type Store, type StoreOptions } from '../../src/store';
 import type { RunStorePort } from '../../src/workflow/runner';
 import { EncryptedSecretVault, SECRET_KEY_BYTES, type SecretStore } from '../../src/workflow/secret-vault';
-import { ENGINES, engineFixture } from './helpers';
+import { ENGINES, engineFixture, expectStoreError } from './helpers';
 
 const T0 = Date.parse('2025-03-01T09:00:00.000Z');
 /** T0 + `s` seconds. */
@@ -38,16 +38,6 @@ async function approvedRequest(store: Store, i = 0): Promise<number> {
     status: 'approved',
   });
   return r.id;
-}
-
-async function expectStoreError(p: Promise<unknown>, code: StoreError['code'], message?: RegExp): Promise<void> {
-  const err = await p.then(
-    () => assert.fail(`expected a StoreError ${code}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof StoreError, `expected a StoreError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  if (message) assert.match(err.message, message);
 }
 
 const ids = (steps: readonly RunStepRecord[]): number[] => steps.map((s) => s.id);

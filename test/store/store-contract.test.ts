@@ -2,24 +2,14 @@
  * The store contract: the same behaviour from embedded SQLite and from a real PostgreSQL server.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
-import { Client } from 'pg';
-import { MIGRATION_NAMES, StoreError, openStore, type ConversationRefInput, type Store, type StoreOptions } from '../../src/store';
+import { MIGRATION_NAMES, StoreError, openStore, type ConversationRefInput, type Store } from '../../src/store';
 import { getPostgres } from '../harness/postgres';
-
-type Engine = Store['engine'];
-
-/** A clock that moves one second forward on every reading, so timestamps always differ. */
-function steppingClock(start = Date.parse('2025-03-01T08:00:00.000Z')): () => Date {
-  let t = start;
-  return () => new Date((t += 1_000));
-}
+import { ENGINES, engineFixture } from './helpers';
 
 function personal(id: string, user: string, tenant = 'tenant-a'): ConversationRefInput {
   return {
@@ -71,49 +61,9 @@ async function closedPort(): Promise<number> {
   });
 }
 
-const ENGINES: readonly Engine[] = ['sqlite', 'postgres'];
-
 for (const engine of ENGINES) {
   describe(`store contract (${engine})`, function () {
-    let tmp = '';
-    let counter = 0;
-    const opened: Store[] = [];
-
-    /** Options for a new, empty database of this engine. */
-    async function freshOptions(clock = steppingClock()): Promise<StoreOptions> {
-      counter += 1;
-      const sqliteFile = path.join(tmp, `db-${counter}`, 'mailroom.db');
-      if (engine === 'sqlite') return { sqliteFile, clock };
-      const pg = await getPostgres();
-      return { sqliteFile, databaseUrl: await pg.createDatabase(`store_contract_${counter}`), clock };
-    }
-
-    async function open(opts: StoreOptions): Promise<Store> {
-      const store = await openStore(opts);
-      opened.push(store);
-      return store;
-    }
-
-    /** Run SQL on the database behind `opts` without the store. */
-    async function rawExec(opts: StoreOptions, text: string): Promise<void> {
-      if (opts.databaseUrl === undefined) {
-        mkdirSync(path.dirname(opts.sqliteFile), { recursive: true });
-        const db = new BetterSqlite3(opts.sqliteFile);
-        try {
-          db.exec(text);
-        } finally {
-          db.close();
-        }
-        return;
-      }
-      const client = new Client({ connectionString: opts.databaseUrl });
-      await client.connect();
-      try {
-        await client.query(text);
-      } finally {
-        await client.end();
-      }
-    }
+    const fx = engineFixture(engine, 'store');
 
     async function migrationNames(store: Store): Promise<string[]> {
       const rows = await store.db
@@ -133,39 +83,27 @@ for (const engine of ENGINES) {
       return Number(row.n);
     }
 
-    before(function () {
-      tmp = mkdtempSync(path.join(os.tmpdir(), `mailroom-store-${engine}-`));
-    });
-
-    afterEach(async function () {
-      await Promise.all(opened.splice(0).map((s) => s.close()));
-    });
-
-    after(function () {
-      rmSync(tmp, { recursive: true, force: true });
-    });
-
     it('opens on the expected engine and answers a ping', async function () {
-      const store = await open(await freshOptions());
+      const store = await fx.open(await fx.freshOptions());
       assert.equal(store.engine, engine);
       await store.ping();
     });
 
     it('migrates a new database to the latest version, and migrating again changes nothing', async function () {
-      const opts = await freshOptions();
-      const store = await open(opts);
+      const opts = await fx.freshOptions();
+      const store = await fx.open(opts);
       assert.deepEqual(await migrationNames(store), [...MIGRATION_NAMES]);
       await store.conversations.upsert(personal('a:1', 'user-1'));
 
       assert.deepEqual(await store.migrate(), []);
-      const again = await open(opts);
+      const again = await fx.open(opts);
       assert.deepEqual(await again.migrate(), []);
       assert.deepEqual(await migrationNames(again), [...MIGRATION_NAMES]);
       assert.equal(await rowCount(again), 1);
     });
 
     it('upsert is idempotent: one row, created then not, createdAt kept, updatedAt moves', async function () {
-      const store = await open(await freshOptions());
+      const store = await fx.open(await fx.freshOptions());
       const rec = personal('a:idem', 'user-1');
 
       assert.deepEqual(await store.conversations.upsert(rec), { created: true });
@@ -182,7 +120,7 @@ for (const engine of ENGINES) {
     });
 
     it('upsert replaces the stored fields with the resent ones', async function () {
-      const store = await open(await freshOptions());
+      const store = await fx.open(await fx.freshOptions());
       await store.conversations.upsert(channel('c:1'));
       const moved = { ...channel('c:1'), serviceUrl: 'https://smba.trafficmanager.net/amer/', reference: { v: 2 } };
       assert.deepEqual(await store.conversations.upsert(moved), { created: false });
@@ -192,9 +130,9 @@ for (const engine of ENGINES) {
     });
 
     it('20 concurrent upserts of one conversation, from two store instances, leave one row and one creation', async function () {
-      const opts = await freshOptions();
-      const a = await open(opts);
-      const b = await open(opts);
+      const opts = await fx.freshOptions();
+      const a = await fx.open(opts);
+      const b = await fx.open(opts);
       const rec = groupChat('g:race');
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).conversations.upsert({ ...rec, reference: { attempt: i } })),
@@ -207,7 +145,7 @@ for (const engine of ENGINES) {
     });
 
     it('personalFor finds the personal chat of a user in a tenant, preferring an installed one', async function () {
-      const store = await open(await freshOptions());
+      const store = await fx.open(await fx.freshOptions());
       const c = store.conversations;
       await c.upsert(personal('p:old', 'user-1'));
       await c.upsert(personal('p:other-user', 'user-2'));
@@ -226,7 +164,7 @@ for (const engine of ENGINES) {
     });
 
     it('markUninstalled keeps the reference, marks it, and a reinstall marks it installed again', async function () {
-      const store = await open(await freshOptions());
+      const store = await fx.open(await fx.freshOptions());
       const c = store.conversations;
       await c.upsert(channel('c:gone'));
       const before = await c.get('c:gone');
@@ -249,7 +187,7 @@ for (const engine of ENGINES) {
     });
 
     it('list filters by conversation type and tenant, oldest first', async function () {
-      const store = await open(await freshOptions());
+      const store = await fx.open(await fx.freshOptions());
       const c = store.conversations;
       await c.upsert(personal('p:1', 'user-1'));
       await c.upsert(channel('c:1'));
@@ -265,7 +203,7 @@ for (const engine of ENGINES) {
     });
 
     it('round-trips the JSON reference exactly: nesting, key order, unicode, escapes', async function () {
-      const store = await open(await freshOptions());
+      const store = await fx.open(await fx.freshOptions());
       const reference: Record<string, unknown> = {
         zeta: 1,
         alpha: { nested: { deeper: [1, 2.5, -3e-7, { k: null }], empty: {}, list: [] } },
@@ -282,7 +220,7 @@ for (const engine of ENGINES) {
     });
 
     it('keeps the data when the store is closed and opened again', async function () {
-      const opts = await freshOptions();
+      const opts = await fx.freshOptions();
       const first = await openStore(opts);
       await first.conversations.upsert(personal('p:keep', 'user-1'));
       await first.conversations.markUninstalled('p:keep');
@@ -291,13 +229,13 @@ for (const engine of ENGINES) {
       await first.close(); // closing twice is harmless
       await assert.rejects(first.ping(), (err: unknown) => err instanceof StoreError && err.code === 'closed');
 
-      const second = await open(opts);
+      const second = await fx.open(opts);
       assert.deepEqual(await second.conversations.get('p:keep'), saved);
     });
 
     it('rolls a failed migration run back entirely and says which migration failed', async function () {
-      const opts = await freshOptions();
-      await rawExec(opts, 'create table conversation_refs (unrelated integer)');
+      const opts = await fx.freshOptions();
+      await fx.rawExec(opts, 'create table conversation_refs (unrelated integer)');
       const err = await openStore(opts).then(
         () => assert.fail('openStore should have failed'),
         (e: unknown) => e,
@@ -307,22 +245,22 @@ for (const engine of ENGINES) {
       assert.match(err.message, /could not apply migration 0001_initial/i);
       assert.match(err.message, /Every migration of this run was rolled back/);
 
-      await rawExec(opts, 'drop table conversation_refs');
-      const store = await open(opts);
+      await fx.rawExec(opts, 'drop table conversation_refs');
+      const store = await fx.open(opts);
       assert.deepEqual(await migrationNames(store), [...MIGRATION_NAMES]);
       assert.deepEqual(await store.conversations.upsert(channel('c:after')), { created: true });
     });
 
     it('migrates once when several stores open a new database at the same time', async function () {
-      const opts = await freshOptions();
-      const stores = await Promise.all(Array.from({ length: 4 }, () => open(opts)));
+      const opts = await fx.freshOptions();
+      const stores = await Promise.all(Array.from({ length: 4 }, () => fx.open(opts)));
       assert.deepEqual(await migrationNames(stores[0]!), [...MIGRATION_NAMES]);
       await Promise.all(stores.map((s) => s.ping()));
     });
 
     it('refuses to open a database migrated by a newer version, and changes nothing', async function () {
-      const opts = await freshOptions();
-      const store = await open(opts);
+      const opts = await fx.freshOptions();
+      const store = await fx.open(opts);
       await store.db
         .withTables<{ kysely_migration: { name: string; timestamp: string } }>()
         .insertInto('kysely_migration')
@@ -339,7 +277,7 @@ for (const engine of ENGINES) {
     });
 
     it('refuses an invalid record with a plain message and writes nothing', async function () {
-      const store = await open(await freshOptions());
+      const store = await fx.open(await fx.freshOptions());
       const bad = { ...channel('c:bad'), conversationType: 'meeting' } as unknown as ConversationRefInput;
       await assert.rejects(store.conversations.upsert(bad), (err: unknown) => {
         assert.ok(err instanceof StoreError);
@@ -354,7 +292,7 @@ for (const engine of ENGINES) {
       it('fails with a clear message and no password when PostgreSQL refuses the connection', async function () {
         const port = await closedPort();
         const secret = 'S3cret-pa55word';
-        const err = await openStore({ sqliteFile: path.join(tmp, 'unused.db'), databaseUrl: `postgres://mailroom:${secret}@127.0.0.1:${port}/mailroom` }).then(
+        const err = await openStore({ sqliteFile: fx.file('unused.db'), databaseUrl: `postgres://mailroom:${secret}@127.0.0.1:${port}/mailroom` }).then(
           () => assert.fail('openStore should have failed'),
           (e: unknown) => e,
         );
@@ -370,7 +308,7 @@ for (const engine of ENGINES) {
         const url = new URL(pg.url());
         const secret = 'Wrong-pa55word';
         url.password = secret;
-        const err = await openStore({ sqliteFile: path.join(tmp, 'unused.db'), databaseUrl: url.toString() }).then(
+        const err = await openStore({ sqliteFile: fx.file('unused.db'), databaseUrl: url.toString() }).then(
           () => assert.fail('openStore should have failed'),
           (e: unknown) => e,
         );
@@ -382,7 +320,7 @@ for (const engine of ENGINES) {
 
       it('says which database is missing', async function () {
         const pg = await getPostgres();
-        const err = await openStore({ sqliteFile: path.join(tmp, 'unused.db'), databaseUrl: pg.url('no_such_db') }).then(
+        const err = await openStore({ sqliteFile: fx.file('unused.db'), databaseUrl: pg.url('no_such_db') }).then(
           () => assert.fail('openStore should have failed'),
           (e: unknown) => e,
         );
@@ -392,7 +330,7 @@ for (const engine of ENGINES) {
       });
     } else {
       it('fails with a clear message when the SQLite file cannot be created', async function () {
-        const blocker = path.join(tmp, 'a-file');
+        const blocker = fx.file('a-file');
         writeFileSync(blocker, 'not a folder');
         const err = await openStore({ sqliteFile: path.join(blocker, 'mailroom.db') }).then(
           () => assert.fail('openStore should have failed'),
@@ -405,7 +343,7 @@ for (const engine of ENGINES) {
       });
 
       it('fails with a clear message when the file is not an SQLite database', async function () {
-        const file = path.join(tmp, 'garbage.db');
+        const file = fx.file('garbage.db');
         writeFileSync(file, 'x'.repeat(4096));
         const err = await openStore({ sqliteFile: file }).then(
           () => assert.fail('openStore should have failed'),
@@ -416,7 +354,7 @@ for (const engine of ENGINES) {
       });
 
       it('runs in WAL mode with foreign keys and a busy timeout', async function () {
-        const store = await open(await freshOptions());
+        const store = await fx.open(await fx.freshOptions());
         const pragma = async (name: string): Promise<unknown> => {
           const r = await sql<Record<string, unknown>>`select * from ${sql.raw(`pragma_${name}`)}`.execute(store.db);
           return Object.values(r.rows[0] ?? {})[0];

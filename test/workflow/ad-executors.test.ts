@@ -30,6 +30,7 @@ function portOf(client: DirectoryClient, overrides: Partial<AdDirectoryPort> = {
     addGroupMembers: (g, m) => client.addGroupMembers(g, m),
     removeGroupMembers: (g, m) => client.removeGroupMembers(g, m),
     disableAccount: (d) => client.disableAccount(d),
+    delete: (d) => client.delete(d),
     enableAccount: (d) => client.enableAccount(d),
     setPassword: (d, p, o) => client.setPassword(d, p, o),
     generatePassword: (a) => client.generatePassword(a),
@@ -197,7 +198,7 @@ describe('workflow: AD step executors against Samba AD', function () {
   it('offers an executor for every ad.* action, and DirectoryClient is the port', function () {
     const executors = adExecutors({ directory: client, vault });
     assert.deepEqual(executors.map((e) => e.action).sort(), [
-      'ad.addGroupMember', 'ad.createContact', 'ad.createGroup', 'ad.createUser', 'ad.disableAccount', 'ad.removeGroupMember', 'ad.setAttributes', 'ad.setPrimaryAddress',
+      'ad.addGroupMember', 'ad.createContact', 'ad.createGroup', 'ad.createUser', 'ad.deleteObject', 'ad.disableAccount', 'ad.removeGroupMember', 'ad.setAttributes', 'ad.setPrimaryAddress',
     ]);
   });
 

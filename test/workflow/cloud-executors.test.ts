@@ -17,7 +17,7 @@ import type { StepAction, StepInputs } from '../../src/plans';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { cloudExecutors, type CloudExecutorDeps, type CloudExoPort } from '../../src/workflow/executors/cloud';
 import { StepError, type BatchWaiter, type StepContext, type StepExecutor, type StepOutcome, type StepResult } from '../../src/workflow/executors/types';
-import { cloudWaiters, type WaitAction, type WaiterDeps } from '../../src/workflow/executors/waiters';
+import { cloudWaiters, InMemoryOnDemandLimiter, type WaitAction, type WaiterDeps } from '../../src/workflow/executors/waiters';
 import { ConformanceSuite, replace, UAC_DISABLED } from '../harness/conformance';
 import { onGlobalTeardown } from '../harness/root-hooks';
 
@@ -162,6 +162,7 @@ describe('cloud executors and waiters against the sandbox', function () {
       exo: clients.exo,
       sync: { servicePrincipalId: sandbox.endpoints.sync.servicePrincipalId ?? undefined, jobId: sandbox.endpoints.sync.jobId ?? undefined },
       now: () => sandbox.clock.now(),
+      limiter: new InMemoryOnDemandLimiter(),
       ...over,
     });
     return <A extends WaitAction>(action: A) => set.find((w) => w.action === action) as unknown as BatchWaiter<A>;
@@ -585,6 +586,7 @@ describe('cloud executors and waiters against the sandbox', function () {
       const urls: { url: string; headers?: Readonly<Record<string, string>> }[] = [];
       const exoFilters: string[] = [];
       const set = cloudWaiters({
+        limiter: new InMemoryOnDemandLimiter(),
         graph: {
           batch(requests) {
             batches.push(requests.length);

@@ -10,26 +10,10 @@ import { silentLogger } from '../../src/log';
 import { projectRoot } from '../../src/paths';
 import type { Sandbox } from '../../src/sandbox';
 import { sandboxOverrides } from '../../src/sandbox/overrides';
-import { SANDBOX_PEOPLE, SANDBOX_TENANT_ID } from '../../src/sandbox/people';
+import { SANDBOX_TENANT_ID } from '../../src/sandbox/people';
 import { Connector, RecordedCall, startConnector, TeamsClient, visibleText } from '../harness/connector';
+import { ARNOLD, buttonData, cardOf, RITA } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
-
-const person = (p: { aadObjectId: string; name: string; key: string }) => ({ id: p.key, aadObjectId: p.aadObjectId, name: p.name });
-const RITA = person(SANDBOX_PEOPLE.requester);
-const ARNOLD = person(SANDBOX_PEOPLE.approver);
-
-function buttonData(body: Record<string, unknown>, title: string): Record<string, unknown> | undefined {
-  let found: Record<string, unknown> | undefined;
-  const walk = (n: unknown): void => {
-    if (found || !n || typeof n !== 'object') return;
-    if (Array.isArray(n)) return n.forEach(walk);
-    const o = n as Record<string, unknown>;
-    if (o.type === 'Action.Execute' && o.title === title) found = (o.data ?? {}) as Record<string, unknown>;
-    Object.values(o).forEach(walk);
-  };
-  walk(body.attachments);
-  return found;
-}
 
 describe('provisioning runs: approved requests are carried out in AD, Entra and Exchange Online', function () {
   this.timeout(120000);
@@ -69,7 +53,7 @@ describe('provisioning runs: approved requests are carried out in AD, Entra and 
     const reference = /(R-\d+)/.exec(visibleText(status.body))?.[1] ?? '';
     const approval = await connector.waitFor((c) => c.conversationId === `a:personal-${ARNOLD.id}` && visibleText(c.body).includes(`${reference} · ${title}`), 15000, since);
     since = connector.calls.length;
-    const res = await client(ARNOLD).execute('request.approve', buttonData(approval.body, 'Approve') ?? {});
+    const res = await client(ARNOLD).execute('request.approve', buttonData(cardOf(approval), 'Approve') ?? {});
     assert.equal(res.status, 200);
     return { reference, status };
   }

@@ -5,6 +5,7 @@
  * them (the field test found `Get-Mailbox -Filter 'IsExchangeCloudManaged -eq $true'` did not work).
  */
 import { ExoError } from './errors';
+import { readQuoted } from './filter-lex';
 
 type Value = string | boolean | null | number;
 
@@ -53,25 +54,10 @@ function lex(src: string): Tok[] {
       out.push({ k: c === '(' ? 'lp' : 'rp', v: c, at: i });
       i++;
     } else if (c === "'" || c === '"') {
-      const start = i;
-      let s = '';
-      i++;
-      for (;;) {
-        if (i >= src.length) throw invalid(src, start);
-        const d = src.charAt(i);
-        if (d === c) {
-          if (src.charAt(i + 1) === c) {
-            s += c;
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        s += d;
-        i++;
-      }
-      out.push({ k: 'str', v: s, at: start });
+      const q = readQuoted(src, i, c);
+      if (!q) throw invalid(src, i);
+      out.push({ k: 'str', v: q.value, at: i });
+      i = q.end;
     } else if (c === '-') {
       const m = /^-[A-Za-z]+/.exec(src.slice(i));
       if (!m) throw invalid(src, i);

@@ -8,6 +8,7 @@
  * `assignedLicenses/any(x:x/skuId eq <guid>)`).
  */
 import { GraphError } from './errors';
+import { readQuoted } from './filter-lex';
 
 export type Literal = string | number | boolean | null;
 
@@ -45,24 +46,10 @@ function tokenize(input: string): Token[] {
       continue;
     }
     if (c === "'") {
-      let s = '';
-      i++;
-      for (;;) {
-        if (i >= input.length) throw syntaxError(`Syntax error: unterminated string literal in '${input}'.`);
-        const d = input.charAt(i);
-        if (d === "'") {
-          if (input.charAt(i + 1) === "'") {
-            s += "'";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        s += d;
-        i++;
-      }
-      out.push({ t: 'string', v: s });
+      const q = readQuoted(input, i, "'");
+      if (!q) throw syntaxError(`Syntax error: unterminated string literal in '${input}'.`);
+      out.push({ t: 'string', v: q.value });
+      i = q.end;
       continue;
     }
     const guid = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/.exec(input.slice(i));

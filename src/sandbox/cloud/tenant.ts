@@ -434,6 +434,13 @@ function domainOfDn(dn: string): string | null {
   return parts.length > 0 ? parts.join('.') : null;
 }
 
+/** Entra proxyAddresses of a synced contact or group: AD's, normalised, led by `SMTP:<mail>` when AD names no primary. */
+function syncedProxyAddresses(ad: { proxyAddresses?: string[] }, mail: string | null): string[] {
+  const list = (ad.proxyAddresses ?? []).map(normaliseProxy);
+  if (mail && !list.some(isPrimarySmtp)) list.unshift(`SMTP:${mail}`);
+  return list;
+}
+
 function customAttributesFromAd(ext: Record<string, string | null | undefined> | undefined): string[] {
   return Array.from({ length: 15 }, (_, i) => blankToNull(ext?.[`extensionAttribute${i + 1}`]) ?? '');
 }
@@ -855,31 +862,21 @@ export class Tenant {
     c.jobTitle = blankToNull(ad.jobTitle);
     c.mail = blankToNull(ad.mail);
     c.mailNickname = blankToNull(ad.mailNickname) ?? toAlias(cn);
-    c.proxyAddresses = (ad.proxyAddresses ?? []).map(normaliseProxy);
-    if (c.mail && !c.proxyAddresses.some(isPrimarySmtp)) c.proxyAddresses.unshift(`SMTP:${c.mail}`);
+    c.proxyAddresses = syncedProxyAddresses(ad, c.mail);
     c.onPremisesLastSyncDateTime = now;
     c.ad = structuredClone(ad);
 
-    let rec = this.recipientOf(c.id);
-    if (contactReachesExo(c.mail)) {
-      const mail = c.mail!;
-      if (!rec) rec = this.newRecipient(c.id, 'contact', 'MailContact', cn, toAlias(c.mailNickname), c.displayName, true);
-      const addressesBefore = [...rec.emailAddresses];
-      rec.alias = toAlias(c.mailNickname);
-      rec.displayName = c.displayName;
-      rec.primarySmtpAddress = mail;
-      rec.windowsEmailAddress = mail;
-      const external = blankToNull(ad.targetAddress) ?? mail;
-      rec.externalEmailAddress = `SMTP:${splitProxy(external).address}`;
-      rec.emailAddresses = applyAdProxyAddressesDiff([`SMTP:${mail}`], [], ad.proxyAddresses ?? []);
-      rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
-      rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
-      rec.whenChanged = now;
-      this.checkAddressesUnique(rec, undefined, addressesBefore);
-    } else if (rec) {
-      this.deleteRecipient(rec);
-      notes.push('contact has no mail: removed from Exchange Online');
-    }
+    this.syncMailRecipient(c, 'contact', {
+      reachesExo: contactReachesExo(c.mail),
+      type: 'MailContact',
+      cn,
+      ad,
+      now,
+      notes,
+      shape: (rec, mail) => {
+        rec.externalEmailAddress = `SMTP:${splitProxy(blankToNull(ad.targetAddress) ?? mail).address}`;
+      },
+    });
     return { immutableId, entraId: c.id, created, exo: this.recipientOf(c.id)?.recipientTypeDetails ?? null, notes };
   }
 
@@ -934,38 +931,69 @@ export class Tenant {
     g.onPremisesDomainName = domainOfDn(ad.distinguishedName);
     g.onPremisesLastSyncDateTime = now;
     g.onPremisesScope = ad.scope;
-    g.proxyAddresses = (ad.proxyAddresses ?? []).map(normaliseProxy);
-    if (g.mail && !g.proxyAddresses.some(isPrimarySmtp)) g.proxyAddresses.unshift(`SMTP:${g.mail}`);
+    g.proxyAddresses = syncedProxyAddresses(ad, g.mail);
     const membersBefore = [...g.adMemberImmutableIds];
     g.adMemberImmutableIds = (ad.members ?? []).map((m) => (isGuid(m.replace(/[{}]/g, '')) ? immutableIdFromObjectGuid(m) : m));
     g.ad = structuredClone(ad);
 
-    let rec = this.recipientOf(g.id);
-    if (groupReachesExo(g.mail)) {
-      const mail = g.mail!;
-      const shape = exoGroupShape(ad.securityEnabled);
-      if (!rec) rec = this.newRecipient(g.id, 'group', shape.RecipientTypeDetails, cn, toAlias(g.mailNickname), g.displayName, true);
-      const addressesBefore = [...rec.emailAddresses];
-      rec.recipientTypeDetails = shape.RecipientTypeDetails;
-      rec.groupType = shape.GroupType;
-      rec.alias = toAlias(g.mailNickname);
-      rec.displayName = g.displayName;
-      rec.primarySmtpAddress = mail;
-      rec.windowsEmailAddress = mail;
-      rec.emailAddresses = applyAdProxyAddressesDiff([`SMTP:${mail}`], [], ad.proxyAddresses ?? []);
-      rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
-      rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
-      rec.whenChanged = now;
-      this.checkAddressesUnique(rec, undefined, addressesBefore);
-    } else if (rec) {
-      this.deleteRecipient(rec);
-      notes.push('group has no mail: removed from Exchange Online');
-    }
+    const { RecipientTypeDetails: type, GroupType: groupType } = exoGroupShape(ad.securityEnabled);
+    this.syncMailRecipient(g, 'group', {
+      reachesExo: groupReachesExo(g.mail),
+      type,
+      cn,
+      ad,
+      now,
+      notes,
+      shape: (rec) => {
+        rec.recipientTypeDetails = type;
+        rec.groupType = groupType;
+      },
+    });
     if (!sameList(membersBefore, g.adMemberImmutableIds) && this.s.groups.some((x) => x.assignedLicenses.length > 0)) {
       this.reconcileLicences();
     }
     this.tick();
     return { immutableId, entraId: g.id, created, exo: this.recipientOf(g.id)?.recipientTypeDetails ?? null, notes };
+  }
+
+  /**
+   * The Exchange side of a synced contact or group. While it reaches Exchange Online, its recipient (made as
+   * `type`, named after `cn`, when missing) takes the alias, name, addresses and address-list visibility from
+   * AD, and `shape` sets what is particular to the kind; once it does not, a recipient it had is removed.
+   */
+  private syncMailRecipient(
+    obj: EntraContact | EntraGroup,
+    kind: 'contact' | 'group',
+    o: {
+      reachesExo: boolean;
+      type: RecipientTypeDetails;
+      cn: string;
+      ad: AdContactInput | AdGroupInput;
+      now: string;
+      notes: string[];
+      shape: (rec: ExoRecipient, mail: string) => void;
+    },
+  ): void {
+    const { ad } = o;
+    let rec = this.recipientOf(obj.id);
+    if (o.reachesExo) {
+      const mail = obj.mail!;
+      if (!rec) rec = this.newRecipient(obj.id, kind, o.type, o.cn, toAlias(obj.mailNickname), obj.displayName, true);
+      const addressesBefore = [...rec.emailAddresses];
+      o.shape(rec, mail);
+      rec.alias = toAlias(obj.mailNickname);
+      rec.displayName = obj.displayName;
+      rec.primarySmtpAddress = mail;
+      rec.windowsEmailAddress = mail;
+      rec.emailAddresses = applyAdProxyAddressesDiff([`SMTP:${mail}`], [], ad.proxyAddresses ?? []);
+      rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
+      rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
+      rec.whenChanged = o.now;
+      this.checkAddressesUnique(rec, undefined, addressesBefore);
+    } else if (rec) {
+      this.deleteRecipient(rec);
+      o.notes.push(`${kind} has no mail: removed from Exchange Online`);
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import { StoreError } from '../errors';
 import { initial } from './0001_initial';
 import { requestsAndAudit } from './0002_requests_audit';
 import { runsAndSecrets } from './0003_runs_secrets';
+import { rateLimits } from './0004_rate_limits';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -13,6 +14,7 @@ const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0001_initial': (engine) => initial(columnTypes(engine)),
   '0002_requests_audit': (engine) => requestsAndAudit(columnTypes(engine)),
   '0003_runs_secrets': (engine) => runsAndSecrets(columnTypes(engine)),
+  '0004_rate_limits': (engine) => rateLimits(columnTypes(engine)),
 };
 
 /** Every migration name, in the order they run. */

@@ -26,7 +26,7 @@ import type {
   WhoHasMatch,
   WhoHasQuery,
 } from '../../directory';
-import type { AttributeValues, StepInputs } from '../../plans';
+import { createdByStamp, type AttributeValues, type StepInputs } from '../../plans';
 import { StepError, type SecretVault, type StepContext, type StepExecutor, type StepOutcome, type StepResult } from './types';
 
 /** The directory operations the AD executors use (`DirectoryClient` implements them). */
@@ -45,6 +45,8 @@ export interface AdDirectoryPort {
   addGroupMembers(groupDn: string, memberDns: readonly string[]): Promise<ValuesChange>;
   removeGroupMembers(groupDn: string, memberDns: readonly string[]): Promise<ValuesChange>;
   disableAccount(dn: string): Promise<{ changed: boolean }>;
+  /** Delete an object (roll back); `absent` when there was nothing to delete. */
+  delete(dn: string): Promise<'deleted' | 'absent'>;
   enableAccount(dn: string): Promise<{ changed: boolean }>;
   setPassword(dn: string, password: Secret, options?: { mustChange?: boolean }): Promise<void>;
   /** A random password meeting the domain's policy and avoiding the account's names. */
@@ -64,12 +66,11 @@ export type AdAction =
   | 'ad.setPrimaryAddress'
   | 'ad.disableAccount'
   | 'ad.addGroupMember'
-  | 'ad.removeGroupMember';
+  | 'ad.removeGroupMember'
+  | 'ad.deleteObject';
 
-/** The stamp Mailroom writes into `description` of the objects it creates. */
-export function createdByStamp(reference: string): string {
-  return `Created by Mailroom for ${reference}`;
-}
+/** The stamp Mailroom writes into `description` of the objects it creates (defined with the rollback planner). */
+export { createdByStamp };
 
 /**
  * The vault entry (per request) holding the first password of the user the request created, to be revealed once:
@@ -417,6 +418,9 @@ class AdExecutors {
       userPrincipalName: input.userPrincipalName,
       accountEnabled: input.accountEnabled,
       mustChangeAtSignIn: input.mustChangePassword,
+      // What a roll back needs: this step made the object, and the stamp it carries.
+      created: true,
+      stamp: description,
       attributes: writtenValues({
         ...input.attributes,
         cn: input.cn,
@@ -435,7 +439,7 @@ class AdExecutors {
   /** The user exists and is ours: finish what a crashed attempt left half done, else report it. */
   async #existingUser(found: Extract<Look, { found: 'ours' }>, input: StepInputs['ad.createUser'], ctx: StepContext): Promise<StepOutcome> {
     const o = found.object;
-    const result: StepResult = { ...facts(o), accountEnabled: input.accountEnabled, mustChangeAtSignIn: input.mustChangePassword };
+    const result: StepResult = { ...facts(o), accountEnabled: input.accountEnabled, mustChangeAtSignIn: input.mustChangePassword, ...createdBy(o, ctx) };
     if (found.moved) result.plannedDn = input.dn;
     let changed = false;
     if (input.accountEnabled && o.enabled === false) {
@@ -577,7 +581,11 @@ class AdExecutors {
       try {
         const created = await create();
         ctx.log.info(`ad: created ${id.what}`, { dn: created.dn, objectGuid: created.objectGuid, reference: ctx.reference });
-        return { kind: 'done', changed: true, result: { dn: created.dn, objectGuid: created.objectGuid, objectClass: id.kind, attributes: writtenValues(written) } };
+        return {
+          kind: 'done',
+          changed: true,
+          result: { dn: created.dn, objectGuid: created.objectGuid, objectClass: id.kind, created: true, stamp: id.description, attributes: writtenValues(written) },
+        };
       } catch (err) {
         // Someone took the name between the look and the create: say who (or find it is ours after all).
         if (!(isDirectoryFailure(err) && err.kind === 'already-exists')) throw err;
@@ -588,7 +596,7 @@ class AdExecutors {
     const o = found.object;
     const extra = converge ? await converge(o) : {};
     const changed = Object.keys(extra).length > 0;
-    const result: StepResult = { ...facts(o), ...extra };
+    const result: StepResult = { ...facts(o), ...createdBy(o, ctx), ...extra };
     if (found.moved) result.plannedDn = id.dn;
     ctx.log.info(`ad: ${id.what} already exists (created by this step before)`, { dn: o.dn, objectGuid: o.objectGuid, reference: ctx.reference, changed });
     return { kind: 'done', changed, result };
@@ -710,8 +718,45 @@ class AdExecutors {
       : await this.directory.removeGroupMembers(input.groupDn, [input.memberDn]);
     const changed = change.changed.length > 0;
     ctx.log.info(add ? 'ad: group member added' : 'ad: group member removed', { groupDn: input.groupDn, memberDn: input.memberDn, reference: ctx.reference, changed });
-    return { kind: 'done', changed, result: { groupDn: input.groupDn, memberDn: input.memberDn, member: add } };
+    return { kind: 'done', changed, result: { groupDn: input.groupDn, memberDn: input.memberDn, member: add, ...(add ? { added: changed } : { removed: changed }) } };
   }
+
+  // ---- ad.deleteObject (roll back) ------------------------------------------------------------------------------
+
+  async deleteObject(input: StepInputs['ad.deleteObject'], ctx: StepContext): Promise<StepOutcome> {
+    if (!input.expectStamp) throw badPlan(`The plan deletes '${input.dn}' without the stamp that proves Mailroom created it.`);
+    const o = await this.directory.get(input.dn);
+    if (!o) {
+      ctx.log.info('ad: the object to delete is gone already', { dn: input.dn, reference: ctx.reference });
+      return { kind: 'done', changed: false, result: { dn: input.dn, deleted: false, absent: true } };
+    }
+    const problems: string[] = [];
+    if (o.description !== input.expectStamp) {
+      problems.push(o.description ? `its description is ${quoted(o.description)}, not ${quoted(input.expectStamp)}` : `it has no description, so not ${quoted(input.expectStamp)}`);
+    }
+    if (input.objectGuid && o.objectGuid && o.objectGuid.toLowerCase() !== input.objectGuid.toLowerCase()) {
+      problems.push(`its objectGUID is ${o.objectGuid}, not ${input.objectGuid} (the object Mailroom created)`);
+    }
+    if (input.objectClass && o.objectClass !== input.objectClass) problems.push(`it is ${KIND_WORDS[o.objectClass]}, not ${KIND_WORDS[input.objectClass]}`);
+    if (problems.length) {
+      throw new StepError(
+        `Mailroom did not delete ${describeObject(o)}: ${problems.join('; ')}. It may have been changed or replaced since ${ctx.reference} created it; nothing was deleted. ` +
+          'Check the object in AD: delete it by hand if it is the one to go (then press Retry), or leave it.',
+        false,
+        undefined,
+        { dn: o.dn, objectGuid: o.objectGuid, expectedGuid: input.objectGuid ?? null, description: o.description ?? null },
+      );
+    }
+    const outcome = await this.directory.delete(o.dn);
+    ctx.log.info('ad: deleted the object this request created', { dn: o.dn, objectGuid: o.objectGuid, reference: ctx.reference, outcome });
+    return { kind: 'done', changed: outcome === 'deleted', result: { dn: o.dn, objectGuid: o.objectGuid, objectClass: o.objectClass, deleted: outcome === 'deleted', ...(outcome === 'absent' ? { absent: true } : {}) } };
+  }
+}
+
+/** Whether an object found by a re-run is provably this request's own: it carries the request's own stamp. */
+function createdBy(o: DirectoryObject, ctx: StepContext): StepResult {
+  const stamp = o.description ?? '';
+  return { created: stamp === createdByStamp(ctx.reference), stamp };
 }
 
 /** Current values of an attribute the port can read, or undefined when it cannot read it. */
@@ -792,6 +837,7 @@ export function adExecutors(deps: AdExecutorDeps): StepExecutor[] {
     executor('ad.disableAccount', 'disable the AD account', (i, c) => ad.disableAccount(i, c)),
     executor('ad.addGroupMember', 'add the group member in AD', (i, c) => ad.groupMember(i, c, true)),
     executor('ad.removeGroupMember', 'remove the group member in AD', (i, c) => ad.groupMember(i, c, false)),
+    executor('ad.deleteObject', 'delete the AD object', (i, c) => ad.deleteObject(i, c)),
   ] as const;
   return [...all] as StepExecutor[];
 }

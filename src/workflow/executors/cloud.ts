@@ -358,7 +358,8 @@ function latestLook(ctx: StepContext, upn: string): { user: GraphUserRow; seenAt
   for (const r of Object.values(ctx.results)) {
     const s = r[GRAPH_USER_SNAPSHOT] as (GraphUserRow & { seenAt?: unknown }) | undefined;
     if (!s || typeof s.id !== 'string' || typeof s.seenAt !== 'string' || !same(s.userPrincipalName, upn)) continue;
-    if (!best || s.seenAt > best.seenAt) {
+    if (!best || s.seenAt >= best.seenAt) {
+      // on a tie the later step wins: it saw (or wrote) after the earlier one
       const { seenAt, ...user } = s;
       best = { user, seenAt };
     }
@@ -413,10 +414,10 @@ class Kit {
    * else a fresh GET. The earlier look stands in only on a step's first try and while it is younger than
    * `lookAgeMs`: a retry, or a step run long after (a crash, a queue), always looks again.
    */
-  async lookUser(upn: string, ctx: StepContext, doing: Doing): Promise<GraphUserRow> {
+  async lookUser(upn: string, ctx: StepContext, doing: Doing): Promise<{ user: GraphUserRow; seenAt: Date; earlier: boolean }> {
     const seen = ctx.attempt <= 1 ? latestLook(ctx, upn) : undefined;
-    if (seen && ctx.now.getTime() - Date.parse(seen.seenAt) <= (this.deps.lookAgeMs ?? 30_000)) return seen.user;
-    return this.graphUser(upn, doing);
+    if (seen && ctx.now.getTime() - Date.parse(seen.seenAt) <= (this.deps.lookAgeMs ?? 30_000)) return { user: seen.user, seenAt: new Date(seen.seenAt), earlier: true };
+    return { user: await this.graphUser(upn, doing), seenAt: ctx.now, earlier: false };
   }
 
   async graphUser(upn: string, doing: Doing): Promise<GraphUserRow> {
@@ -487,10 +488,12 @@ function ensureUsageLocation(kit: Kit): StepExecutor<'entra.ensureUsageLocation'
         notFoundAdvice: 'Check that sync has created the user (the wait before this step), then press Retry.',
         detail: { userPrincipalName: input.userPrincipalName, usageLocation: wanted },
       };
-      const u = await kit.lookUser(input.userPrincipalName, ctx, doing);
+      const look = await kit.lookUser(input.userPrincipalName, ctx, doing);
+      const u = look.user;
       const before = u.usageLocation ?? null;
       if (before && (input.onlyIfMissing || same(before, wanted))) {
-        return done(false, { userId: u.id, usageLocation: before, ...(same(before, wanted) ? {} : { kept: true }) });
+        // what this step saw goes on to the next ones (a re-run after a crash found the location it had written)
+        return done(false, { userId: u.id, usageLocation: before, ...(same(before, wanted) ? {} : { kept: true }), [GRAPH_USER_SNAPSHOT]: snapshotOf(u, look.seenAt) });
       }
       try {
         await kit.deps.graph.setUsageLocation(u.id, wanted);
@@ -499,7 +502,8 @@ function ensureUsageLocation(kit: Kit): StepExecutor<'entra.ensureUsageLocation'
       }
       if (input.confirmedBy) {
         // The licence step right after reads the user back; Entra gives no licence without a usage location.
-        return done(true, { userId: u.id, usageLocation: wanted, previous: before, confirmedBy: input.confirmedBy });
+        // What the next steps start from is what was just written; the licence step's read-back shows whether it took.
+        return done(true, { userId: u.id, usageLocation: wanted, previous: before, confirmedBy: input.confirmedBy, [GRAPH_USER_SNAPSHOT]: snapshotOf({ ...u, usageLocation: wanted }, ctx.now) });
       }
       const check = await kit.confirm(
         () => kit.graphUser(u.id, doing),
@@ -570,11 +574,9 @@ function assignLicence(kit: Kit): StepExecutor<'entra.assignLicence'> {
           notFoundAdvice: 'Check that sync has created the user (the wait before this step), then press Retry.',
           detail: { userPrincipalName: upn, skuId: input.skuId },
         };
-        const looked = await kit.lookUser(upn, ctx, doing);
-        // A usage location this run has just written (not read back on its own) counts as there: Graph refuses the
-        // licence if it is not, and the read-back below shows both.
-        const written = Object.values(ctx.results).find((r) => r.confirmedBy === ctx.stepId && r.userId === looked.id)?.usageLocation;
-        const u: GraphUserRow = typeof written === 'string' ? { ...looked, usageLocation: written } : looked;
+        const look = await kit.lookUser(upn, ctx, doing);
+        // An earlier look may skip work, never stop the step: a refusal is decided on a fresh read.
+        const u = look.earlier && !look.user.usageLocation && !skuAssignments(look.user, input.skuId).active ? await kit.graphUser(upn, doing) : look.user;
         const now = skuAssignments(u, input.skuId);
         if (now.active) return done(false, { userId: u.id, skuId: input.skuId, ...(now.direct ? {} : { throughGroups: now.groups }) });
         if (!u.usageLocation) {

@@ -9,8 +9,10 @@
  * - Exchange Online through one `Get-Mailbox` / `Get-Recipient -Filter` per 50 identities (`-or` of their clauses).
  *
  * Entra Cloud Sync on demand: for a wait whose `SyncWait` asks for it, Graph `provisionOnDemand` is called for the
- * DN once per step and attempt, before the lookup. All waiters share one limiter (5 calls per 10 s per job, plus a
- * safety margin): triggers that do not fit wait for a later cycle; a 429 stops triggering until its Retry-After.
+ * DN once per step and attempt, before the lookup. The limit (5 calls per 10 s per job, plus a safety margin) is
+ * kept by an {@link OnDemandLimiter} keyed by the job: Mailroom passes the store's, so every instance on one database
+ * shares one window; triggers that do not fit wait for a later cycle; a 429 blocks the job for every instance until
+ * its Retry-After.
  *
  * State between polls lives in the outcome's result: `{ attempt, waitingSince, provisionOnDemand? }`. The runner is
  * expected to pass a waiting step's latest result back as `ctx.results[ctx.stepId]`; the waiters also remember it in
@@ -67,11 +69,50 @@ export interface WaiterExoPort {
  */
 export const DEFAULT_CLOUD_SYNC_RULE_ID = '6c409270-f78a-4bc6-af23-7cf3ab6482fe';
 
+/**
+ * Where the provisionOnDemand window is kept (`RateLimitRepository` of the store implements it; times are the
+ * caller's clock). Both calls are atomic for their key, across every instance that shares the limiter.
+ */
+export interface OnDemandLimiter {
+  /** Takes one of `limit` slots of the `windowMs` up to `now`; false when the window is full or the key blocked. */
+  take(key: string, limit: number, windowMs: number, now: Date): Promise<boolean>;
+  /** No slot of `key` is given before `until` (a 429's Retry-After); never shortens a block. */
+  block(key: string, until: Date, now: Date): Promise<void>;
+}
+
+/** An {@link OnDemandLimiter} in this process's memory: right for tests and a single instance only. */
+export class InMemoryOnDemandLimiter implements OnDemandLimiter {
+  private readonly keys = new Map<string, { slots: number[]; blockedUntil: number }>();
+
+  take(key: string, limit: number, windowMs: number, now: Date): Promise<boolean> {
+    const t = now.getTime();
+    const k = this.keys.get(key) ?? { slots: [], blockedUntil: 0 };
+    k.slots = k.slots.filter((x) => x > t - windowMs);
+    this.keys.set(key, k);
+    if (t < k.blockedUntil || k.slots.length >= limit) return Promise.resolve(false);
+    k.slots.push(t);
+    return Promise.resolve(true);
+  }
+
+  block(key: string, until: Date, _now: Date): Promise<void> {
+    const k = this.keys.get(key) ?? { slots: [], blockedUntil: 0 };
+    k.blockedUntil = Math.max(k.blockedUntil, until.getTime());
+    this.keys.set(key, k);
+    return Promise.resolve();
+  }
+}
+
 export interface WaiterDeps {
   readonly graph: WaiterGraphPort;
   readonly exo: WaiterExoPort;
   /** The Entra Cloud Sync job for provisionOnDemand (none with Connect Sync). */
   readonly sync: { readonly servicePrincipalId?: string; readonly jobId?: string; readonly ruleId?: string };
+  /**
+   * Where the provisionOnDemand window is kept. Mailroom passes the store's `rateLimits`, shared by every instance
+   * on the database; an {@link InMemoryOnDemandLimiter} holds for one process only (unit tests). Required, so that
+   * no caller gets a per-process limit without saying so.
+   */
+  readonly limiter: OnDemandLimiter;
   /** The clock of the provisionOnDemand limiter (ms). Default Date.now. */
   readonly now?: () => number;
   /** Graph's provisionOnDemand limit per job, and a margin added to the window. Default 5 per 10 000 ms, margin 1000 ms. */
@@ -201,10 +242,17 @@ function parentOf(dn: string): string {
 // provisionOnDemand: once per step and attempt, within the job's limit
 // ---------------------------------------------------------------------------------------------
 
-/** The shared limiter and trigger of Graph provisionOnDemand (one per set of waiters, i.e. per poller). */
+/** The limiter key of a Cloud Sync job: Graph's limit is per job. */
+export function onDemandLimitKey(servicePrincipalId: string, jobId: string): string {
+  return `graph.provisionOnDemand:${servicePrincipalId}/${jobId}`.toLowerCase();
+}
+
+/**
+ * The trigger of Graph provisionOnDemand (one per set of waiters, i.e. per poller). Its window lives in the
+ * {@link OnDemandLimiter} it is given, keyed by the job, so pollers of several instances sharing one limiter (the
+ * store) make at most the job's limit of calls per window together, and all honour a 429's Retry-After.
+ */
 export class OnDemandTrigger {
-  private recent: number[] = [];
-  private blockedUntil = 0;
   private readonly requests: number;
   private readonly windowMs: number;
 
@@ -213,18 +261,29 @@ export class OnDemandTrigger {
     private readonly sync: WaiterDeps['sync'],
     private readonly now: () => number,
     limit: WaiterDeps['provisionOnDemandLimit'],
+    private readonly limiter: OnDemandLimiter,
   ) {
     this.requests = Math.max(1, limit?.requests ?? 5);
     this.windowMs = (limit?.windowMs ?? 10_000) + (limit?.marginMs ?? 1_000);
   }
 
-  /** Takes a slot of the window, or answers false (no call may be made now). */
-  private take(): boolean {
-    const t = this.now();
-    this.recent = this.recent.filter((x) => x > t - this.windowMs);
-    if (t < this.blockedUntil || this.recent.length >= this.requests) return false;
-    this.recent.push(t);
-    return true;
+  /** Takes a slot of the job's window, or answers false (no call may be made now, or the limiter failed). */
+  private async take(key: string, log: Logger): Promise<boolean> {
+    try {
+      return await this.limiter.take(key, this.requests, this.windowMs, new Date(this.now()));
+    } catch (err) {
+      log.warn('provisionOnDemand limiter failed; triggers wait for a later cycle', { error: errorText(err) });
+      return false;
+    }
+  }
+
+  /** Blocks the job's window until `until` for every instance sharing the limiter. */
+  private async block(key: string, until: number, log: Logger): Promise<void> {
+    try {
+      await this.limiter.block(key, new Date(until), new Date(this.now()));
+    } catch (err) {
+      log.warn('provisionOnDemand limiter failed to record a Retry-After', { error: errorText(err) });
+    }
   }
 
   /** Calls provisionOnDemand for the probes that ask for it and have not had it (in order, until the limit). */
@@ -238,7 +297,8 @@ export class OnDemandTrigger {
         p.state.provisionOnDemand = { at, status: 'NotConfigured', reason: 'Mailroom has no Entra Cloud Sync job configured (service principal and job id), so it waits for the next sync cycle' };
         continue;
       }
-      if (!this.take()) return; // the window is full: later steps wait for a later cycle
+      const key = onDemandLimitKey(servicePrincipalId, jobId);
+      if (!(await this.take(key, p.w.ctx.log))) return; // the window is full: later steps wait for a later cycle
       try {
         const res = await this.graph.provisionOnDemand(servicePrincipalId, jobId, { ruleId: this.sync.ruleId ?? DEFAULT_CLOUD_SYNC_RULE_ID, objectId: sync.dn, objectTypeName: sync.objectType });
         p.state.provisionOnDemand = { at, status: res.status, ...(res.reason ? { reason: res.reason } : {}) };
@@ -246,7 +306,7 @@ export class OnDemandTrigger {
       } catch (err) {
         const status = (err as { statusCode?: unknown }).statusCode;
         if (status === 429) {
-          this.blockedUntil = this.now() + (retryAfterOf(err) ?? this.windowMs);
+          await this.block(key, this.now() + (retryAfterOf(err) ?? this.windowMs), p.w.ctx.log);
           p.w.ctx.log.warn('provisionOnDemand throttled; the rest waits for a later cycle', { dn: sync.dn });
           return;
         }
@@ -369,7 +429,8 @@ interface GraphAsk {
 }
 
 const SELECT: Record<Entity, string> = {
-  users: 'id,userPrincipalName,accountEnabled,onPremisesSamAccountName,onPremisesDistinguishedName,onPremisesSyncEnabled',
+  // usage location and licences too: the Entra steps after the wait start from this look instead of asking again
+  users: 'id,userPrincipalName,accountEnabled,onPremisesSamAccountName,onPremisesDistinguishedName,onPremisesSyncEnabled,usageLocation,assignedLicenses,licenseAssignmentStates',
   groups: 'id,displayName,mail,onPremisesSamAccountName,onPremisesSyncEnabled',
   contacts: 'id,displayName,mail,onPremisesSyncEnabled',
 };
@@ -515,7 +576,15 @@ function userKind(deps: WaiterDeps): WaitKind<'sync.awaitUser'> {
         if (i.expectAccountEnabled !== undefined && u.accountEnabled !== i.expectAccountEnabled) {
           return { kind: 'missing', why: `the account is still ${u.accountEnabled === true ? 'enabled' : 'disabled'}`, seen: true };
         }
-        return { kind: 'ok', result: { entraId: u.id, userPrincipalName: u.userPrincipalName ?? null, accountEnabled: u.accountEnabled ?? null } };
+        return {
+          kind: 'ok',
+          result: {
+            entraId: u.id,
+            userPrincipalName: u.userPrincipalName ?? null,
+            accountEnabled: u.accountEnabled ?? null,
+            graphUser: userSnapshot(u, p.w.ctx.now),
+          },
+        };
       });
       for (const [k, v] of errors) found.set(k, v);
       return found;
@@ -756,11 +825,12 @@ function recipientKind(deps: WaiterDeps): WaitKind<'exo.awaitRecipient'> {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The five waiters, sharing one provisionOnDemand limiter (make one set per poller). Their `checkAll` answers
+ * The five waiters, sharing one provisionOnDemand trigger and its limiter (make one set per poller; pass the store's
+ * `rateLimits` as `limiter` so that several instances share the job's limit). Their `checkAll` answers
  * every waiting step: `done`, `wait` (next poll at `until`) or a StepError.
  */
 export function cloudWaiters(deps: WaiterDeps): BatchWaiter[] {
-  const trigger = new OnDemandTrigger(deps.graph, deps.sync, deps.now ?? Date.now, deps.provisionOnDemandLimit);
+  const trigger = new OnDemandTrigger(deps.graph, deps.sync, deps.now ?? Date.now, deps.provisionOnDemandLimit, deps.limiter);
   const memory = new Memory();
   return [
     new Waiter(userKind(deps), trigger, memory),
@@ -769,4 +839,16 @@ export function cloudWaiters(deps: WaiterDeps): BatchWaiter[] {
     new Waiter(mailboxKind(deps), trigger, memory),
     new Waiter(recipientKind(deps), trigger, memory),
   ];
+}
+
+/** What the Entra steps after a user wait need of the user, with the time it was seen (see `GRAPH_USER_SNAPSHOT`). */
+function userSnapshot(u: GraphRow, seen: Date): StepResult {
+  return {
+    id: u.id,
+    userPrincipalName: u.userPrincipalName ?? null,
+    usageLocation: u.usageLocation ?? null,
+    assignedLicenses: u.assignedLicenses ?? [],
+    ...(u.licenseAssignmentStates ? { licenseAssignmentStates: u.licenseAssignmentStates } : {}),
+    seenAt: seen.toISOString(),
+  };
 }
