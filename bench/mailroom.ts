@@ -138,14 +138,15 @@ async function fileAndApprove(b: Bench, requester: Person, n: number): Promise<s
   const res = await client(b, requester).say(`new mailbox first=Bench last=${'Load' + suffix + letters(n)} department=Research`);
   if (res.status !== 200) throw new Error(`filing answered ${res.status}`);
   const status = await b.connector
-    .waitFor((c) => c.conversationId === `a:personal-${requester.id}` && /R-\d+ · User mailbox/.test(visibleText(c.body)), 30000, since)
+    // the new status card (a POST), not an update of this requester's previous request
+    .waitFor((c) => c.method === 'POST' && c.conversationId === `a:personal-${requester.id}` && /R-\d+ · User mailbox[\s\S]*Waiting for approval/.test(visibleText(c.body)), 30000, since)
     .catch((err: unknown) => {
       const said = b.connector.calls.slice(since).filter((c) => c.conversationId === `a:personal-${requester.id}`).map((c) => visibleText(c.body).slice(0, 200));
       throw new Error(`no status card for request ${n} of ${requester.name}; the bot said: ${JSON.stringify(said)}`, { cause: err });
     });
   const reference = /(R-\d+)/.exec(visibleText(status.body))?.[1];
   if (!reference) throw new Error('no reference on the status card');
-  const approval = await b.connector.waitFor((c) => c.conversationId === `a:personal-${b.approver.id}` && visibleText(c.body).includes(`${reference} · User mailbox`), 30000, since);
+  const approval = await b.connector.waitFor((c) => c.method === 'POST' && c.conversationId === `a:personal-${b.approver.id}` && visibleText(c.body).includes(`${reference} · User mailbox`), 30000, since);
   const ok = await client(b, b.approver).execute('request.approve', buttonData(approval.body, 'Approve') ?? {});
   if (ok.status !== 200) throw new Error(`approval of ${reference} answered ${ok.status}`);
   return reference;
@@ -452,10 +453,17 @@ async function pollingAndMemory(b: Bench): Promise<void> {
   }
 }
 
+/** The node flags of `npm start` (package.json's start script), e.g. its V8 heap limits. */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  return (pkg.scripts?.start ?? '').split(/\s+/).filter((a) => /^--max-[\w-]+=\d+$/.test(a));
+}
+
 /** Starts Mailroom in its own process; resolves once it listens. */
 async function startMailroomProcess(overrides: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(path.join(__dirname, 'mailroom-process.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    // the V8 heap settings `npm start` runs Mailroom with (package.json), so the memory figures are production's
+    execArgv: ['--import', 'tsx', ...startFlags()],
     env: { ...process.env, MAILROOM_BENCH_OVERRIDES: JSON.stringify(overrides), MAILROOM_BENCH_RUNNER: JSON.stringify(RUNNER), MAILROOM_BENCH_WAIT_MS: String(WAIT_INTERVAL_MS) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -503,7 +511,7 @@ async function main(): Promise<void> {
       if (res.status !== 200) throw new Error(`install of ${p.name} answered ${res.status}`);
     });
     console.log(
-      `sandbox and Mailroom up in ${fmt((performance.now() - t0) / 1000)} s (store: ${store.engine}; runner ${JSON.stringify(RUNNER)}, wait interval ${WAIT_INTERVAL_MS} ms; sync cycle every ${SYNC_CYCLE_MS} ms; ${os.cpus().length} cores)`,
+      `sandbox and Mailroom up in ${fmt((performance.now() - t0) / 1000)} s (store: ${store.engine}; runner ${JSON.stringify(RUNNER)}, wait interval ${WAIT_INTERVAL_MS} ms; sync cycle every ${SYNC_CYCLE_MS} ms; Mailroom runs with ${startFlags().join(" ") || "no node flags"} under tsx; ${os.cpus().length} cores)`,
     );
 
     await turnLatency(b);
