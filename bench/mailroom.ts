@@ -463,7 +463,7 @@ function startFlags(): string[] {
 async function startMailroomProcess(overrides: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(path.join(__dirname, 'mailroom-process.ts'), [], {
     // the V8 heap settings `npm start` runs Mailroom with (package.json), so the memory figures are production's
-    execArgv: ['--import', 'tsx', ...startFlags()],
+    execArgv: ['--import', 'tsx', ...startFlags(), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
     env: { ...process.env, MAILROOM_BENCH_OVERRIDES: JSON.stringify(overrides), MAILROOM_BENCH_RUNNER: JSON.stringify(RUNNER), MAILROOM_BENCH_WAIT_MS: String(WAIT_INTERVAL_MS) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -514,9 +514,10 @@ async function main(): Promise<void> {
       `sandbox and Mailroom up in ${fmt((performance.now() - t0) / 1000)} s (store: ${store.engine}; runner ${JSON.stringify(RUNNER)}, wait interval ${WAIT_INTERVAL_MS} ms; sync cycle every ${SYNC_CYCLE_MS} ms; Mailroom runs with ${startFlags().join(" ") || "no node flags"} under tsx; ${os.cpus().length} cores)`,
     );
 
-    await turnLatency(b);
-    await pipeline(b);
-    await pollingAndMemory(b);
+    const only = process.env.BENCH_ONLY;
+    if (!only || only === 'turns') await turnLatency(b);
+    if (!only || only === 'pipeline') await pipeline(b);
+    if (!only || only === 'memory') await pollingAndMemory(b);
   } finally {
     if (mailroom) await stopProcess(mailroom.child);
     await store?.close();

@@ -1,3 +1,4 @@
+import https from 'node:https';
 import tls from 'node:tls';
 import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import type { CloudConfig } from '../config/config';
@@ -9,6 +10,15 @@ export const EXCHANGE_SCOPE = 'https://outlook.office365.com/.default';
 /** The CAs to trust: the system's plus an extra one (Node's `ca` option replaces the default list). */
 export function trustedCas(extraCaPem: string | Buffer | undefined): (string | Buffer)[] | undefined {
   return extraCaPem ? [...tls.rootCertificates, extraCaPem] : undefined;
+}
+
+/**
+ * A keep-alive HTTPS agent trusting `ca`. The CA list is parsed once into a secure context that every connection
+ * shares: passed as `ca`, Node would parse the whole list (the system roots included) for each new connection and
+ * join it into the pool key of each request.
+ */
+export function trustingAgent(ca: string | Buffer | (string | Buffer)[] | undefined): https.Agent {
+  return new https.Agent({ keepAlive: true, ...(ca ? { secureContext: tls.createSecureContext({ ca }) } : {}) });
 }
 
 /**

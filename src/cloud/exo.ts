@@ -1,7 +1,7 @@
 import { Agent, request as httpsRequest } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
-import { EXCHANGE_SCOPE, trustedCas } from './credential';
+import { EXCHANGE_SCOPE, trustedCas, trustingAgent } from './credential';
 
 /**
  * Exchange Online cmdlets over the admin REST endpoint the ExchangeOnlineManagement module uses:
@@ -91,7 +91,7 @@ export class ExoClient {
   private readonly maxWaitMs: number;
 
   constructor(private readonly opts: ExoClientOptions) {
-    this.agent = new Agent({ keepAlive: true, ca: trustedCas(opts.extraCaPem) });
+    this.agent = trustingAgent(trustedCas(opts.extraCaPem));
     this.attempts = opts.attempts ?? 4;
     this.maxWaitMs = opts.maxWaitMs ?? 30_000;
   }

@@ -14,6 +14,7 @@
  * - plain HTTPS (Exchange InvokeCommand): `https.request(url, { ca })` or an `https.Agent({ ca })`.
  */
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { trustingAgent } from './credential';
 import {
   AuthenticationHandler,
   RedirectHandler,
@@ -61,7 +62,7 @@ export class NodeHttpsMessageHandler implements Middleware {
   private readonly agent: Agent;
 
   constructor(options: { ca?: CaInput; agent?: Agent } = {}) {
-    this.agent = options.agent ?? new Agent({ keepAlive: true, ca: options.ca });
+    this.agent = options.agent ?? trustingAgent(options.ca);
   }
 
   async execute(context: Context): Promise<void> {
