@@ -6,40 +6,12 @@ import assert from 'node:assert/strict';
 import { plan, type Plan } from '../../src/plans/planner';
 import { createdByStamp, isUndoStepId, keptLine, planRollback, type RollbackPlan, type RunStepFacts } from '../../src/plans/rollback';
 import type { StepInputs } from '../../src/plans/steps';
-import type { RecipientRequest, TargetRecipient } from '../../src/requests/kinds';
-import type { TenantProfile } from '../../src/requests/tenant-profile';
 import { BASE, CLOUD_DEFAULT, PROFILE } from '../requests/fixtures';
+import { AD_GROUP, contact, ENTRA_GROUP, equipment, group, mailUser, room, shared, target, userMailbox } from './fixtures';
 
 const REF = 'R-12';
 const GUID = '6f9619ff-8b86-d011-b42d-00c04fc964ff';
-const AD_GROUP: TenantProfile['licensing'] = { mode: 'group', groupId: 'g-2', groupName: 'EXO Licensed (AD)', adGroupDn: `CN=EXO Licensed,OU=Groups,${BASE}` };
-const ENTRA_GROUP: TenantProfile['licensing'] = { mode: 'group', groupId: 'g-1', groupName: 'EXO Licensed' };
 
-const userMailbox: RecipientRequest = {
-  kind: 'user-mailbox', firstName: 'Ada', lastName: 'Lovelace', displayName: 'Ada Lovelace', alias: 'ada.lovelace', samAccountName: 'alovelace',
-  userPrincipalName: 'ada.lovelace@contoso.example', primarySmtpAddress: 'ada.lovelace@contoso.example', usageLocation: 'GB', department: 'Research',
-};
-const shared: RecipientRequest = {
-  kind: 'shared-mailbox', displayName: 'Team Sales', alias: 'sales', samAccountName: 'teamsales', userPrincipalName: 'sales@contoso.example', primarySmtpAddress: 'sales@contoso.example',
-};
-const room: RecipientRequest = {
-  kind: 'room-mailbox', displayName: 'Board Room', alias: 'boardroom', samAccountName: 'boardroom', userPrincipalName: 'boardroom@contoso.example', primarySmtpAddress: 'boardroom@contoso.example', capacity: 12,
-};
-const equipment: RecipientRequest = {
-  kind: 'equipment-mailbox', displayName: 'Pool Car 1', alias: 'poolcar1', samAccountName: 'poolcar1', userPrincipalName: 'poolcar1@contoso.example', primarySmtpAddress: 'poolcar1@contoso.example',
-};
-const mailUser: RecipientRequest = {
-  kind: 'mail-user', firstName: 'Ada', lastName: 'Partner', displayName: 'Ada Partner', alias: 'ada.partner', samAccountName: 'apartner', userPrincipalName: 'ada.partner@contoso.example', externalAddress: 'ada@partner.example',
-};
-const contact: RecipientRequest = { kind: 'mail-contact', displayName: 'Ada Partner', alias: 'adapartner', externalAddress: 'ada@partner.example' };
-const group: RecipientRequest = {
-  kind: 'distribution-group', displayName: 'Sales Team', alias: 'salesteam', samAccountName: 'salesteam', primarySmtpAddress: 'salesteam@contoso.example', scope: 'global', securityEnabled: true,
-  members: [{ identity: 'ada@contoso.example', name: 'Ada Byron', adDn: `CN=Ada Byron,OU=Users,${BASE}` }],
-};
-const target = (over: Partial<TargetRecipient> = {}): TargetRecipient => ({
-  identity: 'ada.byron@contoso.example', name: 'Ada Byron', type: 'UserMailbox', primarySmtpAddress: 'ada.byron@contoso.example', isDirSynced: true, isExchangeCloudManaged: false,
-  adDn: `CN=Ada Byron,OU=Users,${BASE}`, userPrincipalName: 'ada.byron@contoso.example', ...over,
-});
 
 /** What an executor reports for a done step: creates made their stamped object; every other step changed something. */
 function resultOf(p: Plan, stepId: string, over: Record<string, unknown> = {}): Record<string, unknown> {
