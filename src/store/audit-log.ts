@@ -24,7 +24,6 @@
  * unicodePwd, a JWT, a PEM private key): callers must leave secrets out or mask them under another key.
  */
 import { createHash } from 'node:crypto';
-import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely, Selectable } from 'kysely';
 import { encodeTimeInput, encodeTimestamp, type EngineConnection } from './dialect';
 import { StoreError } from './errors';
@@ -291,18 +290,12 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
   if (conn.engine === 'sqlite') {
     if (immediate === undefined) throw new Error('The SQLite connection has no sqliteImmediate; the audit log cannot serialize appends.');
     const headQuery = selectHead.compile();
-    const statements = new Map<string, BetterSqlite3.Statement>();
-    const statement = (database: BetterSqlite3.Database, text: string): BetterSqlite3.Statement => {
-      let s = statements.get(text);
-      if (s === undefined) statements.set(text, (s = database.prepare(text)));
-      return s;
-    };
     appendOnEngine = (p) =>
-      immediate((database) => {
-        const head = statement(database, headQuery.sql).get(...headQuery.parameters) as { last_seq: number; last_hash: string } | undefined;
+      immediate((statement) => {
+        const head = statement(headQuery.sql).get(...headQuery.parameters) as { last_seq: number; last_hash: string } | undefined;
         const event = next(p, head);
         const insert = db.insertInto('audit_events').values(toRow(event, p.dataText)).compile();
-        statement(database, insert.sql).run(...insert.parameters);
+        statement(insert.sql).run(...insert.parameters);
         return event;
       });
   } else {

@@ -128,7 +128,7 @@ export interface EngineConnection {
    * loop. While another connection (another process, or another store in this process) holds the lock,
    * this waits without blocking the event loop, up to the busy timeout.
    */
-  readonly sqliteImmediate?: <T>(work: (database: BetterSqlite3.Database) => T) => Promise<T>;
+  readonly sqliteImmediate?: <T>(work: (statement: SqliteStatements) => T) => Promise<T>;
 }
 
 export interface BackgroundErrorSink {
@@ -159,7 +159,8 @@ export function openSqlite(file: string): EngineConnection {
     database.close();
     throw describeSqliteError(err, file, 'configure');
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const cached = withStatementCache(database);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
   return {
     engine: 'sqlite',
     db,
@@ -185,7 +186,7 @@ export function openSqlite(file: string): EngineConnection {
           // No await between BEGIN IMMEDIATE and COMMIT/ROLLBACK.
           if (tryBeginImmediate(database, file, deadline)) {
             try {
-              const result = work(database);
+              const result = work(cached.prepare);
               database.exec('COMMIT');
               return result;
             } catch (err) {
@@ -272,6 +273,9 @@ export function openPostgres(url: string, onBackgroundError: BackgroundErrorSink
   };
 }
 
+/** A prepared statement by its SQL text, prepared once per connection (what `sqliteImmediate` hands its work). */
+export type SqliteStatements = (text: string) => BetterSqlite3.Statement;
+
 /** Statements kept per SQL text (most recently used last); a query's text has few shapes, so few are kept. */
 const SQLITE_STATEMENT_CACHE = 256;
 
@@ -279,7 +283,7 @@ const SQLITE_STATEMENT_CACHE = 256;
  * Kysely prepares every query anew; preparing costs more than running the small queries of a turn. This keeps
  * prepared statements by their SQL text (SQLite re-prepares a cached statement itself after a schema change).
  */
-function withStatementCache(database: BetterSqlite3.Database): { close(): void; prepare(text: string): BetterSqlite3.Statement } {
+function withStatementCache(database: BetterSqlite3.Database): { close(): void; prepare: SqliteStatements } {
   const statements = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => {

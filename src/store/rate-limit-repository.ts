@@ -17,9 +17,8 @@
  * skew between instances errs on the safe side. The row never holds more slots than the limit: older ones are
  * dropped whenever a slot is taken.
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { decodeJson, encodeJson, encodeTimeInput, type EngineConnection } from './dialect';
+import { decodeJson, encodeJson, encodeTimeInput, type EngineConnection, type SqliteStatements } from './dialect';
 import { StoreError } from './errors';
 import type { Database } from './schema';
 
@@ -110,13 +109,7 @@ export function createRateLimitRepository(conn: Pick<EngineConnection, 'engine' 
   const db: Kysely<Database> = conn.db;
 
   // SQLite: statements run synchronously on the store's one connection inside BEGIN IMMEDIATE.
-  let immediate: (<T>(work: (database: BetterSqlite3.Database) => T) => Promise<T>) | undefined;
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const statement = (database: BetterSqlite3.Database, text: string): BetterSqlite3.Statement => {
-    let s = statements.get(text);
-    if (s === undefined) statements.set(text, (s = database.prepare(text)));
-    return s;
-  };
+  let immediate: (<T>(work: (statement: SqliteStatements) => T) => Promise<T>) | undefined;
   if (conn.engine === 'sqlite') {
     immediate = conn.sqliteImmediate;
     if (immediate === undefined) throw new Error('The SQLite connection has no sqliteImmediate; rate limits cannot be kept safely.');
@@ -141,12 +134,12 @@ export function createRateLimitRepository(conn: Pick<EngineConnection, 'engine' 
 
       if (immediate !== undefined) {
         const read = select(k).compile();
-        return immediate((database) => {
-          const row = statement(database, read.sql).get(...read.parameters) as Row | undefined;
+        return immediate((statement) => {
+          const row = statement(read.sql).get(...read.parameters) as Row | undefined;
           const slots = decide(row, n, ms, at);
           if (slots === undefined) return false;
           const write = upsertSlots(k, slots, at).compile();
-          statement(database, write.sql).run(...write.parameters);
+          statement(write.sql).run(...write.parameters);
           return true;
         });
       }

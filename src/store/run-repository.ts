@@ -30,9 +30,8 @@
  * A step running under a valid lease is never skipped: it finishes first, and holds the later steps back
  * until it has.
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
-import { decodeJson, encodeTimeInput, type EngineConnection } from './dialect';
+import { decodeJson, encodeTimeInput, type EngineConnection, type SqliteStatements } from './dialect';
 import { StoreError } from './errors';
 import { RUN_STEP_STATUSES, type Database, type RunStepStatus, type RunStepsTable } from './schema';
 
@@ -305,13 +304,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
   };
 
   // SQLite: statements run synchronously on the store's one connection inside BEGIN IMMEDIATE.
-  let immediate: (<T>(work: (database: BetterSqlite3.Database) => T) => Promise<T>) | undefined;
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const statement = (database: BetterSqlite3.Database, text: string): BetterSqlite3.Statement => {
-    let s = statements.get(text);
-    if (s === undefined) statements.set(text, (s = database.prepare(text)));
-    return s;
-  };
+  let immediate: (<T>(work: (statement: SqliteStatements) => T) => Promise<T>) | undefined;
   if (conn.engine === 'sqlite') {
     immediate = conn.sqliteImmediate;
     if (immediate === undefined) throw new Error('The SQLite connection has no sqliteImmediate; run steps cannot be claimed safely.');
@@ -325,7 +318,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
     let rows: Row[];
     if (immediate !== undefined) {
       const q = sql<Row>`update run_steps set ${set} where id in (${pick}) returning *`.compile(db);
-      rows = await immediate((database) => statement(database, q.sql).all(...q.parameters) as Row[]);
+      rows = await immediate((statement) => statement(q.sql).all(...q.parameters) as Row[]);
     } else {
       const result = await sql<Row>`with picked as (${pick} for update skip locked)
         update run_steps r set ${set} from picked where r.id = picked.id returning r.*`.execute(db);
@@ -431,10 +424,10 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
         const exists = db.selectFrom('requests').select('id').where('id', '=', requestId).compile();
         const has = db.selectFrom('run_steps').select('id').where('request_id', '=', requestId).limit(1).compile();
         const ins = insert.compile();
-        created = await immediate((database) => {
-          if (statement(database, exists.sql).get(...exists.parameters) === undefined) throw notFound();
-          if (statement(database, has.sql).get(...has.parameters) !== undefined) return false;
-          statement(database, ins.sql).run(...ins.parameters);
+        created = await immediate((statement) => {
+          if (statement(exists.sql).get(...exists.parameters) === undefined) throw notFound();
+          if (statement(has.sql).get(...has.parameters) !== undefined) return false;
+          statement(ins.sql).run(...ins.parameters);
           return true;
         });
       } else {
@@ -561,19 +554,19 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
           .orderBy('step_index')
           .limit(1)
           .compile();
-        appended = await immediate((database) => {
-          if (statement(database, exists.sql).get(...exists.parameters) === undefined) throw notFound();
-          const top = statement(database, last.sql).get(...last.parameters) as { last: number | null; n: number };
+        appended = await immediate((statement) => {
+          if (statement(exists.sql).get(...exists.parameters) === undefined) throw notFound();
+          const top = statement(last.sql).get(...last.parameters) as { last: number | null; n: number };
           const first = top.last === null ? 0 : Number(top.last) + 1;
-          const stored = statement(database, clash.sql).get(...clash.parameters) as { step_index: number } | undefined;
+          const stored = statement(clash.sql).get(...clash.parameters) as { step_index: number } | undefined;
           if (stored === undefined) {
             if (Number(top.n) + steps.length > MAX_STEPS) throw tooMany(Number(top.n) + steps.length);
             const ins = db.insertInto('run_steps').values(newRows(requestId, steps, at, first, what)).compile();
-            statement(database, ins.sql).run(...ins.parameters);
+            statement(ins.sql).run(...ins.parameters);
           }
           if (skip) {
             const q = skipQuery(db, requestId, stored === undefined ? first : Number(stored.step_index), at).compile();
-            statement(database, q.sql).run(...q.parameters);
+            statement(q.sql).run(...q.parameters);
           }
           return stored === undefined;
         });
