@@ -4,6 +4,7 @@
  * (a discriminated union on `kind`) that validation produces and the planner consumes.
  */
 import { COUNTRY_CODES, countryName } from './countries';
+import type { FoundRecipient } from './lookup';
 import { LIMITS } from './syntax';
 
 export const KIND_IDS = [
@@ -344,20 +345,9 @@ export function isGroupType(t: string): boolean {
 }
 
 /** An existing recipient as validation found it (the plan relies on this snapshot; the workflow re-checks it). */
-export interface TargetRecipient {
+export interface TargetRecipient extends FoundRecipient {
   /** What the requester typed. */
   readonly identity: string;
-  readonly name: string;
-  /** EXO RecipientTypeDetails, e.g. UserMailbox, SharedMailbox, MailUser, MailContact, MailUniversalSecurityGroup. */
-  readonly type: string;
-  readonly primarySmtpAddress: string;
-  readonly isDirSynced: boolean;
-  /** Null for recipients that have no such flag (mail users, contacts, groups). */
-  readonly isExchangeCloudManaged: boolean | null;
-  readonly adDn?: string;
-  readonly userPrincipalName?: string;
-  /** A stable EXO identity (ExchangeObjectId / Guid) when the lookup provides one. */
-  readonly exoId?: string;
 }
 
 interface Created {

@@ -20,10 +20,11 @@ export interface Holder {
 
 export interface FoundRecipient {
   readonly name: string;
-  /** EXO RecipientTypeDetails. */
+  /** EXO RecipientTypeDetails, e.g. UserMailbox, SharedMailbox, MailUser, MailContact, MailUniversalSecurityGroup. */
   readonly type: string;
   readonly primarySmtpAddress: string;
   readonly isDirSynced: boolean;
+  /** Null for recipients that have no such flag (mail users, contacts, groups). */
   readonly isExchangeCloudManaged: boolean | null;
   readonly adDn?: string;
   /** The Entra sign-in name of a user/mailbox (Get-Mailbox UserPrincipalName); needed for licence steps. */

@@ -17,7 +17,7 @@
  * `ExoClient` (src/cloud/exo.ts); both fit as they are. The workflow imports no adapter code.
  */
 import type { LicenceInput, StepAction, StepInputs } from '../../plans';
-import { StepError, type StepContext, type StepExecutor, type StepOutcome, type StepResult } from './types';
+import { GRAPH_USER_SNAPSHOT, graphUserSnapshot, StepError, type StepContext, type StepExecutor, type StepOutcome, type StepResult } from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Ports
@@ -345,13 +345,6 @@ interface GraphUserRow {
 
 const USER_SELECT = ['id', 'userPrincipalName', 'usageLocation', 'assignedLicenses', 'licenseAssignmentStates'];
 
-/** The key under which steps hand the user they saw to the next ones: `{ id, userPrincipalName, …, seenAt }`. */
-export const GRAPH_USER_SNAPSHOT = 'graphUser';
-
-function snapshotOf(u: GraphUserRow, seenAt: Date): StepResult {
-  return { ...u, seenAt: seenAt.toISOString() };
-}
-
 /** The most recent look at this user among the results of the run's earlier steps. */
 function latestLook(ctx: StepContext, upn: string): { user: GraphUserRow; seenAt: string } | undefined {
   let best: { user: GraphUserRow; seenAt: string } | undefined;
@@ -493,7 +486,7 @@ function ensureUsageLocation(kit: Kit): StepExecutor<'entra.ensureUsageLocation'
       const before = u.usageLocation ?? null;
       if (before && (input.onlyIfMissing || same(before, wanted))) {
         // what this step saw goes on to the next ones (a re-run after a crash found the location it had written)
-        return done(false, { userId: u.id, usageLocation: before, ...(same(before, wanted) ? {} : { kept: true }), [GRAPH_USER_SNAPSHOT]: snapshotOf(u, look.seenAt) });
+        return done(false, { userId: u.id, usageLocation: before, ...(same(before, wanted) ? {} : { kept: true }), [GRAPH_USER_SNAPSHOT]: graphUserSnapshot(u, look.seenAt) });
       }
       try {
         await kit.deps.graph.setUsageLocation(u.id, wanted);
@@ -503,7 +496,7 @@ function ensureUsageLocation(kit: Kit): StepExecutor<'entra.ensureUsageLocation'
       if (input.confirmedBy) {
         // The licence step right after reads the user back; Entra gives no licence without a usage location.
         // What the next steps start from is what was just written; the licence step's read-back shows whether it took.
-        return done(true, { userId: u.id, usageLocation: wanted, previous: before, confirmedBy: input.confirmedBy, [GRAPH_USER_SNAPSHOT]: snapshotOf({ ...u, usageLocation: wanted }, ctx.now) });
+        return done(true, { userId: u.id, usageLocation: wanted, previous: before, confirmedBy: input.confirmedBy, [GRAPH_USER_SNAPSHOT]: graphUserSnapshot({ ...u, usageLocation: wanted }, ctx.now) });
       }
       const check = await kit.confirm(
         () => kit.graphUser(u.id, doing),
@@ -515,7 +508,7 @@ function ensureUsageLocation(kit: Kit): StepExecutor<'entra.ensureUsageLocation'
           usageLocation: check.value.usageLocation ?? null,
         });
       }
-      return done(true, { userId: u.id, usageLocation: wanted, previous: before, [GRAPH_USER_SNAPSHOT]: snapshotOf(check.value, ctx.now) });
+      return done(true, { userId: u.id, usageLocation: wanted, previous: before, [GRAPH_USER_SNAPSHOT]: graphUserSnapshot(check.value, ctx.now) });
     },
   };
 }
@@ -600,7 +593,7 @@ function assignLicence(kit: Kit): StepExecutor<'entra.assignLicence'> {
             skuId: input.skuId,
           });
         }
-        return done(true, { userId: u.id, skuId: input.skuId, [GRAPH_USER_SNAPSHOT]: snapshotOf(check.value, ctx.now) });
+        return done(true, { userId: u.id, skuId: input.skuId, [GRAPH_USER_SNAPSHOT]: graphUserSnapshot(check.value, ctx.now) });
       }
       const doing: Doing = {
         what: `add ${upn} to the licensing group ${input.groupName}`,

@@ -26,6 +26,27 @@ export interface StepContext {
 /** JSON-safe facts for the audit log and later steps: no passwords, no tokens. */
 export type StepResult = Record<string, unknown>;
 
+/**
+ * The key under which a step hands the Entra user it saw (or just wrote) to the steps after it, so that they can
+ * start from that look instead of reading the user again: the user wait, the usage-location and licence steps.
+ */
+export const GRAPH_USER_SNAPSHOT = 'graphUser';
+
+/** The user facts the Entra steps need, with the time they were seen. */
+export function graphUserSnapshot(
+  u: { readonly id?: unknown; readonly userPrincipalName?: unknown; readonly usageLocation?: unknown; readonly assignedLicenses?: unknown; readonly licenseAssignmentStates?: unknown },
+  seenAt: Date,
+): StepResult {
+  return {
+    id: u.id,
+    userPrincipalName: u.userPrincipalName ?? null,
+    usageLocation: u.usageLocation ?? null,
+    assignedLicenses: u.assignedLicenses ?? [],
+    ...(u.licenseAssignmentStates ? { licenseAssignmentStates: u.licenseAssignmentStates } : {}),
+    seenAt: seenAt.toISOString(),
+  };
+}
+
 export type StepOutcome =
   /** The desired state holds now. `changed`: false when it already held (nothing written). */
   | { readonly kind: 'done'; readonly changed: boolean; readonly result?: StepResult }

@@ -27,7 +27,7 @@
 import type { Logger } from '../../log';
 import type { RecipientExpectation, StepAction, StepInputs, SyncWait } from '../../plans';
 import { opathString } from '../recipient-lookup';
-import { StepError, type BatchWaiter, type StepContext, type StepOutcome, type StepResult } from './types';
+import { GRAPH_USER_SNAPSHOT, graphUserSnapshot, StepError, type BatchWaiter, type StepContext, type StepOutcome, type StepResult } from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Ports
@@ -582,7 +582,7 @@ function userKind(deps: WaiterDeps): WaitKind<'sync.awaitUser'> {
             entraId: u.id,
             userPrincipalName: u.userPrincipalName ?? null,
             accountEnabled: u.accountEnabled ?? null,
-            graphUser: userSnapshot(u, p.w.ctx.now),
+            [GRAPH_USER_SNAPSHOT]: graphUserSnapshot(u, p.w.ctx.now),
           },
         };
       });
@@ -839,16 +839,4 @@ export function cloudWaiters(deps: WaiterDeps): BatchWaiter[] {
     new Waiter(mailboxKind(deps), trigger, memory),
     new Waiter(recipientKind(deps), trigger, memory),
   ];
-}
-
-/** What the Entra steps after a user wait need of the user, with the time it was seen (see `GRAPH_USER_SNAPSHOT`). */
-function userSnapshot(u: GraphRow, seen: Date): StepResult {
-  return {
-    id: u.id,
-    userPrincipalName: u.userPrincipalName ?? null,
-    usageLocation: u.usageLocation ?? null,
-    assignedLicenses: u.assignedLicenses ?? [],
-    ...(u.licenseAssignmentStates ? { licenseAssignmentStates: u.licenseAssignmentStates } : {}),
-    seenAt: seen.toISOString(),
-  };
 }
