@@ -25,9 +25,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import { encodeTimeInput, encodeTimestamp, type EngineConnection } from './dialect';
+import { decodeJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection } from './dialect';
 import { StoreError } from './errors';
 import type { AuditEventsTable, Database } from './schema';
+import { checkCount, invalid, refuseIfAny } from './validation';
 
 /** The prev_hash of the first event. */
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
@@ -175,7 +176,7 @@ interface Prepared {
 function prepare(input: AuditEventInput): Prepared {
   const problems: string[] = [];
   const what = typeof input?.event === 'string' ? `Audit event ${JSON.stringify(input.event)}` : 'The audit event';
-  if (typeof input !== 'object' || input === null) throw new StoreError('invalid-record', `${what} was not stored: it must be an object.`);
+  if (typeof input !== 'object' || input === null) invalid(`${what} was not stored`, ['it must be an object']);
   if (typeof input.event !== 'string' || input.event.length > 100 || !EVENT_NAME.test(input.event)) {
     problems.push('event must be a dotted lowercase name such as request.created');
   }
@@ -205,7 +206,7 @@ function prepare(input: AuditEventInput): Prepared {
     const secret = findSecret(data, 'data');
     if (secret !== undefined) problems.push(`${secret}: the audit log never stores secrets — leave it out or mask it under another key`);
   }
-  if (problems.length > 0) throw new StoreError('invalid-record', `${what} was not stored: ${problems.join('; ')}.`);
+  refuseIfAny(`${what} was not stored`, problems);
   return {
     actorAadObjectId: input.actorAadObjectId,
     actorName: input.actorName,
@@ -226,7 +227,7 @@ function toEvent(row: Row): AuditEvent {
     actorName: row.actor_name,
     requestRef: row.request_ref,
     event: row.event,
-    data: JSON.parse(row.data) as Record<string, unknown>,
+    data: decodeJson(row.data) as Record<string, unknown>,
     prevHash: row.prev_hash,
     hash: row.hash,
   };
@@ -249,7 +250,7 @@ function toRow(e: AuditEvent, dataText: string): Row {
 const CSV_COLUMNS = ['seq', 'at', 'actor_aad_object_id', 'actor_name', 'request_ref', 'event', 'data', 'prev_hash', 'hash'] as const;
 
 /** One CSV field: formula-looking text neutralised, then quoted when RFC 4180 requires it. */
-export function csvCell(value: string | number | null): string {
+function csvCell(value: string | number | null): string {
   if (value === null) return '';
   let text = String(value);
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
@@ -286,9 +287,8 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
   const selectHead = db.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).where('id', '=', 1);
 
   let appendOnEngine: (p: Prepared) => Promise<AuditEvent>;
-  const immediate = conn.sqliteImmediate;
-  if (conn.engine === 'sqlite') {
-    if (immediate === undefined) throw new Error('The SQLite connection has no sqliteImmediate; the audit log cannot serialize appends.');
+  const immediate = sqliteImmediateOf(conn, 'the audit log cannot serialize appends');
+  if (immediate !== undefined) {
     const headQuery = selectHead.compile();
     appendOnEngine = (p) =>
       immediate((statement) => {
@@ -319,10 +319,7 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
     },
 
     async list(opts) {
-      const limit = opts?.limit;
-      if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) {
-        throw new StoreError('invalid-record', `Audit list: limit must be an integer from 1 to 10000 (got ${JSON.stringify(limit)}).`);
-      }
+      const limit = checkCount(opts?.limit, 'limit', 10_000, 'Audit list');
       let q = db.selectFrom('audit_events').selectAll();
       if (opts.requestRef !== undefined) q = q.where('request_ref', '=', opts.requestRef);
       if (opts.afterSeq !== undefined) q = q.where('seq', '>', checkSeq(opts.afterSeq, 'afterSeq'));
@@ -332,7 +329,7 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
 
     async verify(opts = {}) {
       const pageSize = opts.pageSize ?? PAGE_SIZE;
-      if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new StoreError('invalid-record', `verify: pageSize must be a positive integer.`);
+      if (!Number.isSafeInteger(pageSize) || pageSize < 1) invalid('verify', ['pageSize must be a positive integer']);
       // Events appended after this point are outside the check; the head bounds it.
       const head = await selectHead.executeTakeFirst();
       const headSeq = head === undefined ? undefined : Number(head.last_seq);

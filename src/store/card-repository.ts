@@ -1,7 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import { encodeTimestamp } from './dialect';
-import { StoreError, constraintViolation } from './errors';
+import { writeForRequest } from './errors';
 import { CARD_AUDIENCES, type CardAudience, type Database, type RequestCardsTable } from './schema';
+import { refuseIfAny } from './validation';
 
 export type { CardAudience } from './schema';
 
@@ -54,18 +55,15 @@ function validate(c: CardInput): void {
   for (const key of ['conversationId', 'activityId'] as const) {
     if (typeof c[key] !== 'string' || c[key] === '') problems.push(`${key} must be a non-empty string`);
   }
-  if (problems.length > 0) {
-    throw new StoreError('invalid-record', `The card of request R-${String(c.requestId)} was not stored: ${problems.join('; ')}.`);
-  }
+  refuseIfAny(`The card of request R-${String(c.requestId)} was not stored`, problems);
 }
 
 export function createCardRepository(db: Kysely<Database>, now: () => Date): CardRepository {
   return {
     async add(card) {
       validate(card);
-      let row: Row | undefined;
-      try {
-        row = await db
+      let row: Row | undefined = await writeForRequest(card.requestId, 'the card', () =>
+        db
           .insertInto('request_cards')
           .values({
             request_id: card.requestId,
@@ -77,13 +75,8 @@ export function createCardRepository(db: Kysely<Database>, now: () => Date): Car
           })
           .onConflict((oc) => oc.columns(['request_id', 'conversation_id', 'activity_id']).doNothing())
           .returningAll()
-          .executeTakeFirst();
-      } catch (err) {
-        if (constraintViolation(err) === 'foreign-key') {
-          throw new StoreError('not-found', `Request R-${card.requestId} does not exist; the card was not stored.`, { cause: err });
-        }
-        throw err;
-      }
+          .executeTakeFirst(),
+      );
       row ??= await db
         .selectFrom('request_cards')
         .selectAll()

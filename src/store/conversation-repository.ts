@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { decodeBoolean, decodeJson, encodeBoolean, encodeJson, encodeTimestamp } from './dialect';
-import { StoreError } from './errors';
 import { CONVERSATION_TYPES, type ConversationRefsTable, type ConversationType, type Database } from './schema';
+import { refuseIfAny } from './validation';
 
 export type { ConversationType } from './schema';
 
@@ -81,12 +81,7 @@ function validate(rec: ConversationRefInput): void {
     problems.push('reference must be a JSON object');
   }
   if (typeof rec.botInstalled !== 'boolean') problems.push('botInstalled must be a boolean');
-  if (problems.length > 0) {
-    throw new StoreError(
-      'invalid-record',
-      `Conversation reference ${JSON.stringify(rec.conversationId)} was not stored: ${problems.join('; ')}.`,
-    );
-  }
+  refuseIfAny(`Conversation reference ${JSON.stringify(rec.conversationId)} was not stored`, problems);
 }
 
 export function createConversationRepository(db: Kysely<Database>, now: () => Date): ConversationRepository {

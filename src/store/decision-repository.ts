@@ -1,7 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import { encodeTimeInput, encodeTimestamp } from './dialect';
-import { StoreError, constraintViolation } from './errors';
+import { StoreError, writeForRequest } from './errors';
 import { DECISIONS, type Database, type Decision, type RequestDecisionsTable } from './schema';
+import { isId, refuseIfAny } from './validation';
 
 export type { Decision } from './schema';
 
@@ -59,21 +60,17 @@ function toRecord(row: Row): DecisionRecord {
   };
 }
 
-const isPositiveInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 2_147_483_647;
-
 function validate(d: DecisionInput): void {
   const problems: string[] = [];
   for (const key of ['requestId', 'stage', 'requestVersion'] as const) {
-    if (!isPositiveInteger(d[key])) problems.push(`${key} must be a positive integer (got ${JSON.stringify(d[key])})`);
+    if (!isId(d[key])) problems.push(`${key} must be a positive integer (got ${JSON.stringify(d[key])})`);
   }
   for (const key of ['approverAadObjectId', 'approverName'] as const) {
     if (typeof d[key] !== 'string' || d[key] === '') problems.push(`${key} must be a non-empty string`);
   }
   if (!(DECISIONS as readonly unknown[]).includes(d.decision)) problems.push(`decision must be approve or reject (got ${JSON.stringify(d.decision)})`);
   if (d.reason !== undefined && d.reason !== null && typeof d.reason !== 'string') problems.push('reason must be a string or null');
-  if (problems.length > 0) {
-    throw new StoreError('invalid-record', `The decision on request R-${String(d.requestId)} was not stored: ${problems.join('; ')}.`);
-  }
+  refuseIfAny(`The decision on request R-${String(d.requestId)} was not stored`, problems);
 }
 
 export function createDecisionRepository(db: Kysely<Database>, now: () => Date): DecisionRepository {
@@ -81,9 +78,8 @@ export function createDecisionRepository(db: Kysely<Database>, now: () => Date):
     async record(input) {
       validate(input);
       const at = input.at === undefined ? encodeTimestamp(now()) : encodeTimeInput(input.at, 'at');
-      let row: Row | undefined;
-      try {
-        row = await db
+      const row = await writeForRequest(input.requestId, 'the decision', () =>
+        db
           .insertInto('request_decisions')
           .values({
             request_id: input.requestId,
@@ -97,13 +93,8 @@ export function createDecisionRepository(db: Kysely<Database>, now: () => Date):
           })
           .onConflict((oc) => oc.columns(['request_id', 'request_version']).doNothing())
           .returningAll()
-          .executeTakeFirst();
-      } catch (err) {
-        if (constraintViolation(err) === 'foreign-key') {
-          throw new StoreError('not-found', `Request R-${input.requestId} does not exist; the decision was not stored.`, { cause: err });
-        }
-        throw err;
-      }
+          .executeTakeFirst(),
+      );
       if (row !== undefined) return toRecord(row);
 
       const existing = await db

@@ -77,11 +77,14 @@ export function encodeTimestamp(d: Date): string {
   return d.toISOString();
 }
 
+/** A time given to the store: a Date, or an ISO 8601 string. Stored and returned as ISO 8601 UTC. */
+export type TimeInput = Date | string;
+
 /**
  * A caller-supplied time (a Date, or any string Date can parse) in the stored form. Throws `invalid-record`
  * naming `field` when it is not a valid time.
  */
-export function encodeTimeInput(v: Date | string, field: string): string {
+export function encodeTimeInput(v: TimeInput, field: string): string {
   const d = typeof v === 'string' ? new Date(v) : v;
   if (!(d instanceof Date) || Number.isNaN(d.getTime())) {
     throw new StoreError('invalid-record', `${field} must be a valid time (a Date or an ISO 8601 string), got ${JSON.stringify(v)}.`);
@@ -105,10 +108,15 @@ export function decodeJson(text: string): unknown {
   return JSON.parse(text);
 }
 
+/** A nullable JSON column: SQL NULL stays null. */
+export function decodeNullableJson(text: string | null): unknown {
+  return text === null ? null : decodeJson(text);
+}
+
 /** SQLite busy timeout: how long a writer waits for another connection's write lock. */
-export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 /** How long opening a PostgreSQL connection may take before it counts as unreachable. */
-export const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
+const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
 const POSTGRES_POOL_SIZE = 10;
 /** Advisory lock key that serializes Mailroom migrations across instances ("MailRo" in ASCII). */
 const POSTGRES_MIGRATION_LOCK_KEY = 0x4d61696c526f;
@@ -128,10 +136,24 @@ export interface EngineConnection {
    * loop. While another connection (another process, or another store in this process) holds the lock,
    * this waits without blocking the event loop, up to the busy timeout.
    */
-  readonly sqliteImmediate?: <T>(work: (statement: SqliteStatements) => T) => Promise<T>;
+  readonly sqliteImmediate?: SqliteImmediate;
 }
 
-export interface BackgroundErrorSink {
+/** See {@link EngineConnection.sqliteImmediate}. */
+type SqliteImmediate = <T>(work: (statement: SqliteStatements) => T) => Promise<T>;
+
+/**
+ * The connection's `sqliteImmediate` on SQLite, undefined on PostgreSQL: for a repository whose SQLite writes
+ * must run inside BEGIN IMMEDIATE. A SQLite connection without it is a programming error; `needs` says what
+ * could then not be done safely.
+ */
+export function sqliteImmediateOf(conn: Pick<EngineConnection, 'engine' | 'sqliteImmediate'>, needs: string): SqliteImmediate | undefined {
+  if (conn.engine !== 'sqlite') return undefined;
+  if (conn.sqliteImmediate === undefined) throw new Error(`The SQLite connection has no sqliteImmediate; ${needs}.`);
+  return conn.sqliteImmediate;
+}
+
+interface BackgroundErrorSink {
   (err: StoreError): void;
 }
 
@@ -274,7 +296,7 @@ export function openPostgres(url: string, onBackgroundError: BackgroundErrorSink
 }
 
 /** A prepared statement by its SQL text, prepared once per connection (what `sqliteImmediate` hands its work). */
-export type SqliteStatements = (text: string) => BetterSqlite3.Statement;
+type SqliteStatements = (text: string) => BetterSqlite3.Statement;
 
 /** Statements kept per SQL text (most recently used last); a query's text has few shapes, so few are kept. */
 const SQLITE_STATEMENT_CACHE = 256;

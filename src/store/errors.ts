@@ -216,7 +216,7 @@ export function describeSqliteError(err: unknown, file: string, doing: string): 
 }
 
 /** Which kind of constraint a failed statement violated, on either engine; undefined for any other error. */
-export function constraintViolation(err: unknown): 'unique' | 'foreign-key' | undefined {
+function constraintViolation(err: unknown): 'unique' | 'foreign-key' | undefined {
   switch (errorCode(err)) {
     case '23505':
     case 'SQLITE_CONSTRAINT_UNIQUE':
@@ -227,5 +227,20 @@ export function constraintViolation(err: unknown): 'unique' | 'foreign-key' | un
       return 'foreign-key';
     default:
       return undefined;
+  }
+}
+
+/**
+ * Runs `write`, which stores a row referring to request `requestId`; when there is no such request (a
+ * foreign-key violation), throws `not-found` saying `what` was not stored.
+ */
+export async function writeForRequest<T>(requestId: number, what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (constraintViolation(err) === 'foreign-key') {
+      throw new StoreError('not-found', `Request R-${requestId} does not exist; ${what} was not stored.`, { cause: err });
+    }
+    throw err;
   }
 }

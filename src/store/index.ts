@@ -12,6 +12,7 @@ import { createDecisionRepository, type DecisionRepository } from './decision-re
 import { openPostgres, openSqlite, type EngineConnection, type Engine } from './dialect';
 import { StoreError } from './errors';
 import { migrateToLatest } from './migrations';
+import { createOutboxRepository, type OutboxRepository } from './outbox-repository';
 import { createRateLimitRepository, type RateLimitRepository } from './rate-limit-repository';
 import { createRequestRepository, type RequestRepository } from './request-repository';
 import { createRunRepository, type RunRepository } from './run-repository';
@@ -58,6 +59,7 @@ export {
 } from './run-repository';
 export type { SecretRepository } from './secret-repository';
 export type { RateLimitRepository, RateLimitState } from './rate-limit-repository';
+export type { OutboxEntry, OutboxRepository } from './outbox-repository';
 export type { Database } from './schema';
 
 export interface StoreOptions {
@@ -89,6 +91,8 @@ export interface Store {
   readonly secrets: SecretRepository;
   /** Sliding-window rate limits and Retry-After blocks shared by every instance (Graph provisionOnDemand). */
   readonly rateLimits: RateLimitRepository;
+  /** What people must hear of requests, until it is delivered (the runner writes, the notification sender drains). */
+  readonly outbox: OutboxRepository;
   /** Resolves when the database answers a query; throws a StoreError saying why not (readiness probe). */
   ping(): Promise<void>;
   /** Migrate to the latest schema; returns the migrations applied now ([] when already up to date). */
@@ -133,6 +137,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     runs: createRunRepository(conn, clock),
     secrets: createSecretRepository(conn.db, clock),
     rateLimits: createRateLimitRepository(conn),
+    outbox: createOutboxRepository(conn.db),
     ping: () => probe('answer a ping'),
     migrate: () => migrateToLatest(conn),
     close,

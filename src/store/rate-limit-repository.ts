@@ -18,12 +18,9 @@
  * dropped whenever a slot is taken.
  */
 import type { Kysely } from 'kysely';
-import { decodeJson, encodeJson, encodeTimeInput, type EngineConnection, type SqliteStatements } from './dialect';
-import { StoreError } from './errors';
+import { decodeJson, encodeJson, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import type { Database } from './schema';
-
-/** A time given to the store: a Date, or an ISO 8601 string. */
-type TimeInput = Date | string;
+import { checkCount, checkTime, invalid } from './validation';
 
 export interface RateLimitState {
   /** ISO 8601 UTC times of the slots kept for the key (those of the last window, oldest first). */
@@ -52,26 +49,9 @@ const MAX_KEY = 500;
 const MAX_LIMIT = 1_000;
 const MAX_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-function invalid(what: string, problems: string[]): never {
-  throw new StoreError('invalid-record', `${what}: ${problems.join('; ')}.`);
-}
-
 function checkKey(v: unknown, what: string): string {
   if (typeof v !== 'string' || v === '' || v.length > MAX_KEY) invalid(what, [`key must be a non-empty string of at most ${MAX_KEY} characters`]);
   return v;
-}
-
-function checkCount(v: unknown, key: string, max: number, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) invalid(what, [`${key} must be an integer from 1 to ${max} (got ${JSON.stringify(v)})`]);
-  return v;
-}
-
-function checkTime(v: unknown, key: string, what: string): string {
-  try {
-    return encodeTimeInput(v as TimeInput, key);
-  } catch (err) {
-    return invalid(what, [err instanceof Error ? err.message.replace(/\.$/, '') : String(err)]);
-  }
 }
 
 /** The stored slot times, whatever was stored (a damaged value counts as no slots rather than stopping calls for good). */
@@ -109,11 +89,7 @@ export function createRateLimitRepository(conn: Pick<EngineConnection, 'engine' 
   const db: Kysely<Database> = conn.db;
 
   // SQLite: statements run synchronously on the store's one connection inside BEGIN IMMEDIATE.
-  let immediate: (<T>(work: (statement: SqliteStatements) => T) => Promise<T>) | undefined;
-  if (conn.engine === 'sqlite') {
-    immediate = conn.sqliteImmediate;
-    if (immediate === undefined) throw new Error('The SQLite connection has no sqliteImmediate; rate limits cannot be kept safely.');
-  }
+  const immediate = sqliteImmediateOf(conn, 'rate limits cannot be kept safely');
 
   const select = (key: string) => db.selectFrom('rate_limits').select(['slots_json', 'blocked_until']).where('key', '=', key);
   const upsertSlots = (key: string, slots: string[], now: string) => {

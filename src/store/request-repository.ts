@@ -1,12 +1,11 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { decodeJson, encodeTimeInput, encodeTimestamp, type Engine } from './dialect';
+import { decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, type Engine, type TimeInput } from './dialect';
 import { StoreError } from './errors';
 import { REQUEST_STATUSES, type Database, type RequestStatus, type RequestsTable } from './schema';
+import { checkCount, invalid, isId, jsonText, MAX_ID, refuseIfAny } from './validation';
 
 export { REQUEST_STATUSES, type RequestStatus } from './schema';
-
-/** A time given to the store: a Date, or an ISO 8601 string. Stored and returned as ISO 8601 UTC. */
-export type TimeInput = Date | string;
+export type { TimeInput } from './dialect';
 
 /** A recipient request as stored. JSON fields come back exactly as they were given (key order kept). */
 export interface RequestRecord {
@@ -117,8 +116,6 @@ export interface RequestRepository {
   dueForExpiry(now: Date, opts?: { limit?: number }): Promise<RequestRecord[]>;
 }
 
-/** Largest id a PostgreSQL integer column holds. */
-const MAX_ID = 2_147_483_647;
 const DEFAULT_DUE_LIMIT = 500;
 const MAX_LIMIT = 10_000;
 
@@ -157,7 +154,7 @@ function toRecord(row: Row): RequestRecord {
     tenantId: row.tenant_id,
     values: decodeJson(row.values_json) as Record<string, unknown>,
     request: decodeJson(row.request_json),
-    plan: row.plan_json === null ? null : decodeJson(row.plan_json),
+    plan: decodeNullableJson(row.plan_json),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     decidedAt: row.decided_at,
@@ -167,7 +164,7 @@ function toRecord(row: Row): RequestRecord {
     remindAt: row.remind_at,
     remindedAt: row.reminded_at,
     expiresAt: row.expires_at,
-    result: row.result_json === null ? null : decodeJson(row.result_json),
+    result: decodeNullableJson(row.result_json),
     error: row.error,
   };
 }
@@ -189,7 +186,7 @@ class Problems {
     }
   }
   positiveInteger(key: string, v: unknown): void {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_ID) this.add(`${key} must be a positive integer (got ${JSON.stringify(v)})`);
+    if (!isId(v)) this.add(`${key} must be a positive integer (got ${JSON.stringify(v)})`);
   }
   /** JSON text of v; null for null when `nullable`. */
   json(key: string, v: unknown, nullable: boolean): string | null {
@@ -197,14 +194,8 @@ class Problems {
       if (!nullable) this.add(`${key} must not be null`);
       return null;
     }
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(v);
-    } catch (err) {
-      this.add(`${key} cannot be stored as JSON (${err instanceof Error ? err.message : String(err)})`);
-      return null;
-    }
-    if (text === undefined) this.add(`${key} must be a JSON value (got ${typeof v})`);
+    const { text, problem } = jsonText(v, key);
+    if (problem !== undefined) this.add(problem);
     return text ?? null;
   }
   time(key: string, v: TimeInput | null): string | null {
@@ -217,20 +208,17 @@ class Problems {
     }
   }
   throwIfAny(what: string): void {
-    if (this.list.length > 0) throw new StoreError('invalid-record', `${what} was not stored: ${this.list.join('; ')}.`);
+    refuseIfAny(`${what} was not stored`, this.list);
   }
 }
 
 function checkLimit(limit: unknown, what: string): number {
-  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new StoreError('invalid-record', `${what}: limit must be an integer from 1 to ${MAX_LIMIT} (got ${JSON.stringify(limit)}).`);
-  }
-  return limit;
+  return checkCount(limit, 'limit', MAX_LIMIT, what);
 }
 
 function checkStatuses(statuses: unknown, what: string): readonly RequestStatus[] {
   if (!Array.isArray(statuses) || statuses.some((s) => !(REQUEST_STATUSES as readonly unknown[]).includes(s))) {
-    throw new StoreError('invalid-record', `${what}: statuses must be a list of ${REQUEST_STATUSES.join(', ')} (got ${JSON.stringify(statuses)}).`);
+    invalid(what, [`statuses must be a list of ${REQUEST_STATUSES.join(', ')} (got ${JSON.stringify(statuses)})`]);
   }
   return statuses as RequestStatus[];
 }
@@ -297,6 +285,21 @@ export function createRequestRepository(db: Kysely<Database>, engine: Engine, no
    * The AUTOINCREMENT counter is consulted too, so an id is never reused even after a deletion.
    */
   const sqliteNextId = sql<number>`(select max(coalesce((select seq from sqlite_sequence where name = 'requests'), 0), coalesce((select max(id) from requests), 0)) + 1)`;
+
+  /** The query of pending-approval requests whose `column` time has come (<= now), earliest first. */
+  const pendingDue = (column: 'remind_at' | 'expires_at', now: Date, opts: { limit?: number }, what: string) => {
+    const limit = checkLimit(opts.limit ?? DEFAULT_DUE_LIMIT, what);
+    const at = encodeTimeInput(now, 'now');
+    return db
+      .selectFrom('requests')
+      .selectAll()
+      .where('status', '=', 'pending-approval')
+      .where(column, 'is not', null)
+      .where(column, '<=', at)
+      .orderBy(column)
+      .orderBy('id')
+      .limit(limit);
+  };
 
   const getById = async (id: number): Promise<RequestRecord | undefined> => {
     const row = await db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
@@ -416,35 +419,14 @@ export function createRequestRepository(db: Kysely<Database>, engine: Engine, no
     },
 
     async dueForReminder(now, opts = {}) {
-      const limit = checkLimit(opts.limit ?? DEFAULT_DUE_LIMIT, 'dueForReminder');
-      const at = encodeTimeInput(now, 'now');
-      const rows = await db
-        .selectFrom('requests')
-        .selectAll()
-        .where('status', '=', 'pending-approval')
-        .where('remind_at', 'is not', null)
-        .where('remind_at', '<=', at)
+      const rows = await pendingDue('remind_at', now, opts, 'dueForReminder')
         .where((eb) => eb.or([eb('reminded_at', 'is', null), eb('reminded_at', '<', eb.ref('remind_at'))]))
-        .orderBy('remind_at')
-        .orderBy('id')
-        .limit(limit)
         .execute();
       return rows.map(toRecord);
     },
 
     async dueForExpiry(now, opts = {}) {
-      const limit = checkLimit(opts.limit ?? DEFAULT_DUE_LIMIT, 'dueForExpiry');
-      const at = encodeTimeInput(now, 'now');
-      const rows = await db
-        .selectFrom('requests')
-        .selectAll()
-        .where('status', '=', 'pending-approval')
-        .where('expires_at', 'is not', null)
-        .where('expires_at', '<=', at)
-        .orderBy('expires_at')
-        .orderBy('id')
-        .limit(limit)
-        .execute();
+      const rows = await pendingDue('expires_at', now, opts, 'dueForExpiry').execute();
       return rows.map(toRecord);
     },
   };

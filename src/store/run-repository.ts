@@ -31,14 +31,12 @@
  * until it has.
  */
 import { sql, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
-import { decodeJson, encodeTimeInput, type EngineConnection, type SqliteStatements } from './dialect';
+import { decodeJson, decodeNullableJson, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import { StoreError } from './errors';
 import { RUN_STEP_STATUSES, type Database, type RunStepStatus, type RunStepsTable } from './schema';
+import { checkCount, checkTime, invalid, isId, jsonText, refuseIfAny } from './validation';
 
 export { RUN_STEP_STATUSES, type RunStepStatus } from './schema';
-
-/** A time given to the store: a Date, or an ISO 8601 string. */
-type TimeInput = Date | string;
 
 /** One step of a plan, as `createSteps` takes it. */
 export interface RunStepInput {
@@ -88,7 +86,7 @@ export interface CreateStepsResult {
   steps: RunStepRecord[];
 }
 
-export interface AppendStepsResult {
+interface AppendStepsResult {
   /** true when this call stored the steps; false when the request had steps with these ids already. */
   appended: boolean;
   /** The request's steps as stored, in order. */
@@ -179,7 +177,7 @@ function toRecord(row: Row): RunStepRecord {
     nextAt: row.next_at,
     leaseOwner: row.lease_owner,
     leaseUntil: row.lease_until,
-    result: row.result_json === null ? null : decodeJson(row.result_json),
+    result: decodeNullableJson(row.result_json),
     error: row.error,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
@@ -189,18 +187,13 @@ function toRecord(row: Row): RunStepRecord {
 
 const byDueThenId = (a: RunStepRecord, b: RunStepRecord): number => (a.nextAt < b.nextAt ? -1 : a.nextAt > b.nextAt ? 1 : a.id - b.id);
 
-const MAX_ID = 2_147_483_647;
 const MAX_LIMIT = 1_000;
 const MAX_STEPS = 1_000;
 const MAX_LEASE_MS = 24 * 60 * 60 * 1000;
 const MAX_TEXT = 200;
 
-function invalid(what: string, problems: string[]): never {
-  throw new StoreError('invalid-record', `${what}: ${problems.join('; ')}.`);
-}
-
 function checkId(v: unknown, key: string, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > MAX_ID) invalid(what, [`${key} must be a positive integer (got ${JSON.stringify(v)})`]);
+  if (!isId(v)) invalid(what, [`${key} must be a positive integer (got ${JSON.stringify(v)})`]);
   return v;
 }
 
@@ -209,29 +202,11 @@ function checkText(v: unknown, key: string, what: string): string {
   return v;
 }
 
-function checkTime(v: unknown, key: string, what: string): string {
-  try {
-    return encodeTimeInput(v as TimeInput, key);
-  } catch (err) {
-    return invalid(what, [err instanceof Error ? err.message.replace(/\.$/, '') : String(err)]);
-  }
-}
-
-function checkCount(v: unknown, key: string, max: number, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) invalid(what, [`${key} must be an integer from 1 to ${max} (got ${JSON.stringify(v)})`]);
-  return v;
-}
-
 /** JSON text of `v` (undefined → null), or what is wrong with it. */
 function toJson(v: unknown, key: string): { text: string | null; problem?: string } {
   if (v === undefined || v === null) return { text: null };
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(v);
-  } catch (err) {
-    return { text: null, problem: `${key} cannot be stored as JSON (${err instanceof Error ? err.message : String(err)})` };
-  }
-  return text === undefined ? { text: null, problem: `${key} must be a JSON value (got ${typeof v})` } : { text };
+  const { text, problem } = jsonText(v, key);
+  return { text: text ?? null, problem };
 }
 
 function jsonOrNull(v: unknown, key: string, what: string): string | null {
@@ -304,11 +279,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
   };
 
   // SQLite: statements run synchronously on the store's one connection inside BEGIN IMMEDIATE.
-  let immediate: (<T>(work: (statement: SqliteStatements) => T) => Promise<T>) | undefined;
-  if (conn.engine === 'sqlite') {
-    immediate = conn.sqliteImmediate;
-    if (immediate === undefined) throw new Error('The SQLite connection has no sqliteImmediate; run steps cannot be claimed safely.');
-  }
+  const immediate = sqliteImmediateOf(conn, 'run steps cannot be claimed safely');
 
   /**
    * Run one claiming UPDATE (`set` on the rows `pick` selects) and return the claimed rows.
@@ -393,7 +364,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
           updated_at: at,
         };
       });
-      if (problems.length > 0) invalid(what, problems);
+      refuseIfAny(what, problems);
       return rows.filter((r) => r !== undefined);
     }
   };

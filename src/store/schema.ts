@@ -192,6 +192,19 @@ export interface RateLimitsTable {
   updated_at: string;
 }
 
+/** What people must hear of a request (migration 0005), until the sender has delivered it. */
+export interface OutboxTable {
+  id: Generated<number>;
+  request_id: number;
+  /** The message to the requester; null: only the request's cards changed. */
+  message: string | null;
+  created_at: string;
+  /** Claims by the sender so far. */
+  attempts: number;
+  claimed_by: string | null;
+  claimed_until: string | null;
+}
+
 export interface Database {
   conversation_refs: ConversationRefsTable;
   requests: RequestsTable;
@@ -202,4 +215,5 @@ export interface Database {
   run_steps: RunStepsTable;
   secrets: SecretsTable;
   rate_limits: RateLimitsTable;
+  outbox: OutboxTable;
 }

@@ -8,8 +8,9 @@
  */
 import type { Kysely } from 'kysely';
 import { encodeTimeInput, encodeTimestamp } from './dialect';
-import { StoreError, constraintViolation } from './errors';
+import { writeForRequest } from './errors';
 import type { Database } from './schema';
+import { isId, refuseIfAny } from './validation';
 
 export interface SecretRepository {
   /**
@@ -32,9 +33,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 function keyProblems(requestId: unknown, name: unknown): string[] {
   const problems: string[] = [];
-  if (typeof requestId !== 'number' || !Number.isSafeInteger(requestId) || requestId < 1 || requestId > 2_147_483_647) {
-    problems.push(`requestId must be a positive integer (got ${JSON.stringify(requestId)})`);
-  }
+  if (!isId(requestId)) problems.push(`requestId must be a positive integer (got ${JSON.stringify(requestId)})`);
   if (typeof name !== 'string' || name === '' || name.length > MAX_NAME) problems.push(`name must be a non-empty string of at most ${MAX_NAME} characters`);
   return problems;
 }
@@ -47,25 +46,20 @@ export function createSecretRepository(db: Kysely<Database>, clock: () => Date):
       if (typeof ciphertext !== 'string' || ciphertext === '' || ciphertext.length > MAX_CIPHERTEXT || !BASE64.test(ciphertext)) {
         problems.push(`ciphertext must be non-empty base64 of at most ${MAX_CIPHERTEXT} characters`);
       }
-      if (problems.length > 0) throw new StoreError('invalid-record', `The secret was not stored: ${problems.join('; ')}.`);
+      refuseIfAny('The secret was not stored', problems);
       const at = encodeTimestamp(clock());
-      try {
-        await db
+      await writeForRequest(requestId, 'the secret', () =>
+        db
           .insertInto('secrets')
           .values({ request_id: requestId, name, ciphertext, created_at: at })
           .onConflict((oc) => oc.columns(['request_id', 'name']).doUpdateSet({ ciphertext, created_at: at }))
-          .execute();
-      } catch (err) {
-        if (constraintViolation(err) === 'foreign-key') {
-          throw new StoreError('not-found', `Request R-${requestId} does not exist; the secret was not stored.`, { cause: err });
-        }
-        throw err;
-      }
+          .execute(),
+      );
     },
 
     async take(requestId, name) {
       const problems = keyProblems(requestId, name);
-      if (problems.length > 0) throw new StoreError('invalid-record', `take: ${problems.join('; ')}.`);
+      refuseIfAny('take', problems);
       const row = await db.deleteFrom('secrets').where('request_id', '=', requestId).where('name', '=', name).returning('ciphertext').executeTakeFirst();
       return row?.ciphertext;
     },

@@ -5,16 +5,13 @@
  * them (the field test found `Get-Mailbox -Filter 'IsExchangeCloudManaged -eq $true'` did not work).
  */
 import { ExoError } from './errors';
-import { readQuoted } from './filter-lex';
+import { parseConnectives, tokenize, type Lexicon, type Logical } from './filter-lex';
 
 type Value = string | boolean | null | number;
 
-export type OpathNode =
-  | { type: 'and' | 'or'; left: OpathNode; right: OpathNode }
-  | { type: 'not'; expr: OpathNode }
-  | { type: 'cmp'; op: 'eq' | 'ne' | 'like' | 'notlike'; prop: string; value: Value };
+type OpathNode = Logical<{ type: 'cmp'; op: 'eq' | 'ne' | 'like' | 'notlike'; prop: string; value: Value }>;
 
-export const FILTERABLE: readonly string[] = [
+const FILTERABLE: readonly string[] = [
   'Alias',
   'Name',
   'DisplayName',
@@ -43,74 +40,39 @@ function invalid(filter: string, position: number): ExoError {
 
 type Tok = { k: 'word' | 'op' | 'str' | 'var' | 'num' | 'lp' | 'rp'; v: string; at: number };
 
-function lex(src: string): Tok[] {
-  const out: Tok[] = [];
-  let i = 0;
-  while (i < src.length) {
-    const c = src.charAt(i);
-    if (/\s/.test(c)) {
-      i++;
-    } else if (c === '(' || c === ')') {
-      out.push({ k: c === '(' ? 'lp' : 'rp', v: c, at: i });
-      i++;
-    } else if (c === "'" || c === '"') {
-      const q = readQuoted(src, i, c);
-      if (!q) throw invalid(src, i);
-      out.push({ k: 'str', v: q.value, at: i });
-      i = q.end;
-    } else if (c === '-') {
-      const m = /^-[A-Za-z]+/.exec(src.slice(i));
-      if (!m) throw invalid(src, i);
-      out.push({ k: 'op', v: m[0].slice(1).toLowerCase(), at: i });
-      i += m[0].length;
-    } else if (c === '$') {
-      const m = /^\$[A-Za-z]+/.exec(src.slice(i));
-      if (!m) throw invalid(src, i);
-      out.push({ k: 'var', v: m[0].slice(1).toLowerCase(), at: i });
-      i += m[0].length;
-    } else {
-      const m = /^[A-Za-z0-9_.@{}-]+/.exec(src.slice(i));
-      if (!m) throw invalid(src, i);
-      out.push({ k: /^\d+$/.test(m[0]) ? 'num' : 'word', v: m[0], at: i });
-      i += m[0].length;
-    }
-  }
-  return out;
-}
+/**
+ * OPATH's tokens: parentheses, strings in single or double quotes, operators (`-eq`, `-and` …, lower-cased
+ * without the dash), variables (`$true` …, lower-cased without the `$`), numbers, and bare words (property
+ * names and unquoted values such as `a@b.com`).
+ */
+const OPATH_TOKENS: Lexicon<Tok> = {
+  quotes: `'"`,
+  string: (v, at) => ({ k: 'str', v, at }),
+  rules: [
+    { pattern: /^[()]/, token: (text, at) => ({ k: text === '(' ? 'lp' : 'rp', v: text, at }) },
+    { pattern: /^-[A-Za-z]+/, token: (text, at) => ({ k: 'op', v: text.slice(1).toLowerCase(), at }) },
+    { pattern: /^\$[A-Za-z]+/, token: (text, at) => ({ k: 'var', v: text.slice(1).toLowerCase(), at }) },
+    { pattern: /^[A-Za-z0-9_.@{}][A-Za-z0-9_.@{}-]*/, token: (text, at) => ({ k: /^\d+$/.test(text) ? 'num' : 'word', v: text, at }) },
+  ],
+  error: (src, at) => invalid(src, at),
+};
 
 /** Parses an OPATH filter; throws Exchange's "Invalid filter syntax" binding error. */
 export function parseOpath(src: string): OpathNode {
-  const toks = lex(src);
+  const toks = tokenize(src, OPATH_TOKENS);
   let p = 0;
-  const peek = (): Tok | undefined => toks[p];
-  const or = (): OpathNode => {
-    let l = and();
-    while (peek()?.k === 'op' && peek()?.v === 'or') {
-      p++;
-      l = { type: 'or', left: l, right: and() };
-    }
-    return l;
+  const connective = (word: string): boolean => {
+    const t = toks[p];
+    if (t?.k !== 'op' || t.v !== word) return false;
+    p++;
+    return true;
   };
-  const and = (): OpathNode => {
-    let l = unary();
-    while (peek()?.k === 'op' && peek()?.v === 'and') {
-      p++;
-      l = { type: 'and', left: l, right: unary() };
-    }
-    return l;
-  };
-  const unary = (): OpathNode => {
-    if (peek()?.k === 'op' && peek()?.v === 'not') {
-      p++;
-      return { type: 'not', expr: unary() };
-    }
-    return primary();
-  };
+  const expr = (): OpathNode => parseConnectives(connective, primary);
   const primary = (): OpathNode => {
     const t = toks[p++];
     if (!t) throw invalid(src, src.length);
     if (t.k === 'lp') {
-      const n = or();
+      const n = expr();
       if (toks[p++]?.k !== 'rp') throw invalid(src, toks[p - 1]?.at ?? src.length);
       return n;
     }
@@ -129,7 +91,7 @@ export function parseOpath(src: string): OpathNode {
     else throw invalid(src, val.at);
     return { type: 'cmp', op: op.v as 'eq' | 'ne' | 'like' | 'notlike', prop, value };
   };
-  const node = or();
+  const node = expr();
   if (p < toks.length) throw invalid(src, toks[p]?.at ?? src.length);
   return node;
 }

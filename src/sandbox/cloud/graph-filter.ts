@@ -8,17 +8,16 @@
  * `assignedLicenses/any(x:x/skuId eq <guid>)`).
  */
 import { GraphError } from './errors';
-import { readQuoted } from './filter-lex';
+import { parseConnectives, tokenize, type Lexicon, type Logical } from './filter-lex';
 
-export type Literal = string | number | boolean | null;
+type Literal = string | number | boolean | null;
 
-export type FilterNode =
-  | { type: 'and' | 'or'; left: FilterNode; right: FilterNode }
-  | { type: 'not'; expr: FilterNode }
+type FilterNode = Logical<
   | { type: 'cmp'; op: 'eq' | 'ne' | 'ge' | 'le' | 'gt' | 'lt'; prop: string; value: Literal }
   | { type: 'in'; prop: string; values: Literal[] }
   | { type: 'fn'; name: 'startswith' | 'endswith'; prop: string; value: string }
-  | { type: 'any'; prop: string; variable: string; body: FilterNode };
+  | { type: 'any'; prop: string; variable: string; body: FilterNode }
+>;
 
 type Token =
   | { t: 'ident'; v: string }
@@ -31,49 +30,20 @@ function syntaxError(message: string): GraphError {
   return new GraphError(400, 'BadRequest', message);
 }
 
-function tokenize(input: string): Token[] {
-  const out: Token[] = [];
-  let i = 0;
-  while (i < input.length) {
-    const c = input.charAt(i);
-    if (/\s/.test(c)) {
-      i++;
-      continue;
-    }
-    if (c === '(' || c === ')' || c === ',' || c === ':') {
-      out.push({ t: 'punct', v: c });
-      i++;
-      continue;
-    }
-    if (c === "'") {
-      const q = readQuoted(input, i, "'");
-      if (!q) throw syntaxError(`Syntax error: unterminated string literal in '${input}'.`);
-      out.push({ t: 'string', v: q.value });
-      i = q.end;
-      continue;
-    }
-    const guid = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/.exec(input.slice(i));
-    if (guid) {
-      out.push({ t: 'guid', v: guid[0] });
-      i += guid[0].length;
-      continue;
-    }
-    const num = /^-?\d+(\.\d+)?/.exec(input.slice(i));
-    if (num && !/[A-Za-z_]/.test(input.charAt(i + num[0].length))) {
-      out.push({ t: 'number', v: Number(num[0]) });
-      i += num[0].length;
-      continue;
-    }
-    const ident = /^[A-Za-z_$][A-Za-z0-9_$./]*/.exec(input.slice(i));
-    if (ident) {
-      out.push({ t: 'ident', v: ident[0] });
-      i += ident[0].length;
-      continue;
-    }
-    throw syntaxError(`Syntax error at position ${i} in '${input}'.`);
-  }
-  return out;
-}
+/** OData's tokens: punctuation, strings in single quotes, GUIDs, numbers, and identifiers (names, keywords, paths such as `x/skuId`). */
+const ODATA_TOKENS: Lexicon<Token> = {
+  quotes: "'",
+  string: (v) => ({ t: 'string', v }),
+  rules: [
+    { pattern: /^[(),:]/, token: (text) => ({ t: 'punct', v: text as '(' | ')' | ',' | ':' }) },
+    { pattern: /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/, token: (text) => ({ t: 'guid', v: text }) },
+    // A number run into letters (`12ab`) is no number.
+    { pattern: /^-?\d+(\.\d+)?/, token: (text, at, src) => (/[A-Za-z_]/.test(src.charAt(at + text.length)) ? undefined : { t: 'number', v: Number(text) }) },
+    { pattern: /^[A-Za-z_$][A-Za-z0-9_$./]*/, token: (text) => ({ t: 'ident', v: text }) },
+  ],
+  error: (src, at, unterminated) =>
+    syntaxError(unterminated ? `Syntax error: unterminated string literal in '${src}'.` : `Syntax error at position ${at} in '${src}'.`),
+};
 
 class Parser {
   private pos = 0;
@@ -83,7 +53,7 @@ class Parser {
   ) {}
 
   parse(): FilterNode {
-    const n = this.or();
+    const n = this.expr();
     if (this.pos < this.tokens.length) throw syntaxError(`Syntax error at position ${this.pos} in '${this.source}'.`);
     return n;
   }
@@ -92,9 +62,12 @@ class Parser {
     return this.tokens[this.pos];
   }
 
-  private isKeyword(word: string): boolean {
+  /** Takes the next token if it is the keyword `word` (any case). */
+  private takeKeyword(word: string): boolean {
     const t = this.peek();
-    return t?.t === 'ident' && t.v.toLowerCase() === word;
+    if (t?.t !== 'ident' || t.v.toLowerCase() !== word) return false;
+    this.pos++;
+    return true;
   }
 
   private expectPunct(v: string): void {
@@ -102,30 +75,8 @@ class Parser {
     if (t?.t !== 'punct' || t.v !== v) throw syntaxError(`Syntax error: '${v}' expected in '${this.source}'.`);
   }
 
-  private or(): FilterNode {
-    let left = this.and();
-    while (this.isKeyword('or')) {
-      this.pos++;
-      left = { type: 'or', left, right: this.and() };
-    }
-    return left;
-  }
-
-  private and(): FilterNode {
-    let left = this.unary();
-    while (this.isKeyword('and')) {
-      this.pos++;
-      left = { type: 'and', left, right: this.unary() };
-    }
-    return left;
-  }
-
-  private unary(): FilterNode {
-    if (this.isKeyword('not')) {
-      this.pos++;
-      return { type: 'not', expr: this.unary() };
-    }
-    return this.primary();
+  private expr(): FilterNode {
+    return parseConnectives((word) => this.takeKeyword(word), () => this.primary());
   }
 
   private literal(): Literal {
@@ -145,7 +96,7 @@ class Parser {
     const t = this.peek();
     if (t?.t === 'punct' && t.v === '(') {
       this.pos++;
-      const n = this.or();
+      const n = this.expr();
       this.expectPunct(')');
       return n;
     }
@@ -169,7 +120,7 @@ class Parser {
       const variable = this.tokens[this.pos++];
       if (variable?.t !== 'ident') throw syntaxError(`Syntax error: lambda variable expected in '${this.source}'.`);
       this.expectPunct(':');
-      const body = this.or();
+      const body = this.expr();
       this.expectPunct(')');
       return { type: 'any', prop: anyMatch[1] ?? '', variable: variable.v, body };
     }
@@ -194,13 +145,13 @@ class Parser {
 }
 
 export function parseFilter(source: string): FilterNode {
-  return new Parser(tokenize(source), source).parse();
+  return new Parser(tokenize(source, ODATA_TOKENS), source).parse();
 }
 
 /** How a property supports an operator: by default, only in advanced queries, or not at all. */
-export type Support = 'default' | 'advanced' | 'none';
+type Support = 'default' | 'advanced' | 'none';
 
-export interface PropertySupport {
+interface PropertySupport {
   /** eq and in. */
   eq: Support;
   startsWith?: Support;

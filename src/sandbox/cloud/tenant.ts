@@ -13,7 +13,8 @@
  * provisioning after a licence) is queued with a due time and carried out by {@link Tenant.tick},
  * which every public method calls first; with a delay of 0 a mailbox exists as soon as the licence does.
  *
- * State is plain data: {@link Tenant.toJSON} / {@link Tenant.fromJSON} save and restore it.
+ * State is plain data (its types, and what a new object looks like, are in `tenant-model.ts`):
+ * {@link Tenant.toJSON} / {@link Tenant.fromJSON} save and restore it.
  */
 import type { Clock } from './clock';
 import { systemClock } from './clock';
@@ -39,109 +40,48 @@ import {
   syncedMailNickname,
   toAlias,
   unlicensedSyncedUserType,
-  type AdGroupScope,
   type RecipientTypeDetails,
 } from './rules';
-import { KNOWN_SKUS, skuGivesMailbox, type ServicePlan, type SkuDefinition } from './skus';
+import { KNOWN_SKUS, skuGivesMailbox, type SkuDefinition } from './skus';
+import {
+  DEFAULT_EXCHANGE_ROLES,
+  DEFAULT_GRAPH_ROLES,
+  newEntraContact,
+  newEntraGroup,
+  newEntraUser,
+  type AcceptedDomain,
+  type AdContactInput,
+  type AdGroupInput,
+  type AdUserInput,
+  type AnyEntraObject,
+  type AppRegistration,
+  type AppSeed,
+  type EntraContact,
+  type EntraGroup,
+  type EntraUser,
+  type ExoRecipient,
+  type LicenceAssignment,
+  type SkuSeed,
+  type SkuState,
+  type SyncOutcome,
+  type TenantOptions,
+  type TenantState,
+} from './tenant-model';
 
-// =============================================================================================
-// Input types: what the sync engine passes in (read from AD)
-// =============================================================================================
-
-/**
- * A user as read from AD. Only `distinguishedName`, `samAccountName`, `userPrincipalName`,
- * `accountEnabled` and one of `objectGuid`/`immutableId` are required; leave out what AD does not have.
- * Without the Exchange schema AD has `mail`, `mailNickname`, `targetAddress` and `proxyAddresses`;
- * `hideFromAddressLists` (msExchHideFromAddressLists), `usageLocation` (msExchUsageLocation) and
- * `extensionAttributes` exist only with it.
- */
-export interface AdUserInput {
-  /** AD objectGUID (string form); the immutable id is derived from it unless `immutableId` is given. */
-  objectGuid?: string;
-  /** Entra's sourceAnchor (base64 objectGUID or ms-DS-ConsistencyGuid). Wins over `objectGuid`. */
-  immutableId?: string;
-  distinguishedName: string;
-  samAccountName: string;
-  /** AD userPrincipalName. Entra keeps it if its suffix is a verified domain, else uses the initial domain. */
-  userPrincipalName: string;
-  /** From userAccountControl (ACCOUNTDISABLE not set). */
-  accountEnabled: boolean;
-  displayName?: string | null;
-  givenName?: string | null;
-  surname?: string | null;
-  department?: string | null;
-  jobTitle?: string | null;
-  companyName?: string | null;
-  mobilePhone?: string | null;
-  telephoneNumber?: string | null;
-  officeLocation?: string | null;
-  employeeId?: string | null;
-  /** objectSid in SDDL form (S-1-5-21-…). */
-  objectSid?: string | null;
-  mail?: string | null;
-  mailNickname?: string | null;
-  targetAddress?: string | null;
-  proxyAddresses?: string[];
-  hideFromAddressLists?: boolean | null;
-  usageLocation?: string | null;
-  /** extensionAttribute1..15 → EXO CustomAttribute1..15; key `extensionAttribute3` etc. */
-  extensionAttributes?: Record<string, string | null | undefined>;
-}
-
-/** A contact as read from AD. */
-export interface AdContactInput {
-  objectGuid?: string;
-  immutableId?: string;
-  distinguishedName: string;
-  displayName?: string | null;
-  givenName?: string | null;
-  surname?: string | null;
-  companyName?: string | null;
-  department?: string | null;
-  jobTitle?: string | null;
-  mail?: string | null;
-  mailNickname?: string | null;
-  /** For contacts, Exchange's ExternalEmailAddress; defaults to `mail`. */
-  targetAddress?: string | null;
-  proxyAddresses?: string[];
-  hideFromAddressLists?: boolean | null;
-}
-
-/** A group as read from AD. */
-export interface AdGroupInput {
-  objectGuid?: string;
-  immutableId?: string;
-  distinguishedName: string;
-  samAccountName: string;
-  displayName?: string | null;
-  description?: string | null;
-  /** From groupType: global, universal or domain local. */
-  scope: AdGroupScope;
-  /** From groupType: security (true) or distribution (false). */
-  securityEnabled: boolean;
-  mail?: string | null;
-  mailNickname?: string | null;
-  proxyAddresses?: string[];
-  hideFromAddressLists?: boolean | null;
-  objectSid?: string | null;
-  /**
-   * Members as immutable ids (or objectGUIDs; both forms are accepted). Members that are not synced
-   * (yet) are kept and resolve as soon as they are.
-   */
-  members?: string[];
-}
-
-/** What an upsert did, for the sync engine's log. */
-export interface SyncOutcome {
-  immutableId: string;
-  /** The Entra object id. */
-  entraId: string;
-  created: boolean;
-  /** The object's EXO type after the change, or null when it is not in EXO. */
-  exo: RecipientTypeDetails | null;
-  /** Human-readable notes (e.g. which AD changes EXO ignored and why). */
-  notes: string[];
-}
+// The types of the Tenant's API, for its callers (the sync engine, the emulator, tests).
+export type {
+  AdContactInput,
+  AdGroupInput,
+  AdUserInput,
+  AppRegistration,
+  EntraContact,
+  EntraGroup,
+  EntraUser,
+  ExoRecipient,
+  SyncOutcome,
+  TenantOptions,
+  TenantState,
+} from './tenant-model';
 
 /** Raised when a synced object would collide with another one (Entra's AttributeValueMustBeUnique). */
 export class SyncConflictError extends Error {
@@ -154,240 +94,6 @@ export class SyncConflictError extends Error {
     super(`AttributeValueMustBeUnique: ${attribute} '${value}' is already used by object ${conflictsWith}.`);
   }
 }
-
-// =============================================================================================
-// State types (plain data, saved by toJSON)
-// =============================================================================================
-
-export interface AppRegistration {
-  clientId: string;
-  displayName: string;
-  /** Object id of the app's service principal in this tenant (the `oid` of its tokens). */
-  servicePrincipalId: string;
-  secrets: string[];
-  /** Registered certificates (PEM). A client assertion must be signed by one of their keys. */
-  certificates: string[];
-  /** Application permissions on Microsoft Graph (`roles` in Graph tokens). */
-  graphRoles: string[];
-  /** Application permissions on Exchange Online (`roles` in EXO tokens), e.g. Exchange.ManageAsApp. */
-  exchangeRoles: string[];
-}
-
-export interface AcceptedDomain {
-  name: string;
-  isInitial: boolean;
-  isDefault: boolean;
-}
-
-export interface SkuState extends SkuDefinition {
-  prepaidUnits: number;
-}
-
-export interface LicenceAssignment {
-  skuId: string;
-  disabledPlans: string[];
-  /** null for a direct assignment, else the id of the licensing group. */
-  assignedByGroup: string | null;
-  state: 'Active' | 'Error';
-  error: 'None' | 'CountViolation';
-  lastUpdatedDateTime: string;
-}
-
-export interface EntraUser {
-  id: string;
-  userPrincipalName: string;
-  displayName: string;
-  givenName: string | null;
-  surname: string | null;
-  /** Entra's `mail`: the mailbox's primary address once there is a mailbox, else AD `mail`. */
-  mail: string | null;
-  mailNickname: string;
-  department: string | null;
-  jobTitle: string | null;
-  companyName: string | null;
-  mobilePhone: string | null;
-  businessPhones: string[];
-  officeLocation: string | null;
-  employeeId: string | null;
-  usageLocation: string | null;
-  accountEnabled: boolean;
-  userType: 'Member' | 'Guest';
-  createdDateTime: string;
-  onPremisesSyncEnabled: boolean | null;
-  onPremisesImmutableId: string | null;
-  onPremisesSamAccountName: string | null;
-  onPremisesDistinguishedName: string | null;
-  onPremisesUserPrincipalName: string | null;
-  onPremisesDomainName: string | null;
-  onPremisesSecurityIdentifier: string | null;
-  onPremisesLastSyncDateTime: string | null;
-  /** Direct licence assignments (group-based ones live on the group). */
-  directLicenses: { skuId: string; disabledPlans: string[] }[];
-  /** All assignments, direct and through groups, with their state (computed). */
-  licenseAssignmentStates: LicenceAssignment[];
-  /** `ExchangeAttributesCloudManagedByDefault` when this user was first synced. */
-  cloudManagedByDefaultAtFirstSync: boolean;
-  /** The last AD state applied (synced users only). */
-  ad: AdUserInput | null;
-}
-
-export interface EntraGroup {
-  id: string;
-  displayName: string;
-  description: string | null;
-  mail: string | null;
-  mailEnabled: boolean;
-  mailNickname: string;
-  securityEnabled: boolean;
-  groupTypes: string[];
-  createdDateTime: string;
-  onPremisesSyncEnabled: boolean | null;
-  onPremisesImmutableId: string | null;
-  onPremisesSamAccountName: string | null;
-  onPremisesSecurityIdentifier: string | null;
-  onPremisesDomainName: string | null;
-  onPremisesLastSyncDateTime: string | null;
-  onPremisesScope: AdGroupScope | null;
-  proxyAddresses: string[];
-  assignedLicenses: { skuId: string; disabledPlans: string[] }[];
-  /** Members of a cloud group (Entra object ids). */
-  memberIds: string[];
-  /** Members of a synced group, as immutable ids from AD. */
-  adMemberImmutableIds: string[];
-  ad: AdGroupInput | null;
-}
-
-export interface EntraContact {
-  id: string;
-  displayName: string;
-  givenName: string | null;
-  surname: string | null;
-  mail: string | null;
-  mailNickname: string;
-  companyName: string | null;
-  department: string | null;
-  jobTitle: string | null;
-  proxyAddresses: string[];
-  onPremisesSyncEnabled: boolean | null;
-  onPremisesImmutableId: string | null;
-  onPremisesLastSyncDateTime: string | null;
-  createdDateTime: string;
-  ad: AdContactInput | null;
-}
-
-/** An Exchange Online recipient (what Get-User / Get-Recipient / Get-Mailbox see). */
-export interface ExoRecipient {
-  /** EXO's own object id (`Guid`, `ExchangeObjectId`). */
-  guid: string;
-  /** The Entra object behind it. */
-  externalDirectoryObjectId: string;
-  objectKind: 'user' | 'contact' | 'group';
-  recipientTypeDetails: RecipientTypeDetails;
-  name: string;
-  alias: string;
-  displayName: string;
-  primarySmtpAddress: string | null;
-  windowsEmailAddress: string | null;
-  emailAddresses: string[];
-  externalEmailAddress: string | null;
-  hiddenFromAddressListsEnabled: boolean;
-  isDirSynced: boolean;
-  isExchangeCloudManaged: boolean;
-  exchangeGuid: string;
-  groupType: string | null;
-  /** CustomAttribute1..15 (index 0 = CustomAttribute1). */
-  customAttributes: string[];
-  /** AD proxyAddresses last applied (to diff the next change against). */
-  adProxyAddresses: string[];
-  /** Set when IsExchangeCloudManaged went back to False: the next sync re-applies all of AD. */
-  reapplyFromAd: boolean;
-  /** When the last Exchange licence was removed from a regular user mailbox (kept; see rules). */
-  licenceRemovedAt: string | null;
-  whenMailboxCreated: string | null;
-  whenCreated: string;
-  whenChanged: string;
-  /** Room and equipment mailboxes: how many people (Set-Mailbox -ResourceCapacity); absent in older saved state. */
-  resourceCapacity?: number | null;
-}
-
-export interface PendingMailbox {
-  userId: string;
-  dueAt: number;
-}
-
-/** The serialisable state of a tenant. */
-export interface TenantState {
-  version: 1;
-  tenantId: string;
-  displayName: string;
-  domains: AcceptedDomain[];
-  exchangeAttributesCloudManagedByDefault: boolean;
-  mailboxProvisioningDelayMs: number;
-  /** The default country for group-based licensing of users without usageLocation. */
-  countryLetterCode: string;
-  apps: AppRegistration[];
-  skus: SkuState[];
-  users: EntraUser[];
-  groups: EntraGroup[];
-  contacts: EntraContact[];
-  recipients: ExoRecipient[];
-  pendingMailboxes: PendingMailbox[];
-}
-
-// =============================================================================================
-// Options
-// =============================================================================================
-
-export interface SkuSeed {
-  /** A key of {@link KNOWN_SKUS}, or a custom part number together with `skuId` and `servicePlans`. */
-  skuPartNumber: string;
-  units: number;
-  skuId?: string;
-  servicePlans?: ServicePlan[];
-}
-
-export interface AppSeed {
-  clientId?: string;
-  displayName?: string;
-  clientSecret?: string;
-  certificatePem?: string;
-  graphRoles?: string[];
-  exchangeRoles?: string[];
-}
-
-export interface TenantOptions {
-  tenantId?: string;
-  displayName?: string;
-  /** The `*.onmicrosoft.com` domain. Default `contoso.onmicrosoft.com`. */
-  initialDomain?: string;
-  /** Verified custom domains. Default `['contoso.com']`. */
-  customDomains?: string[];
-  /** The default accepted domain; default the first custom domain, else the initial one. */
-  defaultDomain?: string;
-  clock?: Clock;
-  ids?: IdGenerator;
-  /** Delay between an Exchange licence and its mailbox. Default 0 (at once). */
-  mailboxProvisioningDelayMs?: number;
-  exchangeAttributesCloudManagedByDefault?: boolean;
-  countryLetterCode?: string;
-  /** Default: 25 EXCHANGESTANDARD, 5 EXCHANGEENTERPRISE, 10 000 FLOW_FREE. */
-  skus?: SkuSeed[];
-  /** Default: one app with Graph and Exchange permissions (see {@link DEFAULT_GRAPH_ROLES}). */
-  apps?: AppSeed[];
-}
-
-export const DEFAULT_GRAPH_ROLES: readonly string[] = [
-  'User.ReadWrite.All',
-  'Group.ReadWrite.All',
-  'GroupMember.ReadWrite.All',
-  'Directory.ReadWrite.All',
-  'Organization.Read.All',
-  'Synchronization.ReadWrite.All',
-  'LicenseAssignment.ReadWrite.All',
-];
-export const DEFAULT_EXCHANGE_ROLES: readonly string[] = ['Exchange.ManageAsApp'];
-
-type AnyEntraObject = { kind: 'user'; obj: EntraUser } | { kind: 'group'; obj: EntraGroup } | { kind: 'contact'; obj: EntraContact };
 
 function norm(v: string | null | undefined): string {
   return (v ?? '').trim().toLowerCase();
@@ -406,7 +112,7 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
 }
 
 /** `CN=Doe\, Jane,OU=…` → `Doe, Jane`. */
-export function firstRdnValue(dn: string): string {
+function firstRdnValue(dn: string): string {
   let out = '';
   const eq = dn.indexOf('=');
   for (let i = eq + 1; i < dn.length; i++) {
@@ -443,6 +149,43 @@ function syncedProxyAddresses(ad: { proxyAddresses?: string[] }, mail: string | 
 
 function customAttributesFromAd(ext: Record<string, string | null | undefined> | undefined): string[] {
   return Array.from({ length: 15 }, (_, i) => blankToNull(ext?.[`extensionAttribute${i + 1}`]) ?? '');
+}
+
+/** A new mail user, mail contact or guest: mail to it goes to `external`; `primary` is its one address. */
+function forwardTo(rec: ExoRecipient, external: string, primary: string): void {
+  rec.externalEmailAddress = `SMTP:${external}`;
+  rec.primarySmtpAddress = primary;
+  rec.windowsEmailAddress = primary;
+  rec.emailAddresses = [`SMTP:${primary}`];
+}
+
+/** What a synced contact and a synced group have alike (see Tenant.upsertSyncedMailObject). */
+type SyncedMailObject<A> = {
+  id: string;
+  displayName: string;
+  mail: string | null;
+  mailNickname: string;
+  proxyAddresses: string[];
+  onPremisesImmutableId: string | null;
+  onPremisesLastSyncDateTime: string | null;
+  ad: A | null;
+};
+
+/** What differs between the sync of a contact and of a group (see Tenant.upsertSyncedMailObject). */
+interface SyncedMailKind<T> {
+  kind: 'contact' | 'group';
+  /** A new synced object, empty but for its immutable id. */
+  create(immutableId: string, now: string): T;
+  /** The kind's own Entra attributes from AD (`cn`: the name the DN gives); display name and mail are set already. */
+  fromAd(obj: T, cn: string): void;
+  /** Whether the object, with this mail, reaches Exchange Online. */
+  reachesExo(mail: string | null): boolean;
+  /** The type of a new recipient. */
+  type: RecipientTypeDetails;
+  /** What is particular to the kind on its recipient. */
+  shape(rec: ExoRecipient, mail: string): void;
+  /** Runs once Exchange is done, before the outcome is read. */
+  afterExo?(obj: T): void;
 }
 
 /** The simulated tenant. See the file comment for the overall contract. */
@@ -505,6 +248,11 @@ export class Tenant {
     t.recIndex = new Map(t.s.recipients.map((r) => [r.externalDirectoryObjectId, r]));
     for (const u of t.s.users) t.indexUser(u);
     return t;
+  }
+
+  private addUser(u: EntraUser): void {
+    this.s.users.push(u);
+    this.indexUser(u);
   }
 
   private indexUser(u: EntraUser, oldUpn?: string): void {
@@ -732,40 +480,16 @@ export class Tenant {
     const prev = user?.ad ?? null;
     const now = this.iso();
     if (!user) {
-      user = {
-        id: this.ids(),
+      user = newEntraUser(this.ids(), now, {
         userPrincipalName: upn,
         displayName: '',
-        givenName: null,
-        surname: null,
-        mail: null,
         mailNickname: '',
-        department: null,
-        jobTitle: null,
-        companyName: null,
-        mobilePhone: null,
-        businessPhones: [],
-        officeLocation: null,
-        employeeId: null,
-        usageLocation: null,
         accountEnabled: ad.accountEnabled,
-        userType: 'Member',
-        createdDateTime: now,
         onPremisesSyncEnabled: true,
         onPremisesImmutableId: immutableId,
-        onPremisesSamAccountName: null,
-        onPremisesDistinguishedName: null,
-        onPremisesUserPrincipalName: null,
-        onPremisesDomainName: null,
-        onPremisesSecurityIdentifier: null,
-        onPremisesLastSyncDateTime: null,
-        directLicenses: [],
-        licenseAssignmentStates: [],
         cloudManagedByDefaultAtFirstSync: this.s.exchangeAttributesCloudManagedByDefault,
-        ad: null,
-      };
-      this.s.users.push(user);
-      this.indexUser(user);
+      });
+      this.addUser(user);
     }
     // Identity attributes: always from AD.
     if (user.userPrincipalName !== upn) {
@@ -819,7 +543,7 @@ export class Tenant {
       this.reconcileLicences();
     }
     this.tick();
-    return { immutableId, entraId: user.id, created, exo: this.recipientOf(user.id)?.recipientTypeDetails ?? null, notes };
+    return this.syncOutcome(immutableId, user.id, created, notes);
   }
 
   /**
@@ -827,57 +551,31 @@ export class Tenant {
    * Synced contacts stay mastered in AD: every change is applied in full.
    */
   upsertSyncedContact(ad: AdContactInput): SyncOutcome {
-    this.tick();
-    const immutableId = this.immutableIdOf(ad);
-    const notes: string[] = [];
-    const now = this.iso();
-    let c = this.s.contacts.find((x) => x.onPremisesImmutableId === immutableId);
-    const created = !c;
-    if (!c) {
-      c = {
-        id: this.ids(),
-        displayName: '',
-        givenName: null,
-        surname: null,
-        mail: null,
-        mailNickname: '',
-        companyName: null,
-        department: null,
-        jobTitle: null,
-        proxyAddresses: [],
-        onPremisesSyncEnabled: true,
-        onPremisesImmutableId: immutableId,
-        onPremisesLastSyncDateTime: null,
-        createdDateTime: now,
-        ad: null,
-      };
-      this.s.contacts.push(c);
-    }
-    const cn = firstRdnValue(ad.distinguishedName);
-    c.displayName = blankToNull(ad.displayName) ?? cn;
-    c.givenName = blankToNull(ad.givenName);
-    c.surname = blankToNull(ad.surname);
-    c.companyName = blankToNull(ad.companyName);
-    c.department = blankToNull(ad.department);
-    c.jobTitle = blankToNull(ad.jobTitle);
-    c.mail = blankToNull(ad.mail);
-    c.mailNickname = blankToNull(ad.mailNickname) ?? toAlias(cn);
-    c.proxyAddresses = syncedProxyAddresses(ad, c.mail);
-    c.onPremisesLastSyncDateTime = now;
-    c.ad = structuredClone(ad);
-
-    this.syncMailRecipient(c, 'contact', {
-      reachesExo: contactReachesExo(c.mail),
+    return this.upsertSyncedMailObject(ad, this.s.contacts, {
+      kind: 'contact',
+      create: (immutableId, now) =>
+        newEntraContact(this.ids(), now, {
+          displayName: '',
+          mail: null,
+          mailNickname: '',
+          proxyAddresses: [],
+          onPremisesSyncEnabled: true,
+          onPremisesImmutableId: immutableId,
+        }),
+      fromAd: (c, cn) => {
+        c.givenName = blankToNull(ad.givenName);
+        c.surname = blankToNull(ad.surname);
+        c.companyName = blankToNull(ad.companyName);
+        c.department = blankToNull(ad.department);
+        c.jobTitle = blankToNull(ad.jobTitle);
+        c.mailNickname = blankToNull(ad.mailNickname) ?? toAlias(cn);
+      },
+      reachesExo: contactReachesExo,
       type: 'MailContact',
-      cn,
-      ad,
-      now,
-      notes,
       shape: (rec, mail) => {
         rec.externalEmailAddress = `SMTP:${splitProxy(blankToNull(ad.targetAddress) ?? mail).address}`;
       },
     });
-    return { immutableId, entraId: c.id, created, exo: this.recipientOf(c.id)?.recipientTypeDetails ?? null, notes };
   }
 
   /**
@@ -887,100 +585,85 @@ export class Tenant {
    * follow the membership.
    */
   upsertSyncedGroup(ad: AdGroupInput): SyncOutcome {
-    this.tick();
-    const immutableId = this.immutableIdOf(ad);
-    const notes: string[] = [];
-    const now = this.iso();
-    let g = this.s.groups.find((x) => x.onPremisesImmutableId === immutableId);
-    const created = !g;
-    if (!g) {
-      g = {
-        id: this.ids(),
-        displayName: '',
-        description: null,
-        mail: null,
-        mailEnabled: false,
-        mailNickname: '',
-        securityEnabled: ad.securityEnabled,
-        groupTypes: [],
-        createdDateTime: now,
-        onPremisesSyncEnabled: true,
-        onPremisesImmutableId: immutableId,
-        onPremisesSamAccountName: null,
-        onPremisesSecurityIdentifier: null,
-        onPremisesDomainName: null,
-        onPremisesLastSyncDateTime: null,
-        onPremisesScope: ad.scope,
-        proxyAddresses: [],
-        assignedLicenses: [],
-        memberIds: [],
-        adMemberImmutableIds: [],
-        ad: null,
-      };
-      this.s.groups.push(g);
-    }
-    const cn = firstRdnValue(ad.distinguishedName);
-    g.displayName = blankToNull(ad.displayName) ?? cn;
-    g.description = blankToNull(ad.description);
-    g.mail = blankToNull(ad.mail);
-    g.mailEnabled = g.mail !== null;
-    g.mailNickname = syncedMailNickname(ad.mailNickname, ad.samAccountName);
-    g.securityEnabled = ad.securityEnabled;
-    g.onPremisesSamAccountName = ad.samAccountName;
-    g.onPremisesSecurityIdentifier = blankToNull(ad.objectSid);
-    g.onPremisesDomainName = domainOfDn(ad.distinguishedName);
-    g.onPremisesLastSyncDateTime = now;
-    g.onPremisesScope = ad.scope;
-    g.proxyAddresses = syncedProxyAddresses(ad, g.mail);
-    const membersBefore = [...g.adMemberImmutableIds];
-    g.adMemberImmutableIds = (ad.members ?? []).map((m) => (isGuid(m.replace(/[{}]/g, '')) ? immutableIdFromObjectGuid(m) : m));
-    g.ad = structuredClone(ad);
-
     const { RecipientTypeDetails: type, GroupType: groupType } = exoGroupShape(ad.securityEnabled);
-    this.syncMailRecipient(g, 'group', {
-      reachesExo: groupReachesExo(g.mail),
+    let membersBefore: readonly string[] = [];
+    return this.upsertSyncedMailObject(ad, this.s.groups, {
+      kind: 'group',
+      create: (immutableId, now) =>
+        newEntraGroup(this.ids(), now, {
+          displayName: '',
+          mailNickname: '',
+          securityEnabled: ad.securityEnabled,
+          onPremisesSyncEnabled: true,
+          onPremisesImmutableId: immutableId,
+          onPremisesScope: ad.scope,
+        }),
+      fromAd: (g) => {
+        g.description = blankToNull(ad.description);
+        g.mailEnabled = g.mail !== null;
+        g.mailNickname = syncedMailNickname(ad.mailNickname, ad.samAccountName);
+        g.securityEnabled = ad.securityEnabled;
+        g.onPremisesSamAccountName = ad.samAccountName;
+        g.onPremisesSecurityIdentifier = blankToNull(ad.objectSid);
+        g.onPremisesDomainName = domainOfDn(ad.distinguishedName);
+        g.onPremisesScope = ad.scope;
+        membersBefore = g.adMemberImmutableIds;
+        g.adMemberImmutableIds = (ad.members ?? []).map((m) => (isGuid(m.replace(/[{}]/g, '')) ? immutableIdFromObjectGuid(m) : m));
+      },
+      reachesExo: groupReachesExo,
       type,
-      cn,
-      ad,
-      now,
-      notes,
       shape: (rec) => {
         rec.recipientTypeDetails = type;
         rec.groupType = groupType;
       },
+      afterExo: (g) => {
+        if (!sameList(membersBefore, g.adMemberImmutableIds) && this.s.groups.some((x) => x.assignedLicenses.length > 0)) {
+          this.reconcileLicences();
+        }
+        this.tick();
+      },
     });
-    if (!sameList(membersBefore, g.adMemberImmutableIds) && this.s.groups.some((x) => x.assignedLicenses.length > 0)) {
-      this.reconcileLicences();
-    }
-    this.tick();
-    return { immutableId, entraId: g.id, created, exo: this.recipientOf(g.id)?.recipientTypeDetails ?? null, notes };
   }
 
   /**
-   * The Exchange side of a synced contact or group. While it reaches Exchange Online, its recipient (made as
-   * `type`, named after `cn`, when missing) takes the alias, name, addresses and address-list visibility from
-   * AD, and `shape` sets what is particular to the kind; once it does not, a recipient it had is removed.
+   * The one path of {@link upsertSyncedContact} and {@link upsertSyncedGroup}; `k` says what differs.
+   *
+   * Entra: the object is found by its immutable id (or created); display name, mail and proxy addresses
+   * come from AD as for every mail object, the rest through `k.fromAd`.
+   *
+   * Exchange: while the object reaches Exchange Online, its recipient (made as `k.type`, named after the
+   * DN's `cn`, when missing) takes the alias, name, addresses and address-list visibility from AD, and
+   * `k.shape` sets what is particular to the kind; once it does not, a recipient it had is removed.
    */
-  private syncMailRecipient(
-    obj: EntraContact | EntraGroup,
-    kind: 'contact' | 'group',
-    o: {
-      reachesExo: boolean;
-      type: RecipientTypeDetails;
-      cn: string;
-      ad: AdContactInput | AdGroupInput;
-      now: string;
-      notes: string[];
-      shape: (rec: ExoRecipient, mail: string) => void;
-    },
-  ): void {
-    const { ad } = o;
+  private upsertSyncedMailObject<A extends AdContactInput | AdGroupInput, T extends SyncedMailObject<A>>(
+    ad: A,
+    objects: T[],
+    k: SyncedMailKind<T>,
+  ): SyncOutcome {
+    this.tick();
+    const immutableId = this.immutableIdOf(ad);
+    const notes: string[] = [];
+    const now = this.iso();
+    let obj = objects.find((x) => x.onPremisesImmutableId === immutableId);
+    const created = !obj;
+    if (!obj) {
+      obj = k.create(immutableId, now);
+      objects.push(obj);
+    }
+    const cn = firstRdnValue(ad.distinguishedName);
+    obj.displayName = blankToNull(ad.displayName) ?? cn;
+    obj.mail = blankToNull(ad.mail);
+    k.fromAd(obj, cn);
+    obj.proxyAddresses = syncedProxyAddresses(ad, obj.mail);
+    obj.onPremisesLastSyncDateTime = now;
+    obj.ad = structuredClone(ad);
+
     let rec = this.recipientOf(obj.id);
-    if (o.reachesExo) {
+    if (k.reachesExo(obj.mail)) {
       const mail = obj.mail!;
-      if (!rec) rec = this.newRecipient(obj.id, kind, o.type, o.cn, toAlias(obj.mailNickname), obj.displayName, true);
+      if (!rec) rec = this.newRecipient(obj.id, k.kind, k.type, cn, toAlias(obj.mailNickname), obj.displayName, true);
       const addressesBefore = [...rec.emailAddresses];
-      o.shape(rec, mail);
+      k.shape(rec, mail);
       rec.alias = toAlias(obj.mailNickname);
       rec.displayName = obj.displayName;
       rec.primarySmtpAddress = mail;
@@ -988,12 +671,19 @@ export class Tenant {
       rec.emailAddresses = applyAdProxyAddressesDiff([`SMTP:${mail}`], [], ad.proxyAddresses ?? []);
       rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
       rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
-      rec.whenChanged = o.now;
+      rec.whenChanged = now;
       this.checkAddressesUnique(rec, undefined, addressesBefore);
     } else if (rec) {
       this.deleteRecipient(rec);
-      o.notes.push(`${kind} has no mail: removed from Exchange Online`);
+      notes.push(`${k.kind} has no mail: removed from Exchange Online`);
     }
+    k.afterExo?.(obj);
+    return this.syncOutcome(immutableId, obj.id, created, notes);
+  }
+
+  /** What an upsert did; `exo` is read after all its effects. */
+  private syncOutcome(immutableId: string, entraId: string, created: boolean, notes: string[]): SyncOutcome {
+    return { immutableId, entraId, created, exo: this.recipientOf(entraId)?.recipientTypeDetails ?? null, notes };
   }
 
   /**
@@ -1166,9 +856,7 @@ export class Tenant {
     primarySmtpAddress?: string;
   }): ExoRecipient {
     this.tick();
-    if (this.s.recipients.some((r) => r.name.toLowerCase() === input.name.toLowerCase())) {
-      throw new ExoError('InvalidOperation', `The name "${input.name}" is being used. Please choose another name.`);
-    }
+    this.assertNameFree(input.name);
     const alias = toAlias(input.alias ?? input.name);
     const primary = input.primarySmtpAddress ?? `${alias}@${this.defaultDomain()}`;
     this.assertAcceptedDomain(primary);
@@ -1196,19 +884,14 @@ export class Tenant {
     microsoftOnlineServicesId?: string;
   }): ExoRecipient {
     this.tick();
-    if (this.s.recipients.some((r) => r.name.toLowerCase() === input.name.toLowerCase())) {
-      throw new ExoError('InvalidOperation', `The name "${input.name}" is being used. Please choose another name.`);
-    }
+    this.assertNameFree(input.name);
     const alias = toAlias(input.alias ?? input.name);
     const external = splitProxy(input.externalEmailAddress).address;
     const primary = input.primarySmtpAddress ?? external;
     const upn = input.microsoftOnlineServicesId ?? `${alias}@${this.initialDomain}`;
     const user = this.newCloudUser({ upn, displayName: input.displayName ?? input.name, mailNickname: alias, accountEnabled: true });
     const rec = this.newRecipient(user.id, 'user', 'MailUser', input.name, alias, user.displayName, false);
-    rec.externalEmailAddress = `SMTP:${external}`;
-    rec.primarySmtpAddress = primary;
-    rec.windowsEmailAddress = primary;
-    rec.emailAddresses = [`SMTP:${primary}`];
+    forwardTo(rec, external, primary);
     this.checkAddressesUnique(rec);
     this.refreshUserMail(user, rec);
     return { ...rec };
@@ -1219,29 +902,17 @@ export class Tenant {
     this.tick();
     const alias = toAlias(input.alias ?? input.name);
     const external = splitProxy(input.externalEmailAddress).address;
-    const c: EntraContact = {
-      id: this.ids(),
+    const c = newEntraContact(this.ids(), this.iso(), {
       displayName: input.displayName ?? input.name,
-      givenName: null,
-      surname: null,
       mail: external,
       mailNickname: alias,
-      companyName: null,
-      department: null,
-      jobTitle: null,
       proxyAddresses: [`SMTP:${external}`],
       onPremisesSyncEnabled: null,
       onPremisesImmutableId: null,
-      onPremisesLastSyncDateTime: null,
-      createdDateTime: this.iso(),
-      ad: null,
-    };
+    });
     this.s.contacts.push(c);
     const rec = this.newRecipient(c.id, 'contact', 'MailContact', input.name, alias, c.displayName, false);
-    rec.externalEmailAddress = `SMTP:${external}`;
-    rec.primarySmtpAddress = external;
-    rec.windowsEmailAddress = external;
-    rec.emailAddresses = [`SMTP:${external}`];
+    forwardTo(rec, external, external);
     this.checkAddressesUnique(rec);
     return { ...rec };
   }
@@ -1259,10 +930,7 @@ export class Tenant {
     user.userType = 'Guest';
     user.mail = input.mail;
     const rec = this.newRecipient(user.id, 'user', 'GuestMailUser', toAlias(local), toAlias(local), user.displayName, false);
-    rec.externalEmailAddress = `SMTP:${input.mail}`;
-    rec.primarySmtpAddress = input.mail;
-    rec.windowsEmailAddress = input.mail;
-    rec.emailAddresses = [`SMTP:${input.mail}`];
+    forwardTo(rec, input.mail, input.mail);
     rec.hiddenFromAddressListsEnabled = true;
     return { ...user };
   }
@@ -1284,29 +952,14 @@ export class Tenant {
   /** Creates a cloud-only security or Microsoft 365-less group in Entra (not mail-enabled). */
   createCloudGroup(input: { displayName: string; mailNickname?: string; securityEnabled?: boolean }): EntraGroup {
     this.tick();
-    const g: EntraGroup = {
-      id: this.ids(),
+    const g = newEntraGroup(this.ids(), this.iso(), {
       displayName: input.displayName,
-      description: null,
-      mail: null,
-      mailEnabled: false,
       mailNickname: input.mailNickname ?? toAlias(input.displayName),
       securityEnabled: input.securityEnabled ?? true,
-      groupTypes: [],
-      createdDateTime: this.iso(),
       onPremisesSyncEnabled: null,
       onPremisesImmutableId: null,
-      onPremisesSamAccountName: null,
-      onPremisesSecurityIdentifier: null,
-      onPremisesDomainName: null,
-      onPremisesLastSyncDateTime: null,
       onPremisesScope: null,
-      proxyAddresses: [],
-      assignedLicenses: [],
-      memberIds: [],
-      adMemberImmutableIds: [],
-      ad: null,
-    };
+    });
     this.s.groups.push(g);
     return { ...g };
   }
@@ -1315,41 +968,24 @@ export class Tenant {
     if (this.userByUpn.has(input.upn.toLowerCase())) {
       throw new ExoError('InvalidOperation', `The UserPrincipalName "${input.upn}" is already in use.`);
     }
-    const u: EntraUser = {
-      id: this.ids(),
+    const u = newEntraUser(this.ids(), this.iso(), {
       userPrincipalName: input.upn,
       displayName: input.displayName,
-      givenName: null,
-      surname: null,
-      mail: null,
       mailNickname: input.mailNickname,
-      department: null,
-      jobTitle: null,
-      companyName: null,
-      mobilePhone: null,
-      businessPhones: [],
-      officeLocation: null,
-      employeeId: null,
-      usageLocation: null,
       accountEnabled: input.accountEnabled,
-      userType: 'Member',
-      createdDateTime: this.iso(),
       onPremisesSyncEnabled: null,
       onPremisesImmutableId: null,
-      onPremisesSamAccountName: null,
-      onPremisesDistinguishedName: null,
-      onPremisesUserPrincipalName: null,
-      onPremisesDomainName: null,
-      onPremisesSecurityIdentifier: null,
-      onPremisesLastSyncDateTime: null,
-      directLicenses: [],
-      licenseAssignmentStates: [],
       cloudManagedByDefaultAtFirstSync: false,
-      ad: null,
-    };
-    this.s.users.push(u);
-    this.indexUser(u);
+    });
+    this.addUser(u);
     return u;
+  }
+
+  /** EXO's New-* refusal of a name another recipient has. */
+  private assertNameFree(name: string): void {
+    if (this.s.recipients.some((r) => r.name.toLowerCase() === name.toLowerCase())) {
+      throw new ExoError('InvalidOperation', `The name "${name}" is being used. Please choose another name.`);
+    }
   }
 
   private defaultDomain(): string {
@@ -1420,8 +1056,7 @@ export class Tenant {
   /** Direct members of a group (resolved; synced members not yet synced are left out). */
   groupMembers(groupId: string): AnyEntraObject[] {
     this.tick();
-    const g = this.s.groups.find((x) => x.id.toLowerCase() === groupId.toLowerCase());
-    if (!g) throw graphNotFound(groupId);
+    const g = this.groupOrNotFound(groupId);
     return this.memberIdsOf(g)
       .map((id) => this.directoryObject(id))
       .filter((x): x is AnyEntraObject => x !== undefined);
@@ -1521,11 +1156,7 @@ export class Tenant {
     this.tick();
     const u = this.findUser(key);
     if (!u) throw graphNotFound(key);
-    for (const l of [...addLicenses.map((a) => a.skuId), ...removeLicenses]) {
-      if (!this.findSku(l) || !isGuid(l)) {
-        throw new GraphError(400, 'Request_BadRequest', `License ${l} does not correspond to a valid company License.`);
-      }
-    }
+    this.assertKnownSkus(addLicenses, removeLicenses);
     if (addLicenses.length > 0 && !u.usageLocation) {
       throw new GraphError(400, 'Request_BadRequest', 'License assignment cannot be done for user with invalid usage location.');
     }
@@ -1541,12 +1172,7 @@ export class Tenant {
         throw new GraphError(400, 'Request_BadRequest', `Subscription with SKU ${sku.skuId} does not have any available licenses.`);
       }
     }
-    u.directLicenses = u.directLicenses.filter((d) => !removeLicenses.some((r) => r.toLowerCase() === d.skuId.toLowerCase()));
-    for (const a of addLicenses) {
-      const sku = this.findSku(a.skuId)!;
-      u.directLicenses = u.directLicenses.filter((d) => d.skuId !== sku.skuId);
-      u.directLicenses.push({ skuId: sku.skuId, disabledPlans: [...(a.disabledPlans ?? [])] });
-    }
+    u.directLicenses = this.changedLicences(u.directLicenses, addLicenses, removeLicenses);
     this.reconcileLicences();
     this.tick();
     return structuredClone(u);
@@ -1559,19 +1185,9 @@ export class Tenant {
    */
   assignGroupLicense(groupId: string, addLicenses: { skuId: string; disabledPlans?: string[] }[], removeLicenses: string[]): EntraGroup {
     this.tick();
-    const g = this.s.groups.find((x) => x.id.toLowerCase() === groupId.toLowerCase());
-    if (!g) throw graphNotFound(groupId);
-    for (const l of [...addLicenses.map((a) => a.skuId), ...removeLicenses]) {
-      if (!this.findSku(l) || !isGuid(l)) {
-        throw new GraphError(400, 'Request_BadRequest', `License ${l} does not correspond to a valid company License.`);
-      }
-    }
-    g.assignedLicenses = g.assignedLicenses.filter((d) => !removeLicenses.some((r) => r.toLowerCase() === d.skuId.toLowerCase()));
-    for (const a of addLicenses) {
-      const sku = this.findSku(a.skuId)!;
-      g.assignedLicenses = g.assignedLicenses.filter((d) => d.skuId !== sku.skuId);
-      g.assignedLicenses.push({ skuId: sku.skuId, disabledPlans: [...(a.disabledPlans ?? [])] });
-    }
+    const g = this.groupOrNotFound(groupId);
+    this.assertKnownSkus(addLicenses, removeLicenses);
+    g.assignedLicenses = this.changedLicences(g.assignedLicenses, addLicenses, removeLicenses);
     this.reconcileLicences();
     this.tick();
     return structuredClone(g);
@@ -1580,8 +1196,7 @@ export class Tenant {
   /** Graph `POST /groups/{id}/members/$ref`. Synced groups refuse (membership is mastered in AD). */
   addGroupMember(groupId: string, memberId: string): void {
     this.tick();
-    const g = this.s.groups.find((x) => x.id.toLowerCase() === groupId.toLowerCase());
-    if (!g) throw graphNotFound(groupId);
+    const g = this.groupOrNotFound(groupId);
     if (g.onPremisesSyncEnabled) throw graphSyncedObjectReadOnly();
     const m = this.directoryObject(memberId);
     if (!m) throw graphNotFound(memberId);
@@ -1596,12 +1211,42 @@ export class Tenant {
   /** Graph `DELETE /groups/{id}/members/{memberId}/$ref`. */
   removeGroupMember(groupId: string, memberId: string): void {
     this.tick();
-    const g = this.s.groups.find((x) => x.id.toLowerCase() === groupId.toLowerCase());
-    if (!g) throw graphNotFound(groupId);
+    const g = this.groupOrNotFound(groupId);
     if (g.onPremisesSyncEnabled) throw graphSyncedObjectReadOnly();
     if (!g.memberIds.some((m) => m.toLowerCase() === memberId.toLowerCase())) throw graphNotFound(memberId);
     g.memberIds = g.memberIds.filter((m) => m.toLowerCase() !== memberId.toLowerCase());
     this.reconcileLicences();
+  }
+
+  /** A group by object id (case-insensitive), or Graph's 404. */
+  private groupOrNotFound(groupId: string): EntraGroup {
+    const g = this.s.groups.find((x) => x.id.toLowerCase() === groupId.toLowerCase());
+    if (!g) throw graphNotFound(groupId);
+    return g;
+  }
+
+  /** Graph's first check of an assignLicense call (user or group): every skuId names a subscribed SKU. */
+  private assertKnownSkus(addLicenses: { skuId: string }[], removeLicenses: string[]): void {
+    for (const l of [...addLicenses.map((a) => a.skuId), ...removeLicenses]) {
+      if (!this.findSku(l) || !isGuid(l)) {
+        throw new GraphError(400, 'Request_BadRequest', `License ${l} does not correspond to a valid company License.`);
+      }
+    }
+  }
+
+  /** A user's or group's licence list after an assignLicense call: the removed SKUs gone, each added one (re)placed last. */
+  private changedLicences(
+    current: { skuId: string; disabledPlans: string[] }[],
+    addLicenses: { skuId: string; disabledPlans?: string[] }[],
+    removeLicenses: string[],
+  ): { skuId: string; disabledPlans: string[] }[] {
+    let next = current.filter((d) => !removeLicenses.some((r) => r.toLowerCase() === d.skuId.toLowerCase()));
+    for (const a of addLicenses) {
+      const sku = this.findSku(a.skuId)!;
+      next = next.filter((d) => d.skuId !== sku.skuId);
+      next.push({ skuId: sku.skuId, disabledPlans: [...(a.disabledPlans ?? [])] });
+    }
+    return next;
   }
 
   /**

@@ -5,6 +5,7 @@ import { initial } from './0001_initial';
 import { requestsAndAudit } from './0002_requests_audit';
 import { runsAndSecrets } from './0003_runs_secrets';
 import { rateLimits } from './0004_rate_limits';
+import { outbox } from './0005_outbox';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -15,6 +16,7 @@ const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0002_requests_audit': (engine) => requestsAndAudit(columnTypes(engine)),
   '0003_runs_secrets': (engine) => runsAndSecrets(columnTypes(engine)),
   '0004_rate_limits': (engine) => rateLimits(columnTypes(engine)),
+  '0005_outbox': (engine) => outbox(columnTypes(engine)),
 };
 
 /** Every migration name, in the order they run. */

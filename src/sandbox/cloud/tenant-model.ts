@@ -1,0 +1,450 @@
+/**
+ * The plain data of a simulated tenant (see `tenant.ts` for the class that keeps it and its rules): what
+ * the sync engine passes in (read from AD), what an upsert reports, the state `Tenant.toJSON` saves, the
+ * options a tenant starts from, and what a new Entra object looks like before anything is set on it.
+ *
+ * Nothing here decides anything: the hybrid rules are in `rules.ts`, their application in `tenant.ts`.
+ */
+import type { Clock } from './clock';
+import type { IdGenerator } from './ids';
+import type { AdGroupScope, RecipientTypeDetails } from './rules';
+import type { ServicePlan, SkuDefinition } from './skus';
+
+// =============================================================================================
+// Input types: what the sync engine passes in (read from AD)
+// =============================================================================================
+
+/**
+ * A user as read from AD. Only `distinguishedName`, `samAccountName`, `userPrincipalName`,
+ * `accountEnabled` and one of `objectGuid`/`immutableId` are required; leave out what AD does not have.
+ * Without the Exchange schema AD has `mail`, `mailNickname`, `targetAddress` and `proxyAddresses`;
+ * `hideFromAddressLists` (msExchHideFromAddressLists), `usageLocation` (msExchUsageLocation) and
+ * `extensionAttributes` exist only with it.
+ */
+export interface AdUserInput {
+  /** AD objectGUID (string form); the immutable id is derived from it unless `immutableId` is given. */
+  objectGuid?: string;
+  /** Entra's sourceAnchor (base64 objectGUID or ms-DS-ConsistencyGuid). Wins over `objectGuid`. */
+  immutableId?: string;
+  distinguishedName: string;
+  samAccountName: string;
+  /** AD userPrincipalName. Entra keeps it if its suffix is a verified domain, else uses the initial domain. */
+  userPrincipalName: string;
+  /** From userAccountControl (ACCOUNTDISABLE not set). */
+  accountEnabled: boolean;
+  displayName?: string | null;
+  givenName?: string | null;
+  surname?: string | null;
+  department?: string | null;
+  jobTitle?: string | null;
+  companyName?: string | null;
+  mobilePhone?: string | null;
+  telephoneNumber?: string | null;
+  officeLocation?: string | null;
+  employeeId?: string | null;
+  /** objectSid in SDDL form (S-1-5-21-…). */
+  objectSid?: string | null;
+  mail?: string | null;
+  mailNickname?: string | null;
+  targetAddress?: string | null;
+  proxyAddresses?: string[];
+  hideFromAddressLists?: boolean | null;
+  usageLocation?: string | null;
+  /** extensionAttribute1..15 → EXO CustomAttribute1..15; key `extensionAttribute3` etc. */
+  extensionAttributes?: Record<string, string | null | undefined>;
+}
+
+/** A contact as read from AD. */
+export interface AdContactInput {
+  objectGuid?: string;
+  immutableId?: string;
+  distinguishedName: string;
+  displayName?: string | null;
+  givenName?: string | null;
+  surname?: string | null;
+  companyName?: string | null;
+  department?: string | null;
+  jobTitle?: string | null;
+  mail?: string | null;
+  mailNickname?: string | null;
+  /** For contacts, Exchange's ExternalEmailAddress; defaults to `mail`. */
+  targetAddress?: string | null;
+  proxyAddresses?: string[];
+  hideFromAddressLists?: boolean | null;
+}
+
+/** A group as read from AD. */
+export interface AdGroupInput {
+  objectGuid?: string;
+  immutableId?: string;
+  distinguishedName: string;
+  samAccountName: string;
+  displayName?: string | null;
+  description?: string | null;
+  /** From groupType: global, universal or domain local. */
+  scope: AdGroupScope;
+  /** From groupType: security (true) or distribution (false). */
+  securityEnabled: boolean;
+  mail?: string | null;
+  mailNickname?: string | null;
+  proxyAddresses?: string[];
+  hideFromAddressLists?: boolean | null;
+  objectSid?: string | null;
+  /**
+   * Members as immutable ids (or objectGUIDs; both forms are accepted). Members that are not synced
+   * (yet) are kept and resolve as soon as they are.
+   */
+  members?: string[];
+}
+
+/** What an upsert did, for the sync engine's log. */
+export interface SyncOutcome {
+  immutableId: string;
+  /** The Entra object id. */
+  entraId: string;
+  created: boolean;
+  /** The object's EXO type after the change, or null when it is not in EXO. */
+  exo: RecipientTypeDetails | null;
+  /** Human-readable notes (e.g. which AD changes EXO ignored and why). */
+  notes: string[];
+}
+
+
+// =============================================================================================
+// State types (plain data, saved by toJSON)
+// =============================================================================================
+
+export interface AppRegistration {
+  clientId: string;
+  displayName: string;
+  /** Object id of the app's service principal in this tenant (the `oid` of its tokens). */
+  servicePrincipalId: string;
+  secrets: string[];
+  /** Registered certificates (PEM). A client assertion must be signed by one of their keys. */
+  certificates: string[];
+  /** Application permissions on Microsoft Graph (`roles` in Graph tokens). */
+  graphRoles: string[];
+  /** Application permissions on Exchange Online (`roles` in EXO tokens), e.g. Exchange.ManageAsApp. */
+  exchangeRoles: string[];
+}
+
+export interface AcceptedDomain {
+  name: string;
+  isInitial: boolean;
+  isDefault: boolean;
+}
+
+export interface SkuState extends SkuDefinition {
+  prepaidUnits: number;
+}
+
+export interface LicenceAssignment {
+  skuId: string;
+  disabledPlans: string[];
+  /** null for a direct assignment, else the id of the licensing group. */
+  assignedByGroup: string | null;
+  state: 'Active' | 'Error';
+  error: 'None' | 'CountViolation';
+  lastUpdatedDateTime: string;
+}
+
+export interface EntraUser {
+  id: string;
+  userPrincipalName: string;
+  displayName: string;
+  givenName: string | null;
+  surname: string | null;
+  /** Entra's `mail`: the mailbox's primary address once there is a mailbox, else AD `mail`. */
+  mail: string | null;
+  mailNickname: string;
+  department: string | null;
+  jobTitle: string | null;
+  companyName: string | null;
+  mobilePhone: string | null;
+  businessPhones: string[];
+  officeLocation: string | null;
+  employeeId: string | null;
+  usageLocation: string | null;
+  accountEnabled: boolean;
+  userType: 'Member' | 'Guest';
+  createdDateTime: string;
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesImmutableId: string | null;
+  onPremisesSamAccountName: string | null;
+  onPremisesDistinguishedName: string | null;
+  onPremisesUserPrincipalName: string | null;
+  onPremisesDomainName: string | null;
+  onPremisesSecurityIdentifier: string | null;
+  onPremisesLastSyncDateTime: string | null;
+  /** Direct licence assignments (group-based ones live on the group). */
+  directLicenses: { skuId: string; disabledPlans: string[] }[];
+  /** All assignments, direct and through groups, with their state (computed). */
+  licenseAssignmentStates: LicenceAssignment[];
+  /** `ExchangeAttributesCloudManagedByDefault` when this user was first synced. */
+  cloudManagedByDefaultAtFirstSync: boolean;
+  /** The last AD state applied (synced users only). */
+  ad: AdUserInput | null;
+}
+
+export interface EntraGroup {
+  id: string;
+  displayName: string;
+  description: string | null;
+  mail: string | null;
+  mailEnabled: boolean;
+  mailNickname: string;
+  securityEnabled: boolean;
+  groupTypes: string[];
+  createdDateTime: string;
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesImmutableId: string | null;
+  onPremisesSamAccountName: string | null;
+  onPremisesSecurityIdentifier: string | null;
+  onPremisesDomainName: string | null;
+  onPremisesLastSyncDateTime: string | null;
+  onPremisesScope: AdGroupScope | null;
+  proxyAddresses: string[];
+  assignedLicenses: { skuId: string; disabledPlans: string[] }[];
+  /** Members of a cloud group (Entra object ids). */
+  memberIds: string[];
+  /** Members of a synced group, as immutable ids from AD. */
+  adMemberImmutableIds: string[];
+  ad: AdGroupInput | null;
+}
+
+export interface EntraContact {
+  id: string;
+  displayName: string;
+  givenName: string | null;
+  surname: string | null;
+  mail: string | null;
+  mailNickname: string;
+  companyName: string | null;
+  department: string | null;
+  jobTitle: string | null;
+  proxyAddresses: string[];
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesImmutableId: string | null;
+  onPremisesLastSyncDateTime: string | null;
+  createdDateTime: string;
+  ad: AdContactInput | null;
+}
+
+/** An Exchange Online recipient (what Get-User / Get-Recipient / Get-Mailbox see). */
+export interface ExoRecipient {
+  /** EXO's own object id (`Guid`, `ExchangeObjectId`). */
+  guid: string;
+  /** The Entra object behind it. */
+  externalDirectoryObjectId: string;
+  objectKind: 'user' | 'contact' | 'group';
+  recipientTypeDetails: RecipientTypeDetails;
+  name: string;
+  alias: string;
+  displayName: string;
+  primarySmtpAddress: string | null;
+  windowsEmailAddress: string | null;
+  emailAddresses: string[];
+  externalEmailAddress: string | null;
+  hiddenFromAddressListsEnabled: boolean;
+  isDirSynced: boolean;
+  isExchangeCloudManaged: boolean;
+  exchangeGuid: string;
+  groupType: string | null;
+  /** CustomAttribute1..15 (index 0 = CustomAttribute1). */
+  customAttributes: string[];
+  /** AD proxyAddresses last applied (to diff the next change against). */
+  adProxyAddresses: string[];
+  /** Set when IsExchangeCloudManaged went back to False: the next sync re-applies all of AD. */
+  reapplyFromAd: boolean;
+  /** When the last Exchange licence was removed from a regular user mailbox (kept; see rules). */
+  licenceRemovedAt: string | null;
+  whenMailboxCreated: string | null;
+  whenCreated: string;
+  whenChanged: string;
+  /** Room and equipment mailboxes: how many people (Set-Mailbox -ResourceCapacity); absent in older saved state. */
+  resourceCapacity?: number | null;
+}
+
+interface PendingMailbox {
+  userId: string;
+  dueAt: number;
+}
+
+/** The serialisable state of a tenant. */
+export interface TenantState {
+  version: 1;
+  tenantId: string;
+  displayName: string;
+  domains: AcceptedDomain[];
+  exchangeAttributesCloudManagedByDefault: boolean;
+  mailboxProvisioningDelayMs: number;
+  /** The default country for group-based licensing of users without usageLocation. */
+  countryLetterCode: string;
+  apps: AppRegistration[];
+  skus: SkuState[];
+  users: EntraUser[];
+  groups: EntraGroup[];
+  contacts: EntraContact[];
+  recipients: ExoRecipient[];
+  pendingMailboxes: PendingMailbox[];
+}
+
+// =============================================================================================
+// Options
+// =============================================================================================
+
+export interface SkuSeed {
+  /** A key of {@link KNOWN_SKUS}, or a custom part number together with `skuId` and `servicePlans`. */
+  skuPartNumber: string;
+  units: number;
+  skuId?: string;
+  servicePlans?: ServicePlan[];
+}
+
+export interface AppSeed {
+  clientId?: string;
+  displayName?: string;
+  clientSecret?: string;
+  certificatePem?: string;
+  graphRoles?: string[];
+  exchangeRoles?: string[];
+}
+
+export interface TenantOptions {
+  tenantId?: string;
+  displayName?: string;
+  /** The `*.onmicrosoft.com` domain. Default `contoso.onmicrosoft.com`. */
+  initialDomain?: string;
+  /** Verified custom domains. Default `['contoso.com']`. */
+  customDomains?: string[];
+  /** The default accepted domain; default the first custom domain, else the initial one. */
+  defaultDomain?: string;
+  clock?: Clock;
+  ids?: IdGenerator;
+  /** Delay between an Exchange licence and its mailbox. Default 0 (at once). */
+  mailboxProvisioningDelayMs?: number;
+  exchangeAttributesCloudManagedByDefault?: boolean;
+  countryLetterCode?: string;
+  /** Default: 25 EXCHANGESTANDARD, 5 EXCHANGEENTERPRISE, 10 000 FLOW_FREE. */
+  skus?: SkuSeed[];
+  /** Default: one app with Graph and Exchange permissions (see {@link DEFAULT_GRAPH_ROLES}). */
+  apps?: AppSeed[];
+}
+
+export const DEFAULT_GRAPH_ROLES: readonly string[] = [
+  'User.ReadWrite.All',
+  'Group.ReadWrite.All',
+  'GroupMember.ReadWrite.All',
+  'Directory.ReadWrite.All',
+  'Organization.Read.All',
+  'Synchronization.ReadWrite.All',
+  'LicenseAssignment.ReadWrite.All',
+];
+export const DEFAULT_EXCHANGE_ROLES: readonly string[] = ['Exchange.ManageAsApp'];
+
+
+/** An Entra object of any kind, as Graph's directoryObjects see it. */
+export type AnyEntraObject = { kind: 'user'; obj: EntraUser } | { kind: 'group'; obj: EntraGroup } | { kind: 'contact'; obj: EntraContact };
+
+// =============================================================================================
+// New objects: every attribute empty but those given (synced ones get the rest from AD at once)
+// =============================================================================================
+
+/** A new Entra user: a Member with no names, licences or on-premises attributes beyond those given. */
+export function newEntraUser(
+  id: string,
+  createdDateTime: string,
+  given: Pick<
+    EntraUser,
+    'userPrincipalName' | 'displayName' | 'mailNickname' | 'accountEnabled' | 'onPremisesSyncEnabled' | 'onPremisesImmutableId' | 'cloudManagedByDefaultAtFirstSync'
+  >,
+): EntraUser {
+  return {
+    id,
+    userPrincipalName: given.userPrincipalName,
+    displayName: given.displayName,
+    givenName: null,
+    surname: null,
+    mail: null,
+    mailNickname: given.mailNickname,
+    department: null,
+    jobTitle: null,
+    companyName: null,
+    mobilePhone: null,
+    businessPhones: [],
+    officeLocation: null,
+    employeeId: null,
+    usageLocation: null,
+    accountEnabled: given.accountEnabled,
+    userType: 'Member',
+    createdDateTime,
+    onPremisesSyncEnabled: given.onPremisesSyncEnabled,
+    onPremisesImmutableId: given.onPremisesImmutableId,
+    onPremisesSamAccountName: null,
+    onPremisesDistinguishedName: null,
+    onPremisesUserPrincipalName: null,
+    onPremisesDomainName: null,
+    onPremisesSecurityIdentifier: null,
+    onPremisesLastSyncDateTime: null,
+    directLicenses: [],
+    licenseAssignmentStates: [],
+    cloudManagedByDefaultAtFirstSync: given.cloudManagedByDefaultAtFirstSync,
+    ad: null,
+  };
+}
+
+/** A new Entra group: not mail-enabled, no members or licences, no on-premises attributes beyond those given. */
+export function newEntraGroup(
+  id: string,
+  createdDateTime: string,
+  given: Pick<EntraGroup, 'displayName' | 'mailNickname' | 'securityEnabled' | 'onPremisesSyncEnabled' | 'onPremisesImmutableId' | 'onPremisesScope'>,
+): EntraGroup {
+  return {
+    id,
+    displayName: given.displayName,
+    description: null,
+    mail: null,
+    mailEnabled: false,
+    mailNickname: given.mailNickname,
+    securityEnabled: given.securityEnabled,
+    groupTypes: [],
+    createdDateTime,
+    onPremisesSyncEnabled: given.onPremisesSyncEnabled,
+    onPremisesImmutableId: given.onPremisesImmutableId,
+    onPremisesSamAccountName: null,
+    onPremisesSecurityIdentifier: null,
+    onPremisesDomainName: null,
+    onPremisesLastSyncDateTime: null,
+    onPremisesScope: given.onPremisesScope,
+    proxyAddresses: [],
+    assignedLicenses: [],
+    memberIds: [],
+    adMemberImmutableIds: [],
+    ad: null,
+  };
+}
+
+/** A new Entra contact: no names or organisation beyond those given. */
+export function newEntraContact(
+  id: string,
+  createdDateTime: string,
+  given: Pick<EntraContact, 'displayName' | 'mail' | 'mailNickname' | 'proxyAddresses' | 'onPremisesSyncEnabled' | 'onPremisesImmutableId'>,
+): EntraContact {
+  return {
+    id,
+    displayName: given.displayName,
+    givenName: null,
+    surname: null,
+    mail: given.mail,
+    mailNickname: given.mailNickname,
+    companyName: null,
+    department: null,
+    jobTitle: null,
+    proxyAddresses: given.proxyAddresses,
+    onPremisesSyncEnabled: given.onPremisesSyncEnabled,
+    onPremisesImmutableId: given.onPremisesImmutableId,
+    onPremisesLastSyncDateTime: null,
+    createdDateTime,
+    ad: null,
+  };
+}

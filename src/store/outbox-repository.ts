@@ -1,0 +1,89 @@
+/**
+ * The notification outbox: what people must hear of a request, recorded in the store by the runner and delivered
+ * later by the sender (`src/workflow/notification-outbox.ts`), so that running a step never waits on Teams and a
+ * crash between recording and sending loses nothing.
+ *
+ * Claims work like the run steps' leases: a claimed row is the claimer's until `claimed_until`; a sender that dies
+ * leaves its rows to be claimed again once that has passed. `attempts` counts the claims. Claiming is one UPDATE
+ * whose WHERE repeats the "unclaimed or lease over" test, so on PostgreSQL a concurrent claimer that waited for the
+ * row re-checks it and skips it, and SQLite has a single writer.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema';
+import { checkCount, checkTime, invalid, MAX_ID } from './validation';
+
+export interface OutboxEntry {
+  readonly id: number;
+  readonly requestId: number;
+  /** The message to the requester; null when only the request's cards changed. */
+  readonly message: string | null;
+  readonly createdAt: string;
+  /** Claims so far, this one included. */
+  readonly attempts: number;
+}
+
+export interface OutboxRepository {
+  /** Records that the request's cards changed, with a message to its requester or none. */
+  add(requestId: number, message: string | null, now: Date): Promise<void>;
+  /** Claims up to `limit` entries, oldest first, that nobody holds (or whose claim ran out), for `leaseMs`. */
+  claim(owner: string, now: Date, leaseMs: number, limit: number): Promise<OutboxEntry[]>;
+  /** Deletes delivered (or given-up) entries this owner holds; returns how many. */
+  remove(ids: readonly number[], owner: string): Promise<number>;
+  /** Entries not yet delivered (for readiness and tests). */
+  count(): Promise<number>;
+}
+
+const MAX_LIMIT = 1_000;
+const MAX_LEASE_MS = 60 * 60 * 1000;
+const MAX_MESSAGE = 8_000;
+
+export function createOutboxRepository(db: Kysely<Database>): OutboxRepository {
+  return {
+    async add(requestId, message, now) {
+      const what = 'The notification was not recorded (nothing was stored)';
+      checkCount(requestId, 'requestId', MAX_ID, what);
+      if (message !== null && (typeof message !== 'string' || message.length > MAX_MESSAGE)) invalid(what, [`message must be null or text of at most ${MAX_MESSAGE} characters`]);
+      const createdAt = checkTime(now, 'now', what);
+      await db
+        .insertInto('outbox')
+        .values({ request_id: requestId, message, created_at: createdAt, attempts: 0, claimed_by: null, claimed_until: null })
+        .execute();
+    },
+
+    async claim(owner, now, leaseMs, limit) {
+      const what = 'Nothing was claimed from the outbox';
+      if (typeof owner !== 'string' || owner === '') invalid(what, ['owner must be a non-empty string']);
+      const at = checkTime(now, 'now', what);
+      const until = checkTime(new Date(Date.parse(at) + checkCount(leaseMs, 'leaseMs', MAX_LEASE_MS, what)), 'until', what);
+      const n = checkCount(limit, 'limit', MAX_LIMIT, what);
+      const rows = await db
+        .updateTable('outbox')
+        .set((eb) => ({ claimed_by: owner, claimed_until: until, attempts: eb(eb.ref('attempts'), '+', 1) }))
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('outbox')
+            .select('id')
+            .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', at)]))
+            .orderBy('id')
+            .limit(n),
+        )
+        .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', at)]))
+        .returningAll()
+        .execute();
+      return rows
+        .map((r) => ({ id: Number(r.id), requestId: Number(r.request_id), message: r.message, createdAt: r.created_at, attempts: Number(r.attempts) }))
+        .sort((a, b) => a.id - b.id);
+    },
+
+    async remove(ids, owner) {
+      if (ids.length === 0) return 0;
+      const res = await db.deleteFrom('outbox').where('id', 'in', [...ids]).where('claimed_by', '=', owner).executeTakeFirst();
+      return Number(res.numDeletedRows);
+    },
+
+    async count() {
+      const row = await db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}
