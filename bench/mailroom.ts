@@ -261,9 +261,11 @@ async function rawSambaRate(b: Bench, workers: number, tag: string): Promise<num
           cn: displayName,
           samAccountName: sam,
           userPrincipalName: `${sam}@contoso.example`,
-          givenName: 'Raw',
-          sn: `${suffix}${letters(i)}`,
-          displayName,
+          attributes: {
+            givenName: 'Raw',
+            sn: `${suffix}${letters(i)}`,
+            displayName,
+          },
           enabled: true,
           password,
         });

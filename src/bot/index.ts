@@ -3,7 +3,6 @@ import type restify from 'restify';
 import type { MailroomConfig } from '../config/config';
 import type { Logger } from '../log';
 import type { MessageHandler } from '../server/http';
-import type { ReadinessReport } from '../server/readiness';
 import type { ConversationRepository } from '../store';
 import { createAdapter } from './adapter';
 import { CardRenderer } from './cards';
@@ -12,8 +11,9 @@ import { Notifier } from './notifier';
 import { GroupMembership, RoleResolver } from './roles';
 
 export { Notifier, ConversationNotFoundError } from './notifier';
-export { registerRequestHandlers, sweepCard, TeamsRequestNotifications } from './requests';
-export type { OutgoingMessage } from './notifier';
+export { registerHandlers, type RegistrationDeps } from './handlers';
+export type { HandlerDeps } from './handler-deps';
+export { TeamsNotifications } from './teams-notifications';
 
 export interface BotRuntime {
   readonly onMessage: MessageHandler;
@@ -25,11 +25,13 @@ export interface BotRuntime {
 export interface BotRuntimeDeps {
   readonly log: Logger;
   readonly conversations: ConversationRepository;
-  readonly readiness: () => Promise<ReadinessReport>;
   readonly groups?: GroupMembership;
 }
 
-/** Wires the CloudAdapter, the router and the notifier. The only entry point into src/bot/. */
+/**
+ * Wires the CloudAdapter, the router and the notifier. With `registerHandlers` (the commands and card verbs) and
+ * `TeamsNotifications` (the workflow's notifications port), the only entry points into src/bot/.
+ */
 export function createBotRuntime(config: MailroomConfig, deps: BotRuntimeDeps): BotRuntime {
   const log = deps.log.child({ component: 'bot' });
   const adapter = createAdapter(config.bot, log);
@@ -46,7 +48,6 @@ export function createBotRuntime(config: MailroomConfig, deps: BotRuntimeDeps): 
     roles,
     conversations: deps.conversations,
     allowedTenantIds: config.allowedTenantIds,
-    readiness: deps.readiness,
   });
   const notifier = new Notifier(adapter, config.bot.appId, deps.conversations, log);
   const onMessage: MessageHandler = (req: restify.Request, res: restify.Response) =>

@@ -12,7 +12,6 @@ import type { CardRenderer } from './cards';
 import { allowedFor, CommandInfo, suggest } from './commands/catalogue';
 import type { RoleResolver } from './roles';
 import { Actor, checkActor, conversationKind, TurnInfo } from './turn';
-import type { ReadinessReport } from '../server/readiness';
 
 /** A chat command: matched on the text with the bot's mention removed, case-insensitively. */
 export interface CommandHandler extends CommandInfo {
@@ -32,12 +31,12 @@ export interface MailroomBotDeps {
   readonly roles: RoleResolver;
   readonly conversations: ConversationRepository;
   readonly allowedTenantIds: readonly string[];
-  readonly readiness: () => Promise<ReadinessReport>;
 }
 
 /**
  * The Teams-facing router: guards every turn (allowed tenant, authenticated user), remembers conversation
- * references for proactive messages, and dispatches commands and card verbs to small handlers.
+ * references for proactive messages, and dispatches commands and card verbs to small handlers (registered in
+ * `handlers.ts`; one file each in `commands/` and `card-actions/`).
  */
 export class MailroomBot extends TeamsActivityHandler {
   private readonly commands: CommandHandler[] = [];
@@ -47,18 +46,9 @@ export class MailroomBot extends TeamsActivityHandler {
 
   constructor(private readonly deps: MailroomBotDeps) {
     super();
-    this.command(helpCommand(deps, () => this.commands));
-    this.command(whoamiCommand(deps));
-    this.command(healthCommand(deps));
-    this.cardAction({
-      verb: 'help',
-      handle: async (ctx, turn) => {
-        await ctx.sendActivity({ attachments: [deps.cards.attachment('help', helpData(turn, this.commands))] });
-        return undefined;
-      },
-    });
   }
 
+  /** Adds a command; commands are matched in the order they were added. */
   command(handler: CommandHandler): this {
     this.commands.push(handler);
     return this;
@@ -250,73 +240,5 @@ function refusedNotice(cmd: CommandInfo, actor: Actor) {
     title: 'Not allowed',
     text: `**${cmd.name}** needs the ${needs} role, and ${actor.name} does not have it. Nothing was changed. Ask your Mailroom admin if you need it.`,
     tone: 'warning' as const,
-  };
-}
-
-function helpData(turn: TurnInfo, commands: readonly CommandInfo[]) {
-  return {
-    name: turn.actor.name,
-    roles: turn.roles,
-    commands: commands.filter((c) => allowedFor(c, turn.roles)).map((c) => ({ usage: c.usage, description: c.description })),
-  };
-}
-
-function helpCommand(deps: MailroomBotDeps, commands: () => readonly CommandInfo[]): CommandHandler {
-  return {
-    name: 'help',
-    usage: 'help',
-    description: 'Shows the commands you can use.',
-    roles: 'anyone',
-    pattern: /^(help|\?|commands)$/i,
-    async handle(ctx, turn) {
-      await ctx.sendActivity({ attachments: [deps.cards.attachment('help', helpData(turn, commands()))] });
-    },
-  };
-}
-
-function whoamiCommand(deps: MailroomBotDeps): CommandHandler {
-  return {
-    name: 'whoami',
-    usage: 'whoami',
-    description: 'Shows who Mailroom thinks you are and your roles.',
-    roles: 'anyone',
-    pattern: /^who ?am ?i$/i,
-    async handle(ctx, turn) {
-      await ctx.sendActivity({
-        attachments: [
-          deps.cards.notice({
-            title: turn.actor.name,
-            text: turn.roles.length ? `Your Mailroom roles: ${turn.roles.join(', ')}.` : 'You have no Mailroom role yet. Ask your Mailroom admin for one.',
-            facts: [
-              { title: 'Entra object id', value: turn.actor.aadObjectId },
-              { title: 'Tenant', value: turn.actor.tenantId },
-            ],
-          }),
-        ],
-      });
-    },
-  };
-}
-
-function healthCommand(deps: MailroomBotDeps): CommandHandler {
-  return {
-    name: 'health',
-    usage: 'health',
-    description: 'Shows whether the store and the configured back ends are reachable.',
-    roles: ['admin'],
-    pattern: /^health$/i,
-    async handle(ctx) {
-      const report = await deps.readiness();
-      await ctx.sendActivity({
-        attachments: [
-          deps.cards.notice({
-            title: report.ready ? 'Mailroom is ready' : 'Mailroom is not ready',
-            text: report.ready ? 'Every check passed.' : 'At least one check failed; see below.',
-            tone: report.ready ? 'good' : 'error',
-            facts: report.checks.map((c) => ({ title: c.name, value: c.ok ? `ok (${c.ms} ms)` : `failed: ${c.detail}` })),
-          }),
-        ],
-      });
-    },
   };
 }

@@ -12,8 +12,8 @@ export const UAC_ENABLED = UAC.NORMAL_ACCOUNT;
 /** A normal, disabled account (514). */
 export const UAC_DISABLED = UAC.NORMAL_ACCOUNT | UAC.ACCOUNTDISABLE;
 
-/** groupType bits. */
-export const GROUP_TYPE = {
+/** groupType bits (read only: the planner computes the groupType of new groups, `groupTypeOf` in src/plans). */
+const GROUP_TYPE = {
   GLOBAL: 0x2,
   DOMAIN_LOCAL: 0x4,
   UNIVERSAL: 0x8,
@@ -21,12 +21,6 @@ export const GROUP_TYPE = {
 } as const;
 
 export type GroupScope = 'global' | 'universal' | 'domain-local';
-
-/** groupType as AD stores it: a signed 32-bit integer (security groups are negative). */
-export function groupTypeValue(scope: GroupScope, securityEnabled: boolean): number {
-  const scopeBit = scope === 'global' ? GROUP_TYPE.GLOBAL : scope === 'universal' ? GROUP_TYPE.UNIVERSAL : GROUP_TYPE.DOMAIN_LOCAL;
-  return (scopeBit | (securityEnabled ? GROUP_TYPE.SECURITY_ENABLED : 0)) | 0;
-}
 
 /** Scope and type from a groupType value (signed or unsigned). */
 export function parseGroupType(value: number): { scope: GroupScope | undefined; securityEnabled: boolean } {

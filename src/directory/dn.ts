@@ -2,8 +2,9 @@
  * Distinguished names (RFC 4514): the only way Mailroom builds, parses and compares DNs.
  *
  * - Build DNs only through `rdn(type, value)` and `child(parentDn, rdn)`: every value is escaped.
- * - Compare DNs only through `equal`/`isWithin`: Samba and Windows return DNs escaped their own way
- *   (`f\3Bg\3Dh`, `\#x`, `\ `), so string comparison of DNs is wrong.
+ * - Compare DNs only through `equal` (and `isWithin`, `normalize` for keys of maps and sets): Samba and Windows
+ *   return DNs escaped their own way (`f\3Bg\3Dh`, `\#x`, `\ `), and Graph returns them as AD has them, so
+ *   comparing DN strings, even lower-cased, is wrong.
  */
 import { DirectoryError } from './errors';
 
@@ -216,9 +217,26 @@ export function normalize(dnString: string): string {
   return parse(dnString).map(rdnKey).join(',');
 }
 
-/** Whether two DN strings name the same object, however each was escaped or cased. */
+/**
+ * Whether two DN strings name the same object: the one way Mailroom compares DNs. Both are parsed and compared
+ * RDN by RDN, so the escaping style (`\4E` and `N`, `\,` and `\2C`), spaces around separators, the order of the
+ * values of a multi-valued RDN and the case of attribute types and values do not matter (AD compares names
+ * case-insensitively); the values themselves do. Never throws: a string that is not a DN equals only the same text,
+ * ignoring case.
+ */
 export function equal(a: string, b: string): boolean {
-  return normalize(a) === normalize(b);
+  const x = tryParse(a);
+  const y = tryParse(b);
+  if (!x || !y) return a.toLowerCase() === b.toLowerCase();
+  return x.length === y.length && x.every((r, i) => rdnKey(r) === rdnKey(y[i]!));
+}
+
+function tryParse(dnString: string): ParsedDn | undefined {
+  try {
+    return parse(dnString);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether `dnString` is `ancestor` or lies below it. */
@@ -241,6 +259,15 @@ export function leafValue(dnString: string): string {
   const first = parse(dnString)[0]?.[0];
   if (!first) throw invalidDn('An empty DN has no name');
   return first.value;
+}
+
+/** How a DN is named in messages: its leaf value and the full DN (the DN alone when it does not parse). */
+export function describe(dnString: string): string {
+  try {
+    return `'${leafValue(dnString)}' (${dnString})`;
+  } catch {
+    return `'${dnString}'`;
+  }
 }
 
 /** Whether the string parses as a DN with at least `minLevels` RDNs. */

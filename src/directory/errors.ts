@@ -69,7 +69,7 @@ export type ChangeOutcome =
   | 'partial';
 
 /** Client-side result codes (as in the OpenLDAP C API) for failures that never got an LDAP result. */
-export const CLIENT_CODES = {
+const CLIENT_CODES = {
   serverDown: 81,
   timeout: 85,
   paramError: 89,
@@ -187,7 +187,7 @@ function upperFirst(s: string): string {
 }
 
 /** "nothing was created" etc. */
-export function unchangedPhrase(ctx: OperationContext): string {
+function unchangedPhrase(ctx: OperationContext): string {
   if (ctx.unchanged) return ctx.unchanged;
   switch (ctx.action) {
     case 'create':
@@ -246,7 +246,7 @@ const BIND_REASONS: Record<string, string> = {
 };
 
 /** The server's diagnostic text without ldapts' trailing " Code: 0xNN". */
-export function serverText(err: ResultCodeError): string {
+function serverText(err: ResultCodeError): string {
   return err.message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '').trim();
 }
 

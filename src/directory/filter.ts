@@ -2,7 +2,7 @@
  * LDAP search filters, built only from ldapts' filter classes (values travel as BER octet strings, so nothing in
  * a value can change the filter's structure). `escapeFilterValue` exists for the rare text filter and for logs.
  */
-import { AndFilter, EqualityFilter, ExtensibleFilter, type Filter, NotFilter, OrFilter, PresenceFilter } from 'ldapts';
+import { AndFilter, EqualityFilter, type Filter, OrFilter } from 'ldapts';
 
 /** RFC 4515 escaping of an assertion value: `*`, `(`, `)`, `\` and NUL as `\2a`, `\28`, `\29`, `\5c`, `\00`. */
 export function escapeFilterValue(value: string): string {
@@ -32,11 +32,6 @@ export function escapeFilterValue(value: string): string {
 }
 
 export const eq = (attribute: string, value: string | Buffer): Filter => new EqualityFilter({ attribute, value });
-export const present = (attribute: string): Filter => new PresenceFilter({ attribute });
 export const or = (...filters: Filter[]): Filter => (filters.length === 1 ? filters[0]! : new OrFilter({ filters }));
 export const and = (...filters: Filter[]): Filter => (filters.length === 1 ? filters[0]! : new AndFilter({ filters }));
-export const not = (filter: Filter): Filter => new NotFilter({ filter });
 
-/** LDAP_MATCHING_RULE_BIT_AND: `(attribute:1.2.840.113556.1.4.803:=bits)`. */
-export const bitAnd = (attribute: string, bits: number): Filter =>
-  new ExtensibleFilter({ matchType: attribute, rule: '1.2.840.113556.1.4.803', value: String(bits) });

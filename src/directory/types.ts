@@ -55,61 +55,39 @@ export interface CreatedObject {
   readonly objectGuid: string;
 }
 
-export interface NewUser {
-  /** The OU (or container) to create the user in. */
+/** What every new object has: where it goes, its CN, and its other attributes, by their LDAP names. */
+export interface NewObject {
+  /** The OU (or container) to create the object in. */
   readonly parentDn: string;
   readonly cn: string;
+  /**
+   * The object's attributes by their LDAP names, as the plan has them: `{ displayName: 'Ada Lovelace', mail:
+   * 'ada@contoso.com', proxyAddresses: ['SMTP:ada@contoso.com'], msExchHideFromAddressLists: true }`. Empty values
+   * are left out. The attributes a create method sets itself (objectClass, cn and the fields of its own type) win.
+   */
+  readonly attributes?: Readonly<Record<string, AttributeValue>>;
+}
+
+export interface NewUser extends NewObject {
   /** Windows' rules are enforced here: at most 20 characters, none of `" / \ [ ] : ; | = , + * ? < >`. */
   readonly samAccountName: string;
   readonly userPrincipalName: string;
-  readonly givenName?: string;
-  readonly sn?: string;
-  readonly displayName: string;
-  readonly department?: string;
-  readonly title?: string;
-  readonly description?: string;
-  readonly mail?: string;
-  readonly mailNickname?: string;
-  readonly proxyAddresses?: readonly string[];
-  readonly targetAddress?: string;
   /** Enabled accounts need a password; a disabled one may have none (shared mailboxes). */
   readonly enabled: boolean;
   readonly password?: string | Secret;
   /** Make the user change the password at the next sign-in (pwdLastSet = 0). */
   readonly mustChangePassword?: boolean;
-  /** Further attributes, e.g. `{ msExchHideFromAddressLists: true, employeeID: '42' }`. */
-  readonly extra?: Readonly<Record<string, AttributeValue>>;
 }
 
-export interface NewContact {
-  readonly parentDn: string;
-  readonly cn: string;
-  readonly displayName?: string;
-  readonly givenName?: string;
-  readonly sn?: string;
-  readonly description?: string;
-  readonly mail?: string;
-  readonly mailNickname?: string;
-  readonly proxyAddresses?: readonly string[];
-  readonly targetAddress?: string;
-  readonly extra?: Readonly<Record<string, AttributeValue>>;
-}
+export type NewContact = NewObject;
 
-export interface NewGroup {
-  readonly parentDn: string;
-  readonly cn: string;
+export interface NewGroup extends NewObject {
   /** Strongly recommended: without it AD invents one like `$754F7568-A55A6DEBDE829FBE`. */
   readonly samAccountName?: string;
-  readonly scope: 'global' | 'universal';
-  readonly securityEnabled: boolean;
-  readonly displayName?: string;
-  readonly description?: string;
-  readonly mail?: string;
-  readonly mailNickname?: string;
-  readonly proxyAddresses?: readonly string[];
+  /** AD's groupType, a signed 32-bit integer: the plan's (`groupTypeOf` in src/plans computes it). */
+  readonly groupType: number;
   /** DNs of the first members (each must exist). */
   readonly members?: readonly string[];
-  readonly extra?: Readonly<Record<string, AttributeValue>>;
 }
 
 export interface WhoHasQuery {

@@ -344,7 +344,10 @@ function planContact(b: Builder, r: MailContactRequest): string {
   return `Create the mail contact ${r.displayName} (${r.externalAddress})`;
 }
 
-/** AD groupType: global 0x2, universal 0x8, security 0x80000000 (as a signed 32-bit integer). */
+/**
+ * AD groupType: global 0x2, universal 0x8, security 0x80000000 (as a signed 32-bit integer). The one place it is
+ * computed: the `ad.createGroup` executor checks a plan's groupType with it, and the directory writes the number as given.
+ */
 export function groupTypeOf(scope: 'global' | 'universal', securityEnabled: boolean): number {
   return ((scope === 'global' ? 0x2 : 0x8) | (securityEnabled ? 0x80000000 : 0)) | 0;
 }

@@ -9,7 +9,10 @@ import type { SyncEngine } from '../requests/tenant-profile';
 
 export type StepSystem = 'ad' | 'entra' | 'exo' | 'wait';
 
-/** LDAP attribute values as strings; multi-valued attributes as lists. */
+/**
+ * LDAP attribute values as strings, multi-valued attributes as lists, by their LDAP names: the AD steps hand them to
+ * the directory as they are (`NewObject.attributes`).
+ */
 export type AttributeValues = Readonly<Record<string, string | readonly string[]>>;
 
 /** How to bring a change or a new object through sync, and how long to wait for it. */
@@ -59,7 +62,7 @@ export interface StepInputs {
     readonly parentDn: string;
     readonly cn: string;
     readonly samAccountName: string;
-    /** AD groupType as a signed 32-bit integer (global 2, universal 8, | 0x80000000 for security). */
+    /** AD groupType as a signed 32-bit integer (global 2, universal 8, | 0x80000000 for security): `groupTypeOf(scope, securityEnabled)`. */
     readonly groupType: number;
     readonly scope: 'global' | 'universal';
     readonly securityEnabled: boolean;

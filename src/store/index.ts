@@ -130,7 +130,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     engine: conn.engine,
     db: conn.db,
     conversations: createConversationRepository(conn.db, clock),
-    requests: createRequestRepository(conn.db, conn.engine, clock),
+    requests: createRequestRepository(conn, clock),
     decisions: createDecisionRepository(conn.db, clock),
     cards: createCardRepository(conn.db, clock),
     audit: createAuditLog(conn, clock),

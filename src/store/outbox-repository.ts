@@ -35,14 +35,15 @@ export interface OutboxRepository {
 
 const MAX_LIMIT = 1_000;
 const MAX_LEASE_MS = 60 * 60 * 1000;
-const MAX_MESSAGE = 8_000;
+/** Longest message a notice may carry. */
+export const MAX_NOTICE_MESSAGE = 8_000;
 
 export function createOutboxRepository(db: Kysely<Database>): OutboxRepository {
   return {
     async add(requestId, message, now) {
       const what = 'The notification was not recorded (nothing was stored)';
       checkCount(requestId, 'requestId', MAX_ID, what);
-      if (message !== null && (typeof message !== 'string' || message.length > MAX_MESSAGE)) invalid(what, [`message must be null or text of at most ${MAX_MESSAGE} characters`]);
+      if (message !== null && (typeof message !== 'string' || message.length > MAX_NOTICE_MESSAGE)) invalid(what, [`message must be null or text of at most ${MAX_NOTICE_MESSAGE} characters`]);
       const createdAt = checkTime(now, 'now', what);
       await db
         .insertInto('outbox')

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, type Engine, type TimeInput } from './dialect';
+import { decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import { StoreError } from './errors';
+import { MAX_NOTICE_MESSAGE } from './outbox-repository';
 import { REQUEST_STATUSES, type Database, type RequestStatus, type RequestsTable } from './schema';
 import { checkCount, invalid, isId, jsonText, MAX_ID, refuseIfAny } from './validation';
 
@@ -104,8 +105,12 @@ export interface RequestRepository {
    * version exactly one succeeds; the others get `{ ok: false, current }` with the winner's changes
    * (who decided, when), so a replayed or late card action is refused. Throws `not-found` for an
    * unknown id.
+   *
+   * `notice`: what people must hear of the change (the request's cards, and a message to its requester or
+   * none), left in the notification outbox in the same transaction: a change that happened is never left
+   * untold, and nothing is told of a change that did not.
    */
-  transition(id: number, expectedVersion: number, patch: RequestPatch): Promise<TransitionResult>;
+  transition(id: number, expectedVersion: number, patch: RequestPatch, notice?: { message: string | null }): Promise<TransitionResult>;
   /**
    * Pending-approval requests whose `remindAt` has come (<= now) and that have not been reminded since
    * (`remindedAt` null or before `remindAt`), earliest first. Set `remindedAt` (or move `remindAt`)
@@ -278,7 +283,9 @@ function patchToChanges(id: number, patch: RequestPatch): RowChanges {
   return c;
 }
 
-export function createRequestRepository(db: Kysely<Database>, engine: Engine, now: () => Date): RequestRepository {
+export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 'db' | 'sqliteImmediate'>, now: () => Date): RequestRepository {
+  const { db, engine } = conn;
+  const immediate = sqliteImmediateOf(conn, 'a change and its notice cannot be written together');
   /**
    * The next id, computed inside the INSERT itself on SQLite: a write statement holds the database's
    * write lock from start to end, so two writers (connections or processes) never read the same value.
@@ -399,19 +406,43 @@ export function createRequestRepository(db: Kysely<Database>, engine: Engine, no
       return rows.map(toRecord);
     },
 
-    async transition(id, expectedVersion, patch) {
+    async transition(id, expectedVersion, patch, notice) {
       const p = new Problems();
       p.positiveInteger('id', id);
       p.positiveInteger('expectedVersion', expectedVersion);
+      if (notice !== undefined && notice.message !== null && (typeof notice.message !== 'string' || notice.message.length > MAX_NOTICE_MESSAGE)) {
+        p.add(`the notice's message must be null or text of at most ${MAX_NOTICE_MESSAGE} characters`);
+      }
       p.throwIfAny(`The change to request ${String(id)}`);
       const changes = patchToChanges(id, patch);
-      const row = await db
-        .updateTable('requests')
-        .set((eb) => ({ ...changes, version: eb(eb.ref('version'), '+', 1), updated_at: encodeTimestamp(now()) }))
-        .where('id', '=', id)
-        .where('version', '=', expectedVersion)
-        .returningAll()
-        .executeTakeFirst();
+      const at = encodeTimestamp(now());
+      const update = (q: Kysely<Database>) =>
+        q
+          .updateTable('requests')
+          .set((eb) => ({ ...changes, version: eb(eb.ref('version'), '+', 1), updated_at: at }))
+          .where('id', '=', id)
+          .where('version', '=', expectedVersion)
+          .returningAll();
+      const told = (q: Kysely<Database>) =>
+        q.insertInto('outbox').values({ request_id: id, message: notice?.message ?? null, created_at: at, attempts: 0, claimed_by: null, claimed_until: null });
+      let row: Row | undefined;
+      if (notice === undefined) {
+        row = await update(db).executeTakeFirst();
+      } else if (immediate !== undefined) {
+        const u = update(db).compile();
+        const i = told(db).compile();
+        row = await immediate((statement) => {
+          const changed = statement(u.sql).get(...u.parameters) as Row | undefined;
+          if (changed !== undefined) statement(i.sql).run(...i.parameters);
+          return changed;
+        });
+      } else {
+        row = await db.transaction().execute(async (tx) => {
+          const changed = await update(tx).executeTakeFirst();
+          if (changed !== undefined) await told(tx).execute();
+          return changed;
+        });
+      }
       if (row !== undefined) return { ok: true, record: toRecord(row) };
       const current = await getById(id);
       if (current === undefined) throw new StoreError('not-found', `Request ${requestReference(id)} does not exist; nothing was changed.`);

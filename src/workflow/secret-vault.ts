@@ -9,6 +9,8 @@
  * deletes in one atomic step, which is what makes `takeOnce` once only, even with several bot instances.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { inspect } from 'node:util';
 import type { SecretVault } from './executors/types';
 
@@ -28,6 +30,17 @@ export class SecretVaultError extends Error {
 }
 
 export const SECRET_KEY_BYTES = 32;
+
+/** The vault's key: the configured one (SECRET_KEY), else a key file in the data folder, made once. */
+export function vaultKey(configured: Buffer | undefined, dataDir: string): Buffer {
+  if (configured) return configured;
+  const file = path.join(dataDir, 'secret.key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(SECRET_KEY_BYTES).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+}
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** The first byte of every ciphertext: the format (AES-256-GCM, IV, tag, ciphertext). */

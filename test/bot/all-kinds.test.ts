@@ -22,7 +22,7 @@ import { sandboxOverrides } from '../../src/sandbox/overrides';
 import type { AuditEvent, RequestRecord } from '../../src/store';
 import { ConformanceSuite } from '../harness/conformance';
 import { startConnector, visibleText, type Connector } from '../harness/connector';
-import { actionsOf, ADA, ARNOLD, buttonData, type Card, cardOf, cardText, Chat, formInputs, formSubmission, reEscape, RITA } from '../harness/requests';
+import { actionsOf, ADA, ARNOLD, buttonData, type Card, cardOf, cardText, Chat, formInputs, formSubmission, reEscape, RITA, storedRequest } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
 
 const suffix = Date.now().toString(36).slice(-5);
@@ -273,7 +273,7 @@ describe('every request kind, by command and by form, approved and rejected, ove
   }
 
   async function stored(reference: string): Promise<RequestRecord> {
-    const found = await app.requests!.get(reference);
+    const found = await storedRequest(app.store, reference);
     assert.ok(found, `the store has no ${reference}`);
     return found.record;
   }
@@ -427,7 +427,7 @@ describe('every request kind, by command and by form, approved and rejected, ove
           [toApprove.reference, 'approved', 'approve'],
           [toReject.reference, 'rejected', 'reject'],
         ] as const) {
-          const found = await app.requests!.get(r);
+          const found = await storedRequest(app.store, r);
           assert.equal(found?.record.status, status, `${r} is ${status}`);
           assert.equal(found?.record.decidedByName, 'Arnold Approver');
           assert.equal(found?.decisions.length, 1);

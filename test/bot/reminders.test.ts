@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { storedRequest } from '../harness/requests';
 import { startMailroom, Mailroom } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { silentLogger } from '../../src/log';
@@ -50,26 +51,26 @@ describe('approval reminders and expiry, on a clock the test moves', function ()
     await client(RITA).say(`new shared mailbox name="Team Remind ${suffix}" alias=remind-${suffix}`);
     const approval = await connector.waitFor((c) => c.conversationId === `a:personal-${ARNOLD.id}` && /R-\d+ · Shared mailbox/.test(visibleText(c.body)), 15000, since);
     const reference = /(R-\d+)/.exec(visibleText(approval.body))?.[1] ?? '';
-    const service = app.requests!;
+    const approvals = app.workflow!.approvals;
 
-    assert.deepEqual(await service.tick(), { reminded: 0, expired: 0 }, 'nothing is due yet');
+    assert.deepEqual(await approvals.tick(), { reminded: 0, expired: 0 }, 'nothing is due yet');
     offset = 4 * HOUR + 60_000;
     since = connector.calls.length;
-    assert.deepEqual(await service.tick(), { reminded: 1, expired: 0 });
+    assert.deepEqual(await approvals.tick(), { reminded: 1, expired: 0 });
     const reminder = await connector.waitFor((c) => c.conversationId === `a:personal-${ARNOLD.id}` && /Reminder: .* still waits for your decision/.test(String(c.body.text)), 5000, since);
     assert.match(String(reminder.body.text), new RegExp(reference));
-    assert.deepEqual(await service.tick(), { reminded: 0, expired: 0 }, 'one reminder per due time');
+    assert.deepEqual(await approvals.tick(), { reminded: 0, expired: 0 }, 'one reminder per due time');
 
     offset = 24 * HOUR + 60_000;
-    assert.deepEqual(await service.tick(), { reminded: 1, expired: 0 });
+    assert.deepEqual(await approvals.tick(), { reminded: 1, expired: 0 });
 
     offset = 72 * HOUR + 60_000;
     since = connector.calls.length;
-    assert.deepEqual(await service.tick(), { reminded: 0, expired: 1 });
+    assert.deepEqual(await approvals.tick(), { reminded: 0, expired: 1 });
     await connector.waitFor((c) => c.conversationId === `a:personal-${RITA.id}` && new RegExp(`${reference} expired without a decision`).test(String(c.body.text)), 5000, since);
     const put = await connector.waitFor((c) => c.method === 'PUT' && c.conversationId === `a:personal-${ARNOLD.id}`, 5000, since);
     assert.match(visibleText(put.body), /Expired at .* without a decision/);
-    assert.equal((await service.get(reference))?.record.status, 'expired');
+    assert.equal((await storedRequest(app.store, reference))?.record.status, 'expired');
 
     const events = (await app.store.audit.list({ requestRef: reference, limit: 20 })).map((e) => e.event);
     assert.deepEqual(events, ['request.created', 'request.reminded', 'request.reminded', 'request.expired']);
@@ -79,7 +80,7 @@ describe('approval reminders and expiry, on a clock the test moves', function ()
     const late = await client(ARNOLD).execute('request.approve', { reference, version: 1 });
     assert.equal(late.status, 200);
     assert.match(JSON.stringify(late.body), /already expired|expired/);
-    assert.equal((await service.get(reference))?.record.status, 'expired');
+    assert.equal((await storedRequest(app.store, reference))?.record.status, 'expired');
     offset = 0;
   });
 });

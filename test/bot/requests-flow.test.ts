@@ -10,7 +10,7 @@ import { SANDBOX_TENANT_ID } from '../../src/sandbox/people';
 import { sandboxOverrides } from '../../src/sandbox/overrides';
 import type { Sandbox } from '../../src/sandbox';
 import { Connector, startConnector, TeamsClient, visibleText } from '../harness/connector';
-import { ADA, ARNOLD, buttonData, cardOf, cardText, invokeCard, RITA } from '../harness/requests';
+import { ADA, ARNOLD, buttonData, cardOf, cardText, invokeCard, RITA, storedRequest } from '../harness/requests';
 import { createSandboxOu, getSharedSandbox, openSandboxLdap } from '../harness/sandbox';
 
 describe('requests and approvals over HTTP against the sandbox', function () {
@@ -77,7 +77,7 @@ describe('requests and approvals over HTTP against the sandbox', function () {
     // a second (replayed) click on the old card is refused, says who decided, and changes nothing
     const replay = invokeCard(await client(ARNOLD).execute('request.approve', data));
     assert.match(cardText(replay), /already approved by Arnold Approver/);
-    const found = await app.requests!.get(reference);
+    const found = await storedRequest(app.store, reference);
     assert.equal(found?.record.status, 'approved');
     assert.equal(found?.decisions.length, 1);
   });
@@ -85,7 +85,7 @@ describe('requests and approvals over HTTP against the sandbox', function () {
   it('refuses the requester approving her own request, a stranger tenant and a tampered id — audited, nothing changed', async function () {
     const { reference, approval } = await fileSharedMailbox(`Team Legal ${suffix}`, `legal-${suffix}`);
     const data = buttonData(cardOf(approval), 'Approve') ?? {};
-    const before = await app.requests!.get(reference);
+    const before = await storedRequest(app.store, reference);
 
     const own = invokeCard(await client(RITA).execute('request.approve', data));
     assert.match(cardText(own), /You made this request; somebody else must decide it/);
@@ -99,7 +99,7 @@ describe('requests and approvals over HTTP against the sandbox', function () {
     const stale = invokeCard(await client(ARNOLD).execute('request.approve', { ...data, version: Number(data.version) + 5 }));
     assert.match(cardText(stale), /out of date/);
 
-    const after = await app.requests!.get(reference);
+    const after = await storedRequest(app.store, reference);
     assert.equal(after?.record.status, 'pending-approval');
     assert.equal(after?.record.version, before?.record.version);
     assert.equal(after?.decisions.length, 0);
@@ -119,7 +119,7 @@ describe('requests and approvals over HTTP against the sandbox', function () {
     const rejected = invokeCard(await client(ARNOLD).execute('request.reject', { ...data, reason: 'Use the existing ops mailbox.' }));
     assert.match(cardText(rejected), /Rejected by Arnold Approver at .*: Use the existing ops mailbox\./);
     await connector.waitFor((c) => c.conversationId === `a:personal-${RITA.id}` && /rejected by Arnold Approver: Use the existing ops mailbox/.test(String(c.body.text)), 10000, since);
-    assert.equal((await app.requests!.get(reference))?.record.status, 'rejected');
+    assert.equal((await storedRequest(app.store, reference))?.record.status, 'rejected');
   });
 
   it('finds duplicates in AD and in Exchange Online and files nothing', async function () {

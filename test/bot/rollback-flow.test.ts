@@ -19,7 +19,7 @@ import { sandboxOverrides } from '../../src/sandbox/overrides';
 import { SANDBOX_COLLEAGUES } from '../../src/sandbox/people';
 import type { RequestRecord, RequestStatus } from '../../src/store';
 import { visibleText, startConnector, type Connector, type RecordedCall } from '../harness/connector';
-import { ARNOLD, buttonData, cardOf, cardText, Chat, RITA, type Card } from '../harness/requests';
+import { ARNOLD, buttonData, cardOf, cardText, Chat, RITA, type Card, storedRequest } from '../harness/requests';
 import { getSharedSandbox, resetProvisionOnDemandLimit } from '../harness/sandbox';
 
 const suffix = Date.now().toString(36).slice(-5);
@@ -66,7 +66,7 @@ describe('roll back over HTTP through the bot', function () {
   });
 
   async function record(reference: string): Promise<RequestRecord> {
-    const r = (await app.requests!.get(reference))?.record;
+    const r = (await storedRequest(app.store, reference))?.record;
     assert.ok(r, `${reference} exists`);
     return r;
   }

@@ -7,23 +7,31 @@
  * The data comes from the project's own code wherever it exists: form cards from formCard() with values
  * typed as a person would and errors from the real validator; request cards from buildView() over records
  * whose requests and plans come from the validator and the planner; approval and status cards through
- * TeamsRequestNotifications; help, kind picker, lists and audit trail through the bot's command handlers.
+ * TeamsNotifications; help, kind picker, lists and audit trail through the bot's command handlers.
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TurnContext } from 'botbuilder';
 import { CardRenderer, type CardName } from '../../src/bot/cards';
+import { registerHandlers } from '../../src/bot/handlers';
 import { MailroomBot, type CardActionHandler, type CommandHandler, type MailroomBotDeps } from '../../src/bot/mailroom-bot';
 import type { Notifier, OutgoingMessage } from '../../src/bot/notifier';
-import { formCard, registerRequestHandlers, TeamsRequestNotifications } from '../../src/bot/requests';
+import { formCard } from '../../src/bot/request-cards';
+import { TeamsNotifications } from '../../src/bot/teams-notifications';
 import type { Role } from '../../src/bot/roles';
 import { silentLogger } from '../../src/log';
 import { projectRoot } from '../../src/paths';
 import { createdByStamp, plan as makePlan, planRollback, type Plan, type RollbackPlan, type RunStepFacts } from '../../src/plans';
 import { COMMAND_FIELD, KIND_IDS, KINDS, validateRequest, type FieldError, type KindId, type RecipientRequest } from '../../src/requests';
 import type { AuditEvent, AuditVerifyResult, CardRecord, DecisionRecord, RequestRecord, Store } from '../../src/store';
-import { buildView, type DecisionOutcome, type RequestService, type RequestView, type RollbackOutcome, type RollbackPreview, type StepState } from '../../src/workflow/request-service';
+import type { ApprovalAccess } from '../../src/workflow/approval-access';
+import { AuditTrailService } from '../../src/workflow/audit-trail';
+import { PasswordRevealService } from '../../src/workflow/password-reveal';
+import type { CardReferences } from '../../src/workflow/ports';
+import { buildView, type RequestView, type StepState } from '../../src/workflow/request-view';
+import type { RequestViewService } from '../../src/workflow/request-views';
+import type { DecisionOutcome, RollbackOutcome, RollbackPreview, UseCases } from '../../src/workflow/use-cases';
 import { digestOf, type RollbackInfo } from '../../src/workflow/rollback-info';
 import { CardPage, cardBytes, hostRuleProblems, ignoredProperties, TEAMS_CARD_LIMIT_BYTES, unresolvedBindings, type RenderedCard, type SeenInput, type SeenText } from '../harness/card-render';
 import { FakeLookup, PROFILE, sampleObjects } from '../requests/fixtures';
@@ -261,7 +269,7 @@ const STATE_NAMES = Object.keys(REQUEST_STATES) as RequestState[];
 
 /**
  * The approval card and the requester's status card of a request, as the bot sends them when the request
- * changes (TeamsRequestNotifications.requestChanged updates every copy in place).
+ * changes (TeamsNotifications.requestChanged updates every copy in place).
  */
 async function requestCards(s: RequestSample): Promise<{ approval: Card; status: Card }> {
   const updates: { conversationId: string; card: Card | undefined }[] = [];
@@ -276,8 +284,8 @@ async function requestCards(s: RequestSample): Promise<{ approval: Card; status:
     { requestId: s.record.id, audience: 'requester', conversationId: 'requester', activityId: 'a1' },
     { requestId: s.record.id, audience: 'approver', conversationId: 'approver', activityId: 'a2' },
   ];
-  const store = { cards: { list: () => Promise.resolve(copies) } } as unknown as Store;
-  await new TeamsRequestNotifications(notifier, cards, store, silentLogger, undefined).requestChanged(s.record, s.view, undefined);
+  const cardRefs = { list: () => Promise.resolve(copies) } as unknown as CardReferences;
+  await new TeamsNotifications(notifier, cards, cardRefs, silentLogger, undefined).requestChanged(s.record, s.view, undefined);
   const of = (id: string) => {
     const card = updates.find((u) => u.conversationId === id)?.card;
     if (!card) throw new Error(`no ${id} card was sent`);
@@ -293,7 +301,7 @@ async function requestCards(s: RequestSample): Promise<{ approval: Card; status:
 interface BotWorld {
   readonly mine?: RequestView[];
   readonly awaiting?: RequestView[];
-  /** The request that `get` finds (status, audit, reveal). */
+  /** The request that the use cases find (status, keep, audit, reveal). */
   readonly found?: RequestSample;
   readonly audit?: { events: AuditEvent[]; verify: AuditVerifyResult };
   /** What decide, cancel and retry answer. */
@@ -306,9 +314,12 @@ interface BotWorld {
 
 const ME = { aadObjectId: RITA.aadObjectId, name: RITA.name, tenantId: TENANT };
 
-/** The bot with its real command and card-verb handlers, and fakes for the service and store behind them. */
+/**
+ * The bot with its real command and card-verb handlers, and fakes for the use cases behind them (the audit trail
+ * and the password reveal are the workflow's own, over a fake store).
+ */
 function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs: Map<string, CardActionHandler>; sent: unknown[]; ctx: TurnContext } {
-  const deps = { log: silentLogger, cards, roles: {}, conversations: {}, allowedTenantIds: [TENANT], readiness: () => Promise.reject(new Error('not here')) };
+  const deps = { log: silentLogger, cards, roles: {}, conversations: {}, allowedTenantIds: [TENANT] };
   const bot = new MailroomBot(deps as unknown as MailroomBotDeps);
   const verbs = new Map<string, CardActionHandler>();
   const register = bot.cardAction.bind(bot);
@@ -316,28 +327,38 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
     verbs.set(h.verb, h);
     return register(h);
   };
-  const outcome = () => Promise.resolve(world.outcome ?? { ok: false, code: 'not-found', message: 'There is no such request. Nothing was changed.' });
-  const service = {
-    listMine: () => Promise.resolve(world.mine ?? []),
-    listAwaiting: () => Promise.resolve(world.awaiting ?? []),
-    get: () => Promise.resolve(world.found ? { record: world.found.record, decisions: world.found.decisions } : undefined),
-    viewOf: () => (world.found ? Promise.resolve(world.found.view) : Promise.reject(new Error('no request'))),
-    maySee: () => Promise.resolve(true),
-    decide: outcome,
-    cancel: outcome,
-    retry: outcome,
-    rollbackPreview: () => Promise.resolve(world.preview ?? { ok: false, code: 'not-found', message: 'There is no such request. Nothing was changed.' }),
-    rollback: () => Promise.resolve(world.rollback ?? { ok: false, code: 'not-found', message: 'There is no such request. Nothing was changed.' }),
-  } as unknown as RequestService;
+  const notFound = { ok: false, code: 'not-found', message: 'There is no such request. Nothing was changed.' } as const;
+  const outcome = () => Promise.resolve(world.outcome ?? notFound);
   const store = {
+    requests: { get: () => Promise.resolve(world.found?.record) },
     audit: {
       list: () => Promise.resolve(world.audit?.events ?? []),
       verify: () => Promise.resolve(world.audit?.verify ?? { ok: true, count: 0, lastHash: '0'.repeat(64) }),
       append: () => Promise.resolve(),
     },
-    cards: { add: () => Promise.resolve() },
   } as unknown as Store;
-  registerRequestHandlers(bot, { service, cards, store, log: silentLogger, exportDir: '/nonexistent', revealOnce: () => Promise.resolve(world.password) });
+  const views = {
+    viewOf: () => (world.found ? Promise.resolve(world.found.view) : Promise.reject(new Error('no request'))),
+    find: () => Promise.resolve(world.found?.view),
+    listMine: () => Promise.resolve(world.mine ?? []),
+    trackCard: () => Promise.resolve(),
+  } as unknown as RequestViewService;
+  const access = { maySee: () => Promise.resolve(true) } as unknown as ApprovalAccess;
+  const useCases = {
+    intake: { submit: () => Promise.reject(new Error('not here')), refused: () => Promise.resolve() },
+    approvals: { decide: outcome, listAwaiting: () => Promise.resolve(world.awaiting ?? []) },
+    runControl: {
+      cancel: outcome,
+      retry: outcome,
+      rollbackPreview: () => Promise.resolve(world.preview ?? notFound),
+      rollback: () => Promise.resolve(world.rollback ?? notFound),
+    },
+    views,
+    passwords: new PasswordRevealService(store, views, () => Promise.resolve(world.password)),
+    audit: new AuditTrailService(store, access, '/nonexistent', () => new Date()),
+    cloudManaged: undefined,
+  } satisfies UseCases;
+  registerHandlers(bot, { useCases, cards, log: silentLogger, readiness: () => Promise.reject(new Error('not here')) });
   const sent: unknown[] = [];
   const ctx = {
     activity: { conversation: { id: 'personal-rita' } },
@@ -597,7 +618,7 @@ function approvalSamples(): Sample[] {
       variant: 'refused-decision',
       card: async () => {
         const found = await REQUEST_STATES.approved();
-        return verbCard('request.approve', { reference: 'R-15', version: 1 }, { outcome: { ok: false, code: 'already-decided', message: notice, record: found.record, view: found.view } }, ['approver']);
+        return verbCard('request.approve', { reference: 'R-15', version: 1 }, { outcome: { ok: false, code: 'already-decided', message: notice, view: found.view } }, ['approver']);
       },
       check(seen) {
         const second = texts(seen)[1];
@@ -656,7 +677,7 @@ function statusSamples(): Sample[] {
       variant: 'refused-cancel',
       card: async () => {
         const found = await REQUEST_STATES['rolling-back']();
-        return verbCard('request.cancel', { reference: 'R-27', version: 8 }, { outcome: { ok: false, code: 'rolling-back', message: refused, record: found.record, view: found.view } });
+        return verbCard('request.cancel', { reference: 'R-27', version: 8 }, { outcome: { ok: false, code: 'rolling-back', message: refused, view: found.view } });
       },
       check(seen) {
         assert.ok(texts(seen).some((t) => t.text === refused && t.color === 'Attention'), 'the notice');
@@ -668,7 +689,7 @@ function statusSamples(): Sample[] {
       card: async () => {
         const found = await REQUEST_STATES['rolled-back']();
         const message = `R-29 was already rolled back (asked by ${RITA.name} at 2025-03-03 09:54 UTC). Nothing was changed.`;
-        return verbCard('request.rollback', { reference: 'R-29', version: 9 }, { preview: { ok: false, code: 'already', message, record: found.record, view: found.view } });
+        return verbCard('request.rollback', { reference: 'R-29', version: 9 }, { preview: { ok: false, code: 'already', message, view: found.view } });
       },
       check(seen) {
         assert.ok(texts(seen).some((t) => t.text.startsWith('R-29 was already rolled back') && t.color === 'Attention'), 'the notice');
@@ -703,7 +724,7 @@ function rollbackSamples(): Sample[] {
   const preview = async (): Promise<Extract<RollbackPreview, { ok: true }>> => {
     const s = await REQUEST_STATES['failed-can-roll-back']();
     const plan = planRollback(s.record.plan as Plan, runFacts(s.record, 4, 'failed'), s.record.reference);
-    return { ok: true, record: s.record, view: s.view, plan, digest: digestOf(plan) };
+    return { ok: true, reference: s.record.reference, view: s.view, plan, digest: digestOf(plan) };
   };
   const changed = 'What a roll back of R-25 would do has changed since this card was made (a step finished meanwhile). Nothing was changed; check the list below and confirm again.';
   return [
@@ -727,7 +748,7 @@ function rollbackSamples(): Sample[] {
       variant: 'changed',
       card: async () => {
         const p = await preview();
-        return verbCard('request.rollback', { reference: 'R-25', version: 6, confirm: true, digest: 'old' }, { rollback: { ok: false, code: 'changed', message: changed, record: p.record, view: p.view, preview: { plan: p.plan, digest: p.digest } } });
+        return verbCard('request.rollback', { reference: 'R-25', version: 6, confirm: true, digest: 'old' }, { rollback: { ok: false, code: 'changed', message: changed, view: p.view, preview: { plan: p.plan, digest: p.digest } } });
       },
       check(seen) {
         assert.ok(texts(seen).some((t) => t.text === changed && t.color === 'Attention'), 'says the list changed');

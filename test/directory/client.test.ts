@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Client } from 'ldapts';
 import { DirectoryClient, DirectoryError, dn, guidToBuffer } from '../../src/directory';
+import { groupTypeOf } from '../../src/plans';
 import type { DomainController } from '../../src/sandbox/samba';
 import { createTestOu, getSharedDc, openLdapClient, type TestOu } from '../harness/samba';
 import { clientOptions, directoryError, list, newClient, readBack, uniqueName } from './fixture';
@@ -98,15 +99,17 @@ describe('directory: DirectoryClient against Samba AD', function () {
         cn: `Ada Lovelace ${sam}`,
         samAccountName: sam,
         userPrincipalName: upn,
-        givenName: 'Ada',
-        sn: 'Lovelace',
-        displayName: `Ada Lovelace ${sam}`,
-        department: 'Analytical Engines',
-        title: 'Programmer',
-        mail,
-        mailNickname: alias,
-        proxyAddresses: [`SMTP:${mail}`, `smtp:${secondary}`],
-        targetAddress: `SMTP:${secondary}`,
+        attributes: {
+          givenName: 'Ada',
+          sn: 'Lovelace',
+          displayName: `Ada Lovelace ${sam}`,
+          department: 'Analytical Engines',
+          title: 'Programmer',
+          mail,
+          mailNickname: alias,
+          proxyAddresses: [`SMTP:${mail}`, `smtp:${secondary}`],
+          targetAddress: `SMTP:${secondary}`,
+        },
         enabled: true,
         password,
       });
@@ -218,7 +221,7 @@ describe('directory: DirectoryClient against Samba AD', function () {
 
     it('refuses a duplicate sAMAccountName with kind already-exists, and creates nothing', async function () {
       const err = await directoryError(
-        client.createUser({ parentDn: ou.dn, cn: `Other ${sam}`, samAccountName: sam.toUpperCase(), userPrincipalName: `other-${upn}`, displayName: `Other ${sam}`, enabled: false }),
+        client.createUser({ parentDn: ou.dn, cn: `Other ${sam}`, samAccountName: sam.toUpperCase(), userPrincipalName: `other-${upn}`, attributes: { displayName: `Other ${sam}` }, enabled: false }),
         'already-exists',
       );
       assert.equal(err.message, `The sAMAccountName '${sam.toUpperCase()}' is already used by another AD account; nothing was created.`);
@@ -229,7 +232,7 @@ describe('directory: DirectoryClient against Samba AD', function () {
     it('refuses a duplicate userPrincipalName with kind already-exists', async function () {
       const other = uniqueName('upn');
       const err = await directoryError(
-        client.createUser({ parentDn: ou.dn, cn: `Other ${other}`, samAccountName: other, userPrincipalName: upn, displayName: `Other ${other}`, enabled: false }),
+        client.createUser({ parentDn: ou.dn, cn: `Other ${other}`, samAccountName: other, userPrincipalName: upn, attributes: { displayName: `Other ${other}` }, enabled: false }),
         'already-exists',
       );
       assert.equal(err.message, `The userPrincipalName '${upn}' is already used by another AD account; nothing was created.`);
@@ -238,7 +241,7 @@ describe('directory: DirectoryClient against Samba AD', function () {
     it('refuses a second object with the same CN in the same OU with kind already-exists', async function () {
       const other = uniqueName('cn');
       const err = await directoryError(
-        client.createUser({ parentDn: ou.dn, cn: `Ada Lovelace ${sam}`, samAccountName: other, userPrincipalName: `${other}@${DOMAIN}`, displayName: 'x', enabled: false }),
+        client.createUser({ parentDn: ou.dn, cn: `Ada Lovelace ${sam}`, samAccountName: other, userPrincipalName: `${other}@${DOMAIN}`, attributes: { displayName: 'x' }, enabled: false }),
         'already-exists',
       );
       assert.equal(err.message, `An object named 'Ada Lovelace ${sam}' already exists in '${ou.dn}'; nothing was created.`);
@@ -248,7 +251,7 @@ describe('directory: DirectoryClient against Samba AD', function () {
       const other = uniqueName('nop');
       const parentDn = dn.child(ou.dn, dn.rdn('OU', 'does not exist'));
       const err = await directoryError(
-        client.createUser({ parentDn, cn: other, samAccountName: other, userPrincipalName: `${other}@${DOMAIN}`, displayName: other, enabled: false }),
+        client.createUser({ parentDn, cn: other, samAccountName: other, userPrincipalName: `${other}@${DOMAIN}`, attributes: { displayName: other }, enabled: false }),
         'no-such-object',
       );
       assert.equal(err.code, 32);
@@ -265,7 +268,7 @@ describe('directory: DirectoryClient against Samba AD', function () {
         ['abcdefghij', /not complex enough/],
       ] as const) {
         const err = await directoryError(
-          client.createUser({ parentDn: ou.dn, cn: other, samAccountName: other, userPrincipalName: `${other}@${DOMAIN}`, displayName: other, enabled: true, password: weak }),
+          client.createUser({ parentDn: ou.dn, cn: other, samAccountName: other, userPrincipalName: `${other}@${DOMAIN}`, attributes: { displayName: other }, enabled: true, password: weak }),
           'password-policy',
         );
         assert.match(err.message, reason);
@@ -277,12 +280,12 @@ describe('directory: DirectoryClient against Samba AD', function () {
 
     it('creates a disabled user without a password (shared mailbox), and refuses an enabled one without', async function () {
       const shared = uniqueName('shr');
-      const created = await client.createUser({ parentDn: ou.dn, cn: `Shared ${shared}`, samAccountName: shared, userPrincipalName: `${shared}@${DOMAIN}`, displayName: `Shared ${shared}`, mail: `${shared}@example.test`, enabled: false });
+      const created = await client.createUser({ parentDn: ou.dn, cn: `Shared ${shared}`, samAccountName: shared, userPrincipalName: `${shared}@${DOMAIN}`, attributes: { displayName: `Shared ${shared}`, mail: `${shared}@example.test` }, enabled: false });
       const e = await readBack(admin, created.dn, ['userAccountControl', 'mail']);
       assert.equal(e.userAccountControl, '514');
       assert.equal((await client.findByIdentity(`${shared}@example.test`))?.enabled, false);
       const err = await directoryError(
-        client.createUser({ parentDn: ou.dn, cn: 'x', samAccountName: uniqueName('x'), userPrincipalName: `x@${DOMAIN}`, displayName: 'x', enabled: true }),
+        client.createUser({ parentDn: ou.dn, cn: 'x', samAccountName: uniqueName('x'), userPrincipalName: `x@${DOMAIN}`, attributes: { displayName: 'x' }, enabled: true }),
         'configuration',
       );
       assert.match(err.message, /has no password; nothing was created/);
@@ -291,12 +294,12 @@ describe('directory: DirectoryClient against Samba AD', function () {
     it("enforces Windows' sAMAccountName rules that Samba does not (20 characters, invalid characters)", async function () {
       const long = 'a'.repeat(21);
       const err = await directoryError(
-        client.createUser({ parentDn: ou.dn, cn: long, samAccountName: long, userPrincipalName: `${long}@${DOMAIN}`, displayName: long, enabled: false }),
+        client.createUser({ parentDn: ou.dn, cn: long, samAccountName: long, userPrincipalName: `${long}@${DOMAIN}`, attributes: { displayName: long }, enabled: false }),
         'constraint',
       );
       assert.match(err.message, /is 21 characters long; Windows AD allows at most 20; nothing was created/);
       await directoryError(
-        client.createUser({ parentDn: ou.dn, cn: 'slash', samAccountName: 'a/b', userPrincipalName: `slash@${DOMAIN}`, displayName: 'slash', enabled: false }),
+        client.createUser({ parentDn: ou.dn, cn: 'slash', samAccountName: 'a/b', userPrincipalName: `slash@${DOMAIN}`, attributes: { displayName: 'slash' }, enabled: false }),
         'constraint',
       );
       assert.equal(await client.get(dn.child(ou.dn, dn.rdn('CN', long))), null);
@@ -330,7 +333,7 @@ describe('directory: DirectoryClient against Samba AD', function () {
       const single = await directoryError(client.setAttributes(userDn, { mail: ['a@example.test', 'b@example.test'] }), 'value-exists');
       assert.match(single.message, /'mail' holds one value/);
       const wrongClass = await directoryError(
-        client.createContact({ parentDn: ou.dn, cn: uniqueName('wc'), extra: { sAMAccountName: uniqueName('wc') } }),
+        client.createContact({ parentDn: ou.dn, cn: uniqueName('wc'), attributes: { sAMAccountName: uniqueName('wc') } }),
         'wrong-object-class',
       );
       assert.match(wrongClass.message, /'sAMAccountName' cannot be set on this kind of object; nothing was created/);
@@ -359,8 +362,8 @@ describe('directory: DirectoryClient against Samba AD', function () {
 
     it('refuses an identity that names several objects (kind ambiguous)', async function () {
       const a = uniqueName('amb');
-      await client.createUser({ parentDn: ou.dn, cn: `A ${a}`, samAccountName: a, userPrincipalName: `${a}@${DOMAIN}`, displayName: `A ${a}`, enabled: false });
-      await client.createContact({ parentDn: ou.dn, cn: `B ${a}`, mailNickname: a });
+      await client.createUser({ parentDn: ou.dn, cn: `A ${a}`, samAccountName: a, userPrincipalName: `${a}@${DOMAIN}`, attributes: { displayName: `A ${a}` }, enabled: false });
+      await client.createContact({ parentDn: ou.dn, cn: `B ${a}`, attributes: { mailNickname: a } });
       const err = await directoryError(client.findByIdentity(a), 'ambiguous');
       assert.match(err.message, new RegExp(`'${a}' names 2 objects in Active Directory`));
     });
@@ -372,11 +375,13 @@ describe('directory: DirectoryClient against Samba AD', function () {
       const created = await client.createContact({
         parentDn: ou.dn,
         cn: `Partner ${n}`,
-        displayName: `Partner ${n}`,
-        mail: `${n}@partner.test`,
-        mailNickname: n,
-        targetAddress: `SMTP:${n}@partner.test`,
-        proxyAddresses: [`SMTP:${n}@partner.test`],
+        attributes: {
+          displayName: `Partner ${n}`,
+          mail: `${n}@partner.test`,
+          mailNickname: n,
+          targetAddress: `SMTP:${n}@partner.test`,
+          proxyAddresses: [`SMTP:${n}@partner.test`],
+        },
       });
       const e = await readBack(admin, created.dn, ['objectClass', 'mail', 'mailNickname', 'targetAddress', 'proxyAddresses', 'displayName']);
       assert.deepEqual(list(e, 'objectClass'), ['contact', 'organizationalPerson', 'person', 'top']);
@@ -404,11 +409,12 @@ describe('directory: DirectoryClient against Samba AD', function () {
           parentDn: ou.dn,
           cn: `Group ${n}`,
           samAccountName: n,
-          scope,
-          securityEnabled,
-          mail: `${n}@example.test`,
-          mailNickname: n,
-          proxyAddresses: [`SMTP:${n}@example.test`],
+          groupType: groupTypeOf(scope, securityEnabled),
+          attributes: {
+            mail: `${n}@example.test`,
+            mailNickname: n,
+            proxyAddresses: [`SMTP:${n}@example.test`],
+          },
           members: [member1.dn],
         });
         const e = await readBack(admin, created.dn, ['groupType', 'sAMAccountName', 'mail', 'mailNickname', 'member']);
@@ -420,7 +426,7 @@ describe('directory: DirectoryClient against Samba AD', function () {
         assert.deepEqual([found?.objectClass, found?.groupScope, found?.securityEnabled, found?.groupType], ['group', scope, securityEnabled, groupType]);
       }
 
-      const g = await client.createGroup({ parentDn: ou.dn, cn: uniqueName('mg'), samAccountName: uniqueName('mg'), scope: 'universal', securityEnabled: false });
+      const g = await client.createGroup({ parentDn: ou.dn, cn: uniqueName('mg'), samAccountName: uniqueName('mg'), groupType: groupTypeOf('universal', false) });
       assert.deepEqual(await client.addGroupMembers(g.dn, [member1.dn, member2.dn]), { changed: [member1.dn, member2.dn], unchanged: [] });
       // Again, with the DN spelled differently: nothing to do.
       assert.deepEqual(await client.addGroupMembers(g.dn, [member1.dn.toLowerCase()]), { changed: [], unchanged: [dn.format(dn.parse(member1.dn.toLowerCase()))] });
@@ -431,7 +437,7 @@ describe('directory: DirectoryClient against Samba AD', function () {
 
       const ghost = dn.child(ou.dn, dn.rdn('CN', 'ghost'));
       const err = await directoryError(
-        client.createGroup({ parentDn: ou.dn, cn: uniqueName('gg'), samAccountName: uniqueName('gg'), scope: 'global', securityEnabled: true, members: [ghost] }),
+        client.createGroup({ parentDn: ou.dn, cn: uniqueName('gg'), samAccountName: uniqueName('gg'), groupType: groupTypeOf('global', true), members: [ghost] }),
         'no-such-object',
       );
       assert.match(err.message, /One of the objects named as a member does not exist in Active Directory; nothing was created/);

@@ -116,7 +116,7 @@ describe('directory: connections, reconnects, pool and timing against Samba AD',
       await client.baseDn();
       const cn = uniqueName('lost');
       net.breakAfterNext(OP.add);
-      const err = await directoryError(client.createContact({ parentDn: ou.dn, cn, displayName: cn }), 'connection-lost');
+      const err = await directoryError(client.createContact({ parentDn: ou.dn, cn, attributes: { displayName: cn } }), 'connection-lost');
       assert.equal(err.transient, true);
       assert.equal(err.outcome, 'unknown');
       assert.match(err.message, new RegExp(`it is not known whether the contact '${cn}' was created, so look it up in AD before trying again`));
@@ -154,7 +154,7 @@ describe('directory: connections, reconnects, pool and timing against Samba AD',
     try {
       const names = Array.from({ length: 15 }, () => uniqueName('cc'));
       const results = await Promise.all([
-        ...names.map((n) => client.createUser({ parentDn: ou.dn, cn: n, samAccountName: n, userPrincipalName: `${n}@corp.example.test`, displayName: n, enabled: true, password: `Conc-urrent-${n}!1` })),
+        ...names.map((n) => client.createUser({ parentDn: ou.dn, cn: n, samAccountName: n, userPrincipalName: `${n}@corp.example.test`, attributes: { displayName: n }, enabled: true, password: `Conc-urrent-${n}!1` })),
         ...Array.from({ length: 15 }, () => client.findByIdentity('Administrator')),
       ]);
       assert.equal(results.length, 30);
@@ -185,7 +185,7 @@ describe('directory: connections, reconnects, pool and timing against Samba AD',
     const wrong = newClient(dc, { password: wrongServicePassword, logger: log });
     try {
       const n = uniqueName('nl');
-      const user = await client.createUser({ parentDn: ou.dn, cn: n, samAccountName: n, userPrincipalName: `${n}@corp.example.test`, displayName: n, enabled: true, password: userPassword });
+      const user = await client.createUser({ parentDn: ou.dn, cn: n, samAccountName: n, userPrincipalName: `${n}@corp.example.test`, attributes: { displayName: n }, enabled: true, password: userPassword });
       await client.setPassword(user.dn, userPassword);
       const weak = await directoryError(client.setPassword(user.dn, 'weak'), 'password-policy');
       const bad = await directoryError(wrong.findByIdentity('Administrator'), 'invalid-credentials');
@@ -224,7 +224,7 @@ describe('directory: connections, reconnects, pool and timing against Samba AD',
         const t0 = Date.now();
         for (let i = 0; i < 100; i += 1) {
           const n = uniqueName('b1');
-          await client.createUser({ parentDn: parent.dn, cn: n, samAccountName: n, userPrincipalName: `${n}@corp.example.test`, displayName: n, mail: `${n}@example.test`, enabled: true, password: `Bulk-Pass-${i}-x!` });
+          await client.createUser({ parentDn: parent.dn, cn: n, samAccountName: n, userPrincipalName: `${n}@corp.example.test`, attributes: { displayName: n, mail: `${n}@example.test` }, enabled: true, password: `Bulk-Pass-${i}-x!` });
         }
         const ms = Date.now() - t0;
         this.test!.title += ` (${ms} ms, ${(ms / 100).toFixed(1)} ms each)`;
@@ -244,7 +244,7 @@ describe('directory: connections, reconnects, pool and timing against Samba AD',
         for (let i = 0; i < names.length; i += 10) {
           await Promise.all(
             names.slice(i, i + 10).map((n) =>
-              client.createUser({ parentDn: parent.dn, cn: n, samAccountName: n, userPrincipalName: `${n}@corp.example.test`, displayName: n, enabled: true, password: `Bulk-Pass-${n}!` }),
+              client.createUser({ parentDn: parent.dn, cn: n, samAccountName: n, userPrincipalName: `${n}@corp.example.test`, attributes: { displayName: n }, enabled: true, password: `Bulk-Pass-${n}!` }),
             ),
           );
         }

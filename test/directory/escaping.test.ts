@@ -24,7 +24,7 @@ describe('directory: escaping of DNs and filters against Samba AD', function () 
     // One user per nasty value: the value is its CN, displayName, description and mailNickname.
     for (const value of NASTY) {
       const sam = uniqueName('esc');
-      created.set(value, await client.createUser({ parentDn: ou.dn, cn: value, samAccountName: sam, userPrincipalName: `${sam}@corp.example.test`, displayName: value, description: value, mailNickname: value, enabled: false }));
+      created.set(value, await client.createUser({ parentDn: ou.dn, cn: value, samAccountName: sam, userPrincipalName: `${sam}@corp.example.test`, attributes: { displayName: value, description: value, mailNickname: value }, enabled: false }));
     }
   });
 
@@ -53,7 +53,7 @@ describe('directory: escaping of DNs and filters against Samba AD', function () 
   it('a NUL in a CN round-trips too', async function () {
     const sam = uniqueName('nul');
     const value = 'nul\0inside';
-    const user = await client.createUser({ parentDn: ou.dn, cn: value, samAccountName: sam, userPrincipalName: `${sam}@corp.example.test`, displayName: sam, enabled: false });
+    const user = await client.createUser({ parentDn: ou.dn, cn: value, samAccountName: sam, userPrincipalName: `${sam}@corp.example.test`, attributes: { displayName: sam }, enabled: false });
     assert.equal((await readBack(admin, user.dn, ['cn'])).cn, value);
     assert.equal(dn.leafValue(user.dn), value);
     assert.equal((await client.get(user.dn))?.cn, value);

@@ -73,7 +73,7 @@ describe('directory: generated passwords', function () {
       const upn = `${sam}@corp.example.test`;
       const account = { samAccountName: sam, displayName: `Generated Password ${sam}`, givenName: 'Generated', sn: 'Password' };
       const first = await client.generatePassword(account);
-      const user = await client.createUser({ parentDn: ou.dn, cn: sam, samAccountName: sam, userPrincipalName: upn, displayName: account.displayName, givenName: 'Generated', sn: 'Password', enabled: true, password: first });
+      const user = await client.createUser({ parentDn: ou.dn, cn: sam, samAccountName: sam, userPrincipalName: upn, attributes: { displayName: account.displayName, givenName: 'Generated', sn: 'Password' }, enabled: true, password: first });
       let last = first;
       const t0 = Date.now();
       for (let i = 0; i < 200; i += 1) {

@@ -23,7 +23,7 @@ import { sandboxOverrides } from '../../src/sandbox/overrides';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
 import { openTwoPlaygrounds, PlaygroundPage, type TwoPeople } from '../harness/browser';
 import { ConformanceSuite } from '../harness/conformance';
-import { reEscape, RITA } from '../harness/requests';
+import { reEscape, RITA, storedRequest } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
 
 
@@ -363,7 +363,7 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
         const status = await newCard(rita, statusOf, () => formCard.getByRole('button', { name: 'Submit request' }).click());
         const reference = await statusReference(c, status, form.shows);
         assert.equal(await rita.page.locator('.ac-adaptiveCard', { hasText: `New request: ${title}` }).count(), 0, 'the status card replaced the form');
-        const stored = await app.requests!.get(reference);
+        const stored = await storedRequest(app.store, reference);
         assert.ok(stored, `the store has ${reference}`);
         for (const [id, value] of Object.entries(form.values)) assert.equal(stored.record.values[id], value, `the form submitted ${id}`);
         await decide(c, reference, form.shows);

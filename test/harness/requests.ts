@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { SANDBOX_PEOPLE, SANDBOX_TENANT_ID } from '../../src/sandbox/people';
+import type { DecisionRecord, RequestRecord, Store } from '../../src/store';
 import { visibleText, type Connector, type Person, type RecordedCall, TeamsClient } from './connector';
 
 export type Card = Record<string, unknown>;
@@ -170,3 +171,9 @@ export class Chat {
 
 /** Escapes a text for use inside a RegExp. */
 export const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A request as stored, with its decisions (undefined when there is none). */
+export async function storedRequest(store: Store, reference: string): Promise<{ record: RequestRecord; decisions: DecisionRecord[] } | undefined> {
+  const record = await store.requests.get(reference);
+  return record ? { record, decisions: await store.decisions.list(record.id) } : undefined;
+}

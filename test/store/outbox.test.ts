@@ -55,6 +55,24 @@ for (const engine of ENGINES) {
       assert.equal(ids.length + rest.length, 40, 'every entry was claimed');
     });
 
+    it('a request change and its notice are written together: the winner of a race is told, the loser is not', async function () {
+      const { store, id } = await withRequest();
+      const r = await store.requests.get(id);
+      const [a, b] = await Promise.all([
+        store.requests.transition(id, r!.version, { status: 'approved' }, { message: 'approved' }),
+        store.requests.transition(id, r!.version, { status: 'rejected' }, { message: 'rejected' }),
+      ]);
+      assert.equal([a.ok, b.ok].filter(Boolean).length, 1);
+      const won = a.ok ? a.record.status : b.ok ? b.record.status : '';
+      assert.deepEqual((await store.outbox.claim('s', at(0), 1000, 10)).map((e) => e.message), [won]);
+      const bad = await store.requests.transition(id, r!.version + 1, { status: 'cancelled' }, { message: 'x'.repeat(8_001) }).then(
+        () => assert.fail('expected a refusal'),
+        (e: unknown) => e,
+      );
+      assert.ok(bad instanceof StoreError && bad.code === 'invalid-record', String(bad));
+      assert.equal((await store.requests.get(id))?.status, won, 'a refused change changes nothing');
+    });
+
     it('refuses a bad entry with a clear error and stores nothing', async function () {
       const { store, id } = await withRequest();
       const err = await store.outbox.add(id, 'x'.repeat(8_001), at(0)).then(

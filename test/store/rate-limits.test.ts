@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { StoreError, type Store } from '../../src/store';
-import type { OnDemandLimiter } from '../../src/workflow/executors/waiters';
+import type { OnDemandLimiter } from '../../src/workflow/executors';
 import { ENGINES, engineFixture } from './helpers';
 
 const T0 = Date.parse('2025-03-01T09:00:00.000Z');

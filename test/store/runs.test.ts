@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { RUN_STEP_STATUSES, type RunStepInput, type RunStepRecord, type Store, type StoreOptions } from '../../src/store';
-import type { RunStorePort } from '../../src/workflow/runner';
+import type { RunStorePort } from '../../src/workflow/run-ports';
 import { EncryptedSecretVault, SECRET_KEY_BYTES, type SecretStore } from '../../src/workflow/secret-vault';
 import { ENGINES, engineFixture, expectStoreError } from './helpers';
 

@@ -23,7 +23,7 @@ import { sandboxOverrides } from '../../src/sandbox/overrides';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
 import { ConformanceSuite, type ExoGroup, type ExoMailbox, type ExoMailUser, type ExoRecipientRow } from '../harness/conformance';
 import { startConnector, visibleText, type Connector } from '../harness/connector';
-import { ARNOLD, buttonData, Chat, reEscape, RITA } from '../harness/requests';
+import { ARNOLD, buttonData, Chat, reEscape, RITA, storedRequest } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
 
 const suffix = Date.now().toString(36).slice(-5);
@@ -129,7 +129,7 @@ describe('provisioning runs of every other kind: request, approve, done, and the
   async function untilDone(reference: string, timeoutMs = 30_000): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const r = (await app.requests!.get(reference))?.record;
+      const r = (await storedRequest(app.store, reference))?.record;
       if (r?.status === 'done') return;
       if (r?.status === 'failed' || Date.now() > end) {
         const steps = r ? (await app.store.runs.listByRequest(r.id)).map((s) => `${s.stepId}:${s.status}`).join(', ') : '';
@@ -143,11 +143,11 @@ describe('provisioning runs of every other kind: request, approve, done, and the
     const reference = await requestAndApprove(kind, command);
     await untilDone(reference);
     if (process.env.ALL_RUNS_LOG) {
-      const steps = await app.store.runs.listByRequest((await app.requests!.get(reference))!.record.id);
+      const steps = await app.store.runs.listByRequest((await storedRequest(app.store, reference))!.record.id);
       const ms = (a: string | null, b: string | null): number => (a && b ? Date.parse(b) - Date.parse(a) : -1);
       console.log(`      ${reference} ${kind}: ${steps.map((s) => `${s.stepId} ${ms(s.startedAt, s.finishedAt)}ms×${s.attempts}`).join(', ')}`);
     }
-    return (await app.requests!.get(reference))!.record.request as Record<string, unknown>;
+    return (await storedRequest(app.store, reference))!.record.request as Record<string, unknown>;
   }
 
   async function ad(identity: string): Promise<DirectoryObject> {

@@ -1,6 +1,6 @@
 /**
  * The Entra ID and Exchange Online executors (src/workflow/executors/cloud.ts) and the sync/mailbox waiters
- * (waiters.ts) against a sandbox of their own: AD objects are written over LDAPS in the suite's OU, synced (a cycle
+ * (waits.ts) against a sandbox of their own: AD objects are written over LDAPS in the suite's OU, synced (a cycle
  * or Graph provisionOnDemand), licensed through Graph, and the executors run through Mailroom's production clients
  * (GraphDirectory over the Graph SDK, ExoClient). The suite has its own ephemeral sandbox because it needs more
  * licences than the shared one (40 mailboxes), moves the tenant clock for the provisionOnDemand window and mailbox
@@ -15,9 +15,10 @@ import { silentLogger } from '../../src/log';
 import { projectRoot } from '../../src/paths';
 import type { StepAction, StepInputs } from '../../src/plans';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
-import { cloudExecutors, type CloudExecutorDeps, type CloudExoPort } from '../../src/workflow/executors/cloud';
+import { cloudExecutors, cloudWaiters, InMemoryOnDemandLimiter, type CloudExecutorDeps, type WaiterDeps } from '../../src/workflow/executors';
+import type { ExchangePort } from '../../src/workflow/executors/exchange-port';
 import { StepError, type BatchWaiter, type StepContext, type StepExecutor, type StepOutcome, type StepResult } from '../../src/workflow/executors/types';
-import { cloudWaiters, InMemoryOnDemandLimiter, type WaitAction, type WaiterDeps } from '../../src/workflow/executors/waiters';
+import type { WaitAction } from '../../src/workflow/executors/wait-cycle';
 import { ConformanceSuite, replace, UAC_DISABLED } from '../harness/conformance';
 import { onGlobalTeardown } from '../harness/root-hooks';
 
@@ -812,7 +813,7 @@ describe('cloud executors and waiters against the sandbox', function () {
 });
 
 /** A minimal in-memory Exchange Online for what the emulator lacks (ResourceCapacity, Set-DistributionGroup). */
-class FakeExo implements CloudExoPort {
+class FakeExo implements ExchangePort {
   readonly calls: string[] = [];
 
   constructor(readonly rows: Record<string, unknown>[]) {}

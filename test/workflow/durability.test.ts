@@ -506,7 +506,7 @@ describe('durable provisioning runs', function () {
           assert.ok(count('operation.started') <= 1 + count('operation.retry'), `${reference} ${step}: started ${count('operation.started')} times, ${count('operation.retry')} retries`);
         }
       }
-      for (const a of apps) if (a.runner) owners.add(a.runner.owner);
+      for (const a of apps) if (a.workflow?.runner) owners.add(a.workflow.runner.owner);
       assert.equal(owners.size, 2, 'two runners with their own lease owners');
       const claims = claimedBy.flat();
       assert.ok(claims.length - new Set(claims).size <= (await retriesOf(store, references)), 'a step is claimed again only after a retry');

@@ -12,7 +12,7 @@ import type { Sandbox } from '../../src/sandbox';
 import { sandboxOverrides } from '../../src/sandbox/overrides';
 import { SANDBOX_TENANT_ID } from '../../src/sandbox/people';
 import { Connector, RecordedCall, startConnector, TeamsClient, visibleText } from '../harness/connector';
-import { ARNOLD, buttonData, cardOf, RITA } from '../harness/requests';
+import { ARNOLD, buttonData, cardOf, RITA, storedRequest } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
 
 describe('provisioning runs: approved requests are carried out in AD, Entra and Exchange Online', function () {
@@ -61,7 +61,7 @@ describe('provisioning runs: approved requests are carried out in AD, Entra and 
   async function untilDone(reference: string, timeoutMs = 60000): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const r = (await app.requests!.get(reference))?.record;
+      const r = (await storedRequest(app.store, reference))?.record;
       if (r?.status === 'done') return;
       if (r?.status === 'failed') assert.fail(`${reference} failed: ${r.error ?? ''}`);
       if (Date.now() > end) assert.fail(`${reference} is still ${r?.status ?? '?'} after ${timeoutMs} ms`);
@@ -84,12 +84,12 @@ describe('provisioning runs: approved requests are carried out in AD, Entra and 
     assert.equal(mbx?.RecipientTypeDetails, 'SharedMailbox');
     assert.equal(mbx?.PrimarySmtpAddress, `${alias}@contoso.example`);
 
-    const upn = ((await app.requests!.get(reference))!.record.request as { userPrincipalName: string }).userPrincipalName;
+    const upn = ((await storedRequest(app.store, reference))!.record.request as { userPrincipalName: string }).userPrincipalName;
     const entra = await cloud.graph.user<{ assignedLicenses?: unknown[]; accountEnabled?: boolean }>(upn, ['assignedLicenses', 'accountEnabled']);
     assert.deepEqual(entra?.assignedLicenses, [], 'the licence was removed again');
     assert.equal(entra?.accountEnabled, false);
 
-    const steps = await app.store.runs.listByRequest((await app.requests!.get(reference))!.record.id);
+    const steps = await app.store.runs.listByRequest((await storedRequest(app.store, reference))!.record.id);
     assert.ok(steps.length >= 6 && steps.every((s) => s.status === 'done'), steps.map((s) => `${s.stepId}:${s.status}`).join(', '));
     const events = (await app.store.audit.list({ requestRef: reference, limit: 200 })).map((e) => e.event);
     assert.ok(events.includes('run.queued') && events.includes('operation.done') && events.includes('run.done'), events.join(','));
@@ -104,7 +104,7 @@ describe('provisioning runs: approved requests are carried out in AD, Entra and 
   it('a user mailbox: enabled AD user, licence, mailbox; the password is revealed once to the requester', async function () {
     const { reference } = await requestAndApprove(`new mailbox first=Run last=User${suffix} department=Research`, 'User mailbox');
     await untilDone(reference);
-    const record = (await app.requests!.get(reference))!.record;
+    const record = (await storedRequest(app.store, reference))!.record;
     const req = record.request as { userPrincipalName?: string; alias?: string };
     const ad = await directory.findByIdentity(req.userPrincipalName ?? '');
     assert.ok(ad?.enabled, 'the account is enabled');

@@ -12,7 +12,8 @@ import { silentLogger } from '../../src/log';
 import type { StepInputs } from '../../src/plans';
 import type { Store } from '../../src/store';
 import { StepError, type BatchWaiter, type StepOutcome, type StepResult } from '../../src/workflow/executors/types';
-import { cloudWaiters, InMemoryOnDemandLimiter, onDemandLimitKey, type OnDemandLimiter, type WaiterExoPort } from '../../src/workflow/executors/waiters';
+import { cloudWaiters, InMemoryOnDemandLimiter, onDemandLimitKey, type OnDemandLimiter } from '../../src/workflow/executors';
+import type { ExchangePort } from '../../src/workflow/executors/exchange-port';
 import { adUser, startTestCloud, type TestCloud } from '../sandbox/cloud-fixture';
 import { ENGINES, engineFixture } from '../store/helpers';
 
@@ -30,7 +31,7 @@ interface TestStep {
 const open = (st: TestStep): boolean => st.outcome === undefined || (!(st.outcome instanceof StepError) && st.outcome.kind === 'wait');
 
 /** Exchange is not asked by the user waits. */
-const noExo: WaiterExoPort = { invoke: () => Promise.reject(new Error('Exchange Online is not expected here')) };
+const noExo: ExchangePort = { invoke: () => Promise.reject(new Error('Exchange Online is not expected here')) };
 
 describe('provisionOnDemand limit shared by instances through the store', function () {
   this.timeout(120_000);

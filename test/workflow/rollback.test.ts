@@ -30,10 +30,10 @@ import { SANDBOX_TENANT_ID } from '../../src/sandbox/people';
 import type { AuditEvent, RequestRecord, RequestStatus } from '../../src/store';
 import { adExecutors } from '../../src/workflow/executors/ad';
 import { StepError, type StepContext } from '../../src/workflow/executors/types';
-import type { RequestActor } from '../../src/workflow/request-service';
+import type { RequestActor } from '../../src/workflow/use-cases';
 import { MemorySecretStore, EncryptedSecretVault } from '../../src/workflow/secret-vault';
 import { startConnector, visibleText, type Connector } from '../harness/connector';
-import { ARNOLD, buttonData, Chat, RITA } from '../harness/requests';
+import { ARNOLD, buttonData, Chat, RITA, storedRequest } from '../harness/requests';
 import { createSandboxOu, getSharedSandbox, openSandboxLdap, resetProvisionOnDemandLimit } from '../harness/sandbox';
 
 const suffix = Date.now().toString(36).slice(-5);
@@ -108,7 +108,7 @@ describe('cancel during a run and roll back, against the sandbox', function () {
   }
 
   async function record(reference: string): Promise<RequestRecord> {
-    const r = (await app.requests!.get(reference))?.record;
+    const r = (await storedRequest(app.store, reference))?.record;
     assert.ok(r, `${reference} exists`);
     return r;
   }
@@ -158,17 +158,17 @@ describe('cancel during a run and roll back, against the sandbox', function () {
   it('a user mailbox that stopped after the AD user was created and licensed: Roll back removes the licence, then the AD user', async function () {
     const { reference, dn, upn } = await failedUserMailbox(`Back${suffix}`);
     const before = await record(reference);
-    const view = await app.requests!.viewOf(before);
+    const view = await app.workflow!.views.viewOf(before);
     assert.equal(view.canRollBack, true, 'the card offers Roll back');
     assert.equal(view.canRetry, true);
 
-    const preview = await app.requests!.rollbackPreview(actor(RITA), reference, before.version);
+    const preview = await app.workflow!.useCases.runControl.rollbackPreview(actor(RITA), reference, before.version);
     assert.ok(preview.ok, preview.ok ? '' : preview.message);
     assert.deepEqual(preview.plan.steps.map((s) => s.action), ['entra.removeLicence', 'ad.deleteObject']);
     assert.deepEqual(preview.plan.kept, []);
 
     // two clicks at once: one roll back starts, the other is refused
-    const [a, b] = await Promise.all([app.requests!.rollback(actor(RITA), reference, before.version), app.requests!.rollback(actor(ARNOLD), reference, before.version)]);
+    const [a, b] = await Promise.all([app.workflow!.useCases.runControl.rollback(actor(RITA), reference, before.version), app.workflow!.useCases.runControl.rollback(actor(ARNOLD), reference, before.version)]);
     assert.deepEqual([a.ok, b.ok].sort(), [false, true], `${JSON.stringify(a).slice(0, 200)} / ${JSON.stringify(b).slice(0, 200)}`);
     const refused = a.ok ? b : a;
     assert.ok(!refused.ok);
@@ -181,7 +181,7 @@ describe('cancel during a run and roll back, against the sandbox', function () {
       'ad.create-user:done', 'sync.await-user:done', 'entra.usage-location:done', 'entra.assign-licence:done', 'exo.await-mailbox:skipped',
       'undo.1.entra.assign-licence:done', 'undo.2.ad.create-user:done',
     ]);
-    const v = await app.requests!.viewOf(done);
+    const v = await app.workflow!.views.viewOf(done);
     assert.match(v.statusText, /^Rolled back at .*: 2 removal steps done\.$/);
     assert.equal(v.canRollBack, false);
 
@@ -196,7 +196,7 @@ describe('cancel during a run and roll back, against the sandbox', function () {
     assert.ok(trail.some((e) => e.event === 'rollback.refused' && e.data.code !== 'not-allowed'), 'the second click is audited');
 
     // a later Roll back is refused and changes nothing
-    const again = await app.requests!.rollback(actor(RITA), reference, done.version);
+    const again = await app.workflow!.useCases.runControl.rollback(actor(RITA), reference, done.version);
     assert.ok(!again.ok);
     assert.equal(again.code, 'already');
     assert.match(again.message, /was already rolled back .*Nothing was changed\./);
@@ -220,7 +220,7 @@ describe('cancel during a run and roll back, against the sandbox', function () {
     const dn = ((waiting.plan as { steps: { input: { dn?: string } }[] }).steps[0]!.input.dn ?? '');
     const upn = (waiting.request as { userPrincipalName: string }).userPrincipalName;
 
-    const res = await app.requests!.cancel(actor(ARNOLD), reference, waiting.version);
+    const res = await app.workflow!.useCases.runControl.cancel(actor(ARNOLD), reference, waiting.version);
     assert.ok(res.ok, res.ok ? '' : res.message);
     const cancelledSteps = await steps(reference);
     assert.deepEqual(cancelledSteps.slice(4), ['exo.await-mailbox:cancelled', 'exo.set-type:cancelled', 'entra.remove-licence:cancelled']);
@@ -246,11 +246,11 @@ describe('cancel during a run and roll back, against the sandbox', function () {
     const told = await rita.waitFor((c) => new RegExp(`Request ${reference} was cancelled by ${ARNOLD.name}`).test(String(c.body.text)), 0, 10_000);
     assert.match(String(told.body.text), /Done before the cancel: 1\. Create the disabled AD user .*4\. Assign/);
     assert.match(String(told.body.text), /Roll back can remove what Mailroom created/);
-    const view = await app.requests!.viewOf(after);
+    const view = await app.workflow!.views.viewOf(after);
     assert.equal(view.canRollBack, true);
     assert.match(view.statusText, /^Cancelled by Arnold Approver at .*: 4 of 7 steps were done before the cancel\.$/);
 
-    const rb = await app.requests!.rollback(actor(RITA), reference, after.version);
+    const rb = await app.workflow!.useCases.runControl.rollback(actor(RITA), reference, after.version);
     assert.ok(rb.ok, rb.ok ? '' : rb.message);
     await untilStatus(reference, 'rolled-back');
     assert.equal(await directory.get(dn), null, 'the AD user is gone');
@@ -266,22 +266,22 @@ describe('cancel during a run and roll back, against the sandbox', function () {
     const setDescription = (text: string) => ldap.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: [text] }) }));
     try {
       await setDescription('Lab account: kept by IT');
-      const rb = await app.requests!.rollback(actor(RITA), reference, undefined);
+      const rb = await app.workflow!.useCases.runControl.rollback(actor(RITA), reference, undefined);
       assert.ok(rb.ok, rb.ok ? '' : rb.message);
       const failed = await untilStatus(reference, 'failed', (s) => s.includes('undo.2.ad.create-user:failed'));
       assert.match(failed.error ?? '', new RegExp(`^Mailroom did not delete the user .*its description is 'Lab account: kept by IT', not 'Created by Mailroom for ${reference}'.*nothing was deleted`));
       assert.ok(await directory.get(dn), 'the object is still there');
       assert.deepEqual(await licences(upn), [], 'the licence (removed before) is gone');
-      const view = await app.requests!.viewOf(failed);
+      const view = await app.workflow!.views.viewOf(failed);
       assert.match(view.statusText, /^Roll back stopped: Mailroom did not delete/);
       assert.deepEqual([view.canRetry, view.canRollBack, view.canCancel], [true, false, false]);
       const told = await rita.waitFor((c) => new RegExp(`The roll back of ${reference} stopped`).test(String(c.body.text)), 0, 10_000);
       assert.ok(told);
-      const again = await app.requests!.rollback(actor(RITA), reference, undefined);
+      const again = await app.workflow!.useCases.runControl.rollback(actor(RITA), reference, undefined);
       assert.ok(!again.ok && again.code === 'already', 'a second Roll back is refused while the first stands failed');
 
       await setDescription(createdByStamp(reference));
-      const retried = await app.requests!.retry(actor(RITA), reference, failed.version);
+      const retried = await app.workflow!.useCases.runControl.retry(actor(RITA), reference, failed.version);
       assert.ok(retried.ok, retried.ok ? '' : retried.message);
       await untilStatus(reference, 'rolled-back');
       assert.equal(await directory.get(dn), null);
@@ -293,8 +293,8 @@ describe('cancel during a run and roll back, against the sandbox', function () {
   it('a crash in the middle of a roll back: after a restart it finishes; the repeated step finds its work done', async function () {
     const { reference, dn, upn } = await failedUserMailbox(`Crash${suffix}`);
     // No runner picks the roll back up in this instance.
-    await app.runner!.stop();
-    const rb = await app.requests!.rollback(actor(RITA), reference, undefined);
+    await app.workflow!.runner!.stop();
+    const rb = await app.workflow!.useCases.runControl.rollback(actor(RITA), reference, undefined);
     assert.ok(rb.ok, rb.ok ? '' : rb.message);
     // A runner claims the first undo step, removes the licence … and dies before recording it.
     const [claimed] = await app.store.runs.claimNext('crashed-runner', now(), 1000, 10);

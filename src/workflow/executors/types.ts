@@ -77,13 +77,37 @@ export interface StepExecutor<A extends StepAction = StepAction> {
 }
 
 /**
- * Waits served by one poller for every waiting request: `checkAll` receives every waiting step of its action
+ * One waiting step handed to a waiter. `key` names it in the answers (the runner passes its run step's id);
+ * `ctx.results[ctx.stepId]`, when the runner passes it, is the `result` of the step's last `wait` answer: the
+ * waiter's state between polls (a waiter keeps that state in memory as well, so it must not depend on it).
+ */
+export interface WaitingStep<A extends StepAction = StepAction> {
+  readonly key: string;
+  readonly input: StepInputs[A];
+  readonly ctx: StepContext;
+}
+
+/**
+ * A waiter's answers for one polling cycle, by {@link WaitingStep.key}:
+ * - `done`: the awaited state holds; the runner records the result and moves the plan on.
+ * - `wait`: not yet; the runner checks again at `until` (never past the step's deadline). `result` carries the
+ *   waiter's state between polls (when the wait started, the attempt, what provisionOnDemand answered).
+ * - a StepError: the wait failed: a permanent one (a timeout, a refused look-up) stops the request, a transient one
+ *   is retried.
+ * - no entry: no news this cycle; the runner treats the step as still waiting and checks again after its own poll
+ *   interval.
+ */
+export type WaitAnswers = Map<string, StepOutcome | StepError>;
+
+/**
+ * A wait served by one poller for every waiting request: `checkAll` receives every waiting step of its action
  * and answers for each with few calls (Graph `$batch`, one Exchange query per cycle), so the cost of a polling
- * cycle does not grow with the number of waiting requests. Steps not in the returned map are still waiting.
+ * cycle does not grow with the number of waiting requests. A trouble of one step is that step's answer: if
+ * `checkAll` throws, the runner gives every step of the call the same error (transient unless it is a StepError).
  */
 export interface BatchWaiter<A extends StepAction = StepAction> {
   readonly action: A;
-  checkAll(waiting: readonly { readonly key: string; readonly input: StepInputs[A]; readonly ctx: StepContext }[]): Promise<Map<string, StepOutcome | StepError>>;
+  checkAll(waiting: readonly WaitingStep<A>[]): Promise<WaitAnswers>;
 }
 
 /** Keeps a generated password for the requester to reveal once; only ciphertext is stored. */

@@ -1,0 +1,77 @@
+/**
+ * Every chat command and card verb Mailroom answers, in one table. Commands are matched in this order (the
+ * first whose pattern matches the text runs); each lives in its own file in `commands/`, each card verb in
+ * `card-actions/`. The handlers call only the workflow's use cases (`src/workflow/use-cases.ts`).
+ */
+import type { UseCases } from '../workflow/use-cases';
+import { approveAction } from './card-actions/approve';
+import { cancelAction } from './card-actions/cancel';
+import { formAction } from './card-actions/form';
+import { helpAction } from './card-actions/help';
+import { keepAction } from './card-actions/keep';
+import { rejectAction } from './card-actions/reject';
+import { revealAction } from './card-actions/reveal';
+import { retryAction } from './card-actions/retry';
+import { rollbackAction } from './card-actions/rollback';
+import { submitAction } from './card-actions/submit';
+import { approveCommand } from './commands/approve';
+import { auditCommand } from './commands/audit';
+import { cancelCommand } from './commands/cancel';
+import { checkAuditCommand } from './commands/check-audit';
+import { driftCommand } from './commands/drift';
+import { exportAuditCommand } from './commands/export-audit';
+import { healthCommand } from './commands/health';
+import { helpCommand } from './commands/help';
+import { myApprovalsCommand } from './commands/my-approvals';
+import { myRequestsCommand } from './commands/my-requests';
+import { newCommand } from './commands/new';
+import { newRequestCommand } from './commands/new-request';
+import { rejectCommand } from './commands/reject';
+import { rollbackCommand } from './commands/rollback';
+import { statusCommand } from './commands/status';
+import { sweepCommand } from './commands/sweep';
+import { whoamiCommand } from './commands/whoami';
+import type { HandlerDeps } from './handler-deps';
+import type { MailroomBot } from './mailroom-bot';
+
+/** The handlers' dependencies; `useCases` is undefined when requests are off (then only help, whoami and health). */
+export type RegistrationDeps = Omit<HandlerDeps, 'useCases'> & { readonly useCases: UseCases | undefined };
+
+export function registerHandlers(bot: MailroomBot, deps: RegistrationDeps): void {
+  const everyCommand = () => bot.listCommands();
+  bot.command(helpCommand(deps, everyCommand)).command(whoamiCommand(deps)).command(healthCommand(deps));
+  bot.cardAction(helpAction(deps, everyCommand));
+  if (!deps.useCases) return;
+  const d: HandlerDeps = { ...deps, useCases: deps.useCases };
+
+  const commands = [
+    newCommand(d),
+    newRequestCommand(d),
+    statusCommand(d),
+    myRequestsCommand(d),
+    myApprovalsCommand(d),
+    cancelCommand(d),
+    rollbackCommand(d),
+    approveCommand(d),
+    rejectCommand(d),
+    auditCommand(d),
+    exportAuditCommand(d),
+    checkAuditCommand(d),
+    sweepCommand(d),
+    driftCommand(d),
+  ];
+  for (const c of commands) bot.command(c);
+
+  const cardActions = [
+    formAction(d), // request.form
+    submitAction(d), // request.submit
+    retryAction(d), // request.retry
+    revealAction(d), // request.reveal
+    approveAction(d), // request.approve
+    rejectAction(d), // request.reject
+    rollbackAction(d), // request.rollback
+    keepAction(d), // request.keep
+    cancelAction(d), // request.cancel
+  ];
+  for (const a of cardActions) bot.cardAction(a);
+}

@@ -1,0 +1,147 @@
+/**
+ * The workflow's composition root: from the adapters (store, directory, Graph, Exchange Online) and the chat
+ * layer's notifications, it builds the use cases, the durable runner, the notification sender and the timers
+ * (reminders and expiry, the scheduled sweep). `src/app.ts` wires adapters to this and nothing else.
+ *
+ * The life of a request, in files: intake.ts (filed, pending-approval) → approvals.ts (decided; lifecycle.ts owns
+ * every status change) → runner.ts (steps claimed and run through executors/, outcomes recorded, notices left in
+ * the outbox) → notification-outbox.ts (cards updated, requester told) ; run-control.ts retries, cancels and
+ * rolls back; request-views.ts and request-view.ts show it.
+ */
+import path from 'node:path';
+import type { CloudClients } from '../cloud';
+import type { MailroomConfig } from '../config/config';
+import type { DirectoryClient } from '../directory';
+import type { Logger } from '../log';
+import type { Store } from '../store';
+import { ApprovalAccess, policyFrom } from './approval-access';
+import { ApprovalService } from './approvals';
+import { AuditTrailService } from './audit-trail';
+import { adExecutors, cloudExecutors, cloudWaiters, INITIAL_PASSWORD_ENTRY } from './executors';
+import { RequestIntake } from './intake';
+import { RequestLifecycle } from './lifecycle';
+import { NotificationSender } from './notification-outbox';
+import { PasswordRevealService } from './password-reveal';
+import type { RequestNotifications } from './ports';
+import { HybridRecipientLookup } from './recipient-lookup';
+import { RequestViewService } from './request-views';
+import { RunControlService } from './run-control';
+import { WorkflowRunner } from './runner';
+import { EncryptedSecretVault, vaultKey } from './secret-vault';
+import { CloudManagedSweep } from './sweep';
+import { TenantProfileProvider } from './tenant-profile-provider';
+import type { UseCases } from './use-cases';
+
+export interface WorkflowOptions {
+  /** The clock for approvals and runs (reminders, expiry, backoff); tests move it instead of waiting. */
+  readonly now?: () => Date;
+  /** Run approved requests (default true). Tests of approvals alone turn it off. */
+  readonly runRequests?: boolean;
+  /** Runner timing (tests make it fast). */
+  readonly runner?: { readonly pollMs?: number; readonly waitPollMs?: number; readonly backoffBaseMs?: number; readonly backoffCapMs?: number; readonly maxAttempts?: number };
+  /** How soon a waiting step is checked again (ms), for every kind of wait (tests make it fast). */
+  readonly waitIntervalMs?: number;
+  /** How often the notification outbox is drained (ms). */
+  readonly notifyIntervalMs?: number;
+}
+
+export interface WorkflowDeps {
+  readonly config: MailroomConfig;
+  readonly store: Store;
+  readonly directory: DirectoryClient;
+  readonly cloud: CloudClients;
+  readonly notifications: RequestNotifications;
+  readonly log: Logger;
+}
+
+export interface Workflow {
+  readonly useCases: UseCases;
+  /** Undefined when approved requests are not run. */
+  readonly runner: WorkflowRunner | undefined;
+  readonly approvals: ApprovalService;
+  readonly views: RequestViewService;
+  readonly notificationSender: NotificationSender;
+  /** Starts the runner, the notification sender and the timers. */
+  start(): void;
+  /** Stops the timers, lets running steps finish and delivers what is left in the outbox. */
+  stop(): Promise<void>;
+}
+
+export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}): Workflow {
+  const { config, store, directory, cloud, notifications, log } = deps;
+  const now = options.now ?? (() => new Date());
+  const profile = new TenantProfileProvider(cloud.exo, cloud.graph, config.profile, log.child({ component: 'profile' }));
+  const sweep = new CloudManagedSweep(cloud.exo, directory, (e) => store.audit.append(e), log.child({ component: 'sweep' }));
+  const vault = new EncryptedSecretVault(vaultKey(config.secretKey, config.dataDir), store.secrets);
+  const lifecycle = new RequestLifecycle(store.requests);
+  const access = new ApprovalAccess(policyFrom(config.approval), cloud.graph);
+  const views = new RequestViewService(store, access);
+  const sender = new NotificationSender({ outbox: store.outbox, requests: store.requests, views, notifications, log: log.child({ component: 'notify' }), now, intervalMs: options.notifyIntervalMs });
+
+  const sync = { servicePrincipalId: config.profile.syncServicePrincipalId, jobId: config.profile.syncJobId };
+  const every = options.waitIntervalMs;
+  const runner =
+    options.runRequests === false
+      ? undefined
+      : new WorkflowRunner({
+          store,
+          executors: [...adExecutors({ directory, vault }), ...cloudExecutors({ graph: cloud.graph, exo: cloud.exo, sync })],
+          waiters: cloudWaiters({
+            graph: cloud.graph,
+            exo: cloud.exo,
+            sync,
+            // The provisionOnDemand window lives in the store: every instance on the database shares the job's limit.
+            limiter: store.rateLimits,
+            ...(every !== undefined ? { pollIntervalMs: { cloudSync: every, connectSync: every, mailbox: every, recipient: every } } : {}),
+          }),
+          lifecycle,
+          outbox: store.outbox,
+          onMessage: () => sender.kick(),
+          log: log.child({ component: 'runner' }),
+          now: options.now,
+          ...options.runner,
+        });
+
+  const common = { lifecycle, access, views, notifications, runs: runner, log: log.child({ component: 'requests' }), now };
+  const approvals = new ApprovalService({ store, ...common });
+  const useCases: UseCases = {
+    intake: new RequestIntake({ store, lookup: new HybridRecipientLookup(directory, cloud.exo), profile: () => profile.get(), access, views, notifications, log: common.log, now }),
+    approvals,
+    runControl: new RunControlService({ store, ...common }),
+    views,
+    passwords: new PasswordRevealService(store, views, (id) => vault.takeOnce(id, INITIAL_PASSWORD_ENTRY)),
+    audit: new AuditTrailService(store, access, path.join(config.dataDir, 'exports'), now),
+    cloudManaged: sweep,
+  };
+
+  const timers: NodeJS.Timeout[] = [];
+  const repeat = (what: string, work: () => Promise<unknown>, ms: number) => {
+    const t = setInterval(() => {
+      work().catch((err: unknown) => log.error(`${what} failed`, { err }));
+    }, ms);
+    t.unref();
+    timers.push(t);
+  };
+
+  return {
+    useCases,
+    runner,
+    approvals,
+    views,
+    notificationSender: sender,
+    start() {
+      runner?.start();
+      sender.start();
+      repeat('reminder/expiry tick', () => approvals.tick(), 60_000);
+      if (config.sweepIntervalMs) {
+        const admins = config.roles.admins.flatMap((a) => (a.kind === 'user' ? [a.id] : []));
+        repeat('scheduled cloud-managed sweep', async () => notifications.sweepReported(await sweep.sweep({ aadObjectId: null, name: 'Mailroom (scheduled)' }), admins, config.allowedTenantIds[0] ?? ''), config.sweepIntervalMs);
+      }
+    },
+    async stop() {
+      timers.splice(0).forEach((t) => clearInterval(t));
+      await runner?.stop();
+      await sender.stop();
+    },
+  };
+}

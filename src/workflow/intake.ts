@@ -1,0 +1,112 @@
+import type { Logger } from '../log';
+import { plan as makePlan, PlanRefusedError, type Plan } from '../plans';
+import {
+  expiresAt,
+  isKindId,
+  kindRefusal,
+  LookupUnavailableError,
+  nextReminderAt,
+  openApproval,
+  validateRequest,
+  type RecipientLookup,
+  type TenantProfile,
+} from '../requests';
+import type { AuditEventInput, Store } from '../store';
+import type { ApprovalAccess } from './approval-access';
+import type { RequestNotifications } from './ports';
+import type { RequestViewService } from './request-views';
+import { actorEvent } from './use-case-deps';
+import type { Intake, RequestActor, SubmitResult } from './use-cases';
+
+export interface IntakeDeps {
+  readonly store: Pick<Store, 'requests' | 'audit'>;
+  readonly lookup: RecipientLookup;
+  readonly profile: () => Promise<TenantProfile>;
+  readonly access: ApprovalAccess;
+  readonly views: RequestViewService;
+  readonly notifications: RequestNotifications;
+  readonly log: Logger;
+  readonly now: () => Date;
+}
+
+/** Intake: validates (against AD and Exchange), plans and files a request, and sends it to its first approvers. */
+export class RequestIntake implements Intake {
+  constructor(private readonly deps: IntakeDeps) {}
+
+  private audit(e: AuditEventInput) {
+    return this.deps.store.audit.append(e);
+  }
+
+  /** Validates, plans and files a request; on bad input nothing is stored but the audit record of the failure. */
+  async submit(actor: RequestActor, kind: string, rawValues: Record<string, unknown>, source: 'form' | 'command'): Promise<SubmitResult> {
+    if (!isKindId(kind)) {
+      await this.audit(actorEvent(actor, 'request.validation-failed', null, { kind: String(kind).slice(0, 60), source, errors: [{ field: 'kind', message: 'unknown kind' }] }));
+      return { ok: false, errors: [{ field: 'kind', message: `Mailroom has no request kind "${String(kind).slice(0, 60)}".` }] };
+    }
+    const profile = await this.deps.profile();
+    const refusal = kindRefusal(kind, profile);
+    if (refusal) {
+      await this.audit(actorEvent(actor, 'request.refused', null, { kind, source, reason: refusal }));
+      return { ok: false, errors: [], refused: refusal };
+    }
+    let result;
+    try {
+      result = await validateRequest(kind, rawValues, { lookup: this.deps.lookup, profile });
+    } catch (err) {
+      if (err instanceof LookupUnavailableError) {
+        await this.audit(actorEvent(actor, 'request.validation-failed', null, { kind, source, unavailable: err.check }));
+        return { ok: false, errors: [], refused: err.message };
+      }
+      throw err;
+    }
+    if (!result.ok) {
+      await this.audit(actorEvent(actor, 'request.validation-failed', null, { kind, source, errors: result.errors.map((e) => ({ field: e.field, message: e.message })) }));
+      return { ok: false, errors: result.errors };
+    }
+    let thePlan: Plan;
+    try {
+      thePlan = makePlan(result.request, profile);
+    } catch (err) {
+      if (err instanceof PlanRefusedError) {
+        await this.audit(actorEvent(actor, 'request.refused', null, { kind, source, reason: err.message }));
+        return { ok: false, errors: [], refused: err.message };
+      }
+      throw err;
+    }
+    const now = this.deps.now();
+    const policy = this.deps.access.policy;
+    const opened = openApproval({ requestId: 'new', kind, requesterId: actor.aadObjectId, now }, policy);
+    if (!opened.ok) {
+      await this.audit(actorEvent(actor, 'request.refused', null, { kind, source, reason: opened.reason }));
+      return { ok: false, errors: [], refused: opened.reason };
+    }
+    const record = await this.deps.store.requests.create({
+      kind,
+      requesterAadObjectId: actor.aadObjectId,
+      requesterName: actor.name,
+      tenantId: actor.tenantId,
+      values: stringValues(rawValues),
+      request: result.request,
+      plan: thePlan,
+      status: 'pending-approval',
+      stage: 1,
+      remindAt: nextReminderAt(opened.state, policy, now),
+      expiresAt: expiresAt(opened.state, policy),
+    });
+    await this.audit(actorEvent(actor, 'request.created', record.reference, { kind, source, version: record.version, steps: thePlan.steps.map((s) => s.action) }));
+    const view = this.deps.views.view(record, []);
+    await this.deps.notifications.approvalNeeded(record, view, await this.deps.access.approverUserIds(record));
+    this.deps.log.info('request filed', { reference: record.reference, kind, requester: actor.aadObjectId });
+    return { ok: true, reference: record.reference, view };
+  }
+
+  async refused(actor: RequestActor, kind: string, reason: string): Promise<void> {
+    await this.audit(actorEvent(actor, 'request.refused', null, { kind: String(kind).slice(0, 60), reason }));
+  }
+}
+
+function stringValues(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+  return out;
+}

@@ -1,0 +1,35 @@
+/**
+ * What the workflow needs from the outside world, as ports: the chat layer implements the notifications, the
+ * store implements the card references, Graph implements the group look-ups.
+ */
+import type { CardInput, CardRecord, RequestRecord } from '../store';
+import type { RequestView } from './request-view';
+import type { SweepReport } from './sweep';
+
+/** How people hear about requests (implemented by the Teams layer, `src/bot/teams-notifications.ts`). */
+export interface RequestNotifications {
+  /** A new request (or a request that reached a new stage) waits for these approvers. */
+  approvalNeeded(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void>;
+  /** The request changed: update every copy of its cards in place and tell the requester. */
+  requestChanged(record: RequestRecord, view: RequestView, message: string | undefined): Promise<void>;
+  /** A reminder to the approvers of the current stage. */
+  remind(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void>;
+  /** The scheduled cloud-managed sweep's report, for the admins. */
+  sweepReported(report: SweepReport, adminUserIds: readonly string[], tenantId: string): Promise<void>;
+}
+
+/** Where the cards of a request were posted (the store's card repository). */
+export interface CardReferences {
+  add(input: CardInput): Promise<unknown>;
+  list(requestId: number): Promise<CardRecord[]>;
+}
+
+/** Answers which of the given Entra groups a user belongs to (Graph checkMemberGroups). */
+export interface GroupMembershipPort {
+  memberGroups(userAadObjectId: string, groupIds: readonly string[]): Promise<string[]>;
+}
+
+/** Lists the users of an Entra group (to send approval cards to its members). */
+export interface GroupMembersPort {
+  memberUserIds(groupId: string): Promise<string[]>;
+}

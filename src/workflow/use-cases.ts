@@ -1,0 +1,128 @@
+/**
+ * The workflow's use cases as the chat layer sees them: one interface per use case, each implemented by one module
+ * of `src/workflow/` and built together by `createWorkflow()` (`create-workflow.ts`). The bot's command and
+ * card-action handlers call only these; none of them touches the store.
+ */
+import type { RollbackPlan } from '../plans';
+import type { FieldError } from '../requests';
+import type { AuditVerifyResult, CardAudience } from '../store';
+import type { DriftItem, SweepReport } from './sweep';
+import type { RequestView } from './request-view';
+
+/** Who acts: always from the authenticated activity (never from card data). */
+export interface RequestActor {
+  readonly aadObjectId: string;
+  readonly name: string;
+  readonly tenantId: string;
+  readonly isAdmin: boolean;
+}
+
+export type SubmitResult =
+  | { readonly ok: true; readonly reference: string; readonly view: RequestView }
+  | { readonly ok: false; readonly errors: FieldError[]; readonly refused?: string };
+
+/** A decision, retry or cancel: done, or refused with a message (and the card to show when the actor may see it). */
+export type DecisionOutcome =
+  | { readonly ok: true; readonly reference: string; readonly view: RequestView; readonly effect: 'next-stage' | 'approved' | 'rejected' }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly view?: RequestView };
+
+/** A roll back as the confirmation card shows it. */
+export type RollbackPreview =
+  | { readonly ok: true; readonly reference: string; readonly view: RequestView; readonly plan: RollbackPlan; readonly digest: string }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly view?: RequestView };
+
+/** A roll back asked for: started, refused, or (code `changed`) what it would do now differs from what was confirmed. */
+export type RollbackOutcome =
+  | { readonly ok: true; readonly reference: string; readonly view: RequestView }
+  | {
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+      readonly view?: RequestView;
+      /** With code `changed`: the roll back as it stands now, to confirm again. */
+      readonly preview?: { readonly plan: RollbackPlan; readonly digest: string };
+    };
+
+/** Intake: validate, plan and file a request; audit a refusal the chat layer decided on (a missing role). */
+export interface Intake {
+  submit(actor: RequestActor, kind: string, values: Record<string, unknown>, source: 'form' | 'command'): Promise<SubmitResult>;
+  refused(actor: RequestActor, kind: string, reason: string): Promise<void>;
+}
+
+/** Approvals: decisions (`version` undefined: the request as it stands now), what waits for whom. */
+export interface Approvals {
+  decide(actor: RequestActor, reference: string, version: number | undefined, outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecisionOutcome>;
+  listAwaiting(actor: RequestActor): Promise<RequestView[]>;
+}
+
+/** Retry, cancel and roll back a request (each checked against the actor and the card's version). */
+export interface RunControl {
+  retry(actor: RequestActor, reference: string, version: number | undefined): Promise<DecisionOutcome>;
+  cancel(actor: RequestActor, reference: string, version: number | undefined): Promise<DecisionOutcome>;
+  rollbackPreview(actor: RequestActor, reference: string, version: number | undefined): Promise<RollbackPreview>;
+  rollback(actor: RequestActor, reference: string, version: number | undefined, digest?: string): Promise<RollbackOutcome>;
+}
+
+/** Where a card showing a request was posted, so that it is updated in place as the request moves on. */
+export interface PostedCard {
+  readonly audience: CardAudience;
+  readonly aadObjectId: string | null;
+  readonly conversationId: string;
+  readonly activityId: string;
+}
+
+/** Reading requests: only what the actor may see. */
+export interface RequestViews {
+  /** The request's view, or undefined when there is none the actor may see (the two are not told apart). */
+  find(actor: RequestActor, reference: string): Promise<RequestView | undefined>;
+  listMine(actor: RequestActor): Promise<RequestView[]>;
+  trackCard(reference: string, card: PostedCard): Promise<void>;
+}
+
+export type RevealOutcome =
+  | { readonly ok: true; readonly view: RequestView; readonly secret: string | undefined }
+  | { readonly ok: false; readonly message: string };
+
+/** The generated password of an account Mailroom created: shown once, to the requester only. */
+export interface PasswordReveal {
+  reveal(actor: RequestActor, reference: string): Promise<RevealOutcome>;
+}
+
+export interface AuditTrailView {
+  readonly reference: string;
+  readonly chain: AuditVerifyResult;
+  readonly events: readonly { seq: number; at: string; event: string; actor: string; detail: string }[];
+}
+
+export interface AuditExport {
+  readonly rows: number;
+  /** Where the CSV was saved on the Mailroom server. */
+  readonly file: string;
+  readonly csv: string;
+  readonly chain: AuditVerifyResult;
+}
+
+/** The audit log: a request's trail, the whole log as CSV, the chain check. */
+export interface AuditTrail {
+  trail(actor: RequestActor, reference: string): Promise<AuditTrailView | undefined>;
+  exportAll(actor: RequestActor): Promise<AuditExport>;
+  verify(): Promise<AuditVerifyResult>;
+}
+
+/** The cloud-managed sweep and the drift report (admins). */
+export interface CloudManagedUseCases {
+  sweep(actor: { aadObjectId: string | null; name: string }): Promise<SweepReport>;
+  drift(actor: { aadObjectId: string | null; name: string }): Promise<{ checked: number; items: DriftItem[] }>;
+}
+
+/** Everything the chat layer may ask of the workflow. */
+export interface UseCases {
+  readonly intake: Intake;
+  readonly approvals: Approvals;
+  readonly runControl: RunControl;
+  readonly views: RequestViews;
+  readonly passwords: PasswordReveal;
+  readonly audit: AuditTrail;
+  /** Undefined when Exchange Online is not configured. */
+  readonly cloudManaged: CloudManagedUseCases | undefined;
+}
