@@ -13,8 +13,6 @@ type Rgb = readonly [number, number, number];
 type Shape = (x: number, y: number) => number;
 type Fill = Rgb | ((x: number, y: number) => Rgb);
 
-/** The colour icon's background; also the manifest's accentColor. */
-export const ACCENT_HEX = '#1F5FAD';
 const ACCENT_TOP: Rgb = [0x27, 0x6c, 0xbd];
 const ACCENT_BOTTOM: Rgb = [0x17, 0x50, 0x97];
 const FLAP: Rgb = [0x17, 0x50, 0x97];
@@ -109,7 +107,7 @@ const verticalGradient =
   };
 
 /** 192×192 full-colour icon: a white envelope on Mailroom blue with a green "approved" badge. */
-export function renderColorIcon(): RgbaImage {
+function renderColorIcon(): RgbaImage {
   const size = 192;
   const image = createImage(size, size);
   const background = verticalGradient(ACCENT_TOP, ACCENT_BOTTOM, size);
@@ -132,7 +130,7 @@ export function renderColorIcon(): RgbaImage {
  * 32×32 outline icon: a white envelope silhouette with the flap cut out, on full transparency.
  * Every pixel is either fully transparent or opaque white (#FFFFFF), as Teams requires.
  */
-export function renderOutlineIcon(): RgbaImage {
+function renderOutlineIcon(): RgbaImage {
   const size = 32;
   const image = createImage(size, size);
   paint(image, roundedRect(16, 16.5, 14, 9.5, 2.5), WHITE); // x 2..30, y 7..26
@@ -149,7 +147,7 @@ export function renderOutlineIcon(): RgbaImage {
 }
 
 /** Write color.png and outline.png into the given folder (normally appPackage/). */
-export function writeIcons(dir: string): { color: string; outline: string } {
+function writeIcons(dir: string): { color: string; outline: string } {
   const color = path.join(dir, 'color.png');
   const outline = path.join(dir, 'outline.png');
   writeFileSync(color, encodePng(renderColorIcon()));

@@ -62,7 +62,7 @@ export function manifestValues(env: Readonly<Record<string, string>>): Record<st
 }
 
 /** Names whose values must never be printed (and never go into an app package). */
-export const SECRET_NAME_PATTERN = /SECRET|PASSWORD|KEY|TOKEN/i;
+const SECRET_NAME_PATTERN = /SECRET|PASSWORD|KEY|TOKEN/i;
 
 export function isSecretName(name: string): boolean {
   return SECRET_NAME_PATTERN.test(name);

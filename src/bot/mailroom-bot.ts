@@ -226,7 +226,7 @@ function cardResponse(card: Record<string, unknown>): AdaptiveCardInvokeResponse
   return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card };
 }
 
-export function normaliseText(text: string): string {
+function normaliseText(text: string): string {
   return text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
 }
 

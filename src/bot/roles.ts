@@ -1,7 +1,6 @@
 import type { Principal } from '../config/config';
 
 export type Role = 'requester' | 'approver' | 'admin';
-export const ALL_ROLES: readonly Role[] = ['requester', 'approver', 'admin'];
 
 /** Answers which of the given Entra groups a user is a (transitive) member of, e.g. Graph checkMemberGroups. */
 export interface GroupMembership {

@@ -13,7 +13,7 @@ export interface TurnInfo {
   readonly roles: readonly Role[];
 }
 
-export function tenantOf(activity: Partial<Activity>): string | undefined {
+function tenantOf(activity: Partial<Activity>): string | undefined {
   const fromConversation = activity.conversation?.tenantId;
   const channelData = activity.channelData as { tenant?: { id?: unknown } } | undefined;
   const fromChannelData = typeof channelData?.tenant?.id === 'string' ? channelData.tenant.id : undefined;

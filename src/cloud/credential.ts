@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import type { CloudConfig } from '../config/config';
 
-export const MICROSOFT_AUTHORITY = 'https://login.microsoftonline.com';
+const MICROSOFT_AUTHORITY = 'https://login.microsoftonline.com';
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 export const EXCHANGE_SCOPE = 'https://outlook.office365.com/.default';
 

@@ -179,7 +179,7 @@ function isGraphStatus(err: unknown, status: number): boolean {
 }
 
 /** The `value` of provisionOnDemand's answer: a JSON string holding `[{provisioningSteps, statusInfo}]` (or one object). */
-export function parseProvisionOnDemand(value: unknown): ProvisionOnDemandOutcome {
+function parseProvisionOnDemand(value: unknown): ProvisionOnDemandOutcome {
   let parsed: unknown = value;
   if (typeof value === 'string') {
     try {

@@ -389,12 +389,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
 }
 
 /** Request kinds as configuration names: `shared-mailbox` → `SHARED_MAILBOX`. */
-export const REQUEST_KIND_IDS = [
+const REQUEST_KIND_IDS = [
   'user-mailbox', 'shared-mailbox', 'room-mailbox', 'equipment-mailbox', 'mail-user', 'mail-contact', 'distribution-group',
   'primary-address', 'secondary-address-add', 'secondary-address-remove', 'cloud-managed', 'mailbox-type', 'offboarding',
 ] as const;
 const envKind = (kind: string) => kind.toUpperCase().replace(/-/g, '_');
-export const OU_SETTINGS = { users: 'OU_USERS', shared: 'OU_SHARED', rooms: 'OU_ROOMS', equipment: 'OU_EQUIPMENT', mailUsers: 'OU_MAIL_USERS', contacts: 'OU_CONTACTS', groups: 'OU_GROUPS' } as const;
+const OU_SETTINGS = { users: 'OU_USERS', shared: 'OU_SHARED', rooms: 'OU_ROOMS', equipment: 'OU_EQUIPMENT', mailUsers: 'OU_MAIL_USERS', contacts: 'OU_CONTACTS', groups: 'OU_GROUPS' } as const;
 
 function readProfileSettings(r: Reader): ProfileSettings {
   const ous: Record<string, string> = {};
@@ -476,11 +476,11 @@ export function describeConfig(c: MailroomConfig): Record<string, unknown> {
   };
 }
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-export function maskUrl(url: string): string {
+function maskUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

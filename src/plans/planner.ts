@@ -120,7 +120,7 @@ class Builder {
 // ---------------------------------------------------------------------------------------------
 
 /** The cn of a new object: its display name, cut to AD's 64 characters (whole characters only). */
-export function cnOf(displayName: string): string {
+function cnOf(displayName: string): string {
   if (displayName.length <= LIMITS.cn) return displayName;
   let out = '';
   for (const c of displayName) {

@@ -19,7 +19,7 @@ import type { Plan } from './planner';
 import { STEP_ACTIONS, systemOf, type LicenceInput, type Step, type StepAction, type StepInputs } from './steps';
 
 /** Step ids of compensation steps start with this: `undo.<n>.<original step id>`. */
-export const UNDO_PREFIX = 'undo.';
+const UNDO_PREFIX = 'undo.';
 
 export function isUndoStepId(stepId: string): boolean {
   return stepId.startsWith(UNDO_PREFIX);

@@ -67,11 +67,11 @@ export interface ApprovalState {
 }
 
 /** The most characters a rejection reason may have. */
-export const MAX_REASON_LENGTH = 1000;
+const MAX_REASON_LENGTH = 1000;
 
 const lower = (s: string): string => s.toLowerCase();
 
-export function approvalFor(kind: KindId, config: ApprovalPolicyConfig): KindApproval | undefined {
+function approvalFor(kind: KindId, config: ApprovalPolicyConfig): KindApproval | undefined {
   return config.kinds[kind] ?? config.fallback;
 }
 

@@ -104,7 +104,7 @@ export function keysOf(field: FieldDef): string[] {
 }
 
 /** The canonical command key of each field of a kind, in schema order. */
-export function commandKeys(kind: KindId): string[] {
+function commandKeys(kind: KindId): string[] {
   return KINDS[kind].fields.map((f) => f.keys[0] ?? f.id.toLowerCase());
 }
 
@@ -118,7 +118,7 @@ const PHRASES: readonly { words: string[]; kind: KindId }[] = KIND_IDS.flatMap((
   KINDS[kind].command.phrases.map((p) => ({ words: p.split(' '), kind })),
 ).sort((a, b) => b.words.length - a.words.length);
 
-export function kindList(filter?: (def: KindDef) => boolean): string {
+function kindList(filter?: (def: KindDef) => boolean): string {
   return KIND_IDS.map((k) => KINDS[k])
     .filter((d) => !filter || filter(d))
     .map((d) => d.command.phrases[0] ?? d.id)

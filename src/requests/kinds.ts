@@ -294,14 +294,6 @@ export const KINDS: Readonly<Record<KindId, KindDef>> = {
   },
 };
 
-export function kindDef(kind: KindId): KindDef {
-  return KINDS[kind];
-}
-
-export function fieldOf(kind: KindId, fieldId: string): FieldDef | undefined {
-  return KINDS[kind].fields.find((f) => f.id === fieldId);
-}
-
 /** The field ids of a kind, e.g. to pick the form inputs out of an Action.Execute data object. */
 export function fieldIds(kind: KindId): string[] {
   return KINDS[kind].fields.map((f) => f.id);
@@ -334,8 +326,8 @@ export const KIND_FIELD = 'kind';
 // ---------------------------------------------------------------------------------------------
 
 /** EXO RecipientTypeDetails of the mailbox types. */
-export const MAILBOX_RECIPIENT_TYPES = ['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'] as const;
-export const GROUP_RECIPIENT_TYPES = ['MailUniversalDistributionGroup', 'MailUniversalSecurityGroup', 'MailNonUniversalGroup'] as const;
+const MAILBOX_RECIPIENT_TYPES = ['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'] as const;
+const GROUP_RECIPIENT_TYPES = ['MailUniversalDistributionGroup', 'MailUniversalSecurityGroup', 'MailNonUniversalGroup'] as const;
 
 export function isMailboxType(t: string): boolean {
   return (MAILBOX_RECIPIENT_TYPES as readonly string[]).includes(t);

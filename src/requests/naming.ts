@@ -30,8 +30,7 @@ export const DEFAULT_NAMING: NamingTemplates = {
 };
 
 /** `{first}`, `{last}`: the whole name; `{f}`, `{l}`: its first letter; `{name}`: a display name. */
-export const TEMPLATE_TOKENS = ['first', 'last', 'f', 'l', 'name'] as const;
-export type TemplateToken = (typeof TEMPLATE_TOKENS)[number];
+export type TemplateToken = 'first' | 'last' | 'f' | 'l' | 'name';
 
 const PERSON_TOKENS: readonly TemplateToken[] = ['first', 'last', 'f', 'l'];
 const RESOURCE_TOKENS: readonly TemplateToken[] = ['name'];

@@ -55,28 +55,6 @@ export interface TenantProfile {
   readonly adHasExchangeSchema: boolean;
 }
 
-/** Which OU each kind's new objects go to. */
-export function ouGroupOf(kind: KindId): OuGroup | null {
-  switch (kind) {
-    case 'user-mailbox':
-      return 'users';
-    case 'shared-mailbox':
-      return 'shared';
-    case 'room-mailbox':
-      return 'rooms';
-    case 'equipment-mailbox':
-      return 'equipment';
-    case 'mail-user':
-      return 'mailUsers';
-    case 'mail-contact':
-      return 'contacts';
-    case 'distribution-group':
-      return 'groups';
-    default:
-      return null;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Discovery + overrides → profile
 // ---------------------------------------------------------------------------------------------
@@ -135,7 +113,7 @@ export type ProfileResult =
   | { readonly ok: false; readonly errors: string[]; readonly choices: ProfileChoice[]; readonly warnings: string[] };
 
 /** Exchange Online service plans: a SKU with one of these gives a mailbox. */
-export const EXCHANGE_SERVICE_PLANS = ['EXCHANGE_S_STANDARD', 'EXCHANGE_S_ENTERPRISE', 'EXCHANGE_S_DESKLESS', 'EXCHANGE_S_ESSENTIALS'];
+const EXCHANGE_SERVICE_PLANS = ['EXCHANGE_S_STANDARD', 'EXCHANGE_S_ENTERPRISE', 'EXCHANGE_S_DESKLESS', 'EXCHANGE_S_ESSENTIALS'];
 
 /** Friendly names for common SKUs (Microsoft's product names). */
 const SKU_NAMES: Readonly<Record<string, string>> = {

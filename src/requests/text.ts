@@ -22,7 +22,7 @@ function hasControl(s: string): boolean {
 const INVISIBLE = /[\u00ad\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064\u2066-\u2069\ufeff\ufffe\uffff]/u;
 
 /** True when the string contains a UTF-16 surrogate that is not part of a pair. */
-export function hasLoneSurrogate(s: string): boolean {
+function hasLoneSurrogate(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {

@@ -50,7 +50,7 @@ export interface ValidationContext {
 export type ValidationResult = { readonly ok: true; readonly request: RecipientRequest } | { readonly ok: false; readonly errors: FieldError[] };
 
 /** At most this many initial members in one request. */
-export const MAX_INITIAL_MEMBERS = 100;
+const MAX_INITIAL_MEMBERS = 100;
 
 const TRUE_WORDS = ['yes', 'y', 'true', '1', 'on'];
 const FALSE_WORDS = ['no', 'n', 'false', '0', 'off'];

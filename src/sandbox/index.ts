@@ -91,7 +91,7 @@ export interface SandboxTimings {
 }
 
 /** The tenant's clock: the wall clock plus an offset tests can move forward (mailbox delays, rate-limit windows). */
-export class SandboxClock implements Clock {
+class SandboxClock implements Clock {
   private offset = 0;
 
   now(): number {
@@ -140,9 +140,9 @@ export interface StartSandboxOptions {
   log?: (message: string) => void;
 }
 
-export const ENDPOINTS_FILE = 'endpoints.json';
+const ENDPOINTS_FILE = 'endpoints.json';
 /** Holds the pid of the process running the sandbox of a state folder. */
-export const LOCK_FILE = 'sandbox.pid';
+const LOCK_FILE = 'sandbox.pid';
 
 /** Hands out queued ids first (to create the sandbox people with their fixed object ids), then random ones. */
 class IdSource {

@@ -7,7 +7,7 @@ export interface SkuPort {
   subscribedSkus(): Promise<{ skuId: string; skuPartNumber: string; prepaidUnits?: { enabled?: number }; consumedUnits?: number; servicePlans?: { servicePlanName: string }[] }[]>;
 }
 
-export class TenantProfileError extends Error {
+class TenantProfileError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`Mailroom cannot work out how to provision in this tenant: ${problems.join(' ')} Nothing was requested.`);
     this.name = 'TenantProfileError';
@@ -15,7 +15,7 @@ export class TenantProfileError extends Error {
 }
 
 /** Reads what the tenant says about itself (Exchange organisation config, accepted domains, SKUs). */
-export async function discoverTenant(exo: ExoPort, graph: SkuPort, settings: ProfileSettings): Promise<DiscoveredTenant> {
+async function discoverTenant(exo: ExoPort, graph: SkuPort, settings: ProfileSettings): Promise<DiscoveredTenant> {
   const [org, domains, skus] = await Promise.all([
     exo.invoke<{ BlockExchangeProvisioningFromOnPremEnabled?: boolean; ExchangeAttributesCloudManagedByDefault?: boolean }>('Get-OrganizationConfig').then(
       (r) => r.value[0] ?? null,
@@ -41,7 +41,7 @@ export async function discoverTenant(exo: ExoPort, graph: SkuPort, settings: Pro
   };
 }
 
-export function overridesFrom(settings: ProfileSettings): ProfileOverrides {
+function overridesFrom(settings: ProfileSettings): ProfileOverrides {
   return {
     ...(settings.exchangeAttributeMode ? { exchangeAttributeMode: settings.exchangeAttributeMode } : {}),
     ...(settings.sync ? { sync: settings.sync } : {}),

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export const OPENSSL = process.platform === 'win32' ? 'openssl' : '/usr/bin/openssl';
+const OPENSSL = process.platform === 'win32' ? 'openssl' : '/usr/bin/openssl';
 
 export interface EmulatorTls {
   caFile: string;

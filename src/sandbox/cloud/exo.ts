@@ -427,7 +427,7 @@ const MAIL_USERS: RecipientTypeDetails[] = ['MailUser', 'GuestMailUser'];
 const GROUPS: RecipientTypeDetails[] = ['MailUniversalDistributionGroup', 'MailUniversalSecurityGroup'];
 const GET = ['Identity', 'Filter', 'ResultSize', 'RecipientTypeDetails'];
 
-export const CMDLETS: Record<string, Cmdlet> = {
+const CMDLETS: Record<string, Cmdlet> = {
   'Get-User': {
     parameters: GET,
     run: (ctx, p) => query(ctx, p, ctx.tenant.recipients().filter((r) => r.objectKind === 'user'), userProps),

@@ -42,7 +42,7 @@ function graphDate(ms: number): string {
 }
 
 /** Graph's error body. */
-export function graphErrorBody(code: string, message: string, requestId: string, clientRequestId: string, nowMs: number): unknown {
+function graphErrorBody(code: string, message: string, requestId: string, clientRequestId: string, nowMs: number): unknown {
   return { error: { code, message, innerError: { date: graphDate(nowMs), 'request-id': requestId, 'client-request-id': clientRequestId } } };
 }
 

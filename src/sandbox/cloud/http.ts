@@ -19,7 +19,7 @@ export interface EmulatorResponse {
   body?: unknown;
 }
 
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /** Reads a node request into an {@link EmulatorRequest}. */
 export async function readRequest(req: IncomingMessage, baseUrl: string): Promise<EmulatorRequest> {

@@ -101,7 +101,7 @@ export function splitProxy(proxy: string): { prefix: string; address: string } {
   return { prefix: proxy.slice(0, i), address: proxy.slice(i + 1) };
 }
 
-export function isSmtpProxy(proxy: string): boolean {
+function isSmtpProxy(proxy: string): boolean {
   return splitProxy(proxy).prefix.toLowerCase() === 'smtp';
 }
 
@@ -272,7 +272,7 @@ export function licenceRemovalEffect(t: RecipientTypeDetails): LicenceRemovalEff
 // ---------------------------------------------------------------------------------------------
 
 /** Parameters that are Exchange attributes: mastered by AD for synced, not cloud-managed recipients. */
-export const EXCHANGE_ATTRIBUTE_PARAMETERS: readonly string[] = [
+const EXCHANGE_ATTRIBUTE_PARAMETERS: readonly string[] = [
   'EmailAddresses',
   'Alias',
   'HiddenFromAddressListsEnabled',
@@ -285,7 +285,7 @@ export const EXCHANGE_ATTRIBUTE_PARAMETERS: readonly string[] = [
 ];
 
 /** Parameters that are identity attributes: always mastered by AD for synced objects. */
-export const IDENTITY_ATTRIBUTE_PARAMETERS: readonly string[] = ['DisplayName', 'Name', 'FirstName', 'LastName', 'Department'];
+const IDENTITY_ATTRIBUTE_PARAMETERS: readonly string[] = ['DisplayName', 'Name', 'FirstName', 'LastName', 'Department'];
 
 export type WriteRefusal = { kind: 'WriteScope' | 'DualWrite'; parameter: string } | null;
 

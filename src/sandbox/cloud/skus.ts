@@ -15,7 +15,7 @@ export interface SkuDefinition {
 }
 
 /** Exchange Online service plans: a user with one of these enabled gets a mailbox. */
-export const EXCHANGE_SERVICE_PLAN_NAMES: readonly string[] = [
+const EXCHANGE_SERVICE_PLAN_NAMES: readonly string[] = [
   'EXCHANGE_S_STANDARD',
   'EXCHANGE_S_ENTERPRISE',
   'EXCHANGE_S_DESKLESS',

@@ -50,7 +50,7 @@ function userYaml(p: SandboxPerson, indent: string): string {
 }
 
 /** The Playground's config (schema 0.1.1): the current user plus exactly five other users, chats and a team. */
-export function playgroundConfig(current: SandboxPerson, botName: string, botId: string): string {
+function playgroundConfig(current: SandboxPerson, botName: string, botId: string): string {
   const others = [...Object.values(SANDBOX_PEOPLE), ...SANDBOX_COLLEAGUES].filter((p) => p.key !== current.key).slice(0, 5);
   return [
     '# Microsoft 365 Agents Playground configuration for one Mailroom sandbox person (generated).',
@@ -79,7 +79,7 @@ export function playgroundConfig(current: SandboxPerson, botName: string, botId:
   ].join('\n');
 }
 
-export async function assertPortFree(port: number, host = '127.0.0.1'): Promise<void> {
+async function assertPortFree(port: number, host = '127.0.0.1'): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', (err: NodeJS.ErrnoException) =>
@@ -151,7 +151,7 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
   };
 }
 
-export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
+async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');

@@ -11,8 +11,8 @@ import { isProcessAlive } from './process';
  */
 export const ADDRESS_LOCK_DIR = '/tmp/mailroom-samba-addresses';
 
-export const AUTO_ADDRESS_FIRST = 10;
-export const AUTO_ADDRESS_LAST = 250;
+const AUTO_ADDRESS_FIRST = 10;
+const AUTO_ADDRESS_LAST = 250;
 
 function lockPath(address: string): string {
   return path.join(ADDRESS_LOCK_DIR, `${address}.lock`);

@@ -18,7 +18,7 @@ export interface RunResult {
 }
 
 /** Thrown by {@link run} when a command exits non-zero, is killed or cannot be started. */
-export class CommandError extends Error {
+class CommandError extends Error {
   constructor(
     message: string,
     readonly command: string,
@@ -27,11 +27,6 @@ export class CommandError extends Error {
     super(message);
     this.name = 'CommandError';
   }
-}
-
-/** Human-readable command line for error messages (values that look like secrets must not be passed in). */
-export function describeCommand(file: string, args: readonly string[]): string {
-  return [file, ...args].map((a) => (/^[\w./:=,@%+-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
 }
 
 /** Run a command without a shell; resolve with its output, reject with a {@link CommandError} unless it exits 0. */

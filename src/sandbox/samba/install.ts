@@ -7,13 +7,13 @@ import { childEnvironment, searchPath } from '../../config/process-env';
 export const SAMBA_PACKAGES = ['samba-ad-dc', 'samba-ad-provision', 'openssl'] as const;
 
 /** Provisioning data shipped by samba-ad-provision; samba-tool cannot provision without it. */
-export const SAMBA_SETUP_DIR = '/usr/share/samba/setup';
+const SAMBA_SETUP_DIR = '/usr/share/samba/setup';
 
 /**
  * Samba's Python bindings live in the system interpreter; a python3 found earlier on PATH (pyenv, venv)
  * usually lacks the `samba` module.
  */
-export const SYSTEM_PYTHON = '/usr/bin/python3';
+const SYSTEM_PYTHON = '/usr/bin/python3';
 
 const INSTALL_ARGS = [
   'install',
@@ -39,7 +39,7 @@ export interface SambaTools {
 const EXTRA_BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /** Find an executable on PATH or in the usual system folders. */
-export function findExecutable(name: string): string | undefined {
+function findExecutable(name: string): string | undefined {
   const dirs = [...searchPath(), ...EXTRA_BIN_DIRS];
   for (const dir of dirs) {
     const candidate = path.join(dir, name);

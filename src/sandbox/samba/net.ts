@@ -2,7 +2,6 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 
-export const LDAP_PORT = 389;
 export const LDAPS_PORT = 636;
 /** Every TCP port Samba's LDAP service binds (LDAP, LDAPS, global catalog plain and TLS). */
 export const SAMBA_LDAP_PORTS = [389, 636, 3268, 3269] as const;

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
  */
 export const REALM = 'CORP.EXAMPLE.TEST';
 export const DOMAIN = 'CORP';
-export const HOST_NAME = 'dc1';
+const HOST_NAME = 'dc1';
 export const DC_FQDN = `${HOST_NAME}.${REALM.toLowerCase()}`;
 export const BASE_DN = REALM.toLowerCase()
   .split('.')
@@ -18,7 +18,7 @@ export const ADMIN_UPN = `Administrator@${REALM}`;
 const RECIPE_REVISION = 1;
 
 /** The address a template is provisioned with; every clone rewrites `interfaces` to its own. */
-export const TEMPLATE_ADDRESS = '127.0.0.1';
+const TEMPLATE_ADDRESS = '127.0.0.1';
 
 /**
  * smb.conf options given at provision time (options on the `samba` command line do not reach its child tasks).

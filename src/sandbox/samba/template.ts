@@ -23,7 +23,7 @@ import {
 
 /** File names inside a template (and therefore inside every clone). */
 export const ADMIN_PASSWORD_FILE = 'admin-password';
-export const TEMPLATE_INFO_FILE = 'sandbox-template.json';
+const TEMPLATE_INFO_FILE = 'sandbox-template.json';
 
 export interface TemplateOptions {
   /** Folder holding provisioned templates. Default `<projectRoot>/.sandbox/cache`. */
@@ -189,7 +189,7 @@ async function provision(
 }
 
 /** A random password that meets Samba's default complexity (three of four character classes, ≥ 7 chars). */
-export function generateAdminPassword(): string {
+function generateAdminPassword(): string {
   return `Mr${randomBytes(18).toString('base64url')}#7a`;
 }
 

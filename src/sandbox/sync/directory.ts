@@ -7,11 +7,11 @@ import { Attribute, Change, Client, Control, EqualityFilter, escapeFilter, NoSuc
 import { BINARY_ATTRIBUTES, SYNC_ATTRIBUTES, type LdapEntry } from './mapping';
 
 /** LDAP_SERVER_SHOW_DELETED_OID: return tombstones (isDeleted=TRUE). */
-export const SHOW_DELETED_OID = '1.2.840.113556.1.4.417';
+const SHOW_DELETED_OID = '1.2.840.113556.1.4.417';
 /** LDAP_SERVER_SHOW_RECYCLED_OID: also return recycled objects (AD with the Recycle Bin). */
-export const SHOW_RECYCLED_OID = '1.2.840.113556.1.4.2064';
+const SHOW_RECYCLED_OID = '1.2.840.113556.1.4.2064';
 /** LDAP_SERVER_EXTENDED_DN_OID: DN values as `<GUID=…>;<SID=…>;CN=…` (members with their objectGUID). */
-export const EXTENDED_DN_OID = '1.2.840.113556.1.4.529';
+const EXTENDED_DN_OID = '1.2.840.113556.1.4.529';
 
 /** Everything the engine syncs: users (not computers), contacts, groups. */
 export const SYNC_CLASS_FILTER = '(|(&(objectCategory=person)(objectClass=user))(&(objectCategory=person)(objectClass=contact))(objectCategory=group))';

@@ -67,13 +67,13 @@ export const SYNC_ATTRIBUTES: readonly string[] = [
 export const BINARY_ATTRIBUTES: readonly string[] = ['objectGUID', 'mS-DS-ConsistencyGuid', 'objectSid'];
 
 /** userAccountControl ACCOUNTDISABLE. */
-export const UAC_ACCOUNTDISABLE = 0x2;
+const UAC_ACCOUNTDISABLE = 0x2;
 
 /** groupType bits. */
-export const GROUP_TYPE_GLOBAL = 0x2;
-export const GROUP_TYPE_DOMAIN_LOCAL = 0x4;
-export const GROUP_TYPE_UNIVERSAL = 0x8;
-export const GROUP_TYPE_SECURITY = 0x80000000;
+const GROUP_TYPE_GLOBAL = 0x2;
+const GROUP_TYPE_DOMAIN_LOCAL = 0x4;
+const GROUP_TYPE_UNIVERSAL = 0x8;
+const GROUP_TYPE_SECURITY = 0x80000000;
 
 /** sAMAccountName prefixes of service accounts Entra Connect never exports. */
 export const EXCLUDED_SAM_PREFIXES: readonly string[] = [
@@ -90,7 +90,7 @@ export const EXCLUDED_SAM_PREFIXES: readonly string[] = [
 ];
 
 /** mailNickname prefixes of Exchange system mailboxes. */
-export const EXCLUDED_NICKNAME_PREFIXES: readonly string[] = ['SystemMailbox{', 'CAS_{'];
+const EXCLUDED_NICKNAME_PREFIXES: readonly string[] = ['SystemMailbox{', 'CAS_{'];
 
 function lowerKeyed(entry: LdapEntry): Map<string, Buffer | Buffer[] | string[] | string> {
   const m = new Map<string, Buffer | Buffer[] | string[] | string>();
@@ -153,7 +153,7 @@ export function plainDn(dn: string): string {
 }
 
 /** The GUID bytes (AD's storage order) from an extended DN (`<GUID=hex32>;…`), or null. */
-export function guidFromExtendedDn(dn: string): Buffer | null {
+function guidFromExtendedDn(dn: string): Buffer | null {
   const m = /<GUID=([0-9a-fA-F]{32})>/.exec(dn);
   return m?.[1] ? Buffer.from(m[1], 'hex') : null;
 }
@@ -184,7 +184,7 @@ export function sidToString(bytes: Buffer): string | null {
 }
 
 /** `DC=corp,DC=example,DC=test` (anywhere in the DN) → `corp.example.test`. */
-export function dnsDomainOf(dn: string): string {
+function dnsDomainOf(dn: string): string {
   return [...dn.matchAll(/(?:^|,)\s*DC=([^,]+)/gi)].map((m) => m[1] ?? '').join('.');
 }
 
