@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createBotRuntime, registerHandlers, TeamsNotifications, type BotRuntime } from './bot';
-import { createCloudClients, type CloudClients } from './cloud';
+import { createCloudClients, postgresTokenProvider, type CloudClients } from './cloud';
 import { describeConfig, type MailroomConfig } from './config/config';
+import { processEnvironment } from './config/process-env';
 import { DirectoryClient } from './directory';
+import { runDoctor } from './doctor';
 import type { Logger } from './log';
 import { startHttpServer, type HttpServer } from './server/http';
 import { connectProbe, runProbes, type Probe } from './server/readiness';
-import { openStore, type Store } from './store';
+import { openStore, type Store, type StoreOptions } from './store';
 import { createWorkflow, type Workflow, type WorkflowOptions } from './workflow/create-workflow';
 
 export interface Mailroom {
@@ -38,10 +40,26 @@ function probesFor(config: MailroomConfig, store: Store): Probe[] {
   return probes;
 }
 
+/** The adapters of the directory and the cloud app, when both are configured (the doctor uses them too). */
+export function createAdapters(config: MailroomConfig): { cloud: CloudClients | undefined; directory: DirectoryClient | undefined } {
+  const cloud = config.cloud ? createCloudClients(config.cloud, config.extraCaFile) : undefined;
+  const d = config.directory;
+  const directory = d
+    ? new DirectoryClient({ url: d.url, bindDn: d.bindDn, password: d.password, caPem: d.caFile ? readFileSync(d.caFile, 'utf8') : undefined, connectTimeoutMs: 5000, timeoutMs: 15000, baseDn: d.baseDn })
+    : undefined;
+  return { cloud, directory };
+}
+
+/** Where the store is: SQLite, or PostgreSQL with the URL's password or a managed identity's Entra token. */
+export function storeOptions(config: MailroomConfig): StoreOptions {
+  const { databaseUrl, sqliteFile, databaseManagedIdentityClientId: msi } = config.store;
+  return { databaseUrl, sqliteFile, ...(msi ? { databasePassword: postgresTokenProvider(msi) } : {}) };
+}
+
 /** The composition root: adapters (store, directory, cloud, Teams) wired to the workflow's ports, then the HTTP server. */
 export async function startMailroom(config: MailroomConfig, log: Logger, options: MailroomOptions = {}): Promise<Mailroom> {
   log.info('starting Mailroom', describeConfig(config));
-  const store = await openStore({ databaseUrl: config.store.databaseUrl, sqliteFile: config.store.sqliteFile });
+  const store = await openStore(storeOptions(config));
   const probes = probesFor(config, store);
   const readiness = () => runProbes(probes);
 
@@ -51,26 +69,17 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
   let runtime: BotRuntime;
   let server: HttpServer;
   try {
-    cloud = config.cloud ? createCloudClients(config.cloud, config.extraCaFile) : undefined;
+    ({ cloud, directory } = createAdapters(config));
     runtime = createBotRuntime(config, { log, conversations: store.conversations, groups: cloud?.graph });
-    if (cloud && config.directory) {
-      const d = config.directory;
-      directory = new DirectoryClient({
-        url: d.url,
-        bindDn: d.bindDn,
-        password: d.password,
-        caPem: d.caFile ? readFileSync(d.caFile, 'utf8') : undefined,
-        connectTimeoutMs: 5000,
-        timeoutMs: 15000,
-        baseDn: d.baseDn,
-      });
+    if (cloud && directory) {
       const notifications = new TeamsNotifications(runtime.notifier, runtime.cards, store.cards, log.child({ component: 'notify' }), config.approval.channelConversationId);
       workflow = createWorkflow({ config, store, directory, cloud, notifications, log }, options);
       workflow.start();
     } else {
       log.warn('requests are off: Mailroom needs both the directory (LDAP_*) and the cloud app (CLIENT_*) configured');
     }
-    registerHandlers(runtime.bot, { useCases: workflow?.useCases, cards: runtime.cards, log, readiness });
+    const doctor = () => runDoctor({ config, store, processEnv: processEnvironment() });
+    registerHandlers(runtime.bot, { useCases: workflow?.useCases, cards: runtime.cards, log, readiness, doctor });
     server = await startHttpServer({ host: config.server.host, port: config.server.port, log, onMessage: runtime.onMessage, readiness });
   } catch (err) {
     await workflow?.stop();

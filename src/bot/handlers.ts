@@ -3,6 +3,7 @@
  * first whose pattern matches the text runs); each lives in its own file in `commands/`, each card verb in
  * `card-actions/`. The handlers call only the workflow's use cases (`src/workflow/use-cases.ts`).
  */
+import type { DoctorReport } from '../doctor';
 import type { UseCases } from '../workflow/use-cases';
 import { approveAction } from './card-actions/approve';
 import { cancelAction } from './card-actions/cancel';
@@ -18,6 +19,7 @@ import { approveCommand } from './commands/approve';
 import { auditCommand } from './commands/audit';
 import { cancelCommand } from './commands/cancel';
 import { checkAuditCommand } from './commands/check-audit';
+import { doctorCommand } from './commands/doctor';
 import { driftCommand } from './commands/drift';
 import { exportAuditCommand } from './commands/export-audit';
 import { healthCommand } from './commands/health';
@@ -34,12 +36,15 @@ import { whoamiCommand } from './commands/whoami';
 import type { HandlerDeps } from './handler-deps';
 import type { MailroomBot } from './mailroom-bot';
 
-/** The handlers' dependencies; `useCases` is undefined when requests are off (then only help, whoami and health). */
-export type RegistrationDeps = Omit<HandlerDeps, 'useCases'> & { readonly useCases: UseCases | undefined };
+/**
+ * The handlers' dependencies; `useCases` is undefined when requests are off (then only help, whoami, health and
+ * doctor, which says what is missing).
+ */
+export type RegistrationDeps = Omit<HandlerDeps, 'useCases'> & { readonly useCases: UseCases | undefined; readonly doctor: () => Promise<DoctorReport> };
 
 export function registerHandlers(bot: MailroomBot, deps: RegistrationDeps): void {
   const everyCommand = () => bot.listCommands();
-  bot.command(helpCommand(deps, everyCommand)).command(whoamiCommand(deps)).command(healthCommand(deps));
+  bot.command(helpCommand(deps, everyCommand)).command(whoamiCommand(deps)).command(healthCommand(deps)).command(doctorCommand(deps));
   bot.cardAction(helpAction(deps, everyCommand));
   if (!deps.useCases) return;
   const d: HandlerDeps = { ...deps, useCases: deps.useCases };

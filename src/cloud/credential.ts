@@ -1,11 +1,13 @@
 import https from 'node:https';
 import tls from 'node:tls';
-import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import { ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { CloudConfig } from '../config/config';
 
 const MICROSOFT_AUTHORITY = 'https://login.microsoftonline.com';
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 export const EXCHANGE_SCOPE = 'https://outlook.office365.com/.default';
+/** Azure Database for PostgreSQL's Entra sign-in: the access token is the password. */
+export const POSTGRES_SCOPE = 'https://ossrdbms-aad.database.windows.net/.default';
 
 /** The CAs to trust: the system's plus an extra one (Node's `ca` option replaces the default list). */
 export function trustedCas(extraCaPem: string | Buffer | undefined): (string | Buffer)[] | undefined {
@@ -22,10 +24,12 @@ export function trustingAgent(ca: string | Buffer | (string | Buffer)[] | undefi
 }
 
 /**
- * The app-only credential Mailroom uses for Graph and Exchange Online: a certificate (recommended) or a
- * client secret. Instance discovery is only meaningful against Microsoft's own authority.
+ * The app-only credential Mailroom uses for Graph and Exchange Online: on an Azure host the user-assigned managed
+ * identity (CLIENT_TYPE=UserAssignedMSI), else a certificate (recommended) or a client secret. Instance discovery is
+ * only meaningful against Microsoft's own authority.
  */
 export function createCredential(cloud: CloudConfig, extraCaPem?: string | Buffer): TokenCredential {
+  if (cloud.credentialType === 'UserAssignedMSI') return new ManagedIdentityCredential({ clientId: cloud.clientId });
   const ca = trustedCas(extraCaPem);
   const options = {
     authorityHost: cloud.authorityHost,
@@ -37,4 +41,16 @@ export function createCredential(cloud: CloudConfig, extraCaPem?: string | Buffe
   }
   if (cloud.clientSecret) return new ClientSecretCredential(cloud.tenantId, cloud.clientId, cloud.clientSecret, options);
   throw new Error('the Graph/Exchange app has neither a certificate nor a client secret configured');
+}
+
+/**
+ * The PostgreSQL password of a user-assigned managed identity: a fresh Entra access token for Azure Database for
+ * PostgreSQL (asked for at each new connection; @azure/identity caches it until shortly before it expires).
+ */
+export function postgresTokenProvider(clientId: string, credential: TokenCredential = new ManagedIdentityCredential({ clientId })): () => Promise<string> {
+  return async () => {
+    const token = await credential.getToken(POSTGRES_SCOPE);
+    if (!token) throw new Error(`the managed identity ${clientId} got no token for Azure Database for PostgreSQL`);
+    return token.token;
+  };
 }

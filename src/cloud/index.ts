@@ -8,7 +8,7 @@ import { createCredential } from './credential';
 import { ExoClient } from './exo';
 import { createGraphClient, GraphDirectory } from './graph';
 
-export { createCredential, trustedCas, GRAPH_SCOPE, EXCHANGE_SCOPE } from './credential';
+export { createCredential, postgresTokenProvider, trustedCas, GRAPH_SCOPE, EXCHANGE_SCOPE } from './credential';
 export { ExoClient, ExoCommandError, hashtable, parseExoError, type ExoResult } from './exo';
 export { createGraphClient, GraphDirectory, type GraphClientHandle } from './graph';
 export { NodeHttpsMessageHandler, graphMiddlewareTrusting } from './https';

@@ -22,6 +22,11 @@ export interface BotConfig {
 export interface CloudConfig {
   readonly tenantId: string;
   readonly authorityHost: string;
+  /**
+   * How the app authenticates to Graph and Exchange Online: its own credential (certificate or secret), or the
+   * user-assigned managed identity of the Azure host (CLIENT_ID is then the identity's client id).
+   */
+  readonly credentialType: 'ClientCredentials' | 'UserAssignedMSI';
   readonly clientId: string;
   readonly clientSecret: string | undefined;
   readonly clientCertificatePath: string | undefined;
@@ -73,7 +78,12 @@ export interface MailroomConfig {
   readonly envFiles: readonly string[];
   readonly server: { readonly host: string; readonly port: number; readonly shutdownTimeoutMs: number };
   readonly bot: BotConfig;
-  readonly store: { readonly databaseUrl: string | undefined; readonly sqliteFile: string };
+  readonly store: {
+    readonly databaseUrl: string | undefined;
+    readonly sqliteFile: string;
+    /** PostgreSQL sign-in: the password in the URL, or an Entra token of this user-assigned managed identity (client id). */
+    readonly databaseManagedIdentityClientId: string | undefined;
+  };
   readonly allowedTenantIds: readonly string[];
   readonly roles: {
     readonly requesters: readonly Principal[];
@@ -301,6 +311,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
   }
 
   const databaseUrl = r.url('DATABASE_URL', r.raw('DATABASE_URL'), ['postgres:', 'postgresql:'], 'postgres://mailroom:secret@db.example.com:5432/mailroom');
+  const databaseAuth = r.oneOf('DATABASE_AUTH', ['password', 'UserAssignedMSI'] as const, 'password');
+  let databaseManagedIdentityClientId: string | undefined;
+  if (databaseAuth === 'UserAssignedMSI') {
+    databaseManagedIdentityClientId =
+      r.guid('DATABASE_CLIENT_ID', r.raw('DATABASE_CLIENT_ID')) ?? r.required('DATABASE_CLIENT_ID', 'with DATABASE_AUTH=UserAssignedMSI (the client id of the managed identity that signs in to PostgreSQL)', EXAMPLE_GUID);
+    if (!databaseUrl) r.fail('DATABASE_URL', 'is missing; DATABASE_AUTH=UserAssignedMSI signs in to PostgreSQL, so a PostgreSQL server is needed', 'DATABASE_URL=postgres://mailroom-identity@mailroom-db.postgres.database.azure.com:5432/mailroom?sslmode=require');
+    else if (new URL(databaseUrl).password) r.fail('DATABASE_URL', 'holds a password, but DATABASE_AUTH=UserAssignedMSI signs in with an Entra token; remove the password from the URL', 'DATABASE_URL=postgres://mailroom-identity@mailroom-db.postgres.database.azure.com:5432/mailroom?sslmode=require');
+  }
   const dataDir = path.resolve(rootDir, r.string('DATA_DIR', 'data'));
   const sqliteFile = path.join(dataDir, `mailroom-${envName}.db`);
 
@@ -326,10 +344,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     const clientSecret = r.raw('CLIENT_SECRET');
     const clientCertificatePath = r.file('CLIENT_CERTIFICATE_PATH', rootDir);
     if (!clientId) r.fail('CLIENT_ID', 'is missing; the Entra app that calls Graph and Exchange Online is required with a tenant', `CLIENT_ID=${EXAMPLE_GUID}`);
-    if (!clientSecret && !clientCertificatePath) {
-      r.fail('CLIENT_CERTIFICATE_PATH', 'is missing, and so is CLIENT_SECRET; one credential for the Graph/Exchange app is required (a certificate is recommended)', 'CLIENT_CERTIFICATE_PATH=./certs/mailroom-app.pem');
+    const credentialType = r.oneOf<CloudConfig['credentialType']>('CLIENT_TYPE', ['ClientCredentials', 'UserAssignedMSI'], 'ClientCredentials');
+    if (credentialType === 'UserAssignedMSI') {
+      if (clientSecret || clientCertificatePath) {
+        r.fail(clientSecret ? 'CLIENT_SECRET' : 'CLIENT_CERTIFICATE_PATH', 'is set, but CLIENT_TYPE=UserAssignedMSI signs in with the managed identity CLIENT_ID; remove it (or set CLIENT_TYPE=ClientCredentials)', 'CLIENT_TYPE=UserAssignedMSI');
+      }
+    } else if (!clientSecret && !clientCertificatePath) {
+      r.fail('CLIENT_CERTIFICATE_PATH', 'is missing, and so is CLIENT_SECRET; one credential for the Graph/Exchange app is required (a certificate is recommended), or CLIENT_TYPE=UserAssignedMSI on an Azure host', 'CLIENT_CERTIFICATE_PATH=./certs/mailroom-app.pem');
     }
     cloud = {
+      credentialType,
       tenantId: tid,
       clientId: clientId ?? '',
       clientSecret,
@@ -371,7 +395,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     envFiles: files.files,
     server: { host, port, shutdownTimeoutMs },
     bot: { appId, appType, appTenantId, appPassword },
-    store: { databaseUrl, sqliteFile },
+    store: { databaseUrl, sqliteFile, databaseManagedIdentityClientId },
     allowedTenantIds,
     roles,
     cloud,

@@ -41,6 +41,23 @@ const SAM_MAX = 20;
 /** Attributes whose values are DNs: compared parsed. */
 const DN_ATTRIBUTES = new Set(['member', 'memberof', 'manager', 'directreports', 'showinaddressbook', 'managedby']);
 
+/**
+ * The attributes DirectoryClient writes itself, besides the caller's, per operation: `add` in the one LDAP add that
+ * creates the object (AD checks only Create child on the parent for it, never Write property per attribute), `modify`
+ * afterwards (each needs Write property on the object; unicodePwd the Reset Password right instead). The AD rights
+ * model (src/doctor/ad-rights.ts) is built from these through src/workflow/executors/ad-writes.ts.
+ */
+export const DIRECTORY_WRITES = {
+  createUser: { add: ['objectClass', 'cn', 'sAMAccountName', 'userPrincipalName', 'userAccountControl'], modify: ['unicodePwd', 'pwdLastSet', 'userAccountControl'] },
+  createContact: { add: ['objectClass', 'cn'], modify: [] },
+  createGroup: { add: ['objectClass', 'cn', 'sAMAccountName', 'groupType', 'member'], modify: [] },
+  setPassword: { add: [], modify: ['unicodePwd', 'pwdLastSet'] },
+  enableAccount: { add: [], modify: ['userAccountControl'] },
+  disableAccount: { add: [], modify: ['userAccountControl'] },
+  addGroupMembers: { add: [], modify: ['member'] },
+  removeGroupMembers: { add: [], modify: ['member'] },
+} as const satisfies Record<string, { readonly add: readonly string[]; readonly modify: readonly string[] }>;
+
 /** Case-insensitive, accent-sensitive equality (AD's matching for the names and addresses Mailroom compares). */
 function sameText(a: string, b: string): boolean {
   return a === b || a.localeCompare(b, 'en', { sensitivity: 'accent' }) === 0;

@@ -157,6 +157,20 @@ const FALLBACK_OU: Readonly<Record<OuGroup, OuGroup | null>> = {
   groups: 'users',
 };
 
+/**
+ * The OU of every group of new objects: the configured ones, the others falling back as the tenant profile does
+ * (shared → users, rooms → shared, equipment → rooms, mail users, contacts and groups → users); '' when no OU for
+ * users is configured.
+ */
+export function ousWithFallbacks(configured: Partial<Record<string, string>>): Record<OuGroup, string> {
+  const ous = {} as Record<OuGroup, string>;
+  for (const g of OU_GROUPS) {
+    const from = FALLBACK_OU[g];
+    ous[g] = configured[g] ?? (from === null ? '' : ous[from]);
+  }
+  return ous;
+}
+
 export function profileFrom(discovered: DiscoveredTenant, overrides: ProfileOverrides = {}): ProfileResult {
   const errors: string[] = [];
   const warnings: string[] = [];

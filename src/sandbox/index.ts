@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { MAILROOM_GRAPH_PERMISSIONS } from '../doctor/cloud';
 import type { Clock } from './cloud/clock';
 import { ensureEmulatorTls } from './cloud/certs';
 import type { CloudKnobs } from './cloud/context';
@@ -21,13 +22,17 @@ import type { IdGenerator } from './cloud/ids';
 import { startCloudEmulator, type CloudEmulator } from './cloud/server';
 import { Tenant, type TenantState } from './cloud/tenant';
 import { SANDBOX_COLLEAGUES, SANDBOX_MAIL_DOMAIN, SANDBOX_PEOPLE, SANDBOX_TENANT_DOMAIN, SANDBOX_TENANT_ID, type SandboxPerson, type SandboxRole } from './people';
-import { startDomainController, type DomainController } from './samba';
+import { adRightsModel, applicableRights } from '../doctor/ad-rights';
+import type { OuGroup } from '../requests/tenant-profile';
+import { ensureSambaInstalled, startDomainController, type DomainController } from './samba';
+import { delegateToServiceAccount, type SandboxDelegation } from './samba/delegation';
 import { isProcessAlive, processName, readPidFile, signal, waitForExit } from './samba/process';
 import { checkSandboxKnobs, DEFAULT_SANDBOX_KNOBS, type SandboxKnobs } from './knobs';
 import { AdSession } from './sync/directory';
 import { SyncEngine, type SyncMode } from './sync/engine';
 
 export { DEFAULT_SANDBOX_KNOBS, sandboxKnobsFrom, SANDBOX_KNOB_VARIABLES, type SandboxKnobs } from './knobs';
+export type { SandboxDelegation, ServiceAccount } from './samba/delegation';
 export { SyncCycleError, SyncEngine, type OnDemandReport, type SyncMode, type SyncReport } from './sync/engine';
 
 /** What `<stateDir>/endpoints.json` holds: everything a client needs to use the sandbox (its own throwaway secrets). */
@@ -49,6 +54,7 @@ export interface SandboxEndpoints {
     /** `ldaps://127.0.0.x:636` */
     url: string;
     baseDn: string;
+    /** Mailroom's service account (svc-mailroom), with only the rights of the AD rights model on Mailroom's OUs. */
     bindDn: string;
     password: string;
     /** PEM file of the CA that signed the DC's certificate (not the cloud's). */
@@ -82,7 +88,7 @@ export interface SandboxTimings {
   /** Start of the DC (template, clone, samba) and of the cloud emulator; they run side by side. */
   dcMs: number;
   cloudMs: number;
-  /** OUs, UPN suffix and people. */
+  /** OUs, UPN suffix, Mailroom's service account with its delegated rights, and people. */
   provisionMs: number;
   /** The first (full) sync cycle. */
   firstCycleMs: number;
@@ -123,6 +129,11 @@ export interface Sandbox {
   readonly tenant: Tenant;
   readonly clock: SandboxClock;
   readonly ous: MailroomOus;
+  /**
+   * Mailroom's service account and its rights (src/doctor/ad-rights.ts, applied as ACEs on the OUs); endpoints.ldap
+   * binds as it. `dc.bindDn` stays the Administrator (tests, the sync engine). Knobs take single rights away.
+   */
+  readonly delegation: SandboxDelegation;
   readonly timings: SandboxTimings;
   /** Stops sync, the emulator (saving the tenant unless ephemeral) and the DC; removes endpoints.json. Idempotent. */
   stop(): Promise<void>;
@@ -156,6 +167,15 @@ class IdSource {
   }
 }
 
+/**
+ * The Microsoft Graph application permissions of the sandbox's app: exactly what Mailroom asks a tenant for (every
+ * entry of MAILROOM_GRAPH_PERMISSIONS, group licensing and Cloud Sync included), so that the whole test run proves
+ * the list is enough; plus LicenseAssignment.ReadWrite.All, with which the conformance suite plays the admin who puts
+ * a licence on a group (POST /groups/{id}/assignLicense). Exchange: Exchange.ManageAsApp and the Entra role Exchange
+ * Administrator (the tenant's defaults).
+ */
+export const SANDBOX_GRAPH_PERMISSIONS: readonly string[] = [...new Set([...MAILROOM_GRAPH_PERMISSIONS.map((n) => n.permission), 'LicenseAssignment.ReadWrite.All'])];
+
 /** A GUID derived from the tenant id (stable across restarts). */
 function derivedGuid(seed: string): string {
   const h = createHash('sha256').update(seed).digest('hex');
@@ -180,6 +200,11 @@ export function mailroomOus(baseDn: string): MailroomOus {
     contacts: `OU=Contacts,${root}`,
     groups: `OU=Groups,${root}`,
   };
+}
+
+/** The OU_* settings Mailroom gets in the sandbox: rooms and equipment share one OU, mail users live with the users. */
+export function mailroomOuSettings(ous: MailroomOus): Record<OuGroup, string> {
+  return { users: ous.users, shared: ous.shared, rooms: ous.resources, equipment: ous.resources, mailUsers: ous.users, contacts: ous.contacts, groups: ous.groups };
 }
 
 function cloudKnobs(k: SandboxKnobs): CloudKnobs {
@@ -228,6 +253,8 @@ async function loadOrCreateTenant(cloudDir: string, persist: boolean, clock: Clo
     }
     const tenant = Tenant.fromJSON(state, { clock, ids: ids.generate });
     tenant.addDomain(SANDBOX_MAIL_DOMAIN);
+    const app = tenant.apps()[0];
+    if (app) tenant.setAppGrants(app.clientId, { graphRoles: [...SANDBOX_GRAPH_PERMISSIONS] });
     return tenant;
   }
   return new Tenant({
@@ -244,6 +271,7 @@ async function loadOrCreateTenant(cloudDir: string, persist: boolean, clock: Clo
       { skuPartNumber: 'EXCHANGEENTERPRISE', units: 5 },
       { skuPartNumber: 'FLOW_FREE', units: 10_000 },
     ],
+    apps: [{ displayName: 'Mailroom (sandbox)', graphRoles: [...SANDBOX_GRAPH_PERMISSIONS] }],
   });
 }
 
@@ -397,11 +425,14 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
     const tp = Date.now();
     const ous = mailroomOus(theDc.baseDn);
     const ousCreated = await ensureAdLayout(theDc, ous);
+    // Mailroom binds as svc-mailroom with exactly the model's rights (the sandbox's schema has Exchange's attributes).
+    const delegation = await delegateToServiceAccount(theDc, await ensureSambaInstalled(), applicableRights(adRightsModel({ ous: mailroomOuSettings(ous) }), true));
     const peopleCreated = ensurePeople(tenant, ids, [...Object.values(SANDBOX_PEOPLE), ...SANDBOX_COLLEAGUES]);
     const provisionMs = Date.now() - tp;
     if (ousCreated + peopleCreated > 0) log(`sandbox: created ${ousCreated} OUs in AD and ${peopleCreated} people in the tenant`);
 
     const job = cloudSyncJob(tenant.tenantId);
+    if (knobs.syncMode === 'cloud') tenant.registerSyncJob(job);
     const engine = new SyncEngine({
       tenant,
       directory: { url: theDc.url, baseDn: theDc.baseDn, bindDn: theDc.bindDn, password: theDc.password, caPem: theDc.caPem },
@@ -429,7 +460,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
       caFile: theCloud.caFile,
       graphUrl: theCloud.graphUrl,
       exoUrl: theCloud.exoUrl,
-      ldap: { url: theDc.url, baseDn: theDc.baseDn, bindDn: theDc.bindDn, password: theDc.password, caFile: theDc.caFile },
+      ldap: { url: theDc.url, baseDn: theDc.baseDn, bindDn: delegation.account.upn, password: delegation.account.password, caFile: theDc.caFile },
       sync: {
         mode: knobs.syncMode,
         servicePrincipalId: knobs.syncMode === 'cloud' ? job.servicePrincipalId : null,
@@ -487,6 +518,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
       tenant,
       clock,
       ous,
+      delegation,
       timings,
       stop,
     };

@@ -1,4 +1,4 @@
-import { mailroomOus, type SandboxEndpoints } from './index';
+import { mailroomOuSettings, mailroomOus, type SandboxEndpoints } from './index';
 
 /** How Mailroom reaches the sandbox: the same variables a real tenant's configuration sets. */
 export function sandboxOverrides(e: SandboxEndpoints): Record<string, string> {
@@ -24,14 +24,14 @@ export function sandboxOverrides(e: SandboxEndpoints): Record<string, string> {
 
 /** Mailroom's OUs in the sandbox's AD (rooms and equipment share one, mail users live with the users). */
 function ouOverrides(baseDn: string): Record<string, string> {
-  const ous = mailroomOus(baseDn);
+  const o = mailroomOuSettings(mailroomOus(baseDn));
   return {
-    OU_USERS: ous.users,
-    OU_SHARED: ous.shared,
-    OU_ROOMS: ous.resources,
-    OU_EQUIPMENT: ous.resources,
-    OU_MAIL_USERS: ous.users,
-    OU_CONTACTS: ous.contacts,
-    OU_GROUPS: ous.groups,
+    OU_USERS: o.users,
+    OU_SHARED: o.shared,
+    OU_ROOMS: o.rooms,
+    OU_EQUIPMENT: o.equipment,
+    OU_MAIL_USERS: o.mailUsers,
+    OU_CONTACTS: o.contacts,
+    OU_GROUPS: o.groups,
   };
 }

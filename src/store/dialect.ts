@@ -38,7 +38,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type MigrationResultSet } from 'kysely';
-import { Pool } from 'pg';
+import { Pool, type PoolConfig } from 'pg';
 import { StoreError, describePostgresError, describeSqliteError, parsePostgresUrl, type PostgresTarget } from './errors';
 import type { Database } from './schema';
 
@@ -266,10 +266,28 @@ async function beginImmediate(database: BetterSqlite3.Database, file: string): P
   }
 }
 
-export function openPostgres(url: string, onBackgroundError: BackgroundErrorSink): EngineConnection {
+/**
+ * The connection settings of a PostgreSQL URL whose password comes from `password` (an Entra token) instead of the
+ * URL: pg would let the URL's empty password win over the function if both were given, so the URL is taken apart.
+ * `sslmode=disable` turns TLS off; any other sslmode (or none) verifies the server's certificate.
+ */
+function withPasswordFunction(url: string, password: () => Promise<string>): PoolConfig {
+  const u = new URL(url);
+  const sslmode = u.searchParams.get('sslmode');
+  return {
+    host: decodeURIComponent(u.hostname),
+    port: u.port ? Number(u.port) : 5432,
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
+    user: decodeURIComponent(u.username),
+    password,
+    ssl: sslmode === 'disable' ? false : sslmode === null && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) ? false : { rejectUnauthorized: true },
+  };
+}
+
+export function openPostgres(url: string, onBackgroundError: BackgroundErrorSink, password?: () => Promise<string>): EngineConnection {
   const target: PostgresTarget = parsePostgresUrl(url);
   const pool = new Pool({
-    connectionString: url,
+    ...(password ? withPasswordFunction(url, password) : { connectionString: url }),
     connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
     max: POSTGRES_POOL_SIZE,
     application_name: 'mailroom',

@@ -65,6 +65,8 @@ export type { Database } from './schema';
 export interface StoreOptions {
   /** postgres://user:password@host:5432/database — when set (non-empty), PostgreSQL is used. */
   databaseUrl?: string;
+  /** PostgreSQL's password asked for at each new connection (an Entra token) instead of one in the URL. */
+  databasePassword?: () => Promise<string>;
   /** The SQLite file used when there is no databaseUrl, e.g. data/mailroom.db; its folder is created. */
   sqliteFile: string;
   /** Source of createdAt/updatedAt; defaults to the system clock. */
@@ -105,7 +107,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const clock = opts.clock ?? (() => new Date());
   const onBackgroundError = opts.onBackgroundError ?? ((err: StoreError) => console.error(err.message));
   const url = opts.databaseUrl?.trim() ?? '';
-  const conn: EngineConnection = url !== '' ? openPostgres(url, onBackgroundError) : openSqlite(opts.sqliteFile);
+  const conn: EngineConnection = url !== '' ? openPostgres(url, onBackgroundError, opts.databasePassword) : openSqlite(opts.sqliteFile);
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => (closed ??= conn.db.destroy());

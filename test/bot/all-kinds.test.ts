@@ -230,7 +230,7 @@ describe('every request kind, by command and by form, approved and rejected, ove
 
     // The mailboxes the change kinds target: synced AD users with mail (and a secondary address), licensed;
     // the second one is made cloud-managed and gets an address in Exchange Online only.
-    suite = await ConformanceSuite.open(sandbox, 'all-kinds');
+    suite = await ConformanceSuite.open(sandbox, 'all-kinds', { delegated: true });
     await suite.addUser(T.name, { displayName: T.displayName, mail: T.primary, mailNickname: T.alias, proxyAddresses: [`SMTP:${T.primary}`, `smtp:${T.secondary}`] });
     await suite.addUser(C.name, { displayName: C.displayName, mail: C.primary, mailNickname: `cara.${suffix}`, proxyAddresses: [`SMTP:${C.primary}`] });
     await suite.sync();

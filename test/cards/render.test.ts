@@ -31,6 +31,7 @@ import { PasswordRevealService } from '../../src/workflow/password-reveal';
 import type { CardReferences } from '../../src/workflow/ports';
 import { buildView, type RequestView, type StepState } from '../../src/workflow/request-view';
 import type { RequestViewService } from '../../src/workflow/request-views';
+import type { DoctorReport } from '../../src/doctor';
 import type { DecisionOutcome, RollbackOutcome, RollbackPreview, UseCases } from '../../src/workflow/use-cases';
 import { digestOf, type RollbackInfo } from '../../src/workflow/rollback-info';
 import { CardPage, cardBytes, hostRuleProblems, ignoredProperties, TEAMS_CARD_LIMIT_BYTES, unresolvedBindings, type RenderedCard, type SeenInput, type SeenText } from '../harness/card-render';
@@ -310,6 +311,8 @@ interface BotWorld {
   readonly preview?: RollbackPreview;
   readonly rollback?: RollbackOutcome;
   readonly password?: string;
+  /** What the doctor reports. */
+  readonly doctor?: DoctorReport;
 }
 
 const ME = { aadObjectId: RITA.aadObjectId, name: RITA.name, tenantId: TENANT };
@@ -358,7 +361,8 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
     audit: new AuditTrailService(store, access, '/nonexistent', () => new Date()),
     cloudManaged: undefined,
   } satisfies UseCases;
-  registerHandlers(bot, { useCases, cards, log: silentLogger, readiness: () => Promise.reject(new Error('not here')) });
+  const doctor = () => Promise.resolve(world.doctor ?? { lines: [], ok: true });
+  registerHandlers(bot, { useCases, cards, log: silentLogger, readiness: () => Promise.reject(new Error('not here')), doctor });
   const sent: unknown[] = [];
   const ctx = {
     activity: { conversation: { id: 'personal-rita' } },
@@ -835,6 +839,24 @@ const SAMPLES: Record<CardName, readonly Sample[]> = {
       check(seen) {
         assert.equal(texts(seen)[0]?.color, 'Attention');
         assert.deepEqual(facts(seen).map((f) => f.title), ['Events', 'Last good hash']);
+      },
+    },
+    {
+      variant: 'doctor',
+      card: () =>
+        oneBotCard('doctor', ['admin'], {
+          doctor: {
+            ok: false,
+            lines: [
+              { area: 'Active Directory', name: 'LDAPS reachable, certificate trusted', ok: true, detail: 'dc1.corp.example:636 answers; its certificate chains to the configured CA.' },
+              { area: 'Microsoft Graph', name: 'application permissions', ok: false, detail: 'The token lacks User.ReadWrite.All.', advice: 'Grant User.ReadWrite.All (application) to the app and give admin consent.' },
+            ],
+          },
+        }),
+      check(seen) {
+        assertShows(seen, 'Mailroom doctor: 1 of 2 checks failed');
+        assert.deepEqual(facts(seen).map((f) => f.title), ['✔ Active Directory', '✖ Microsoft Graph']);
+        assert.match(facts(seen)[1]?.value ?? '', /application permissions: The token lacks User\.ReadWrite\.All\. → Grant User\.ReadWrite\.All/);
       },
     },
     {

@@ -19,6 +19,7 @@ describe('production cloud clients against the emulator', function () {
   const opened: CloudClients[] = [];
 
   const configFor = (over: Partial<CloudConfig> = {}): CloudConfig => ({
+    credentialType: 'ClientCredentials',
     tenantId: t.cloud.tenantId,
     authorityHost: t.cloud.url,
     clientId: t.cloud.clientId,

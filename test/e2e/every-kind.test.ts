@@ -248,7 +248,7 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-every-kind-'));
 
     // the target of the change kinds: a synced AD user with mail and a secondary address, licensed
-    suite = await ConformanceSuite.open(sandbox, 'every-kind');
+    suite = await ConformanceSuite.open(sandbox, 'every-kind', { delegated: true });
     await suite.addUser(T.name, { displayName: T.displayName, mail: T.primary, mailNickname: T.alias, proxyAddresses: [`SMTP:${T.primary}`, `smtp:${T.secondary}`] });
     await suite.sync();
     await suite.licence(T.upn);

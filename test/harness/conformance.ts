@@ -18,7 +18,7 @@ import { projectRoot } from '../../src/paths';
 import { startSandbox, type Sandbox, type SandboxKnobs, type SyncReport } from '../../src/sandbox';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
 import { onGlobalTeardown } from './root-hooks';
-import { createSandboxOu, graphCall, openSandboxLdap, type HttpResult } from './sandbox';
+import { createSandboxOu, graphCall, openSandboxLdap, type HttpResult, type SandboxOuOptions } from './sandbox';
 import type { TestOu } from './samba';
 
 /** The sandbox's verified custom domain: UPN suffix and mail domain of the suite's objects. */
@@ -187,13 +187,16 @@ export class ConformanceSuite {
     private readonly clients: CloudClients,
   ) {}
 
-  /** Creates the suite's OU (unique name) and opens its connections. Close it in after(). */
-  static async open(sandbox: Sandbox, label: string): Promise<ConformanceSuite> {
-    const ou = await createSandboxOu(sandbox, label);
+  /**
+   * Creates the suite's OU (unique name) and opens its connections. Close it in after(). `delegated`: Mailroom's
+   * service account gets its rights on the OU too (suites whose Mailroom changes objects made here).
+   */
+  static async open(sandbox: Sandbox, label: string, options: SandboxOuOptions = {}): Promise<ConformanceSuite> {
+    const ou = await createSandboxOu(sandbox, label, options);
     const ldap = await openSandboxLdap(sandbox);
     const e = sandbox.endpoints;
     const clients = createCloudClients(
-      { tenantId: e.tenantId, authorityHost: e.authorityHost, clientId: e.clientId, clientSecret: e.clientSecret, clientCertificatePath: undefined, graphUrl: e.graphUrl, exoUrl: e.exoUrl },
+      { credentialType: 'ClientCredentials', tenantId: e.tenantId, authorityHost: e.authorityHost, clientId: e.clientId, clientSecret: e.clientSecret, clientCertificatePath: undefined, graphUrl: e.graphUrl, exoUrl: e.exoUrl },
       e.caFile,
     );
     return new ConformanceSuite(sandbox, ou, ldap, clients);

@@ -48,9 +48,27 @@ export function getSharedSandbox(): Promise<Sandbox> {
   return shared;
 }
 
+export interface SandboxOuOptions {
+  /**
+   * Give Mailroom's service account the rights it has on Mailroom's OUs on this OU too (every class), as an admin
+   * delegates an extra OU: for suites whose Mailroom changes or deletes objects the suite put here. Mailroom binds as
+   * that account, so without it AD refuses (insufficient access).
+   */
+  readonly delegated?: boolean;
+}
+
 /** A uniquely named OU directly below the domain for one suite; `cleanup()` deletes it with its contents. */
-export function createSandboxOu(sandbox: Sandbox, name: string): Promise<TestOu> {
-  return createTestOu(sandbox.dc, name);
+export async function createSandboxOu(sandbox: Sandbox, name: string, options: SandboxOuOptions = {}): Promise<TestOu> {
+  const ou = await createTestOu(sandbox.dc, name);
+  if (options.delegated) {
+    try {
+      await sandbox.delegation.delegateOu(ou.dn);
+    } catch (err) {
+      await ou.cleanup();
+      throw err;
+    }
+  }
+  return ou;
 }
 
 /** An ldapts client bound as the sandbox's administrator over LDAPS (CA verified, timeouts set). Unbind it. */
@@ -176,4 +194,54 @@ export function provisionOnDemand(sandbox: Sandbox, dn: string, objectTypeName: 
 /** Moves the tenant's clock past provisionOnDemand's rate-limit window (10 s), so later suites start fresh. */
 export function resetProvisionOnDemandLimit(sandbox: Sandbox): void {
   sandbox.clock.advance(10_001);
+}
+
+// -------------------------------------------------------------------------------------------------
+// Taking a right away from the sandbox's app (or the tenant's health) and giving it back. Each returns the function
+// that restores what was there; call it in `finally`/`after`: other suites share the sandbox. Entra puts permissions
+// and roles into tokens, so a change of Graph permissions or of the Entra role shows only to a new credential.
+// -------------------------------------------------------------------------------------------------
+
+function sandboxApp(sandbox: Sandbox): string {
+  return sandbox.endpoints.clientId;
+}
+
+/** Takes Graph application permissions away from the sandbox's app. */
+export function revokeGraphPermissions(sandbox: Sandbox, permissions: readonly string[]): () => void {
+  const before = sandbox.tenant.appGrants(sandboxApp(sandbox));
+  sandbox.tenant.setAppGrants(sandboxApp(sandbox), { graphRoles: before.graphRoles.filter((r) => !permissions.includes(r)) });
+  return () => void sandbox.tenant.setAppGrants(sandboxApp(sandbox), { graphRoles: before.graphRoles });
+}
+
+/** Takes away the app's Exchange access: its Entra role (Exchange Administrator) and any Exchange management roles; with `manageAsApp`, the Exchange.ManageAsApp permission too. */
+export function revokeExchangeRoles(sandbox: Sandbox, options: { manageAsApp?: boolean } = {}): () => void {
+  const before = sandbox.tenant.appGrants(sandboxApp(sandbox));
+  sandbox.tenant.setAppGrants(sandboxApp(sandbox), {
+    directoryRoles: [],
+    exchangeManagementRoles: [],
+    ...(options.manageAsApp ? { exchangeRoles: before.exchangeRoles.filter((r) => r !== 'Exchange.ManageAsApp') } : {}),
+  });
+  return () => void sandbox.tenant.setAppGrants(sandboxApp(sandbox), before);
+}
+
+/** Sets the status of the sandbox's Cloud Sync job (Paused, Quarantine …). */
+export function setSyncJobStatus(sandbox: Sandbox, code: 'Active' | 'Paused' | 'Quarantine' | 'NotRun', quarantine?: { reason: string; errorCode: string; message: string }): () => void {
+  const { servicePrincipalId, jobId } = sandbox.endpoints.sync;
+  if (!servicePrincipalId || !jobId) throw new Error('the sandbox runs Entra Connect Sync: it has no Cloud Sync job');
+  const before = sandbox.tenant.setSyncJobStatus(servicePrincipalId, jobId, code, quarantine);
+  return () => void sandbox.tenant.setSyncJobStatus(servicePrincipalId, jobId, before.code, before.quarantine ?? undefined);
+}
+
+/** Leaves no free unit of a SKU (default: the Exchange Online (Plan 1) SKU): purchased units = consumed units. */
+export function useUpLicences(sandbox: Sandbox, skuId = sandbox.endpoints.skus.exchangeOnline): () => void {
+  const sku = sandbox.tenant.subscribedSkus().find((s) => s.skuId === skuId);
+  if (!sku) throw new Error(`the sandbox tenant has no SKU ${skuId}`);
+  sandbox.tenant.setSkuUnits(skuId, sku.consumedUnits);
+  return () => sandbox.tenant.setSkuUnits(skuId, sku.prepaidUnits);
+}
+
+/** Removes an accepted (verified) domain from the tenant. */
+export function removeAcceptedDomain(sandbox: Sandbox, domain: string): () => void {
+  const { wasDefault } = sandbox.tenant.removeDomain(domain);
+  return () => sandbox.tenant.addDomain(domain, wasDefault);
 }

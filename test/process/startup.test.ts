@@ -75,6 +75,7 @@ describe('the Mailroom process', function () {
       assert.equal(res.status, 200, 'the turn in flight finished');
       assert.equal(await s.exit, 0);
       assert.match(s.output(), /"msg":"Mailroom stopped"/);
+      assert.doesNotMatch(s.output(), /DeprecationWarning|\(node:\d+\) \[DEP/, `Node prints no deprecation warning (${process.version})`);
       await assert.rejects(fetch(`${url}/healthz`), 'nothing listens after the stop');
     } finally {
       await connector.close();

@@ -117,6 +117,28 @@ describe('configuration', function () {
     assert.equal(c.cloud?.graphUrl, 'https://graph.microsoft.com/v1.0');
   });
 
+  it('on an Azure host: the managed identity signs in to Graph, Exchange Online and PostgreSQL, and nothing else may be set', function () {
+    const msi = '0b4e6d2a-5c1f-4e43-9a55-0d5f7f3c2b13';
+    const env = { ROLE_ADMINS: base.ROLE_ADMINS, ...tenant, CLIENT_SECRET: '', CLIENT_TYPE: 'UserAssignedMSI', CLIENT_ID: msi, DATABASE_AUTH: 'UserAssignedMSI', DATABASE_CLIENT_ID: msi, DATABASE_URL: 'postgres://mailroom-identity@db.postgres.database.azure.com:5432/mailroom?sslmode=require' };
+    const c = loadConfig({ rootDir: root, envName: 'dev', env });
+    assert.equal(c.cloud?.credentialType, 'UserAssignedMSI');
+    assert.equal(c.cloud?.clientId, msi);
+    assert.equal(c.store.databaseManagedIdentityClientId, msi);
+
+    const both = problemsOf(() => loadConfig({ rootDir: root, envName: 'dev', env: { ...env, CLIENT_SECRET: 'app-secret-value' } }));
+    assert.deepEqual(both.problems.map((p) => p.variable), ['CLIENT_SECRET']);
+    assert.match(both.problems[0]!.problem, /CLIENT_TYPE=UserAssignedMSI signs in with the managed identity/);
+    assert.ok(!both.message.includes('app-secret-value'), 'the secret is not echoed');
+
+    const pw = problemsOf(() => loadConfig({ rootDir: root, envName: 'dev', env: { ...env, DATABASE_URL: 'postgres://mailroom:db-secret-value@db.example.com:5432/mailroom' } }));
+    assert.deepEqual(pw.problems.map((p) => p.variable), ['DATABASE_URL']);
+    assert.match(pw.problems[0]!.problem, /holds a password, but DATABASE_AUTH=UserAssignedMSI signs in with an Entra token/);
+    assert.ok(!pw.message.includes('db-secret-value'));
+
+    const noId = problemsOf(() => loadConfig({ rootDir: root, envName: 'dev', env: { ...env, DATABASE_CLIENT_ID: '' } }));
+    assert.deepEqual(noId.problems.map((p) => p.variable), ['DATABASE_CLIENT_ID']);
+  });
+
   it('never echoes a secret in an error', function () {
     const err = problemsOf(() =>
       loadConfig({ rootDir: root, envName: 'sandbox', env: { ...base, DATABASE_URL: 'mysql://u:hunter2-secret@h/db', LDAP_URL: 'ldap://dc:389' } }),

@@ -83,7 +83,7 @@ describe('provisioning runs of every other kind: request, approve, done, and the
     cloud = createCloudClients(config.cloud!, config.extraCaFile);
     directory = new DirectoryClient({ url: e.ldap.url, bindDn: e.ldap.bindDn, password: e.ldap.password, caPem: readFileSync(e.ldap.caFile, 'utf8'), connectTimeoutMs: 5000, timeoutMs: 15000 });
 
-    suite = await ConformanceSuite.open(sandbox, 'all-runs');
+    suite = await ConformanceSuite.open(sandbox, 'all-runs', { delegated: true });
     const targets = [ADDR, CLOUD, CONV, OFF, MEMBER];
     for (const t of targets) {
       await suite.addUser(t.name, { displayName: t.displayName, mail: t.primary, mailNickname: `${t.name}`, proxyAddresses: [`SMTP:${t.primary}`, `smtp:${t.secondary}`] });
@@ -171,6 +171,21 @@ describe('provisioning runs of every other kind: request, approve, done, and the
   }
 
   // ------------------------------------------------------------------------------------------- creation kinds
+
+  // AD escapes these characters in a DN (`\23`, `\2C`, `\3D`, `\3B`, `\3C` or `\#`, `\,` …) however the plan wrote
+  // them; the waits compare DNs parsed (dn.equal), so the user's sync and mailbox are found.
+  it('a user named "#Ada, O=Evil;<x>" gets a mailbox: AD keeps the name, the waits find the synced user', async function () {
+    const last = `O=Evil;<x>${suffix}`;
+    const req = await run('user-mailbox', `new mailbox first="#Ada," last="${last}" department=Research`);
+    const upn = String(req.userPrincipalName);
+    const a = await ad(upn);
+    assert.equal(a.enabled, true);
+    assert.ok(a.dn.includes('Evil'), `the DN keeps the name: ${a.dn}`);
+    const mbx = await exo<ExoMailbox>('Get-Mailbox', upn);
+    assert.equal(mbx.RecipientTypeDetails, 'UserMailbox');
+    assert.equal(mbx.IsDirSynced, true);
+    assert.equal((await entraLicences(upn)).length, 1, 'licensed');
+  });
 
   it('a room mailbox: disabled AD user with mail; RoomMailbox in Exchange Online', async function () {
     const req = await run('room-mailbox', `new room name="Run Room ${suffix}"`);

@@ -85,7 +85,7 @@ describe('cloud executors and waiters against the sandbox', function () {
     onGlobalTeardown('cloud-executors sandbox', () => sandbox.stop());
     s = await ConformanceSuite.open(sandbox, 'cloud-executors');
     const e = sandbox.endpoints;
-    config = { tenantId: e.tenantId, authorityHost: e.authorityHost, clientId: e.clientId, clientSecret: e.clientSecret, clientCertificatePath: undefined, graphUrl: e.graphUrl, exoUrl: e.exoUrl };
+    config = { credentialType: 'ClientCredentials', tenantId: e.tenantId, authorityHost: e.authorityHost, clientId: e.clientId, clientSecret: e.clientSecret, clientCertificatePath: undefined, graphUrl: e.graphUrl, exoUrl: e.exoUrl };
     clients = createCloudClients(config, e.caFile);
     sku = e.skus.exchangeOnline;
     executors = new Map(cloudExecutors(deps()).map((x) => [x.action, x]));

@@ -58,7 +58,7 @@ describe('provisionOnDemand limit shared by instances through the store', functi
 
   /** Mailroom's production Graph client against the emulator, without SDK retries (a 429 reaches the trigger). */
   function graphClient(): GraphDirectory {
-    const config = { tenantId: t.cloud.tenantId, authorityHost: t.cloud.url, clientId: t.cloud.clientId, clientSecret: t.cloud.clientSecret, clientCertificatePath: undefined, graphUrl: t.cloud.graphUrl, exoUrl: t.cloud.exoUrl };
+    const config = { credentialType: 'ClientCredentials' as const, tenantId: t.cloud.tenantId, authorityHost: t.cloud.url, clientId: t.cloud.clientId, clientSecret: t.cloud.clientSecret, clientCertificatePath: undefined, graphUrl: t.cloud.graphUrl, exoUrl: t.cloud.exoUrl };
     const credential = createCredential(config, t.cloud.caPem);
     const handle = createGraphClient(config.graphUrl, credential, t.cloud.caPem, new RetryHandlerOptions(0, 0));
     const graph = new GraphDirectory(handle.client);

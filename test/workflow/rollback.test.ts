@@ -327,7 +327,7 @@ describe('cancel during a run and roll back, against the sandbox', function () {
     };
 
     before(async function () {
-      ou = await createSandboxOu(sandbox, `rollback${suffix}`);
+      ou = await createSandboxOu(sandbox, `rollback${suffix}`, { delegated: true });
     });
     after(async function () {
       await ou?.cleanup();

@@ -12,6 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EmulatorContext } from './context';
 import { ExoError } from './errors';
+import { mayRunCmdlet, notAllowedBody } from './exo-authz';
 import { evaluateOpath, parseOpath } from './exo-filter';
 import type { EmulatorRequest, EmulatorResponse } from './http';
 import { bearerToken, isRecord, json, parseJsonBody } from './http';
@@ -741,6 +742,10 @@ export function handleExo(ctx: EmulatorContext, req: EmulatorRequest): EmulatorR
     return { status: 403, headers: { 'request-id': requestId }, body: '' };
   }
   const spec = CMDLETS[name]!;
+  const app = ctx.tenant.app(check.claims.appid);
+  if (!mayRunCmdlet(check.claims.wids, app?.exchangeManagementRoles ?? [], name)) {
+    return json(401, notAllowedBody(name), { 'request-id': requestId });
+  }
   const bodyHash = createHash('sha256').update(JSON.stringify(input)).digest('base64url').slice(0, 22);
   try {
     const params = bindParameters(spec, isRecord(input.Parameters) ? input.Parameters : {});

@@ -11,7 +11,7 @@ import type { EmulatorRequest, EmulatorResponse } from './http';
 import { bearerToken, isRecord, parseJsonBody } from './http';
 import { GRAPH_AUDIENCE, verifyAccessToken, type AccessClaims } from './oauth';
 import { isMailboxType } from './rules';
-import type { EntraContact, EntraGroup, EntraUser, Tenant } from './tenant';
+import type { EntraContact, EntraGroup, EntraUser, SyncJobState, Tenant } from './tenant';
 
 const ODATA_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 const MAX_BATCH = 20;
@@ -336,18 +336,57 @@ function decodeSkipToken(token: string | null): number {
 // Permissions
 // ---------------------------------------------------------------------------------------------
 
+// The application permissions each endpoint accepts, from the Permissions table of its API page (least privileged
+// first, then the higher privileged ones). A list is any-of; requireAll() takes lists that must all hold.
+// Application.ReadWrite.OwnedBy (accepted by the synchronization APIs for an app that owns the service principal) is
+// not modelled: the Cloud Sync service principal is Microsoft's, not Mailroom's.
+
+/** https://learn.microsoft.com/graph/api/user-get, user-list: User.Read.All; User.ReadWrite.All, Directory.Read.All, Directory.ReadWrite.All. */
 const READ_USERS = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+/** https://learn.microsoft.com/graph/api/user-update: User.ReadWrite.All; Directory.ReadWrite.All. */
 const WRITE_USERS = ['User.ReadWrite.All', 'Directory.ReadWrite.All'];
+/** https://learn.microsoft.com/graph/api/user-assignlicense: LicenseAssignment.ReadWrite.All; Directory.ReadWrite.All, User.ReadWrite.All. */
 const WRITE_LICENCES = ['LicenseAssignment.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'];
+/** https://learn.microsoft.com/graph/api/group-list-members (and group-get, group-list): GroupMember.Read.All and the higher ones. */
 const READ_GROUPS = ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', 'GroupMember.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+/** https://learn.microsoft.com/graph/api/group-post-members (user members): GroupMember.ReadWrite.All; Group.ReadWrite.All, Directory.ReadWrite.All. */
 const WRITE_MEMBERS = ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'];
 const WRITE_GROUP_LICENCES = ['LicenseAssignment.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'];
+/**
+ * https://learn.microsoft.com/graph/api/user-list-memberof, "another user's direct memberships", Application:
+ * Directory.Read.All; Directory.ReadWrite.All.
+ */
+const USER_MEMBER_OF = ['Directory.Read.All', 'Directory.ReadWrite.All'];
+/**
+ * https://learn.microsoft.com/graph/api/directoryobject-checkmembergroups, "group memberships for a user", Application:
+ * User.Read.All and GroupMember.Read.All, User.Read.All and Group.Read.All, Directory.Read.All (the ReadWrite
+ * variants include the reads).
+ */
+const CHECK_MEMBER_GROUPS = [
+  ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  ['GroupMember.Read.All', 'GroupMember.ReadWrite.All', 'Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+];
+/**
+ * https://learn.microsoft.com/graph/api/subscribedsku-list, Application: LicenseAssignment.Read.All; Directory.Read.All,
+ * Directory.ReadWrite.All, Organization.Read.All, Organization.ReadWrite.All (LicenseAssignment.ReadWrite.All is not
+ * among them).
+ */
+const READ_SUBSCRIBED_SKUS = ['LicenseAssignment.Read.All', 'Organization.Read.All', 'Organization.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 const READ_ORG = ['Organization.Read.All', 'Organization.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'LicenseAssignment.ReadWrite.All'];
+/** https://learn.microsoft.com/graph/api/orgcontact-list: OrgContact.Read.All; Directory.Read.All, Directory.ReadWrite.All. */
 const READ_CONTACTS = ['OrgContact.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+/** https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-provisionondemand: Synchronization.ReadWrite.All. */
 const SYNC = ['Synchronization.ReadWrite.All'];
+/** https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-get: Synchronization.Read.All, Synchronization.ReadWrite.All. */
+const READ_SYNC = ['Synchronization.Read.All', 'Synchronization.ReadWrite.All'];
 
+/** Graph's answer when the token lacks the permission an endpoint needs. */
 function requireRole(call: GraphCall, anyOf: string[]): void {
-  if (!call.claims.roles.some((r) => anyOf.includes(r))) {
+  requireAll(call, [anyOf]);
+}
+
+function requireAll(call: GraphCall, allOf: string[][]): void {
+  if (!allOf.every((anyOf) => call.claims.roles.some((r) => anyOf.includes(r)))) {
     throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
   }
 }
@@ -442,13 +481,13 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
     }
     if (sub === 'memberOf' && subKey === undefined) {
       if (m !== 'GET') return methodNotAllowed();
-      requireRole(call, READ_USERS);
+      requireRole(call, USER_MEMBER_OF);
       const u = findUserOr404(t, key);
       const groups = t.memberOf(u.id).map((g) => ({ '@odata.type': '#microsoft.graph.group', ...groupJson(g) }));
       return listCollection(ctx, { ...call, path: call.path }, groups, GROUP_FILTER, 'directoryObjects', 'group', ['@odata.type', ...GROUP_DEFAULT_SELECT]);
     }
     if (sub === 'checkMemberGroups' && m === 'POST') {
-      requireRole(call, READ_USERS);
+      requireAll(call, CHECK_MEMBER_GROUPS);
       const u = findUserOr404(t, key);
       const b = bodyObject(call);
       const ids = Array.isArray(b.groupIds) ? b.groupIds.filter((x): x is string => typeof x === 'string') : [];
@@ -526,7 +565,7 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
   }
   if (root === 'subscribedSkus' && key === undefined) {
     if (m !== 'GET') return methodNotAllowed();
-    requireRole(call, READ_ORG);
+    requireRole(call, READ_SUBSCRIBED_SKUS);
     if (call.query.get('$filter') !== null) throw new GraphError(400, 'Request_UnsupportedQuery', 'Unsupported Query.');
     const value = t.subscribedSkus().map((s) => ({
       accountName: t.displayName,
@@ -569,7 +608,57 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
     requireRole(call, SYNC);
     return provisionOnDemand(ctx, call, key, seg[4]);
   }
+  if (root === 'servicePrincipals' && key !== undefined && sub === 'synchronization' && subKey === 'jobs' && seg.length <= 5) {
+    if (m !== 'GET') return methodNotAllowed();
+    requireRole(call, READ_SYNC);
+    const jobId = seg[4];
+    if (jobId === undefined) {
+      const value = t.syncJobs(key).map(syncJobJson);
+      return reply(200, { '@odata.context': `${meta}#servicePrincipals('${key}')/synchronization/jobs`, value });
+    }
+    const job = t.syncJob(key, jobId);
+    if (!job) throw new GraphError(404, 'Request_ResourceNotFound', `The synchronization job '${jobId}' does not exist on service principal '${key}'.`);
+    return reply(200, { '@odata.context': `${meta}#servicePrincipals('${key}')/synchronization/jobs/$entity`, ...syncJobJson(job) });
+  }
   return segmentNotFound(root ?? '');
+}
+
+/**
+ * A synchronizationJob as Graph answers it (https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-get
+ * and the synchronizationStatus / synchronizationQuarantine resource types). Cloud Sync runs every 2 minutes.
+ */
+function syncJobJson(j: SyncJobState): Record<string, unknown> {
+  const zero = '0001-01-01T00:00:00Z';
+  const q = j.quarantine;
+  return {
+    id: j.jobId,
+    templateId: j.templateId,
+    schedule: { expiration: null, interval: 'PT2M', state: j.code === 'Paused' || j.code === 'NotConfigured' ? 'Disabled' : 'Active' },
+    status: {
+      code: j.code,
+      countSuccessiveCompleteFailures: j.code === 'Quarantine' ? 1 : 0,
+      escrowsPruned: false,
+      lastExecution: null,
+      lastSuccessfulExecution: null,
+      lastSuccessfulExecutionWithExports: null,
+      progress: [],
+      quarantine: q
+        ? {
+            currentBegan: q.since,
+            nextAttempt: new Date(Date.parse(q.since) + 12 * 3_600_000).toISOString(),
+            reason: q.reason,
+            seriesBegan: q.since,
+            seriesCount: 1,
+            error: { code: q.errorCode, message: q.message, tenantActionable: true },
+          }
+        : null,
+      steadyStateFirstAchievedTime: zero,
+      steadyStateLastAchievedTime: zero,
+      synchronizedEntryCountByType: [],
+      troubleshootingUrl: null,
+    },
+    synchronizationJobSettings: [],
+  };
 }
 
 function emptyContact(): EntraContact {

@@ -11,6 +11,7 @@ import type { EmulatorRequest, EmulatorResponse } from './http';
 import { json } from './http';
 import { certificateThumbprints, decodeJwt, signJwt, verifyJwtSignature, type JwtPayload } from './jwt';
 import type { AppRegistration } from './tenant';
+import { DEFAULT_DIRECTORY_ROLES, DIRECTORY_ROLE_TEMPLATE_IDS } from './tenant-model';
 
 export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
 export const EXO_AUDIENCE = 'https://outlook.office365.com';
@@ -324,6 +325,11 @@ function issueAccessToken(ctx: EmulatorContext, app: AppRegistration, audience: 
     uti: Buffer.from(randomUUID()).toString('base64url').slice(0, 22),
     ver: '1.0',
   };
+  // The Entra roles of the service principal travel as template ids in `wids`; Exchange Online "configures the session
+  // RBAC using the directory role information that's available in the token"
+  // (https://learn.microsoft.com/powershell/exchange/app-only-auth-powershell-v2, "How does it work?").
+  const wids = (app.directoryRoles ?? DEFAULT_DIRECTORY_ROLES).map((r) => DIRECTORY_ROLE_TEMPLATE_IDS[r]);
+  if (wids.length > 0) payload.wids = wids;
   return signJwt({ kid: ctx.signingKid, x5t: ctx.signingKid }, payload, ctx.signingKey);
 }
 
@@ -334,6 +340,8 @@ export interface AccessClaims {
   tid: string;
   aud: string;
   roles: string[];
+  /** Template ids of the Entra roles of the service principal. */
+  wids: string[];
 }
 
 export type TokenCheck = { ok: true; claims: AccessClaims } | { ok: false; reason: 'empty' | 'malformed' | 'signature' | 'expired' | 'audience' | 'tenant' };
@@ -357,6 +365,7 @@ export function verifyAccessToken(ctx: EmulatorContext, token: string | null, au
       tid: String(p.tid),
       aud: String(p.aud),
       roles: Array.isArray(p.roles) ? p.roles.filter((r): r is string => typeof r === 'string') : [],
+      wids: Array.isArray(p.wids) ? p.wids.filter((r): r is string => typeof r === 'string') : [],
     },
   };
 }

@@ -126,7 +126,43 @@ export interface AppRegistration {
   graphRoles: string[];
   /** Application permissions on Exchange Online (`roles` in EXO tokens), e.g. Exchange.ManageAsApp. */
   exchangeRoles: string[];
+  /**
+   * Microsoft Entra roles assigned to the app's service principal (their template ids travel in the tokens' `wids`
+   * claim; Exchange Online builds the app's RBAC from them). Absent in state saved before it existed: then
+   * {@link DEFAULT_DIRECTORY_ROLES}.
+   */
+  directoryRoles?: DirectoryRoleName[];
+  /**
+   * Exchange Online management roles the app holds through role groups its Exchange service principal is a member of
+   * (New-ServicePrincipal + Add-RoleGroupMember), e.g. "Mail Recipients". Exchange evaluates them per request.
+   */
+  exchangeManagementRoles?: string[];
 }
+
+/**
+ * The Microsoft Entra roles the emulator knows for Exchange Online app-only access, with their template ids
+ * (https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference). Both give "the
+ * required permissions for any task in Exchange Online PowerShell"
+ * (https://learn.microsoft.com/powershell/exchange/app-only-auth-powershell-v2, Step 5, Option 1).
+ */
+export const DIRECTORY_ROLE_TEMPLATE_IDS = {
+  'Global Administrator': '62e90394-69f5-4237-9190-012177145e10',
+  'Exchange Administrator': '29232cdf-9323-42fd-ade2-1d097af3e4de',
+} as const;
+export type DirectoryRoleName = keyof typeof DIRECTORY_ROLE_TEMPLATE_IDS;
+
+/** A Cloud Sync (AD2AAD) job as Graph's synchronizationJob reports it. */
+export interface SyncJobState {
+  servicePrincipalId: string;
+  jobId: string;
+  templateId: string;
+  /** synchronizationStatus.code: NotConfigured, NotRun, Active, Paused, Quarantine. */
+  code: SyncJobStatusCode;
+  /** With Quarantine: synchronizationQuarantine.reason and its error. */
+  quarantine: { reason: string; errorCode: string; message: string; since: string } | null;
+}
+
+export type SyncJobStatusCode = 'NotConfigured' | 'NotRun' | 'Active' | 'Paused' | 'Quarantine';
 
 export interface AcceptedDomain {
   name: string;
@@ -287,6 +323,8 @@ export interface TenantState {
   contacts: EntraContact[];
   recipients: ExoRecipient[];
   pendingMailboxes: PendingMailbox[];
+  /** Cloud Sync jobs (absent in state saved before they were modelled). */
+  syncJobs?: SyncJobState[];
 }
 
 // =============================================================================================
@@ -308,6 +346,8 @@ export interface AppSeed {
   certificatePem?: string;
   graphRoles?: string[];
   exchangeRoles?: string[];
+  directoryRoles?: DirectoryRoleName[];
+  exchangeManagementRoles?: string[];
 }
 
 export interface TenantOptions {
@@ -341,6 +381,8 @@ export const DEFAULT_GRAPH_ROLES: readonly string[] = [
   'LicenseAssignment.ReadWrite.All',
 ];
 export const DEFAULT_EXCHANGE_ROLES: readonly string[] = ['Exchange.ManageAsApp'];
+/** Exchange Administrator: the Entra role the app-only guide assigns first (Option 1). */
+export const DEFAULT_DIRECTORY_ROLES: readonly DirectoryRoleName[] = ['Exchange Administrator'];
 
 
 /** An Entra object of any kind, as Graph's directoryObjects see it. */

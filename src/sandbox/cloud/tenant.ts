@@ -44,6 +44,7 @@ import {
 } from './rules';
 import { KNOWN_SKUS, skuGivesMailbox, type SkuDefinition } from './skus';
 import {
+  DEFAULT_DIRECTORY_ROLES,
   DEFAULT_EXCHANGE_ROLES,
   DEFAULT_GRAPH_ROLES,
   newEntraContact,
@@ -56,6 +57,7 @@ import {
   type AnyEntraObject,
   type AppRegistration,
   type AppSeed,
+  type DirectoryRoleName,
   type EntraContact,
   type EntraGroup,
   type EntraUser,
@@ -63,6 +65,8 @@ import {
   type LicenceAssignment,
   type SkuSeed,
   type SkuState,
+  type SyncJobState,
+  type SyncJobStatusCode,
   type SyncOutcome,
   type TenantOptions,
   type TenantState,
@@ -74,14 +78,25 @@ export type {
   AdGroupInput,
   AdUserInput,
   AppRegistration,
+  DirectoryRoleName,
   EntraContact,
   EntraGroup,
   EntraUser,
   ExoRecipient,
+  SyncJobState,
+  SyncJobStatusCode,
   SyncOutcome,
   TenantOptions,
   TenantState,
 } from './tenant-model';
+
+/** What an app is granted; see {@link Tenant.setAppGrants}. */
+export interface AppGrants {
+  graphRoles: string[];
+  exchangeRoles: string[];
+  directoryRoles: DirectoryRoleName[];
+  exchangeManagementRoles: string[];
+}
 
 /** Raised when a synced object would collide with another one (Entra's AttributeValueMustBeUnique). */
 export class SyncConflictError extends Error {
@@ -302,6 +317,22 @@ export class Tenant {
     if (makeDefault) for (const d of this.s.domains) d.isDefault = d.name === n;
   }
 
+  /**
+   * Removes a custom domain (Entra verified domain and Exchange accepted domain; the initial domain cannot be
+   * removed). When it was the default, the initial domain becomes the default. Returns whether it was the default,
+   * for `addDomain(name, wasDefault)` to put it back. Objects that use it keep their addresses (a test knob: Entra
+   * would refuse to remove a domain in use).
+   */
+  removeDomain(name: string): { wasDefault: boolean } {
+    const n = name.toLowerCase();
+    const d = this.s.domains.find((x) => x.name === n);
+    if (!d) throw new Error(`${name} is not a domain of the tenant`);
+    if (d.isInitial) throw new Error(`${name} is the initial domain; it cannot be removed`);
+    this.s.domains = this.s.domains.filter((x) => x !== d);
+    if (d.isDefault) for (const x of this.s.domains) x.isDefault = x.isInitial;
+    return { wasDefault: d.isDefault };
+  }
+
   isAcceptedDomain(domain: string): boolean {
     const d = domain.toLowerCase();
     return this.s.domains.some((x) => x.name === d);
@@ -345,10 +376,95 @@ export class Tenant {
       certificates: seed.certificatePem ? [seed.certificatePem] : [],
       graphRoles: [...(seed.graphRoles ?? DEFAULT_GRAPH_ROLES)],
       exchangeRoles: [...(seed.exchangeRoles ?? DEFAULT_EXCHANGE_ROLES)],
+      directoryRoles: [...(seed.directoryRoles ?? DEFAULT_DIRECTORY_ROLES)],
+      exchangeManagementRoles: [...(seed.exchangeManagementRoles ?? [])],
     };
     this.s.apps = this.s.apps.filter((a) => a.clientId !== app.clientId);
     this.s.apps.push(app);
     return { ...app };
+  }
+
+  /** What an app is granted now (defaults filled in for state saved before a field existed). */
+  appGrants(clientId: string): AppGrants {
+    const app = this.app(clientId);
+    if (!app) throw new Error(`no app ${clientId}`);
+    return {
+      graphRoles: [...app.graphRoles],
+      exchangeRoles: [...app.exchangeRoles],
+      directoryRoles: [...(app.directoryRoles ?? DEFAULT_DIRECTORY_ROLES)],
+      exchangeManagementRoles: [...(app.exchangeManagementRoles ?? [])],
+    };
+  }
+
+  /**
+   * Changes what an app is granted: Graph and Exchange application permissions (the `roles` of its tokens), the
+   * Entra roles of its service principal (the `wids` of its tokens) and the Exchange management roles it holds
+   * through role groups. As in Entra ID, tokens issued before keep the claims they carry: a client sees a change of
+   * the first three with its next token. Exchange management roles apply to the next request. Returns what was
+   * granted before, so that a test can put it back with the same call.
+   */
+  setAppGrants(clientId: string, change: Partial<AppGrants>): AppGrants {
+    const before = this.appGrants(clientId);
+    const app = this.app(clientId)!;
+    if (change.graphRoles) app.graphRoles = [...change.graphRoles];
+    if (change.exchangeRoles) app.exchangeRoles = [...change.exchangeRoles];
+    if (change.directoryRoles) app.directoryRoles = [...change.directoryRoles];
+    if (change.exchangeManagementRoles) app.exchangeManagementRoles = [...change.exchangeManagementRoles];
+    return before;
+  }
+
+  // ===========================================================================================
+  // Cloud Sync jobs (Graph synchronizationJob)
+  // ===========================================================================================
+
+  /** Registers (or finds) a Cloud Sync job of a service principal; a new one is Active. */
+  registerSyncJob(job: { servicePrincipalId: string; jobId: string; templateId?: string }): SyncJobState {
+    this.s.syncJobs ??= [];
+    const found = this.findSyncJob(job.servicePrincipalId, job.jobId);
+    if (found) return structuredClone(found);
+    const state: SyncJobState = {
+      servicePrincipalId: job.servicePrincipalId,
+      jobId: job.jobId,
+      templateId: job.templateId ?? 'AD2AADProvisioning',
+      code: 'Active',
+      quarantine: null,
+    };
+    this.s.syncJobs.push(state);
+    return structuredClone(state);
+  }
+
+  /** The Cloud Sync jobs of a service principal. */
+  syncJobs(servicePrincipalId: string): SyncJobState[] {
+    return (this.s.syncJobs ?? []).filter((j) => j.servicePrincipalId.toLowerCase() === servicePrincipalId.toLowerCase()).map((j) => structuredClone(j));
+  }
+
+  /** A Cloud Sync job, or undefined. */
+  syncJob(servicePrincipalId: string, jobId: string): SyncJobState | undefined {
+    const j = this.findSyncJob(servicePrincipalId, jobId);
+    return j ? structuredClone(j) : undefined;
+  }
+
+  /**
+   * Sets a job's status code (Active, Paused after a pause or when an admin stopped it, Quarantine with a reason
+   * from synchronizationQuarantine's quarantineReason list). Returns the previous state, to restore with
+   * `setSyncJobStatus(sp, job, before.code, before.quarantine ?? undefined)`.
+   */
+  setSyncJobStatus(
+    servicePrincipalId: string,
+    jobId: string,
+    code: SyncJobStatusCode,
+    quarantine?: { reason: string; errorCode: string; message: string },
+  ): SyncJobState {
+    const j = this.findSyncJob(servicePrincipalId, jobId);
+    if (!j) throw new Error(`no synchronization job ${jobId} on service principal ${servicePrincipalId}`);
+    const before = structuredClone(j);
+    j.code = code;
+    j.quarantine = code === 'Quarantine' ? { reason: quarantine?.reason ?? 'Unknown', errorCode: quarantine?.errorCode ?? '', message: quarantine?.message ?? '', since: this.iso() } : null;
+    return before;
+  }
+
+  private findSyncJob(servicePrincipalId: string, jobId: string): SyncJobState | undefined {
+    return (this.s.syncJobs ?? []).find((j) => j.servicePrincipalId.toLowerCase() === servicePrincipalId.toLowerCase() && j.jobId.toLowerCase() === jobId.toLowerCase());
   }
 
   /** Adds a certificate (PEM) to an app, for `client_assertion` sign-in. */
