@@ -6,14 +6,46 @@ import { projectRoot } from '../paths';
 import { startMailroom } from '../app';
 import { SANDBOX_PEOPLE } from '../sandbox/people';
 import { Sandbox, sandboxKnobsFrom, startSandbox } from '../sandbox';
+import { scaledSandboxDelays } from '../sandbox/knobs';
 import { sandboxOverrides } from '../sandbox/overrides';
 import { Playground, startPlayground } from '../sandbox/playground/playground';
 import { processEnvironment } from '../config/process-env';
 
+/** What sandbox mode reads besides the sandbox's knobs (env/.env.sandbox, its .user file, the environment). */
+interface SandboxStartSettings {
+  /** SANDBOX_STATE_DIR: the sandbox's state folder (default `<root>/.sandbox`). */
+  stateDir: string | undefined;
+  /** SANDBOX_PLAYGROUNDS: `off` starts no Agents Playground (scripts and tests talk to the bot themselves). */
+  playgrounds: boolean;
+  /** SANDBOX_POLL_MS: how often Mailroom re-checks waiting steps and looks for due ones (default: production's pace). */
+  pollMs: number | undefined;
+  /** SANDBOX_LEASE_MS: how long a step is leased (default 2 minutes: what a restart after a crash waits before taking it over). */
+  leaseMs: number | undefined;
+}
+
+function sandboxStartSettings(env: Record<string, string | undefined>): SandboxStartSettings {
+  const problems: string[] = [];
+  const ms = (name: string, min: number, max: number): number | undefined => {
+    const v = env[name]?.trim();
+    if (!v) return undefined;
+    if (/^\d+$/.test(v) && Number(v) >= min && Number(v) <= max) return Number(v);
+    problems.push(`${name}: ${JSON.stringify(v)} is not a whole number of milliseconds from ${min} to ${max}. Example of a good value: ${name}=${min * 10}`);
+    return undefined;
+  };
+  const pg = (env.SANDBOX_PLAYGROUNDS?.trim() || 'on').toLowerCase();
+  if (pg !== 'on' && pg !== 'off') problems.push(`SANDBOX_PLAYGROUNDS: ${JSON.stringify(pg)} is not on or off. Example of a good value: SANDBOX_PLAYGROUNDS=off`);
+  const settings = { stateDir: env.SANDBOX_STATE_DIR?.trim() || undefined, playgrounds: pg !== 'off', pollMs: ms('SANDBOX_POLL_MS', 50, 3_600_000), leaseMs: ms('SANDBOX_LEASE_MS', 1000, 3_600_000) };
+  if (problems.length) {
+    process.stderr.write(`${problems.join('\n')}\n`);
+    process.exit(78);
+  }
+  return settings;
+}
+
 /**
  * `npm start`: with a tenant configured (TENANT_ID in env/.env.<MAILROOM_ENV> or the environment) it runs the
  * bot alone; otherwise sandbox mode: the bot against the local sandbox plus two Agents Playground instances,
- * one for the sandbox requester and one for the approver. Ctrl-C stops everything.
+ * one for the sandbox requester and one for the approver (SANDBOX_PLAYGROUNDS=off: none). Ctrl-C stops everything.
  */
 async function run(): Promise<void> {
   const rootDir = projectRoot();
@@ -25,11 +57,21 @@ async function run(): Promise<void> {
 
   let sandbox: Sandbox | undefined;
   let config: MailroomConfig;
+  const sandboxEnv = tenantConfigured ? {} : mergeEnvironment(readEnvFiles(rootDir, 'sandbox').values, env);
+  const settings = sandboxStartSettings(sandboxEnv);
   try {
     if (!tenantConfigured) {
-      const knobs = sandboxKnobsFrom(mergeEnvironment(readEnvFiles(rootDir, 'sandbox').values, env));
+      const knobs = sandboxKnobsFrom(sandboxEnv);
       process.stdout.write('No tenant is configured: starting the sandbox (Samba AD, cloud emulator, sync) …\n');
-      sandbox = await startSandbox({ rootDir, knobs });
+      if (knobs.realism === 'strict') {
+        const d = scaledSandboxDelays(knobs);
+        process.stdout.write(
+          `SANDBOX_REALISM=strict: Cloud Sync every ${d.syncIntervalMs / 1000} s, mailboxes ${d.mailboxDelayMs / 1000} s after the licence, ` +
+            `${d.latencyMs} ms per cloud answer, ${knobs.rate429 * 100} % throttled, ${knobs.rate503 * 100} % unavailable, ${knobs.batchItemRate429 * 100} % of $batch items throttled; ` +
+            `lags: licence after usage location ${d.usageLocationLagMs / 1000} s, advanced queries ${d.advancedQueryLagMs / 1000} s, Exchange behind Entra ${d.exchangeLagMs / 1000} s.\n`,
+        );
+      }
+      sandbox = await startSandbox({ rootDir, knobs, ...(settings.stateDir ? { stateDir: path.resolve(settings.stateDir) } : {}) });
       process.stdout.write(`Sandbox up in ${sandbox.timings.totalMs} ms; endpoints in ${sandbox.endpointsFile}\n`);
     }
     config = loadConfig({ rootDir, envName, overrides: sandbox ? sandboxOverrides(sandbox.endpoints) : undefined });
@@ -44,7 +86,10 @@ async function run(): Promise<void> {
   const log = createLogger(config.logLevel, { service: 'mailroom' });
   let app;
   try {
-    app = await startMailroom(config, log);
+    const { pollMs, leaseMs } = settings;
+    // leaseMs is a runner option MailroomOptions does not list: it is passed through to the runner as is
+    const runner = { ...(pollMs !== undefined ? { pollMs: Math.min(pollMs, 1000), waitPollMs: pollMs } : {}), ...(leaseMs !== undefined ? { leaseMs } : {}) };
+    app = await startMailroom(config, log, { runner, ...(pollMs !== undefined ? { waitIntervalMs: pollMs } : {}) });
   } catch (err) {
     await sandbox?.stop();
     throw err;
@@ -81,6 +126,10 @@ async function run(): Promise<void> {
   }
 
   const botEndpoint = `${app.url}/api/messages`;
+  if (!settings.playgrounds) {
+    process.stdout.write(`\nMailroom is running in sandbox mode (no tenant configured, no Playgrounds).\n  bot endpoint:            ${botEndpoint}\n  Ctrl-C stops everything.\n\n`);
+    return;
+  }
   const workRoot = path.join(rootDir, '.sandbox', 'playground');
   const basePort = Number(env.PLAYGROUND_PORT ?? 56150);
   try {

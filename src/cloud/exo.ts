@@ -40,32 +40,75 @@ export class ExoCommandError extends Error {
   }
 }
 
-/** Reads EXO's error body: `error.details[].message` as `code|type|text`, else innererror, else message, else text. */
+/** A property of `o` by name, ignoring case (`internalexception` / `internalException`). */
+function prop(o: unknown, name: string): unknown {
+  if (typeof o !== 'object' || o === null) return undefined;
+  const key = Object.keys(o).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key === undefined ? undefined : (o as Record<string, unknown>)[key];
+}
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
+
+/**
+ * One `error.details[].message`: `"<id>|<ExceptionType>|<text>"` (the form quoted from live answers, e.g.
+ * `Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be
+ * performed …`), or a JSON string `{"Message":"…","TypeName":"…"}` (reported by other InvokeCommand clients), else
+ * the plain text.
+ */
+function detailOf(message: string): { code: string; type: string; text: string } {
+  const parts = message.split('|');
+  if (parts.length >= 3) return { code: parts[0] ?? '', type: parts[1] ?? '', text: parts.slice(2).join('|') };
+  if (message.trimStart().startsWith('{')) {
+    try {
+      const j = JSON.parse(message) as unknown;
+      const m = text(prop(j, 'Message'));
+      if (m) return { code: '', type: text(prop(j, 'TypeName')) ?? '', text: m };
+    } catch {
+      // not JSON after all
+    }
+  }
+  return { code: '', type: '', text: message };
+}
+
+/**
+ * Reads EXO's error body: `{"error":{"code","message":"Error executing cmdlet","details":[{"code":"Context"|"Client",
+ * "target","message"}],"innererror":{"message","type","internalexception":{"message","type"}}}}`. The cmdlet's own
+ * reason is in `error.details[].message` (see {@link detailOf}), else in the inner error's internal exception (read
+ * whatever the case of its name: OData writes `internalexception`, clients spell it `internalException`), else in
+ * `innererror.message` / `error.message`; some answers are plain text (kept as they are).
+ */
 export function parseExoError(cmdlet: string, status: number, body: string): ExoCommandError {
   let code = '';
   let type = '';
-  let text = body.trim() || `HTTP ${status}`;
+  let reason = body.trim() || `HTTP ${status}`;
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(body) as {
-      error?: { code?: string; message?: string; details?: { message?: string }[]; innererror?: { internalException?: { message?: string }; message?: string } };
-    };
-    const e = parsed.error;
-    if (e) {
-      const detail = e.details?.find((d) => typeof d.message === 'string')?.message;
-      if (detail && detail.split('|').length >= 3) {
-        const [c, t, ...rest] = detail.split('|');
-        code = c ?? '';
-        type = t ?? '';
-        text = rest.join('|');
-      } else {
-        code = e.code ?? '';
-        text = e.innererror?.internalException?.message ?? e.innererror?.message ?? e.message ?? text;
-      }
-    }
+    parsed = JSON.parse(body);
   } catch {
     // a plain-text body: keep it as the detail
   }
-  return new ExoCommandError(cmdlet, status, code, type, text);
+  const e = prop(parsed, 'error');
+  if (typeof e === 'object' && e !== null) {
+    const details = prop(e, 'details');
+    const first = Array.isArray(details) ? details.map((d) => text(prop(d, 'message'))).find((m) => m !== undefined) : undefined;
+    const inner = prop(e, 'innererror');
+    const internal = prop(inner, 'internalexception');
+    code = text(prop(e, 'code')) ?? '';
+    if (first !== undefined) {
+      const d = detailOf(first);
+      code = d.code || code;
+      type = d.type || (text(prop(internal, 'type')) ?? '');
+      reason = d.text;
+    } else if (text(prop(internal, 'message'))) {
+      type = text(prop(internal, 'type')) ?? '';
+      reason = text(prop(internal, 'message'))!;
+    } else {
+      reason = text(prop(inner, 'message')) ?? text(prop(e, 'message')) ?? reason;
+    }
+  }
+  return new ExoCommandError(cmdlet, status, code, type, reason);
 }
 
 export interface ExoClientOptions {

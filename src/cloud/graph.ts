@@ -159,15 +159,42 @@ export class GraphDirectory {
   /**
    * Entra Cloud Sync on demand: POST /servicePrincipals/{id}/synchronization/jobs/{jobId}/provisionOnDemand for one AD
    * object (its distinguished name). Graph allows 5 calls per 10 s per job; a 429 is thrown like any Graph error.
-   * Answers the provisioning status (`Success`, `Failure`, `Skipped`, `Warning`) and, when it failed, why.
+   * Answers the provisioning result (`Success`, `Failure`, `Skipped`, `Warning`) and, when it was not a success, why.
    */
   async provisionOnDemand(servicePrincipalId: string, jobId: string, subject: ProvisionOnDemandSubject): Promise<ProvisionOnDemandOutcome> {
     const res = (await this.client
       .api(`/servicePrincipals/${encodeURIComponent(servicePrincipalId)}/synchronization/jobs/${encodeURIComponent(jobId)}/provisionOnDemand`)
       .post({ parameters: [{ ruleId: subject.ruleId, subjects: [{ objectId: subject.objectId, objectTypeName: subject.objectTypeName }] }] })) as {
+      key?: unknown;
       value?: unknown;
     };
-    return parseProvisionOnDemand(res?.value);
+    return parseProvisionOnDemand(res?.key, res?.value);
+  }
+
+  /**
+   * The synchronization rules of a job's schema (GET /servicePrincipals/{id}/synchronization/jobs/{jobId}/schema):
+   * provisionOnDemand's `ruleId` must be one of them ("This rule ID is defined in the schema for a given
+   * synchronization job"). Each rule with the object types it maps (`sourceObjectName` of its enabled object mappings).
+   */
+  async synchronizationRules(servicePrincipalId: string, jobId: string): Promise<SynchronizationRule[]> {
+    const res = (await this.client
+      .api(`/servicePrincipals/${encodeURIComponent(servicePrincipalId)}/synchronization/jobs/${encodeURIComponent(jobId)}/schema`)
+      .get()) as { synchronizationRules?: unknown };
+    const rules = Array.isArray(res?.synchronizationRules) ? (res.synchronizationRules as unknown[]) : [];
+    const out: SynchronizationRule[] = [];
+    for (const r of rules) {
+      if (typeof r !== 'object' || r === null) continue;
+      const rule = r as { id?: unknown; sourceDirectoryName?: unknown; targetDirectoryName?: unknown; objectMappings?: unknown };
+      if (typeof rule.id !== 'string' || rule.id === '') continue;
+      const mappings = Array.isArray(rule.objectMappings) ? (rule.objectMappings as { sourceObjectName?: unknown; enabled?: unknown }[]) : [];
+      out.push({
+        id: rule.id,
+        sourceDirectoryName: typeof rule.sourceDirectoryName === 'string' ? rule.sourceDirectoryName : '',
+        targetDirectoryName: typeof rule.targetDirectoryName === 'string' ? rule.targetDirectoryName : '',
+        sourceObjectNames: mappings.filter((m) => m && m.enabled !== false && typeof m.sourceObjectName === 'string').map((m) => m.sourceObjectName as string),
+      });
+    }
+    return out;
   }
 }
 
@@ -178,24 +205,37 @@ function isGraphStatus(err: unknown, status: number): boolean {
   return typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === status;
 }
 
-/** The `value` of provisionOnDemand's answer: a JSON string holding `[{provisioningSteps, statusInfo}]` (or one object). */
-function parseProvisionOnDemand(value: unknown): ProvisionOnDemandOutcome {
-  let parsed: unknown = value;
-  if (typeof value === 'string') {
+/** JSON text (or an object already parsed) as an object, else null. */
+function jsonObject(v: unknown): Record<string, unknown> | null {
+  let parsed: unknown = v;
+  if (typeof v === 'string') {
     try {
-      parsed = JSON.parse(value) as unknown;
+      parsed = JSON.parse(v) as unknown;
     } catch {
-      return { status: 'Unknown', reason: value.slice(0, 300) };
+      return null;
     }
   }
-  const first: unknown = Array.isArray(parsed) ? parsed[0] : parsed;
-  const info = typeof first === 'object' && first !== null ? (first as { statusInfo?: { status?: unknown; reason?: unknown; errorCode?: unknown } }).statusInfo : undefined;
-  const status = typeof info?.status === 'string' ? info.status : 'Unknown';
-  return {
-    status,
-    ...(typeof info?.reason === 'string' && info.reason ? { reason: info.reason } : {}),
-    ...(typeof info?.errorCode === 'string' && info.errorCode ? { errorCode: info.errorCode } : {}),
-  };
+  if (Array.isArray(parsed)) parsed = parsed[0];
+  return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : null;
+}
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * provisionOnDemand's answer, a stringKeyStringValuePair whose `key` and `value` are JSON text: `key` holds the
+ * result, `{"result":"Success","details":{}}` (a skip or failure: `details.errorCode`, `details.errorMessage`), and
+ * `value` the provisioning record (`statusInfo`, `provisioningSteps` …; `{}` for a group). The result is read from
+ * `key`; only when it has none does the record's `statusInfo.status` count. Nothing readable: `Unknown`, never a success.
+ */
+export function parseProvisionOnDemand(key: unknown, value: unknown): ProvisionOnDemandOutcome {
+  const k = jsonObject(key);
+  const record = jsonObject(value);
+  const info = record && typeof record.statusInfo === 'object' && record.statusInfo !== null ? (record.statusInfo as Record<string, unknown>) : null;
+  const details = k && typeof k.details === 'object' && k.details !== null ? (k.details as Record<string, unknown>) : {};
+  const status = text(k?.result) ?? text(info?.status) ?? 'Unknown';
+  const reason = text(details.errorMessage) ?? text(info?.reason) ?? (status === 'Unknown' && typeof key === 'string' ? key.slice(0, 300) : undefined);
+  const errorCode = text(details.errorCode) ?? text(info?.errorCode);
+  return { status, ...(reason ? { reason } : {}), ...(errorCode ? { errorCode } : {}) };
 }
 
 /** One sub-request of a Graph `$batch`. */
@@ -221,6 +261,15 @@ export interface ProvisionOnDemandSubject {
   readonly ruleId: string;
   readonly objectId: string;
   readonly objectTypeName: 'user' | 'group' | 'contact';
+}
+
+/** A rule of a synchronization job's schema, with the object types its object mappings provision. */
+export interface SynchronizationRule {
+  readonly id: string;
+  readonly sourceDirectoryName: string;
+  readonly targetDirectoryName: string;
+  /** e.g. `user`, `inetOrgPerson`, `group`, `contact` for Cloud Sync's AD2AADProvisioning rule. */
+  readonly sourceObjectNames: readonly string[];
 }
 
 export interface ProvisionOnDemandOutcome {

@@ -91,6 +91,7 @@ export const MAILROOM_GRAPH_PERMISSIONS: readonly GraphPermissionNeed[] = [
     when: 'cloud-sync',
     apis: [
       { call: 'POST /servicePrincipals/{id}/synchronization/jobs/{jobId}/provisionOnDemand', usedFor: 'sync a new object at once (Entra Cloud Sync)', doc: `${GRAPH_API}/synchronization-synchronizationjob-provisionondemand` },
+      { call: 'GET /servicePrincipals/{id}/synchronization/jobs/{jobId}/schema', usedFor: "find the synchronization rule provisionOnDemand names (the job's schema)", doc: `${GRAPH_API}/synchronization-synchronizationschema-get` },
       { call: 'GET /servicePrincipals/{id}/synchronization/jobs/{jobId}', usedFor: "read the Cloud Sync job's status (the doctor)", doc: `${GRAPH_API}/synchronization-synchronizationjob-get` },
     ],
   },

@@ -18,7 +18,7 @@ import type { MailroomConfig } from '../config/config';
 export interface MailroomCmdlet {
   readonly cmdlet: string;
   readonly parameters: readonly string[];
-  readonly role: 'Mail Recipients' | 'Distribution Groups' | 'View-Only Configuration';
+  readonly role: 'Mail Recipients' | 'Distribution Groups' | 'Security Group Creation and Membership' | 'View-Only Configuration';
   /** Where Mailroom calls it and why. */
   readonly usedFor: string;
 }
@@ -45,6 +45,9 @@ export const MAILROOM_EXO_CMDLETS: readonly MailroomCmdlet[] = [
   { cmdlet: 'Set-MailUser', parameters: ['Identity', 'ExternalEmailAddress', 'Alias', 'EmailAddresses', 'HiddenFromAddressListsEnabled'], role: 'Mail Recipients', usedFor: 'changes to cloud mail users' },
   { cmdlet: 'Set-MailContact', parameters: ['Identity', 'ExternalEmailAddress', 'Alias', 'EmailAddresses', 'HiddenFromAddressListsEnabled'], role: 'Mail Recipients', usedFor: 'changes to cloud mail contacts' },
   { cmdlet: 'Set-DistributionGroup', parameters: ['Identity', 'PrimarySmtpAddress', 'Alias', 'EmailAddresses', 'HiddenFromAddressListsEnabled'], role: 'Distribution Groups', usedFor: 'changes to cloud distribution groups' },
+  // Set-DistributionGroup's page: the switch "requires … the Organization Management role group or … the Security Group
+  // Creation and Membership role"; Mailroom needs it because an app is never in a group's ManagedBy.
+  { cmdlet: 'Set-DistributionGroup', parameters: ['BypassSecurityGroupManagerCheck'], role: 'Security Group Creation and Membership', usedFor: 'changing groups whose ManagedBy does not list Mailroom (every group: an app is never a group manager)' },
 ];
 
 const SP_NAME = 'Mailroom';

@@ -313,8 +313,10 @@ function planMailUser(b: Builder, r: MailUserRequest): string {
   }, `Create the AD user ${dn} (sign-in ${r.userPrincipalName}, logon ${r.samAccountName}) with ${describeAttributes(exchange, ['mail', 'mailNickname', 'targetAddress'])}; Mailroom generates a first password the person must change`);
   b.add('sync.await-user', 'sync.awaitUser', { ...b.syncWait(dn, 'user'), samAccountName: r.samAccountName, userPrincipalName: r.userPrincipalName, timeoutMinutes: b.syncTimeout },
     b.syncText('created the user'));
+  // Exchange Online is asked by the Entra object id the user wait found: Get-Recipient cannot filter on a sign-in
+  // name, and a mail user's is not among its addresses.
   b.add('exo.await-recipient', 'exo.awaitRecipient', {
-    identity: r.userPrincipalName, expect: { recipientTypeDetails: 'MailUser', externalEmailAddress: r.externalAddress }, timeoutMinutes: b.syncTimeout,
+    identity: r.userPrincipalName, expect: { recipientTypeDetails: 'MailUser', externalEmailAddress: r.externalAddress }, entraIdFrom: 'sync.await-user', timeoutMinutes: b.syncTimeout,
   }, `Wait until the mail user shows in Exchange Online with the external address ${r.externalAddress}`);
   b.note('Mail users stay managed in AD: there is no IsExchangeCloudManaged for them, and no licence is needed.');
   b.warn('Set-MailUser in Exchange Online can still overwrite the alias, and sync does not reset it until mailNickname changes in AD: change mail users through Mailroom or in AD only.');
@@ -338,7 +340,7 @@ function planContact(b: Builder, r: MailContactRequest): string {
     `Create the AD contact ${dn} with ${describeAttributes(exchange, ['mail', 'mailNickname'])}`);
   b.add('sync.await-contact', 'sync.awaitContact', { ...b.syncWait(dn, 'contact'), mail: r.externalAddress, timeoutMinutes: b.syncTimeout },
     b.syncText('created the contact'));
-  b.add('exo.await-recipient', 'exo.awaitRecipient', { identity: r.externalAddress, expect: { recipientTypeDetails: 'MailContact' }, timeoutMinutes: b.syncTimeout },
+  b.add('exo.await-recipient', 'exo.awaitRecipient', { identity: r.externalAddress, expect: { recipientTypeDetails: 'MailContact' }, entraIdFrom: 'sync.await-contact', timeoutMinutes: b.syncTimeout },
     'Wait until the contact shows in Exchange Online (MailContact)');
   b.note('Synced contacts can only be changed in AD; Exchange Online refuses (or silently ignores) changes to them.');
   return `Create the mail contact ${r.displayName} (${r.externalAddress})`;
@@ -369,7 +371,7 @@ function planGroup(b: Builder, r: DistributionGroupRequest): string {
     b.syncText('created the group'));
   // HB: every mail-enabled synced group shows as Universal in EXO (global ones too), plus SecurityEnabled.
   const exoType = r.securityEnabled ? 'MailUniversalSecurityGroup' : 'MailUniversalDistributionGroup';
-  b.add('exo.await-recipient', 'exo.awaitRecipient', { identity: r.primarySmtpAddress, expect: { recipientTypeDetails: exoType, primarySmtpAddress: r.primarySmtpAddress }, timeoutMinutes: b.syncTimeout },
+  b.add('exo.await-recipient', 'exo.awaitRecipient', { identity: r.primarySmtpAddress, expect: { recipientTypeDetails: exoType, primarySmtpAddress: r.primarySmtpAddress }, entraIdFrom: 'sync.await-group', timeoutMinutes: b.syncTimeout },
     `Wait until the group shows in Exchange Online as ${r.securityEnabled ? 'Universal, SecurityEnabled' : 'Universal'} (${exoType})`);
   if (r.scope === 'global') b.note('Exchange Online shows the group as Universal although it is global in AD: that is how sync presents every mail-enabled group.');
   b.note('Synced groups, membership included, are managed in AD: later changes go through Mailroom or AD, not Exchange Online.');
@@ -410,22 +412,26 @@ function planPrimary(b: Builder, r: PrimaryAddressRequest): string {
   const old = t.primarySmtpAddress;
   if (a.side === 'ad') {
     const dn = requireDn(t);
-    if (t.type === 'MailUser') {
-      // A mail user's address is its outside address: mail and targetAddress.
-      b.add('ad.set-primary', 'ad.setAttributes', { dn, replace: { mail: r.newAddress, targetAddress: `SMTP:${r.newAddress}` } },
-        `Set mail to ${r.newAddress} and targetAddress to SMTP:${r.newAddress} on ${dn}`);
-      awaitAdChange(b, t, { externalEmailAddress: r.newAddress });
-    } else if (t.type === 'MailContact') {
-      b.add('ad.set-primary', 'ad.setAttributes', { dn, replace: { mail: r.newAddress } }, `Set mail to ${r.newAddress} on ${dn}`);
-      awaitAdChange(b, t, { primarySmtpAddress: r.newAddress });
-    } else {
+    // mail and proxyAddresses name the same primary (Entra's proxy calculation takes an SMTP: entry of proxyAddresses
+    // before mail: see primaryAuthority).
+    const setPrimary = (): void =>
       b.add('ad.set-primary', 'ad.setPrimaryAddress', { dn, mail: r.newAddress, previous: old, rewriteProxyAddresses: a.rewriteProxyAddresses },
         a.rewriteProxyAddresses
           ? `Set mail to ${r.newAddress} on ${dn} and make SMTP:${r.newAddress} the primary in proxyAddresses (the old address stays as smtp:${old})`
           : `Set mail to ${r.newAddress} on ${dn}: AD mail decides the primary address, even for cloud-managed mailboxes`);
+    if (t.type === 'MailUser') {
+      // A mail user's address is its outside address: mail (with proxyAddresses) and targetAddress.
+      setPrimary();
+      b.add('ad.set-target', 'ad.setAttributes', { dn, replace: { targetAddress: `SMTP:${r.newAddress}` } }, `Set targetAddress to SMTP:${r.newAddress} on ${dn}`);
+      awaitAdChange(b, t, { externalEmailAddress: r.newAddress });
+    } else if (t.type === 'MailContact') {
+      setPrimary();
+      awaitAdChange(b, t, { primarySmtpAddress: r.newAddress });
+    } else {
+      setPrimary();
       awaitAdChange(b, t, { primarySmtpAddress: r.newAddress, emailAddressesInclude: [`smtp:${old}`] });
-      if (!a.rewriteProxyAddresses && t.isExchangeCloudManaged === true) {
-        b.warn(`${t.name} is cloud-managed: AD mail still overrides its primary address, so Mailroom changes it in AD; AD's proxyAddresses no longer reach Exchange Online and may now differ from it.`);
+      if (t.isExchangeCloudManaged === true) {
+        b.warn(`${t.name} is cloud-managed: AD mail still overrides its primary address, so Mailroom changes it in AD (proxyAddresses too, so that both name the same primary); AD's proxyAddresses no longer reach Exchange Online and may now differ from it.`);
       }
     }
     b.note(`The old address ${old} stays as a secondary address, so mail to it still arrives.`);

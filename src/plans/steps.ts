@@ -123,8 +123,13 @@ export interface StepInputs {
   'entra.removeLicence': LicenceInput;
   /** Wait until Get-Mailbox finds the mailbox (the licence creates it). */
   'exo.awaitMailbox': { readonly identity: string; readonly timeoutMinutes: number };
-  /** Wait until the recipient shows in EXO as expected; `sync`: push the AD object first (Cloud Sync on demand). */
-  'exo.awaitRecipient': { readonly identity: string; readonly expect: RecipientExpectation; readonly sync?: SyncWait; readonly timeoutMinutes: number };
+  /**
+   * Wait until the recipient shows in EXO as expected; `sync`: push the AD object first (Cloud Sync on demand).
+   * `entraIdFrom`: the id of an earlier step of the plan whose result's `entraId` is the recipient's Entra object
+   * (a sync wait): Exchange Online is then asked by ExternalDirectoryObjectId, not by `identity` (which stays the
+   * name people read). Get-Recipient cannot filter on a sign-in name, and a mail user's is not among its addresses.
+   */
+  'exo.awaitRecipient': { readonly identity: string; readonly expect: RecipientExpectation; readonly sync?: SyncWait; readonly entraIdFrom?: string; readonly timeoutMinutes: number };
   'exo.setMailboxType': { readonly identity: string; readonly type: MailboxTypeName };
   'exo.setCloudManaged': { readonly identity: string; readonly enabled: boolean };
   /** Set-Mailbox -WindowsEmailAddress / Set-DistributionGroup -PrimarySmtpAddress / Set-MailContact -ExternalEmailAddress … per recipientType. */

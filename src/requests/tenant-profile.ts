@@ -439,8 +439,11 @@ export function exchangeAuthority(target: TargetRecipient, profile: TenantProfil
 /**
  * Where a new primary address is set. HB: AD `mail` sets the primary address and keeps overriding it even
  * after IsExchangeCloudManaged=True, so for synced recipients in ad-mastered mode the primary is always
- * changed in AD (`mail`; proxyAddresses too while AD masters them). In cloud-default mode the primary of a
- * synced mailbox is set in EXO, and AD `mail` is aligned only if it holds a value (else it would override).
+ * changed in AD: `mail` and proxyAddresses together, so that both name the same primary. Entra's proxy calculation
+ * ("How the proxyAddresses attribute is populated in Microsoft Entra ID") takes an `SMTP:` entry of proxyAddresses
+ * before `mail`: a new `mail` beside an old `SMTP:` entry would not move the primary (and would move it back once a
+ * cloud-managed mailbox is handed back to AD). In cloud-default mode the primary of a synced mailbox is set in EXO,
+ * and AD `mail` is aligned only if it holds a value (else it would override).
  */
 export type PrimaryAuthority =
   | { readonly side: 'ad'; readonly rewriteProxyAddresses: boolean }
@@ -455,8 +458,9 @@ export function primaryAuthority(target: TargetRecipient, profile: TenantProfile
     // Only mailboxes get here (others are refused above).
     return { side: 'exo', makeCloudManagedFirst: a.side === 'exo' && a.makeCloudManagedFirst, alignAdMail: true };
   }
-  // ad-mastered: `mail` decides the primary even when cloud-managed; proxyAddresses only reach EXO while AD masters them.
-  return { side: 'ad', rewriteProxyAddresses: a.side === 'ad' && (isMailboxType(target.type) || isGroupType(target.type)) };
+  // ad-mastered: `mail` decides the primary even when cloud-managed; proxyAddresses are rewritten with it for every kind,
+  // so that AD never names two primaries (they reach EXO while AD masters them).
+  return { side: 'ad', rewriteProxyAddresses: true };
 }
 
 export function describeType(type: string): string {

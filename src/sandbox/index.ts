@@ -7,11 +7,14 @@
  * and writes `<stateDir>/endpoints.json` (mode 600) so Mailroom and scripts can find them.
  *
  * State lives in `<stateDir>` (default `<rootDir>/.sandbox`): `dc/` (the DC's folder, restarted with its data),
- * `cloud/` (CA, keys, `tenant.json` saved at stop). `ephemeral: true` keeps nothing (tests).
+ * `cloud/` (CA, keys, `tenant.db`: the tenant, committed before every answer, so a crash loses no answered write;
+ * see cloud/durable.ts). The sync engine keeps nothing: every start begins with a full import, which the tenant's
+ * record of each object's last synced AD state makes a no-op for what did not change. `ephemeral: true` keeps
+ * nothing (tests).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MAILROOM_GRAPH_PERMISSIONS } from '../doctor/cloud';
@@ -19,15 +22,16 @@ import type { Clock } from './cloud/clock';
 import { ensureEmulatorTls } from './cloud/certs';
 import type { CloudKnobs } from './cloud/context';
 import type { IdGenerator } from './cloud/ids';
+import { TenantStore } from './cloud/durable';
 import { startCloudEmulator, type CloudEmulator } from './cloud/server';
-import { Tenant, type TenantState } from './cloud/tenant';
+import { Tenant } from './cloud/tenant';
 import { SANDBOX_COLLEAGUES, SANDBOX_MAIL_DOMAIN, SANDBOX_PEOPLE, SANDBOX_TENANT_DOMAIN, SANDBOX_TENANT_ID, type SandboxPerson, type SandboxRole } from './people';
 import { adRightsModel, applicableRights } from '../doctor/ad-rights';
 import type { OuGroup } from '../requests/tenant-profile';
 import { ensureSambaInstalled, startDomainController, type DomainController } from './samba';
 import { delegateToServiceAccount, type SandboxDelegation } from './samba/delegation';
 import { isProcessAlive, processName, readPidFile, signal, waitForExit } from './samba/process';
-import { checkSandboxKnobs, DEFAULT_SANDBOX_KNOBS, type SandboxKnobs } from './knobs';
+import { resolveSandboxKnobs, scaledSandboxDelays, type SandboxKnobs } from './knobs';
 import { AdSession } from './sync/directory';
 import { SyncEngine, type SyncMode } from './sync/engine';
 
@@ -135,7 +139,7 @@ export interface Sandbox {
    */
   readonly delegation: SandboxDelegation;
   readonly timings: SandboxTimings;
-  /** Stops sync, the emulator (saving the tenant unless ephemeral) and the DC; removes endpoints.json. Idempotent. */
+  /** Stops sync, the emulator (committing what is left of the tenant unless ephemeral) and the DC; removes endpoints.json. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -208,14 +212,18 @@ export function mailroomOuSettings(ous: MailroomOus): Record<OuGroup, string> {
 }
 
 function cloudKnobs(k: SandboxKnobs): CloudKnobs {
+  const scaled = scaledSandboxDelays(k);
   return {
-    latencyMs: k.latencyMs,
+    latencyMs: scaled.latencyMs,
     throttleRate: k.rate429,
     unavailableRate: k.rate503,
     retryAfterSeconds: k.retryAfterS,
     seed: k.seed,
-    mailboxProvisioningDelayMs: k.mailboxDelayMs,
+    mailboxProvisioningDelayMs: scaled.mailboxDelayMs,
     licenceUnits: { EXCHANGESTANDARD: k.exoLicences },
+    usageLocationLagMs: scaled.usageLocationLagMs,
+    advancedQueryLagMs: scaled.advancedQueryLagMs,
+    batchItemThrottleRate: k.batchItemRate429,
   };
 }
 
@@ -244,14 +252,14 @@ async function seedEphemeralTls(rootDir: string, cloudDir: string): Promise<void
   // ensureEmulatorTls (in startCloudEmulator) renews what is expiring in the copy.
 }
 
-async function loadOrCreateTenant(cloudDir: string, persist: boolean, clock: Clock, ids: IdSource, knobs: SandboxKnobs): Promise<Tenant> {
-  const file = path.join(cloudDir, 'tenant.json');
-  if (persist && existsSync(file)) {
-    const state = JSON.parse(await readFile(file, 'utf8')) as TenantState;
-    if (state.tenantId !== SANDBOX_TENANT_ID) {
-      throw new Error(`${file} holds tenant ${state.tenantId}, not the sandbox tenant ${SANDBOX_TENANT_ID}. Delete ${cloudDir} to start the cloud side afresh.`);
+/** The saved tenant from `store` (attached to it), or a new one (attached by startCloudEmulator). */
+async function loadOrCreateTenant(cloudDir: string, store: TenantStore | null, clock: Clock, ids: IdSource, knobs: SandboxKnobs): Promise<Tenant> {
+  const saved = store ? await store.load({ clock, ids: ids.generate }) : null;
+  if (saved) {
+    const tenant = saved;
+    if (tenant.tenantId !== SANDBOX_TENANT_ID) {
+      throw new Error(`${store!.file} holds tenant ${tenant.tenantId}, not the sandbox tenant ${SANDBOX_TENANT_ID}. Delete ${cloudDir} to start the cloud side afresh.`);
     }
-    const tenant = Tenant.fromJSON(state, { clock, ids: ids.generate });
     tenant.addDomain(SANDBOX_MAIL_DOMAIN);
     const app = tenant.apps()[0];
     if (app) tenant.setAppGrants(app.clientId, { graphRoles: [...SANDBOX_GRAPH_PERMISSIONS] });
@@ -368,7 +376,7 @@ async function writeEndpoints(file: string, endpoints: SandboxEndpoints): Promis
 export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> {
   const t0 = Date.now();
   const log = opts.log ?? (() => undefined);
-  const knobs = checkSandboxKnobs({ ...DEFAULT_SANDBOX_KNOBS, ...opts.knobs });
+  const knobs = resolveSandboxKnobs(opts.knobs);
   const rootDir = path.resolve(opts.rootDir);
   const ephemeral = opts.ephemeral === true;
   const stateDir = ephemeral ? await mkdtemp(path.join(os.tmpdir(), 'mailroom-sandbox-')) : path.resolve(opts.stateDir ?? path.join(rootDir, '.sandbox'));
@@ -407,8 +415,15 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
       const t = Date.now();
       await mkdir(cloudDir, { recursive: true, mode: 0o700 });
       if (ephemeral) await seedEphemeralTls(rootDir, cloudDir);
-      const tenant = await loadOrCreateTenant(cloudDir, !ephemeral, clock, ids, knobs);
-      const started = await startCloudEmulator({ tenant, stateDir: cloudDir, knobs: cloudKnobs(knobs), persist: !ephemeral });
+      const store = ephemeral ? null : TenantStore.open(cloudDir);
+      let started: CloudEmulator;
+      try {
+        const tenant = await loadOrCreateTenant(cloudDir, store, clock, ids, knobs);
+        started = await startCloudEmulator({ tenant, stateDir: cloudDir, knobs: cloudKnobs(knobs), ...(store ? { store } : {}) });
+      } catch (err) {
+        store?.close();
+        throw err;
+      }
       cloudMs = Date.now() - t;
       return started;
     };
@@ -437,7 +452,8 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
       tenant,
       directory: { url: theDc.url, baseDn: theDc.baseDn, bindDn: theDc.bindDn, password: theDc.password, caPem: theDc.caPem },
       mode: knobs.syncMode,
-      intervalMs: knobs.syncIntervalMs,
+      intervalMs: scaledSandboxDelays(knobs).syncIntervalMs,
+      exchangeLagMs: scaledSandboxDelays(knobs).exchangeLagMs,
       cloud: theCloud,
       job: knobs.syncMode === 'cloud' ? job : undefined,
       log,
@@ -470,6 +486,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
       people: { requester: person(SANDBOX_PEOPLE.requester), approver: person(SANDBOX_PEOPLE.approver), admin: person(SANDBOX_PEOPLE.admin) },
     };
     const endpointsFile = path.join(stateDir, ENDPOINTS_FILE);
+    await theCloud.saveState(); // the app's secret and the people are on disk before endpoints.json names them
     await writeEndpoints(endpointsFile, endpoints);
 
     const timings: SandboxTimings = {
@@ -495,7 +512,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
           }
         };
         await attempt(() => engine.stop());
-        await attempt(() => theCloud.stop()); // saves tenant.json unless ephemeral
+        await attempt(() => theCloud.stop()); // commits what is left to tenant.db unless ephemeral
         await attempt(() => theDc.stop());
         await attempt(() => rm(endpointsFile, { force: true }));
         if (ephemeral) await attempt(() => rm(stateDir, { recursive: true, force: true }));

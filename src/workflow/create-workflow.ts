@@ -27,6 +27,7 @@ import { HybridRecipientLookup } from './recipient-lookup';
 import { RequestViewService } from './request-views';
 import { RunControlService } from './run-control';
 import { WorkflowRunner } from './runner';
+import { StepRerun } from './step-rerun';
 import { EncryptedSecretVault, vaultKey } from './secret-vault';
 import { CloudManagedSweep } from './sweep';
 import { TenantProfileProvider } from './tenant-profile-provider';
@@ -80,18 +81,21 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
 
   const sync = { servicePrincipalId: config.profile.syncServicePrincipalId, jobId: config.profile.syncJobId };
   const every = options.waitIntervalMs;
+  const executors = [...adExecutors({ directory, vault }), ...cloudExecutors({ graph: cloud.graph, exo: cloud.exo, sync })];
   const runner =
     options.runRequests === false
       ? undefined
       : new WorkflowRunner({
           store,
-          executors: [...adExecutors({ directory, vault }), ...cloudExecutors({ graph: cloud.graph, exo: cloud.exo, sync })],
+          executors,
           waiters: cloudWaiters({
             graph: cloud.graph,
             exo: cloud.exo,
             sync,
             // The provisionOnDemand window lives in the store: every instance on the database shares the job's limit.
             limiter: store.rateLimits,
+            // the mailbox wait puts back a licence or usage location that is gone, on a Retry (executors/mailbox-preconditions.ts)
+            rerun: new StepRerun(store, executors),
             ...(every !== undefined ? { pollIntervalMs: { cloudSync: every, connectSync: every, mailbox: every, recipient: every } } : {}),
           }),
           lifecycle,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createCloudClients, CloudClients, ExoCommandError } from '../../src/cloud';
+import { createCloudClients, CloudClients, ExoCommandError, parseExoError } from '../../src/cloud';
 import type { CloudConfig } from '../../src/config/config';
 import { createClientCertificate } from '../../src/sandbox/cloud/certs';
 import { startTestCloud, TestCloud } from '../sandbox/cloud-fixture';
@@ -70,6 +70,29 @@ describe('production cloud clients against the emulator', function () {
     assert.ok(err instanceof ExoCommandError, String(err));
     assert.equal(err.notFound, true);
     assert.match(err.message, /Get-Mailbox failed in Exchange Online \(HTTP 404, .*ManagementObjectNotFoundException\): .*nobody-here/);
+  });
+
+  it("reads Exchange's error shapes: details[].message as id|type|text (code Context or Client), innererror.internalexception in either case, a JSON detail, plain text", function () {
+    const writeScope = 'The operation on mailbox "carol" failed because it\'s out of the current user\'s write scope.';
+    const context = JSON.stringify({
+      error: {
+        code: 'BadRequest',
+        message: 'Error executing cmdlet',
+        details: [{ code: 'Context', target: '', message: `Ex9C9D6F|System.InvalidOperationException|${writeScope}` }],
+        innererror: { message: 'Error executing cmdlet', type: 'Microsoft.Exchange.Admin.OData.Core.ODataServiceException', internalexception: { message: writeScope, type: 'System.InvalidOperationException' } },
+      },
+    });
+    let e = parseExoError('Set-Mailbox', 400, context);
+    assert.deepEqual([e.code, e.exceptionType, e.detail], ['Ex9C9D6F', 'System.InvalidOperationException', writeScope]);
+    for (const key of ['internalException', 'internalexception']) {
+      e = parseExoError('Set-Mailbox', 400, JSON.stringify({ error: { code: 'BadRequest', message: 'Error executing cmdlet', innererror: { message: 'Error executing cmdlet', [key]: { message: writeScope, type: 'System.InvalidOperationException' } } } }));
+      assert.deepEqual([e.code, e.exceptionType, e.detail], ['BadRequest', 'System.InvalidOperationException', writeScope], key);
+    }
+    e = parseExoError('Get-Mailbox', 404, JSON.stringify({ error: { code: 'NotFound', message: 'Error executing cmdlet', details: [{ code: 'Client', message: JSON.stringify({ Message: "The operation couldn't be performed because object 'rg' couldn't be found.", TypeName: 'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException', InnerError: null }) }] } }));
+    assert.equal(e.notFound, true);
+    assert.equal(e.detail, "The operation couldn't be performed because object 'rg' couldn't be found.");
+    e = parseExoError('Get-Mailbox', 503, 'Service Unavailable');
+    assert.deepEqual([e.transient, e.detail], [true, 'Service Unavailable']);
   });
 
   it('waits out throttling (429 with Retry-After) and then succeeds', async function () {

@@ -21,6 +21,7 @@ import { request } from 'node:https';
 import type { Client } from 'ldapts';
 import { projectRoot } from '../../src/paths';
 import { startSandbox, type Sandbox, type SandboxEndpoints } from '../../src/sandbox';
+import { AD2AAD_RULE_ID } from '../../src/sandbox/cloud/tenant-model';
 import { onGlobalTeardown } from './root-hooks';
 import { createTestOu, openLdapClient, type TestOu } from './samba';
 
@@ -179,13 +180,34 @@ export async function exoCall<T = unknown>(sandbox: Sandbox, cmdlet: string, par
   );
 }
 
-/** The body of Graph's provisionOnDemand for one AD object. */
-export function provisionOnDemandBody(dn: string, objectTypeName: 'user' | 'group' = 'user'): unknown {
-  return { parameters: [{ ruleId: 'sandbox', subjects: [{ objectId: dn, objectTypeName }] }] };
+/**
+ * The body of Graph's provisionOnDemand for one AD object, with the rule of the sandbox job's schema (`GET
+ * …/jobs/{jobId}/schema`: synchronizationRules[0].id, the id Microsoft's Cloud Sync example shows).
+ */
+export function provisionOnDemandBody(dn: string, objectTypeName: 'user' | 'group' | 'contact' = 'user', ruleId: string = AD2AAD_RULE_ID): unknown {
+  return { parameters: [{ ruleId, subjects: [{ objectId: dn, objectTypeName }] }] };
+}
+
+/** provisionOnDemand's answer: `key` and `value` are JSON text (key: `{result, details}`; value: the provisioning record, `{}` for a group). */
+export interface OnDemandAnswer {
+  key: { result: string; details: { errorCode?: string; errorMessage?: string } };
+  value: {
+    statusInfo?: { status: string; errorCode?: string | null; reason?: string | null };
+    provisioningSteps?: { name: string; status: string; description?: string }[];
+    action?: string;
+  };
+}
+
+/** Parses a 200 answer of provisionOnDemand (asserting the status and that key and value are JSON strings). */
+export function onDemandAnswer(res: HttpResult): OnDemandAnswer {
+  if (res.status !== 200) throw new Error(`provisionOnDemand answered ${res.status}: ${res.text}`);
+  const body = res.json as { key: unknown; value: unknown };
+  if (typeof body.key !== 'string' || typeof body.value !== 'string') throw new Error(`key and value must be JSON strings: ${res.text}`);
+  return { key: JSON.parse(body.key) as OnDemandAnswer['key'], value: JSON.parse(body.value) as OnDemandAnswer['value'] };
 }
 
 /** POST …/synchronization/jobs/{jobId}/provisionOnDemand with the sandbox's Cloud Sync job. */
-export function provisionOnDemand(sandbox: Sandbox, dn: string, objectTypeName: 'user' | 'group' = 'user'): Promise<HttpResult> {
+export function provisionOnDemand(sandbox: Sandbox, dn: string, objectTypeName: 'user' | 'group' | 'contact' = 'user'): Promise<HttpResult> {
   const { servicePrincipalId, jobId } = sandbox.endpoints.sync;
   if (!servicePrincipalId || !jobId) throw new Error('the sandbox runs Entra Connect Sync: there is no provisionOnDemand');
   return graphCall(sandbox, 'POST', `/servicePrincipals/${servicePrincipalId}/synchronization/jobs/${encodeURIComponent(jobId)}/provisionOnDemand`, provisionOnDemandBody(dn, objectTypeName));

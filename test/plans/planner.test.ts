@@ -180,16 +180,21 @@ describe('planner: address changes on the side that holds the authority', functi
     assert.equal(pl.basedOn?.name, 'Ada Byron');
   });
 
-  it('primary, ad-mastered, cloud-managed mailbox: still AD mail (it overrides), proxyAddresses untouched, with a warning', function () {
+  it('primary, ad-mastered, cloud-managed mailbox: still AD mail (it overrides), with proxyAddresses so that AD names one primary, and a warning', function () {
     const pl = plan(primary(cloudManaged), AD);
     assert.deepEqual(actions(pl), ['ad.setPrimaryAddress', 'exo.awaitRecipient']);
-    assert.equal(step(pl, 'ad.setPrimaryAddress').input.rewriteProxyAddresses, false);
+    assert.equal(step(pl, 'ad.setPrimaryAddress').input.rewriteProxyAddresses, true);
     assert.match(pl.warnings.join(' '), /AD mail still overrides its primary address/);
   });
 
-  it('primary of contacts and mail users: their outside address in AD', function () {
-    assert.deepEqual(step(plan(primary(contactTarget, 'vera@new.example'), AD), 'ad.setAttributes').input, { dn: `CN=Vera Vendor,OU=Contacts,${BASE}`, replace: { mail: 'vera@new.example' } });
-    assert.deepEqual(step(plan(primary(mailUserTarget, 'pat@new.example'), AD), 'ad.setAttributes').input.replace, { mail: 'pat@new.example', targetAddress: 'SMTP:pat@new.example' });
+  it('primary of contacts and mail users: their outside address in AD, mail and proxyAddresses naming the same primary ("How the proxyAddresses attribute is populated in Microsoft Entra ID": an SMTP: entry wins over mail)', function () {
+    const contact = plan(primary(contactTarget, 'vera@new.example'), AD);
+    assert.deepEqual(actions(contact), ['ad.setPrimaryAddress', 'exo.awaitRecipient']);
+    assert.deepEqual(step(contact, 'ad.setPrimaryAddress').input, { dn: `CN=Vera Vendor,OU=Contacts,${BASE}`, mail: 'vera@new.example', previous: contactTarget.primarySmtpAddress, rewriteProxyAddresses: true });
+    const mu = plan(primary(mailUserTarget, 'pat@new.example'), AD);
+    assert.deepEqual(actions(mu), ['ad.setPrimaryAddress', 'ad.setAttributes', 'exo.awaitRecipient']);
+    assert.deepEqual(step(mu, 'ad.setPrimaryAddress').input.rewriteProxyAddresses, true);
+    assert.deepEqual(step(mu, 'ad.setAttributes').input.replace, { targetAddress: 'SMTP:pat@new.example' });
   });
 
   it('primary, cloud-default: in Exchange Online; AD mail aligned only if it has one; legacy mailboxes made cloud-managed first', function () {

@@ -137,10 +137,10 @@ describe('tenant profile: which side holds the authority', function () {
     assert.equal(exchangeAuthority(mailbox({ type: 'User' }), PROFILE).side, 'refused');
   });
 
-  it('the primary address: AD mail in ad-mastered mode even when cloud-managed (it overrides)', function () {
+  it('the primary address: AD mail in ad-mastered mode even when cloud-managed (it overrides), always with proxyAddresses (Entra\'s proxy calculation takes an SMTP: entry before mail)', function () {
     assert.deepEqual(primaryAuthority(mailbox(), PROFILE), { side: 'ad', rewriteProxyAddresses: true });
-    assert.deepEqual(primaryAuthority(mailbox({ isExchangeCloudManaged: true }), PROFILE), { side: 'ad', rewriteProxyAddresses: false });
-    assert.deepEqual(primaryAuthority(mailbox({ type: 'MailContact', isExchangeCloudManaged: null }), PROFILE), { side: 'ad', rewriteProxyAddresses: false });
+    assert.deepEqual(primaryAuthority(mailbox({ isExchangeCloudManaged: true }), PROFILE), { side: 'ad', rewriteProxyAddresses: true });
+    assert.deepEqual(primaryAuthority(mailbox({ type: 'MailContact', isExchangeCloudManaged: null }), PROFILE), { side: 'ad', rewriteProxyAddresses: true });
     assert.deepEqual(primaryAuthority(mailbox({ isExchangeCloudManaged: true }), CLOUD_DEFAULT), { side: 'exo', makeCloudManagedFirst: false, alignAdMail: true });
     assert.deepEqual(primaryAuthority(mailbox(), CLOUD_DEFAULT), { side: 'exo', makeCloudManagedFirst: true, alignAdMail: true });
     assert.deepEqual(primaryAuthority(mailbox({ isDirSynced: false }), CLOUD_DEFAULT), { side: 'exo', makeCloudManagedFirst: false, alignAdMail: false });

@@ -84,14 +84,85 @@ describe('cloud emulator: Exchange Online InvokeCommand', function () {
       assert.match(detail(body), /^Ex6F9304\|Microsoft\.Exchange\.Configuration\.Tasks\.ManagementObjectNotFoundException\|The operation couldn't be performed because object 'nomailbox' couldn't be found on '[A-Z0-9.]+'\.$/);
     });
 
-    it('filters with -Filter but not on IsExchangeCloudManaged (as the field test found)', async function () {
+    it("answers a failed cmdlet in Exchange's shape: details[].code Context (Client for an unknown identity), innererror.internalexception", async function () {
+      const bad = await exo.invoke('Get-Mailbox', { Filter: "Alias -eq 'alice' -and" });
+      assert.equal(bad.status, 400);
+      const body = bad.json as { error: { code: string; message: string; details: { code: string; target: string; message: string }[]; innererror: { type: string; internalexception: { message: string; type: string } } } };
+      assert.equal(body.error.code, 'BadRequest');
+      assert.equal(body.error.message, 'Error executing cmdlet');
+      assert.equal(body.error.details[0]!.code, 'Context');
+      assert.equal(body.error.innererror.type, 'Microsoft.Exchange.Admin.OData.Core.ODataServiceException');
+      assert.equal(body.error.innererror.internalexception.type, 'System.Management.Automation.ParameterBindingException');
+      assert.equal(`|${body.error.innererror.internalexception.type}|${body.error.innererror.internalexception.message}`, body.error.details[0]!.message.slice(body.error.details[0]!.message.indexOf('|')));
+      const missing = await exo.invoke('Get-Mailbox', { Identity: 'nobody-at-all' });
+      assert.equal((missing.json as typeof body).error.details[0]!.code, 'Client');
+    });
+
+    it('filters with -Filter but not on IsExchangeCloudManaged (field test: "did not work"; not in Microsoft\'s filterable-properties list)', async function () {
       const ok = await exo.run('Get-Mailbox', { Filter: "IsDirSynced -eq $true -and PrimarySmtpAddress -like 'ali*'" });
       assert.deepEqual(ok.values.map((m) => m.Name), ['alice']);
       const byAddress = await exo.run('Get-Recipient', { Filter: "EmailAddresses -eq 'smtp:bob@contoso.onmicrosoft.com'" });
       assert.deepEqual(byAddress.values.map((m) => m.Name), ['bob']);
       const bad = await exo.invoke('Get-Mailbox', { Filter: 'IsExchangeCloudManaged -eq $true' });
       assert.equal(bad.status, 400);
-      assert.match(detail(bad.json), /\|System\.Management\.Automation\.ParameterBindingException\|Cannot bind parameter 'Filter' to the target\. .*Invalid filter syntax/s);
+      assert.match(
+        detail(bad.json),
+        /\|System\.Management\.Automation\.ParameterBindingException\|Cannot bind parameter 'Filter' to the target\. Exception setting "Filter": ""IsExchangeCloudManaged" is not a recognized filterable property\. Valid property names are: /,
+      );
+      const syntax = await exo.invoke('Get-Mailbox', { Filter: "Alias -eq 'alice' -and" });
+      assert.equal(syntax.status, 400);
+      assert.match(detail(syntax.json), /Invalid filter syntax/);
+    });
+
+    describe('-Filter properties per cmdlet ("Filterable properties for the Filter parameter on Exchange cmdlets", learn.microsoft.com/powershell/exchange/filter-properties)', function () {
+      const refused = async (cmdlet: string, filter: string, property: string): Promise<void> => {
+        const res = await exo.invoke(cmdlet, { Filter: filter });
+        assert.equal(res.status, 400, `${cmdlet} -Filter "${filter}"`);
+        assert.ok(
+          detail(res.json).includes(`""${property}" is not a recognized filterable property.`),
+          `${cmdlet} -Filter "${filter}": ${detail(res.json)}`,
+        );
+      };
+
+      it('UserPrincipalName: Get-Mailbox, Get-MailUser and Get-User take it; Get-Recipient does not ("A property is filterable only on the cmdlets listed in its section")', async function () {
+        const upn = "UserPrincipalName -eq 'alice@contoso.com'";
+        assert.deepEqual((await exo.run('Get-Mailbox', { Filter: upn })).values.map((m) => m.Name), ['alice']);
+        assert.deepEqual((await exo.run('Get-User', { Filter: upn })).values.map((m) => m.Name), ['alice']);
+        assert.deepEqual((await exo.run('Get-MailUser', { Filter: upn })).values, []);
+        await refused('Get-Recipient', upn, 'UserPrincipalName');
+        await refused('Get-Recipient', "(Alias -eq 'x') -or (UserPrincipalName -eq 'alice@contoso.com')", 'UserPrincipalName');
+      });
+
+      it('WindowsEmailAddress is not filterable on Get-Recipient; Alias, PrimarySmtpAddress and EmailAddresses are not on Get-User', async function () {
+        await refused('Get-Recipient', "WindowsEmailAddress -eq 'alice@contoso.com'", 'WindowsEmailAddress');
+        assert.deepEqual((await exo.run('Get-Mailbox', { Filter: "WindowsEmailAddress -eq 'alice@contoso.com'" })).values.map((m) => m.Name), ['alice']);
+        await refused('Get-User', "Alias -eq 'alice'", 'Alias');
+        await refused('Get-User', "PrimarySmtpAddress -eq 'alice@contoso.com'", 'PrimarySmtpAddress');
+        await refused('Get-User', "EmailAddresses -eq 'alice@contoso.com'", 'EmailAddresses');
+      });
+
+      it('ExternalDirectoryObjectId, Guid and ExchangeGuid find a recipient with Get-Recipient', async function () {
+        const alice = (await exo.run('Get-Mailbox', { Identity: 'alice' })).values[0]!;
+        for (const prop of ['ExternalDirectoryObjectId', 'Guid', 'ExchangeGuid']) {
+          const r = await exo.run('Get-Recipient', { Filter: `${prop} -eq '${String(alice[prop])}'` });
+          assert.deepEqual(r.values.map((v) => v.Name), ['alice'], prop);
+        }
+      });
+
+      it('EmailAddresses: a complete address matches with or without smtp:, a wildcard only with the prefix (the section\'s lila@fabrikam.com example)', async function () {
+        assert.deepEqual((await exo.run('Get-Recipient', { Filter: "EmailAddresses -eq 'alice@contoso.com'" })).values.map((v) => v.Name), ['alice']);
+        assert.deepEqual((await exo.run('Get-Recipient', { Filter: "EmailAddresses -eq 'SMTP:alice@contoso.com'" })).values.map((v) => v.Name), ['alice']);
+        assert.deepEqual((await exo.run('Get-Recipient', { Filter: "EmailAddresses -like 'alice*'" })).values, []);
+        assert.deepEqual((await exo.run('Get-Recipient', { Filter: "EmailAddresses -like 'smtp:alice*'" })).values.map((v) => v.Name), ['alice']);
+      });
+
+      it('person fields (FirstName, Department …) filter Get-User and Get-Recipient, not Get-Mailbox', async function () {
+        mailboxUser('frida', 'frida@contoso.com', { givenName: 'Frida', department: 'Facilities' });
+        const r = await exo.run('Get-Recipient', { Filter: "FirstName -eq 'Frida' -and RecipientTypeDetails -eq 'UserMailbox'" });
+        assert.deepEqual(r.values.map((v) => v.Name), ['frida']);
+        assert.deepEqual((await exo.run('Get-User', { Filter: "Department -eq 'Facilities'" })).values.map((v) => v.Name), ['frida']);
+        await refused('Get-Mailbox', "FirstName -eq 'Frida'", 'FirstName');
+      });
     });
 
     it('pages with Prefer: odata.maxpagesize and @odata.nextLink, re-POSTing the same body', async function () {

@@ -293,33 +293,42 @@ describe('cloud emulator: Microsoft Graph through @microsoft/microsoft-graph-cli
   });
 
   describe('provisionOnDemand', function () {
-    const path = '/servicePrincipals/5e0c1f10-0000-4000-8000-000000000001/synchronization/jobs/AD2AADProvisioning.abc123/provisionOnDemand';
+    const sp = '5e0c1f10-0000-4000-8000-000000000001';
+    const path = `/servicePrincipals/${sp}/synchronization/jobs/AD2AADProvisioning.abc123/provisionOnDemand`;
     const body = (dn: string): unknown => ({ parameters: [{ ruleId: '6c409270-f78a-4bc6-af23-7cf3ab6482fe', subjects: [{ objectId: dn, objectTypeName: 'user' }] }] });
 
-    it('calls the sync engine hook with the DN and answers {key, value}', async function () {
+    before(function () {
+      t.tenant.registerSyncJob({ servicePrincipalId: sp, jobId: 'AD2AADProvisioning.abc123' });
+      t.tenant.registerSyncJob({ servicePrincipalId: sp, jobId: 'AD2AADProvisioning.other' });
+    });
+
+    it('calls the sync engine hook with the DN and answers {key, value} as JSON text (Graph docs, provisionOnDemand Example 2)', async function () {
       const seen: ProvisionOnDemandRequest[] = [];
       t.cloud.setProvisionOnDemandHook((dn, req) => {
         seen.push(req);
         assert.equal(dn, 'CN=New Person,OU=Staff,DC=contoso,DC=com');
       });
       const res = (await t.graph.api(path).post(body('CN=New Person,OU=Staff,DC=contoso,DC=com'))) as { key: string; value: string };
-      assert.equal(res.key, 'Microsoft.Identity.Health.CPP.Common.DataContracts.SyncFabric.StatusInfo');
-      const value = JSON.parse(res.value) as { provisioningSteps: { name: string; status: string }[]; statusInfo: { status: string } }[];
-      assert.equal(value[0]!.statusInfo.status, 'Success');
-      assert.equal(value[0]!.provisioningSteps[0]!.name, 'EntryImport');
+      assert.deepEqual(JSON.parse(res.key), { result: 'Success', details: {} });
+      const value = JSON.parse(res.value) as { provisioningSteps: { name: string; status: string }[]; statusInfo: { status: string } };
+      assert.equal(value.statusInfo.status, 'Success');
+      assert.equal(value.provisioningSteps[0]!.name, 'EntryImport');
       assert.equal(seen[0]!.objectTypeName, 'user');
       assert.equal(seen[0]!.jobId, 'AD2AADProvisioning.abc123');
     });
 
-    it('reports a failing hook as a failure in the value, not as an HTTP error', async function () {
+    it('reports a failing hook as a Failure result in key and value, not as an HTTP error', async function () {
       t.clock.advance(60_000);
       t.cloud.setProvisionOnDemandHook(() => {
         throw new Error('object not in sync scope');
       });
-      const res = (await t.graph.api(path).post(body('CN=Out Of Scope,DC=contoso,DC=com'))) as { value: string };
-      const value = JSON.parse(res.value) as { statusInfo: { status: string; reason: string } }[];
-      assert.equal(value[0]!.statusInfo.status, 'Failure');
-      assert.equal(value[0]!.statusInfo.reason, 'object not in sync scope');
+      const res = (await t.graph.api(path).post(body('CN=Out Of Scope,DC=contoso,DC=com'))) as { key: string; value: string };
+      const key = JSON.parse(res.key) as { result: string; details: { errorMessage: string } };
+      assert.equal(key.result, 'Failure');
+      assert.equal(key.details.errorMessage, 'object not in sync scope');
+      const value = JSON.parse(res.value) as { statusInfo: { status: string; reason: string } };
+      assert.equal(value.statusInfo.status, 'Failure');
+      assert.equal(value.statusInfo.reason, 'object not in sync scope');
     });
 
     it('allows 5 calls per 10 seconds per job, then 429 with Retry-After', async function () {

@@ -4,6 +4,7 @@ import {
   adMastersExchangeAttributes,
   applyAdProxyAddressesDiff,
   applyPrimaryAddressChange,
+  calculatedPrimaryAddress,
   contactReachesExo,
   exoGroupShape,
   exoWriteRefusal,
@@ -15,6 +16,7 @@ import {
   syncedMailNickname,
   toAlias,
   unlicensedSyncedUserType,
+  withUpnAddress,
   writeScopeMessage,
 } from '../../src/sandbox/cloud/rules';
 import { KNOWN_SKUS, skuGivesMailbox } from '../../src/sandbox/cloud/skus';
@@ -51,6 +53,49 @@ describe('cloud rules (hybrid-behaviour.md as pure functions)', function () {
         initialMailboxAddresses({ primary: 'UserWithMailWithEXO@msxfaqdev.de', alias: 'UserWithMailWithEXO', initialDomain: 'msxfaqdev.onmicrosoft.com' }),
         ['SMTP:UserWithMailWithEXO@msxfaqdev.de', 'SIP:userwithmailwithexo@msxfaqdev.de', 'smtp:UserWithMailWithEXO@msxfaqdev.onmicrosoft.com'],
       );
+    });
+
+    describe('Entra\'s proxy calculation ("How the proxyAddresses attribute is populated in Microsoft Entra ID", KB 3190357)', function () {
+      it('scenario 1: neither mail nor proxyAddresses → the UPN is the primary', function () {
+        assert.equal(calculatedPrimaryAddress({}, 'user1upn@Contoso.com'), 'user1upn@Contoso.com');
+      });
+      it('scenario 2: mail → the primary; then, licensed, the UPN is added as smtp: beside the MOERA', function () {
+        const primary = calculatedPrimaryAddress({ mail: 'user2mail@Contoso.com' }, 'user2upn@Contoso.com')!;
+        assert.equal(primary, 'user2mail@Contoso.com');
+        const list = initialMailboxAddresses({ primary, alias: 'user2mail', initialDomain: 'Contoso.onmicrosoft.com', userPrincipalName: { address: 'user2upn@Contoso.com', accepted: true } });
+        assert.ok(list.includes('smtp:user2upn@Contoso.com') && list.includes('smtp:user2mail@Contoso.onmicrosoft.com') && list[0] === 'SMTP:user2mail@Contoso.com', list.join(', '));
+      });
+      it('scenario 3: an SMTP: entry of proxyAddresses is the primary; reserved domains (*.onmicrosoft.com, *.microsoftonline.com) are discarded', function () {
+        const ad = { proxyAddresses: ['smtp:user3pa3@Fabrikam.microsoftonline.com', 'smtp:user3pa2@Contoso.onmicrosoft.com', 'SMTP:user3pa1@Contoso.com'] };
+        assert.equal(calculatedPrimaryAddress(ad, 'user3upn@Contoso.com'), 'user3pa1@Contoso.com');
+        assert.equal(calculatedPrimaryAddress({ proxyAddresses: ['SMTP:x@tenant.onmicrosoft.com'], mail: 'm@contoso.com' }), 'm@contoso.com', 'a reserved SMTP: entry does not count');
+        const list = initialMailboxAddresses({ primary: 'user3pa1@Contoso.com', alias: 'user3pa1', initialDomain: 'Contoso.onmicrosoft.com', adProxyAddresses: ad.proxyAddresses, userPrincipalName: { address: 'user3upn@Contoso.com', accepted: true } });
+        assert.deepEqual(list, ['SMTP:user3pa1@Contoso.com', 'SIP:user3pa1@contoso.com', 'smtp:user3pa1@Contoso.onmicrosoft.com', 'smtp:user3upn@Contoso.com']);
+      });
+      it('scenario 3, continued: a new SMTP: entry in proxyAddresses replaces the primary; the old one, no longer in AD, goes; MOERA and UPN stay', function () {
+        const before = ['SMTP:user3pa1@Contoso.com', 'SIP:user3pa1@contoso.com', 'smtp:user3pa1@Contoso.onmicrosoft.com', 'smtp:user3upn@Contoso.com'];
+        const prevAd = ['smtp:user3pa3@Fabrikam.microsoftonline.com', 'smtp:user3pa2@Contoso.onmicrosoft.com', 'SMTP:user3pa1@Contoso.com'];
+        const nextAd = ['smtp:user3new3@Fabrikam.microsoftonline.com', 'smtp:user3new2@Contoso.onmicrosoft.com', 'SMTP:user3new1@Contoso.com'];
+        const primary = calculatedPrimaryAddress({ proxyAddresses: nextAd }, 'user3upn@Contoso.com')!;
+        const after = applyAdProxyAddressesDiff(applyPrimaryAddressChange(before, primary), prevAd, nextAd);
+        assert.deepEqual(after, ['SMTP:user3new1@Contoso.com', 'SIP:user3pa1@contoso.com', 'smtp:user3pa1@Contoso.onmicrosoft.com', 'smtp:user3upn@Contoso.com']);
+      });
+      it('field test (seed 004): with no proxyAddresses in AD, a changed mail moves the primary and the old one stays as smtp:', function () {
+        const before = ['SMTP:UserWithMailWithEXO@msxfaqdev.de', 'SIP:userwithmailwithexo@msxfaqdev.de', 'smtp:UserWithMailWithEXO@msxfaqdev.onmicrosoft.com'];
+        const primary = calculatedPrimaryAddress({ mail: 'UserWithMailWithEXO2@msxfaqdev.de' }, 'UserWithMailWithEXO@msxfaqdev.de')!;
+        assert.deepEqual(applyAdProxyAddressesDiff(applyPrimaryAddressChange(before, primary), [], []), [
+          'SMTP:UserWithMailWithEXO2@msxfaqdev.de', 'SIP:userwithmailwithexo@msxfaqdev.de', 'smtp:UserWithMailWithEXO@msxfaqdev.onmicrosoft.com', 'smtp:UserWithMailWithEXO@msxfaqdev.de',
+        ]);
+      });
+      it('an SMTP: entry wins over mail: a changed mail alone does not move a primary proxyAddresses names (so Mailroom writes both)', function () {
+        assert.equal(calculatedPrimaryAddress({ mail: 'new@contoso.com', proxyAddresses: ['SMTP:old@contoso.com'] }, 'u@contoso.com'), 'old@contoso.com');
+        assert.equal(calculatedPrimaryAddress({ mail: 'new@contoso.com', proxyAddresses: ['SMTP:new@contoso.com', 'smtp:old@contoso.com'] }, 'u@contoso.com'), 'new@contoso.com');
+      });
+      it('the UPN is added once, only when its domain is accepted', function () {
+        assert.deepEqual(withUpnAddress(['SMTP:a@contoso.com'], 'u@contoso.com', true), ['SMTP:a@contoso.com', 'smtp:u@contoso.com']);
+        assert.deepEqual(withUpnAddress(['SMTP:U@contoso.com'], 'u@contoso.com', true), ['SMTP:U@contoso.com'], 'already there (any case)');
+        assert.deepEqual(withUpnAddress(['SMTP:a@contoso.com'], 'u@fabrikam.com', false), ['SMTP:a@contoso.com']);
+      });
     });
 
     it('take AD proxyAddresses as secondaries, never as a second primary', function () {

@@ -57,7 +57,7 @@ describe('cloud emulator: lifecycle, TLS and persistence', function () {
     first.tenant.assignLicense(out.entraId, [{ skuId: EXCHANGESTANDARD }], []);
     const { tenantId, clientId, clientSecret } = first;
     await first.stop();
-    assert.ok(existsSync(path.join(stateDir, 'tenant.json')));
+    assert.ok(existsSync(path.join(stateDir, 'tenant.db')));
 
     const second = await startCloudEmulator({ stateDir, persist: true });
     try {

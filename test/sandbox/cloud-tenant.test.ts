@@ -75,7 +75,9 @@ describe('cloud tenant state (the API the sync engine drives)', function () {
     const b = tenant.recipientOf(noMail.entraId)!;
     assert.equal(a.recipientTypeDetails, 'UserMailbox');
     assert.equal(a.primarySmtpAddress, 'With.Mail@contoso.com');
-    assert.deepEqual(a.emailAddresses, ['SMTP:With.Mail@contoso.com', 'SIP:with.mail@contoso.com', 'smtp:withmail@contoso.onmicrosoft.com']);
+    // The UPN (withmail@contoso.com) is another address: "When the user has an Exchange license assigned …, the
+    // userPrincipalName is always added as a proxy address" ("How the proxyAddresses attribute is populated in Microsoft Entra ID").
+    assert.deepEqual(a.emailAddresses, ['SMTP:With.Mail@contoso.com', 'SIP:with.mail@contoso.com', 'smtp:withmail@contoso.onmicrosoft.com', 'smtp:withmail@contoso.com']);
     assert.equal(b.primarySmtpAddress, 'nomail@contoso.com', 'the UPN without AD mail');
     assert.equal(a.isDirSynced, true);
     assert.equal(a.isExchangeCloudManaged, false);
@@ -90,7 +92,7 @@ describe('cloud tenant state (the API the sync engine drives)', function () {
     licence(tenant, 'chg@contoso.com');
     tenant.upsertSyncedUser({ ...ad, mail: 'new@contoso.com' });
     const rec = tenant.recipientOf(out.entraId)!;
-    assert.deepEqual(rec.emailAddresses, ['SMTP:new@contoso.com', 'SIP:old@contoso.com', 'smtp:chg@contoso.onmicrosoft.com', 'smtp:old@contoso.com']);
+    assert.deepEqual(rec.emailAddresses, ['SMTP:new@contoso.com', 'SIP:old@contoso.com', 'smtp:chg@contoso.onmicrosoft.com', 'smtp:chg@contoso.com', 'smtp:old@contoso.com']);
     assert.equal(rec.windowsEmailAddress, 'new@contoso.com');
     tenant.updateRecipient(rec.guid, { isExchangeCloudManaged: true });
     const res = tenant.upsertSyncedUser({ ...ad, mail: 'newer@contoso.com', proxyAddresses: ['smtp:ignored@contoso.com'] });
@@ -98,6 +100,69 @@ describe('cloud tenant state (the API the sync engine drives)', function () {
     assert.equal(after.primarySmtpAddress, 'newer@contoso.com');
     assert.ok(!after.emailAddresses.includes('smtp:ignored@contoso.com'), 'proxyAddresses from AD are not applied to a cloud-managed mailbox');
     assert.match(res.notes.join(' '), /IsExchangeCloudManaged/);
+  });
+
+  describe('addresses as Entra calculates them ("How the proxyAddresses attribute is populated in Microsoft Entra ID") and EXO keeps them', function () {
+    it('a mailbox keeps its UPN as smtp: (licensed and shared mailboxes; not mail users) and gains a new UPN when it changes', function () {
+      const { tenant } = newTenant();
+      const ad = adUser('upn1', { mail: 'first.last@contoso.com' });
+      const out = tenant.upsertSyncedUser(ad);
+      licence(tenant, 'upn1@contoso.com');
+      assert.ok(tenant.recipientOf(out.entraId)!.emailAddresses.includes('smtp:upn1@contoso.com'));
+      tenant.updateRecipient(tenant.recipientOf(out.entraId)!.guid, { recipientTypeDetails: 'SharedMailbox' });
+      tenant.upsertSyncedUser({ ...ad, userPrincipalName: 'upn1.renamed@contoso.com' });
+      const rec = tenant.recipientOf(out.entraId)!;
+      assert.equal(rec.recipientTypeDetails, 'SharedMailbox');
+      assert.ok(rec.emailAddresses.includes('smtp:upn1.renamed@contoso.com'), rec.emailAddresses.join(', '));
+      assert.ok(rec.emailAddresses.includes('smtp:upn1@contoso.com'), 'the old one stays');
+      assert.equal(rec.primarySmtpAddress, 'first.last@contoso.com', 'the primary is not the UPN');
+      // AD drops the UPN from proxyAddresses: it stays ("Keep the UPN as a secondary SMTP address", scenario 3).
+      tenant.upsertSyncedUser({ ...ad, userPrincipalName: 'upn1.renamed@contoso.com', proxyAddresses: ['smtp:upn1.renamed@contoso.com'] });
+      tenant.upsertSyncedUser({ ...ad, userPrincipalName: 'upn1.renamed@contoso.com', proxyAddresses: [] });
+      assert.ok(tenant.recipientOf(out.entraId)!.emailAddresses.includes('smtp:upn1.renamed@contoso.com'));
+      const mu = tenant.upsertSyncedUser(adUser('upnmu', { mail: 'upnmu@partner.com', mailNickname: 'upnmu', targetAddress: 'SMTP:upnmu@partner.com' }));
+      assert.deepEqual(tenant.recipientOf(mu.entraId)!.emailAddresses, ['SMTP:upnmu@partner.com'], 'no UPN alias for an unlicensed mail user');
+    });
+
+    it('an SMTP: entry of AD proxyAddresses is the primary of a mailbox, a mail user, a contact and a group; mail alone does not move it', function () {
+      const { tenant } = newTenant();
+      const ad = adUser('pxp', { mail: 'mail@contoso.com', proxyAddresses: ['SMTP:proxy@contoso.com', 'smtp:other@contoso.com'] });
+      const out = tenant.upsertSyncedUser(ad);
+      licence(tenant, 'pxp@contoso.com');
+      let rec = tenant.recipientOf(out.entraId)!;
+      assert.equal(rec.primarySmtpAddress, 'proxy@contoso.com');
+      assert.equal(tenant.user(out.entraId)!.mail, 'proxy@contoso.com', 'Entra mail is the calculated primary ("Populate the mail attribute by using the primary SMTP address")');
+      tenant.upsertSyncedUser({ ...ad, mail: 'mail2@contoso.com' });
+      assert.equal(tenant.recipientOf(out.entraId)!.primarySmtpAddress, 'proxy@contoso.com', 'AD still names proxy@ as primary');
+      // Mail and proxyAddresses saying the same new primary (what Mailroom writes): it moves, the old stays as AD lists it.
+      tenant.upsertSyncedUser({ ...ad, mail: 'new@contoso.com', proxyAddresses: ['SMTP:new@contoso.com', 'smtp:proxy@contoso.com', 'smtp:other@contoso.com'] });
+      rec = tenant.recipientOf(out.entraId)!;
+      assert.equal(rec.primarySmtpAddress, 'new@contoso.com');
+      assert.ok(rec.emailAddresses.includes('smtp:proxy@contoso.com'));
+      // AD drops the old primary from proxyAddresses: Exchange drops it too (scenario 3).
+      tenant.upsertSyncedUser({ ...ad, mail: 'new@contoso.com', proxyAddresses: ['SMTP:new@contoso.com'] });
+      rec = tenant.recipientOf(out.entraId)!;
+      assert.ok(!rec.emailAddresses.some((a) => /^smtp:(proxy|other)@/i.test(a)), rec.emailAddresses.join(', '));
+      assert.ok(rec.emailAddresses.includes('SIP:proxy@contoso.com'), 'the SIP address stays (field test: SIP: keeps the first primary)');
+
+      const mu = tenant.upsertSyncedUser(adUser('pxmu', { mail: 'ext@partner.com', mailNickname: 'pxmu', targetAddress: 'SMTP:ext@partner.com', proxyAddresses: ['SMTP:pxmu@contoso.com'] }));
+      assert.equal(tenant.recipientOf(mu.entraId)!.primarySmtpAddress, 'pxmu@contoso.com');
+      assert.equal(tenant.recipientOf(mu.entraId)!.externalEmailAddress, 'SMTP:ext@partner.com');
+      const c = tenant.upsertSyncedContact({ objectGuid: 'f0000000-0000-4000-8000-0000000000c1', distinguishedName: 'CN=Px Contact,OU=Contacts,DC=contoso,DC=com', mail: 'pc@partner.com', proxyAddresses: ['SMTP:pc.main@partner.com'] });
+      assert.equal(tenant.recipientOf(c.entraId)!.primarySmtpAddress, 'pc.main@partner.com');
+      const g = tenant.upsertSyncedGroup({ objectGuid: 'e0000000-0000-4000-8000-0000000000c1', distinguishedName: 'CN=Px Group,OU=Groups,DC=contoso,DC=com', samAccountName: 'pxg', scope: 'universal', securityEnabled: false, mail: 'pxg@contoso.com', proxyAddresses: ['SMTP:pxg.main@contoso.com'] });
+      assert.equal(tenant.recipientOf(g.entraId)!.primarySmtpAddress, 'pxg.main@contoso.com');
+    });
+
+    it('a cloud-managed mailbox takes its primary from AD mail alone (field test), proxyAddresses no longer reach it', function () {
+      const { tenant } = newTenant();
+      const ad = adUser('cmp', { mail: 'cmp@contoso.com' });
+      const out = tenant.upsertSyncedUser(ad);
+      licence(tenant, 'cmp@contoso.com');
+      tenant.updateRecipient(tenant.recipientOf(out.entraId)!.guid, { isExchangeCloudManaged: true });
+      tenant.upsertSyncedUser({ ...ad, mail: 'cmp.new@contoso.com', proxyAddresses: ['SMTP:cmp.proxy@contoso.com'] });
+      assert.equal(tenant.recipientOf(out.entraId)!.primarySmtpAddress, 'cmp.new@contoso.com');
+    });
   });
 
   it('applies AD proxyAddresses to a mailbox that AD still masters, and re-applies AD after cloud management is switched off', function () {

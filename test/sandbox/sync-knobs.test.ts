@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ConfigError } from '../../src/config/config';
-import { checkSandboxKnobs, DEFAULT_SANDBOX_KNOBS, sandboxKnobsFrom } from '../../src/sandbox/knobs';
+import { checkSandboxKnobs, DEFAULT_SANDBOX_KNOBS, resolveSandboxKnobs, sandboxKnobsFrom, scaledSandboxDelays, STRICT_SANDBOX_KNOBS } from '../../src/sandbox/knobs';
 import { projectRoot } from '../../src/paths';
 
 describe('sandbox knobs (SANDBOX_* variables)', function () {
@@ -17,6 +17,12 @@ describe('sandbox knobs (SANDBOX_* variables)', function () {
       retryAfterS: 1,
       exoLicences: 25,
       seed: 1,
+      realism: 'default',
+      usageLocationLagS: 0,
+      advancedQueryLagS: 0,
+      exchangeLagS: 0,
+      batchItemRate429: 0,
+      timeScale: 1,
     });
     assert.deepEqual(sandboxKnobsFrom({ SANDBOX_SYNC_MODE: '  ', SANDBOX_SEED: '' }), DEFAULT_SANDBOX_KNOBS);
   });
@@ -33,24 +39,55 @@ describe('sandbox knobs (SANDBOX_* variables)', function () {
         SANDBOX_RETRY_AFTER_S: '3',
         SANDBOX_EXO_LICENCES: '2',
         SANDBOX_SEED: '42',
+        SANDBOX_REALISM: 'Strict',
+        SANDBOX_USAGE_LOCATION_LAG_S: '5',
+        SANDBOX_ADVANCED_QUERY_LAG_S: '6',
+        SANDBOX_EXCHANGE_LAG_S: '7',
+        SANDBOX_BATCH_ITEM_RATE_429: '0.5',
+        SANDBOX_TIME_SCALE: '0.25',
       }),
-      { syncMode: 'connect', syncIntervalMs: 0, mailboxDelayMs: 1500, latencyMs: 20, rate429: 0.25, rate503: 1, retryAfterS: 3, exoLicences: 2, seed: 42 },
+      {
+        syncMode: 'connect', syncIntervalMs: 0, mailboxDelayMs: 1500, latencyMs: 20, rate429: 0.25, rate503: 1, retryAfterS: 3, exoLicences: 2, seed: 42,
+        realism: 'strict', usageLocationLagS: 5, advancedQueryLagS: 6, exchangeLagS: 7, batchItemRate429: 0.5, timeScale: 0.25,
+      },
     );
+  });
+
+  it('SANDBOX_REALISM=strict turns realistic delays, lags and faults on; a knob set explicitly wins', function () {
+    const strict = sandboxKnobsFrom({ SANDBOX_REALISM: 'strict' });
+    assert.deepEqual(strict, STRICT_SANDBOX_KNOBS);
+    assert.equal(strict.syncIntervalMs, 120_000, 'Cloud Sync runs every two minutes');
+    assert.ok(strict.mailboxDelayMs > 0 && strict.latencyMs > 0 && strict.rate429 > 0 && strict.rate503 > 0 && strict.batchItemRate429 > 0);
+    assert.ok(strict.usageLocationLagS > 0 && strict.advancedQueryLagS > 0 && strict.exchangeLagS > 0, 'every lag is on');
+    const mine = sandboxKnobsFrom({ SANDBOX_REALISM: 'strict', SANDBOX_EXCHANGE_LAG_S: '0', SANDBOX_SYNC_INTERVAL_MS: '5000' });
+    assert.equal(mine.exchangeLagS, 0);
+    assert.equal(mine.syncIntervalMs, 5000);
+    assert.equal(mine.usageLocationLagS, STRICT_SANDBOX_KNOBS.usageLocationLagS);
+    assert.deepEqual(resolveSandboxKnobs({ realism: 'strict', timeScale: 0.1 }), { ...STRICT_SANDBOX_KNOBS, timeScale: 0.1 });
+    assert.deepEqual(resolveSandboxKnobs({}), DEFAULT_SANDBOX_KNOBS);
+  });
+
+  it('SANDBOX_TIME_SCALE shortens the interval, the mailbox delay, the latency and every lag, and never turns a lag off', function () {
+    const k = resolveSandboxKnobs({ realism: 'strict', timeScale: 0.01 });
+    assert.deepEqual(scaledSandboxDelays(k), { syncIntervalMs: 1200, mailboxDelayMs: 3000, latencyMs: 2, usageLocationLagMs: 200, advancedQueryLagMs: 100, exchangeLagMs: 1200 });
+    assert.equal(scaledSandboxDelays(resolveSandboxKnobs({ usageLocationLagS: 1, timeScale: 0.0001 })).usageLocationLagMs, 1);
+    assert.equal(scaledSandboxDelays(DEFAULT_SANDBOX_KNOBS).exchangeLagMs, 0);
   });
 
   it('throws one ConfigError naming every bad knob, in Mailroom’s message style', function () {
     let error: unknown;
     try {
-      sandboxKnobsFrom({ SANDBOX_SYNC_MODE: 'azure', SANDBOX_RATE_429: '1.5', SANDBOX_SYNC_INTERVAL_MS: '-1', SANDBOX_EXO_LICENCES: 'many' });
+      sandboxKnobsFrom({ SANDBOX_SYNC_MODE: 'azure', SANDBOX_RATE_429: '1.5', SANDBOX_SYNC_INTERVAL_MS: '-1', SANDBOX_EXO_LICENCES: 'many', SANDBOX_REALISM: 'harsh', SANDBOX_TIME_SCALE: '0' });
     } catch (err) {
       error = err;
     }
     assert.ok(error instanceof ConfigError);
     assert.deepEqual(
       error.problems.map((p) => p.variable),
-      ['SANDBOX_SYNC_MODE', 'SANDBOX_SYNC_INTERVAL_MS', 'SANDBOX_RATE_429', 'SANDBOX_EXO_LICENCES'],
+      ['SANDBOX_REALISM', 'SANDBOX_SYNC_MODE', 'SANDBOX_SYNC_INTERVAL_MS', 'SANDBOX_RATE_429', 'SANDBOX_EXO_LICENCES', 'SANDBOX_TIME_SCALE'],
     );
-    assert.match(error.message, /^Mailroom cannot start: 4 configuration values are wrong/);
+    assert.match(error.message, /^Mailroom cannot start: 6 configuration values are wrong/);
+    assert.match(error.message, /SANDBOX_TIME_SCALE: "0" is not a factor above 0 and at most 1/);
     assert.match(error.message, /SANDBOX_RATE_429: "1\.5" is not a share from 0 to 1\. Example of a good value: SANDBOX_RATE_429=0\.05/);
   });
 

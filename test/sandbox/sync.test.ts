@@ -18,6 +18,7 @@ import {
   httpsRequest,
   openSandboxLdap,
   provisionOnDemand,
+  onDemandAnswer,
   provisionOnDemandBody,
   resetProvisionOnDemandLimit,
   type HttpResult,
@@ -75,12 +76,13 @@ async function objectGuidB64(ldap: Client, dn: string): Promise<string> {
   return raw.toString('base64');
 }
 
+/** The provisioning record of a 200 answer (`value`, JSON text); its statusInfo agrees with `key`'s result. */
 function onDemandValue(res: HttpResult): OnDemandValue {
   assert.equal(res.status, 200, res.text);
-  const body = res.json as { key: string; value: string };
-  const parsed = JSON.parse(body.value) as OnDemandValue[];
-  assert.equal(parsed.length, 1);
-  return parsed[0]!;
+  const { key, value } = onDemandAnswer(res);
+  const record = value as OnDemandValue;
+  assert.equal(record.statusInfo.status, key.result, 'key.result and statusInfo.status agree');
+  return record;
 }
 
 describe('sandbox: sync engine (Samba AD → simulated tenant)', function () {
@@ -253,6 +255,31 @@ describe('sandbox: sync engine (Samba AD → simulated tenant)', function () {
     assert.equal(exo.status, 200, exo.text);
   });
 
+  it('with exchangeLagMs, Exchange Online sees a synced contact, and a change of its mail, that much after Entra ID (Exchange gets directory changes by its own sync)', async function () {
+    const c = sam('lagc');
+    const dn = `CN=${c},${ou.dn}`;
+    sandbox.sync.exchangeLagMs = 60_000;
+    try {
+      await ldap.add(dn, { objectClass: ['top', 'person', 'organizationalPerson', 'contact'], mail: `${c}@partner.example`, displayName: c });
+      await sandbox.sync.runCycle();
+      const contacts = await graphCall<GraphList<{ mail: string }>>(sandbox, 'GET', `/contacts?$filter=${encodeURIComponent(`mail eq '${c}@partner.example'`)}`);
+      assert.equal(contacts.json.value.length, 1, 'Entra ID has the contact at once');
+      assert.equal((await exoCall(sandbox, 'Get-MailContact', { Identity: `${c}@partner.example` })).status, 404, 'Exchange Online not yet');
+      sandbox.clock.advance(60_000);
+      assert.equal((await exoCall(sandbox, 'Get-MailContact', { Identity: `${c}@partner.example` })).status, 200);
+
+      await ldap.modify(dn, [replace('mail', [`${c}.new@partner.example`])]);
+      await sandbox.sync.runCycle();
+      const stale = await exoCall<{ value: { PrimarySmtpAddress: string }[] }>(sandbox, 'Get-MailContact', { Identity: `${c}@partner.example` });
+      assert.equal(stale.json.value[0]?.PrimarySmtpAddress, `${c}@partner.example`, 'Exchange shows the old address for the lag');
+      sandbox.clock.advance(60_000);
+      const fresh = await exoCall<{ value: { PrimarySmtpAddress: string }[] }>(sandbox, 'Get-MailContact', { Identity: `${c}.new@partner.example` });
+      assert.equal(fresh.json.value[0]?.PrimarySmtpAddress, `${c}.new@partner.example`);
+    } finally {
+      sandbox.sync.exchangeLagMs = 0;
+    }
+  });
+
   it('never exports system or service accounts, nor computers', async function () {
     assert.deepEqual(await usersBySam(sandbox, 'Administrator'), []);
     assert.deepEqual(await usersBySam(sandbox, 'krbtgt'), []);
@@ -387,14 +414,16 @@ describe('sandbox: sync engine (Samba AD → simulated tenant)', function () {
       assert.equal(admin.statusInfo.status, 'Skipped');
       assert.match(admin.statusInfo.reason ?? '', /isCriticalSystemObject/);
 
+      // A job the service principal does not have: 404, as GET …/jobs/{jobId} answers it.
       const { servicePrincipalId } = sandbox.endpoints.sync;
-      const wrongJob = await graphCall(
+      const wrongJob = await graphCall<{ error: { code: string } }>(
         sandbox,
         'POST',
         `/servicePrincipals/${servicePrincipalId ?? ''}/synchronization/jobs/AD2AADProvisioning.other/provisionOnDemand`,
         provisionOnDemandBody(`CN=x,${ou.dn}`),
       );
-      assert.equal(onDemandValue(wrongJob).statusInfo.status, 'Failure');
+      assert.equal(wrongJob.status, 404, wrongJob.text);
+      assert.equal(wrongJob.json.error.code, 'Request_ResourceNotFound');
     });
 
     it('answers 429 with Retry-After after 5 calls in 10 s', async function () {
@@ -566,7 +595,7 @@ describe('sandbox: Entra Connect Sync mode, timer and restart', function () {
         await first.stop();
       }
       assert.equal(existsSync(path.join(stateDir, 'endpoints.json')), false);
-      assert.ok(existsSync(path.join(stateDir, 'cloud', 'tenant.json')), 'the tenant is saved');
+      assert.ok(existsSync(path.join(stateDir, 'cloud', 'tenant.db')), 'the tenant is saved');
 
       const second = await startSandbox({ rootDir: projectRoot(), stateDir, knobs: { syncIntervalMs: 0, mailboxDelayMs: 0 } });
       try {

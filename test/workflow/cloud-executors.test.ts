@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
-import { createCloudClients, createCredential, createGraphClient, ExoClient, GraphDirectory, type CloudClients } from '../../src/cloud';
+import { createCloudClients, createCredential, createGraphClient, ExoClient, GraphDirectory, type CloudClients, type ExoCommandError } from '../../src/cloud';
 import type { CloudConfig } from '../../src/config/config';
 import { silentLogger } from '../../src/log';
 import { projectRoot } from '../../src/paths';
@@ -19,7 +19,7 @@ import { cloudExecutors, cloudWaiters, InMemoryOnDemandLimiter, type CloudExecut
 import type { ExchangePort } from '../../src/workflow/executors/exchange-port';
 import { StepError, type BatchWaiter, type StepContext, type StepExecutor, type StepOutcome, type StepResult } from '../../src/workflow/executors/types';
 import type { WaitAction } from '../../src/workflow/executors/wait-cycle';
-import { ConformanceSuite, replace, UAC_DISABLED } from '../harness/conformance';
+import { ConformanceSuite, replace, UAC_DISABLED, type ExoRecipientRow } from '../harness/conformance';
 import { onGlobalTeardown } from '../harness/root-hooks';
 
 const EXO_PLAN = 'Exchange Online (Plan 1)';
@@ -175,13 +175,15 @@ describe('cloud executors and waiters against the sandbox', function () {
     attempt: number;
     result?: StepResult;
     outcome?: Outcome;
+    /** Results of the plan's earlier steps (by step id), as the runner passes them. */
+    earlier?: Record<string, StepResult>;
   }
 
   /** One poller cycle: asks for every unfinished step, stores wait results as the runner does (ctx.results[stepId]). */
   async function poll<A extends WaitAction>(waiter: BatchWaiter<A>, steps: TestStep<A>[], now = new Date(sandbox.clock.now()), passResults = true): Promise<Map<string, Outcome>> {
     const open = steps.filter((st) => st.outcome === undefined || (!(st.outcome instanceof StepError) && st.outcome.kind === 'wait'));
     const out = await waiter.checkAll(
-      open.map((st) => ({ key: st.key, input: st.input, ctx: ctxOf({ stepId: st.key, attempt: st.attempt, now, results: passResults && st.result ? { [st.key]: st.result } : {} }) })),
+      open.map((st) => ({ key: st.key, input: st.input, ctx: ctxOf({ stepId: st.key, attempt: st.attempt, now, results: { ...st.earlier, ...(passResults && st.result ? { [st.key]: st.result } : {}) } }) })),
     );
     for (const st of open) {
       const o = out.get(st.key);
@@ -450,19 +452,70 @@ describe('cloud executors and waiters against the sandbox', function () {
       assert.deepEqual(fake.calls.filter((c) => c.startsWith('Set-')), ['Set-Mailbox ResourceCapacity=8']);
     });
 
-    it('the Set-* cmdlet follows the recipient type: groups -PrimarySmtpAddress, mail users and contacts -ExternalEmailAddress (in-memory Exchange)', async function () {
-      const fake = new FakeExo([
-        { Guid: 'a7e1f7c2-0000-4000-8000-000000000002', Name: 'Team', RecipientTypeDetails: 'MailUniversalDistributionGroup', PrimarySmtpAddress: 'team@contoso.example', EmailAddresses: ['SMTP:team@contoso.example'] },
-        { Guid: 'a7e1f7c2-0000-4000-8000-000000000003', Name: 'Partner', RecipientTypeDetails: 'MailUser', PrimarySmtpAddress: 'p@partner.example', ExternalEmailAddress: 'SMTP:p@partner.example', EmailAddresses: ['SMTP:p@partner.example'] },
+    it('the Set-* cmdlet follows the recipient type: a cloud distribution group through Set-DistributionGroup (-PrimarySmtpAddress, -EmailAddresses, -Alias, -HiddenFromAddressListsEnabled, with -BypassSecurityGroupManagerCheck) to done, a cloud mail user through Set-MailUser -ExternalEmailAddress', async function () {
+      const calls: string[] = [];
+      const recording = {
+        invoke<T>(cmdlet: string, parameters: Record<string, unknown> = {}) {
+          if (cmdlet.startsWith('Set-')) calls.push(`${cmdlet} ${Object.keys(parameters).filter((k) => k !== 'Identity').sort().join(',')}`);
+          return clients.exo.invoke<T>(cmdlet, parameters);
+        },
+      };
+      const x = new Map(cloudExecutors(deps({ exo: recording })).map((e) => [e.action, e]));
+      // A cloud-only group (the alternative to synced groups, hybrid-behaviour.md § Groups), made as an admin would.
+      const name = s.name('CloudDl');
+      const mail = `${name}@contoso.example`;
+      await s.exo.invoke('New-DistributionGroup', { Name: name, Alias: name, PrimarySmtpAddress: mail });
+      const id = (await s.exoGet<{ Guid: string }>('Get-DistributionGroup', mail))!.Guid;
+      const sales = `${name}.sales@contoso.example`;
+      const extraAddress = `${name}.info@contoso.example`;
+
+      let d = mustDone(await run('exo.setPrimaryAddress', { identity: id, recipientType: 'MailUniversalDistributionGroup', address: sales }, ctxOf(), x));
+      assert.deepEqual([d.changed, d.result?.cmdlet, d.result?.parameter], [true, 'Set-DistributionGroup', 'PrimarySmtpAddress']);
+      d = mustDone(await run('exo.setEmailAddresses', { identity: id, recipientType: 'MailUniversalDistributionGroup', add: [`smtp:${extraAddress}`], remove: [`smtp:${mail}`] }, ctxOf(), x));
+      assert.equal(d.changed, true);
+      d = mustDone(await run('exo.setAlias', { identity: id, recipientType: 'MailUniversalDistributionGroup', alias: `${name}-sales` }, ctxOf(), x));
+      assert.equal(d.changed, true);
+      d = mustDone(await run('exo.setHiddenFromAddressLists', { identity: id, recipientType: 'MailUniversalDistributionGroup', hidden: true }, ctxOf(), x));
+      assert.equal(d.changed, true);
+      const g = (await s.exoGet<ExoRecipientRow>('Get-DistributionGroup', id))!;
+      assert.equal(g.PrimarySmtpAddress, sales);
+      assert.deepEqual([...g.EmailAddresses].sort(), [`SMTP:${sales}`, `smtp:${extraAddress}`].sort());
+      assert.equal(g.Alias, `${name}-sales`);
+      assert.equal(g.HiddenFromAddressListsEnabled, true);
+      // Idempotent: a second run reads and changes nothing.
+      assert.equal(mustDone(await run('exo.setPrimaryAddress', { identity: id, recipientType: 'MailUniversalDistributionGroup', address: sales }, ctxOf(), x)).changed, false);
+      assert.equal(mustDone(await run('exo.setHiddenFromAddressLists', { identity: id, recipientType: 'MailUniversalDistributionGroup', hidden: true }, ctxOf(), x)).changed, false);
+
+      // A cloud mail user's outside address.
+      const mu = s.name('CloudMu');
+      await s.exo.invoke('New-MailUser', { Name: mu, Alias: mu, ExternalEmailAddress: `${mu}@partner.example` });
+      mustDone(await run('exo.setPrimaryAddress', { identity: `${mu}@partner.example`, recipientType: 'MailUser', address: `${mu}.2@partner.example` }, ctxOf(), x));
+
+      assert.deepEqual(calls, [
+        'Set-DistributionGroup BypassSecurityGroupManagerCheck,PrimarySmtpAddress',
+        'Set-DistributionGroup BypassSecurityGroupManagerCheck,EmailAddresses',
+        'Set-DistributionGroup Alias,BypassSecurityGroupManagerCheck',
+        'Set-DistributionGroup BypassSecurityGroupManagerCheck,HiddenFromAddressListsEnabled',
+        'Set-MailUser ExternalEmailAddress',
       ]);
-      const x = new Map(cloudExecutors(deps({ exo: fake })).map((e) => [e.action, e]));
-      mustDone(await run('exo.setPrimaryAddress', { identity: 'team@contoso.example', recipientType: 'MailUniversalDistributionGroup', address: 'sales@contoso.example' }, ctxOf(), x));
-      mustDone(await run('exo.setPrimaryAddress', { identity: 'p@partner.example', recipientType: 'MailUser', address: 'p2@partner.example' }, ctxOf(), x));
-      mustDone(await run('exo.setHiddenFromAddressLists', { identity: 'sales@contoso.example', recipientType: 'MailUniversalDistributionGroup', hidden: true }, ctxOf(), x));
-      assert.deepEqual(
-        fake.calls.filter((c) => c.startsWith('Set-')),
-        ['Set-DistributionGroup PrimarySmtpAddress=sales@contoso.example', 'Set-MailUser ExternalEmailAddress=p2@partner.example', 'Set-DistributionGroup HiddenFromAddressListsEnabled=true'],
+      // Without the switch Exchange refuses an app (never in ManagedBy): the error the executors avoid.
+      const refused = await s.exo.invoke('Set-DistributionGroup', { Identity: id, HiddenFromAddressListsEnabled: false }).then(
+        () => undefined,
+        (e: unknown) => e as ExoCommandError,
       );
+      assert.match(String(refused?.message), /OperationRequiresGroupManagerException.*This operation can only be performed by a manager of the group/);
+      await s.exo.invoke('Remove-DistributionGroup', { Identity: id, BypassSecurityGroupManagerCheck: true });
+      await s.exo.invoke('Remove-MailUser', { Identity: mu });
+    });
+
+    it('a synced group is refused in Exchange Online: permanent write-scope error, nothing changed (synced groups are managed in AD)', async function () {
+      const name = s.name('SyncDl');
+      const mail = `${name}@contoso.example`;
+      await s.addGroup(name, { scope: 'universal', security: false, mail });
+      await s.sync();
+      const e = mustFail(await run('exo.setHiddenFromAddressLists', { identity: mail, recipientType: 'MailUniversalDistributionGroup', hidden: true }), false);
+      assert.match(e.message, /synchronized from your on-premises organization|synced from AD/);
+      assert.equal((await s.exoGet<ExoRecipientRow>('Get-DistributionGroup', mail))!.HiddenFromAddressListsEnabled, false);
     });
   });
 
@@ -595,6 +648,7 @@ describe('cloud executors and waiters against the sandbox', function () {
             return Promise.resolve(requests.map((r) => ({ id: r.id, status: 200, body: { value: [] } })));
           },
           provisionOnDemand: () => Promise.reject(new Error('not expected')),
+          synchronizationRules: () => Promise.reject(new Error('not expected')),
         },
         exo: {
           invoke<T>(_cmdlet: string, parameters: Record<string, unknown> = {}) {
@@ -641,6 +695,48 @@ describe('cloud executors and waiters against the sandbox', function () {
         assert.equal(cm.exo, 1, `mailboxes, ${n} steps: ${cm.exo} Exchange calls`);
         figures.push(`exo waiters, ${n} steps each: recipients ${cr.exo}, mailboxes ${cm.exo} Exchange call(s)`);
       }
+    });
+
+    it('exo.awaitRecipient of new mail users (by the Entra id their user wait found) and contacts (by address): one Get-Recipient per cycle, no UserPrincipalName clause', async function () {
+      // Microsoft's filter-properties list: UserPrincipalName is filterable on Get-Mailbox, Get-MailUser and Get-User,
+      // not on Get-Recipient; a mail user's sign-in name is not among its addresses, so the wait asks by ExternalDirectoryObjectId.
+      const mailUsers: { upn: string; external: string; entraId: string }[] = [];
+      for (let i = 0; i < 3; i++) {
+        const name = s.name('WtMu');
+        const external = `${name}@partner.example`;
+        await s.addUser(name, { mail: external, mailNickname: name, targetAddress: `SMTP:${external}` });
+        mailUsers.push({ upn: s.upn(name), external, entraId: '' });
+      }
+      await s.sync();
+      for (const m of mailUsers) m.entraId = (await s.mustGraphUser(m.upn)).id;
+      const filters: { cmdlet: string; filter: string }[] = [];
+      const exo = {
+        invoke<T>(cmdlet: string, parameters: Record<string, unknown> = {}): Promise<{ value: T[] }> {
+          filters.push({ cmdlet, filter: String(parameters.Filter) });
+          return clients.exo.invoke<T>(cmdlet, parameters);
+        },
+      };
+      const waiter = makeWaiters({ exo });
+      const steps: TestStep<'exo.awaitRecipient'>[] = [
+        ...mailUsers.map((m, i) => ({
+          key: `mu-${i}`,
+          attempt: 1,
+          earlier: { 'sync.await-user': { entraId: m.entraId, userPrincipalName: m.upn } },
+          input: { identity: m.upn, expect: { recipientTypeDetails: 'MailUser', externalEmailAddress: m.external }, entraIdFrom: 'sync.await-user', timeoutMinutes: 90 },
+        })),
+        ...many.contacts.slice(0, 2).map((c, i) => ({ key: `ct-${i}`, attempt: 1, input: { identity: c.mail, expect: { recipientTypeDetails: 'MailContact' }, timeoutMinutes: 90 } })),
+      ];
+      const c = await counted(() => poll(waiter('exo.awaitRecipient'), steps));
+      for (const st of steps) mustDone(st.outcome, st.key);
+      assert.equal(c.exo, 1, 'one Exchange call for the cycle');
+      assert.deepEqual(filters.map((f) => f.cmdlet), ['Get-Recipient']);
+      assert.doesNotMatch(filters[0]!.filter, /UserPrincipalName/);
+      for (const m of mailUsers) assert.ok(filters[0]!.filter.includes(`ExternalDirectoryObjectId -eq '${m.entraId}'`), filters[0]!.filter);
+
+      // Without the Entra id (a plan made before entraIdFrom existed), the sign-in name is not found by Get-Recipient.
+      const old: TestStep<'exo.awaitRecipient'> = { key: 'mu-old', attempt: 1, input: { identity: mailUsers[0]!.upn, expect: { recipientTypeDetails: 'MailUser' }, timeoutMinutes: 90 } };
+      await poll(waiter('exo.awaitRecipient'), [old]);
+      assert.ok(old.outcome && !(old.outcome instanceof StepError) && old.outcome.kind === 'wait', 'still waiting');
     });
 
     it('a step not there yet answers wait with its state (waitingSince, attempt); the next poll keeps waitingSince', async function () {

@@ -14,6 +14,7 @@ import type { Store } from '../../src/store';
 import { StepError, type BatchWaiter, type StepOutcome, type StepResult } from '../../src/workflow/executors/types';
 import { cloudWaiters, InMemoryOnDemandLimiter, onDemandLimitKey, type OnDemandLimiter } from '../../src/workflow/executors';
 import type { ExchangePort } from '../../src/workflow/executors/exchange-port';
+import { AD2AAD_RULE_ID } from '../../src/sandbox/cloud/tenant-model';
 import { adUser, startTestCloud, type TestCloud } from '../sandbox/cloud-fixture';
 import { ENGINES, engineFixture } from '../store/helpers';
 
@@ -66,10 +67,12 @@ describe('provisionOnDemand limit shared by instances through the store', functi
     return graph;
   }
 
-  /** A fresh Cloud Sync job (the emulator counts per job) and the user waits of one instance. */
+  /** A fresh Cloud Sync job of the tenant (the emulator counts per job) and the user waits of one instance. */
   function job(): { servicePrincipalId: string; jobId: string } {
     counter += 1;
-    return { servicePrincipalId: SP, jobId: `AD2AADProvisioning.limit${counter}` };
+    const j = { servicePrincipalId: SP, jobId: `AD2AADProvisioning.limit${counter}` };
+    t.tenant.registerSyncJob(j);
+    return j;
   }
 
   /** One instance's poller: its own Graph client and waiters; the limiter is its store's (or memory's). */
@@ -172,7 +175,8 @@ describe('provisionOnDemand limit shared by instances through the store', functi
 
       it("a 429 seen by one instance holds the other back until its Retry-After", async function () {
         t.clock.advance(60_000);
-        const sync = job();
+        // The rule is configured here, so that A's first Graph request is its provisionOnDemand (not the job's schema).
+        const sync = { ...job(), ruleId: AD2AAD_RULE_ID };
         const [storeA, storeB] = await twoStores();
         const a = { waiter: poller(sync, storeA.rateLimits), steps: steps('ra', 1) };
         const b = { waiter: poller(sync, storeB.rateLimits), steps: steps('rb', 3) };

@@ -31,6 +31,8 @@ export interface ProvisionOnDemandResult {
   errorCode?: string;
   /** Default: Import/Scoping/Matching/Processing/Export steps with the overall status. */
   steps?: ProvisioningStep[];
+  /** The record's `action`: Create, Update, Delete or Other. Default Update (Other when skipped). */
+  action?: 'Create' | 'Update' | 'Delete' | 'Other';
 }
 
 /**
@@ -67,6 +69,18 @@ export interface CloudKnobs {
    * success and changes nothing — the other variant the field test saw).
    */
   syncedContactWrites?: 'error' | 'silent';
+  /**
+   * Replication lag of a user's usage location (ms, tenant clock): a licence assigned within this time of a
+   * `PATCH /users/{id}` that set it fails with "License assignment cannot be done for user with invalid usage
+   * location." Default 0.
+   */
+  usageLocationLagMs?: number;
+  /** How far advanced queries (`ConsistencyLevel: eventual`) lag behind writes (ms, tenant clock). Default 0. */
+  advancedQueryLagMs?: number;
+  /** Share (0..1) of Graph `$batch` items answered 429 with Retry-After inside the 200. Default 0. */
+  batchItemThrottleRate?: number;
+  /** The next this many Graph `$batch` items are answered 429 with Retry-After (counts down). Default 0. */
+  batchItemFaults?: number;
 }
 
 export type FaultScope = 'graph' | 'exo' | 'token';

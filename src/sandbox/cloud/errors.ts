@@ -48,7 +48,10 @@ export type ExoErrorKind =
   | 'ParameterBinding'
   | 'InvalidOperation'
   | 'ProxyAddressExists'
-  | 'Argument';
+  | 'Argument'
+  | 'GroupManager'
+  | 'MemberExists'
+  | 'NotMember';
 
 const EXO_ERROR_SHAPE: Record<ExoErrorKind, { status: number; code: string; errorId: string; exceptionType: string }> = {
   // Ex6F9304 and the exception type are what Exchange Online returns for an unknown identity.
@@ -85,6 +88,16 @@ const EXO_ERROR_SHAPE: Record<ExoErrorKind, { status: number; code: string; erro
     exceptionType: 'Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException',
   },
   Argument: { status: 400, code: 'BadRequest', errorId: 'Ex7A2C11', exceptionType: 'System.ArgumentException' },
+  // A group change by someone not in the group's ManagedBy, without -BypassSecurityGroupManagerCheck (the exception
+  // type as a public script catches it; the text from Microsoft's support article on the error).
+  GroupManager: {
+    status: 400,
+    code: 'BadRequest',
+    errorId: 'Ex5B1E92',
+    exceptionType: 'Microsoft.Exchange.Configuration.Tasks.OperationRequiresGroupManagerException',
+  },
+  MemberExists: { status: 400, code: 'BadRequest', errorId: 'Ex8D20A4', exceptionType: 'Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException' },
+  NotMember: { status: 400, code: 'BadRequest', errorId: 'ExE61C3F', exceptionType: 'Microsoft.Exchange.Management.Tasks.MemberNotFoundException' },
 };
 
 /** An Exchange Online cmdlet failure. */

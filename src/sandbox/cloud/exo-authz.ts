@@ -25,7 +25,14 @@ import { DIRECTORY_ROLE_TEMPLATE_IDS } from './tenant-model';
 export const MANAGEMENT_ROLE_CMDLETS: Readonly<Record<string, readonly string[]>> = {
   'Mail Recipients': ['Get-Recipient', 'Get-User', 'Get-Mailbox', 'Set-Mailbox', 'Get-MailUser', 'Set-MailUser', 'Get-MailContact', 'Set-MailContact', 'Get-Contact'],
   'Mail Recipient Creation': ['Get-Recipient', 'Get-User', 'Get-AcceptedDomain', 'New-Mailbox', 'New-MailUser', 'New-MailContact', 'Remove-Mailbox', 'Remove-MailUser', 'Remove-MailContact'],
-  'Distribution Groups': ['Get-Recipient', 'Get-Group', 'Get-DistributionGroup', 'Get-DistributionGroupMember', 'Set-DistributionGroup'],
+  'Distribution Groups': [
+    'Get-Recipient', 'Get-Group', 'Get-DistributionGroup', 'Get-DistributionGroupMember', 'Set-DistributionGroup', 'New-DistributionGroup', 'Remove-DistributionGroup',
+    'Add-DistributionGroupMember', 'Remove-DistributionGroupMember',
+  ],
+  // Creates mail-enabled security groups and manages their membership; the role -BypassSecurityGroupManagerCheck needs.
+  'Security Group Creation and Membership': [
+    'Get-Recipient', 'Get-DistributionGroup', 'Get-DistributionGroupMember', 'New-DistributionGroup', 'Remove-DistributionGroup', 'Add-DistributionGroupMember', 'Remove-DistributionGroupMember',
+  ],
   'View-Only Recipients': ['Get-Recipient', 'Get-User', 'Get-Mailbox', 'Get-MailUser', 'Get-MailContact', 'Get-Contact', 'Get-Group', 'Get-DistributionGroup', 'Get-DistributionGroupMember'],
   'View-Only Configuration': ['Get-AcceptedDomain', 'Get-OrganizationConfig'],
   'Organization Configuration': ['Get-OrganizationConfig', 'Set-OrganizationConfig'],
@@ -41,6 +48,17 @@ export function mayRunCmdlet(wids: readonly string[], managementRoles: readonly 
     const key = Object.keys(MANAGEMENT_ROLE_CMDLETS).find((k) => k.toLowerCase() === role.toLowerCase());
     return key !== undefined && (MANAGEMENT_ROLE_CMDLETS[key] ?? []).some((x) => x.toLowerCase() === c);
   });
+}
+
+/**
+ * Whether the caller may use -BypassSecurityGroupManagerCheck (change a group whose ManagedBy does not list it).
+ * Set-DistributionGroup's page: "To use this switch, your account requires specific permissions based on the group
+ * type: Distribution groups or mail-enabled security groups: You need to be a member of the Organization Management
+ * role group or have the Security Group Creation and Membership role assigned." Exchange Administrator and Global
+ * Administrator have the permissions of Organization Management. RBAC hides a parameter outside the caller's roles.
+ */
+export function mayBypassGroupManagerCheck(wids: readonly string[], managementRoles: readonly string[]): boolean {
+  return wids.some((w) => ALL_TASKS.has(w.toLowerCase())) || managementRoles.some((r) => r.toLowerCase() === 'security group creation and membership');
 }
 
 /** The body Exchange Online answers (HTTP 401) when the caller holds no role for the cmdlet. */

@@ -1,8 +1,15 @@
 /**
  * A small OPATH (`-Filter`) parser for the Exchange Get-* cmdlets: `Prop -eq 'v'`, `-ne`, `-like`,
- * `-notlike`, `-and`, `-or`, `-not`, parentheses, `$true`/`$false`/`$null`. Only the properties in
- * {@link FILTERABLE} can be filtered, as in Exchange Online; `IsExchangeCloudManaged` is not one of
- * them (the field test found `Get-Mailbox -Filter 'IsExchangeCloudManaged -eq $true'` did not work).
+ * `-notlike`, `-and`, `-or`, `-not`, parentheses, `$true`/`$false`/`$null`.
+ *
+ * Which properties a cmdlet filters on is Microsoft's list, "Filterable properties for the Filter parameter on
+ * Exchange cmdlets" (https://learn.microsoft.com/powershell/exchange/filter-properties, MicrosoftDocs/office-docs-powershell
+ * exchange/docs-conceptual/filter-properties.md, ms.date 06/19/2026): "A property is filterable only on the cmdlets
+ * listed in its section. Using it on a cmdlet that isn't listed returns a 'not a recognized filterable property'
+ * error, even when that cmdlet returns the same objects." {@link FILTERABLE} holds, for the properties the emulator
+ * renders, the cmdlets of that list. So `UserPrincipalName` filters Get-Mailbox, Get-MailUser and Get-User but not
+ * Get-Recipient, `WindowsEmailAddress` not Get-Recipient either, and `IsExchangeCloudManaged` nothing (the field test
+ * found `Get-Mailbox -Filter 'IsExchangeCloudManaged -eq $true'` did not work).
  */
 import { ExoError } from './errors';
 import { parseConnectives, tokenize, type Lexicon, type Logical } from './filter-lex';
@@ -11,24 +18,73 @@ type Value = string | boolean | null | number;
 
 type OpathNode = Logical<{ type: 'cmp'; op: 'eq' | 'ne' | 'like' | 'notlike'; prop: string; value: Value }>;
 
-const FILTERABLE: readonly string[] = [
-  'Alias',
-  'Name',
-  'DisplayName',
-  'PrimarySmtpAddress',
-  'EmailAddresses',
-  'WindowsEmailAddress',
-  'ExternalEmailAddress',
-  'RecipientType',
-  'RecipientTypeDetails',
-  'ExternalDirectoryObjectId',
-  'HiddenFromAddressListsEnabled',
-  'IsDirSynced',
-  'UserPrincipalName',
-  'Guid',
-  'ExchangeGuid',
-  ...Array.from({ length: 15 }, (_, i) => `CustomAttribute${i + 1}`),
-];
+/** The Get-* cmdlets the emulator serves with -Filter. */
+export type FilterCmdlet = 'Get-Recipient' | 'Get-Mailbox' | 'Get-MailUser' | 'Get-User' | 'Get-MailContact' | 'Get-Contact' | 'Get-DistributionGroup' | 'Get-Group';
+
+const R = 'Get-Recipient';
+const MBX = 'Get-Mailbox';
+const MU = 'Get-MailUser';
+const U = 'Get-User';
+const MC = 'Get-MailContact';
+const C = 'Get-Contact';
+const DG = 'Get-DistributionGroup';
+const G = 'Get-Group';
+const ALL: readonly FilterCmdlet[] = [R, MBX, MU, U, MC, C, DG, G];
+/** The "mail-enabled" cmdlets of Alias, PrimarySmtpAddress, EmailAddresses, HiddenFromAddressListsEnabled, CustomAttributeN. */
+const MAIL: readonly FilterCmdlet[] = [R, MBX, MU, MC, DG];
+
+/** Property → the served cmdlets whose -Filter takes it (Microsoft's list, restricted to the cmdlets served here). */
+const FILTERABLE: Readonly<Record<string, readonly FilterCmdlet[]>> = {
+  Alias: MAIL,
+  Name: ALL,
+  DisplayName: ALL,
+  DistinguishedName: ALL,
+  Guid: ALL,
+  PrimarySmtpAddress: MAIL,
+  EmailAddresses: MAIL,
+  WindowsEmailAddress: [MBX, MU, U, MC, C, DG, G],
+  ExternalEmailAddress: [R, MU, MC],
+  RecipientType: ALL,
+  RecipientTypeDetails: ALL,
+  ExternalDirectoryObjectId: [R, MBX, MU, U, MC, DG],
+  HiddenFromAddressListsEnabled: MAIL,
+  IsDirSynced: ALL,
+  UserPrincipalName: [MBX, MU, U],
+  ExchangeGuid: [R, MBX, MU],
+  FirstName: [R, U, C],
+  LastName: [R, U, C],
+  Department: [R, U, C],
+  Title: [R, U, C],
+  Company: [R, U, C],
+  IsShared: [MBX],
+  IsResource: [MBX],
+  ResourceCapacity: [MBX],
+  ResourceType: [R, MBX],
+  UsageLocation: [R, MBX, MU],
+  SKUAssigned: [R, MBX, MU, U],
+  LitigationHoldEnabled: [R, MBX, MU],
+  ForwardingSmtpAddress: [MBX],
+  ...Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`CustomAttribute${i + 1}`, MAIL])),
+};
+
+/** The properties `cmdlet` filters on (of those the emulator renders), as Exchange lists them in its error. */
+export function filterableProperties(cmdlet: FilterCmdlet): string[] {
+  return Object.keys(FILTERABLE).filter((p) => FILTERABLE[p]!.includes(cmdlet));
+}
+
+/**
+ * Exchange's answer to a property the cmdlet does not filter on, as quoted from Exchange Online in Microsoft Q&A
+ * 179546 ("Cannot bind parameter 'Filter' to the target. Exception setting "Filter": ""False" is not a recognized
+ * filterable property. Valid property names are: …"). The real list names every filterable property of the cmdlet;
+ * this one names those the emulator simulates.
+ */
+function notFilterable(prop: string, cmdlet: FilterCmdlet): ExoError {
+  return new ExoError(
+    'ParameterBinding',
+    `Cannot bind parameter 'Filter' to the target. Exception setting "Filter": ""${prop}" is not a recognized filterable property. ` +
+      `Valid property names are: ${filterableProperties(cmdlet).join(', ')}."`,
+  );
+}
 
 function invalid(filter: string, position: number): ExoError {
   return new ExoError(
@@ -57,8 +113,11 @@ const OPATH_TOKENS: Lexicon<Tok> = {
   error: (src, at) => invalid(src, at),
 };
 
-/** Parses an OPATH filter; throws Exchange's "Invalid filter syntax" binding error. */
-export function parseOpath(src: string): OpathNode {
+/**
+ * Parses an OPATH filter for `cmdlet`; throws Exchange's "Invalid filter syntax" binding error, or its "not a
+ * recognized filterable property" error for a property `cmdlet` does not filter on.
+ */
+export function parseOpath(src: string, cmdlet: FilterCmdlet): OpathNode {
   const toks = tokenize(src, OPATH_TOKENS);
   let p = 0;
   const connective = (word: string): boolean => {
@@ -77,8 +136,8 @@ export function parseOpath(src: string): OpathNode {
       return n;
     }
     if (t.k !== 'word') throw invalid(src, t.at);
-    const prop = FILTERABLE.find((f) => f.toLowerCase() === t.v.toLowerCase());
-    if (!prop) throw invalid(src, t.at);
+    const prop = Object.keys(FILTERABLE).find((f) => f.toLowerCase() === t.v.toLowerCase());
+    if (!prop || !FILTERABLE[prop]!.includes(cmdlet)) throw notFilterable(t.v, cmdlet);
     const op = toks[p++];
     if (!op || op.k !== 'op' || !['eq', 'ne', 'like', 'notlike'].includes(op.v)) throw invalid(src, op?.at ?? src.length);
     const val = toks[p++];
@@ -103,12 +162,15 @@ function like(value: string, pattern: string): boolean {
 
 function matchOne(actual: unknown, op: 'eq' | 'ne' | 'like' | 'notlike', value: Value): boolean {
   if (Array.isArray(actual)) {
-    // Multi-valued (EmailAddresses): eq/like match any element; address values may omit the prefix.
+    // Multi-valued (EmailAddresses): a match when any element matches. Microsoft's filter-properties page
+    // (EmailAddresses): "When you use a complete email address, you don't need to account for the smtp: prefix. If
+    // you use wildcards, you do. For example, if "EmailAddresses -eq 'lila@fabrikam.com'" returns a match,
+    // "EmailAddresses -like 'lila*'" doesn't return a match, but "EmailAddresses -like 'smtp:lila*'" returns a match."
     const hit = actual.some((a) => {
       const s = String(a);
       const bare = s.includes(':') ? s.slice(s.indexOf(':') + 1) : s;
       if (op === 'eq' || op === 'ne') return typeof value === 'string' && (s.toLowerCase() === value.toLowerCase() || bare.toLowerCase() === value.toLowerCase());
-      return typeof value === 'string' && (like(s, value) || like(bare, value));
+      return typeof value === 'string' && like(s, value);
     });
     return op === 'ne' || op === 'notlike' ? !hit : hit;
   }
@@ -121,7 +183,10 @@ function matchOne(actual: unknown, op: 'eq' | 'ne' | 'like' | 'notlike', value: 
   return op === 'ne' || op === 'notlike' ? !eq : eq;
 }
 
-/** Evaluates a parsed filter against an object of rendered cmdlet properties. */
+/**
+ * Evaluates a parsed filter against an object of rendered cmdlet properties. A filterable property the emulator did
+ * not render for this object is refused rather than read as empty (that would make a filter silently miss).
+ */
 export function evaluateOpath(node: OpathNode, props: Record<string, unknown>): boolean {
   switch (node.type) {
     case 'and':
@@ -131,6 +196,9 @@ export function evaluateOpath(node: OpathNode, props: Record<string, unknown>): 
     case 'not':
       return !evaluateOpath(node.expr, props);
     case 'cmp':
+      if (!(node.prop in props)) {
+        throw new ExoError('Argument', `The Mailroom sandbox does not simulate the property '${node.prop}' of this recipient, so it cannot filter on it.`);
+      }
       return matchOne(props[node.prop], node.op, node.value);
   }
 }

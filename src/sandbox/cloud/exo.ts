@@ -12,8 +12,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EmulatorContext } from './context';
 import { ExoError } from './errors';
-import { mayRunCmdlet, notAllowedBody } from './exo-authz';
-import { evaluateOpath, parseOpath } from './exo-filter';
+import { mayBypassGroupManagerCheck, mayRunCmdlet, notAllowedBody } from './exo-authz';
+import { evaluateOpath, parseOpath, type FilterCmdlet } from './exo-filter';
 import type { EmulatorRequest, EmulatorResponse } from './http';
 import { bearerToken, isRecord, json, parseJsonBody } from './http';
 import { isGuid } from './ids';
@@ -31,7 +31,7 @@ import {
   writeScopeMessage,
   type RecipientTypeDetails,
 } from './rules';
-import type { EntraUser, ExoRecipient, Tenant } from './tenant';
+import type { EntraContact, EntraUser, ExoRecipient, Tenant } from './tenant';
 
 const DEFAULT_PAGE = 1000;
 const COMMON_PARAMETERS = ['ErrorAction', 'WarningAction', 'InformationAction', 'Confirm', 'Verbose', 'Debug', 'WhatIf', 'Force'];
@@ -44,9 +44,15 @@ interface CmdletResult {
   warnings: string[];
 }
 
+/** What a cmdlet needs to know about the caller beyond its right to run the cmdlet (exo-authz.ts). */
+interface Caller {
+  /** May use -BypassSecurityGroupManagerCheck. */
+  mayBypassGroupManagerCheck: boolean;
+}
+
 interface Cmdlet {
   parameters: string[];
-  run(ctx: EmulatorContext, p: Params): CmdletResult;
+  run(ctx: EmulatorContext, p: Params, caller: Caller): CmdletResult;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,6 +150,22 @@ function userOf(t: Tenant, r: ExoRecipient): Readonly<EntraUser> | undefined {
   return r.objectKind === 'user' ? t.userById(r.externalDirectoryObjectId) : undefined;
 }
 
+function contactOf(t: Tenant, r: ExoRecipient): Readonly<EntraContact> | undefined {
+  return r.objectKind === 'contact' ? t.contacts().find((c) => c.id === r.externalDirectoryObjectId) : undefined;
+}
+
+/** The person fields Get-User, Get-Contact and Get-Recipient show (from the Entra user or contact; empty for groups). */
+function personProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
+  const p = userOf(t, r) ?? contactOf(t, r);
+  return {
+    FirstName: p?.givenName ?? '',
+    LastName: p?.surname ?? '',
+    Department: p?.department ?? '',
+    Title: p?.jobTitle ?? '',
+    Company: p?.companyName ?? '',
+  };
+}
+
 function mailboxProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
   const u = userOf(t, r);
   const skuAssigned = u?.licenseAssignmentStates.some((l) => l.state === 'Active') ?? false;
@@ -190,6 +212,7 @@ function userProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
     Company: u?.companyName ?? '',
     AccountDisabled: u ? !u.accountEnabled : false,
     UsageLocation: u?.usageLocation ?? null,
+    SKUAssigned: u ? u.licenseAssignmentStates.some((l) => l.state === 'Active') : null,
     Guid: r.guid,
     ExchangeObjectId: r.guid,
     DistinguishedName: distinguishedName(t, r),
@@ -213,13 +236,22 @@ function contactProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
   return { ...common(t, r), ExternalEmailAddress: r.externalEmailAddress ?? '' };
 }
 
+/** Get-Contact's view of a mail contact: the contact's person fields too. */
+function getContactProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
+  return { ...contactProps(t, r), ...personProps(t, r) };
+}
+
+/**
+ * Get-DistributionGroup's view. Defaults from New-DistributionGroup's page: MemberJoinRestriction Closed;
+ * MemberDepartRestriction Open for distribution groups, Closed for security groups; RequireSenderAuthenticationEnabled true.
+ */
 function groupProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
   return {
     ...common(t, r),
     GroupType: r.groupType ?? 'Universal',
-    ManagedBy: [],
+    ManagedBy: [...(r.managedBy ?? [])],
     MemberJoinRestriction: 'Closed',
-    MemberDepartRestriction: 'Closed',
+    MemberDepartRestriction: r.recipientTypeDetails === 'MailUniversalSecurityGroup' ? 'Closed' : 'Open',
     RequireSenderAuthenticationEnabled: true,
   };
 }
@@ -248,11 +280,25 @@ function getGroupProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
   };
 }
 
-function recipientProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
+function typeProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
   if (isMailboxType(r.recipientTypeDetails)) return mailboxProps(t, r);
   if (r.recipientTypeDetails === 'MailUser' || r.recipientTypeDetails === 'GuestMailUser') return mailUserProps(t, r);
   if (r.recipientTypeDetails === 'MailContact') return contactProps(t, r);
   return groupProps(t, r);
+}
+
+/** Get-Recipient's view: the recipient's own properties plus those Get-Recipient shows for every kind. */
+function recipientProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
+  const u = userOf(t, r);
+  return {
+    ExchangeGuid: r.exchangeGuid,
+    ResourceType: null,
+    UsageLocation: u?.usageLocation ?? null,
+    SKUAssigned: u ? u.licenseAssignmentStates.some((l) => l.state === 'Active') : null,
+    LitigationHoldEnabled: false,
+    ...personProps(t, r),
+    ...typeProps(t, r),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,6 +355,7 @@ function query(
   p: Params,
   candidates: ExoRecipient[],
   render: (t: Tenant, r: ExoRecipient) => Record<string, unknown>,
+  cmdlet: FilterCmdlet,
 ): CmdletResult {
   const t = ctx.tenant;
   let rows = candidates;
@@ -319,7 +366,7 @@ function query(
   let rendered = rows.map((r) => render(t, r));
   const filter = str(p, 'Filter');
   if (filter !== undefined && filter.trim() !== '') {
-    const ast = parseOpath(filter);
+    const ast = parseOpath(filter, cmdlet);
     rendered = rendered.filter((x) => evaluateOpath(ast, x));
   }
   const size = str(p, 'ResultSize');
@@ -431,21 +478,21 @@ const GET = ['Identity', 'Filter', 'ResultSize', 'RecipientTypeDetails'];
 const CMDLETS: Record<string, Cmdlet> = {
   'Get-User': {
     parameters: GET,
-    run: (ctx, p) => query(ctx, p, ctx.tenant.recipients().filter((r) => r.objectKind === 'user'), userProps),
+    run: (ctx, p) => query(ctx, p, ctx.tenant.recipients().filter((r) => r.objectKind === 'user'), userProps, 'Get-User'),
   },
   'Get-Recipient': {
     parameters: [...GET, 'IncludeSoftDeletedRecipients'],
-    run: (ctx, p) => query(ctx, p, ctx.tenant.recipients().filter((r) => r.recipientTypeDetails !== 'User'), recipientProps),
+    run: (ctx, p) => query(ctx, p, ctx.tenant.recipients().filter((r) => r.recipientTypeDetails !== 'User'), recipientProps, 'Get-Recipient'),
   },
   'Get-Mailbox': {
     parameters: [...GET, 'SoftDeletedMailbox', 'InactiveMailboxOnly'],
-    run: (ctx, p) => query(ctx, p, byType(ctx.tenant, MAILBOXES), mailboxProps),
+    run: (ctx, p) => query(ctx, p, byType(ctx.tenant, MAILBOXES), mailboxProps, 'Get-Mailbox'),
   },
-  'Get-MailUser': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, MAIL_USERS), mailUserProps) },
-  'Get-MailContact': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, ['MailContact']), contactProps) },
-  'Get-Contact': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, ['MailContact']), contactProps) },
-  'Get-DistributionGroup': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, GROUPS), groupProps) },
-  'Get-Group': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, GROUPS), getGroupProps) },
+  'Get-MailUser': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, MAIL_USERS), mailUserProps, 'Get-MailUser') },
+  'Get-MailContact': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, ['MailContact']), contactProps, 'Get-MailContact') },
+  'Get-Contact': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, ['MailContact']), getContactProps, 'Get-Contact') },
+  'Get-DistributionGroup': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, GROUPS), groupProps, 'Get-DistributionGroup') },
+  'Get-Group': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, GROUPS), getGroupProps, 'Get-Group') },
   'Get-DistributionGroupMember': {
     parameters: ['Identity', 'ResultSize'],
     run: (ctx, p) => {
@@ -479,7 +526,13 @@ const CMDLETS: Record<string, Cmdlet> = {
         const mapped = MAILBOX_TYPE_PARAM[type.toLowerCase()];
         if (!mapped) {
           if (['workspace', 'desk'].includes(type.toLowerCase())) {
-            throw new ExoError('Argument', `Mailbox type '${type}' is not simulated by the Mailroom sandbox; use Regular, Shared, Room or Equipment.`);
+            // Set-Mailbox's page lists "Workspace (cloud-only)" and "Desk (cloud-only)" as valid -Type values, but no page
+            // documents what such a mailbox reads back as (no Workspace/Desk value among Get-Mailbox's or Get-Recipient's
+            // RecipientTypeDetails): rather than invent one, the emulator refuses, saying so.
+            throw new ExoError(
+              'Argument',
+              `Mailbox type '${type}' is valid in Exchange Online, but Microsoft does not document the recipient type it produces, so the Mailroom sandbox does not simulate it; use Regular, Shared, Room or Equipment.`,
+            );
           }
           throw new ExoError(
             'ParameterBinding',
@@ -634,7 +687,124 @@ const CMDLETS: Record<string, Cmdlet> = {
   'Remove-Mailbox': removeCloudOnly('Remove-Mailbox', MAILBOXES),
   'Remove-MailUser': removeCloudOnly('Remove-MailUser', MAIL_USERS),
   'Remove-MailContact': removeCloudOnly('Remove-MailContact', ['MailContact']),
+  'New-DistributionGroup': {
+    parameters: ['Name', 'Alias', 'DisplayName', 'PrimarySmtpAddress', 'Type', 'Members', 'ManagedBy', 'CopyOwnerToMember', 'Notes', 'IgnoreNamingPolicy', 'MemberJoinRestriction', 'MemberDepartRestriction', 'RequireSenderAuthenticationEnabled'],
+    run: (ctx, p) => {
+      const t = ctx.tenant;
+      const name = required(p, 'Name', 'New-DistributionGroup');
+      const type = str(p, 'Type') ?? 'Distribution';
+      if (!['distribution', 'security'].includes(type.toLowerCase())) {
+        throw new ExoError('ParameterBinding', `Cannot process argument transformation on parameter 'Type'. Cannot convert value "${type}" to type "Microsoft.Exchange.Data.Directory.Recipient.GroupType".`);
+      }
+      const owners = list(p.get('ManagedBy')).map((o) => groupOwner(ctx, o));
+      const members = list(p.get('Members')).map((m) => groupMember(ctx, m));
+      if (bool(p, 'CopyOwnerToMember') === true) members.push(...owners);
+      const rec = t.createCloudDistributionGroup({
+        name,
+        alias: str(p, 'Alias') ?? aliasFromName(name),
+        displayName: str(p, 'DisplayName'),
+        primarySmtpAddress: str(p, 'PrimarySmtpAddress'),
+        security: type.toLowerCase() === 'security',
+        managedBy: owners.map((o) => o.name),
+        memberIds: members.map((m) => m.externalDirectoryObjectId),
+      });
+      return { values: [groupProps(t, rec)], warnings: [] };
+    },
+  },
+  'Set-DistributionGroup': {
+    parameters: ['Identity', 'ManagedBy', 'BypassSecurityGroupManagerCheck', 'RequireSenderAuthenticationEnabled', ...ADDRESS_PARAMETERS],
+    run: (ctx, p, caller) => {
+      const t = ctx.tenant;
+      const r = resolve(ctx, byType(t, GROUPS), required(p, 'Identity', 'Set-DistributionGroup'));
+      assertGroupManager(p, caller);
+      if (p.has('EmailAddresses') && p.has('PrimarySmtpAddress')) {
+        // Set-DistributionGroup's page: "You can't use the EmailAddresses and PrimarySmtpAddress parameters in the same command."
+        throw new ExoError('Argument', "The EmailAddresses and PrimarySmtpAddress parameters can't be used in the same command.");
+      }
+      refuse('Set-DistributionGroup', r, [...p.keys()].filter((k) => k !== 'Identity' && k !== 'BypassSecurityGroupManagerCheck'));
+      const change = commonChanges(p, r);
+      if (p.has('ManagedBy')) change.managedBy = list(p.get('ManagedBy')).map((o) => groupOwner(ctx, o).name);
+      const changed = t.updateRecipient(r.guid, change);
+      return { values: [], warnings: changed ? [] : [noChangeWarning(r)] };
+    },
+  },
+  'Remove-DistributionGroup': {
+    parameters: ['Identity', 'BypassSecurityGroupManagerCheck'],
+    run: (ctx, p, caller) => {
+      const r = resolve(ctx, byType(ctx.tenant, GROUPS), required(p, 'Identity', 'Remove-DistributionGroup'));
+      assertGroupManager(p, caller);
+      if (r.isDirSynced) throw new ExoError('WriteScope', writeScopeMessage('Remove-DistributionGroup', 'Identity', r.name, false));
+      ctx.tenant.removeCloudRecipient(r.guid);
+      return { values: [], warnings: [] };
+    },
+  },
+  'Add-DistributionGroupMember': groupMembership('Add-DistributionGroupMember'),
+  'Remove-DistributionGroupMember': groupMembership('Remove-DistributionGroupMember'),
 };
+
+/** The default alias of a group: "The value of the Name parameter is used. Spaces are removed and unsupported characters are converted to question marks (?)." */
+function aliasFromName(name: string): string {
+  return name.replace(/\s+/g, '').replace(/[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.\u00A1-\u00FF]/g, '?');
+}
+
+/**
+ * Refuses a change of a group by a caller that is not one of its managers, without -BypassSecurityGroupManagerCheck
+ * ("If you aren't defined in the ManagedBy property of the group, you need to use this switch in commands that modify
+ * or delete the group"). An app is never a manager: ManagedBy lists mailboxes, mail users and mail-enabled security
+ * groups. The switch itself needs the roles {@link mayBypassGroupManagerCheck} names; RBAC hides it otherwise.
+ */
+function assertGroupManager(p: Params, caller: Caller): void {
+  const bypass = bool(p, 'BypassSecurityGroupManagerCheck') === true;
+  if (bypass && !caller.mayBypassGroupManagerCheck) {
+    throw new ExoError('ParameterBinding', "A parameter cannot be found that matches parameter name 'BypassSecurityGroupManagerCheck'.");
+  }
+  if (!bypass) {
+    throw new ExoError('GroupManager', "You don't have sufficient permissions. This operation can only be performed by a manager of the group.");
+  }
+}
+
+/** A recipient named as a group member ("the recipients (mail-enabled objects) that are members of the group"). */
+function groupMember(ctx: EmulatorContext, identity: string): ExoRecipient {
+  const candidates = ctx.tenant.recipients().filter((r) => r.recipientTypeDetails !== 'User');
+  const hits = candidates.filter((r) => matchesIdentity(ctx.tenant, r, identity));
+  if (hits.length === 0) {
+    throw new ExoError('NotFound', `Couldn't find object "${identity}". Please make sure that it was spelled correctly or specify a different object.`);
+  }
+  if (hits.length > 1) throw new ExoError('Ambiguous', `The operation couldn't be performed because '${identity}' matches multiple entries.`);
+  return hits[0]!;
+}
+
+/** A group owner: "must be a mailbox, mail user or mail-enabled security group". */
+function groupOwner(ctx: EmulatorContext, identity: string): ExoRecipient {
+  const r = groupMember(ctx, identity);
+  if (!isMailboxType(r.recipientTypeDetails) && r.recipientTypeDetails !== 'MailUser' && r.recipientTypeDetails !== 'MailUniversalSecurityGroup') {
+    throw new ExoError('Argument', `"${r.name}" can't be an owner of the group: an owner must be a mailbox, mail user or mail-enabled security group.`);
+  }
+  return r;
+}
+
+/** Add-/Remove-DistributionGroupMember -Identity <group> -Member <recipient>: cloud groups only; synced ones are managed in AD. */
+function groupMembership(cmdlet: 'Add-DistributionGroupMember' | 'Remove-DistributionGroupMember'): Cmdlet {
+  return {
+    parameters: ['Identity', 'Member', 'BypassSecurityGroupManagerCheck'],
+    run: (ctx, p, caller) => {
+      const t = ctx.tenant;
+      const g = resolve(ctx, byType(t, GROUPS), required(p, 'Identity', cmdlet));
+      const m = groupMember(ctx, required(p, 'Member', cmdlet));
+      assertGroupManager(p, caller);
+      if (g.isDirSynced) throw new ExoError('WriteScope', writeScopeMessage(cmdlet, 'Members', g.name, false));
+      const isMember = t.groupMembers(g.externalDirectoryObjectId).some((o) => o.obj.id === m.externalDirectoryObjectId);
+      if (cmdlet === 'Add-DistributionGroupMember') {
+        if (isMember) throw new ExoError('MemberExists', `The recipient "${m.name}" is already a member of the group "${g.name}".`);
+        t.addGroupMember(g.externalDirectoryObjectId, m.externalDirectoryObjectId, 'exchange');
+      } else {
+        if (!isMember) throw new ExoError('NotMember', `The recipient "${m.name}" isn't a member of the group "${g.name}".`);
+        t.removeGroupMember(g.externalDirectoryObjectId, m.externalDirectoryObjectId, 'exchange');
+      }
+      return { values: [], warnings: [] };
+    },
+  };
+}
 
 function removeCloudOnly(cmdlet: string, types: RecipientTypeDetails[]): Cmdlet {
   return {
@@ -657,6 +827,12 @@ function removeCloudOnly(cmdlet: string, types: RecipientTypeDetails[]): Cmdlet 
 // HTTP
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A cmdlet failure as Exchange answers it. `details[].code` is `Client` for an unknown identity (the live 404 body
+ * quoted in the README's table) and `Context` otherwise (the live 400 bodies quoted by InvokeCommand clients);
+ * `innererror.internalexception` carries the exception as OData writes an inner error (`message`, `type`; the OData
+ * JSON name is all lower case, clients read it as `internalException`).
+ */
 function exoErrorResponse(err: ExoError, requestId: string): EmulatorResponse {
   return json(
     err.status,
@@ -664,7 +840,7 @@ function exoErrorResponse(err: ExoError, requestId: string): EmulatorResponse {
       error: {
         code: err.code,
         message: 'Error executing cmdlet',
-        details: [{ code: 'Client', target: '', message: err.detail }],
+        details: [{ code: err.kind === 'NotFound' ? 'Client' : 'Context', target: '', message: err.detail }],
         innererror: {
           message: 'Error executing cmdlet',
           type: 'Microsoft.Exchange.Admin.OData.Core.ODataServiceException',
@@ -743,13 +919,14 @@ export function handleExo(ctx: EmulatorContext, req: EmulatorRequest): EmulatorR
   }
   const spec = CMDLETS[name]!;
   const app = ctx.tenant.app(check.claims.appid);
+  const caller: Caller = { mayBypassGroupManagerCheck: mayBypassGroupManagerCheck(check.claims.wids, app?.exchangeManagementRoles ?? []) };
   if (!mayRunCmdlet(check.claims.wids, app?.exchangeManagementRoles ?? [], name)) {
     return json(401, notAllowedBody(name), { 'request-id': requestId });
   }
   const bodyHash = createHash('sha256').update(JSON.stringify(input)).digest('base64url').slice(0, 22);
   try {
     const params = bindParameters(spec, isRecord(input.Parameters) ? input.Parameters : {});
-    const result = spec.run(ctx, params);
+    const result = spec.run(ctx, params, caller);
     const size = pageSize(req.headers);
     const offset = readSkipToken(req.url.searchParams.get('$skiptoken'), bodyHash);
     const page = result.values.slice(offset, offset + size);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EmulatorContext, ProvisionOnDemandRequest, ProvisioningStep } from './context';
+import { Prng } from './prng';
 import { GraphError, graphNotFound } from './errors';
 import { checkFilter, evaluateFilter, parseFilter, type FilterSpec } from './graph-filter';
 import type { EmulatorRequest, EmulatorResponse } from './http';
@@ -12,6 +13,7 @@ import { bearerToken, isRecord, parseJsonBody } from './http';
 import { GRAPH_AUDIENCE, verifyAccessToken, type AccessClaims } from './oauth';
 import { isMailboxType } from './rules';
 import type { EntraContact, EntraGroup, EntraUser, SyncJobState, Tenant } from './tenant';
+import { AD2AAD_RULE_ID } from './tenant-model';
 
 const ODATA_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 const MAX_BATCH = 20;
@@ -265,10 +267,12 @@ function listCollection(
 ): GraphReply {
   const q = call.query;
   const advanced = isAdvanced(call);
-  if (q.get('$search') !== null && (call.headers['consistencylevel'] ?? '').toLowerCase() !== 'eventual') {
+  const eventual = (call.headers['consistencylevel'] ?? '').toLowerCase() === 'eventual';
+  if (q.get('$search') !== null && !eventual) {
     throw new GraphError(400, 'Request_UnsupportedQuery', "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");
   }
-  let rows = items;
+  // ConsistencyLevel: eventual reads the separate, eventually consistent index: it may lag behind writes.
+  let rows = eventual ? eventualView(ctx, call.path, items) : items;
   const filter = q.get('$filter');
   if (filter !== null && filter.trim() !== '') {
     const ast = parseFilter(filter);
@@ -319,6 +323,100 @@ function listCollection(
   }
   body.value = page;
   return reply(200, body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replication lag: the advanced-query index and the usage location
+// ---------------------------------------------------------------------------------------------
+
+/** One object as the advanced-query index holds it: what it shows (null: not yet), and writes on their way. */
+interface IndexedObject {
+  shown: Record<string, unknown> | null;
+  /** Versions not shown yet, oldest first, with the time they were written (or first seen). */
+  pending: { row: Record<string, unknown>; since: number }[];
+  /** When the object was found gone from the directory (it stays in the index for the lag). */
+  goneSince?: number;
+}
+
+/** Per emulator: the index of each collection path (`/users`, `/groups/{id}/members` …). */
+const eventualIndexes = new WeakMap<EmulatorContext, Map<string, Map<string, IndexedObject>>>();
+
+/**
+ * What an advanced query (`ConsistencyLevel: eventual`) sees: Graph serves those from a separate index of directory
+ * objects ("Advanced query capabilities on Microsoft Entra ID objects": the properties are "indexed in a separate
+ * store"), which lags behind writes by up to `advancedQueryLagMs` (tenant clock). A write becomes visible there that
+ * long after it was made: new objects count from their createdDateTime, changes from the first query that saw them
+ * (the emulator notices changes when it is asked, so a change nobody queried starts its lag late), deletions keep the
+ * object for the lag. The first query of a path (or the first after the knob was off) sees the directory as it is.
+ */
+function eventualView(ctx: EmulatorContext, path: string, items: Record<string, unknown>[]): Record<string, unknown>[] {
+  const lag = ctx.knobs.advancedQueryLagMs ?? 0;
+  let indexes = eventualIndexes.get(ctx);
+  if (lag <= 0) {
+    indexes?.clear();
+    return items;
+  }
+  if (!indexes) eventualIndexes.set(ctx, (indexes = new Map<string, Map<string, IndexedObject>>()));
+  const now = ctx.tenant.clock.now();
+  const key = path.toLowerCase();
+  let index = indexes.get(key);
+  const baseline = index === undefined;
+  if (!index) indexes.set(key, (index = new Map<string, IndexedObject>()));
+  const seen = new Set<string>();
+  for (const row of items) {
+    const id = typeof row.id === 'string' ? row.id.toLowerCase() : JSON.stringify(row);
+    seen.add(id);
+    const entry = index.get(id);
+    if (!entry) {
+      const created = typeof row.createdDateTime === 'string' ? Date.parse(row.createdDateTime) : NaN;
+      index.set(id, baseline ? { shown: row, pending: [] } : { shown: null, pending: [{ row, since: Number.isNaN(created) ? now : Math.min(created, now) }] });
+      continue;
+    }
+    entry.goneSince = undefined;
+    const latest = entry.pending.at(-1)?.row ?? entry.shown;
+    if (JSON.stringify(latest) !== JSON.stringify(row)) entry.pending.push({ row, since: now });
+  }
+  const out: Record<string, unknown>[] = [];
+  for (const [id, entry] of index) {
+    if (!seen.has(id)) {
+      entry.goneSince ??= now;
+      if (now - entry.goneSince >= lag) {
+        index.delete(id);
+        continue;
+      }
+    }
+    while (entry.pending.length > 0 && now - entry.pending[0]!.since >= lag) entry.shown = entry.pending.shift()!.row;
+    if (entry.shown) out.push(entry.shown);
+  }
+  return out;
+}
+
+/** Per emulator: when each user's usage location was last changed through Graph (tenant clock). */
+const usageLocationWrites = new WeakMap<EmulatorContext, Map<string, number>>();
+
+/** Notes a `PATCH /users/{id}` that changes the usage location. */
+function noteUsageLocationWrite(ctx: EmulatorContext, user: EntraUser, patch: Record<string, unknown>): void {
+  if (!('usageLocation' in patch) || (ctx.knobs.usageLocationLagMs ?? 0) <= 0) return;
+  const next = typeof patch.usageLocation === 'string' ? patch.usageLocation.toUpperCase() : null;
+  if (next === (user.usageLocation ?? null)) return;
+  let writes = usageLocationWrites.get(ctx);
+  if (!writes) usageLocationWrites.set(ctx, (writes = new Map<string, number>()));
+  writes.set(user.id.toLowerCase(), ctx.tenant.clock.now());
+}
+
+/**
+ * assignLicense right after the usage location was set: Entra ID has not replicated it everywhere yet and answers as
+ * it does for a user without one. Okta support documents this as intermittent ("Office 365 Provisioning Failed to
+ * Push Profile Update Error: HTTP 400 … License assignment cannot be done for user with invalid usage location.",
+ * with the usage location set), as does microsoft/Partner-Center-DotNet-Samples#131.
+ */
+function refuseWhileUsageLocationReplicates(ctx: EmulatorContext, user: EntraUser, adding: boolean): void {
+  const lag = ctx.knobs.usageLocationLagMs ?? 0;
+  const at = usageLocationWrites.get(ctx)?.get(user.id.toLowerCase());
+  if (!adding || lag <= 0 || at === undefined) return;
+  if (ctx.tenant.clock.now() - at < lag) {
+    throw new GraphError(400, 'Request_BadRequest', 'License assignment cannot be done for user with invalid usage location.');
+  }
 }
 
 function encodeSkipToken(offset: number): string {
@@ -379,6 +477,12 @@ const READ_CONTACTS = ['OrgContact.Read.All', 'Directory.Read.All', 'Directory.R
 const SYNC = ['Synchronization.ReadWrite.All'];
 /** https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-get: Synchronization.Read.All, Synchronization.ReadWrite.All. */
 const READ_SYNC = ['Synchronization.Read.All', 'Synchronization.ReadWrite.All'];
+/**
+ * https://learn.microsoft.com/graph/api/synchronization-synchronizationschema-get, Application:
+ * CustomSecAttributeProvisioning.Read.All; CustomSecAttributeProvisioning.ReadWrite.All, Synchronization.Read.All,
+ * Synchronization.ReadWrite.All (and Application.ReadWrite.OwnedBy, not modelled).
+ */
+const READ_SYNC_SCHEMA = ['CustomSecAttributeProvisioning.Read.All', 'CustomSecAttributeProvisioning.ReadWrite.All', 'Synchronization.Read.All', 'Synchronization.ReadWrite.All'];
 
 /** Graph's answer when the token lacks the permission an endpoint needs. */
 function requireRole(call: GraphCall, anyOf: string[]): void {
@@ -458,7 +562,10 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
       }
       if (m === 'PATCH') {
         requireRole(call, WRITE_USERS);
-        t.updateUser(key, bodyObject(call));
+        const patch = bodyObject(call);
+        const before = findUserOr404(t, key);
+        t.updateUser(key, patch);
+        noteUsageLocationWrite(ctx, before, patch);
         return reply(204);
       }
       return methodNotAllowed();
@@ -471,6 +578,8 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
         throw new GraphError(400, 'Request_BadRequest', "Invalid request: the parameters 'addLicenses' and 'removeLicenses' are required.");
       }
       const remove = b.removeLicenses.filter((x): x is string => typeof x === 'string');
+      const target = t.user(key);
+      if (target) refuseWhileUsageLocationReplicates(ctx, target, b.addLicenses.length > 0);
       const u = t.assignLicense(key, licenceList(b.addLicenses), remove);
       return reply(200, { '@odata.context': `${meta}#users/$entity`, ...applySelect(userJson(t, u), null, USER_DEFAULT_SELECT, 'user') });
     }
@@ -603,6 +712,13 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
       ],
     });
   }
+  if (root === 'servicePrincipals' && key !== undefined && sub === 'synchronization' && subKey === 'jobs' && seg[5] === 'schema' && seg.length === 6 && seg[4]) {
+    if (m !== 'GET') return methodNotAllowed();
+    requireRole(call, READ_SYNC_SCHEMA);
+    const job = t.syncJob(key, seg[4]);
+    if (!job) throw syncJobNotFound(key, seg[4]);
+    return reply(200, { '@odata.context': `${meta}#servicePrincipals('${key}')/synchronization/jobs('${job.jobId}')/schema/$entity`, ...syncSchemaJson(job) });
+  }
   if (root === 'servicePrincipals' && key !== undefined && sub === 'synchronization' && subKey === 'jobs' && seg[5] === 'provisionOnDemand' && seg[4]) {
     if (m !== 'POST') return methodNotAllowed();
     requireRole(call, SYNC);
@@ -617,10 +733,70 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
       return reply(200, { '@odata.context': `${meta}#servicePrincipals('${key}')/synchronization/jobs`, value });
     }
     const job = t.syncJob(key, jobId);
-    if (!job) throw new GraphError(404, 'Request_ResourceNotFound', `The synchronization job '${jobId}' does not exist on service principal '${key}'.`);
+    if (!job) throw syncJobNotFound(key, jobId);
     return reply(200, { '@odata.context': `${meta}#servicePrincipals('${key}')/synchronization/jobs/$entity`, ...syncJobJson(job) });
   }
   return segmentNotFound(root ?? '');
+}
+
+function syncJobNotFound(servicePrincipalId: string, jobId: string): GraphError {
+  return new GraphError(404, 'Request_ResourceNotFound', `The synchronization job '${jobId}' does not exist on service principal '${servicePrincipalId}'.`);
+}
+
+/**
+ * The object mappings of Cloud Sync's AD2AADProvisioning rule: "Object mappings are within the
+ * schema.synchronizationRules[0].objectMappings (For now you can assume there's only one Synchronization Rule)", with
+ * "Provision Active Directory users" (sourceObjectName `user`, targetObjectName `User`) and "Provision Active Directory
+ * inetOrgPersons" (How to programmatically configure cloud sync using MS Graph API). Cloud Sync also synchronizes
+ * groups and contacts (What is Microsoft Entra Cloud Sync?); the names of those two mappings are the sandbox's.
+ */
+const AD2AAD_OBJECT_MAPPINGS: readonly { name: string; sourceObjectName: string; targetObjectName: string }[] = [
+  { name: 'Provision Active Directory users', sourceObjectName: 'user', targetObjectName: 'User' },
+  { name: 'Provision Active Directory inetOrgPersons', sourceObjectName: 'inetOrgPerson', targetObjectName: 'User' },
+  { name: 'Provision Active Directory groups', sourceObjectName: 'group', targetObjectName: 'Group' },
+  { name: 'Provision Active Directory contacts', sourceObjectName: 'contact', targetObjectName: 'Contact' },
+];
+
+/** The rule id of a job's schema. */
+function ruleIdOf(job: SyncJobState): string {
+  return job.ruleId ?? AD2AAD_RULE_ID;
+}
+
+/**
+ * A job's synchronizationSchema (https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationschema):
+ * one rule, AD2AADProvisioning, from Active Directory to Azure Active Directory (the shape of job schemas read from
+ * tenants: id = the job id, synchronizationRules[0] with editable, id, name, priority, source/targetDirectoryName,
+ * metadata, objectMappings). Attribute mappings and directory definitions are left out (empty).
+ */
+function syncSchemaJson(job: SyncJobState): Record<string, unknown> {
+  return {
+    id: job.jobId,
+    version: 'Date:2026-01-01T00:00:00.0000000Z, ActivityId:00000000-0000-0000-0000-000000000000',
+    directories: [],
+    synchronizationRules: [
+      {
+        editable: true,
+        id: ruleIdOf(job),
+        name: 'AD2AADProvisioning',
+        priority: 1,
+        sourceDirectoryName: 'Active Directory',
+        targetDirectoryName: 'Azure Active Directory',
+        containerFilter: { includedContainers: [] },
+        groupFilter: { includedGroups: [] },
+        metadata: [{ key: 'supportsProvisionOnDemand', value: 'true' }],
+        objectMappings: AD2AAD_OBJECT_MAPPINGS.map((o) => ({
+          enabled: true,
+          flowTypes: 'Add,Update,Delete',
+          name: o.name,
+          scope: null,
+          sourceObjectName: o.sourceObjectName,
+          targetObjectName: o.targetObjectName,
+          attributeMappings: [],
+          metadata: [],
+        })),
+      },
+    ],
+  };
 }
 
 /**
@@ -715,8 +891,11 @@ async function batch(ctx: EmulatorContext, call: GraphCall): Promise<GraphReply>
       return !r || r.status < 200 || r.status >= 300;
     });
     let res: GraphReply;
+    const throttled = failedDep === undefined ? batchItemThrottle(ctx, headers) : null;
     if (failedDep !== undefined) {
       res = reply(424, graphErrorBody('FailedDependency', 'Failed dependency.', randomUUID(), headers['client-request-id'] ?? randomUUID(), ctx.realClock.now()));
+    } else if (throttled) {
+      res = throttled;
     } else if (raw.body !== undefined && !headers['content-type']) {
       res = reply(400, graphErrorBody('BadRequest', `Write request id : ${id} does not contain Content-Type header or body.`, randomUUID(), randomUUID(), ctx.realClock.now()));
     } else {
@@ -734,6 +913,37 @@ async function batch(ctx: EmulatorContext, call: GraphCall): Promise<GraphReply>
     responses.push(item);
   }
   return reply(200, { responses });
+}
+
+/** Per emulator: the generator that picks which `$batch` items are throttled (seeded like the other faults). */
+const batchPrngs = new WeakMap<EmulatorContext, { seed: number; prng: Prng }>();
+
+/**
+ * A `$batch` item answered 429 (knobs `batchItemFaults`, `batchItemThrottleRate`), or null. "Requests in a batch are
+ * evaluated individually against throttling limits and if any request exceeds the limits, it fails with a status of
+ * 429 … You should retry each failed request from the batch using the value provided in the retry-after response
+ * header from the JSON content" (Microsoft Graph throttling guidance, "Throttling and batching"); the batch itself
+ * answers 200, and the SDKs do not retry such items by themselves.
+ */
+function batchItemThrottle(ctx: EmulatorContext, headers: Record<string, string>): GraphReply | null {
+  const k = ctx.knobs;
+  let hit = false;
+  if ((k.batchItemFaults ?? 0) > 0) {
+    k.batchItemFaults = (k.batchItemFaults ?? 0) - 1;
+    hit = true;
+  } else if ((k.batchItemThrottleRate ?? 0) > 0) {
+    const seed = (k.seed ?? 1) + 0x5eed;
+    let g = batchPrngs.get(ctx);
+    if (!g || g.seed !== seed) batchPrngs.set(ctx, (g = { seed, prng: new Prng(seed) }));
+    hit = g.prng.chance(k.batchItemThrottleRate ?? 0);
+  }
+  if (!hit) return null;
+  const requestId = randomUUID();
+  return reply(
+    429,
+    graphErrorBody('TooManyRequests', 'Too many requests. Retry after the interval in the Retry-After header.', requestId, headers['client-request-id'] ?? randomUUID(), ctx.realClock.now()),
+    { 'retry-after': String(k.retryAfterSeconds ?? 1), 'request-id': requestId },
+  );
 }
 
 /**
@@ -757,6 +967,11 @@ function batchItemHeaders(res: GraphReply): Record<string, string> {
 // ---------------------------------------------------------------------------------------------
 
 async function provisionOnDemand(ctx: EmulatorContext, call: GraphCall, servicePrincipalId: string, jobId: string): Promise<GraphReply> {
+  if (!ctx.provisionOnDemand) {
+    throw new GraphError(404, 'Request_ResourceNotFound', `The synchronization job '${jobId}' does not exist: no sync engine is attached to the sandbox tenant.`);
+  }
+  const job = ctx.tenant.syncJob(servicePrincipalId, jobId);
+  if (!job) throw syncJobNotFound(servicePrincipalId, jobId);
   const { requests: limit, windowMs } = ctx.knobs.provisionOnDemandLimit;
   const now = ctx.tenant.clock.now();
   const key = `${servicePrincipalId}/${jobId}`.toLowerCase();
@@ -781,20 +996,35 @@ async function provisionOnDemand(ctx: EmulatorContext, call: GraphCall, serviceP
   if (!first || !subject || typeof subject.objectId !== 'string' || subject.objectId === '') {
     throw new GraphError(400, 'BadRequest', "The request needs 'parameters' with one subject (objectId and objectTypeName).");
   }
-  if (!ctx.provisionOnDemand) {
-    throw new GraphError(404, 'Request_ResourceNotFound', `The synchronization job '${jobId}' does not exist: no sync engine is attached to the sandbox tenant.`);
+  // "ruleId: The identifier of the synchronizationRule to be applied. This rule ID is defined in the schema for a
+  // given synchronization job or template." (synchronizationJobApplicationParameters). Graph's answer to another rule
+  // is quoted in microsoftgraph/microsoft-graph-docs-contrib#4247.
+  const ruleId = typeof first.ruleId === 'string' ? first.ruleId : '';
+  if (ruleId.toLowerCase() !== ruleIdOf(job).toLowerCase()) {
+    throw new GraphError(
+      400,
+      'RequestParameterInvalid',
+      `The request identified this synchronization job: ${job.jobId}.  The request also identified this synchronization rule: ${ruleId}.  However, the job does not include the rule.`,
+    );
   }
-  const request: ProvisionOnDemandRequest = {
-    objectId: subject.objectId,
-    objectTypeName: typeof subject.objectTypeName === 'string' ? subject.objectTypeName : 'user',
-    ruleId: typeof first.ruleId === 'string' ? first.ruleId : '',
-    servicePrincipalId,
-    jobId,
-  };
+  // "objectTypeName: … user for synchronizing between Active Directory and Azure AD" (synchronizationJobSubject): the
+  // type must be a source object of the rule's object mappings, spelled as there (`user`, not `User`).
+  const objectTypeName = typeof subject.objectTypeName === 'string' ? subject.objectTypeName : '';
+  const mapping = AD2AAD_OBJECT_MAPPINGS.find((o) => o.sourceObjectName === objectTypeName);
+  if (!mapping) {
+    throw new GraphError(
+      400,
+      'RequestParameterInvalid',
+      `The request identified this synchronization rule: ${ruleId}.  However, the rule has no object mapping for the object type '${objectTypeName}' (it maps ${AD2AAD_OBJECT_MAPPINGS.map((o) => o.sourceObjectName).join(', ')}).`,
+    );
+  }
+  const request: ProvisionOnDemandRequest = { objectId: subject.objectId, objectTypeName, ruleId, servicePrincipalId, jobId };
+  const started = new Date(ctx.realClock.now()).toISOString();
   let status: 'Success' | 'Failure' | 'Skipped' | 'Warning' = 'Success';
   let reason: string | null = null;
   let errorCode: string | null = null;
   let steps: ProvisioningStep[] | undefined;
+  let action: string | undefined;
   try {
     const result = await ctx.provisionOnDemand(request.objectId, request);
     if (result) {
@@ -802,6 +1032,7 @@ async function provisionOnDemand(ctx: EmulatorContext, call: GraphCall, serviceP
       reason = result.reason ?? null;
       errorCode = result.errorCode ?? null;
       steps = result.steps;
+      action = result.action;
     }
   } catch (err) {
     status = 'Failure';
@@ -817,24 +1048,30 @@ async function provisionOnDemand(ctx: EmulatorContext, call: GraphCall, serviceP
     { name: 'EntrySynchronization', type: 'Processing', status: stepStatus, description: reason ?? 'Determined the changes to export.' },
     { name: 'EntryExport', type: 'Export', status: stepStatus, description: status === 'Failure' ? `Export failed: ${reason ?? ''}` : 'Exported the object to Microsoft Entra ID.' },
   ];
-  const value = [
-    {
-      provisioningSteps: (steps ?? defaultSteps).map((s) => ({ ...s, timestamp: ts, details: s.details ?? {} })),
-      statusInfo: {
-        '@odata.type': '#microsoft.graph.statusDetails',
-        status,
-        errorCode,
-        errorCategory: status === 'Failure' ? 'NonServiceFailure' : null,
-        reason,
-        additionalDetails: null,
-        recommendedAction: null,
-      },
-    },
-  ];
+  // The answer is a stringKeyStringValuePair whose key and value are JSON text: `key` holds the result and its
+  // details ({"result":"Success","details":{}}; a skip or failure names errorCode and errorMessage), `value` one
+  // provisioning record (provisioningSteps, statusInfo, …) — and "{}" for a group. Example 2 ("Sync on-demand from
+  // Active Directory to Microsoft Entra ID (Microsoft Entra Cloud Sync)") and Example 3 (a group) of
+  // https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-provisionondemand.
+  const details = status === 'Success' ? {} : { ...(errorCode ? { errorCode } : {}), errorMessage: reason ?? '' };
+  const record = {
+    action: action ?? (status === 'Skipped' ? 'Other' : 'Update'),
+    changeId: randomUUID(),
+    startTime: started,
+    endTime: ts,
+    modifiedProperties: [],
+    provisioningSteps: (steps ?? defaultSteps).map((s) => ({ ...s, timestamp: ts, details: s.details ?? {} })),
+    reportableIdentifier: request.objectId,
+    sourceIdentity: { id: request.objectId, type: objectTypeName },
+    sourceSystem: { name: 'Active Directory' },
+    statusInfo: { status, errorCode, reason, additionalDetails: null, errorCategory: status === 'Failure' ? 'NonServiceFailure' : null, recommendedAction: null },
+    targetIdentity: { type: mapping.targetObjectName },
+    targetSystem: { name: 'Azure Active Directory' },
+  };
   return reply(200, {
-    '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#microsoft.graph.stringKeyStringValuePair`,
-    key: 'Microsoft.Identity.Health.CPP.Common.DataContracts.SyncFabric.StatusInfo',
-    value: JSON.stringify(value),
+    '@odata.context': 'https://syncfabric.windowsazure.com/api/$metadata#microsoft.synchronization.stringKeyStringValuePair',
+    key: JSON.stringify({ result: status, details }),
+    value: objectTypeName === 'group' ? '{}' : JSON.stringify(record),
   });
 }
 

@@ -94,6 +94,45 @@ export function mailboxPrimaryAddress(mail: string | null | undefined, userPrinc
   return present(mail) ? mail.trim() : userPrincipalName;
 }
 
+/**
+ * Whether an address has a domain Entra reserves: "Discard on-premises addresses that have a reserved domain suffix,
+ * e.g. @*.onmicrosoft.com, @*.microsoftonline.com" ("How the proxyAddresses attribute is populated in Microsoft Entra
+ * ID", https://learn.microsoft.com/troubleshoot/entra/entra-id/user-prov-sync/proxyaddresses-attribute-populate).
+ */
+export function hasReservedDomain(address: string): boolean {
+  const domain = (address.split('@')[1] ?? '').toLowerCase();
+  return domain.endsWith('.onmicrosoft.com') || domain.endsWith('.microsoftonline.com');
+}
+
+/**
+ * The primary address Entra's proxy calculation makes of a synced object's AD `mail` and `proxyAddresses` (same
+ * article): an `SMTP:` entry of proxyAddresses is the primary ("Set the primary SMTP using the same address that's
+ * specified in the on-premises proxyAddresses attribute", scenario 3, where mail is not set — and "Set or update the
+ * Mail attribute based on the calculated Primary SMTP address"); else `mail` ("Set the primary SMTP using the same value
+ * of the mail attribute", scenario 2); else `fallback` (a mailbox's UPN, scenario 1), or null. Entries with a reserved
+ * domain are discarded first. The field test's "changing AD mail moved the primary" is the second case: its users had no
+ * proxyAddresses in AD.
+ */
+export function calculatedPrimaryAddress(ad: { mail?: string | null; proxyAddresses?: readonly string[] | null }, fallback: string | null = null): string | null {
+  for (const p of ad.proxyAddresses ?? []) {
+    const n = normaliseProxy(p);
+    if (isPrimarySmtp(n) && !hasReservedDomain(splitProxy(n).address)) return splitProxy(n).address;
+  }
+  return present(ad.mail) ? ad.mail.trim() : fallback;
+}
+
+/**
+ * Adds the user principal name as a secondary address when it is not among the addresses and its domain is accepted:
+ * "When the user has an Exchange license assigned or the user is an Exchange Online recipient, such as a shared
+ * mailbox, the userPrincipalName is always added as a proxy address" (same article, scenario 1; scenario 2:
+ * mail user2mail@, UPN user2upn@, licensed → `smtp:user2upn@Contoso.com` beside `SMTP:user2mail@Contoso.com`).
+ * Applies to mailboxes (user, shared, room, equipment); a mail user, contact or group has no licence and no UPN alias.
+ */
+export function withUpnAddress(addresses: readonly string[], userPrincipalName: string, domainAccepted: boolean): string[] {
+  if (!domainAccepted || addresses.some((a) => isSmtpProxy(a) && splitProxy(a).address.toLowerCase() === userPrincipalName.toLowerCase())) return [...addresses];
+  return [...addresses, `smtp:${userPrincipalName}`];
+}
+
 /** Splits `SMTP:a@x` into prefix and address; a bare address is taken as `smtp`. */
 export function splitProxy(proxy: string): { prefix: string; address: string } {
   const i = proxy.indexOf(':');
@@ -130,8 +169,9 @@ export function primaryOf(addresses: readonly string[]): string | null {
 
 /**
  * The `EmailAddresses` of a mailbox as EXO first creates it for a synced, licensed user:
- * `SMTP:<primary>`, `SIP:<primary in lower case>`, `smtp:<alias>@<initial domain>`, then any secondary
- * addresses from AD `proxyAddresses` (deduplicated). Observed in the field test:
+ * `SMTP:<primary>`, `SIP:<primary in lower case>`, `smtp:<alias>@<initial domain>`, the UPN when it is another
+ * address (see {@link withUpnAddress}), then any secondary addresses from AD `proxyAddresses` (deduplicated; reserved
+ * domains discarded). Observed in the field test (where UPN and mail were the same address):
  * `SMTP:UserWithMailWithEXO@msxfaqdev.de, SIP:userwithmailwithexo@msxfaqdev.de,
  * smtp:UserWithMailWithEXO@msxfaqdev.onmicrosoft.com`.
  */
@@ -140,15 +180,19 @@ export function initialMailboxAddresses(input: {
   alias: string;
   initialDomain: string;
   adProxyAddresses?: readonly string[];
+  /** The UPN and whether its domain is accepted (it always is for an Entra UPN). */
+  userPrincipalName?: { address: string; accepted: boolean };
 }): string[] {
-  const out: string[] = [`SMTP:${input.primary}`, `SIP:${input.primary.toLowerCase()}`];
+  let out: string[] = [`SMTP:${input.primary}`, `SIP:${input.primary.toLowerCase()}`];
   const routing = `smtp:${input.alias}@${input.initialDomain}`;
   const add = (p: string): void => {
     if (!out.some((x) => proxyKey(x) === proxyKey(p))) out.push(p);
   };
   add(routing);
+  if (input.userPrincipalName) out = withUpnAddress(out, input.userPrincipalName.address, input.userPrincipalName.accepted);
   for (const p of input.adProxyAddresses ?? []) {
     const n = normaliseProxy(p);
+    if (isSmtpProxy(n) && hasReservedDomain(splitProxy(n).address)) continue;
     if (isSmtpProxy(n)) add(`smtp:${splitProxy(n).address}`);
     else add(n);
   }
@@ -177,8 +221,10 @@ export function applyPrimaryAddressChange(addresses: readonly string[], newPrima
 /**
  * Applies a change of AD `proxyAddresses` to an EXO address list by difference: secondaries that AD
  * had last time and no longer has are removed, new ones are added. Addresses that did not come from
- * AD (the routing address, demoted primaries, EXO-added ones) are kept. An `SMTP:` entry in AD does not
- * change the primary (AD `mail` decides it), it is taken as a secondary.
+ * AD (the routing address, demoted primaries, EXO-added ones) are kept; addresses with a reserved domain are
+ * discarded (see {@link hasReservedDomain}). The primary is not changed here: an `SMTP:` entry is taken as a secondary
+ * (the caller makes the calculated primary, {@link calculatedPrimaryAddress}, primary first with
+ * {@link applyPrimaryAddressChange}; then an old primary AD no longer lists goes, as in the article's scenario 3).
  */
 export function applyAdProxyAddressesDiff(
   current: readonly string[],
@@ -189,8 +235,9 @@ export function applyAdProxyAddressesDiff(
     const n = normaliseProxy(p);
     return isSmtpProxy(n) ? `smtp:${splitProxy(n).address}` : n;
   };
-  const prev = new Set(previousAd.map((p) => proxyKey(p)));
-  const next = nextAd.map(asSecondary);
+  const kept = (p: string): boolean => !(isSmtpProxy(normaliseProxy(p)) && hasReservedDomain(splitProxy(normaliseProxy(p)).address));
+  const prev = new Set(previousAd.filter(kept).map((p) => proxyKey(p)));
+  const next = nextAd.filter(kept).map(asSecondary);
   const nextKeys = new Set(next.map((p) => proxyKey(p)));
   const out = current.filter((a) => isPrimarySmtp(a) || !prev.has(proxyKey(a)) || nextKeys.has(proxyKey(a)));
   for (const p of next) {

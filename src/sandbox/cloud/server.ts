@@ -12,20 +12,20 @@
  * ```
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ensureEmulatorTls } from './certs';
 import { systemClock } from './clock';
 import type { CloudKnobs, EmulatorContext, FaultScope, ProvisionOnDemandHook } from './context';
+import { GroupCommit, TenantStore } from './durable';
 import { exoFault, handleExo } from './exo';
 import { graphFault, handleGraph } from './graph';
 import { json, readRequest, type EmulatorRequest, type EmulatorResponse } from './http';
 import { handleOAuth, keyIdFor } from './oauth';
 import { Prng } from './prng';
-import { Tenant, type TenantOptions, type TenantState } from './tenant';
+import { Tenant, type TenantOptions } from './tenant';
 
 export interface StartCloudEmulatorOptions {
   /** A tenant to serve, or options for a new one. Default: the saved tenant in `stateDir` if `persist`, else a new default tenant. */
@@ -37,8 +37,13 @@ export interface StartCloudEmulatorOptions {
   /** Where the CA, server certificate, signing key (and with `persist` the tenant) are kept. Default `.sandbox/cloud`. */
   stateDir?: string;
   knobs?: CloudKnobs;
-  /** Load `tenant.json` from stateDir at start (when no tenant is given) and save it at stop. */
+  /**
+   * Keep the tenant durably in `stateDir/tenant.db` (durable.ts): loaded at start when no tenant is given, and
+   * every change committed (fsynced) before the answer that follows it leaves, so a crash loses no answered write.
+   */
   persist?: boolean;
+  /** The durable store of `tenant` (the caller opened and loaded it); implies `persist`. Closed at stop. */
+  store?: TenantStore;
   /** The sync engine's handler for Graph provisionOnDemand calls. */
   onProvisionOnDemand?: ProvisionOnDemandHook;
   /** Host name in Exchange "couldn't be found on '…'" messages. */
@@ -77,20 +82,25 @@ export interface CloudEmulator {
   injectFaults(fault: { status: 429 | 503; count: number; scope?: FaultScope | 'any'; retryAfterSeconds?: number }): void;
   /** Registers (or clears) the sync engine's provisionOnDemand handler. */
   setProvisionOnDemandHook(hook: ProvisionOnDemandHook | null): void;
-  /** Writes the tenant to `stateDir/tenant.json`. */
+  /** With `persist`: commits what changed in-process (sync, tests) now; answers commit on their own. */
   saveState(): Promise<void>;
+  /** The durable store (with `persist`), else null. */
+  readonly durable: TenantStore | null;
   stop(): Promise<void>;
 }
 
 export const DEFAULT_STATE_DIR = path.join('.sandbox', 'cloud');
 
-async function loadTenant(options: StartCloudEmulatorOptions, stateFile: string): Promise<Tenant> {
-  if (options.tenant instanceof Tenant) return options.tenant;
-  if (options.tenant === undefined && options.persist && existsSync(stateFile)) {
-    const state = JSON.parse(await readFile(stateFile, 'utf8')) as TenantState;
-    return Tenant.fromJSON(state);
+async function loadTenant(options: StartCloudEmulatorOptions, store: TenantStore | null): Promise<Tenant> {
+  if (options.tenant instanceof Tenant) {
+    store?.attach(options.tenant);
+    return options.tenant;
   }
-  return new Tenant(options.tenant ?? {});
+  const loaded = options.tenant === undefined && store ? await store.load() : null;
+  if (loaded) return loaded;
+  const tenant = new Tenant(options.tenant ?? {});
+  store?.attach(tenant);
+  return tenant;
 }
 
 function applyTenantKnobs(tenant: Tenant, knobs: Partial<CloudKnobs>): void {
@@ -109,9 +119,10 @@ function scopeOf(pathname: string): FaultScope | null {
 export async function startCloudEmulator(options: StartCloudEmulatorOptions = {}): Promise<CloudEmulator> {
   const stateDir = path.resolve(options.stateDir ?? DEFAULT_STATE_DIR);
   await mkdir(stateDir, { recursive: true });
-  const stateFile = path.join(stateDir, 'tenant.json');
   const tls = await ensureEmulatorTls(stateDir);
-  const tenant = await loadTenant(options, stateFile);
+  const store = options.store ?? (options.persist ? TenantStore.open(stateDir) : null);
+  const tenant = await loadTenant(options, store);
+  const commits = store ? new GroupCommit(store) : null;
   const knobs: CloudKnobs = { ...(options.knobs ?? {}) };
   applyTenantKnobs(tenant, knobs);
   const signingKey = createPrivateKey(tls.tokenSigningKeyPem);
@@ -185,6 +196,15 @@ export async function startCloudEmulator(options: StartCloudEmulatorOptions = {}
       } catch (err) {
         out = json(500, { error: { code: 'InternalServerError', message: err instanceof Error ? err.message : String(err) } });
       }
+      // Nothing leaves before it is on disk: the write this request made, and whatever it read (a sync cycle's or a
+      // due mailbox's change) — one commit per event-loop turn for all the answers ready in it.
+      if (commits) {
+        try {
+          await commits.commit();
+        } catch (err) {
+          out = json(503, { error: { code: 'ServiceUnavailable', message: `The emulator could not save its state: ${err instanceof Error ? err.message : String(err)}` } }, { 'retry-after': '1' });
+        }
+      }
       log.push({ method, path: pathname, status: out.status, at: started });
       if (log.length > 500) log.splice(0, log.length - 500);
       const payload =
@@ -205,9 +225,7 @@ export async function startCloudEmulator(options: StartCloudEmulatorOptions = {}
   if (!app) throw new Error('the tenant has no app registration');
 
   const saveState = async (): Promise<void> => {
-    const tmp = `${stateFile}.tmp`;
-    await writeFile(tmp, JSON.stringify(tenant.toJSON(), null, 2), { mode: 0o600 });
-    await rename(tmp, stateFile);
+    await commits?.commit();
   };
 
   return {
@@ -236,12 +254,13 @@ export async function startCloudEmulator(options: StartCloudEmulatorOptions = {}
       ctx.provisionOnDemand = hook;
     },
     saveState,
+    durable: store,
     async stop(): Promise<void> {
-      if (options.persist) await saveState();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      store?.close(); // commits what is left
     },
   };
 }

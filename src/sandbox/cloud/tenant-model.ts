@@ -160,7 +160,19 @@ export interface SyncJobState {
   code: SyncJobStatusCode;
   /** With Quarantine: synchronizationQuarantine.reason and its error. */
   quarantine: { reason: string; errorCode: string; message: string; since: string } | null;
+  /**
+   * The id of the job schema's one synchronization rule (AD2AADProvisioning). Absent: {@link AD2AAD_RULE_ID}, the
+   * id Microsoft's AD-to-Entra-ID examples show.
+   */
+  ruleId?: string;
 }
+
+/**
+ * The rule id of Cloud Sync's AD2AADProvisioning schema in Microsoft's provisionOnDemand example ("Sync on-demand
+ * from Active Directory to Microsoft Entra ID", synchronization-synchronizationjob-provisionondemand) and in job
+ * schemas read from tenants (`GET …/jobs/{jobId}/schema`, synchronizationRules[0].id).
+ */
+export const AD2AAD_RULE_ID = '6c409270-f78a-4bc6-af23-7cf3ab6482fe';
 
 export type SyncJobStatusCode = 'NotConfigured' | 'NotRun' | 'Active' | 'Paused' | 'Quarantine';
 
@@ -246,6 +258,8 @@ export interface EntraGroup {
   /** Members of a synced group, as immutable ids from AD. */
   adMemberImmutableIds: string[];
   ad: AdGroupInput | null;
+  /** onPremisesSyncBehavior.isCloudManaged: the source of authority of a synced group moved to the cloud; absent in older saved state. */
+  isCloudManaged?: boolean;
 }
 
 export interface EntraContact {
@@ -299,6 +313,8 @@ export interface ExoRecipient {
   whenChanged: string;
   /** Room and equipment mailboxes: how many people (Set-Mailbox -ResourceCapacity); absent in older saved state. */
   resourceCapacity?: number | null;
+  /** Cloud distribution groups: the owners (recipient names) New-/Set-DistributionGroup -ManagedBy gave; absent in older saved state. */
+  managedBy?: string[];
 }
 
 interface PendingMailbox {

@@ -24,6 +24,7 @@ import {
   adMastersExchangeAttributes,
   applyAdProxyAddressesDiff,
   applyPrimaryAddressChange,
+  calculatedPrimaryAddress,
   contactReachesExo,
   exoGroupShape,
   groupReachesExo,
@@ -35,6 +36,7 @@ import {
   mailboxPrimaryAddress,
   normaliseProxy,
   primaryOf,
+  withUpnAddress,
   proxyKey,
   splitProxy,
   syncedMailNickname,
@@ -210,6 +212,8 @@ export class Tenant {
   private s: TenantState;
   /** Recipients by Entra object id (kept in step with `s.recipients`). */
   private recIndex = new Map<string, ExoRecipient>();
+  /** Recipients Exchange Online does not see (yet) as they are: see {@link holdBackFromExchange}. */
+  private exoHeld = new Map<string, { shown: ExoRecipient | null; until: number }>();
   /** Users by object id, by immutable id and by lower-case UPN (kept in step with `s.users`). */
   private userIndex = new Map<string, EntraUser>();
   private userByImmutable = new Map<string, EntraUser>();
@@ -253,6 +257,14 @@ export class Tenant {
   /** The whole state as plain JSON-safe data (a copy). */
   toJSON(): TenantState {
     return JSON.parse(JSON.stringify(this.s)) as TenantState;
+  }
+
+  /**
+   * The state itself, not a copy: for the durable store (durable.ts), which serialises it after every answer and
+   * must not pay for a deep copy. Never change it through this.
+   */
+  liveState(): Readonly<TenantState> {
+    return this.s;
   }
 
   /** Restores a tenant saved with {@link toJSON}. The clock and id generator are not part of the state. */
@@ -418,7 +430,7 @@ export class Tenant {
   // ===========================================================================================
 
   /** Registers (or finds) a Cloud Sync job of a service principal; a new one is Active. */
-  registerSyncJob(job: { servicePrincipalId: string; jobId: string; templateId?: string }): SyncJobState {
+  registerSyncJob(job: { servicePrincipalId: string; jobId: string; templateId?: string; ruleId?: string }): SyncJobState {
     this.s.syncJobs ??= [];
     const found = this.findSyncJob(job.servicePrincipalId, job.jobId);
     if (found) return structuredClone(found);
@@ -428,6 +440,7 @@ export class Tenant {
       templateId: job.templateId ?? 'AD2AADProvisioning',
       code: 'Active',
       quarantine: null,
+      ...(job.ruleId ? { ruleId: job.ruleId } : {}),
     };
     this.s.syncJobs.push(state);
     return structuredClone(state);
@@ -702,6 +715,11 @@ export class Tenant {
    */
   upsertSyncedGroup(ad: AdGroupInput): SyncOutcome {
     const { RecipientTypeDetails: type, GroupType: groupType } = exoGroupShape(ad.securityEnabled);
+    const converted = this.s.groups.find((x) => x.onPremisesImmutableId === this.immutableIdOf(ad) && x.isCloudManaged === true);
+    if (converted) {
+      // "Microsoft Entra Connect Sync respects the conversion and stops synchronizing the object from AD DS" (Group SOA).
+      return this.syncOutcome(this.immutableIdOf(ad), converted.id, false, ['the group\'s source of authority is in the cloud (onPremisesSyncBehavior.isCloudManaged): AD changes are not synced']);
+    }
     let membersBefore: readonly string[] = [];
     return this.upsertSyncedMailObject(ad, this.s.groups, {
       kind: 'group',
@@ -715,6 +733,7 @@ export class Tenant {
           onPremisesScope: ad.scope,
         }),
       fromAd: (g) => {
+        g.onPremisesSyncEnabled = true; // also takes back a group whose source of authority was handed back to AD
         g.description = blankToNull(ad.description);
         g.mailEnabled = g.mail !== null;
         g.mailNickname = syncedMailNickname(ad.mailNickname, ad.samAccountName);
@@ -731,6 +750,7 @@ export class Tenant {
       shape: (rec) => {
         rec.recipientTypeDetails = type;
         rec.groupType = groupType;
+        rec.isDirSynced = true;
       },
       afterExo: (g) => {
         if (!sameList(membersBefore, g.adMemberImmutableIds) && this.s.groups.some((x) => x.assignedLicenses.length > 0)) {
@@ -777,14 +797,16 @@ export class Tenant {
     let rec = this.recipientOf(obj.id);
     if (k.reachesExo(obj.mail)) {
       const mail = obj.mail!;
+      // The primary is Entra's calculated one (rules.calculatedPrimaryAddress): an SMTP: entry of proxyAddresses, else mail.
+      const primary = calculatedPrimaryAddress(ad) ?? mail;
       if (!rec) rec = this.newRecipient(obj.id, k.kind, k.type, cn, toAlias(obj.mailNickname), obj.displayName, true);
       const addressesBefore = [...rec.emailAddresses];
       k.shape(rec, mail);
       rec.alias = toAlias(obj.mailNickname);
       rec.displayName = obj.displayName;
-      rec.primarySmtpAddress = mail;
-      rec.windowsEmailAddress = mail;
-      rec.emailAddresses = applyAdProxyAddressesDiff([`SMTP:${mail}`], [], ad.proxyAddresses ?? []);
+      rec.primarySmtpAddress = primary;
+      rec.windowsEmailAddress = primary;
+      rec.emailAddresses = applyAdProxyAddressesDiff([`SMTP:${primary}`], [], ad.proxyAddresses ?? []);
       rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
       rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
       rec.whenChanged = now;
@@ -811,6 +833,9 @@ export class Tenant {
     this.tick();
     const found = this.byImmutableId(immutableId);
     if (!found) return false;
+    // A group whose source of authority moved to the cloud stays when its AD object goes ("You can delete AD DS groups
+    // that you no longer need on-premises").
+    if (found.kind === 'group' && found.obj.isCloudManaged === true) return false;
     this.deleteEntraObject(found);
     this.reconcileLicences();
     return true;
@@ -820,7 +845,7 @@ export class Tenant {
   syncedImmutableIds(): string[] {
     return [
       ...this.s.users.map((u) => u.onPremisesImmutableId),
-      ...this.s.groups.map((g) => g.onPremisesImmutableId),
+      ...this.s.groups.filter((g) => g.isCloudManaged !== true).map((g) => g.onPremisesImmutableId),
       ...this.s.contacts.map((c) => c.onPremisesImmutableId),
     ].filter((x): x is string => x !== null);
   }
@@ -871,16 +896,25 @@ export class Tenant {
     return `${prefix}@${this.initialDomain}`;
   }
 
+  /**
+   * AD's changes to a mailbox. The primary is Entra's calculated one (rules.calculatedPrimaryAddress: an `SMTP:` entry
+   * of AD proxyAddresses, else mail, else the UPN); it moves when that calculation gives another address, the old one
+   * staying as `smtp:` unless AD's proxyAddresses dropped it. While the mailbox is cloud-managed, AD's proxyAddresses no
+   * longer reach Exchange and `mail` alone decides (the field test: mail overrides the primary even then). The UPN stays
+   * among the addresses (rules.withUpnAddress).
+   */
   private applyAdToMailbox(rec: ExoRecipient, user: EntraUser, prev: AdUserInput | null, ad: AdUserInput, notes: string[]): void {
     const now = this.iso();
-    if (norm(prev?.mail) !== norm(ad.mail)) {
-      // `mail` always wins, even for cloud-managed mailboxes.
-      const primary = mailboxPrimaryAddress(ad.mail, user.userPrincipalName);
+    const proxiesApply = adMastersExchangeAttributes(rec);
+    const primaryFrom = (x: AdUserInput): string => calculatedPrimaryAddress({ mail: x.mail, proxyAddresses: proxiesApply ? x.proxyAddresses : [] }, user.userPrincipalName)!;
+    const primary = primaryFrom(ad);
+    if ((prev ? norm(primaryFrom(prev)) !== norm(primary) : false) || (proxiesApply && rec.reapplyFromAd && norm(rec.primarySmtpAddress) !== norm(primary))) {
       rec.emailAddresses = applyPrimaryAddressChange(rec.emailAddresses, primary);
       rec.primarySmtpAddress = primary;
       rec.windowsEmailAddress = primary;
       rec.whenChanged = now;
     }
+    this.keepUpnAddress(rec, user);
     if (!adMastersExchangeAttributes(rec)) {
       const changed =
         norm(prev?.mailNickname) !== norm(ad.mailNickname) ||
@@ -895,6 +929,7 @@ export class Tenant {
     if (full || !sameList(prev?.proxyAddresses, ad.proxyAddresses)) {
       rec.emailAddresses = applyAdProxyAddressesDiff(rec.emailAddresses, rec.adProxyAddresses, ad.proxyAddresses ?? []);
       rec.adProxyAddresses = [...(ad.proxyAddresses ?? [])];
+      this.keepUpnAddress(rec, user);
     }
     if (full || (prev?.hideFromAddressLists ?? false) !== (ad.hideFromAddressLists ?? false)) {
       rec.hiddenFromAddressListsEnabled = ad.hideFromAddressLists === true;
@@ -905,9 +940,16 @@ export class Tenant {
     rec.whenChanged = now;
   }
 
+  /** A mailbox keeps its UPN among its addresses (rules.withUpnAddress): after a UPN change or an AD proxyAddresses change. */
+  private keepUpnAddress(rec: ExoRecipient, user: EntraUser): void {
+    const upn = user.userPrincipalName;
+    rec.emailAddresses = withUpnAddress(rec.emailAddresses, upn, this.isAcceptedDomain(upn.split('@')[1] ?? ''));
+  }
+
   private applyAdToMailUser(rec: ExoRecipient, prev: AdUserInput | null, ad: AdUserInput): void {
     const now = this.iso();
-    const mail = ad.mail!.trim();
+    // Entra's calculated primary (rules.calculatedPrimaryAddress): an SMTP: entry of proxyAddresses, else mail.
+    const mail = calculatedPrimaryAddress(ad)!;
     const target = splitProxy(ad.targetAddress!.trim()).address;
     if (rec.recipientTypeDetails !== 'MailUser') {
       rec.recipientTypeDetails = 'MailUser';
@@ -924,7 +966,7 @@ export class Tenant {
     }
     if (norm(prev?.mailNickname) !== norm(ad.mailNickname)) rec.alias = toAlias(ad.mailNickname!.trim());
     if (norm(prev?.targetAddress) !== norm(ad.targetAddress)) rec.externalEmailAddress = `SMTP:${target}`;
-    if (norm(prev?.mail) !== norm(ad.mail)) {
+    if (norm(prev ? calculatedPrimaryAddress(prev) : null) !== norm(mail)) {
       rec.emailAddresses = applyPrimaryAddressChange(rec.emailAddresses, mail);
       rec.primarySmtpAddress = mail;
       rec.windowsEmailAddress = mail;
@@ -1078,6 +1120,89 @@ export class Tenant {
     });
     this.s.groups.push(g);
     return { ...g };
+  }
+
+  /**
+   * Moves the source of authority of a synced group to the cloud (`isCloudManaged` true) or hands it back to AD
+   * (Graph `PATCH /groups/{id}/onPremisesSyncBehavior`; "Configure Group Source of Authority (SOA)",
+   * https://learn.microsoft.com/entra/identity/hybrid/how-to-group-source-of-authority-configure). Converted:
+   * isCloudManaged true and onPremisesSyncEnabled null ("Status of attributes after you convert SOA"), sync skips the
+   * group, it keeps its members, which are then managed in the cloud, and a mail-enabled one is no longer dir-synced in
+   * Exchange Online ("You can continue to edit these groups directly in EXO or via Exchange PowerShell modules. These
+   * mail objects cannot be managed directly in Microsoft Entra ID or using the MS Graph APIs"). Handed back:
+   * isCloudManaged false, onPremisesSyncEnabled stays null "until the sync client takes over the object" (its next upsert).
+   * Returns the previous value.
+   */
+  setGroupSyncBehavior(groupId: string, isCloudManaged: boolean): boolean {
+    this.tick();
+    const g = this.groupOrNotFound(groupId);
+    const before = g.isCloudManaged === true;
+    if (g.onPremisesImmutableId === null) {
+      // A cloud-native group: "isCloudManaged is set to false" (same table); the sandbox's own wording for a conversion.
+      if (isCloudManaged) throw new GraphError(400, 'Request_BadRequest', `The group '${g.id}' is not synchronized from on-premises Active Directory: its source of authority is already the cloud.`);
+      return before;
+    }
+    if (isCloudManaged && !before) {
+      g.memberIds = this.memberIdsOf(g);
+      g.onPremisesSyncEnabled = null;
+      const rec = this.recipientOf(g.id);
+      if (rec) {
+        rec.isDirSynced = false;
+        rec.whenChanged = this.iso();
+      }
+    }
+    g.isCloudManaged = isCloudManaged;
+    return before;
+  }
+
+  /**
+   * Creates a cloud-only distribution group or mail-enabled security group as EXO `New-DistributionGroup` does
+   * (https://learn.microsoft.com/powershell/module/exchangepowershell/new-distributiongroup): "The group's scope is
+   * always Universal"; without -DisplayName the name is the display name; without -PrimarySmtpAddress the primary is
+   * `alias@<default accepted domain>`. In Entra it is a mail-enabled, not synced group whose members are the given
+   * Entra object ids.
+   */
+  createCloudDistributionGroup(input: {
+    name: string;
+    alias: string;
+    displayName?: string;
+    primarySmtpAddress?: string;
+    security: boolean;
+    managedBy?: string[];
+    memberIds?: string[];
+  }): ExoRecipient {
+    this.tick();
+    this.assertNameFree(input.name);
+    const alias = toAlias(input.alias);
+    const primary = input.primarySmtpAddress ?? `${alias}@${this.defaultDomain()}`;
+    this.assertAcceptedDomain(primary);
+    const shape = exoGroupShape(input.security);
+    const g = newEntraGroup(this.ids(), this.iso(), {
+      displayName: input.displayName ?? input.name,
+      mailNickname: alias,
+      securityEnabled: input.security,
+      onPremisesSyncEnabled: null,
+      onPremisesImmutableId: null,
+      onPremisesScope: null,
+    });
+    g.mail = primary;
+    g.mailEnabled = true;
+    g.proxyAddresses = [`SMTP:${primary}`];
+    g.memberIds = [...new Set(input.memberIds ?? [])];
+    const rec = this.newRecipient(g.id, 'group', shape.RecipientTypeDetails, input.name, alias, g.displayName, false);
+    rec.groupType = shape.GroupType;
+    rec.emailAddresses = [`SMTP:${primary}`];
+    rec.primarySmtpAddress = primary;
+    rec.windowsEmailAddress = primary;
+    rec.managedBy = [...(input.managedBy ?? [])];
+    try {
+      this.checkAddressesUnique(rec);
+    } catch (err) {
+      this.deleteRecipient(rec);
+      throw err;
+    }
+    this.s.groups.push(g);
+    return structuredClone(rec);
   }
 
   private newCloudUser(input: { upn: string; displayName: string; mailNickname: string; accountEnabled: boolean }): EntraUser {
@@ -1310,10 +1435,11 @@ export class Tenant {
   }
 
   /** Graph `POST /groups/{id}/members/$ref`. Synced groups refuse (membership is mastered in AD). */
-  addGroupMember(groupId: string, memberId: string): void {
+  addGroupMember(groupId: string, memberId: string, via: 'graph' | 'exchange' = 'graph'): void {
     this.tick();
     const g = this.groupOrNotFound(groupId);
     if (g.onPremisesSyncEnabled) throw graphSyncedObjectReadOnly();
+    if (via === 'graph') this.assertNotExchangeGroup(g);
     const m = this.directoryObject(memberId);
     if (!m) throw graphNotFound(memberId);
     if (g.memberIds.includes(m.obj.id)) {
@@ -1325,13 +1451,25 @@ export class Tenant {
   }
 
   /** Graph `DELETE /groups/{id}/members/{memberId}/$ref`. */
-  removeGroupMember(groupId: string, memberId: string): void {
+  removeGroupMember(groupId: string, memberId: string, via: 'graph' | 'exchange' = 'graph'): void {
     this.tick();
     const g = this.groupOrNotFound(groupId);
     if (g.onPremisesSyncEnabled) throw graphSyncedObjectReadOnly();
+    if (via === 'graph') this.assertNotExchangeGroup(g);
     if (!g.memberIds.some((m) => m.toLowerCase() === memberId.toLowerCase())) throw graphNotFound(memberId);
     g.memberIds = g.memberIds.filter((m) => m.toLowerCase() !== memberId.toLowerCase());
     this.reconcileLicences();
+  }
+
+  /**
+   * Graph does not change the membership of a distribution group or mail-enabled security group (Exchange masters
+   * them): 400 "Cannot Update a mail-enabled security groups and or distribution list.", the answer Graph clients
+   * quote and route to Add-DistributionGroupMember on.
+   */
+  private assertNotExchangeGroup(g: EntraGroup): void {
+    if (g.mailEnabled && !g.groupTypes.includes('Unified')) {
+      throw new GraphError(400, 'Request_BadRequest', 'Cannot Update a mail-enabled security groups and or distribution list.');
+    }
   }
 
   /** A group by object id (case-insensitive), or Graph's 404. */
@@ -1478,12 +1616,20 @@ export class Tenant {
     if (isMailboxType(rec.recipientTypeDetails)) return;
     const ad = u.ad;
     const cloudManaged = synced ? initialCloudManaged(u.cloudManagedByDefaultAtFirstSync) : false;
-    const primary = mailboxPrimaryAddress(ad?.mail ?? (synced ? null : u.mail), u.userPrincipalName);
-    const alias = toAlias(u.mailNickname);
     const fromAd = synced && !cloudManaged ? (ad?.proxyAddresses ?? []) : [];
+    const primary = synced
+      ? calculatedPrimaryAddress({ mail: ad?.mail, proxyAddresses: fromAd }, u.userPrincipalName)!
+      : mailboxPrimaryAddress(u.mail, u.userPrincipalName);
+    const alias = toAlias(u.mailNickname);
     rec.recipientTypeDetails = 'UserMailbox';
     rec.alias = alias;
-    rec.emailAddresses = initialMailboxAddresses({ primary, alias, initialDomain: this.initialDomain, adProxyAddresses: fromAd });
+    rec.emailAddresses = initialMailboxAddresses({
+      primary,
+      alias,
+      initialDomain: this.initialDomain,
+      adProxyAddresses: fromAd,
+      userPrincipalName: { address: u.userPrincipalName, accepted: this.isAcceptedDomain(u.userPrincipalName.split('@')[1] ?? '') },
+    });
     rec.adProxyAddresses = [...fromAd];
     rec.primarySmtpAddress = primary;
     rec.windowsEmailAddress = primary;
@@ -1502,10 +1648,36 @@ export class Tenant {
   // Exchange Online
   // ===========================================================================================
 
-  /** All EXO recipients (copies), including plain `User` entries (only Get-User shows those). */
+  /**
+   * All EXO recipients (copies), including plain `User` entries (only Get-User shows those), as Exchange Online sees
+   * them: a recipient held back by {@link holdBackFromExchange} is missing (new) or shows its earlier state (changed)
+   * until its time has come.
+   */
   recipients(): ExoRecipient[] {
     this.tick();
-    return this.s.recipients.map((r) => structuredClone(r));
+    const now = this.clock.now();
+    const out: ExoRecipient[] = [];
+    for (const r of this.s.recipients) {
+      const held = this.exoHeld.get(r.guid);
+      if (held && now < held.until) {
+        if (held.shown) out.push(structuredClone(held.shown));
+        continue;
+      }
+      if (held) this.exoHeld.delete(r.guid);
+      out.push(structuredClone(r));
+    }
+    return out;
+  }
+
+  /**
+   * Exchange Online lags Entra ID: directory changes reach it by a separate sync. The sync engine holds a recipient it
+   * just created (`shown` null) or changed (`shown`: the recipient before the change) back from Exchange's view until
+   * `untilMs` (tenant clock). A recipient already held keeps its first time; Exchange's own writes (Set-*) end the
+   * hold at once. Not saved with the tenant.
+   */
+  holdBackFromExchange(guid: string, shown: ExoRecipient | null, untilMs: number): void {
+    if (this.exoHeld.has(guid) || untilMs <= this.clock.now()) return;
+    this.exoHeld.set(guid, { shown: shown ? structuredClone(shown) : null, until: untilMs });
   }
 
   /** The recipient of an Entra object, if it is in EXO. */
@@ -1540,6 +1712,7 @@ export class Tenant {
       externalEmailAddress?: string;
       displayName?: string;
       resourceCapacity?: number | null;
+      managedBy?: string[];
     },
   ): boolean {
     this.tick();
@@ -1547,6 +1720,7 @@ export class Tenant {
     if (!rec) throw new Error(`no recipient ${guid}`);
     const before = JSON.stringify(rec);
     if (change.resourceCapacity !== undefined) rec.resourceCapacity = change.resourceCapacity;
+    if (change.managedBy !== undefined) rec.managedBy = [...change.managedBy];
     const isMailbox = isMailboxType(rec.recipientTypeDetails);
     if (change.emailAddresses !== undefined) {
       const list = change.emailAddresses.map(normaliseProxy);
@@ -1598,11 +1772,19 @@ export class Tenant {
     if (change.externalEmailAddress !== undefined) rec.externalEmailAddress = `SMTP:${splitProxy(change.externalEmailAddress).address}`;
     if (change.displayName !== undefined) rec.displayName = change.displayName;
     const changed = JSON.stringify(rec) !== before;
+    this.exoHeld.delete(rec.guid); // Exchange sees its own writes (and with them what sync brought meanwhile)
     if (changed) {
       this.checkAddressesUnique(rec, before, (JSON.parse(before) as ExoRecipient).emailAddresses);
       rec.whenChanged = this.iso();
       const u = this.userIndex.get(rec.externalDirectoryObjectId);
       if (u) this.refreshUserMail(u, rec);
+      const g = rec.objectKind === 'group' && !rec.isDirSynced ? this.s.groups.find((x) => x.id === rec.externalDirectoryObjectId) : undefined;
+      if (g) {
+        // A cloud group's Entra mail and proxyAddresses are Exchange's (Exchange masters mail-enabled groups).
+        g.mail = rec.primarySmtpAddress;
+        g.proxyAddresses = [...rec.emailAddresses];
+        g.displayName = rec.displayName;
+      }
     }
     return changed;
   }
@@ -1679,6 +1861,7 @@ export class Tenant {
   private deleteRecipient(rec: ExoRecipient): void {
     this.s.recipients = this.s.recipients.filter((r) => r !== rec);
     this.recIndex.delete(rec.externalDirectoryObjectId);
+    this.exoHeld.delete(rec.guid);
   }
 
   private deleteEntraObject(found: AnyEntraObject): void {

@@ -20,7 +20,7 @@
  * Cycles, on-demand calls and timers never overlap: all run one after another. Interval 0 means no timer
  * (cycles run only when asked: deterministic tests).
  */
-import { SyncConflictError, type AdContactInput, type AdGroupInput, type AdUserInput, type SyncOutcome, type Tenant } from '../cloud/tenant';
+import { SyncConflictError, type AdContactInput, type AdGroupInput, type AdUserInput, type ExoRecipient, type SyncOutcome, type Tenant } from '../cloud/tenant';
 import type { ProvisionOnDemandHook, ProvisionOnDemandRequest, ProvisionOnDemandResult, ProvisioningStep } from '../cloud/context';
 import { AdSession, type DirectoryConnection } from './directory';
 import { classifyEntry, EntryView, anchorOf, kindOf, outOfScopeReason, immutableIdFromGuidBytes, plainDn, type AdObjectKind, type ClassifiedEntry, type LdapEntry } from './mapping';
@@ -47,6 +47,11 @@ export interface SyncEngineOptions {
   log?: (message: string) => void;
   /** How many reports to keep. Default 50. */
   historySize?: number;
+  /**
+   * How long Exchange Online lags Entra ID (ms, tenant clock): an object this engine creates or changes reaches
+   * Exchange's view that much later (Tenant.holdBackFromExchange). Default 0. Settable later: `exchangeLagMs`.
+   */
+  exchangeLagMs?: number;
 }
 
 export type SyncAction = 'added' | 'updated' | 'removed';
@@ -153,6 +158,8 @@ function message(err: unknown): string {
 export class SyncEngine {
   readonly mode: SyncMode;
   readonly intervalMs: number;
+  /** See {@link SyncEngineOptions.exchangeLagMs}; takes effect with the next export. */
+  exchangeLagMs: number;
   private readonly tenant: Tenant;
   private readonly directory: DirectoryConnection;
   private readonly options: SyncEngineOptions;
@@ -187,6 +194,7 @@ export class SyncEngine {
     this.directory = options.directory;
     this.log = options.log ?? (() => undefined);
     this.historySize = options.historySize ?? 50;
+    this.exchangeLagMs = options.exchangeLagMs ?? 0;
   }
 
   /** The USN watermark: changes up to it are synced (null before the first cycle). */
@@ -448,12 +456,15 @@ export class SyncEngine {
       return null;
     }
     try {
+      const exoBefore = inTenant ? this.tenant.recipientOf(inTenant.entraId) : undefined;
+      const exoBeforeJson = exoBefore ? JSON.stringify(exoBefore) : null;
       const out =
         c.kind === 'user'
           ? this.tenant.upsertSyncedUser(c.input as AdUserInput)
           : c.kind === 'contact'
             ? this.tenant.upsertSyncedContact(c.input)
             : this.tenant.upsertSyncedGroup(c.input as AdGroupInput);
+      this.lagExchange(out.entraId, exoBeforeJson);
       this.exported.set(c.immutableId, { fingerprint: fp, input: c.input, kind: c.kind });
       this.retry.delete(guid);
       const action: SyncAction = out.created ? 'added' : 'updated';
@@ -480,6 +491,18 @@ export class SyncEngine {
       }
       throw new ExportFailed(err);
     }
+  }
+
+  /**
+   * Exchange Online gets directory changes by its own sync, after Entra ID: a recipient this export created, or
+   * changed, stays out of Exchange's view (or shows as it was) for `exchangeLagMs`.
+   */
+  private lagExchange(entraId: string, beforeJson: string | null): void {
+    if (this.exchangeLagMs <= 0) return;
+    const after = this.tenant.recipientOf(entraId);
+    if (!after || (beforeJson !== null && JSON.stringify(after) === beforeJson)) return;
+    const until = this.tenant.clock.now() + this.exchangeLagMs;
+    this.tenant.holdBackFromExchange(after.guid, beforeJson === null ? null : (JSON.parse(beforeJson) as ExoRecipient), until);
   }
 
   /**
@@ -588,11 +611,11 @@ export class SyncEngine {
           this.remove(report, id, c.dn, c.kind, `out of sync scope: ${c.reason}`);
           steps.push({ name: 'EntryScoping', type: 'Scoping', status: 'Success', description: `The object is out of scope (${c.reason}).` });
           steps.push({ name: 'EntryExport', type: 'Export', status: 'Success', description: 'Deleted the object from Microsoft Entra ID.' });
-          report.result = { status: 'Success', steps };
+          report.result = { status: 'Success', steps, action: 'Delete' };
           return this.finish(report);
         }
         steps.push({ name: 'EntryScoping', type: 'Scoping', status: 'Skipped', description: `The object is out of scope: ${c.reason}.` });
-        report.result = { status: 'Skipped', reason: `The object is not in scope of the configuration: ${c.reason}.`, steps };
+        report.result = { status: 'Skipped', reason: `The object is not in scope of the configuration: ${c.reason}.`, steps, action: 'Other' };
         return this.finish(report);
       }
       steps.push({ name: 'EntryScoping', type: 'Scoping', status: 'Success', description: 'The object is in scope of the configuration.' });
@@ -630,7 +653,7 @@ export class SyncEngine {
         description: out?.created ? 'Created the object in Microsoft Entra ID.' : 'Updated the object in Microsoft Entra ID.',
         details: { entraId: out?.entraId ?? '', exchangeRecipientType: out?.exo ?? '' },
       });
-      report.result = { status: 'Success', steps };
+      report.result = { status: 'Success', steps, action: out?.created ? 'Create' : 'Update' };
       return this.finish(report);
     } catch (err) {
       report.error = message(err);

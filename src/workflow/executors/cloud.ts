@@ -9,7 +9,7 @@
  * Ports: `graph` is the part of `GraphDirectory` (src/cloud/graph.ts) these executors use and `exo` the part of
  * `ExoClient` (src/cloud/exo.ts); both fit as they are. The workflow imports no adapter code.
  */
-import { entraExecutors, type EntraGraphPort } from './entra';
+import { entraExecutors, type EntraGraphPort, type UsageLocationPatience } from './entra';
 import { exchangeExecutors } from './exchange';
 import type { ExchangePort } from './exchange-port';
 import { ReadBack, type ReadBackOptions } from './read-back';
@@ -26,10 +26,12 @@ export interface CloudExecutorDeps {
   readonly readBack?: ReadBackOptions;
   /** How old a look at a user by an earlier step of the run may be to stand in for a new one (ms). Default 30 000. */
   readonly lookAgeMs?: number;
+  /** Patience with "invalid usage location" right after the usage location was set (entra.ts). */
+  readonly usageLocation?: UsageLocationPatience;
 }
 
 /** The executors of every `entra.*` and `exo.set*` action. */
 export function cloudExecutors(deps: CloudExecutorDeps): StepExecutor[] {
   const readBack = new ReadBack(deps.readBack);
-  return [...entraExecutors(deps.graph, readBack, deps.lookAgeMs ?? 30_000), ...exchangeExecutors(deps.exo, readBack)];
+  return [...entraExecutors(deps.graph, readBack, deps.lookAgeMs ?? 30_000, deps.usageLocation), ...exchangeExecutors(deps.exo, readBack)];
 }

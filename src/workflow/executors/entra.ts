@@ -199,7 +199,7 @@ function ensureUsageLocation(entra: EntraReads, readBack: ReadBack): StepExecuto
       if (input.confirmedBy) {
         // The licence step right after reads the user back; Entra gives no licence without a usage location.
         // What the next steps start from is what was just written; the licence step's read-back shows whether it took.
-        return done(true, { userId: u.id, usageLocation: wanted, previous: before, confirmedBy: input.confirmedBy, [GRAPH_USER_SNAPSHOT]: graphUserSnapshot({ ...u, usageLocation: wanted }, ctx.now) });
+        return done(true, { userId: u.id, usageLocation: wanted, previous: before, setAt: ctx.now.toISOString(), confirmedBy: input.confirmedBy, [GRAPH_USER_SNAPSHOT]: graphUserSnapshot({ ...u, usageLocation: wanted }, ctx.now) });
       }
       const check = await readBack.confirm(
         () => entra.user(u.id, doing),
@@ -211,12 +211,62 @@ function ensureUsageLocation(entra: EntraReads, readBack: ReadBack): StepExecuto
           usageLocation: check.value.usageLocation ?? null,
         });
       }
-      return done(true, { userId: u.id, usageLocation: wanted, previous: before, [GRAPH_USER_SNAPSHOT]: graphUserSnapshot(check.value, ctx.now) });
+      return done(true, { userId: u.id, usageLocation: wanted, previous: before, setAt: ctx.now.toISOString(), [GRAPH_USER_SNAPSHOT]: graphUserSnapshot(check.value, ctx.now) });
     },
   };
 }
 
-async function assignDirect(entra: EntraReads, readBack: ReadBack, input: Extract<LicenceInput, { via: 'direct' }>, ctx: StepContext): Promise<StepOutcome> {
+/** How long "invalid usage location" right after the usage location was set counts as replication, and how often to try. */
+export interface UsageLocationPatience {
+  /** From the time this run set the usage location (ms). Default 120 000. */
+  readonly patienceMs?: number;
+  /** Between tries (ms; the step's Retry-After). Default 5 000. */
+  readonly retryMs?: number;
+}
+
+/** When this run set the user's usage location (entra.ensureUsageLocation's result), or undefined. */
+function usageLocationSetAt(ctx: StepContext, userId: string): number | undefined {
+  let at: number | undefined;
+  for (const r of Object.values(ctx.results)) {
+    if (typeof r.userId !== 'string' || !sameIgnoringCase(r.userId, userId) || !('previous' in r)) continue;
+    const raw = typeof r.setAt === 'string' ? r.setAt : (r[GRAPH_USER_SNAPSHOT] as { seenAt?: unknown } | undefined)?.seenAt;
+    const t = typeof raw === 'string' ? Date.parse(raw) : NaN;
+    if (!Number.isNaN(t) && (at === undefined || t > at)) at = t;
+  }
+  return at;
+}
+
+/**
+ * Graph answered "License assignment cannot be done for user with invalid usage location." although the user has one:
+ * right after it was set, Entra ID has not replicated it everywhere yet (intermittent; Okta support documents it for
+ * Graph). Transient while this run set the location less than `patienceMs` ago (or, when another hand set it, for the
+ * first three tries); then permanent, saying what to check.
+ */
+function usageLocationNotReplicated(ctx: StepContext, input: Extract<LicenceInput, { via: 'direct' }>, u: GraphUserRow, patience: UsageLocationPatience, err: unknown): StepError {
+  const upn = input.userPrincipalName;
+  const location = u.usageLocation ?? '';
+  const setAt = usageLocationSetAt(ctx, u.id);
+  const patienceMs = patience.patienceMs ?? 120_000;
+  const since = setAt === undefined ? undefined : Math.max(0, ctx.now.getTime() - setAt);
+  const detail = { userId: u.id, skuId: input.skuId, usageLocation: location, graphMessage: asGraphError(err)?.message ?? '', ...(since !== undefined ? { usageLocationSetMsAgo: since } : {}) };
+  const waitMore = since !== undefined ? since < patienceMs : ctx.attempt < 3;
+  if (waitMore) {
+    const when = since !== undefined ? `was set ${Math.round(since / 1000)} s ago` : 'is set';
+    return new StepError(
+      `Entra ID does not accept the ${input.skuName} licence for ${upn} yet: it answers "invalid usage location", although the usage location ${location} ${when} (Entra ID takes a while to replicate it). No licence was assigned. Mailroom tries again by itself for up to ${Math.round(patienceMs / 60_000) || 1} minute(s); if it keeps failing, check the user's usage location in the Microsoft 365 admin centre, then press Retry.`,
+      true,
+      patience.retryMs ?? 5_000,
+      detail,
+    );
+  }
+  const how = since !== undefined ? `${Math.max(1, Math.round(since / 60_000))} minute(s) after Mailroom set the usage location to ${location}` : `although the user's usage location is ${location}`;
+  return permanent(
+    `Entra ID still refuses the ${input.skuName} licence for ${upn} with "invalid usage location", ${how}. No licence was assigned. Check the user's usage location in the Microsoft 365 admin centre (the user's country or region) and that the licence is sold for that country, then press Retry.`,
+    detail,
+  );
+}
+
+async function assignDirect(entra: EntraReads, readBack: ReadBack, input: Extract<LicenceInput, { via: 'direct' }>, ctx: StepContext, patience: UsageLocationPatience = {}): Promise<StepOutcome> {
   const upn = input.userPrincipalName;
   const doing = doingTo(upn, `assign the ${input.skuName} licence to ${upn}`, 'No licence was assigned.', { skuId: input.skuId }, { notFoundAdvice: WAIT_FOR_SYNC });
   const look = await entra.lookUser(upn, ctx, doing);
@@ -233,6 +283,8 @@ async function assignDirect(entra: EntraReads, readBack: ReadBack, input: Extrac
   try {
     await entra.graph.assignLicense(u.id, [input.skuId], []);
   } catch (err) {
+    const g = asGraphError(err);
+    if (g?.statusCode === 400 && /invalid usage location/i.test(g.message)) throw usageLocationNotReplicated(ctx, input, u, patience, err);
     throw graphFailure(err, doing, input.skuName);
   }
   const check = await readBack.confirm(
@@ -305,14 +357,17 @@ async function removeThroughGroup(entra: EntraReads, readBack: ReadBack, input: 
   return done(changed, { userId: u.id, groupId: input.groupId });
 }
 
-/** The executors of every `entra.*` action. `lookAgeMs`: how old an earlier step's look at a user may be to stand in for a new one. */
-export function entraExecutors(graph: EntraGraphPort, readBack: ReadBack, lookAgeMs: number): StepExecutor[] {
+/**
+ * The executors of every `entra.*` action. `lookAgeMs`: how old an earlier step's look at a user may be to stand in for
+ * a new one; `usageLocation`: the patience with "invalid usage location" right after setting it.
+ */
+export function entraExecutors(graph: EntraGraphPort, readBack: ReadBack, lookAgeMs: number, usageLocation: UsageLocationPatience = {}): StepExecutor[] {
   const entra = new EntraReads(graph, lookAgeMs);
   const list: { [A in Extract<keyof StepInputs, `entra.${string}`>]: StepExecutor<A> } = {
     'entra.ensureUsageLocation': ensureUsageLocation(entra, readBack),
     'entra.assignLicence': {
       action: 'entra.assignLicence',
-      run: (input, ctx) => (input.via === 'direct' ? assignDirect(entra, readBack, input, ctx) : assignThroughGroup(entra, readBack, input, ctx)),
+      run: (input, ctx) => (input.via === 'direct' ? assignDirect(entra, readBack, input, ctx, usageLocation) : assignThroughGroup(entra, readBack, input, ctx)),
     },
     'entra.removeLicence': {
       action: 'entra.removeLicence',

@@ -1,6 +1,13 @@
 /**
  * Exchange Online look-ups for many waiting steps at once: one `Get-Mailbox` / `Get-Recipient -Filter` per 50
  * identities (an `-or` of their clauses), each row then matched back to the identity that asked for it.
+ *
+ * Each clause uses only properties the cmdlet filters on (Microsoft's "Filterable properties for the Filter parameter
+ * on Exchange cmdlets"; any other property fails the whole query with "… is not a recognized filterable property"):
+ * ExternalDirectoryObjectId, Guid, ExchangeGuid, EmailAddresses, Alias and Name on both, UserPrincipalName on
+ * Get-Mailbox only — Get-Recipient does not filter on it. An address is found on Get-Recipient through
+ * EmailAddresses (the primary is one of them); a recipient known only by a sign-in name that is not among its
+ * addresses (a mail user) is asked for by its Entra object id instead (the waits pass it, see waits.ts).
  */
 import type { Logger } from '../../log';
 import { opathString } from '../recipient-lookup';
@@ -14,13 +21,17 @@ export type ExchangeAnswers = Map<string, RecipientRow[] | 'unknown' | StepError
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The OPATH clauses that find one identity: GUIDs by object ids, addresses by UPN and proxy, else alias or name. */
-function identityFilter(identity: string): string {
+/**
+ * The OPATH clauses that find one identity with `cmdlet`: GUIDs by object ids, addresses by proxy (and by UPN on
+ * Get-Mailbox), else alias or name.
+ */
+function identityFilter(identity: string, cmdlet: 'Get-Mailbox' | 'Get-Recipient'): string {
   const id = identity.trim();
   if (GUID.test(id)) return `(ExternalDirectoryObjectId -eq ${opathString(id)} -or Guid -eq ${opathString(id)} -or ExchangeGuid -eq ${opathString(id)})`;
   if (id.includes('@')) {
     const address = bareAddress(id);
-    return `(UserPrincipalName -eq ${opathString(address)} -or EmailAddresses -eq ${opathString(`smtp:${address}`)})`;
+    const proxy = `EmailAddresses -eq ${opathString(`smtp:${address}`)}`;
+    return cmdlet === 'Get-Mailbox' ? `(UserPrincipalName -eq ${opathString(address)} -or ${proxy})` : `(${proxy})`;
   }
   return `(Alias -eq ${opathString(id)} -or Name -eq ${opathString(id)})`;
 }
@@ -54,7 +65,7 @@ export async function lookUpInExchange(
   const out: ExchangeAnswers = new Map();
   const ask = async (part: readonly { key: string; identity: string }[]): Promise<void> => {
     const unique = [...new Map(part.map((p) => [p.identity.toLowerCase(), p.identity])).values()];
-    const filter = unique.map(identityFilter).join(' -or ');
+    const filter = unique.map((id) => identityFilter(id, cmdlet)).join(' -or ');
     try {
       const { value } = await exo.invoke<RecipientRow>(cmdlet, { Filter: filter, ResultSize: 'Unlimited' });
       for (const p of part) out.set(p.key, value.filter((r) => rowIsIdentity(r, p.identity)));

@@ -40,9 +40,18 @@ class ExchangeCalls {
     return row;
   }
 
+  /**
+   * Runs a Set-* cmdlet. Set-DistributionGroup gets -BypassSecurityGroupManagerCheck: "If you aren't defined in the
+   * ManagedBy property of the group, you need to use this switch in commands that modify or delete the group"
+   * (Set-DistributionGroup's page), and an app never is (ManagedBy lists mailboxes, mail users and mail-enabled security
+   * groups); without it Exchange answers "You don't have sufficient permissions. This operation can only be performed
+   * by a manager of the group." The switch needs Organization Management or the Security Group Creation and Membership
+   * role (src/doctor/exo-rbac.ts).
+   */
   async write(cmdlet: string, parameters: Record<string, unknown>, doing: Doing): Promise<void> {
+    const all = cmdlet === 'Set-DistributionGroup' ? { ...parameters, BypassSecurityGroupManagerCheck: true } : parameters;
     try {
-      await this.exo.invoke(cmdlet, parameters);
+      await this.exo.invoke(cmdlet, all);
     } catch (err) {
       throw exoFailure(err, doing);
     }

@@ -95,13 +95,67 @@ function rowsOf(body: unknown): GraphRow[] {
   return Array.isArray(v) ? v.filter((x): x is GraphRow => typeof x === 'object' && x !== null) : [];
 }
 
-/** Runs the asks as few `$batch` requests as possible. */
-export async function lookUpInEntra(graph: GraphBatchPort, asks: readonly GraphAsk[], log: Logger): Promise<GraphAnswers> {
+/** How throttled `$batch` items are retried. */
+export interface BatchRetryOptions {
+  /** Rounds of retries of throttled items within one look-up. Default 2. */
+  readonly maxRetries?: number;
+  /** The longest Retry-After waited for within a look-up (ms); longer ones leave the items for the next cycle. Default 10 000. */
+  readonly maxWaitMs?: number;
+  /** Default: setTimeout. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** The Retry-After of a `$batch` item (seconds, as Graph sends it), in ms; undefined without one. */
+function itemRetryAfterMs(res: GraphBatchResponse | undefined): number | undefined {
+  const headers = res?.headers ?? {};
+  const name = Object.keys(headers).find((k) => k.toLowerCase() === 'retry-after');
+  const raw = name ? headers[name] : undefined;
+  if (raw === undefined || raw === '') return undefined;
+  const s = Number(raw);
+  if (Number.isFinite(s) && s >= 0) return Math.round(s * 1000);
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends the sub-requests as one `$batch`, then again only those Graph throttled one by one (429 inside the 200), after
+ * the longest of their Retry-After values: "Requests in a batch are evaluated individually against throttling limits
+ * … You should retry each failed request from the batch using the value provided in the retry-after response header
+ * … You may retry all the failed requests in a new batch after the longest retry-after value" (Microsoft Graph
+ * throttling guidance); the SDK does not retry batch items itself. What is still throttled after `maxRetries` rounds,
+ * or asks for a longer wait than `maxWaitMs`, is answered 429 (its steps wait for the next cycle). A failure of the
+ * whole batch is thrown.
+ */
+async function batchWithItemRetries(graph: GraphBatchPort, reqs: readonly GraphBatchRequest[], retry: BatchRetryOptions, log: Logger): Promise<(GraphBatchResponse | undefined)[]> {
+  const out: (GraphBatchResponse | undefined)[] = reqs.map(() => undefined);
+  let todo = reqs.map((req, i) => ({ req, i }));
+  const maxRetries = retry.maxRetries ?? 2;
+  for (let round = 0; ; round++) {
+    const answers = await graph.batch(todo.map((t) => t.req));
+    todo.forEach((t, j) => (out[t.i] = answers[j]));
+    const throttled = todo.filter((_, j) => answers[j]?.status === 429);
+    if (throttled.length === 0) return out;
+    const waits = throttled.map((t) => itemRetryAfterMs(out[t.i]));
+    // Without Retry-After: back off exponentially (1 s, 2 s …).
+    const wait = Math.max(...waits.map((w) => w ?? 1000 * 2 ** round));
+    if (round >= maxRetries || wait > (retry.maxWaitMs ?? 10_000)) {
+      log.warn('Graph throttled Entra ID look-ups in a $batch; their steps wait for the next cycle', { throttled: throttled.length, retryAfterMs: wait });
+      return out;
+    }
+    await (retry.sleep ?? realSleep)(wait);
+    todo = throttled;
+  }
+}
+
+/** Runs the asks as few `$batch` requests as possible; items Graph throttles are retried (see {@link BatchRetryOptions}). */
+export async function lookUpInEntra(graph: GraphBatchPort, asks: readonly GraphAsk[], log: Logger, retry: BatchRetryOptions = {}): Promise<GraphAnswers> {
   const out: GraphAnswers = new Map();
   for (const part of chunk(subRequests(asks), BATCH_SIZE)) {
-    let responses: GraphBatchResponse[];
+    let responses: (GraphBatchResponse | undefined)[];
     try {
-      responses = await graph.batch(part.map((s) => s.req));
+      responses = await batchWithItemRetries(graph, part.map((s) => s.req), retry, log);
     } catch (err) {
       if (isTransient(err)) {
         log.warn('Entra ID lookup failed for now; the steps stay waiting', { error: errorText(err) });

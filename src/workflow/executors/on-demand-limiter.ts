@@ -48,20 +48,29 @@ export function onDemandLimitKey(servicePrincipalId: string, jobId: string): str
   return `graph.provisionOnDemand:${servicePrincipalId}/${jobId}`.toLowerCase();
 }
 
-/** The Graph call of the trigger (`GraphDirectory` implements it). */
+/** A rule of a synchronization job's schema and the object types it provisions (`GraphDirectory.synchronizationRules`). */
+export interface SyncRuleInfo {
+  readonly id: string;
+  readonly sourceDirectoryName?: string;
+  readonly sourceObjectNames: readonly string[];
+}
+
+/** The Graph calls of the trigger (`GraphDirectory` implements them). */
 export interface ProvisionOnDemandPort {
   provisionOnDemand(
     servicePrincipalId: string,
     jobId: string,
     subject: { readonly ruleId: string; readonly objectId: string; readonly objectTypeName: 'user' | 'group' | 'contact' },
   ): Promise<{ readonly status: string; readonly reason?: string; readonly errorCode?: string }>;
+  /** GET …/synchronization/jobs/{jobId}/schema: the job's rules (provisionOnDemand's ruleId is one of them). */
+  synchronizationRules(servicePrincipalId: string, jobId: string): Promise<readonly SyncRuleInfo[]>;
 }
 
 /** The Entra Cloud Sync job for provisionOnDemand (none with Connect Sync). */
 export interface CloudSyncJob {
   readonly servicePrincipalId?: string;
   readonly jobId?: string;
-  /** The rule of the job to provision with. Default {@link DEFAULT_CLOUD_SYNC_RULE_ID}. */
+  /** The rule of the job to provision with. Default: the rule of the job's schema that provisions the object's type. */
   readonly ruleId?: string;
 }
 
@@ -72,11 +81,8 @@ export interface OnDemandLimit {
   readonly marginMs?: number;
 }
 
-/**
- * The rule of Microsoft's AD-to-Entra-ID Cloud Sync job used in Microsoft's provisionOnDemand example. The rule id
- * is defined in the job's schema (`GET …/jobs/{id}/schema`, `synchronizationRules`): configure it when it differs.
- */
-const DEFAULT_CLOUD_SYNC_RULE_ID = '6c409270-f78a-4bc6-af23-7cf3ab6482fe';
+/** How long a schema Graph refused to give is not asked for again (ms). */
+const SCHEMA_REFUSAL_MS = 5 * 60_000;
 
 /** What provisionOnDemand answered for a step (or why it was not called). */
 export interface OnDemandRecord {
@@ -101,6 +107,8 @@ export interface OnDemandAsk {
 export class OnDemandTrigger {
   private readonly requests: number;
   private readonly windowMs: number;
+  /** The job's schema rules, read once per trigger (the job is fixed), or why Graph refused them and when. */
+  private schema: { rules: Promise<readonly SyncRuleInfo[]> } | { refused: string; at: number } | null = null;
 
   constructor(
     private readonly graph: ProvisionOnDemandPort,
@@ -132,6 +140,39 @@ export class OnDemandTrigger {
     }
   }
 
+  /**
+   * The rule to provision `objectType` with: the configured one, else the rule of the job's schema whose object
+   * mappings provision that type from Active Directory (read once and kept). `later`: Graph failed for now.
+   */
+  private async ruleFor(servicePrincipalId: string, jobId: string, objectType: string, log: Logger): Promise<{ ruleId: string } | { refused: string } | 'later'> {
+    if (this.job.ruleId) return { ruleId: this.job.ruleId };
+    if (this.schema && 'refused' in this.schema && this.now() - this.schema.at >= SCHEMA_REFUSAL_MS) this.schema = null;
+    if (!this.schema) this.schema = { rules: this.graph.synchronizationRules(servicePrincipalId, jobId) };
+    if ('refused' in this.schema) return { refused: this.schema.refused };
+    let rules: readonly SyncRuleInfo[];
+    try {
+      rules = await this.schema.rules;
+    } catch (err) {
+      if (isTransient(err)) {
+        this.schema = null;
+        log.warn("the Cloud Sync job's schema could not be read for now; provisionOnDemand waits for a later cycle", { error: errorText(err) });
+        return 'later';
+      }
+      const refused = `Graph refused to give the schema of the Cloud Sync job ${jobId} (${errorText(err)}), so Mailroom cannot name its synchronization rule; it waits for the regular sync cycle. Check SYNC_SERVICE_PRINCIPAL_ID, SYNC_JOB_ID and the app's Synchronization.ReadWrite.All permission`;
+      if (this.schema && 'rules' in this.schema) this.schema = { refused, at: this.now() };
+      log.warn('provisionOnDemand: job schema refused', { error: errorText(err) });
+      return { refused };
+    }
+    const fits = rules.filter((r) => r.sourceObjectNames.includes(objectType));
+    const rule = fits.find((r) => (r.sourceDirectoryName ?? '').toLowerCase() === 'active directory') ?? fits[0];
+    if (!rule) {
+      return {
+        refused: `The schema of the Cloud Sync job ${jobId} has no rule that provisions ${objectType} objects (rules: ${rules.map((r) => `${r.id}: ${r.sourceObjectNames.join(', ') || 'none'}`).join('; ') || 'none'}), so Mailroom waits for the regular sync cycle`,
+      };
+    }
+    return { ruleId: rule.id };
+  }
+
   /** Calls provisionOnDemand for the steps that ask for it and have not had it (in order, until the limit). */
   async run(asks: readonly OnDemandAsk[]): Promise<void> {
     for (const { sync, ctx, state } of asks) {
@@ -142,14 +183,23 @@ export class OnDemandTrigger {
         state.provisionOnDemand = { at, status: 'NotConfigured', reason: 'Mailroom has no Entra Cloud Sync job configured (service principal and job id), so it waits for the next sync cycle' };
         continue;
       }
+      const rule = await this.ruleFor(servicePrincipalId, jobId, sync.objectType, ctx.log);
+      if (rule === 'later') return;
+      if ('refused' in rule) {
+        state.provisionOnDemand = { at, status: 'Error', reason: rule.refused };
+        continue;
+      }
       const key = onDemandLimitKey(servicePrincipalId, jobId);
       if (!(await this.take(key, ctx.log))) return; // the window is full: later steps wait for a later cycle
       try {
-        const res = await this.graph.provisionOnDemand(servicePrincipalId, jobId, { ruleId: this.job.ruleId ?? DEFAULT_CLOUD_SYNC_RULE_ID, objectId: sync.dn, objectTypeName: sync.objectType });
+        const res = await this.graph.provisionOnDemand(servicePrincipalId, jobId, { ruleId: rule.ruleId, objectId: sync.dn, objectTypeName: sync.objectType });
         state.provisionOnDemand = { at, status: res.status, ...(res.reason ? { reason: res.reason } : {}) };
-        ctx.log.info('provisionOnDemand', { dn: sync.dn, status: res.status, reason: res.reason, errorCode: res.errorCode });
+        // A Failure (or Skipped) is no sync: the wait goes on for the regular cycle and its timeout names the reason.
+        const report = res.status === 'Success' || res.status === 'Warning' ? ctx.log.info.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
+        report('provisionOnDemand', { dn: sync.dn, status: res.status, reason: res.reason, errorCode: res.errorCode });
       } catch (err) {
         const status = (err as { statusCode?: unknown }).statusCode;
+        if (status === 400 && (err as { code?: unknown }).code === 'RequestParameterInvalid') this.schema = null; // the job's rules changed: read them again
         if (status === 429) {
           await this.block(key, this.now() + (retryAfterOf(err) ?? this.windowMs), ctx.log);
           ctx.log.warn('provisionOnDemand throttled; the rest waits for a later cycle', { dn: sync.dn });

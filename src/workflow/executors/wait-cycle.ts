@@ -139,9 +139,9 @@ export class Waiter<A extends WaitAction> implements BatchWaiter<A> {
       if (f.kind === 'ok') {
         this.memory.forget(key, ctx.attempt);
         const waited = Math.max(0, Math.round((ctx.now.getTime() - Date.parse(state.waitingSince)) / 1000));
-        // changed: Mailroom made a provisionOnDemand call for it (a wait writes nothing else).
+        // changed: a provisionOnDemand call of Mailroom's synced it (a wait writes nothing else); a Failure or a skip did not.
         const pod = state.provisionOnDemand?.status;
-        const changed = pod !== undefined && pod !== 'NotConfigured' && pod !== 'Error';
+        const changed = pod === 'Success' || pod === 'Warning';
         out.set(key, { kind: 'done', changed, result: { ...f.result, ...stateResult(state), waitedSeconds: waited } });
         continue;
       }

@@ -13,8 +13,9 @@ import type { Logger } from '../../log';
 import type { RecipientExpectation, StepInputs, SyncWait } from '../../plans';
 import { bareAddress, sameIgnoringCase } from './cloud-compare';
 import { lookUpInExchange } from './exchange-lookup';
+import { checkMailboxPreconditions, type StepRerunPort } from './mailbox-preconditions';
 import type { ExchangePort, RecipientRow } from './exchange-port';
-import { lookUpInEntra, type GraphAsk, type GraphBatchPort, type GraphRow } from './graph-batch';
+import { lookUpInEntra, type BatchRetryOptions, type GraphAsk, type GraphBatchPort, type GraphRow } from './graph-batch';
 import { OnDemandTrigger, type CloudSyncJob, type OnDemandLimit, type OnDemandLimiter, type ProvisionOnDemandPort } from './on-demand-limiter';
 import { GRAPH_USER_SNAPSHOT, graphUserSnapshot, StepError, type BatchWaiter, type StepResult } from './types';
 import { foundFrom, WaitMemory, Waiter, type Found, type Probe, type WaitAction, type WaitKind, type WaitState } from './wait-cycle';
@@ -40,6 +41,15 @@ export interface WaiterDeps {
   readonly pollIntervalMs?: Partial<Record<'cloudSync' | 'connectSync' | 'mailbox' | 'recipient', number>>;
   /** Cycle-level warnings (a failed look-up); default the first step's ctx.log. */
   readonly log?: Logger;
+  /**
+   * How long the mailbox wait goes without a mailbox before it checks that the user still has its usage location and
+   * licence (mailbox-preconditions.ts). Default 120 000 ms.
+   */
+  readonly mailboxPreconditionGraceMs?: number;
+  /** Runs earlier steps again: the mailbox wait puts back a licence or usage location that is gone, on a Retry. */
+  readonly rerun?: StepRerunPort;
+  /** How `$batch` items Graph throttles one by one are retried within a cycle (graph-batch.ts). */
+  readonly batchRetry?: BatchRetryOptions;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,7 +126,7 @@ function userKind(deps: WaiterDeps): WaitKind<'sync.awaitUser'> {
           });
         }
       }
-      const answers = await lookUpInEntra(deps.graph, asks, logOf(deps, probes)); // no asks: no call
+      const answers = await lookUpInEntra(deps.graph, asks, logOf(deps, probes), deps.batchRetry); // no asks: no call
       const found = foundFrom(answers, probes.filter((p) => !errors.has(p.step.key)), (p, rows) => {
         const i = p.step.input;
         const hits = rows.filter((r) => (i.samAccountName ? sameIgnoringCase(r.onPremisesSamAccountName, i.samAccountName) : sameIgnoringCase(r.userPrincipalName, i.userPrincipalName)) && dnMatches(r, i.dn));
@@ -175,7 +185,7 @@ function syncedObjectKind<A extends 'sync.awaitContact' | 'sync.awaitGroup'>(
     reason: (i) => `Waiting until ${engineName(i)} has created the ${what.noun} ${what.valueOf(i)} in Entra ID`,
     async lookup(probes) {
       const asks = probes.map((p): GraphAsk => ({ key: p.step.key, entity: what.entity, property: what.property, value: what.valueOf(p.step.input) }));
-      const answers = await lookUpInEntra(deps.graph, asks, logOf(deps, probes));
+      const answers = await lookUpInEntra(deps.graph, asks, logOf(deps, probes), deps.batchRetry);
       return foundFrom(answers, probes, (p, rows) => {
         const o = rows.find((r) => sameIgnoringCase(r[what.property], what.valueOf(p.step.input)) && r.onPremisesSyncEnabled !== false);
         return o ? { kind: 'ok', result: what.resultOf(o, p.step.input) } : { kind: 'missing', why: 'not in Entra ID', seen: false };
@@ -222,11 +232,16 @@ function mailboxKind(deps: WaiterDeps): WaitKind<'exo.awaitMailbox'> {
     async lookup(probes) {
       const identities = probes.map((p) => ({ key: p.step.key, identity: p.step.input.identity }));
       const answers = await lookUpInExchange(deps.exo, 'Get-Mailbox', identities, deps.identitiesPerExoCall ?? 50, logOf(deps, probes));
-      return foundFrom(answers, probes, (_p, rows) => {
+      const found = foundFrom(answers, probes, (_p, rows) => {
         const m = rows[0];
         return m
           ? { kind: 'ok', result: { recipientTypeDetails: m.RecipientTypeDetails ?? null, primarySmtpAddress: m.PrimarySmtpAddress ?? null, exchangeGuid: m.ExchangeGuid ?? null } }
           : { kind: 'missing', why: 'no mailbox', seen: false };
+      });
+      // no mailbox yet: is the licence (and usage location) it needs still there? (mailbox-preconditions.ts)
+      return checkMailboxPreconditions(probes, found, (asks) => lookUpInEntra(deps.graph, asks, logOf(deps, probes), deps.batchRetry), {
+        graceMs: deps.mailboxPreconditionGraceMs ?? 120_000,
+        rerun: deps.rerun,
       });
     },
     timeout: (i) =>
@@ -256,6 +271,17 @@ function differences(row: RecipientRow, expect: RecipientExpectation): string[] 
   return out;
 }
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What Exchange Online is asked for: the Entra object id an earlier sync wait found (`entraIdFrom`), else the
+ * identity the plan names.
+ */
+function recipientLookupIdentity(input: StepInputs['exo.awaitRecipient'], results: Readonly<Record<string, Readonly<Record<string, unknown>>>>): string {
+  const id = input.entraIdFrom !== undefined ? results[input.entraIdFrom]?.entraId : undefined;
+  return typeof id === 'string' && GUID.test(id) ? id : input.identity;
+}
+
 function recipientKind(deps: WaiterDeps): WaitKind<'exo.awaitRecipient'> {
   const recipientPoll = deps.pollIntervalMs?.recipient ?? 30_000;
   return {
@@ -264,7 +290,7 @@ function recipientKind(deps: WaiterDeps): WaitKind<'exo.awaitRecipient'> {
     pollMs: (i) => (i.sync ? Math.min(syncPoll(deps, i.sync), recipientPoll) : recipientPoll),
     reason: (i) => `Waiting until ${i.identity} shows in Exchange Online as expected${i.sync ? ` (after ${engineName(i.sync)})` : ''}`,
     async lookup(probes) {
-      const identities = probes.map((p) => ({ key: p.step.key, identity: p.step.input.identity }));
+      const identities = probes.map((p) => ({ key: p.step.key, identity: recipientLookupIdentity(p.step.input, p.step.ctx.results) }));
       const answers = await lookUpInExchange(deps.exo, 'Get-Recipient', identities, deps.identitiesPerExoCall ?? 50, logOf(deps, probes));
       return foundFrom(answers, probes, (p, rows) => {
         if (rows.length === 0) return { kind: 'missing', why: 'it is not in Exchange Online', seen: false };

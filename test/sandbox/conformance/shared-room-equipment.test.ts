@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { hashtable } from '../../../src/cloud';
+import { KINDS } from '../../../src/requests';
 import type { Sandbox } from '../../../src/sandbox';
-import { ConformanceSuite, getConformanceSandbox, exoError, itDiscrepancy, UAC_DISABLED, type ExoMailbox, type ExoRecipientRow } from '../../harness/conformance';
+import { ConformanceSuite, getConformanceSandbox, exoError, UAC_DISABLED, type ExoMailbox, type ExoRecipientRow } from '../../harness/conformance';
 
 const TYPES = [
   { type: 'Shared', details: 'SharedMailbox', resourceType: null },
@@ -100,19 +101,18 @@ describe('conformance: shared, room and equipment mailboxes (hybrid-behaviour.md
     }
   });
 
-  itDiscrepancy(
-    '"Set-Mailbox -Type … Workspace|Desk converts a mailbox at any time"',
-    'src/sandbox/cloud/exo.ts Set-Mailbox: -Type Workspace and Desk are refused ("not simulated by the Mailroom sandbox"); the rule lists them among the types a mailbox converts to',
-    async function () {
-      const { mail } = await syncedMailbox('TypeWs');
-      for (const type of ['Workspace', 'Desk']) {
-        await s.exoSet('Set-Mailbox', { Identity: mail, Type: type });
-        const m = await s.mailbox(mail);
-        assert.match(m.RecipientTypeDetails, new RegExp(type), `after -Type ${type}`); // EXO's exact name (e.g. WorkspaceMailbox) is not fixed by the field test
-        await s.exoSet('Set-Mailbox', { Identity: mail, Type: 'Regular' });
-      }
-    },
-  );
+  it('"Set-Mailbox -Type … Workspace|Desk converts a mailbox at any time": why the sandbox refuses them — Set-Mailbox\'s page lists "Workspace (cloud-only)" and "Desk (cloud-only)" as valid, but no Microsoft page says what such a mailbox reads back as (Get-Mailbox and Get-Recipient document no Workspace/Desk RecipientTypeDetails), so the emulator says so instead of inventing an answer; Mailroom converts only to Regular, Shared, Room and Equipment', async function () {
+    const { mail } = await syncedMailbox('TypeWs');
+    for (const type of ['Workspace', 'Desk']) {
+      const err = await exoError(s.exo.invoke('Set-Mailbox', { Identity: mail, Type: type }));
+      assert.equal(err.status, 400);
+      assert.match(err.detail, new RegExp(`Mailbox type '${type}' is valid in Exchange Online, but Microsoft does not document the recipient type it produces, so the Mailroom sandbox does not simulate it`));
+      assert.equal((await s.mailbox(mail)).RecipientTypeDetails, 'UserMailbox', 'nothing changed');
+    }
+    // The conversions Mailroom offers (the request form's choices): none of them is Workspace or Desk.
+    const offered = Object.values(KINDS).flatMap((k) => k.fields).filter((f) => f.label === 'Convert to').flatMap((f) => (f.choices ?? []).map((c) => c.value));
+    assert.deepEqual([...offered].sort(), ['Equipment', 'Regular', 'Room', 'Shared']);
+  });
 
   for (const kind of ['Shared', 'Room'] as const) {
     it(`"Alternative: create it cloud-only in EXO (New-Mailbox -${kind}); then it needs no IsExchangeCloudManaged, is invisible in AD"`, async function () {

@@ -224,6 +224,47 @@ describe('conformance: users and mailboxes (hybrid-behaviour.md § Users and mai
     assert.equal(removed.PrimarySmtpAddress, upn, 'proxyAddresses do not move the primary: mail decides it');
   });
 
+  it('KB 3190357 ("How the proxyAddresses attribute is populated in Microsoft Entra ID"), scenario 2: a licensed user whose UPN differs from mail gets the UPN as a secondary smtp: address, and Get-Recipient finds it by that address', async function () {
+    const name = s.name('MbxUpnA');
+    const upn = s.upn(name);
+    const mail = `first.last.${name}@contoso.example`;
+    await s.addUser(name, { mail });
+    await s.sync();
+    await licenceAndWait(upn);
+    const m = await s.mailbox(upn);
+    assert.equal(m.PrimarySmtpAddress, mail);
+    assert.ok(m.EmailAddresses.includes(`smtp:${upn}`), `"the userPrincipalName is always added as a proxy address": ${m.EmailAddresses.join(', ')}`);
+    const { value } = await s.exo.invoke<ExoRecipientRow>('Get-Recipient', { Filter: `EmailAddresses -eq 'smtp:${upn}'` });
+    assert.deepEqual(value.map((r) => r.PrimarySmtpAddress), [mail]);
+    assert.equal((await s.mustGraphUser(upn)).mail, mail, 'Entra mail is the primary');
+  });
+
+  it('KB 3190357, scenario 3: an SMTP: entry of AD proxyAddresses is the primary (before mail); a changed mail alone does not move it, mail and proxyAddresses naming the new primary together do (what Mailroom writes)', async function () {
+    const name = s.name('MbxSmtpPx');
+    const upn = s.upn(name);
+    const pa = `${name}.pa@contoso.example`;
+    const dn = await s.addUser(name, { mail: upn, proxyAddresses: [`SMTP:${pa}`] });
+    await s.sync();
+    await licenceAndWait(upn);
+    let m = await s.mailbox(upn);
+    assert.equal(m.PrimarySmtpAddress, pa, '"Set the primary SMTP using the same address that\'s specified in the on-premises proxyAddresses attribute"');
+    assert.equal((await s.mustGraphUser(upn)).mail, pa, '"Populate the mail attribute by using the primary SMTP address"');
+
+    const mailOnly = `${name}.mail@contoso.example`;
+    await s.modify(dn, replace('mail', [mailOnly]));
+    await s.sync();
+    assert.equal((await s.mailbox(upn)).PrimarySmtpAddress, pa, 'the SMTP: entry still wins over the new mail');
+
+    const next = `${name}.next@contoso.example`;
+    await s.modify(dn, replace('mail', [next]), replace('proxyAddresses', [`SMTP:${next}`, `smtp:${pa}`]));
+    await s.sync();
+    m = await s.mailbox(upn);
+    assert.equal(m.PrimarySmtpAddress, next);
+    assert.equal(m.WindowsEmailAddress, next);
+    assert.ok(m.EmailAddresses.includes(`smtp:${pa}`), 'the old primary stays, as AD lists it');
+    assert.equal(m.EmailAddresses.filter((a) => a.startsWith('SMTP:')).length, 1, 'exactly one primary');
+  });
+
   it('"… or in EXO once the mailbox is cloud-managed": Set-Mailbox -EmailAddresses @{Add=…} is refused before (write scope / dual write) and works after IsExchangeCloudManaged=True', async function () {
     const name = s.name('MbxExoAd');
     const upn = s.upn(name);
