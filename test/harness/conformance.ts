@@ -8,7 +8,6 @@
  *
  * - {@link ConformanceSuite.open} gives one suite its own OU, LDAP connection and cloud clients; names from
  *   {@link ConformanceSuite.name} are unique in the run, so suites never collide in a shared sandbox.
- * - {@link itDiscrepancy} marks a test whose rule the sandbox does not follow yet (see its comment).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -397,24 +396,4 @@ export class ConformanceSuite {
     const { warnings } = await this.exo.invoke(cmdlet, parameters);
     return warnings;
   }
-}
-
-/**
- * A test whose rule, as hybrid-behaviour.md states it, the sandbox does not follow yet. The body asserts
- * the rule as written. While it fails, the test is reported as pending and the observed failure is printed
- * next to `discrepancy`; as soon as it passes, it fails, so the marker gets removed. With
- * `CONFORMANCE_STRICT=1` it runs as a plain test (and fails while the discrepancy lasts).
- */
-export function itDiscrepancy(title: string, discrepancy: string, fn: (this: Mocha.Context) => Promise<void>): Mocha.Test {
-  return it(`${title} [KNOWN SANDBOX DISCREPANCY]`, async function () {
-    if (process.env.CONFORMANCE_STRICT === '1') return fn.call(this);
-    try {
-      await fn.call(this);
-    } catch (err) {
-      const observed = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      console.log(`      known sandbox discrepancy: ${discrepancy}\n      observed: ${observed}`);
-      this.skip();
-    }
-    throw new Error(`the sandbox now follows this rule: remove the known-discrepancy marker (${discrepancy})`);
-  });
 }
