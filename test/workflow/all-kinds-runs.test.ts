@@ -8,22 +8,13 @@
  * beyond what a test states itself.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startMailroom, type Mailroom } from '../../src/app';
-import { createCloudClients, type CloudClients } from '../../src/cloud';
-import { loadConfig } from '../../src/config/config';
-import { DirectoryClient, type DirectoryObject } from '../../src/directory';
-import { createLogger, silentLogger } from '../../src/log';
-import { projectRoot } from '../../src/paths';
+import type { CloudClients } from '../../src/cloud';
+import type { DirectoryClient, DirectoryObject } from '../../src/directory';
 import { KINDS, type KindId } from '../../src/requests';
-import type { Sandbox } from '../../src/sandbox';
-import { sandboxOverrides } from '../../src/sandbox/overrides';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
 import { ConformanceSuite, type ExoGroup, type ExoMailbox, type ExoMailUser, type ExoRecipientRow } from '../harness/conformance';
-import { startConnector, visibleText, type Connector } from '../harness/connector';
-import { ARNOLD, buttonData, Chat, reEscape, RITA, storedRequest } from '../harness/requests';
+import { TestMailroom } from '../harness/mailroom';
+import { RITA, storedRequest } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
 
 const suffix = Date.now().toString(36).slice(-5);
@@ -57,31 +48,16 @@ const MEMBER = target('mia', 'Mia Member');
 
 describe('provisioning runs of every other kind: request, approve, done, and the outcome in AD, Entra and Exchange Online', function () {
   this.timeout(60_000);
-  let sandbox: Sandbox;
+  let m: TestMailroom;
   let suite: ConformanceSuite | undefined;
-  let connector: Connector;
-  let app: Mailroom;
-  let dataDir: string;
   let cloud: CloudClients;
   let directory: DirectoryClient;
-  let rita: Chat;
-  let arnold: Chat;
 
   before(async function () {
-    sandbox = await getSharedSandbox();
-    connector = await startConnector();
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-all-runs-'));
-    const config = loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } });
-    app = await startMailroom(config, process.env.ALL_RUNS_LOG ? createLogger('warn') : silentLogger, {
-      runner: { pollMs: 100, waitPollMs: 150, backoffBaseMs: 100, backoffCapMs: 1000 },
-      waitIntervalMs: 100,
-    });
-    rita = new Chat(app.url, connector, RITA);
-    arnold = new Chat(app.url, connector, ARNOLD);
-    for (const c of [rita, arnold]) await c.client.install();
-    const e = sandbox.endpoints;
-    cloud = createCloudClients(config.cloud!, config.extraCaFile);
-    directory = new DirectoryClient({ url: e.ldap.url, bindDn: e.ldap.bindDn, password: e.ldap.password, caPem: readFileSync(e.ldap.caFile, 'utf8'), connectTimeoutMs: 5000, timeoutMs: 15000 });
+    const sandbox = await getSharedSandbox();
+    m = await TestMailroom.start({ sandbox, name: 'all-runs', logVariable: 'ALL_RUNS_LOG' });
+    cloud = m.cloud;
+    directory = m.directory;
 
     suite = await ConformanceSuite.open(sandbox, 'all-runs', { delegated: true });
     const targets = [ADDR, CLOUD, CONV, OFF, MEMBER];
@@ -98,56 +74,21 @@ describe('provisioning runs of every other kind: request, approve, done, and the
   });
 
   after(async function () {
-    await app?.stop();
-    cloud?.close();
-    await directory?.close();
-    await connector?.close();
+    await m?.close();
     await suite?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   // ------------------------------------------------------------------------------------------- helpers
 
-  /** Rita files the command, Arnold approves it on the approval card's data; resolves with the reference. */
-  async function requestAndApprove(kind: KindId, command: string): Promise<string> {
-    const title = reEscape(KINDS[kind].title);
-    const since = connector.calls.length;
-    await rita.client.say(command);
-    const status = await rita.waitFor((c) => new RegExp(`R-\\d+ · ${title}`).test(visibleText(c.body)), since, 15_000).catch(() => {
-      const said = connector.calls.slice(since).map((c) => visibleText(c.body)).join('\n---\n');
-      assert.fail(`"${command}" filed no ${KINDS[kind].title} request; Mailroom said:\n${said}`);
-    });
-    const reference = /(R-\d+)/.exec(visibleText(status.body))?.[1] ?? '';
-    assert.ok(reference, 'the status card names the request');
-    const approval = await arnold.waitFor((c) => new RegExp(`${reference} · ${title}`).test(visibleText(c.body)), since, 15_000);
-    const res = await arnold.client.execute('request.approve', buttonData(approval.body.attachments, 'Approve') ?? {});
-    assert.equal(res.status, 200);
-    return reference;
-  }
-
-  /** Waits until the request is done; fails with the run's error (and the steps) when it fails. */
-  async function untilDone(reference: string, timeoutMs = 30_000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const r = (await storedRequest(app.store, reference))?.record;
-      if (r?.status === 'done') return;
-      if (r?.status === 'failed' || Date.now() > end) {
-        const steps = r ? (await app.store.runs.listByRequest(r.id)).map((s) => `${s.stepId}:${s.status}`).join(', ') : '';
-        assert.fail(`${reference} is ${r?.status ?? '?'}${r?.error ? `: ${r.error}` : ''} (steps: ${steps})`);
-      }
-      await new Promise((res) => setTimeout(res, 150));
-    }
-  }
-
   async function run(kind: KindId, command: string): Promise<Record<string, unknown>> {
-    const reference = await requestAndApprove(kind, command);
-    await untilDone(reference);
+    const { reference } = await m.requestAndApprove(command, KINDS[kind].title);
+    await m.untilDone(reference, 30_000);
     if (process.env.ALL_RUNS_LOG) {
-      const steps = await app.store.runs.listByRequest((await storedRequest(app.store, reference))!.record.id);
+      const steps = await m.app.store.runs.listByRequest((await storedRequest(m.app.store, reference))!.record.id);
       const ms = (a: string | null, b: string | null): number => (a && b ? Date.parse(b) - Date.parse(a) : -1);
       console.log(`      ${reference} ${kind}: ${steps.map((s) => `${s.stepId} ${ms(s.startedAt, s.finishedAt)}ms×${s.attempts}`).join(', ')}`);
     }
-    return (await storedRequest(app.store, reference))!.record.request as Record<string, unknown>;
+    return (await storedRequest(m.app.store, reference))!.record.request as Record<string, unknown>;
   }
 
   async function ad(identity: string): Promise<DirectoryObject> {
@@ -328,12 +269,12 @@ describe('provisioning runs of every other kind: request, approve, done, and the
 
   it('left every step of every done run done, and the audit chain verifies', async function () {
     // A run that failed is reported by its own test above.
-    for (const r of await app.store.requests.listByRequester(RITA.aadObjectId, { limit: 1000 })) {
+    for (const r of await m.app.store.requests.listByRequester(RITA.aadObjectId, { limit: 1000 })) {
       if (r.status === 'failed') continue;
       assert.equal(r.status, 'done', `${r.reference} is ${r.status}`);
-      const steps = await app.store.runs.listByRequest(r.id);
+      const steps = await m.app.store.runs.listByRequest(r.id);
       assert.ok(steps.length > 0 && steps.every((s) => s.status === 'done'), `${r.reference}: ${steps.map((s) => `${s.stepId}:${s.status}`).join(', ')}`);
     }
-    assert.equal((await app.store.audit.verify()).ok, true);
+    assert.equal((await m.app.store.audit.verify()).ok, true);
   });
 });

@@ -6,21 +6,13 @@
  * runs of those steps for the wait) and the request reaches done with one licence and one mailbox.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startMailroom, type Mailroom } from '../../src/app';
-import { loadConfig } from '../../src/config/config';
-import { silentLogger } from '../../src/log';
-import { projectRoot } from '../../src/paths';
 import type { Sandbox } from '../../src/sandbox';
-import { sandboxOverrides } from '../../src/sandbox/overrides';
 import { SANDBOX_TENANT_ID } from '../../src/sandbox/people';
-import type { RequestRecord, RequestStatus } from '../../src/store';
+import type { RequestStatus } from '../../src/store';
 import { hasPreconditions, missingPreconditions, preconditionFailure } from '../../src/workflow/executors/mailbox-preconditions';
 import type { RequestActor } from '../../src/workflow/use-cases';
-import { startConnector, visibleText, type Connector } from '../harness/connector';
-import { ARNOLD, buttonData, Chat, RITA, storedRequest } from '../harness/requests';
+import { QUICK_RUNNER, TestMailroom } from '../harness/mailroom';
+import { RITA } from '../harness/requests';
 import { getSharedSandbox, openSandboxLdap, resetProvisionOnDemandLimit } from '../harness/sandbox';
 
 const suffix = Date.now().toString(36).slice(-5);
@@ -31,9 +23,7 @@ const actor = (p: typeof RITA): RequestActor => ({ aadObjectId: p.aadObjectId, n
 describe('the mailbox wait when the licence or usage location is gone', function () {
   this.timeout(120_000);
   let sandbox: Sandbox;
-  let connector: Connector;
-  let app: Mailroom;
-  let dataDir: string;
+  let m: TestMailroom;
   let delayBefore = 0;
   let skew = 0;
   const now = () => new Date(Date.now() + skew);
@@ -41,51 +31,21 @@ describe('the mailbox wait when the licence or usage location is gone', function
   before(async function () {
     sandbox = await getSharedSandbox();
     resetProvisionOnDemandLimit(sandbox);
-    connector = await startConnector();
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-preconditions-'));
-    const config = loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } });
-    app = await startMailroom(config, silentLogger, { now, runner: { pollMs: 100, waitPollMs: 150, backoffBaseMs: 100, backoffCapMs: 1000 }, waitIntervalMs: 100 });
+    m = await TestMailroom.start({ sandbox, name: 'preconditions', options: { ...QUICK_RUNNER, now } });
     delayBefore = sandbox.tenant.mailboxProvisioningDelayMs;
     sandbox.cloud.setKnobs({ mailboxProvisioningDelayMs: NEVER_MS });
   });
 
   after(async function () {
     sandbox?.cloud.setKnobs({ mailboxProvisioningDelayMs: delayBefore });
-    await app?.stop();
-    await connector?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await m?.close();
   });
 
-  async function record(reference: string): Promise<RequestRecord> {
-    const r = (await storedRequest(app.store, reference))?.record;
-    assert.ok(r, `${reference} exists`);
-    return r;
-  }
-
-  async function steps(reference: string): Promise<string[]> {
-    return (await app.store.runs.listByRequest((await record(reference)).id)).map((s) => `${s.stepId}:${s.status}`);
-  }
-
-  async function untilStatus(reference: string, status: RequestStatus, until?: (steps: string[]) => boolean, timeoutMs = 45_000): Promise<RequestRecord> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const r = await record(reference);
-      if (r.status === status && (!until || until(await steps(reference)))) return r;
-      if (Date.now() > end) assert.fail(`${reference} is ${r.status}${r.error ? ` (${r.error})` : ''}, not ${status}; steps: ${(await steps(reference)).join(', ')}`);
-      await sleep(100);
-    }
-  }
+  const record = (reference: string) => m.record(reference);
+  const untilStatus = (reference: string, status: RequestStatus, until?: (steps: string[]) => boolean) => m.untilStatus(reference, status, until);
 
   it('fails at once naming what is gone, and Retry puts it back through the plan\'s steps', async function () {
-    const rita = new Chat(app.url, connector, RITA);
-    const arnold = new Chat(app.url, connector, ARNOLD);
-    for (const c of [rita, arnold]) await c.client.install();
-    const since = connector.calls.length;
-    await rita.client.say(`new mailbox first=Pre last=Cond${suffix} department=Research`);
-    const status = await rita.waitFor((c) => /R-\d+ · User mailbox/.test(visibleText(c.body)), since, 15_000);
-    const reference = /(R-\d+)/.exec(visibleText(status.body))?.[1] ?? '';
-    const approval = await arnold.waitFor((c) => visibleText(c.body).includes(`${reference} · User mailbox`), since, 15_000);
-    assert.equal((await arnold.client.execute('request.approve', buttonData(approval.body.attachments, 'Approve') ?? {})).status, 200);
+    const { reference } = await m.requestAndApprove(`new mailbox first=Pre last=Cond${suffix} department=Research`, 'User mailbox');
     await untilStatus(reference, 'waiting', (s) => s.includes('exo.await-mailbox:waiting'));
 
     const upn = ((await record(reference)).request as { userPrincipalName: string }).userPrincipalName;
@@ -105,11 +65,11 @@ describe('the mailbox wait when the licence or usage location is gone', function
     assert.ok(Date.now() - t0 < 15_000, `failed after ${Date.now() - t0} ms`);
     assert.match(failed.error ?? '', new RegExp(`No mailbox for ${upn} appeared after 3 minutes, and none will: Entra ID shows the user without its usage location \\(DE was set\\) and its Exchange licence \\(SKU ${sku}\\)`));
     assert.match(failed.error ?? '', /Press Retry and Mailroom puts back both as approved, then waits for the mailbox again/);
-    const failedEvent = (await app.store.audit.list({ requestRef: reference, limit: 500 })).find((e) => e.event === 'operation.failed');
+    const failedEvent = (await m.app.store.audit.list({ requestRef: reference, limit: 500 })).find((e) => e.event === 'operation.failed');
     assert.deepEqual(failedEvent?.data.rerunOnRetry, ['entra.usage-location', 'entra.assign-licence']);
 
     sandbox.cloud.setKnobs({ mailboxProvisioningDelayMs: 0 });
-    const retried = await app.workflow!.useCases.runControl.retry(actor(RITA), reference, failed.version);
+    const retried = await m.app.workflow!.useCases.runControl.retry(actor(RITA), reference, failed.version);
     assert.ok(retried.ok, retried.ok ? '' : retried.message);
     await untilStatus(reference, 'done');
 
@@ -117,12 +77,12 @@ describe('the mailbox wait when the licence or usage location is gone', function
     assert.equal(after.usageLocation, 'DE');
     assert.deepEqual(after.directLicenses.map((l) => l.skuId), [sku], 'one licence');
     assert.equal(sandbox.tenant.recipients().filter((r) => r.externalDirectoryObjectId === user.id && r.recipientTypeDetails === 'UserMailbox').length, 1, 'one mailbox');
-    const rerun = (await app.store.audit.list({ requestRef: reference, limit: 500 })).filter((e) => e.data.rerunFor === 'exo.await-mailbox');
+    const rerun = (await m.app.store.audit.list({ requestRef: reference, limit: 500 })).filter((e) => e.data.rerunFor === 'exo.await-mailbox');
     assert.deepEqual(
       rerun.map((e) => `${e.event} ${String(e.data.step)}${e.event === 'operation.done' ? ` changed=${String(e.data.changed)}` : ''}`),
       ['operation.started entra.usage-location', 'operation.done entra.usage-location changed=true', 'operation.started entra.assign-licence', 'operation.done entra.assign-licence changed=true'],
     );
-    assert.equal((await app.store.audit.verify()).ok, true);
+    assert.equal((await m.app.store.audit.verify()).ok, true);
 
     // the shared tenant gets its licence back
     const ldap = await openSandboxLdap(sandbox);

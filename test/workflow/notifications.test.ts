@@ -3,43 +3,29 @@
  * what people must hear goes out once it does; a notice a stopped instance left half-sent is delivered by the next.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startMailroom, type Mailroom } from '../../src/app';
-import { loadConfig } from '../../src/config/config';
-import { silentLogger } from '../../src/log';
-import { projectRoot } from '../../src/paths';
-import type { Sandbox } from '../../src/sandbox';
-import { sandboxOverrides } from '../../src/sandbox/overrides';
-import { SANDBOX_TENANT_ID } from '../../src/sandbox/people';
-import { startConnector, TeamsClient, visibleText, type Connector } from '../harness/connector';
+import type { Mailroom } from '../../src/app';
+import { visibleText, type Connector, type Person } from '../harness/connector';
+import { QUICK_RUNNER, TestMailroom } from '../harness/mailroom';
 import { ARNOLD, buttonData, cardOf, RITA, storedRequest } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
 
 describe('notifications through the outbox', function () {
   this.timeout(120000);
-  let sandbox: Sandbox;
-  let connector: Connector;
+  let m: TestMailroom;
   let app: Mailroom;
-  let dataDir: string;
+  let connector: Connector;
   const suffix = Date.now().toString(36).slice(-5);
 
   before(async function () {
-    sandbox = await getSharedSandbox();
-    connector = await startConnector();
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-notify-'));
-    const config = loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } });
-    app = await startMailroom(config, silentLogger, { runner: { pollMs: 100, waitPollMs: 150, backoffBaseMs: 100, backoffCapMs: 1000 }, waitIntervalMs: 100, notifyIntervalMs: 200 });
-    for (const p of [RITA, ARNOLD]) await client(p).install();
+    m = await TestMailroom.start({ sandbox: await getSharedSandbox(), name: 'notify', options: { ...QUICK_RUNNER, notifyIntervalMs: 200 } });
+    app = m.app;
+    connector = m.connector;
   });
   after(async function () {
-    await app?.stop();
-    await connector?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await m?.close();
   });
 
-  const client = (p: typeof RITA) => new TeamsClient(app.url, connector.serviceUrl, p, SANDBOX_TENANT_ID);
+  const client = (p: Person) => m.chat(p).client;
 
   async function fileContact(name: string): Promise<string> {
     const since = connector.calls.length;

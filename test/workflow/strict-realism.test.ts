@@ -11,22 +11,14 @@
  * every other suite) and ephemeral.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startMailroom, type Mailroom } from '../../src/app';
-import { createCloudClients, type CloudClients } from '../../src/cloud';
-import { loadConfig } from '../../src/config/config';
-import { DirectoryClient } from '../../src/directory';
-import { createLogger, silentLogger } from '../../src/log';
+import type { CloudClients } from '../../src/cloud';
 import { projectRoot } from '../../src/paths';
 import { KINDS, type KindId } from '../../src/requests';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { scaledSandboxDelays, STRICT_SANDBOX_KNOBS } from '../../src/sandbox/knobs';
-import { sandboxOverrides } from '../../src/sandbox/overrides';
 import type { ExoGroup, ExoMailbox, ExoMailUser, ExoRecipientRow } from '../harness/conformance';
-import { startConnector, visibleText, type Connector } from '../harness/connector';
-import { ARNOLD, buttonData, Chat, reEscape, RITA, storedRequest } from '../harness/requests';
+import { TestMailroom } from '../harness/mailroom';
+import { RITA } from '../harness/requests';
 import { onGlobalTeardown } from '../harness/root-hooks';
 
 /** Realistic times × 0.05: Cloud Sync every 6 s, mailboxes after 15 s, Exchange 6 s behind Entra, licences 1 s after the usage location. */
@@ -36,75 +28,35 @@ const suffix = Date.now().toString(36).slice(-5);
 describe('SANDBOX_REALISM=strict: every request kind runs to done through the bot, with every lag on', function () {
   this.timeout(10 * 60_000);
   let sandbox: Sandbox;
-  let connector: Connector;
-  let app: Mailroom;
-  let dataDir: string;
+  let m: TestMailroom;
   let cloud: CloudClients;
-  let directory: DirectoryClient;
-  let rita: Chat;
-  let arnold: Chat;
   /** The requests of phase 1, by name. */
   const created = new Map<string, Record<string, unknown>>();
 
   before(async function () {
     sandbox = await startSandbox({ rootDir: projectRoot(), ephemeral: true, knobs: { realism: 'strict', timeScale: TIME_SCALE, exoLicences: 40, seed: 11 } });
     onGlobalTeardown('strict sandbox', () => sandbox.stop());
-    connector = await startConnector();
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-strict-'));
-    const config = loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } });
-    app = await startMailroom(config, process.env.STRICT_LOG ? createLogger('warn') : silentLogger, {
-      runner: { pollMs: 100, waitPollMs: 250, backoffBaseMs: 200, backoffCapMs: 2000 },
-      waitIntervalMs: 250,
+    m = await TestMailroom.start({
+      sandbox,
+      name: 'strict',
+      logVariable: 'STRICT_LOG',
+      options: { runner: { pollMs: 100, waitPollMs: 250, backoffBaseMs: 200, backoffCapMs: 2000 }, waitIntervalMs: 250 },
     });
-    rita = new Chat(app.url, connector, RITA);
-    arnold = new Chat(app.url, connector, ARNOLD);
-    for (const c of [rita, arnold]) await c.client.install();
-    const e = sandbox.endpoints;
-    cloud = createCloudClients(config.cloud!, config.extraCaFile);
-    directory = new DirectoryClient({ url: e.ldap.url, bindDn: e.ldap.bindDn, password: e.ldap.password, caPem: readFileSync(e.ldap.caFile, 'utf8'), connectTimeoutMs: 5000, timeoutMs: 15000 });
+    cloud = m.cloud;
   });
 
   after(async function () {
-    await app?.stop();
-    cloud?.close();
-    await directory?.close();
-    await connector?.close();
+    await m?.close();
     await sandbox?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   // ------------------------------------------------------------------------------------------- helpers
 
   /** Rita files the command, Arnold approves it on the approval card's data; resolves with the reference. */
-  async function requestAndApprove(kind: KindId, command: string): Promise<string> {
-    const title = reEscape(KINDS[kind].title);
-    const since = connector.calls.length;
-    await rita.client.say(command);
-    const status = await rita.waitFor((c) => new RegExp(`R-\\d+ · ${title}`).test(visibleText(c.body)), since, 30_000).catch(() => {
-      const said = connector.calls.slice(since).map((c) => visibleText(c.body)).join('\n---\n');
-      assert.fail(`"${command}" filed no ${KINDS[kind].title} request; Mailroom said:\n${said}`);
-    });
-    const reference = /(R-\d+)/.exec(visibleText(status.body))?.[1] ?? '';
-    assert.ok(reference, 'the status card names the request');
-    const approval = await arnold.waitFor((c) => new RegExp(`${reference} · ${title}`).test(visibleText(c.body)), since, 30_000);
-    const res = await arnold.client.execute('request.approve', buttonData(approval.body.attachments, 'Approve') ?? {});
-    assert.equal(res.status, 200);
-    return reference;
-  }
+  const requestAndApprove = async (kind: KindId, command: string): Promise<string> => (await m.requestAndApprove(command, KINDS[kind].title, 30_000)).reference;
 
-  /** Waits until the request is done; fails with the run's error (and its steps) when it fails. */
-  async function untilDone(reference: string, timeoutMs = 4 * 60_000): Promise<Record<string, unknown>> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const r = (await storedRequest(app.store, reference))?.record;
-      if (r?.status === 'done') return r.request as Record<string, unknown>;
-      if (r?.status === 'failed' || Date.now() > end) {
-        const steps = r ? (await app.store.runs.listByRequest(r.id)).map((s) => `${s.stepId}:${s.status}`).join(', ') : '';
-        assert.fail(`${reference} is ${r?.status ?? '?'}${r?.error ? `: ${r.error}` : ''} (steps: ${steps})`);
-      }
-      await new Promise((res) => setTimeout(res, 250));
-    }
-  }
+  /** Waits until the request is done; resolves with the request as stored. */
+  const untilDone = async (reference: string): Promise<Record<string, unknown>> => (await m.untilDone(reference, 4 * 60_000)).request as Record<string, unknown>;
 
   /** Files and approves the commands one after another, then waits for all runs (they go on side by side). */
   async function runAll(list: readonly { name: string; kind: KindId; command: string }[]): Promise<Map<string, Record<string, unknown>>> {
@@ -174,7 +126,7 @@ describe('SANDBOX_REALISM=strict: every request kind runs to done through the bo
   });
 
   it('phase 1 met the usage-location lag: the licence step retried after "invalid usage location" and then went through', async function () {
-    const retried = (await app.store.audit.list({ limit: 5000 })).filter((e) => e.event === 'operation.retry' && /invalid usage location/i.test(JSON.stringify(e.data)));
+    const retried = (await m.app.store.audit.list({ limit: 5000 })).filter((e) => e.event === 'operation.retry' && /invalid usage location/i.test(JSON.stringify(e.data)));
     assert.ok(retried.length > 0, 'at least one licence waited for the usage location to replicate');
   });
 
@@ -219,18 +171,18 @@ describe('SANDBOX_REALISM=strict: every request kind runs to done through the bo
     assert.equal(offMbx.RecipientTypeDetails, 'SharedMailbox');
     assert.equal(offMbx.HiddenFromAddressListsEnabled, true);
     assert.deepEqual(await entraLicences(off), []);
-    assert.equal((await directory.findByIdentity(off))?.enabled, false);
+    assert.equal((await m.directory.findByIdentity(off))?.enabled, false);
   });
 
   it('left every step of every run done, and the audit chain verifies', async function () {
-    const all = await app.store.requests.listByRequester(RITA.aadObjectId, { limit: 1000 });
+    const all = await m.app.store.requests.listByRequester(RITA.aadObjectId, { limit: 1000 });
     assert.equal(all.length, 10 + 9, 'ten requests in phase 1, nine in phase 2');
     for (const r of all) {
       assert.equal(r.status, 'done', `${r.reference} is ${r.status}`);
-      const steps = await app.store.runs.listByRequest(r.id);
+      const steps = await m.app.store.runs.listByRequest(r.id);
       assert.ok(steps.length > 0 && steps.every((s) => s.status === 'done'), `${r.reference}: ${steps.map((s) => `${s.stepId}:${s.status}`).join(', ')}`);
     }
-    assert.equal((await app.store.audit.verify()).ok, true);
+    assert.equal((await m.app.store.audit.verify()).ok, true);
     if (process.env.STRICT_LOG) {
       const seen = sandbox.cloud.requests;
       const count = (p: (r: (typeof seen)[number]) => boolean): number => seen.filter(p).length;
