@@ -68,6 +68,16 @@ describe('doctor: cloud checks against the sandbox', function () {
     return [...report.lines];
   }
 
+  /** The doctor's lines while `change` holds (it makes a change to the tenant and returns how to undo it). */
+  async function doctorWhile(change: () => () => void, profile: Partial<ProfileSettings> = {}): Promise<CheckLine[]> {
+    const restore = change();
+    try {
+      return await doctor(profile);
+    } finally {
+      restore();
+    }
+  }
+
   const key = (l: CheckLine): string => `${l.area}: ${l.name}`;
   const failed = (lines: readonly CheckLine[]): string[] => lines.filter((l) => !l.ok).map(key);
   function line(lines: readonly CheckLine[], name: string): CheckLine {
@@ -97,13 +107,7 @@ describe('doctor: cloud checks against the sandbox', function () {
       it(`${need.permission}: its line ✖ with the consent advice${dependents[need.permission] ? `, and ${dependents[need.permission]!.join(', ')} ✖ because Graph refuses that call` : ''}`, async function () {
         assert.ok(needs().includes(need));
         // everything that would stand in for it goes, so the app holds none of need.satisfiedBy
-        const restore = revokeGraphPermissions(sandbox, need.satisfiedBy);
-        let lines: CheckLine[];
-        try {
-          lines = await doctor();
-        } finally {
-          restore();
-        }
+        const lines = await doctorWhile(() => revokeGraphPermissions(sandbox, need.satisfiedBy));
         const own = `Microsoft Graph: application permission ${need.permission}`;
         assert.deepEqual(failed(lines), [own, ...(dependents[need.permission] ?? [])].sort((a, b) => LINES.indexOf(a) - LINES.indexOf(b)), formatReport({ lines, ok: false }));
         const l = line(lines, own);
@@ -122,13 +126,7 @@ describe('doctor: cloud checks against the sandbox', function () {
       const name = `Licences: licensing group ${group.displayName}`;
       assert.match(line(ok, name).detail, /gives Exchange Online \(Plan 1\) \(\d+ of \d+ free\)/);
       assert.ok(ok.some((l) => key(l) === 'Microsoft Graph: application permission GroupMember.ReadWrite.All'));
-      const restore = revokeGraphPermissions(sandbox, ['Directory.Read.All', 'Directory.ReadWrite.All']);
-      let lines: CheckLine[];
-      try {
-        lines = await doctor(profile);
-      } finally {
-        restore();
-      }
+      const lines = await doctorWhile(() => revokeGraphPermissions(sandbox, ['Directory.Read.All', 'Directory.ReadWrite.All']), profile);
       assert.deepEqual(failed(lines), ['Microsoft Graph: application permission Directory.Read.All'], formatReport({ lines, ok: false }));
       assert.match(line(lines, 'Microsoft Graph: application permission Directory.Read.All').advice ?? '', /LICENSING names a licensing group/);
       const missing = await doctor({ licensing: { mode: 'group', groupId: '00000000-0000-4000-8000-00000000dead', groupName: 'Gone' } });
@@ -139,13 +137,7 @@ describe('doctor: cloud checks against the sandbox', function () {
 
   describe('Exchange Online', function () {
     it('the Exchange role taken away: the cmdlets answer 401 "User is not allowed to call …" and the advice names the Entra role and the --print-exo-rbac recipe', async function () {
-      const restore = revokeExchangeRoles(sandbox);
-      let lines: CheckLine[];
-      try {
-        lines = await doctor();
-      } finally {
-        restore();
-      }
+      const lines = await doctorWhile(() => revokeExchangeRoles(sandbox));
       // Get-AcceptedDomain is refused too, so the domain line cannot be checked either
       assert.deepEqual(failed(lines), ["Exchange Online: Mailroom's read cmdlets answer", "Exchange Online: accepted domains include Mailroom's"], formatReport({ lines, ok: false }));
       const l = line(lines, "Exchange Online: Mailroom's read cmdlets answer");
@@ -155,25 +147,16 @@ describe('doctor: cloud checks against the sandbox', function () {
     });
 
     it('with the --print-exo-rbac role groups instead of the Entra role, every line is ✔', async function () {
-      const restore = revokeExchangeRoles(sandbox);
-      let lines: CheckLine[];
-      try {
+      const lines = await doctorWhile(() => {
+        const restore = revokeExchangeRoles(sandbox);
         sandbox.tenant.setAppGrants(sandbox.endpoints.clientId, { exchangeManagementRoles: [...new Set(MAILROOM_EXO_CMDLETS.map((c) => c.role))] });
-        lines = await doctor();
-      } finally {
-        restore();
-      }
+        return restore;
+      });
       assert.deepEqual(failed(lines), [], formatReport({ lines, ok: false }));
     });
 
     it('Exchange.ManageAsApp taken away: its line ✖ with the consent advice; Exchange refuses the cmdlets (403)', async function () {
-      const restore = revokeExchangeRoles(sandbox, { manageAsApp: true });
-      let lines: CheckLine[];
-      try {
-        lines = await doctor();
-      } finally {
-        restore();
-      }
+      const lines = await doctorWhile(() => revokeExchangeRoles(sandbox, { manageAsApp: true }));
       assert.deepEqual(
         failed(lines),
         ['Exchange Online: application permission Exchange.ManageAsApp', "Exchange Online: Mailroom's read cmdlets answer", "Exchange Online: accepted domains include Mailroom's"],
@@ -184,13 +167,7 @@ describe('doctor: cloud checks against the sandbox', function () {
     });
 
     it('the mail domain removed from the accepted domains: only that line ✖, naming MAIL_DOMAIN', async function () {
-      const restore = removeAcceptedDomain(sandbox, SANDBOX_MAIL_DOMAIN);
-      let lines: CheckLine[];
-      try {
-        lines = await doctor();
-      } finally {
-        restore();
-      }
+      const lines = await doctorWhile(() => removeAcceptedDomain(sandbox, SANDBOX_MAIL_DOMAIN));
       assert.deepEqual(failed(lines), ["Exchange Online: accepted domains include Mailroom's"], formatReport({ lines, ok: false }));
       const l = line(lines, "Exchange Online: accepted domains include Mailroom's");
       assert.match(l.detail, /^contoso\.example \(MAIL_DOMAIN, for new primary addresses\) is not among the accepted domains: .*contoso-sandbox\.onmicrosoft\.com/);
@@ -201,13 +178,7 @@ describe('doctor: cloud checks against the sandbox', function () {
 
   describe('directory sync', function () {
     it('the Cloud Sync job paused: only its line ✖, with how to start it', async function () {
-      const restore = setSyncJobStatus(sandbox, 'Paused');
-      let lines: CheckLine[];
-      try {
-        lines = await doctor();
-      } finally {
-        restore();
-      }
+      const lines = await doctorWhile(() => setSyncJobStatus(sandbox, 'Paused'));
       assert.deepEqual(failed(lines), ['Directory sync: Cloud Sync job']);
       const l = line(lines, 'Directory sync: Cloud Sync job');
       assert.match(l.detail, /is paused/);
@@ -215,13 +186,7 @@ describe('doctor: cloud checks against the sandbox', function () {
     });
 
     it('the Cloud Sync job in quarantine: only its line ✖, with the reason and error', async function () {
-      const restore = setSyncJobStatus(sandbox, 'Quarantine', { reason: 'EncounteredQuarantineException', errorCode: 'HybridIdentityServiceNoActiveAgents', message: 'No provisioning agent is active.' });
-      let lines: CheckLine[];
-      try {
-        lines = await doctor();
-      } finally {
-        restore();
-      }
+      const lines = await doctorWhile(() => setSyncJobStatus(sandbox, 'Quarantine', { reason: 'EncounteredQuarantineException', errorCode: 'HybridIdentityServiceNoActiveAgents', message: 'No provisioning agent is active.' }));
       assert.deepEqual(failed(lines), ['Directory sync: Cloud Sync job']);
       const l = line(lines, 'Directory sync: Cloud Sync job');
       assert.match(l.detail, /in quarantine \(EncounteredQuarantineException: HybridIdentityServiceNoActiveAgents: No provisioning agent is active\.\)/);
@@ -243,13 +208,7 @@ describe('doctor: cloud checks against the sandbox', function () {
   });
 
   it('no free Exchange Online licence: only the licence line ✖, with what to buy', async function () {
-    const restore = useUpLicences(sandbox);
-    let lines: CheckLine[];
-    try {
-      lines = await doctor();
-    } finally {
-      restore();
-    }
+    const lines = await doctorWhile(() => useUpLicences(sandbox));
     assert.deepEqual(failed(lines), ['Licences: Exchange Online licence']);
     const l = line(lines, 'Licences: Exchange Online licence');
     assert.match(l.detail, /has no free unit: (\d+) of \1 are used/);
