@@ -483,6 +483,12 @@ const READ_SYNC = ['Synchronization.Read.All', 'Synchronization.ReadWrite.All'];
  * Synchronization.ReadWrite.All (and Application.ReadWrite.OwnedBy, not modelled).
  */
 const READ_SYNC_SCHEMA = ['CustomSecAttributeProvisioning.Read.All', 'CustomSecAttributeProvisioning.ReadWrite.All', 'Synchronization.Read.All', 'Synchronization.ReadWrite.All'];
+/**
+ * https://learn.microsoft.com/graph/api/onpremisessyncbehavior-get and onpremisessyncbehavior-update, group, Application:
+ * Group-OnPremisesSyncBehavior.ReadWrite.All for reading and for writing ("Higher privileged permissions: Not
+ * available": Group.ReadWrite.All and Directory.ReadWrite.All do not include it).
+ */
+const GROUP_SYNC_BEHAVIOR = ['Group-OnPremisesSyncBehavior.ReadWrite.All'];
 
 /** Graph's answer when the token lacks the permission an endpoint needs. */
 function requireRole(call: GraphCall, anyOf: string[]): void {
@@ -648,6 +654,23 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
       }
       return methodNotAllowed();
     }
+    if (sub === 'onPremisesSyncBehavior' && subKey === undefined) {
+      if (m === 'GET') {
+        requireRole(call, GROUP_SYNC_BEHAVIOR);
+        const g = findGroupOr404(t, key);
+        const select = parseSelect(call.query);
+        const entity = applySelect({ id: g.id, isCloudManaged: g.isCloudManaged === true }, select, ['id', 'isCloudManaged'], 'onPremisesSyncBehavior');
+        return reply(200, { '@odata.context': `${meta}#groups('${g.id}')/onPremisesSyncBehavior${select ? `(${select.join(',')})` : ''}/$entity`, ...entity });
+      }
+      if (m === 'PATCH') {
+        requireRole(call, GROUP_SYNC_BEHAVIOR);
+        const g = findGroupOr404(t, key);
+        const isCloudManaged = syncBehaviorPatch(bodyObject(call));
+        if (isCloudManaged !== undefined) t.setGroupSyncBehavior(g.id, isCloudManaged);
+        return reply(204);
+      }
+      return methodNotAllowed();
+    }
     if (sub === 'assignLicense' && m === 'POST') {
       requireRole(call, WRITE_GROUP_LICENCES);
       findGroupOr404(t, key);
@@ -737,6 +760,24 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
     return reply(200, { '@odata.context': `${meta}#servicePrincipals('${key}')/synchronization/jobs/$entity`, ...syncJobJson(job) });
   }
   return segmentNotFound(root ?? '');
+}
+
+/**
+ * The body of `PATCH …/onPremisesSyncBehavior`: "supply only the values for properties to update" (isCloudManaged, a
+ * Boolean; "Update onPremisesSyncBehavior"), so `{}` changes nothing. Another property is refused as OData refuses a
+ * property its type does not define; a value that is not a JSON Boolean with the sandbox's own wording.
+ */
+function syncBehaviorPatch(b: Record<string, unknown>): boolean | undefined {
+  for (const k of Object.keys(b)) {
+    if (k === 'isCloudManaged' || k.startsWith('@odata.')) continue;
+    throw new GraphError(400, 'BadRequest', `The property '${k}' does not exist on type 'microsoft.graph.onPremisesSyncBehavior'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+  }
+  const v = b.isCloudManaged;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') {
+    throw new GraphError(400, 'BadRequest', `Cannot convert the literal '${JSON.stringify(v)}' to the expected type 'Edm.Boolean': isCloudManaged must be true or false. Nothing was changed.`);
+  }
+  return v;
 }
 
 function syncJobNotFound(servicePrincipalId: string, jobId: string): GraphError {

@@ -3,8 +3,14 @@
  * outcomes through Graph and Exchange Online.
  */
 import assert from 'node:assert/strict';
+import { ClientSecretCredential } from '@azure/identity';
+import { readFileSync } from 'node:fs';
 import type { Sandbox } from '../../../src/sandbox';
 import { ConformanceSuite, getConformanceSandbox, add, exoError, remove, type ExoGroup, type ExoRecipientRow, type GraphError } from '../../harness/conformance';
+import { httpsRequest, type HttpResult } from '../../harness/sandbox';
+
+/** The application permission of Graph's onPremisesSyncBehavior for groups (onpremisessyncbehavior-get, -update). */
+const GROUP_SOA_PERMISSION = 'Group-OnPremisesSyncBehavior.ReadWrite.All';
 
 describe('conformance: groups (hybrid-behaviour.md § Groups)', function () {
   let sandbox: Sandbox;
@@ -24,6 +30,24 @@ describe('conformance: groups (hybrid-behaviour.md § Groups)', function () {
   });
 
   const mailOf = (name: string): string => `${name}@contoso.example`;
+
+  /**
+   * Graph as a second app of the tenant, an admin's tool that holds exactly these application permissions (Mailroom's
+   * own app does not ask for the SOA permission: Mailroom never converts a group's source of authority).
+   */
+  function graphAsApp(graphRoles: string[]): (method: string, path: string, body?: unknown) => Promise<HttpResult<GraphError & { id?: string; isCloudManaged?: boolean }>> {
+    const app = sandbox.tenant.registerApp({ displayName: `Conformance ${graphRoles.join('+') || 'no permissions'}`, graphRoles });
+    const { endpoints } = sandbox;
+    const credential = new ClientSecretCredential(endpoints.tenantId, app.clientId, app.secrets[0]!, {
+      authorityHost: endpoints.authorityHost,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: readFileSync(endpoints.caFile, 'utf8') },
+    });
+    return async (method, path, body) => {
+      const token = await credential.getToken('https://graph.microsoft.com/.default');
+      return httpsRequest(sandbox.cloud.caPem, method, `${endpoints.graphUrl}${path}`, body, { authorization: `Bearer ${token.token}` });
+    };
+  }
 
   describe('the table: scope × type × mail', function () {
     const groups = { gdNoMail: '', udNoMail: '', gd: '', ud: '', gs: '', us: '' };
@@ -169,9 +193,11 @@ describe('conformance: groups (hybrid-behaviour.md § Groups)', function () {
     const [entra] = await s.graphGroupsBySam(g);
     const [entraDl] = await s.graphGroupsBySam(dl);
     assert.ok(entra && entraDl);
-    // Set-up through the tenant: src/sandbox/cloud/graph.ts does not serve PATCH …/onPremisesSyncBehavior yet (next test).
-    sandbox.tenant.setGroupSyncBehavior(entra.id, true);
-    sandbox.tenant.setGroupSyncBehavior(entraDl.id, true);
+    const soa = graphAsApp([GROUP_SOA_PERMISSION]);
+    for (const id of [entra.id, entraDl.id]) {
+      const converted = await soa('PATCH', `/groups/${id}/onPremisesSyncBehavior`, { isCloudManaged: true });
+      assert.equal(converted.status, 204, converted.text);
+    }
 
     const converted = await s.graph<{ onPremisesSyncEnabled: boolean | null }>('GET', `/groups/${entra.id}`);
     assert.equal(converted.json.onPremisesSyncEnabled, null, '"isCloudManaged true, onPremisesSyncEnabled null" after the conversion');
@@ -194,14 +220,80 @@ describe('conformance: groups (hybrid-behaviour.md § Groups)', function () {
     assert.equal(viaGraph.json.error.message, 'Cannot Update a mail-enabled security groups and or distribution list.');
   });
 
-  it('Graph PATCH /groups/{id}/onPremisesSyncBehavior {"isCloudManaged":true}: why the conversion above is set up through the tenant — the tenant models it (Tenant.setGroupSyncBehavior), but src/sandbox/cloud/graph.ts, under separate change, does not route the segment yet; when it does, this answer changes and the test must assert 204 and GET isCloudManaged true instead', async function () {
+  it('Graph PATCH /groups/{id}/onPremisesSyncBehavior {"isCloudManaged":true} answers 204 No Content and GET …/onPremisesSyncBehavior?$select=isCloudManaged then reads true; false hands the group back ("Update onPremisesSyncBehavior", "Get onPremisesSyncBehavior", learn.microsoft.com/graph/api/onpremisessyncbehavior-update, -get; "Configure Group Source of Authority (SOA)")', async function () {
     const g = s.name('GrSoaG');
     await s.addGroup(g, { scope: 'universal', security: true });
     await s.sync();
     const [entra] = await s.graphGroupsBySam(g);
     assert.ok(entra);
-    const patch = await s.graph<GraphError>('PATCH', `/groups/${entra.id}/onPremisesSyncBehavior`, { isCloudManaged: true });
-    assert.equal(patch.status, 400, patch.text);
-    assert.equal(patch.json.error.message, "Resource not found for the segment 'onPremisesSyncBehavior'.");
+    const soa = graphAsApp([GROUP_SOA_PERMISSION]);
+    const read = async (): Promise<boolean | undefined> => {
+      const res = await soa('GET', `/groups/${entra.id}/onPremisesSyncBehavior?$select=isCloudManaged`);
+      assert.equal(res.status, 200, res.text);
+      return res.json.isCloudManaged;
+    };
+    assert.equal(await read(), false, 'a synced group: its source of authority is AD');
+    const patch = await soa('PATCH', `/groups/${entra.id}/onPremisesSyncBehavior`, { isCloudManaged: true });
+    assert.equal(patch.status, 204, patch.text);
+    assert.equal(patch.text, '', '204 No Content');
+    assert.equal(await read(), true);
+    const full = await soa('GET', `/groups/${entra.id}/onPremisesSyncBehavior`);
+    assert.equal(full.status, 200, full.text);
+    assert.equal(full.json.id, entra.id, '"id: The object ID of the parent object"');
+    assert.equal(full.json.isCloudManaged, true);
+    assert.equal((await s.graph<{ onPremisesSyncEnabled: boolean | null }>('GET', `/groups/${entra.id}`)).json.onPremisesSyncEnabled, null, '"Status of attributes after you convert SOA"');
+
+    const back = await soa('PATCH', `/groups/${entra.id}/onPremisesSyncBehavior`, { isCloudManaged: false });
+    assert.equal(back.status, 204, back.text);
+    assert.equal(await read(), false, '"if false, … the on-premises Active Directory can take over the object"');
+  });
+
+  it('Graph …/onPremisesSyncBehavior takes only Group-OnPremisesSyncBehavior.ReadWrite.All: 403 Authorization_RequestDenied for Mailroom\'s app and for Group.ReadWrite.All + Directory.ReadWrite.All, nothing changed (permissions tables of onpremisessyncbehavior-get and -update: "Higher privileged permissions: Not available")', async function () {
+    const g = s.name('GrSoaP');
+    await s.addGroup(g, { scope: 'universal', security: true });
+    await s.sync();
+    const [entra] = await s.graphGroupsBySam(g);
+    assert.ok(entra);
+    const path = `/groups/${entra.id}/onPremisesSyncBehavior`;
+    const denied = (res: HttpResult<GraphError>): void => {
+      assert.equal(res.status, 403, res.text);
+      assert.equal(res.json.error.code, 'Authorization_RequestDenied');
+      assert.equal(res.json.error.message, 'Insufficient privileges to complete the operation.');
+    };
+    denied(await s.graph<GraphError>('PATCH', path, { isCloudManaged: true }));
+    denied(await s.graph<GraphError>('GET', path));
+    const broad = graphAsApp(['Group.ReadWrite.All', 'Directory.ReadWrite.All']);
+    denied(await broad('PATCH', path, { isCloudManaged: true }));
+    denied(await broad('GET', path));
+    const soa = graphAsApp([GROUP_SOA_PERMISSION]);
+    const after = await soa('GET', path);
+    assert.equal(after.status, 200, after.text);
+    assert.equal(after.json.isCloudManaged, false, 'the refused PATCH changed nothing');
+  });
+
+  it('Graph PATCH …/onPremisesSyncBehavior refuses what it cannot apply, changing nothing: a non-Boolean isCloudManaged, a property the type does not have (OData), an unknown group (404 Request_ResourceNotFound), a cloud-native group (the sandbox\'s wording)', async function () {
+    const g = s.name('GrSoaB');
+    await s.addGroup(g, { scope: 'universal', security: true });
+    await s.sync();
+    const [entra] = await s.graphGroupsBySam(g);
+    assert.ok(entra);
+    const soa = graphAsApp([GROUP_SOA_PERMISSION]);
+    const path = `/groups/${entra.id}/onPremisesSyncBehavior`;
+    const notBoolean = await soa('PATCH', path, { isCloudManaged: 'yes' });
+    assert.equal(notBoolean.status, 400, notBoolean.text);
+    assert.match(notBoolean.json.error.message, /expected type 'Edm\.Boolean'/);
+    const unknown = await soa('PATCH', path, { isCloudManaged: true, syncEnabled: false });
+    assert.equal(unknown.status, 400, unknown.text);
+    assert.match(unknown.json.error.message, /The property 'syncEnabled' does not exist on type 'microsoft\.graph\.onPremisesSyncBehavior'/);
+    assert.equal((await soa('GET', path)).json.isCloudManaged, false, 'nothing was changed');
+    const missing = await soa('PATCH', '/groups/00000000-0000-4000-8000-00000000dead/onPremisesSyncBehavior', { isCloudManaged: true });
+    assert.equal(missing.status, 404, missing.text);
+    assert.equal(missing.json.error.code, 'Request_ResourceNotFound');
+    const cloudGroup = sandbox.tenant.createCloudGroup({ displayName: s.name('GrSoaCloud') });
+    const native = await soa('PATCH', `/groups/${cloudGroup.id}/onPremisesSyncBehavior`, { isCloudManaged: true });
+    assert.equal(native.status, 400, native.text);
+    assert.match(native.json.error.message, /not synchronized from on-premises Active Directory/);
+    const nativeRead = await soa('GET', `/groups/${cloudGroup.id}/onPremisesSyncBehavior`);
+    assert.equal(nativeRead.json.isCloudManaged, false, 'a cloud-native group: "isCloudManaged is set to false"');
   });
 });
