@@ -10,6 +10,7 @@ import { startHttpServer, type HttpServer } from './server/http';
 import { connectProbe, runProbes, type Probe } from './server/readiness';
 import { openStore, type Store, type StoreOptions } from './store';
 import { createWorkflow, type Workflow, type WorkflowOptions } from './workflow/create-workflow';
+import { auditKey, vaultKey } from './workflow/secret-vault';
 
 export interface Mailroom {
   readonly url: string;
@@ -59,7 +60,9 @@ export function storeOptions(config: MailroomConfig): StoreOptions {
 /** The composition root: adapters (store, directory, cloud, Teams) wired to the workflow's ports, then the HTTP server. */
 export async function startMailroom(config: MailroomConfig, log: Logger, options: MailroomOptions = {}): Promise<Mailroom> {
   log.info('starting Mailroom', describeConfig(config));
-  const store = await openStore(storeOptions(config));
+  // One instance per SQLite file: a second Mailroom on the same file is refused (PostgreSQL serves several).
+  // The audit chain's key lives outside the database: AUDIT_KEY, or derived from the vault key (secret-vault.ts).
+  const store = await openStore({ ...storeOptions(config), singleInstance: true, auditKey: auditKey(config.auditKey, vaultKey(config.secretKey, config.dataDir)) });
   const probes = probesFor(config, store);
   const readiness = () => runProbes(probes);
 

@@ -1,7 +1,10 @@
 import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext } from 'botbuilder';
+import type restify from 'restify';
 import type { BotConfig } from '../config/config';
 import type { Logger } from '../log';
+import type { MessageHandler } from '../server/http';
 import { randomUUID } from 'node:crypto';
+import { checkActivityShape, checkBearer, checkLocalRequest } from './activity-guard';
 
 /**
  * CloudAdapter from the bot registration. With no app id (sandbox mode) it runs anonymously, as local
@@ -23,4 +26,66 @@ export function createAdapter(bot: BotConfig, log: Logger): CloudAdapter {
     }
   };
   return adapter;
+}
+
+/** What an HTTP error answer says: a fixed text per status, never the SDK's or an exception's message. */
+const ERROR_TEXT: Record<number, string> = {
+  400: 'The activity is malformed. Nothing was processed.',
+  401: 'The request is not authenticated: a Bot Framework token for this bot is required. Nothing was processed.',
+  403: 'Not allowed.',
+  404: 'Not found.',
+  500: 'Mailroom could not process the activity.',
+};
+
+/**
+ * POST /api/messages: checks the activity at the edge (its shape; without a bot registration, that it comes from and
+ * is answered on this machine), then lets the CloudAdapter authenticate and run it. Error answers carry a fixed text,
+ * never an internal message; what went wrong is logged with a reference.
+ */
+export function createMessageHandler(adapter: CloudAdapter, bot: BotConfig, log: Logger, logic: (ctx: TurnContext) => Promise<void>): MessageHandler {
+  const anonymous = !bot.appId;
+  return async (req: restify.Request, res: restify.Response) => {
+    const body = (req as { body?: unknown }).body as Record<string, unknown>;
+    const refusal = (anonymous ? checkLocalRequest(req.headers, body) : checkBearer(req.headers.authorization)) ?? checkActivityShape(body);
+    if (refusal) {
+      log.warn('request refused at the edge', { reason: refusal.reason, status: refusal.status });
+      res.send(refusal.status, { error: refusal.error });
+      return;
+    }
+    let status = 200;
+    let payload: unknown;
+    const recorder = {
+      socket: res.socket,
+      status(code: number) {
+        status = code;
+        return recorder;
+      },
+      header(name: string, value: unknown) {
+        res.header(name, value);
+        return recorder;
+      },
+      send(b?: unknown) {
+        payload = b;
+        return recorder;
+      },
+      end() {
+        return recorder;
+      },
+    };
+    await adapter.process({ body, headers: req.headers, method: req.method }, recorder, logic);
+    if (status >= 400) {
+      const reference = randomUUID();
+      const detail = typeof payload === 'string' ? payload.slice(0, 300) : payload === undefined ? undefined : '(an object)';
+      if (status >= 500) log.error('activity failed', { reference, status, detail, type: body.type });
+      else log.warn('activity answered with an error', { reference, status, detail, type: body.type });
+      if (payload === undefined) {
+        res.send(status);
+        return;
+      }
+      res.send(status, { error: ERROR_TEXT[status] ?? 'The activity was not processed.', reference });
+      return;
+    }
+    if (payload === undefined) res.send(status);
+    else res.send(status, payload);
+  };
 }

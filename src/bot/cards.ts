@@ -2,17 +2,134 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Template } from 'adaptivecards-templating';
 import { Attachment, CardFactory } from 'botbuilder';
+import { Markdown, markdownValue, togglesCodeSpan } from './markdown';
 
 /** Card templates live in `cards/<name>.json`; data is bound with adaptivecards-templating. */
 export type CardName = 'welcome' | 'help' | 'notice' | 'request-form' | 'kind-picker' | 'request-approval' | 'request-status' | 'request-rollback' | 'request-list' | 'audit-trail';
 
 export interface NoticeData {
   title: string;
-  text: string;
+  /** Plain text (shown as it is), or markdown that code wrote with `md`. */
+  text: string | Markdown;
   tone?: 'info' | 'good' | 'warning' | 'error';
   facts?: { title: string; value: string }[];
 }
 
+type Json = Record<string, unknown>;
+
+// Markers around the parts of a markdown text that are markup as written: the template's own text and `md` values.
+// Everything else in a markdown text (every bound value) is escaped when the card is rendered. Data never carries
+// the markers (they are removed from every string first), so a value cannot pass itself off as markup.
+const RAW_OPEN = '\uE000';
+const RAW_CLOSE = '\uE001';
+const MARKERS = /[\uE000\uE001]/g;
+
+/** The parts of an interpolated template string: literal text and `${…}` bindings (braces and quotes matched). */
+function splitBindings(s: string): { literal: boolean; text: string }[] {
+  const parts: { literal: boolean; text: string }[] = [];
+  let i = 0;
+  let literal = '';
+  while (i < s.length) {
+    const start = s.indexOf('${', i);
+    if (start < 0) break;
+    let depth = 0;
+    let quote = '';
+    let end = -1;
+    for (let j = start + 1; j < s.length; j++) {
+      const c = s[j];
+      if (quote) {
+        if (c === quote) quote = '';
+      } else if (c === "'" || c === '"') quote = c;
+      else if (c === '{') depth++;
+      else if (c === '}' && --depth === 0) {
+        end = j;
+        break;
+      }
+    }
+    if (end < 0) break; // not a binding the templating engine would read either: leave the rest as text
+    literal += s.slice(i, start);
+    if (literal) parts.push({ literal: true, text: literal });
+    literal = '';
+    parts.push({ literal: false, text: s.slice(start, end + 1) });
+    i = end + 1;
+  }
+  literal += s.slice(i);
+  if (literal) parts.push({ literal: true, text: literal });
+  return parts;
+}
+
+/** A markdown text of a template with its literal parts marked as markup (its bindings stay unmarked). */
+function markLiterals(s: string): string {
+  return splitBindings(s)
+    .map((p) => (p.literal ? `${RAW_OPEN}${p.text}${RAW_CLOSE}` : p.text))
+    .join('');
+}
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Calls `fn` on every markdown text of a card: a TextBlock's `text`, a FactSet fact's `title` and `value` (what Teams
+ * renders as markdown). Input labels, choices, values, placeholders and action data are plain text and not visited.
+ */
+function eachMarkdownText(node: unknown, fn: (text: string) => string): void {
+  if (Array.isArray(node)) return node.forEach((n) => eachMarkdownText(n, fn));
+  if (!isObject(node)) return;
+  if (node.type === 'TextBlock' && typeof node.text === 'string') node.text = fn(node.text);
+  if (node.type === 'FactSet' && Array.isArray(node.facts)) {
+    for (const f of node.facts) {
+      if (!isObject(f)) continue;
+      if (typeof f.title === 'string') f.title = fn(f.title);
+      if (typeof f.value === 'string') f.value = fn(f.value);
+    }
+  }
+  for (const v of Object.values(node)) eachMarkdownText(v, fn);
+}
+
+/** The data with the markers removed from every string and each `md` value marked as markup. */
+function prepareData(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(MARKERS, '');
+  if (v instanceof Markdown) return `${RAW_OPEN}${v.source.replace(MARKERS, '')}${RAW_CLOSE}`;
+  if (Array.isArray(v)) return v.map(prepareData);
+  if (v && typeof v === 'object' && !(v instanceof Date)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, prepareData(x)]));
+  return v;
+}
+
+/**
+ * An expanded markdown text as it goes to Teams: marked parts as they are, everything else escaped (inside a code
+ * span of the markup, where escapes do not work, only backticks are replaced).
+ */
+function finishMarkdown(s: string): string {
+  let out = '';
+  let inCode = false;
+  let i = 0;
+  while (i < s.length) {
+    const open = s.indexOf(RAW_OPEN, i);
+    const value = s.slice(i, open < 0 ? s.length : open).replace(MARKERS, '');
+    out += markdownValue(value, inCode);
+    if (open < 0) break;
+    const close = s.indexOf(RAW_CLOSE, open + 1);
+    const raw = s.slice(open + 1, close < 0 ? s.length : close).replace(MARKERS, '');
+    if (togglesCodeSpan(raw)) inCode = !inCode;
+    out += raw;
+    if (close < 0) break;
+    i = close + 1;
+  }
+  return out;
+}
+
+/** Every string of the expanded card without markers (an `md` value bound to a plain-text property shows its source). */
+function stripMarkers(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(MARKERS, '');
+  if (Array.isArray(v)) return v.map(stripMarkers);
+  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stripMarkers(x)]));
+  return v;
+}
+
+/**
+ * Expands the card templates. Every value bound into a markdown text (TextBlock text, fact title and value) is
+ * escaped for Adaptive Card markdown here, in one place: a template's own text stays markup, a value (a name, a
+ * field, an error, whatever its source) always reads as the text it is. Plain-text properties get values as they are.
+ */
 export class CardRenderer {
   private readonly cache = new Map<CardName, Template>();
 
@@ -22,6 +139,7 @@ export class CardRenderer {
     let t = this.cache.get(name);
     if (!t) {
       const json = JSON.parse(readFileSync(path.join(this.cardsDir, `${name}.json`), 'utf8')) as object;
+      eachMarkdownText(json, markLiterals);
       t = new Template(json);
       this.cache.set(name, t);
     }
@@ -30,7 +148,9 @@ export class CardRenderer {
 
   /** Expands a template to card JSON. */
   render(name: CardName, data: object): Record<string, unknown> {
-    return this.template(name).expand({ $root: data }) as Record<string, unknown>;
+    const card = this.template(name).expand({ $root: prepareData(data) }) as unknown;
+    eachMarkdownText(card, finishMarkdown);
+    return stripMarkers(card) as Record<string, unknown>;
   }
 
   attachment(name: CardName, data: object): Attachment {

@@ -71,7 +71,8 @@ export function registerHandlers(bot: MailroomBot, deps: RegistrationDeps): void
     formAction(d), // request.form
     submitAction(d), // request.submit
     retryAction(d), // request.retry
-    revealAction(d), // request.reveal
+    // request.reveal: no command matches it; the password reveal itself allows only the request's requester.
+    { ...revealAction(d), name: 'reveal password', roles: 'anyone' as const },
     approveAction(d), // request.approve
     rejectAction(d), // request.reject
     rollbackAction(d), // request.rollback

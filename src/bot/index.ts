@@ -1,10 +1,9 @@
 import path from 'node:path';
-import type restify from 'restify';
 import type { MailroomConfig } from '../config/config';
 import type { Logger } from '../log';
 import type { MessageHandler } from '../server/http';
 import type { ConversationRepository } from '../store';
-import { createAdapter } from './adapter';
+import { createAdapter, createMessageHandler } from './adapter';
 import { CardRenderer } from './cards';
 import { MailroomBot } from './mailroom-bot';
 import { Notifier } from './notifier';
@@ -50,7 +49,6 @@ export function createBotRuntime(config: MailroomConfig, deps: BotRuntimeDeps): 
     allowedTenantIds: config.allowedTenantIds,
   });
   const notifier = new Notifier(adapter, config.bot.appId, deps.conversations, log);
-  const onMessage: MessageHandler = (req: restify.Request, res: restify.Response) =>
-    adapter.process(req, res, (ctx) => bot.run(ctx));
+  const onMessage: MessageHandler = createMessageHandler(adapter, config.bot, log, (ctx) => bot.run(ctx));
   return { onMessage, notifier, bot, cards };
 }

@@ -10,8 +10,9 @@ import type { Logger } from '../log';
 import type { ConversationRepository } from '../store';
 import type { CardRenderer } from './cards';
 import { allowedFor, CommandInfo, suggest } from './commands/catalogue';
-import type { RoleResolver } from './roles';
+import type { Role, RoleResolver } from './roles';
 import { Actor, checkActor, conversationKind, TurnInfo } from './turn';
+import { md } from './markdown';
 
 /** A chat command: matched on the text with the bot's mention removed, case-insensitively. */
 export interface CommandHandler extends CommandInfo {
@@ -23,6 +24,16 @@ export interface CommandHandler extends CommandInfo {
 export interface CardActionHandler {
   readonly verb: string;
   handle(ctx: TurnContext, turn: TurnInfo, data: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+}
+
+/**
+ * A card verb as registered: with the roles that may use it, checked before it runs, exactly like a command's
+ * (the same roles as the matching command). A person without one gets a refusal that names only the action.
+ */
+export interface GatedCardAction extends CardActionHandler {
+  /** The action as the refusal names it, e.g. "approve". */
+  readonly name: string;
+  readonly roles: readonly Role[] | 'anyone';
 }
 
 export interface MailroomBotDeps {
@@ -40,7 +51,7 @@ export interface MailroomBotDeps {
  */
 export class MailroomBot extends TeamsActivityHandler {
   private readonly commands: CommandHandler[] = [];
-  private readonly cardActions = new Map<string, CardActionHandler>();
+  private readonly cardActions = new Map<string, GatedCardAction>();
   /** The conversation references this instance wrote lately, to skip rewriting an unchanged one on every turn. */
   private readonly remembered = new RecentWrites(10_000, 10 * 60_000);
 
@@ -54,7 +65,7 @@ export class MailroomBot extends TeamsActivityHandler {
     return this;
   }
 
-  cardAction(handler: CardActionHandler): this {
+  cardAction(handler: GatedCardAction): this {
     this.cardActions.set(handler.verb, handler);
     return this;
   }
@@ -68,12 +79,14 @@ export class MailroomBot extends TeamsActivityHandler {
     const a = ctx.activity;
     const check = checkActor(a, this.deps.allowedTenantIds);
     if (!check.ok) {
+      // Every field here comes from the caller: logged clipped, and the answer says nothing of why.
       this.deps.log.warn('activity refused', {
         reason: check.reason,
-        tenantId: check.tenantId ?? null,
-        type: a.type,
-        from: a.from?.aadObjectId ?? a.from?.id ?? null,
-        conversation: a.conversation?.id ?? null,
+        tenantId: clipOrNull(check.tenantId, 64),
+        channelId: clipOrNull(a.channelId, 32),
+        type: clipOrNull(a.type, 32),
+        from: clipOrNull(a.from?.aadObjectId ?? a.from?.id, 64),
+        conversation: clipOrNull(a.conversation?.id, 128),
       });
       if (a.type === (ActivityTypes.Invoke as string)) {
         await ctx.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 403 } as InvokeResponse });
@@ -110,7 +123,8 @@ export class MailroomBot extends TeamsActivityHandler {
     // Messages and card clicks repeat the reference they came with: write it only when it changed (or now and
     // then). Install and membership events always write, so a reinstall seen by another instance is never missed.
     const everyday = a.type === (ActivityTypes.Message as string) || a.type === (ActivityTypes.Invoke as string);
-    const fingerprint = JSON.stringify(input);
+    // (the activity id differs on every activity and matters to no proactive message: it is left out of the comparison)
+    const fingerprint = JSON.stringify({ ...input, reference: { ...reference, activityId: undefined } });
     if (everyday && this.remembered.fresh(a.conversation.id, fingerprint)) {
       ctx.turnState.set(NEW_CONVERSATION, false);
       return false;
@@ -147,11 +161,25 @@ export class MailroomBot extends TeamsActivityHandler {
 
   protected override async onMessageActivity(ctx: TurnContext): Promise<void> {
     const turn = await this.turnInfo(ctx);
+    const length = ctx.activity.text?.length ?? 0;
+    if (length > MAX_MESSAGE_CHARS) {
+      this.deps.log.warn('message refused: too long', { length, actor: turn.actor.aadObjectId });
+      await ctx.sendActivity({
+        attachments: [
+          this.deps.cards.notice({
+            title: 'Your message is too long',
+            text: md`It has ${length.toLocaleString('en-US')} characters; Mailroom reads messages of at most ${MAX_MESSAGE_CHARS.toLocaleString('en-US')} characters. Nothing was changed. Type **help** to see the commands you can use.`,
+            tone: 'warning',
+          }),
+        ],
+      });
+      return;
+    }
     const text = normaliseText(TurnContext.removeRecipientMention(ctx.activity) ?? ctx.activity.text ?? '');
     if (!text) {
       if (ctx.activity.value) {
         await ctx.sendActivity({
-          attachments: [this.deps.cards.notice({ title: 'This card is out of date', text: 'Its button belongs to an older version of Mailroom. Nothing was changed. Type **help** for the current commands.', tone: 'warning' })],
+          attachments: [this.deps.cards.notice({ title: 'This card is out of date', text: md`Its button belongs to an older version of Mailroom. Nothing was changed. Type **help** for the current commands.`, tone: 'warning' })],
         });
       }
       return;
@@ -173,7 +201,7 @@ export class MailroomBot extends TeamsActivityHandler {
       attachments: [
         this.deps.cards.notice({
           title: 'I did not understand that',
-          text: `"${clip(text, 60)}" is not a Mailroom command.${hint ? ` Did you mean **${hint.usage}**?` : ''} Type **help** to see the commands you can use.`,
+          text: md`"${clip(text, 60)}" is not a Mailroom command.${hint ? md` Did you mean **${hint.usage}**?` : ''} Type **help** to see the commands you can use.`,
           tone: 'info',
         }),
       ],
@@ -188,6 +216,10 @@ export class MailroomBot extends TeamsActivityHandler {
       this.deps.log.warn('unknown card verb', { verb, actor: turn.actor.aadObjectId });
       return cardResponse(this.deps.cards.render('notice', { title: 'This card is out of date', text: `Mailroom does not know the action "${clip(verb, 40)}". Nothing was changed.`, tone: 'warning', facts: [] }));
     }
+    if (!allowedFor(handler, turn.roles)) {
+      this.deps.log.warn('card action refused: role missing', { verb, actor: turn.actor.aadObjectId, roles: turn.roles });
+      return cardResponse(this.deps.cards.render('notice', { ...refusedNotice(handler, turn.actor), facts: [] }));
+    }
     const data: Record<string, unknown> = value.action?.data ?? {};
     const card = await handler.handle(ctx, turn, data);
     return card ? cardResponse(card) : { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: undefined as never };
@@ -195,6 +227,13 @@ export class MailroomBot extends TeamsActivityHandler {
 }
 
 const NEW_CONVERSATION = Symbol('mailroom.newConversation');
+
+/**
+ * The longest message text Mailroom reads. The longest valid command (a one-liner with every field of the largest
+ * request kind at its limit: 4,000 characters of members, 1,024 of description, …) is about 6,000 characters; Teams
+ * may add markup around pasted text, so twice that, rounded up. Teams itself allows messages of about 28 KB.
+ */
+export const MAX_MESSAGE_CHARS = 16_000;
 
 /** What was written per key and when: bounded (oldest out first) and aged (a write older than `maxAgeMs` is not fresh). */
 class RecentWrites {
@@ -230,15 +269,19 @@ function normaliseText(text: string): string {
   return text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
+function clipOrNull(s: string | undefined, n: number): string | null {
+  return typeof s === 'string' ? clip(s, n) : null;
+}
+
 function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
-function refusedNotice(cmd: CommandInfo, actor: Actor) {
+function refusedNotice(cmd: Pick<CommandInfo, 'name' | 'roles'>, actor: Actor) {
   const needs = cmd.roles === 'anyone' ? 'any role' : cmd.roles.join(' or ');
   return {
     title: 'Not allowed',
-    text: `**${cmd.name}** needs the ${needs} role, and ${actor.name} does not have it. Nothing was changed. Ask your Mailroom admin if you need it.`,
+    text: md`**${cmd.name}** needs the ${needs} role, and ${actor.name} does not have it. Nothing was changed. Ask your Mailroom admin if you need it.`,
     tone: 'warning' as const,
   };
 }

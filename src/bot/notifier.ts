@@ -24,6 +24,8 @@ export class Notifier {
     return {
       type: 'message',
       text: msg.text,
+      // Notification texts carry names, reasons and errors as they are: Teams shows them as written, never as markdown.
+      ...(msg.text !== undefined ? { textFormat: 'plain' } : {}),
       attachments: msg.card ? [{ contentType: 'application/vnd.microsoft.card.adaptive', content: msg.card }] : undefined,
     };
   }

@@ -4,9 +4,11 @@
  */
 import { keptLine, type RollbackPlan } from '../plans';
 import { KINDS, type FieldError, type KindId } from '../requests';
+import { notVisibleMessage } from '../workflow/approval-access';
 import type { RequestView } from '../workflow/request-view';
 import type { SweepReport } from '../workflow/sweep';
 import type { CardRenderer, NoticeData } from './cards';
+import type { Markdown } from './markdown';
 
 type Card = Record<string, unknown>;
 type Tone = NonNullable<NoticeData['tone']>;
@@ -94,18 +96,23 @@ export function sweepCard(cards: CardRenderer, report: SweepReport): Card {
 }
 
 /** A notice card, as a card verb answers with it (it replaces the clicked card). */
-export function noticeCard(cards: CardRenderer, title: string, text: string, tone: Tone): Card {
+export function noticeCard(cards: CardRenderer, title: string, text: string | Markdown, tone: Tone): Card {
   return cards.render('notice', { title, text, tone, facts: [] });
 }
 
 /** A notice as a chat message, as a command answers. */
-export function noticeReply(cards: CardRenderer, title: string, text: string, tone: Tone = 'info') {
+export function noticeReply(cards: CardRenderer, title: string, text: string | Markdown, tone: Tone = 'info') {
   return { attachments: [cards.notice({ title, text, tone })] };
 }
 
-/** The answer to a reference the actor may not see, or that does not exist (the two are not told apart). */
+/** The answer to a reference the actor may not see, or that does not exist: the same words for both. */
 export function notFoundReply(cards: CardRenderer, reference: string) {
-  return noticeReply(cards, 'Not found', `There is no request ${reference} that you may see.`, 'warning');
+  return noticeReply(cards, 'Not found', notVisibleMessage(reference), 'warning');
+}
+
+/** {@link notFoundReply} as a card verb answers (it replaces the clicked card). */
+export function notFoundCard(cards: CardRenderer, reference: string): Card {
+  return noticeCard(cards, 'Not found', notVisibleMessage(reference), 'warning');
 }
 
 /** A refused action on a card: the request's status card with the reason when the actor may see it, else a notice. */

@@ -71,6 +71,22 @@ export class TeamsNotifications implements RequestNotifications {
     }
   }
 
+  /** The card that showed a revealed password, updated in place for everyone: the request's card with `notice`, no password. */
+  async passwordHidden(card: { readonly conversationId: string; readonly activityId: string }, view: RequestView, notice: string): Promise<void> {
+    await this.notifier.update(card.conversationId, card.activityId, { card: statusCard(this.cards, view, notice, { canReveal: false }) });
+  }
+
+  /** The daily audit chain head, to each admin's personal chat; the log has it too. */
+  async auditHeadReported(text: string, adminUserIds: readonly string[], tenantId: string): Promise<void> {
+    for (const admin of adminUserIds) {
+      try {
+        await this.notifier.sendToUser(admin, tenantId, { text });
+      } catch (err) {
+        this.log.warn('audit head report not delivered', { admin, err });
+      }
+    }
+  }
+
   async sweepReported(report: SweepReport, adminUserIds: readonly string[], tenantId: string): Promise<void> {
     const card = sweepCard(this.cards, report);
     for (const admin of adminUserIds) {

@@ -38,6 +38,11 @@ export class ExoCommandError extends Error {
   get notFound(): boolean {
     return /ManagementObjectNotFoundException/.test(this.exceptionType) || /couldn't be found/i.test(this.detail);
   }
+
+  /** The identity matched several objects (`… matches multiple entries`). */
+  get ambiguous(): boolean {
+    return /ManagementObjectAmbiguousException/.test(this.exceptionType) || /matches multiple entries/i.test(this.detail);
+  }
 }
 
 /** A property of `o` by name, ignoring case (`internalexception` / `internalException`). */

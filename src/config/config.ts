@@ -96,8 +96,15 @@ export interface MailroomConfig {
   readonly extraCaFile: string | undefined;
   readonly profile: ProfileSettings;
   readonly approval: ApprovalSettings;
-  /** 32-byte key that encrypts generated passwords until they are revealed; undefined: a key file in the data folder. */
+  /**
+   * 32-byte key that encrypts generated passwords until they are revealed; undefined: a key file in the data folder
+   * (SQLite only: with PostgreSQL every instance must share one key, so SECRET_KEY is then required).
+   */
   readonly secretKey: Buffer | undefined;
+  /** 32-byte key of the audit log's HMAC chain (AUDIT_KEY); undefined: derived from the secret key (HKDF). */
+  readonly auditKey: Buffer | undefined;
+  /** Generated passwords nobody revealed are deleted this long after they were stored (SECRET_PURGE_AFTER). */
+  readonly secretPurgeAfterMs: number;
   readonly dataDir: string;
   /** Run the cloud-managed sweep this often (ms); undefined: only on an admin's command. */
   readonly sweepIntervalMs: number | undefined;
@@ -125,6 +132,8 @@ export class ConfigError extends Error {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXAMPLE_GUID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+/** How to make a key, as the example of a good value (never a real key). */
+const KEY_EXAMPLE = '<output of: openssl rand -base64 32>';
 const SECRET_NAMES = /SECRET|PASSWORD|PASSWD|TOKEN|KEY|DATABASE_URL/i;
 
 /** Reads typed values from a merged environment and collects every problem before failing. */
@@ -231,6 +240,18 @@ class Reader {
     }
     const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'];
     return Number(m[1]) * unit;
+  }
+
+  /** A 32-byte key given in base64 (SECRET_KEY, AUDIT_KEY); undefined when not set or wrong (then a problem is recorded). */
+  key32(name: string): Buffer | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    const buf = Buffer.from(v, 'base64');
+    if (buf.length !== 32 || buf.toString('base64').replace(/=+$/, '') !== v.replace(/=+$/, '')) {
+      this.fail(name, 'is not 32 bytes in base64 (make one with: openssl rand -base64 32)', `${name}=${KEY_EXAMPLE}`);
+      return undefined;
+    }
+    return buf;
   }
 
   bool(name: string): boolean | undefined {
@@ -377,13 +398,18 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     };
   }
 
-  let secretKey: Buffer | undefined;
-  const rawKey = r.raw('SECRET_KEY');
-  if (rawKey !== undefined) {
-    const buf = Buffer.from(rawKey, 'base64');
-    if (buf.length !== 32 || buf.toString('base64').replace(/=+$/, '') !== rawKey.replace(/=+$/, '')) {
-      r.fail('SECRET_KEY', 'is not 32 bytes in base64', 'SECRET_KEY=<output of: node -e "console.log(crypto.randomBytes(32).toString(\'base64\'))">');
-    } else secretKey = buf;
+  const secretKey = r.key32('SECRET_KEY');
+  if (secretKey === undefined && databaseUrl !== undefined && r.raw('SECRET_KEY') === undefined) {
+    r.fail(
+      'SECRET_KEY',
+      'is missing; it is required with DATABASE_URL (PostgreSQL), because every Mailroom instance on the database must decrypt the passwords the others stored, and a key file in one instance\'s data folder is not shared. Make one with: openssl rand -base64 32 — and give every instance the same value',
+      `SECRET_KEY=${KEY_EXAMPLE}`,
+    );
+  }
+  const auditKey = r.key32('AUDIT_KEY');
+  const secretPurgeAfterMs = r.duration('SECRET_PURGE_AFTER', r.raw('SECRET_PURGE_AFTER'), 7 * 86_400_000);
+  if (secretPurgeAfterMs < 3_600_000 || secretPurgeAfterMs > 365 * 86_400_000) {
+    r.fail('SECRET_PURGE_AFTER', `${r.shown('SECRET_PURGE_AFTER', r.raw('SECRET_PURGE_AFTER') ?? '')} is not from 1h to 365d`, 'SECRET_PURGE_AFTER=7d');
   }
   const profile = readProfileSettings(r);
   const approval = readApprovalSettings(r, roles.approvers);
@@ -404,6 +430,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     profile,
     approval,
     secretKey,
+    auditKey,
+    secretPurgeAfterMs,
     dataDir,
     sweepIntervalMs: r.raw('SWEEP_INTERVAL') === undefined ? undefined : r.duration('SWEEP_INTERVAL', r.raw('SWEEP_INTERVAL'), 86_400_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info'),

@@ -8,7 +8,10 @@
  *   object still carries that stamp (and GUID). A re-run after a crash reports its own stamped object as
  *   `created: true` too, even though it changed nothing then.
  * - an Exchange licence the run assigned (the step changed something, or the user is one this request created):
- *   `entra.removeLicence`, before the AD deletion (reverse order gives that).
+ *   `entra.removeLicence`, before the AD deletion (reverse order gives that). A try after a crash that finds the
+ *   licence an earlier try had recorded it was about to assign (its intent, stored before the write) reports
+ *   `assignedByEarlierTry: true`: it is removed too. A licence the step found before it went to assign anything
+ *   (no intent) stays.
  * - a group membership the run added: `ad.removeGroupMember`.
  *
  * What stays: changes to objects that existed before (attributes, addresses, Exchange Online settings, mailbox
@@ -222,15 +225,17 @@ export function planRollback(plan: Pick<Plan, 'kind' | 'steps'>, run: readonly R
     }
     const changed = result.changed;
     if (action === 'entra.assignLicence') {
+      // this try assigned it, or an earlier one may have (it recorded its intent, then crashed before its outcome)
+      const assigned = changed === true || result.assignedByEarlierTry === true;
       if (later.some((x) => x.action === 'entra.removeLicence' && sameLicence(objectOf(x.input), input))) return; // the run removed it itself
       if (Array.isArray(result.throughGroups)) return; // it came through a group: nothing was assigned
       const l = r.input as LicenceInput;
       if (!onCreated(action, input) && later.some((x) => x.action === 'exo.setMailboxType')) {
         // A conversion that stays may need the licence (a Regular mailbox without one is deleted after 30 days).
-        if (changed !== false) kept.push({ stepId: r.stepId, summary, reason: 'the licence stays because the mailbox conversion that needs it is not undone automatically' });
+        if (changed !== false || assigned) kept.push({ stepId: r.stepId, summary, reason: 'the licence stays because the mailbox conversion that needs it is not undone automatically' });
         return;
       }
-      if (changed === true || onCreated(action, input)) {
+      if (assigned || onCreated(action, input)) {
         undo.push({
           undoes: r.stepId,
           action: 'entra.removeLicence',

@@ -33,6 +33,21 @@ export interface FoundRecipient {
   readonly exoId?: string;
 }
 
+/** One of several recipients an identity matched, as an error lists it. */
+export interface RecipientCandidate {
+  readonly name: string;
+  readonly primarySmtpAddress: string;
+}
+
+/**
+ * What an identity finds in Exchange Online: no recipient, exactly one, or several. Several is an error for the
+ * person to resolve (with the candidates to choose from): Mailroom never picks one of them.
+ */
+export type RecipientMatch =
+  | { readonly found: 'none' }
+  | { readonly found: 'one'; readonly recipient: FoundRecipient }
+  | { readonly found: 'several'; readonly candidates: readonly RecipientCandidate[] };
+
 export interface NameQuery {
   samAccountName?: string;
   userPrincipalName?: string;
@@ -51,8 +66,11 @@ export interface RecipientLookup {
    * the adapter answers them with one round trip per system, so callers ask for everything they need together.
    */
   whoHas(what: NameQuery): Promise<Holder[]>;
-  /** An existing recipient by address, UPN or alias; null when there is none. */
-  findRecipient(identity: string): Promise<FoundRecipient | null>;
+  /**
+   * The existing recipient an identity (address, UPN or alias, never a wildcard) names: none, one, or several
+   * (each candidate that Exchange Online lists for it).
+   */
+  findRecipient(identity: string): Promise<RecipientMatch>;
 }
 
 /**

@@ -138,9 +138,24 @@ export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }
 
-/** Identity of an existing recipient as typed: an SMTP address / UPN, or an alias. */
+/** Characters Exchange Online reads as wildcards in an identity (`-Identity 'ada*'` finds every match). */
+const IDENTITY_WILDCARDS = ['*', '?'];
+
+/**
+ * Why an identity holds a wildcard, or null: an identity must name one recipient exactly, and a wildcard could
+ * match another one (even where an address may hold the character, Mailroom does not look up by it).
+ */
+export function identityWildcardProblem(v: string): string | null {
+  const found = IDENTITY_WILDCARDS.filter((c) => v.includes(c));
+  if (!found.length) return null;
+  return `contains ${found.map((c) => `"${c}"`).join(' and ')}, which Exchange reads as a wildcard that can match other recipients`;
+}
+
+/** Identity of an existing recipient as typed: an SMTP address / UPN, or an alias; no wildcards. */
 export function identityProblem(v: string): string | null {
   if (v === '') return 'is empty';
+  const wildcard = identityWildcardProblem(v);
+  if (wildcard) return wildcard;
   if (v.includes('@')) return smtpAddressProblem(v);
   return aliasProblem(v, 256);
 }

@@ -21,6 +21,9 @@ function hasControl(s: string): boolean {
  */
 const INVISIBLE = /[\u00ad\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064\u2066-\u2069\ufeff\ufffe\uffff]/u;
 
+/** Private-use characters: no standard glyph, so a message names them by code (\ue000) rather than showing nothing. */
+const PRIVATE_USE = /\p{Co}/u;
+
 /** True when the string contains a UTF-16 surrogate that is not part of a pair. */
 function hasLoneSurrogate(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -55,7 +58,7 @@ export function show(value: string, max = 40): string {
   for (const c of cut) {
     const code = c.codePointAt(0) ?? 0;
     if (c.length === 1 && code >= 0xd800 && code <= 0xdfff) escaped += '\ufffd';
-    else if (isControl(code) || INVISIBLE.test(c)) escaped += code === 0x0a ? '\\n' : code === 0x09 ? '\\t' : `\\u${code.toString(16).padStart(4, '0')}`;
+    else if (isControl(code) || INVISIBLE.test(c) || PRIVATE_USE.test(c)) escaped += code === 0x0a ? '\\n' : code === 0x09 ? '\\t' : `\\u${code.toString(16).padStart(4, '0')}`;
     else escaped += c;
   }
   return `"${escaped}"`;

@@ -26,7 +26,7 @@ import {
   type RecipientRequest,
   type TargetRecipient,
 } from './kinds';
-import { ask, type AcceptedDomain, type FoundRecipient, type Holder, type RecipientLookup } from './lookup';
+import { ask, type AcceptedDomain, type FoundRecipient, type Holder, type RecipientCandidate, type RecipientLookup } from './lookup';
 import { applyTemplate, deriveFree, holdersOf, MAX_SUFFIX, valueFor, withSuffix, type Derivation, type NameSlot } from './naming';
 import {
   ALIAS_RULE,
@@ -35,6 +35,7 @@ import {
   domainOf,
   exampleFrom,
   identityProblem,
+  identityWildcardProblem,
   samAccountNameProblem,
   smtpAddressProblem,
   upnProblem,
@@ -51,6 +52,20 @@ export type ValidationResult = { readonly ok: true; readonly request: RecipientR
 
 /** At most this many initial members in one request. */
 const MAX_INITIAL_MEMBERS = 100;
+
+/** An error lists at most this many of the recipients an identity matched. */
+const MAX_LISTED_CANDIDATES = 10;
+
+/** "matches 2 recipients: "Team Sales" (sales@…), "Sales" (sales@…)": each by name and primary address, at most 10. */
+function candidatesText(identity: string, candidates: readonly RecipientCandidate[]): string {
+  const listed = [...candidates]
+    .sort((a, b) => a.name.localeCompare(b.name) || a.primarySmtpAddress.localeCompare(b.primarySmtpAddress))
+    .slice(0, MAX_LISTED_CANDIDATES)
+    .map((c) => `${show(c.name, 80)}${c.primarySmtpAddress ? ` (${c.primarySmtpAddress})` : ''}`);
+  const more = candidates.length - listed.length;
+  if (candidates.length < 2) return `${show(identity)} matches more than one recipient in Exchange Online${listed.length ? `, among them ${listed.join(', ')}` : ''}`;
+  return `${show(identity)} matches ${candidates.length} recipients: ${listed.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
 
 const TRUE_WORDS = ['yes', 'y', 'true', '1', 'on'];
 const FALSE_WORDS = ['no', 'n', 'false', '0', 'off'];
@@ -545,7 +560,12 @@ async function validateGroup(form: Form, ctx: ValidationContext): Promise<Recipi
   const memberText = form.get('members');
   const wanted = memberText === undefined ? [] : [...new Map(memberText.split(/[,;\s]+/u).filter((m) => m !== '').map((m) => [m.toLowerCase(), m])).values()];
   if (wanted.length > MAX_INITIAL_MEMBERS) form.error('members', `${wanted.length} members given; at most ${MAX_INITIAL_MEMBERS} in one request. Add the rest in AD later.`);
-  const badSyntax = wanted.filter((m) => identityProblem(m) !== null);
+  const wildcards = wanted.filter((m) => identityWildcardProblem(m) !== null);
+  if (wildcards.length) {
+    const chars = [...new Set(wildcards.flatMap((m) => [...m].filter((c) => c === '*' || c === '?')))].map((c) => `"${c}"`).join(' and ');
+    form.error('members', `${wildcards.slice(0, 5).map((m) => show(m)).join(', ')}${wildcards.length > 5 ? ` and ${wildcards.length - 5} more` : ''} ${wildcards.length === 1 ? 'contains' : 'contain'} ${chars}, which Exchange reads as a wildcard that can match other recipients. Give each member's exact email address.`);
+  }
+  const badSyntax = wanted.filter((m) => identityWildcardProblem(m) === null && identityProblem(m) !== null);
   if (badSyntax.length) form.error('members', `${badSyntax.slice(0, 5).map((m) => show(m)).join(', ')} ${badSyntax.length === 1 ? 'is' : 'are'} not an email address or alias. Separate members with commas.`);
   if (displayName === undefined || form.errors.length) return undefined;
 
@@ -553,7 +573,12 @@ async function validateGroup(form: Form, ctx: ValidationContext): Promise<Recipi
   const missing: string[] = [];
   const cloudOnly: string[] = [];
   for (const m of wanted) {
-    const found = await ask(`the member ${m}`, () => ctx.lookup.findRecipient(m));
+    const match = await ask(`the member ${m}`, () => ctx.lookup.findRecipient(m));
+    if (match.found === 'several') {
+      form.error('members', `${candidatesText(m, match.candidates)}. Give the exact primary email address of the one you mean.`);
+      continue;
+    }
+    const found = match.found === 'one' ? match.recipient : null;
     if (!found) missing.push(m);
     else if (!found.isDirSynced || found.adDn === undefined) cloudOnly.push(`${m} (${found.name})`);
     else if (!members.some((x) => same(x.adDn, found.adDn ?? ''))) members.push({ identity: m, name: found.name, adDn: found.adDn });
@@ -597,12 +622,16 @@ async function validateChange(kind: KindId, form: Form, ctx: ValidationContext):
   const address = needsDomains ? checkAddress(form, addressField, domains, null) : undefined;
   if (identity === undefined || form.errors.length) return undefined;
 
-  const found = await ask(`the recipient ${identity}`, () => ctx.lookup.findRecipient(identity));
-  if (!found) {
+  const match = await ask(`the recipient ${identity}`, () => ctx.lookup.findRecipient(identity));
+  if (match.found === 'none') {
     form.error('identity', `no recipient ${show(identity)} was found in Exchange Online. Use the primary email address, the UPN or the alias.`);
     return undefined;
   }
-  const target = toTarget(identity, found);
+  if (match.found === 'several') {
+    form.error('identity', `${candidatesText(identity, match.candidates)}. Use the exact primary email address of the one you mean.`);
+    return undefined;
+  }
+  const target = toTarget(identity, match.recipient);
   const what = `${target.name} (${describeType(target.type)})`;
 
   switch (kind) {

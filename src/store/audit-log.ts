@@ -20,10 +20,21 @@
  * In the database, triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL), refuse an insert that
  * does not extend the chain, and move the head; see migrations/0002.
  *
+ * Keyed chain (migration 0007). Given a key (kept outside the database: AUDIT_KEY, or derived from SECRET_KEY), the
+ * log writes `hmac-sha256` events: hash = lowercase hex HMAC-SHA256(key, canonicalJson({ alg, seq, at,
+ * actorAadObjectId, actorName, requestRef, event, data, prevHash, requestPrevHash })), where requestPrevHash is the
+ * hash of the previous event about the same request (64 zeros for its first; null for events about no request). An
+ * unkeyed SHA-256 chain can be rewritten and recomputed by anyone who can write to the database; a keyed one only by
+ * whoever holds the key. Events written before there was a key stay `sha256` and verify as what they were: the first
+ * keyed event after them is the marked re-anchor event `audit.chain-keyed` (written when a keyed store opens), whose
+ * HMAC covers the last unkeyed hash, so the unkeyed prefix can no longer be rewritten either. After the anchor every
+ * event must be keyed. Because requestPrevHash links one request's events, `verifyRequest` checks one request's
+ * trail from its own rows only, without reading (or revealing the size of) the rest of the log.
+ *
  * The log refuses data that looks like it carries a secret (a key such as password, secret, token or
  * unicodePwd, a JWT, a PEM private key): callers must leave secrets out or mask them under another key.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { decodeJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection } from './dialect';
 import { StoreError } from './errors';
@@ -48,7 +59,16 @@ export interface AuditEvent {
   data: Record<string, unknown>;
   prevHash: string;
   hash: string;
+  /** How `hash` was made: unkeyed SHA-256 (events from before the chain was keyed) or HMAC-SHA256; always set when read. */
+  alg?: AuditAlg;
+  /** Keyed events about a request: the hash of its previous event (64 zeros for its first); otherwise null. Always set when read. */
+  requestPrevHash?: string | null;
 }
+
+export type AuditAlg = 'sha256' | 'hmac-sha256';
+
+/** The event name of the re-anchor event: the first keyed event after unkeyed ones. */
+export const AUDIT_ANCHOR_EVENT = 'audit.chain-keyed';
 
 export interface AuditEventInput {
   /** null for the system. */
@@ -77,9 +97,30 @@ export interface AuditExportFilter {
 }
 
 export type AuditVerifyResult =
-  /** `lastHash` is the hash of event `count` (64 zeros for an empty log): keep it elsewhere to anchor the log. */
-  | { ok: true; count: number; lastHash: string }
+  /**
+   * `lastHash` is the hash of event `count` (64 zeros for an empty log): keep it elsewhere to anchor the log.
+   * `keyed`: the chain ends in keyed (HMAC) events, or is empty and will be keyed; `legacyEvents`: how many unkeyed
+   * events precede the re-anchor event.
+   */
+  | { ok: true; count: number; lastHash: string; keyed?: boolean; legacyEvents?: number }
   | { ok: false; brokenAtSeq: number; reason: string };
+
+/**
+ * One request's trail checked on its own (`verifyRequest`): positions are 1-based within the trail, never global
+ * sequence numbers, so the answer says nothing of the rest of the log.
+ */
+export type AuditTrailCheck =
+  | { ok: true; events: number; keyed: number; legacy: number }
+  | { ok: false; brokenAt: number; reason: string };
+
+/** The last event of the chain, to publish outside the database (the admins' chat, or the log). */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  alg: AuditAlg | null;
+  /** When the last event was written; null for an empty log. */
+  at: string | null;
+}
 
 export interface AuditLog {
   /** Append an event at the end of the chain and return it as stored. */
@@ -91,7 +132,20 @@ export interface AuditLog {
    * every prev_hash link, every hash recomputed, and that the last event is the one the head records (a
    * removed tail is found). Reads in pages, so memory does not grow with the log.
    */
-  verify(opts?: { pageSize?: number }): Promise<AuditVerifyResult>;
+  verify(opts?: { pageSize?: number; expect?: { seq: number; hash: string } }): Promise<AuditVerifyResult>;
+  /**
+   * One request's events in order, checked from those rows alone: each hash (HMAC for keyed events) and each
+   * keyed event's link to the request's previous event; unkeyed events must come before the re-anchor event.
+   * Reads that request's events and the re-anchor event's position, nothing else.
+   */
+  verifyRequest(requestRef: string): Promise<{ events: AuditEvent[]; check: AuditTrailCheck }>;
+  /** The chain head: the last event's seq and hash. */
+  head(): Promise<AuditHead>;
+  /**
+   * With a key: when the chain ends in unkeyed events, append the re-anchor event (returned); otherwise nothing.
+   * The store calls it when it opens.
+   */
+  anchor(): Promise<AuditEvent | undefined>;
   /**
    * Write matching events as CSV (RFC 4180: CRLF line ends, fields with `"` `,` CR or LF quoted, quotes
    * doubled) with a header row, in pages, awaiting `write` for each chunk. A cell that starts with
@@ -118,7 +172,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The hash of an event from its other fields; see the file comment. */
-export function auditHash(e: Omit<AuditEvent, 'hash'>): string {
+export function auditHash(e: Omit<AuditEvent, 'hash' | 'alg' | 'requestPrevHash'>): string {
   const canonical = canonicalJson({
     seq: e.seq,
     at: e.at,
@@ -130,6 +184,23 @@ export function auditHash(e: Omit<AuditEvent, 'hash'>): string {
     prevHash: e.prevHash,
   });
   return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}
+
+/** The HMAC of a keyed event from its other fields; see the file comment. */
+export function auditHmac(key: Uint8Array, e: Omit<AuditEvent, 'hash' | 'alg'>): string {
+  const canonical = canonicalJson({
+    alg: 'hmac-sha256',
+    seq: e.seq,
+    at: e.at,
+    actorAadObjectId: e.actorAadObjectId,
+    actorName: e.actorName,
+    requestRef: e.requestRef,
+    event: e.event,
+    data: e.data,
+    prevHash: e.prevHash,
+    requestPrevHash: e.requestPrevHash ?? null,
+  });
+  return createHmac('sha256', key).update(canonical, 'utf8').digest('hex');
 }
 
 const MAX_DATA_CHARS = 64 * 1024;
@@ -230,10 +301,12 @@ function toEvent(row: Row): AuditEvent {
     data: decodeJson(row.data) as Record<string, unknown>,
     prevHash: row.prev_hash,
     hash: row.hash,
+    alg: row.alg,
+    requestPrevHash: row.request_prev_hash,
   };
 }
 
-function toRow(e: AuditEvent, dataText: string): Row {
+function toRow(e: AuditEvent, dataText: string): Omit<Row, 'alg'> & { alg: AuditAlg } {
   return {
     seq: e.seq,
     at: e.at,
@@ -244,10 +317,12 @@ function toRow(e: AuditEvent, dataText: string): Row {
     data: dataText,
     prev_hash: e.prevHash,
     hash: e.hash,
+    alg: e.alg ?? 'sha256',
+    request_prev_hash: e.requestPrevHash ?? null,
   };
 }
 
-const CSV_COLUMNS = ['seq', 'at', 'actor_aad_object_id', 'actor_name', 'request_ref', 'event', 'data', 'prev_hash', 'hash'] as const;
+const CSV_COLUMNS = ['seq', 'at', 'actor_aad_object_id', 'actor_name', 'request_ref', 'event', 'data', 'prev_hash', 'hash', 'alg', 'request_prev_hash'] as const;
 
 /** One CSV field: formula-looking text neutralised, then quoted when RFC 4180 requires it. */
 function csvCell(value: string | number | null): string {
@@ -263,14 +338,55 @@ function csvLine(row: Row): string {
 
 const PAGE_SIZE = 1_000;
 
-export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 'sqliteImmediate'>, now: () => Date): AuditLog {
-  const db: Kysely<Database> = conn.db;
+export interface AuditLogOptions {
+  /** The HMAC key of the chain (32 bytes or more), kept outside the database; without it events are unkeyed SHA-256. */
+  readonly key?: Uint8Array;
+}
 
-  /** Seq, time and hashes for the next event after `head`, taken while the chain is locked. */
-  const next = (p: Prepared, head: { last_seq: number | string; last_hash: string } | undefined): AuditEvent => {
-    if (head === undefined) {
-      throw new StoreError('query-failed', 'The audit chain head (audit_chain_head) is missing, so the audit log cannot be extended; restore the database from a backup.');
-    }
+type Head = { last_seq: number | string; last_hash: string };
+
+/** What one locked append needs to read, on either engine. */
+interface ChainReads {
+  head(): Head | undefined | Promise<Head | undefined>;
+  algOf(seq: number): AuditAlg | undefined | Promise<AuditAlg | undefined>;
+  lastHashOfRequest(requestRef: string): string | undefined | Promise<string | undefined>;
+}
+
+/** Check one stored row against its hash; undefined when it holds, else why not. */
+function rowProblem(row: Row, key: Uint8Array | undefined): string | undefined {
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(row.data) as Record<string, unknown>;
+  } catch {
+    return 'data is not valid JSON';
+  }
+  const fields = {
+    seq: Number(row.seq),
+    at: row.at,
+    actorAadObjectId: row.actor_aad_object_id,
+    actorName: row.actor_name,
+    requestRef: row.request_ref,
+    event: row.event,
+    data,
+    prevHash: row.prev_hash,
+    requestPrevHash: row.request_prev_hash,
+  };
+  if (row.alg === 'hmac-sha256') {
+    if (key === undefined) return 'the event is keyed (HMAC-SHA256); verifying it needs the audit key (AUDIT_KEY or SECRET_KEY)';
+    return auditHmac(key, fields) === row.hash ? undefined : 'its HMAC does not match its contents: the event was changed, or the audit key is not the one that wrote it';
+  }
+  return auditHash(fields) === row.hash ? undefined : "the hash does not match the event's contents: the event was changed";
+}
+
+export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 'sqliteImmediate'>, now: () => Date, options: AuditLogOptions = {}): AuditLog {
+  const db: Kysely<Database> = conn.db;
+  const key = options.key === undefined ? undefined : Buffer.from(options.key);
+  if (key !== undefined && key.length < 32) throw new StoreError('invalid-record', 'The audit key must be at least 32 bytes; the audit log was not opened.');
+  /** This process has seen the chain end in a keyed event (or start keyed): appends need not look for the anchor. */
+  let anchored = false;
+
+  /** The next event after `head`, sealed with the key (or unkeyed without one). */
+  const seal = (p: Prepared, head: Head, requestPrev: string | undefined): AuditEvent => {
     const partial = {
       seq: Number(head.last_seq) + 1,
       at: encodeTimestamp(now()),
@@ -281,41 +397,159 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
       data: p.data,
       prevHash: head.last_hash,
     };
-    return { ...partial, hash: auditHash(partial) };
+    if (key === undefined) return { ...partial, requestPrevHash: null, alg: 'sha256', hash: auditHash(partial) };
+    const keyed = { ...partial, requestPrevHash: p.requestRef === null ? null : (requestPrev ?? AUDIT_GENESIS_HASH) };
+    return { ...keyed, alg: 'hmac-sha256', hash: auditHmac(key, keyed) };
   };
 
-  const selectHead = db.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).where('id', '=', 1);
+  const missingHead = (): never => {
+    throw new StoreError('query-failed', 'The audit chain head (audit_chain_head) is missing, so the audit log cannot be extended; restore the database from a backup.');
+  };
 
-  let appendOnEngine: (p: Prepared) => Promise<AuditEvent>;
+  /** The re-anchor event after the unkeyed `head`. */
+  const anchorAfter = (head: Head): AuditEvent =>
+    seal(
+      prepare({
+        actorAadObjectId: null,
+        actorName: 'Mailroom',
+        event: AUDIT_ANCHOR_EVENT,
+        data: { legacyEvents: Number(head.last_seq), legacyAlg: 'sha256', legacyHeadHash: head.last_hash, alg: 'hmac-sha256' },
+      }),
+      head,
+      undefined,
+    );
+
+  /**
+   * The events to insert while the chain is locked (PostgreSQL): the re-anchor event first when a keyed log meets
+   * an unkeyed head, then `p` (when given). `planSync` below is the same for SQLite, without awaits.
+   */
+  const plan = async (reads: ChainReads, p: Prepared | undefined): Promise<AuditEvent[]> => {
+    let head = (await reads.head()) ?? missingHead();
+    const out: AuditEvent[] = [];
+    if (key !== undefined && !anchored && Number(head.last_seq) > 0 && (await reads.algOf(Number(head.last_seq))) === 'sha256') {
+      const anchor = anchorAfter(head);
+      out.push(anchor);
+      head = { last_seq: anchor.seq, last_hash: anchor.hash };
+    }
+    if (p !== undefined) {
+      const requestPrev = key !== undefined && p.requestRef !== null ? await reads.lastHashOfRequest(p.requestRef) : undefined;
+      out.push(seal(p, head, requestPrev));
+    }
+    return out;
+  };
+
+  const dataTextOf = (e: AuditEvent): string => canonicalJson(e.data);
+  const selectHead = db.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).where('id', '=', 1);
+  const selectAlg = (seq: number) => db.selectFrom('audit_events').select('alg').where('seq', '=', seq);
+  const selectRequestLast = (ref: string) => db.selectFrom('audit_events').select('hash').where('request_ref', '=', ref).orderBy('seq', 'desc').limit(1);
+
+  let appendOnEngine: (p: Prepared | undefined) => Promise<AuditEvent[]>;
   const immediate = sqliteImmediateOf(conn, 'the audit log cannot serialize appends');
   if (immediate !== undefined) {
     const headQuery = selectHead.compile();
     appendOnEngine = (p) =>
       immediate((statement) => {
-        const head = statement(headQuery.sql).get(...headQuery.parameters) as { last_seq: number; last_hash: string } | undefined;
-        const event = next(p, head);
-        const insert = db.insertInto('audit_events').values(toRow(event, p.dataText)).compile();
-        statement(insert.sql).run(...insert.parameters);
-        return event;
+        const reads: ChainReads = {
+          head: () => statement(headQuery.sql).get(...headQuery.parameters) as Head | undefined,
+          algOf: (seq) => {
+            const q = selectAlg(seq).compile();
+            return (statement(q.sql).get(...q.parameters) as { alg: AuditAlg } | undefined)?.alg;
+          },
+          lastHashOfRequest: (ref) => {
+            const q = selectRequestLast(ref).compile();
+            return (statement(q.sql).get(...q.parameters) as { hash: string } | undefined)?.hash;
+          },
+        };
+        // Every read is synchronous here: no await inside the lock.
+        const events = planSync(reads, p);
+        for (const event of events) {
+          const insert = db.insertInto('audit_events').values(toRow(event, dataTextOf(event))).compile();
+          statement(insert.sql).run(...insert.parameters);
+        }
+        return events;
       });
   } else {
     appendOnEngine = (p) =>
       db.transaction().execute(async (tx) => {
-        const head = await tx.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).where('id', '=', 1).forUpdate().executeTakeFirst();
-        const event = next(p, head);
-        await tx.insertInto('audit_events').values(toRow(event, p.dataText)).execute();
-        return event;
+        const reads: ChainReads = {
+          head: () => tx.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).where('id', '=', 1).forUpdate().executeTakeFirst(),
+          algOf: async (seq) => (await tx.selectFrom('audit_events').select('alg').where('seq', '=', seq).executeTakeFirst())?.alg,
+          lastHashOfRequest: async (ref) =>
+            (await tx.selectFrom('audit_events').select('hash').where('request_ref', '=', ref).orderBy('seq', 'desc').limit(1).executeTakeFirst())?.hash,
+        };
+        const events = await plan(reads, p);
+        for (const event of events) await tx.insertInto('audit_events').values(toRow(event, dataTextOf(event))).execute();
+        return events;
       });
   }
+
+  /** The synchronous twin of `plan` for SQLite (same steps, no promises). */
+  function planSync(reads: ChainReads, p: Prepared | undefined): AuditEvent[] {
+    const syncOf = <T>(v: T | Promise<T>): T => {
+      if (v instanceof Promise) throw new Error('a SQLite read of the audit log was not synchronous');
+      return v;
+    };
+    let head = syncOf(reads.head()) ?? missingHead();
+    const out: AuditEvent[] = [];
+    if (key !== undefined && !anchored && Number(head.last_seq) > 0 && syncOf(reads.algOf(Number(head.last_seq))) === 'sha256') {
+      const anchor = anchorAfter(head);
+      out.push(anchor);
+      head = { last_seq: anchor.seq, last_hash: anchor.hash };
+    }
+    if (p !== undefined) {
+      const requestPrev = key !== undefined && p.requestRef !== null ? syncOf(reads.lastHashOfRequest(p.requestRef)) : undefined;
+      out.push(seal(p, head, requestPrev));
+    }
+    return out;
+  }
+
+  const run = async (p: Prepared | undefined): Promise<AuditEvent[]> => {
+    const events = await appendOnEngine(p);
+    if (key !== undefined) anchored = true;
+    return events;
+  };
 
   const checkSeq = (v: unknown, what: string): number => {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new StoreError('invalid-record', `${what} must be a non-negative integer (got ${JSON.stringify(v)}).`);
     return v;
   };
 
+  /** The seq of the re-anchor event (the first keyed event after unkeyed ones), or undefined. */
+  const anchorSeq = async (): Promise<number | undefined> => {
+    const row = await db.selectFrom('audit_events').select('seq').where('event', '=', AUDIT_ANCHOR_EVENT).where('alg', '=', 'hmac-sha256').orderBy('seq').limit(1).executeTakeFirst();
+    return row === undefined ? undefined : Number(row.seq);
+  };
+
+  /** Why an unkeyed event at `seq` is not acceptable here; undefined when it is. */
+  const unkeyedProblem = (seq: number, anchor: number | undefined): string | undefined => {
+    if (key === undefined) return undefined;
+    if (anchor === undefined) return 'the event is not authenticated with the audit key, and no re-anchor event precedes it: the log was written without the key, or rewritten';
+    if (seq > anchor) return 'the event is not authenticated with the audit key but comes after the re-anchor event: it was written or rewritten without the key';
+    return undefined;
+  };
+
   return {
     async append(input) {
-      return appendOnEngine(prepare(input));
+      const prepared = prepare(input);
+      const events = await run(prepared);
+      const event = events.at(-1);
+      if (event === undefined) throw new StoreError('query-failed', 'The audit event was not stored.');
+      return event;
+    },
+
+    async anchor() {
+      if (key === undefined) return undefined;
+      const events = await run(undefined);
+      return events[0];
+    },
+
+    async head() {
+      const h = await selectHead.executeTakeFirst();
+      if (h === undefined) return missingHead();
+      const seq = Number(h.last_seq);
+      if (seq === 0) return { seq: 0, hash: h.last_hash, alg: null, at: null };
+      const row = await db.selectFrom('audit_events').select(['alg', 'at']).where('seq', '=', seq).executeTakeFirst();
+      return { seq, hash: h.last_hash, alg: row?.alg ?? null, at: row?.at ?? null };
     },
 
     async list(opts) {
@@ -327,14 +561,60 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
       return rows.map(toEvent);
     },
 
+    async verifyRequest(requestRef) {
+      if (typeof requestRef !== 'string' || !REQUEST_REF.test(requestRef)) invalid('The trail was not read', [`requestRef must look like R-12 (got ${JSON.stringify(requestRef)})`]);
+      const anchor = key === undefined ? undefined : await anchorSeq();
+      const rows: Row[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await db.selectFrom('audit_events').selectAll().where('request_ref', '=', requestRef).where('seq', '>', after).orderBy('seq').limit(PAGE_SIZE).execute();
+        rows.push(...page);
+        const last = page.at(-1);
+        if (last === undefined || page.length < PAGE_SIZE) break;
+        after = Number(last.seq);
+      }
+      const events = rows.map(toEvent);
+      let prev = AUDIT_GENESIS_HASH;
+      let keyed = 0;
+      let legacy = 0;
+      let sawKeyed = false;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        const n = i + 1;
+        if (row.alg === 'sha256') {
+          if (sawKeyed) return { events, check: { ok: false, brokenAt: n, reason: 'an unkeyed event follows a keyed one in this trail: it was written or rewritten without the audit key' } };
+          const problem = unkeyedProblem(Number(row.seq), anchor) ?? rowProblem(row, key);
+          if (problem !== undefined) return { events, check: { ok: false, brokenAt: n, reason: problem } };
+          legacy += 1;
+        } else {
+          const problem = rowProblem(row, key);
+          if (problem !== undefined) return { events, check: { ok: false, brokenAt: n, reason: problem } };
+          if (row.request_prev_hash !== prev) {
+            return { events, check: { ok: false, brokenAt: n, reason: "its link to the request's previous event does not match: an event of this request was removed, reordered or inserted" } };
+          }
+          sawKeyed = true;
+          keyed += 1;
+        }
+        prev = row.hash;
+      }
+      return { events, check: { ok: true, events: rows.length, keyed, legacy } };
+    },
+
     async verify(opts = {}) {
       const pageSize = opts.pageSize ?? PAGE_SIZE;
       if (!Number.isSafeInteger(pageSize) || pageSize < 1) invalid('verify', ['pageSize must be a positive integer']);
+      const expect = opts.expect;
+      if (expect !== undefined && (!Number.isSafeInteger(expect.seq) || expect.seq < 1 || !/^[0-9a-f]{64}$/.test(expect.hash))) {
+        invalid('verify', ['expect must be an event number (1 or more) and a 64-character lowercase hex hash']);
+      }
       // Events appended after this point are outside the check; the head bounds it.
       const head = await selectHead.executeTakeFirst();
       const headSeq = head === undefined ? undefined : Number(head.last_seq);
+      const anchor = key === undefined ? undefined : await anchorSeq();
       let expected = 1;
       let prevHash = AUDIT_GENESIS_HASH;
+      let prevAlg: AuditAlg | undefined;
+      let legacyEvents = 0;
       for (;;) {
         let q = db.selectFrom('audit_events').selectAll().where('seq', '>=', expected);
         if (headSeq !== undefined) q = q.where('seq', '<=', headSeq);
@@ -351,24 +631,21 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
               reason: seq === 1 ? 'the first event does not start from the genesis hash' : `prev_hash does not match the hash of event ${seq - 1}`,
             };
           }
-          let data: Record<string, unknown>;
-          try {
-            data = JSON.parse(row.data) as Record<string, unknown>;
-          } catch {
-            return { ok: false, brokenAtSeq: seq, reason: 'data is not valid JSON' };
+          if (row.alg === 'sha256') {
+            const problem = unkeyedProblem(seq, anchor);
+            if (problem !== undefined) return { ok: false, brokenAtSeq: seq, reason: problem };
+            if (prevAlg === 'hmac-sha256') return { ok: false, brokenAtSeq: seq, reason: 'an unkeyed event follows a keyed one: it was written or rewritten without the audit key' };
+            legacyEvents += 1;
+          } else if (prevAlg === 'sha256' && row.event !== AUDIT_ANCHOR_EVENT) {
+            return { ok: false, brokenAtSeq: seq, reason: `the first keyed event after unkeyed ones must be the re-anchor event (${AUDIT_ANCHOR_EVENT})` };
           }
-          const recomputed = auditHash({
-            seq,
-            at: row.at,
-            actorAadObjectId: row.actor_aad_object_id,
-            actorName: row.actor_name,
-            requestRef: row.request_ref,
-            event: row.event,
-            data,
-            prevHash: row.prev_hash,
-          });
-          if (recomputed !== row.hash) return { ok: false, brokenAtSeq: seq, reason: "the hash does not match the event's contents: the event was changed" };
+          const problem = rowProblem(row, key);
+          if (problem !== undefined) return { ok: false, brokenAtSeq: seq, reason: problem };
+          if (expect !== undefined && seq === expect.seq && row.hash !== expect.hash) {
+            return { ok: false, brokenAtSeq: seq, reason: `the hash of event ${seq} is not the one published for it: the log was rewritten` };
+          }
           prevHash = row.hash;
+          prevAlg = row.alg;
           expected += 1;
         }
         if (rows.length < pageSize) break;
@@ -383,7 +660,12 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
       if (head?.last_hash !== prevHash) {
         return { ok: false, brokenAtSeq: headSeq, reason: `the chain head's hash does not match event ${headSeq}` };
       }
-      return { ok: true, count, lastHash: prevHash };
+      if (expect !== undefined && expect.seq > count) {
+        return { ok: false, brokenAtSeq: expect.seq, reason: `event ${expect.seq} was published, but the log ends at event ${count}: events were removed` };
+      }
+      // Without a key the answer is the unkeyed one it always was; `keyed` and `legacyEvents` come with a key.
+      if (key === undefined) return { ok: true, count, lastHash: prevHash };
+      return { ok: true, count, lastHash: prevHash, keyed: count === 0 || prevAlg === 'hmac-sha256', legacyEvents };
     },
 
     async exportCsv(write, filter = {}) {

@@ -37,7 +37,8 @@ export interface DecisionRepository {
   /**
    * Append a decision. One decision per request version: recording the same decision again (same
    * version, approver and decision — a retried call) returns the stored one; a different decision on a
-   * version that already has one throws `conflict`. An unknown request throws `not-found`.
+   * version that already has one throws `conflict`. An unknown request throws `not-found`. A decision on a
+   * request that moves with it goes through `RequestRepository.decide` instead (both in one transaction).
    */
   record(input: DecisionInput): Promise<DecisionRecord>;
   /** The request's decisions, oldest first. */
@@ -46,7 +47,8 @@ export interface DecisionRepository {
 
 type Row = Selectable<RequestDecisionsTable>;
 
-function toRecord(row: Row): DecisionRecord {
+/** A stored decision row as a record (also used by the request repository's decision transition). */
+export function toDecisionRecord(row: Row): DecisionRecord {
   return {
     id: Number(row.id),
     requestId: Number(row.request_id),
@@ -60,7 +62,8 @@ function toRecord(row: Row): DecisionRecord {
   };
 }
 
-function validate(d: DecisionInput): void {
+/** Throws `invalid-record` naming every problem of the decision (also checked by the request repository's decision transition). */
+export function validateDecision(d: DecisionInput): void {
   const problems: string[] = [];
   for (const key of ['requestId', 'stage', 'requestVersion'] as const) {
     if (!isId(d[key])) problems.push(`${key} must be a positive integer (got ${JSON.stringify(d[key])})`);
@@ -76,7 +79,7 @@ function validate(d: DecisionInput): void {
 export function createDecisionRepository(db: Kysely<Database>, now: () => Date): DecisionRepository {
   return {
     async record(input) {
-      validate(input);
+      validateDecision(input);
       const at = input.at === undefined ? encodeTimestamp(now()) : encodeTimeInput(input.at, 'at');
       const row = await writeForRequest(input.requestId, 'the decision', () =>
         db
@@ -95,7 +98,7 @@ export function createDecisionRepository(db: Kysely<Database>, now: () => Date):
           .returningAll()
           .executeTakeFirst(),
       );
-      if (row !== undefined) return toRecord(row);
+      if (row !== undefined) return toDecisionRecord(row);
 
       const existing = await db
         .selectFrom('request_decisions')
@@ -107,7 +110,7 @@ export function createDecisionRepository(db: Kysely<Database>, now: () => Date):
         existing.approver_aad_object_id === input.approverAadObjectId &&
         existing.decision === input.decision &&
         Number(existing.stage) === input.stage;
-      if (same) return toRecord(existing);
+      if (same) return toDecisionRecord(existing);
       throw new StoreError(
         'conflict',
         `Request R-${input.requestId} version ${input.requestVersion} was already decided (${existing.decision} by ${existing.approver_name} at ${existing.at}); the decision was not stored.`,
@@ -116,7 +119,7 @@ export function createDecisionRepository(db: Kysely<Database>, now: () => Date):
 
     async list(requestId) {
       const rows = await db.selectFrom('request_decisions').selectAll().where('request_id', '=', requestId).orderBy('id').execute();
-      return rows.map(toRecord);
+      return rows.map(toDecisionRecord);
     },
   };
 }

@@ -6,7 +6,9 @@
  * - Timestamps: TEXT holding ISO 8601 in UTC with millisecond precision, exactly what
  *   `Date.prototype.toISOString()` produces (`2025-01-31T09:15:00.000Z`). The width is fixed, so text
  *   order is time order: `<`, `>` and ORDER BY compare correctly in both engines. Timestamps are taken
- *   from the application clock, never from the database (`now()` / `CURRENT_TIMESTAMP` differ in form).
+ *   from the application clock, with one exception: leases (run steps' `lease_until`) are set and compared
+ *   on the database's clock (`dbNow`, `dbNowPlus`: the same text form), so that instances whose clocks
+ *   disagree still agree on whose lease is valid.
  * - JSON: TEXT holding `JSON.stringify` output, parsed on read. Not `jsonb`: jsonb reorders keys and
  *   drops duplicates, text round-trips exactly.
  * - Booleans: INTEGER 0 or 1. SQLite has no boolean type; a PostgreSQL integer decodes to a JS number.
@@ -16,7 +18,8 @@
  * Engine behaviour:
  * - SQLite (better-sqlite3, one connection): WAL journal, `busy_timeout`, foreign keys on,
  *   `synchronous = NORMAL` (durable across application crashes; the last transactions may be lost on
- *   power loss, the WAL default trade-off). Meant for a single bot instance.
+ *   power loss, the WAL default trade-off). Meant for a single bot instance, which `lockSqliteFile`
+ *   enforces (see there).
  * - PostgreSQL (node-postgres Pool): several bot instances may share one database. Migrations run under
  *   a session advisory lock, so instances starting at the same time migrate one after the other.
  * - Both: a migration run is all or nothing (PostgreSQL: Kysely's transaction; SQLite: BEGIN IMMEDIATE
@@ -37,7 +40,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type MigrationResultSet } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type MigrationResultSet, type RawBuilder } from 'kysely';
 import { Pool, type PoolConfig } from 'pg';
 import { StoreError, describePostgresError, describeSqliteError, parsePostgresUrl, type PostgresTarget } from './errors';
 import type { Database } from './schema';
@@ -113,6 +116,24 @@ export function decodeNullableJson(text: string | null): unknown {
   return text === null ? null : decodeJson(text);
 }
 
+/**
+ * The database's clock now, as ISO 8601 UTC text with milliseconds (the stored form). SQLite: the host's clock
+ * (`'now'` is fixed for one statement); PostgreSQL: the server's clock when the statement started.
+ */
+export function dbNow(engine: Engine): RawBuilder<string> {
+  return engine === 'sqlite'
+    ? sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+    : sql<string>`to_char(statement_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/** The database's clock `ms` milliseconds from now (whole milliseconds), as {@link dbNow} gives it. */
+export function dbNowPlus(engine: Engine, ms: number): RawBuilder<string> {
+  if (!Number.isSafeInteger(ms)) throw new StoreError('invalid-record', `A lease length must be whole milliseconds, got ${String(ms)}.`);
+  return engine === 'sqlite'
+    ? sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') + ${sql.lit(ms)} / 86400000.0)`
+    : sql<string>`to_char((statement_timestamp() + ${sql.lit(ms)} * interval '1 millisecond') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
 /** SQLite busy timeout: how long a writer waits for another connection's write lock. */
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 /** How long opening a PostgreSQL connection may take before it counts as unreachable. */
@@ -155,6 +176,79 @@ export function sqliteImmediateOf(conn: Pick<EngineConnection, 'engine' | 'sqlit
 
 interface BackgroundErrorSink {
   (err: StoreError): void;
+}
+
+/** The lock that makes one Mailroom instance the only user of a SQLite file: see {@link lockSqliteFile}. */
+export interface SqliteFileLock {
+  /** The lock file, `<database file>.lock`. */
+  readonly file: string;
+  /** Give the file up (the next instance may open it). Safe to call twice. */
+  release(): void;
+}
+
+/**
+ * Make this instance the only Mailroom on the SQLite database `file`, or refuse with a StoreError saying which file
+ * another Mailroom holds and what to do.
+ *
+ * How: a second, tiny SQLite database next to it, `<file>.lock`, opened in EXCLUSIVE locking mode and written once.
+ * SQLite then holds an exclusive lock on it (the operating system's file lock) until the connection closes or the
+ * process ends. A second instance, in this process or any other on the host, finds it locked at once and is refused.
+ * The kernel releases the lock when the holder dies, even on kill -9, so the lock can never be left stale by a crash,
+ * and the lock file is never deleted (deleting it while another instance waits for it would let two hold two files).
+ *
+ * Why not `PRAGMA locking_mode = EXCLUSIVE` on the database itself: that would lock out every reader too (the doctor,
+ * `sqlite3 … .backup`, an operator's look) and, in WAL mode, keep the wal-index in the process's memory, so even a
+ * reader started before would stop seeing commits. The separate file locks out only another instance; the database
+ * keeps its WAL mode and its readers. Why not a pid file (O_EXCL): a crash leaves it behind, and a pid or host name
+ * proves nothing across containers (each container's Mailroom is pid 1, with a new host name after a restart).
+ * Like SQLite itself, this relies on the file system's locks: keep the data folder on a local disk.
+ */
+export function lockSqliteFile(file: string): SqliteFileLock {
+  const lockFile = `${path.resolve(file)}.lock`;
+  try {
+    mkdirSync(path.dirname(lockFile), { recursive: true });
+  } catch (err) {
+    throw describeSqliteError(err, file, 'create its folder');
+  }
+  let lock: BetterSqlite3.Database;
+  try {
+    lock = new BetterSqlite3(lockFile);
+  } catch (err) {
+    throw describeSqliteError(err, lockFile, 'open the lock file');
+  }
+  try {
+    lock.pragma('busy_timeout = 0');
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+    lock.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, since TEXT NOT NULL)');
+    lock.exec('DELETE FROM holder');
+    lock.prepare('INSERT INTO holder (pid, since) VALUES (?, ?)').run(process.pid, new Date().toISOString());
+    lock.exec('COMMIT'); // EXCLUSIVE locking mode: the lock stays held after the commit
+  } catch (err) {
+    lock.close();
+    const code = (err as { code?: unknown }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      throw new StoreError(
+        'sqlite-failed',
+        `Another Mailroom is using the SQLite database ${file}: it holds the lock ${lockFile}. Only one Mailroom ` +
+          `instance may use a SQLite database (to run several, give them one PostgreSQL database with DATABASE_URL). ` +
+          `This instance did not start and changed nothing. Stop the other instance, or give this one its own DATA_DIR. ` +
+          `The lock belongs to the process that holds the file and ends with it, so a crashed Mailroom never leaves it ` +
+          `behind: if no Mailroom seems to run, find the process that has the lock file open (e.g. fuser ${lockFile}).`,
+        { cause: err },
+      );
+    }
+    throw describeSqliteError(err, lockFile, 'lock it for this instance');
+  }
+  let held = true;
+  return {
+    file: lockFile,
+    release: () => {
+      if (!held) return;
+      held = false;
+      lock.close();
+    },
+  };
 }
 
 export function openSqlite(file: string): EngineConnection {

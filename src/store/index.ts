@@ -9,7 +9,7 @@ import { createAuditLog, type AuditLog } from './audit-log';
 import { createCardRepository, type CardRepository } from './card-repository';
 import { createConversationRepository, type ConversationRepository } from './conversation-repository';
 import { createDecisionRepository, type DecisionRepository } from './decision-repository';
-import { openPostgres, openSqlite, type EngineConnection, type Engine } from './dialect';
+import { lockSqliteFile, openPostgres, openSqlite, type EngineConnection, type Engine, type SqliteFileLock } from './dialect';
 import { StoreError } from './errors';
 import { migrateToLatest } from './migrations';
 import { createOutboxRepository, type OutboxRepository } from './outbox-repository';
@@ -35,13 +35,20 @@ export {
   type RequestStatus,
   type TimeInput,
   type TransitionResult,
+  type DecisionTransitionInput,
+  type DecisionTransitionResult,
 } from './request-repository';
 export type { Decision, DecisionInput, DecisionRecord, DecisionRepository } from './decision-repository';
 export type { CardAudience, CardInput, CardRecord, CardRepository } from './card-repository';
 export {
+  AUDIT_ANCHOR_EVENT,
   AUDIT_GENESIS_HASH,
   auditHash,
+  auditHmac,
   canonicalJson,
+  type AuditAlg,
+  type AuditHead,
+  type AuditTrailCheck,
   type AuditEvent,
   type AuditEventInput,
   type AuditExportFilter,
@@ -57,7 +64,7 @@ export {
   type RunStepRecord,
   type RunStepStatus,
 } from './run-repository';
-export type { SecretRepository } from './secret-repository';
+export type { PurgedSecretRecord, SecretRepository, SecretRevealInput, SecretRevealRecord } from './secret-repository';
 export type { RateLimitRepository, RateLimitState } from './rate-limit-repository';
 export type { OutboxEntry, OutboxRepository } from './outbox-repository';
 export type { Database } from './schema';
@@ -69,6 +76,18 @@ export interface StoreOptions {
   databasePassword?: () => Promise<string>;
   /** The SQLite file used when there is no databaseUrl, e.g. data/mailroom.db; its folder is created. */
   sqliteFile: string;
+  /**
+   * SQLite only: hold the file for this store until it is closed (`<sqliteFile>.lock`, see `lockSqliteFile`), so
+   * that a second Mailroom instance on the same file, in any process, is refused at open with a message naming the
+   * file. A Mailroom instance sets it (app.ts); tools that only look (the doctor) and tests that share a file on
+   * purpose do not. Ignored for PostgreSQL, which serves several instances.
+   */
+  singleInstance?: boolean;
+  /**
+   * The HMAC key of the audit chain (32 bytes), kept outside the database (AUDIT_KEY, or derived from SECRET_KEY).
+   * With it, events are keyed and a chain that ends unkeyed is re-anchored at open (see audit-log.ts).
+   */
+  auditKey?: Uint8Array;
   /** Source of createdAt/updatedAt; defaults to the system clock. */
   clock?: () => Date;
   /** Errors that happen outside any call (an idle PostgreSQL connection dropping); default: console.error. */
@@ -107,10 +126,19 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const clock = opts.clock ?? (() => new Date());
   const onBackgroundError = opts.onBackgroundError ?? ((err: StoreError) => console.error(err.message));
   const url = opts.databaseUrl?.trim() ?? '';
-  const conn: EngineConnection = url !== '' ? openPostgres(url, onBackgroundError, opts.databasePassword) : openSqlite(opts.sqliteFile);
+  const inMemory = opts.sqliteFile === ':memory:' || opts.sqliteFile === '';
+  // Taken before the database is opened: a refused instance does not even migrate it.
+  const lock: SqliteFileLock | undefined = url === '' && opts.singleInstance === true && !inMemory ? lockSqliteFile(opts.sqliteFile) : undefined;
+  let conn: EngineConnection;
+  try {
+    conn = url !== '' ? openPostgres(url, onBackgroundError, opts.databasePassword) : openSqlite(opts.sqliteFile);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
 
   let closed: Promise<void> | undefined;
-  const close = (): Promise<void> => (closed ??= conn.db.destroy());
+  const close = (): Promise<void> => (closed ??= conn.db.destroy().finally(() => lock?.release()));
   const probe = async (doing: string): Promise<void> => {
     if (closed !== undefined) throw new StoreError('closed', 'The store is closed; open it again to use the database.');
     try {
@@ -120,12 +148,16 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     }
   };
 
+  let audit: AuditLog;
   try {
     await probe('open the store');
     await migrateToLatest(conn);
+    audit = createAuditLog(conn, clock, { key: opts.auditKey });
+    // A keyed store re-anchors a chain that ends in unkeyed events (once, on the first keyed open).
+    await audit.anchor();
   } catch (err) {
     await close().catch(() => undefined);
-    throw conn.describe(err, 'open the store');
+    throw err instanceof StoreError ? err : conn.describe(err, 'open the store');
   }
 
   return {
@@ -135,9 +167,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     requests: createRequestRepository(conn, clock),
     decisions: createDecisionRepository(conn.db, clock),
     cards: createCardRepository(conn.db, clock),
-    audit: createAuditLog(conn, clock),
+    audit,
     runs: createRunRepository(conn, clock),
-    secrets: createSecretRepository(conn.db, clock),
+    secrets: createSecretRepository(conn, clock),
     rateLimits: createRateLimitRepository(conn),
     outbox: createOutboxRepository(conn.db),
     ping: () => probe('answer a ping'),

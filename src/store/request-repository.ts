@@ -1,8 +1,9 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
+import { toDecisionRecord, validateDecision, type DecisionInput, type DecisionRecord } from './decision-repository';
 import { StoreError } from './errors';
 import { MAX_NOTICE_MESSAGE } from './outbox-repository';
-import { REQUEST_STATUSES, type Database, type RequestStatus, type RequestsTable } from './schema';
+import { REQUEST_STATUSES, type Database, type RequestDecisionsTable, type RequestStatus, type RequestsTable } from './schema';
 import { checkCount, invalid, isId, jsonText, MAX_ID, refuseIfAny } from './validation';
 
 export { REQUEST_STATUSES, type RequestStatus } from './schema';
@@ -84,6 +85,19 @@ export interface RequestPatch {
 /** `ok: false` means the request was no longer at the expected version; `current` is what it is now. */
 export type TransitionResult = { ok: true; record: RequestRecord } | { ok: false; current: RequestRecord };
 
+/** An approver's decision as {@link RequestRepository.decide} takes it: the request and its version are the transition's. */
+export type DecisionTransitionInput = Omit<DecisionInput, 'requestId' | 'requestVersion'>;
+
+/**
+ * The outcome of {@link RequestRepository.decide}: the request moved and the decision stored (together), or
+ * nothing written because the request changed first (`changed`, `current` is what it is now) or because the
+ * approver already decided on this request (`decided-before`, with that decision).
+ */
+export type DecisionTransitionResult =
+  | { ok: true; record: RequestRecord; decision: DecisionRecord }
+  | { ok: false; code: 'changed'; current: RequestRecord }
+  | { ok: false; code: 'decided-before'; current: RequestRecord; earlier: DecisionRecord };
+
 export interface RequestListOptions {
   /** Only requests in one of these statuses; all statuses when left out. */
   statuses?: readonly RequestStatus[];
@@ -111,6 +125,15 @@ export interface RequestRepository {
    * untold, and nothing is told of a change that did not.
    */
   transition(id: number, expectedVersion: number, patch: RequestPatch, notice?: { message: string | null }): Promise<TransitionResult>;
+  /**
+   * An approver's decision and the move it causes (next stage, approved, rejected), as one transaction: the
+   * request changes if, and only if, it is still at `expectedVersion` AND the approver has no decision on it yet
+   * (read inside the same transaction, with the request locked); the decision is stored at that version in the
+   * same transaction. Either both are written or neither is: a failure between them (a crash, a full disk)
+   * leaves the request as it was, so an approver of one stage can never pass as a new face for the next.
+   * Throws `not-found` for an unknown id, `invalid-record` for a bad decision or patch.
+   */
+  decide(id: number, expectedVersion: number, patch: RequestPatch, decision: DecisionTransitionInput): Promise<DecisionTransitionResult>;
   /**
    * Pending-approval requests whose `remindAt` has come (<= now) and that have not been reminded since
    * (`remindedAt` null or before `remindAt`), earliest first. Set `remindedAt` (or move `remindAt`)
@@ -145,6 +168,7 @@ export function requestReference(id: number): string {
 }
 
 type Row = Selectable<RequestsTable>;
+type DecisionRow = Selectable<RequestDecisionsTable>;
 
 function toRecord(row: Row): RequestRecord {
   return {
@@ -447,6 +471,76 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
       const current = await getById(id);
       if (current === undefined) throw new StoreError('not-found', `Request ${requestReference(id)} does not exist; nothing was changed.`);
       return { ok: false, current };
+    },
+
+    async decide(id, expectedVersion, patch, decision) {
+      const p = new Problems();
+      p.positiveInteger('id', id);
+      p.positiveInteger('expectedVersion', expectedVersion);
+      p.throwIfAny(`The decision on request ${String(id)}`);
+      validateDecision({ ...decision, requestId: id, requestVersion: expectedVersion });
+      const changes = patchToChanges(id, patch);
+      const at = encodeTimestamp(now());
+      const decidedAt = decision.at === undefined ? at : encodeTimeInput(decision.at, 'at');
+      const earlier = (q: Kysely<Database>) =>
+        q
+          .selectFrom('request_decisions')
+          .selectAll()
+          .where('request_id', '=', id)
+          .where('approver_aad_object_id', '=', decision.approverAadObjectId)
+          .orderBy('id')
+          .limit(1);
+      const update = (q: Kysely<Database>) =>
+        q
+          .updateTable('requests')
+          .set((eb) => ({ ...changes, version: eb(eb.ref('version'), '+', 1), updated_at: at }))
+          .where('id', '=', id)
+          .where('version', '=', expectedVersion)
+          .returningAll();
+      const insert = (q: Kysely<Database>) =>
+        q
+          .insertInto('request_decisions')
+          .values({
+            request_id: id,
+            stage: decision.stage,
+            approver_aad_object_id: decision.approverAadObjectId,
+            approver_name: decision.approverName,
+            decision: decision.decision,
+            reason: decision.reason ?? null,
+            at: decidedAt,
+            request_version: expectedVersion,
+          })
+          .returningAll();
+      type Written = { row?: Row; decided?: DecisionRow; before?: DecisionRow };
+      let written: Written;
+      if (immediate !== undefined) {
+        const e = earlier(db).compile();
+        const u = update(db).compile();
+        const i = insert(db).compile();
+        written = await immediate((statement): Written => {
+          const before = statement(e.sql).get(...e.parameters) as DecisionRow | undefined;
+          if (before !== undefined) return { before };
+          const row = statement(u.sql).get(...u.parameters) as Row | undefined;
+          if (row === undefined) return {};
+          // Throws (and so rolls the change back) when the decision cannot be stored.
+          return { row, decided: statement(i.sql).get(...i.parameters) as DecisionRow };
+        });
+      } else {
+        written = await db.transaction().execute(async (tx): Promise<Written> => {
+          // The request row is locked first: a concurrent decision on it waits for this one to commit, then reads it.
+          await tx.selectFrom('requests').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
+          const before = await earlier(tx).executeTakeFirst();
+          if (before !== undefined) return { before };
+          const row = await update(tx).executeTakeFirst();
+          if (row === undefined) return {};
+          return { row, decided: await insert(tx).executeTakeFirstOrThrow() };
+        });
+      }
+      if (written.row !== undefined && written.decided !== undefined) return { ok: true, record: toRecord(written.row), decision: toDecisionRecord(written.decided) };
+      const current = await getById(id);
+      if (current === undefined) throw new StoreError('not-found', `Request ${requestReference(id)} does not exist; nothing was changed.`);
+      if (written.before !== undefined) return { ok: false, code: 'decided-before', current, earlier: toDecisionRecord(written.before) };
+      return { ok: false, code: 'changed', current };
     },
 
     async dueForReminder(now, opts = {}) {

@@ -6,13 +6,22 @@
  *   or `skipped` can be claimed, and only when it is `pending` (or `running` under an expired lease — its
  *   owner crashed) and due (`nextAt <= now`). A `waiting`, `failed` or `cancelled` step holds the
  *   request's later steps back.
- * - A claim sets `running`, the lease (`leaseOwner` until `now + leaseMs`) and counts the attempt
- *   (`attempts + 1`) in the same statement, so a crash right after a claim still counts it.
+ * - A claim sets `running`, the lease (`leaseOwner` until `leaseMs` from now on the database's clock) and
+ *   counts the attempt (`attempts + 1`) in the same statement, so a crash right after a claim still counts it.
+ *   A claim that takes a step over from a lease that ran out also counts it `abandoned` (+1): the try before
+ *   never ended (its owner crashed, was killed or hung). The runner stops a step abandoned too often.
  * - Finishing a step (`complete`, `wait`, `retryLater`, `fail`) succeeds only for the lease owner while
  *   its lease is valid (`leaseUntil > now`) and releases the lease. An owner that wakes up after its lease
  *   expired is refused (false), whether or not another instance took the step over: it must drop its
  *   result. `heartbeat` extends leases that are still held.
- * - Times are the caller's (`now`), from the application clock; leases compare ISO 8601 text.
+ * - Leases are the database's clock, never the caller's: `lease_until` is set to the database's time plus
+ *   `leaseMs`, and every check of a lease (claim, finish, heartbeat, skip, cancel) compares it with the
+ *   database's time in the same statement. An instance whose clock runs minutes ahead can therefore not
+ *   take a live lease, and one whose clock runs behind cannot finish on a lease that has run out. Every
+ *   other time (`nextAt`, `startedAt`, `finishedAt`, `updatedAt`) is the caller's `now`, from the
+ *   application clock; a skewed clock only makes a due step start a little early or late.
+ * - Intent: the lease holder records what its try is about to do (`noteIntent`) before it does it; the
+ *   step keeps it across tries, so a try after a crash can tell its own effect from one that was there.
  * - Owners: use one per runner (e.g. host, pid and a random suffix). A lease is told apart only by its
  *   owner, so two runners must never share one.
  *
@@ -31,7 +40,7 @@
  * until it has.
  */
 import { sql, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
-import { decodeJson, decodeNullableJson, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
+import { dbNow, dbNowPlus, decodeJson, decodeNullableJson, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import { StoreError } from './errors';
 import { RUN_STEP_STATUSES, type Database, type RunStepStatus, type RunStepsTable } from './schema';
 import { checkCount, checkTime, invalid, isId, jsonText, refuseIfAny } from './validation';
@@ -64,9 +73,14 @@ export interface RunStepRecord {
   status: RunStepStatus;
   /** Claims by claimNext so far (1 during the first try). */
   attempts: number;
+  /** Tries (or polls) taken over after their lease ran out: they never ended. 0 again after resetFailed. */
+  abandoned: number;
+  /** What a try recorded it was about to do (noteIntent), or null. */
+  intent: unknown;
   /** ISO 8601 UTC: when it may be claimed (pending) or polled (waiting) next. */
   nextAt: string;
   leaseOwner: string | null;
+  /** ISO 8601 UTC on the database's clock. */
   leaseUntil: string | null;
   /** null until a try reports one. */
   result: unknown;
@@ -104,13 +118,15 @@ export interface RunRepository {
   createSteps(requestId: number, steps: readonly RunStepInput[], now: TimeInput): Promise<CreateStepsResult>;
   /**
    * Claim up to `limit` runnable steps, at most one per request, due earliest first (see the file
-   * comment): each comes back `running`, leased to `owner` until `now + leaseMs`, `attempts` counted.
+   * comment): each comes back `running`, leased to `owner` for `leaseMs` (database clock), `attempts`
+   * counted, and `abandoned` counted when its last lease ran out while it ran.
    */
   claimNext(owner: string, now: TimeInput, leaseMs: number, limit: number): Promise<RunStepRecord[]>;
   /**
    * Claim up to `limit` `waiting` steps that are due (`nextAt <= now`) and not leased (or whose lease
    * expired: the poller crashed), due earliest first, for one polling cycle. They stay `waiting`, leased to
-   * `owner` until `now + leaseMs`; `attempts` is not counted (it counts tries, not polls).
+   * `owner` for `leaseMs`; `attempts` is not counted (it counts tries, not polls); `abandoned` is, when the
+   * last poll's lease ran out.
    */
   claimWaiting(owner: string, now: TimeInput, leaseMs: number, limit: number): Promise<RunStepRecord[]>;
   /** The step holds: `done`, `result` stored (undefined → null), error cleared. */
@@ -124,12 +140,20 @@ export interface RunRepository {
   retryLater(id: number, owner: string, nextAt: TimeInput, error: string, now: TimeInput): Promise<boolean>;
   /** A permanent error: `failed` with `error`; the request's later steps wait for `resetFailed`. */
   fail(id: number, owner: string, error: string, now: TimeInput): Promise<boolean>;
-  /** Extend the leases `owner` still holds to `now + leaseMs`; returns the ids extended (a missing id was lost). */
+  /** Extend the leases `owner` still holds to `leaseMs` from now (database clock); returns the ids extended (a missing id was lost). */
   heartbeat(ids: readonly number[], owner: string, leaseMs: number, now: TimeInput): Promise<number[]>;
   /** The request's steps in order. */
   listByRequest(requestId: number): Promise<RunStepRecord[]>;
-  /** The Retry button: the request's `failed` steps become `pending`, due at `now`; attempts and error kept. Returns how many. */
+  /**
+   * The Retry button: the request's `failed` steps become `pending`, due at `now`, `abandoned` back to 0; attempts,
+   * error and intent kept. Returns how many.
+   */
   resetFailed(requestId: number, now: TimeInput): Promise<number>;
+  /**
+   * The lease holder records what its try is about to do, before doing it (any JSON value; never a secret). False
+   * when the lease was lost: the try must not do it then. The step keeps the latest intent across tries.
+   */
+  noteIntent(id: number, owner: string, intent: unknown, now: TimeInput): Promise<boolean>;
   /**
    * Cancel what has not started: `pending` and `waiting` steps, and `running` ones whose lease expired
    * (a crashed owner), become `cancelled`. A step running under a valid lease is left to finish; a
@@ -174,6 +198,8 @@ function toRecord(row: Row): RunStepRecord {
     input: decodeJson(row.input_json),
     status: row.status,
     attempts: Number(row.attempts),
+    abandoned: Number(row.abandoned),
+    intent: decodeNullableJson(row.intent_json),
     nextAt: row.next_at,
     leaseOwner: row.lease_owner,
     leaseUntil: row.lease_until,
@@ -215,15 +241,10 @@ function jsonOrNull(v: unknown, key: string, what: string): string | null {
   return text;
 }
 
-/** `now + ms` in the stored form. */
-function plus(nowText: string, ms: number): string {
-  return new Date(Date.parse(nowText) + ms).toISOString();
-}
-
 interface Lease {
   owner: string;
   now: string;
-  until: string;
+  ms: number;
   limit: number;
 }
 
@@ -232,19 +253,19 @@ function checkLease(owner: unknown, now: unknown, leaseMs: unknown, limit: unkno
   const at = checkTime(now, 'now', what);
   const ms = checkCount(leaseMs, 'leaseMs', MAX_LEASE_MS, what);
   const n = checkCount(limit, 'limit', MAX_LIMIT, what);
-  return { owner: o, now: at, until: plus(at, ms), limit: n };
+  return { owner: o, now: at, ms, limit: n };
 }
 
 const lit = (v: string): RawBuilder<unknown> => sql.lit(v);
 
 /**
  * The runnable steps, due earliest first. The status terms repeat run_steps_runnable_idx's predicate
- * literally so both engines can use that partial index.
+ * literally so both engines can use that partial index. `dbTime`: the database's clock (leases).
  */
-function runnable(now: string, limit: number): RawBuilder<unknown> {
+function runnable(now: string, dbTime: RawBuilder<string>, limit: number): RawBuilder<unknown> {
   return sql`select s.id from run_steps s
     where s.status in (${lit('pending')}, ${lit('running')})
-      and (s.status = ${lit('pending')} or s.lease_until <= ${now})
+      and (s.status = ${lit('pending')} or s.lease_until <= ${dbTime})
       and s.next_at <= ${now}
       and not exists (
         select 1 from run_steps e
@@ -255,23 +276,31 @@ function runnable(now: string, limit: number): RawBuilder<unknown> {
 }
 
 /** Due waiting steps no live poller holds; the status term matches run_steps_waiting_idx. */
-function dueWaiting(now: string, limit: number): RawBuilder<unknown> {
+function dueWaiting(now: string, dbTime: RawBuilder<string>, limit: number): RawBuilder<unknown> {
   return sql`select w.id from run_steps w
     where w.status = ${lit('waiting')}
       and w.next_at <= ${now}
-      and (w.lease_until is null or w.lease_until <= ${now})
+      and (w.lease_until is null or w.lease_until <= ${dbTime})
     order by w.next_at, w.id
     limit ${limit}`;
 }
 
-const claimSet = (l: Lease): RawBuilder<unknown> =>
-  sql`status = ${lit('running')}, lease_owner = ${l.owner}, lease_until = ${l.until}, attempts = attempts + 1,
+// Every right-hand side sees the row as it was before the UPDATE: a `running` (or leased waiting) row is one
+// whose lease ran out, so its try was abandoned.
+const claimSet = (l: Lease, until: RawBuilder<string>): RawBuilder<unknown> =>
+  sql`status = ${lit('running')}, lease_owner = ${l.owner}, lease_until = ${until}, attempts = attempts + 1,
+      abandoned = abandoned + (case when status = ${lit('running')} then 1 else 0 end),
       started_at = coalesce(started_at, ${l.now}), updated_at = ${l.now}`;
 
-const pollSet = (l: Lease): RawBuilder<unknown> => sql`lease_owner = ${l.owner}, lease_until = ${l.until}, updated_at = ${l.now}`;
+const pollSet = (l: Lease, until: RawBuilder<string>): RawBuilder<unknown> =>
+  sql`lease_owner = ${l.owner}, lease_until = ${until}, abandoned = abandoned + (case when lease_until is not null then 1 else 0 end),
+      updated_at = ${l.now}`;
 
 export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db' | 'sqliteImmediate'>, clock: () => Date): RunRepository {
   const db: Kysely<Database> = conn.db;
+  /** The database's clock now, and `ms` from now: what every lease is set to and compared with. */
+  const dbTime = dbNow(conn.engine);
+  const dbTimePlus = (ms: number): RawBuilder<string> => dbNowPlus(conn.engine, ms);
 
   const listByRequest = async (requestId: number): Promise<RunStepRecord[]> => {
     const rows = await db.selectFrom('run_steps').selectAll().where('request_id', '=', requestId).orderBy('step_index').execute();
@@ -310,7 +339,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
       .set({ ...changes, lease_owner: null, lease_until: null, updated_at: now })
       .where('id', '=', id)
       .where('lease_owner', '=', owner)
-      .where('lease_until', '>', now)
+      .where('lease_until', '>', dbTime)
       .where('status', 'in', ['running', 'waiting'])
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
@@ -376,7 +405,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
       .set({ status: 'skipped', lease_owner: null, lease_until: null, finished_at: sql<string>`coalesce(finished_at, ${at})`, updated_at: at })
       .where('request_id', '=', requestId)
       .where('step_index', '<', beforeIndex)
-      .where((eb) => eb.or([eb('status', 'in', ['pending', 'waiting', 'failed', 'cancelled']), eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', at)])]));
+      .where((eb) => eb.or([eb('status', 'in', ['pending', 'waiting', 'failed', 'cancelled']), eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', dbTime)])]));
 
   return {
     async createSteps(requestId, steps, now) {
@@ -422,12 +451,12 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
 
     async claimNext(owner, now, leaseMs, limit) {
       const l = checkLease(owner, now, leaseMs, limit, 'claimNext');
-      return claim(runnable(l.now, l.limit), claimSet(l));
+      return claim(runnable(l.now, dbTime, l.limit), claimSet(l, dbTimePlus(l.ms)));
     },
 
     async claimWaiting(owner, now, leaseMs, limit) {
       const l = checkLease(owner, now, leaseMs, limit, 'claimWaiting');
-      return claim(dueWaiting(l.now, l.limit), pollSet(l));
+      return claim(dueWaiting(l.now, dbTime, l.limit), pollSet(l, dbTimePlus(l.ms)));
     },
 
     async complete(id, owner, result, now) {
@@ -465,15 +494,15 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
       if (!Array.isArray(ids) || ids.length > MAX_LIMIT) invalid(what, [`ids must be a list of at most ${MAX_LIMIT} step ids`]);
       const list: number[] = (ids as readonly unknown[]).map((id) => checkId(id, 'every id', what));
       const o = checkText(owner, 'owner', what);
-      const at = checkTime(now, 'now', what);
+      checkTime(now, 'now', what); // checked like every time given; the lease itself is the database's clock
       const ms = checkCount(leaseMs, 'leaseMs', MAX_LEASE_MS, what);
       if (list.length === 0) return [];
       const rows = await db
         .updateTable('run_steps')
-        .set({ lease_until: plus(at, ms) })
+        .set({ lease_until: dbTimePlus(ms) })
         .where('id', 'in', list)
         .where('lease_owner', '=', o)
-        .where('lease_until', '>', at)
+        .where('lease_until', '>', dbTime)
         .where('status', 'in', ['running', 'waiting'])
         .returning('id')
         .execute();
@@ -490,11 +519,25 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
       const at = checkTime(now, 'now', 'resetFailed');
       const res = await db
         .updateTable('run_steps')
-        .set({ status: 'pending', next_at: at, finished_at: null, updated_at: at })
+        .set({ status: 'pending', next_at: at, finished_at: null, abandoned: 0, updated_at: at })
         .where('request_id', '=', requestId)
         .where('status', '=', 'failed')
         .executeTakeFirst();
       return Number(res.numUpdatedRows);
+    },
+
+    async noteIntent(id, owner, intent, now) {
+      const a = finishArgs(id, owner, now, 'noteIntent');
+      const text = jsonOrNull(intent, 'intent', `the intent of step ${a.id}`);
+      const res = await db
+        .updateTable('run_steps')
+        .set({ intent_json: text, updated_at: a.now })
+        .where('id', '=', a.id)
+        .where('lease_owner', '=', a.owner)
+        .where('lease_until', '>', dbTime)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
     },
 
     async appendSteps(requestId, steps, now, options = {}) {
@@ -585,7 +628,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
         .updateTable('run_steps')
         .set({ status: 'cancelled', lease_owner: null, lease_until: null, finished_at: at, updated_at: at })
         .where('request_id', '=', requestId)
-        .where((eb) => eb.or([eb('status', 'in', ['pending', 'waiting']), eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', at)])]))
+        .where((eb) => eb.or([eb('status', 'in', ['pending', 'waiting']), eb.and([eb('status', '=', 'running'), eb('lease_until', '<=', dbTime)])]))
         .executeTakeFirst();
       return Number(res.numUpdatedRows);
     },

@@ -121,8 +121,12 @@ export interface AuditEventsTable {
   data: string;
   /** Hash of the previous event; 64 zeros for the first. */
   prev_hash: string;
-  /** SHA-256 hex, see `audit-log.ts`. */
+  /** SHA-256 or HMAC-SHA256 hex (see `alg`), see `audit-log.ts`. */
   hash: string;
+  /** How `hash` was made: `sha256` (unkeyed, events before 0007) or `hmac-sha256` (keyed). Added by 0007. */
+  alg: Generated<'sha256' | 'hmac-sha256'>;
+  /** Keyed events about a request: the hash of the request's previous event (64 zeros for its first). Added by 0007. */
+  request_prev_hash: string | null;
 }
 
 /**
@@ -157,6 +161,13 @@ export interface RunStepsTable {
   status: RunStepStatus;
   /** Claims by `claimNext` so far: +1 at every claim. */
   attempts: number;
+  /**
+   * Tries (and polls) that never ended: +1 whenever a claim takes the step over from a lease that ran out (its
+   * holder crashed, was killed, or hung). Reset by `resetFailed` (the Retry button). Added by 0006.
+   */
+  abandoned: Generated<number>;
+  /** JSON text or null: what a try was about to do, recorded before the effect (`noteIntent`). Added by 0006. */
+  intent_json: string | null;
   /** When the step may be claimed (pending) or polled (waiting) next. */
   next_at: string;
   lease_owner: string | null;
@@ -205,6 +216,22 @@ export interface OutboxTable {
   claimed_until: string | null;
 }
 
+/** A password shown to its requester (migration 0007): the card that shows it is updated to hide it at `hide_at`. */
+export interface SecretRevealsTable {
+  id: Generated<number>;
+  request_id: number;
+  conversation_id: string;
+  activity_id: string;
+  revealed_at: string;
+  /** The display name of who revealed it (the requester). */
+  revealed_by: string;
+  hide_at: string;
+  /** Claims so far. */
+  attempts: number;
+  claimed_by: string | null;
+  claimed_until: string | null;
+}
+
 export interface Database {
   conversation_refs: ConversationRefsTable;
   requests: RequestsTable;
@@ -216,4 +243,5 @@ export interface Database {
   secrets: SecretsTable;
   rate_limits: RateLimitsTable;
   outbox: OutboxTable;
+  secret_reveals: SecretRevealsTable;
 }

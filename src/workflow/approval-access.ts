@@ -8,7 +8,7 @@ import {
   type Approver,
   type KindId,
 } from '../requests';
-import type { DecisionRecord, RequestRecord } from '../store';
+import { parseRequestId, requestReference, type DecisionRecord, type RequestRecord } from '../store';
 import type { GroupMembersPort, GroupMembershipPort } from './ports';
 import type { RequestActor } from './use-cases';
 
@@ -29,6 +29,15 @@ export function policyFrom(settings: ApprovalSettings): ApprovalPolicyConfig {
     expiresAfterMs: settings.expireAfterMs,
     remindAfterMs: settings.remindAfterMs,
   };
+}
+
+/**
+ * The one answer to a request the caller may not see: the same words whether it does not exist or belongs to
+ * someone else, so request numbers cannot be probed. It names only the number the caller gave (as `R-n`).
+ */
+export function notVisibleMessage(reference: unknown): string {
+  const id = typeof reference === 'string' || typeof reference === 'number' ? parseRequestId(reference) : undefined;
+  return `There is no ${id === undefined ? 'such request' : `request ${requestReference(id)}`} that you may see. Nothing was changed.`;
 }
 
 /**

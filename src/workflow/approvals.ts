@@ -1,6 +1,7 @@
 import { decide, expireIfDue, nextReminderAt } from '../requests';
 import type { AuditEventInput, Store } from '../store';
 import type { RequestView } from './request-view';
+import { notVisibleMessage } from './approval-access';
 import { cancelOf } from './rollback-info';
 import { actorEvent, type RequestUseCaseDeps } from './use-case-deps';
 import type { Approvals, DecisionOutcome, RequestActor } from './use-cases';
@@ -20,13 +21,21 @@ export class ApprovalService implements Approvals {
     return this.deps.store.audit.append(e);
   }
 
-  /** Approve or reject: the policy decides who may, the store makes sure only one decision wins per version. */
+  /**
+   * Approve or reject: the policy decides who may, the store makes sure only one decision wins per version. Someone
+   * who may not see the request hears only that there is none they may see (the same words as for a number that
+   * does not exist); whoever may see it hears why not, with its card.
+   */
   async decide(actor: RequestActor, reference: string, version: number | undefined, outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecisionOutcome> {
     const { store, access, views } = this.deps;
     const record = await store.requests.get(reference);
     if (!record) {
       await this.audit(actorEvent(actor, 'request.decision-refused', null, { reference: String(reference).slice(0, 40), code: 'not-found' }));
-      return { ok: false, code: 'not-found', message: `There is no request ${String(reference).slice(0, 40)}. Nothing was changed.` };
+      return { ok: false, code: 'not-found', message: notVisibleMessage(reference) };
+    }
+    if (!(await access.maySee(actor, record))) {
+      await this.audit(actorEvent(actor, 'request.decision-refused', record.reference, { code: 'not-allowed', version: version ?? record.version, outcome }));
+      return { ok: false, code: 'not-allowed', message: notVisibleMessage(reference) };
     }
     const decisions = await store.decisions.list(record.id);
     const asOf = version ?? record.version;
@@ -55,26 +64,34 @@ export class ApprovalService implements Approvals {
             decisionReason: outcome === 'reject' ? (reason ?? '').trim() : null,
             remindAt: null,
           };
-    const moved = await this.deps.lifecycle.move(record, patch);
-    if (!moved.ok) {
-      const latest = await store.decisions.list(record.id);
-      const last = latest[latest.length - 1];
-      const message = last
-        ? `${record.reference} was already ${last.decision === 'approve' ? 'approved' : 'rejected'} by ${last.approverName} at ${last.at}. Nothing was changed.`
-        : `${record.reference} changed while you decided (now version ${moved.current.version}). Nothing was changed; look at the latest card.`;
-      await this.audit(actorEvent(actor, 'request.decision-refused', record.reference, { code: 'already-decided', version: asOf }));
-      return { ok: false, code: 'already-decided', message, view: views.view(moved.current, latest) };
-    }
-    await store.decisions.record({
-      requestId: record.id,
+    // The decision and the move are one transaction, and the store refuses an approver who decided on this request
+    // before (read inside that transaction): a crash between two writes cannot let a stage-1 approver decide stage 2.
+    const moved = await this.deps.lifecycle.decide(record, patch, {
       stage: record.stage,
       approverAadObjectId: actor.aadObjectId,
       approverName: actor.name,
       decision: outcome,
       reason: outcome === 'reject' ? (reason ?? '').trim() : null,
       at: now,
-      requestVersion: record.version,
     });
+    if (!moved.ok) {
+      const latest = await store.decisions.list(record.id);
+      if (moved.code === 'decided-before') {
+        await this.audit(actorEvent(actor, 'request.decision-refused', record.reference, { code: 'decided-earlier-stage', version: asOf, outcome }));
+        return {
+          ok: false,
+          code: 'decided-earlier-stage',
+          message: `You already approved stage ${moved.earlier.stage} of ${record.reference}; the next stage needs somebody else. Nothing was changed.`,
+          view: views.view(moved.current, latest),
+        };
+      }
+      const last = latest[latest.length - 1];
+      const message = last
+        ? `${record.reference} was already ${last.decision === 'approve' ? 'approved' : 'rejected'} by ${last.approverName} at ${last.at}. Nothing was changed.`
+          : `${record.reference} changed while you decided (now version ${moved.current.version}). Nothing was changed; look at the latest card.`;
+      await this.audit(actorEvent(actor, 'request.decision-refused', record.reference, { code: 'already-decided', version: asOf }));
+      return { ok: false, code: 'already-decided', message, view: views.view(moved.current, latest) };
+    }
     await this.audit(
       actorEvent(actor, 'request.decided', record.reference, { outcome, stage: record.stage, version: record.version, effect: result.effect, ...(outcome === 'reject' ? { reason: (reason ?? '').trim() } : {}) }),
     );

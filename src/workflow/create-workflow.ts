@@ -21,7 +21,7 @@ import { adExecutors, cloudExecutors, cloudWaiters, INITIAL_PASSWORD_ENTRY } fro
 import { RequestIntake } from './intake';
 import { RequestLifecycle } from './lifecycle';
 import { NotificationSender } from './notification-outbox';
-import { PasswordRevealService } from './password-reveal';
+import { PasswordRevealService, RevealedPasswordHider, SecretPurge } from './password-reveal';
 import type { RequestNotifications } from './ports';
 import { HybridRecipientLookup } from './recipient-lookup';
 import { RequestViewService } from './request-views';
@@ -29,6 +29,7 @@ import { RunControlService } from './run-control';
 import { WorkflowRunner } from './runner';
 import { StepRerun } from './step-rerun';
 import { EncryptedSecretVault, vaultKey } from './secret-vault';
+import type { AuditHeadReport } from './audit-trail';
 import { CloudManagedSweep } from './sweep';
 import { TenantProfileProvider } from './tenant-profile-provider';
 import type { UseCases } from './use-cases';
@@ -44,6 +45,10 @@ export interface WorkflowOptions {
   readonly waitIntervalMs?: number;
   /** How often the notification outbox is drained (ms). */
   readonly notifyIntervalMs?: number;
+  /** How long a revealed password stays on its card (ms; default PASSWORD_SHOWN_FOR_MS, 10 minutes). */
+  readonly passwordShownForMs?: number;
+  /** How often cards of revealed passwords are checked for hiding (ms; default 30 s). */
+  readonly revealHideIntervalMs?: number;
 }
 
 export interface WorkflowDeps {
@@ -62,6 +67,15 @@ export interface Workflow {
   readonly approvals: ApprovalService;
   readonly views: RequestViewService;
   readonly notificationSender: NotificationSender;
+  /** The scheduled security jobs, also callable at once (tests, an admin tool). */
+  readonly maintenance: {
+    /** Deletes generated passwords unrevealed for SECRET_PURGE_AFTER and audits each; resolves with how many. */
+    purgeSecrets(): Promise<number>;
+    /** Updates the cards of revealed passwords whose time is up; resolves with how many. */
+    hideRevealedPasswords(): Promise<number>;
+    /** Sends the audit chain head to the admins' chat (and the log); resolves with the report. */
+    reportAuditHead(): Promise<AuditHeadReport>;
+  };
   /** Starts the runner, the notification sender and the timers. */
   start(): void;
   /** Stops the timers, lets running steps finish and delivers what is left in the outbox. */
@@ -107,14 +121,28 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
         });
 
   const common = { lifecycle, access, views, notifications, runs: runner, log: log.child({ component: 'requests' }), now };
+  const auditTrail = new AuditTrailService(store, access, path.join(config.dataDir, 'exports'), now);
+  const securityLog = log.child({ component: 'security' });
+  const adminUserIds = config.roles.admins.flatMap((a) => (a.kind === 'user' ? [a.id] : []));
+  const maintenance = {
+    purgeSecrets: () => new SecretPurge(vault, store.audit, config.secretPurgeAfterMs, now).run(),
+    hideRevealedPasswords: () => new RevealedPasswordHider(store, views, notifications, securityLog, now).hideDue(),
+    async reportAuditHead(): Promise<AuditHeadReport> {
+      const report = await auditTrail.headReport();
+      // The log always gets it (a copy outside the database); the admins' chat when there are admins to message.
+      securityLog.info('audit chain head', { seq: report.head.seq, hash: report.head.hash, verified: report.chain.ok });
+      if (adminUserIds.length && notifications.auditHeadReported) await notifications.auditHeadReported(report.text, adminUserIds, config.allowedTenantIds[0] ?? '');
+      return report;
+    },
+  };
   const approvals = new ApprovalService({ store, ...common });
   const useCases: UseCases = {
     intake: new RequestIntake({ store, lookup: new HybridRecipientLookup(directory, cloud.exo), profile: () => profile.get(), access, views, notifications, log: common.log, now }),
     approvals,
     runControl: new RunControlService({ store, ...common }),
     views,
-    passwords: new PasswordRevealService(store, views, (id) => vault.takeOnce(id, INITIAL_PASSWORD_ENTRY)),
-    audit: new AuditTrailService(store, access, path.join(config.dataDir, 'exports'), now),
+    passwords: new PasswordRevealService(store, views, (id) => vault.takeOnce(id, INITIAL_PASSWORD_ENTRY), { now, shownForMs: options.passwordShownForMs, log: common.log }),
+    audit: auditTrail,
     cloudManaged: sweep,
   };
 
@@ -133,10 +161,15 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     approvals,
     views,
     notificationSender: sender,
+    maintenance,
     start() {
       runner?.start();
       sender.start();
       repeat('reminder/expiry tick', () => approvals.tick(), 60_000);
+      // Security jobs: durable (their state is in the store), so a restart only delays them.
+      repeat('hiding revealed passwords', () => maintenance.hideRevealedPasswords(), options.revealHideIntervalMs ?? 30_000);
+      repeat('secret purge', () => maintenance.purgeSecrets(), 3_600_000);
+      repeat('daily audit head report', () => maintenance.reportAuditHead(), 86_400_000);
       if (config.sweepIntervalMs) {
         const admins = config.roles.admins.flatMap((a) => (a.kind === 'user' ? [a.id] : []));
         repeat('scheduled cloud-managed sweep', async () => notifications.sweepReported(await sweep.sweep({ aadObjectId: null, name: 'Mailroom (scheduled)' }), admins, config.allowedTenantIds[0] ?? ''), config.sweepIntervalMs);

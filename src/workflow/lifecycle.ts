@@ -1,4 +1,4 @@
-import type { RequestPatch, RequestRecord, RequestRepository, RequestStatus, TransitionResult } from '../store';
+import type { DecisionTransitionInput, DecisionTransitionResult, RequestPatch, RequestRecord, RequestRepository, RequestStatus, TransitionResult } from '../store';
 
 /**
  * Where a request may go from each status. Every status change of a request goes through {@link RequestLifecycle}
@@ -35,7 +35,7 @@ export class IllegalTransitionError extends Error {
 
 /** The one owner of a request's status: version-guarded moves checked against the transition table. */
 export class RequestLifecycle {
-  constructor(private readonly requests: Pick<RequestRepository, 'get' | 'transition'>) {}
+  constructor(private readonly requests: Pick<RequestRepository, 'get' | 'transition' | 'decide'>) {}
 
   /**
    * Moves `record` (at its version) by `patch`. `ok: false` when someone else changed it first; an illegal move
@@ -44,6 +44,15 @@ export class RequestLifecycle {
   async move(record: RequestRecord, patch: RequestPatch): Promise<TransitionResult> {
     if (patch.status !== undefined && !mayMove(record.status, patch.status)) throw new IllegalTransitionError(record.reference, record.status, patch.status);
     return this.requests.transition(record.id, record.version, patch);
+  }
+
+  /**
+   * An approver's decision on `record` (at its version) and the move it causes, written together or not at all;
+   * refused, with nothing written, when someone changed the request first or the approver already decided on it.
+   */
+  async decide(record: RequestRecord, patch: RequestPatch, decision: DecisionTransitionInput): Promise<DecisionTransitionResult> {
+    if (patch.status !== undefined && !mayMove(record.status, patch.status)) throw new IllegalTransitionError(record.reference, record.status, patch.status);
+    return this.requests.decide(record.id, record.version, patch, decision);
   }
 
   /**

@@ -16,6 +16,13 @@ export interface RequestNotifications {
   remind(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void>;
   /** The scheduled cloud-managed sweep's report, for the admins. */
   sweepReported(report: SweepReport, adminUserIds: readonly string[], tenantId: string): Promise<void>;
+  /**
+   * A revealed password's time is up: update the card that showed it (in place, for everyone) to the request's card
+   * with `notice` and without the password. Optional so that a port without cards may leave it out.
+   */
+  passwordHidden?(card: { readonly conversationId: string; readonly activityId: string }, view: RequestView, notice: string): Promise<void>;
+  /** The daily audit chain head, for the admins (see AuditTrailService.headReport). */
+  auditHeadReported?(text: string, adminUserIds: readonly string[], tenantId: string): Promise<void>;
 }
 
 /** Where the cards of a request were posted (the store's card repository). */

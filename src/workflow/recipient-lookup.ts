@@ -1,4 +1,4 @@
-import type { AcceptedDomain, FoundRecipient, Holder, NameQuery, RecipientLookup } from '../requests';
+import type { AcceptedDomain, FoundRecipient, Holder, NameQuery, RecipientCandidate, RecipientLookup, RecipientMatch } from '../requests';
 
 /** The AD half (implemented by src/directory's DirectoryClient). */
 export interface AdLookupPort {
@@ -28,6 +28,7 @@ interface ExoRecipientRow {
   Guid?: string;
   ExternalDirectoryObjectId?: string;
   DistinguishedName?: string;
+  WindowsEmailAddress?: string;
 }
 
 /**
@@ -82,16 +83,24 @@ export class HybridRecipientLookup implements RecipientLookup {
     return out;
   }
 
-  async findRecipient(identity: string): Promise<FoundRecipient | null> {
+  /**
+   * Get-Recipient -Identity: one recipient, none, or several. Exchange answers an identity that matches several
+   * recipients with an error (ManagementObjectAmbiguousException) or, for some identities, with every match; either
+   * way Mailroom lists them (see {@link recipientsNamed}) and picks none.
+   */
+  async findRecipient(identity: string): Promise<RecipientMatch> {
     let rows: ExoRecipientRow[];
     try {
       rows = (await this.exo.invoke<ExoRecipientRow>('Get-Recipient', { Identity: identity })).value;
     } catch (err) {
-      if ((err as { notFound?: boolean }).notFound) return null;
+      if ((err as { notFound?: boolean }).notFound) return { found: 'none' };
+      if ((err as { ambiguous?: boolean }).ambiguous) return { found: 'several', candidates: await this.recipientsNamed(identity) };
       throw err;
     }
+    rows = distinctRows(rows);
+    if (rows.length > 1) return { found: 'several', candidates: rows.map(candidateOf) };
     const r = rows[0];
-    if (!r) return null;
+    if (!r) return { found: 'none' };
     let isExchangeCloudManaged: boolean | null = null;
     let userPrincipalName = r.UserPrincipalName;
     if (/Mailbox$/.test(r.RecipientTypeDetails ?? '')) {
@@ -100,7 +109,7 @@ export class HybridRecipientLookup implements RecipientLookup {
       userPrincipalName = mbx?.UserPrincipalName ?? userPrincipalName;
     }
     const adDn = r.IsDirSynced ? (await this.ad.findByIdentity(r.PrimarySmtpAddress ?? identity))?.dn : undefined;
-    return {
+    const recipient: FoundRecipient = {
       name: r.DisplayName || r.Name || identity,
       type: r.RecipientTypeDetails ?? 'Unknown',
       primarySmtpAddress: r.PrimarySmtpAddress ?? '',
@@ -110,5 +119,39 @@ export class HybridRecipientLookup implements RecipientLookup {
       ...(userPrincipalName ? { userPrincipalName } : {}),
       ...(r.ExchangeObjectId || r.Guid ? { exoId: r.ExchangeObjectId ?? r.Guid } : {}),
     };
+    return { found: 'one', recipient };
   }
+
+  /**
+   * The recipients an identity names, for the error that lists them: those whose name, alias, DN or an SMTP address
+   * is the identity (Get-Recipient), and for an address the users whose UPN it is (Get-User; not a Get-Recipient
+   * filter). At most {@link CANDIDATES_AT_MOST} of each.
+   */
+  private async recipientsNamed(identity: string): Promise<RecipientCandidate[]> {
+    const q = opathString(identity);
+    const recipientFilter = [`Name -eq ${q}`, `Alias -eq ${q}`, `DistinguishedName -eq ${q}`, `EmailAddresses -eq ${opathString(`smtp:${identity}`)}`].map((t) => `(${t})`).join(' -or ');
+    const calls = [this.exo.invoke<ExoRecipientRow>('Get-Recipient', { Filter: recipientFilter, ResultSize: CANDIDATES_AT_MOST })];
+    if (identity.includes('@')) calls.push(this.exo.invoke<ExoRecipientRow>('Get-User', { Filter: `UserPrincipalName -eq ${q}`, ResultSize: CANDIDATES_AT_MOST }));
+    const answers = await Promise.all(calls);
+    return distinctRows(answers.flatMap((a) => a.value)).map(candidateOf);
+  }
+}
+
+/** How many recipients one listing query asks for (an identity without wildcards matches a handful at most). */
+const CANDIDATES_AT_MOST = 100;
+
+/** Rows without repeats (the same ExchangeObjectId or Guid). */
+function distinctRows(rows: readonly ExoRecipientRow[]): ExoRecipientRow[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const id = (r.ExchangeObjectId ?? r.Guid ?? '').toLowerCase();
+    if (!id) return true;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+function candidateOf(r: ExoRecipientRow): RecipientCandidate {
+  return { name: r.DisplayName || r.Name || r.PrimarySmtpAddress || '?', primarySmtpAddress: r.PrimarySmtpAddress || r.WindowsEmailAddress || r.UserPrincipalName || '' };
 }

@@ -1,6 +1,6 @@
 import type { RollbackPlan } from '../plans';
-import { isKindId, KINDS } from '../requests';
 import type { AuditEventInput, RequestRecord, RunStepRecord, Store } from '../store';
+import { notVisibleMessage } from './approval-access';
 import { shortTime, type RequestView } from './request-view';
 import { digestOf, keptText, rollbackFor, rollbackOf, rollbackOffer, stepList, withResult, type RollbackInfo } from './rollback-info';
 import { actorEvent, type RequestUseCaseDeps } from './use-case-deps';
@@ -12,10 +12,6 @@ const RUN_STATUSES = ['queued', 'running', 'waiting'];
 
 export interface RunControlDeps extends RequestUseCaseDeps {
   readonly store: Pick<Store, 'requests' | 'runs' | 'audit'>;
-}
-
-function kindTitle(record: RequestRecord): string {
-  return isKindId(record.kind) ? KINDS[record.kind].title.toLowerCase() : record.kind;
 }
 
 /**
@@ -30,15 +26,40 @@ export class RunControlService implements RunControl {
     return this.deps.store.audit.append(e);
   }
 
+  /**
+   * The request, when the actor may see it (its requester, an approver of its kind, an admin). Otherwise the one
+   * neutral refusal, the same for a number that does not exist and for someone else's request, with no card and
+   * no name in it; the refusal is audited under `event` (code `not-found` or `not-allowed`).
+   */
+  private async visible(
+    actor: RequestActor,
+    reference: string,
+    event: string,
+    data: Record<string, unknown> = {},
+  ): Promise<{ ok: true; record: RequestRecord } | { ok: false; code: string; message: string }> {
+    const record = await this.deps.store.requests.get(reference);
+    if (!record) {
+      await this.audit(actorEvent(actor, event, null, { reference: String(reference).slice(0, 40), code: 'not-found', ...data }));
+      return { ok: false, code: 'not-found', message: notVisibleMessage(reference) };
+    }
+    if (!(await this.deps.access.maySee(actor, record))) {
+      await this.audit(actorEvent(actor, event, record.reference, { code: 'not-allowed', ...data, status: record.status }));
+      return { ok: false, code: 'not-allowed', message: notVisibleMessage(reference) };
+    }
+    return { ok: true, record };
+  }
+
   /** Retry a failed run (its requester or an admin), once the cause is fixed. */
   async retry(actor: RequestActor, reference: string, version: number | undefined): Promise<DecisionOutcome> {
-    const record = await this.deps.store.requests.get(reference);
-    if (!record) return { ok: false, code: 'not-found', message: `There is no request ${String(reference).slice(0, 40)}. Nothing was changed.` };
+    const found = await this.visible(actor, reference, 'run.retry-refused');
+    if (!found.ok) return found;
+    const { record } = found;
     const refuse = async (code: string, message: string): Promise<DecisionOutcome> => {
       await this.audit(actorEvent(actor, 'run.retry-refused', record.reference, { code }));
       return { ok: false, code, message: `${message} Nothing was changed.`, view: await this.deps.views.viewOf(record) };
     };
-    if (record.requesterAadObjectId !== actor.aadObjectId && !actor.isAdmin) return refuse('not-allowed', `Only ${record.requesterName} or an admin can retry ${record.reference}.`);
+    // An approver of the kind sees the request (and so its requester's name) but does not retry it.
+    if (record.requesterAadObjectId !== actor.aadObjectId && !actor.isAdmin) return refuse('not-allowed', `Only ${record.requesterName} (who made ${record.reference}) or an admin can retry it.`);
     if (record.status !== 'failed') return refuse('not-failed', `${record.reference} is ${record.status}; only a stopped request can be retried.`);
     if (version !== undefined && version !== record.version) return refuse('stale', `This card is out of date (${record.reference} has changed since).`);
     if (!this.deps.runs) return refuse('unavailable', 'Running requests is not configured.');
@@ -53,17 +74,13 @@ export class RunControlService implements RunControl {
    * later step is claimed; pending and waiting steps are cancelled. A roll back in progress is not cancelled.
    */
   async cancel(actor: RequestActor, reference: string, version: number | undefined): Promise<DecisionOutcome> {
-    const record = await this.deps.store.requests.get(reference);
-    if (!record) return { ok: false, code: 'not-found', message: `There is no request ${String(reference).slice(0, 40)}. Nothing was changed.` };
+    const found = await this.visible(actor, reference, 'request.cancel-refused');
+    if (!found.ok) return found;
+    const { record } = found;
     const refuse = async (code: string, message: string): Promise<DecisionOutcome> => {
       await this.audit(actorEvent(actor, 'request.cancel-refused', record.reference, { code, status: record.status }));
       return { ok: false, code, message: `${message} Nothing was changed.`, view: await this.deps.views.viewOf(record) };
     };
-    if (!(await this.deps.access.maySee(actor, record))) {
-      // Someone who may not see the request gets no card of it.
-      await this.audit(actorEvent(actor, 'request.cancel-refused', record.reference, { code: 'not-allowed', status: record.status }));
-      return { ok: false, code: 'not-allowed', message: `Only ${record.requesterName} (who made ${record.reference}), an approver of ${kindTitle(record)} requests or an admin can cancel it. Nothing was changed.` };
-    }
     const rollback = rollbackOf(record);
     if (rollback && record.status !== 'failed' && record.status !== 'rolled-back') {
       return refuse('rolling-back', `${record.reference} is being rolled back (asked by ${rollback.by}); a roll back is not stopped halfway.`);
@@ -175,24 +192,13 @@ export class RunControlService implements RunControl {
     reference: string,
     version: number | undefined,
   ): Promise<{ ok: true; record: RequestRecord; steps: RunStepRecord[]; plan: RollbackPlan } | { ok: false; code: string; message: string; record?: RequestRecord; view?: RequestView }> {
-    const record = await this.deps.store.requests.get(reference);
-    if (!record) {
-      await this.audit(actorEvent(actor, 'rollback.refused', null, { reference: String(reference).slice(0, 40), code: 'not-found' }));
-      return { ok: false, code: 'not-found', message: `There is no request ${String(reference).slice(0, 40)}. Nothing was changed.` };
-    }
+    const found = await this.visible(actor, reference, 'rollback.refused', { version: version ?? null });
+    if (!found.ok) return found;
+    const { record } = found;
     const refuse = async (code: string, message: string) => {
       await this.audit(actorEvent(actor, 'rollback.refused', record.reference, { code, version: version ?? null, status: record.status }));
       return { ok: false as const, code, message: `${message} Nothing was changed.`, view: await this.deps.views.viewOf(record) };
     };
-    if (!(await this.deps.access.maySee(actor, record))) {
-      // Someone who may not see the request gets no card of it.
-      await this.audit(actorEvent(actor, 'rollback.refused', record.reference, { code: 'not-allowed', version: version ?? null, status: record.status }));
-      return {
-        ok: false,
-        code: 'not-allowed',
-        message: `Only ${record.requesterName} (who made ${record.reference}), an approver of ${kindTitle(record)} requests or an admin can roll it back. Nothing was changed.`,
-      };
-    }
     const earlier = rollbackOf(record);
     if (earlier) {
       const when = `asked by ${earlier.by} at ${shortTime(earlier.at)}`;

@@ -11,6 +11,10 @@ export interface RunStep {
   readonly input: unknown;
   readonly status: 'pending' | 'running' | 'waiting' | 'done' | 'failed' | 'skipped' | 'cancelled';
   readonly attempts: number;
+  /** Tries (or polls) taken over after their lease ran out: they never ended. */
+  readonly abandoned: number;
+  /** What a try recorded it was about to do (noteIntent), or null. */
+  readonly intent: unknown;
   readonly result: unknown;
   readonly error: string | null;
 }
@@ -28,6 +32,8 @@ export interface RunStorePort {
     listByRequest(requestId: number): Promise<RunStep[]>;
     resetFailed(requestId: number, now: Date): Promise<unknown>;
     heartbeat(ids: readonly number[], owner: string, leaseMs: number, now: Date): Promise<unknown>;
+    /** The lease holder records what its try is about to do; false when the lease was lost. */
+    noteIntent(stepId: number, owner: string, intent: unknown, now: Date): Promise<boolean>;
     /** Roll back: append the compensation steps, skipping the unfinished original ones (idempotent). */
     appendSteps(requestId: number, steps: readonly { stepId: string; action: string; system: string; input: unknown }[], now: Date, options?: { skipUnfinished?: boolean }): Promise<unknown>;
     /** The lease holder gives its step up: the request was cancelled. */

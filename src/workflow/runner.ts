@@ -29,11 +29,22 @@ export interface RunnerOptions {
   readonly waitPollMs?: number;
   /** Transient failures: tries before the step fails, and the backoff. */
   readonly maxAttempts?: number;
+  /** Tries that never ended (their lease ran out) before the step is stopped; default {@link MAX_ABANDONED}. */
+  readonly maxAbandoned?: number;
   readonly backoffBaseMs?: number;
   readonly backoffCapMs?: number;
   /** Steps run at once by this process. */
   readonly concurrency?: number;
 }
+
+/**
+ * A step whose tries never end is stopped after this many: each time, the process running it stopped (crashed, was
+ * killed, restarted) or hung past its lease, and another claim took it over. Five, because a healthy step can be
+ * caught by a few restarts that are not its fault (a deploy, another step that crashes the process while it runs
+ * alongside), while a step that itself brings Mailroom down should stop within a handful of restarts instead of
+ * taking the bot down for ever. The count is kept in the store (`abandoned`), so restarts do not reset it; Retry does.
+ */
+export const MAX_ABANDONED = 5;
 
 /**
  * The durable runner: claims steps with a lease (several instances may share one PostgreSQL), runs them through
@@ -48,6 +59,7 @@ export class WorkflowRunner {
   private readonly now: () => Date;
   private readonly leaseMs: number;
   private readonly maxAttempts: number;
+  private readonly maxAbandoned: number;
   private timer: NodeJS.Timeout | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
@@ -62,6 +74,7 @@ export class WorkflowRunner {
     this.now = options.now ?? (() => new Date());
     this.leaseMs = options.leaseMs ?? 120_000;
     this.maxAttempts = options.maxAttempts ?? 8;
+    this.maxAbandoned = options.maxAbandoned ?? MAX_ABANDONED;
   }
 
   /** Actions the plan uses that no executor or waiter implements (checked before a run starts). */
@@ -84,11 +97,16 @@ export class WorkflowRunner {
     this.kick();
   }
 
-  /** Retry after a permanent failure (the cause was fixed): failed steps become pending again. */
+  /**
+   * Retry after a permanent failure (the cause was fixed): failed steps become pending again, their count of tries
+   * that never ended back to 0. The audit event names each step reset with its counts before the reset.
+   */
   async retry(record: RequestRecord, actor: { aadObjectId: string; name: string }): Promise<void> {
+    const failed = (await this.options.store.runs.listByRequest(record.id)).filter((s) => s.status === 'failed');
     await this.options.store.runs.resetFailed(record.id, this.now());
     await this.options.lifecycle.runMove(record.id, 'running', { error: null });
-    await this.options.store.audit.append({ actorAadObjectId: actor.aadObjectId, actorName: actor.name, requestRef: record.reference, event: 'run.retried', data: {} });
+    const reset = failed.map((s) => ({ step: s.stepId, attempts: s.attempts, abandoned: s.abandoned }));
+    await this.options.store.audit.append({ actorAadObjectId: actor.aadObjectId, actorName: actor.name, requestRef: record.reference, event: 'run.retried', data: reset.length ? { reset } : {} });
     this.kick();
   }
 
@@ -202,7 +220,34 @@ export class WorkflowRunner {
     const steps = await this.options.store.runs.listByRequest(step.requestId);
     const results: Record<string, Record<string, unknown>> = {};
     for (const s of steps) if (s.status === 'done' && s.result && typeof s.result === 'object') results[s.stepId] = s.result as Record<string, unknown>;
-    return { reference: record.reference, requestId: record.id, stepId: step.stepId, attempt: step.attempts, now: this.now(), log: this.options.log.child({ reference: record.reference, step: step.stepId }), results };
+    const intent = step.intent && typeof step.intent === 'object' && !Array.isArray(step.intent) ? (step.intent as Record<string, unknown>) : undefined;
+    const intend = async (what: Record<string, unknown>): Promise<void> => {
+      if (!(await this.options.store.runs.noteIntent(step.id, this.owner, what, this.now()))) {
+        throw new StepError(`Mailroom lost its hold on the step ${step.stepId} of ${record.reference} (another instance may have taken it over); this try stopped before acting and changed nothing.`, true);
+      }
+    };
+    return {
+      reference: record.reference,
+      requestId: record.id,
+      stepId: step.stepId,
+      attempt: step.attempts,
+      now: this.now(),
+      log: this.options.log.child({ reference: record.reference, step: step.stepId }),
+      results,
+      ...(intent ? { intent } : {}),
+      intend,
+    };
+  }
+
+  /** The error that stops a step whose tries kept ending without an outcome (see MAX_ABANDONED). */
+  private abandonedError(step: RunStep, record: RequestRecord): StepError {
+    const summary = ((record.plan as Partial<Plan> | null)?.steps?.find((s) => s.id === step.stepId)?.summary ?? step.action).replace(/[.\s]+$/, '');
+    return new StepError(
+      `Mailroom stopped the step "${summary}": it was started ${step.abandoned} times and never finished. Each time the Mailroom process running it stopped (it crashed, was killed or restarted) or hung for longer than its lease. It is not started again by itself, in case it is what stops Mailroom. Nothing more was done in this step (what an earlier try did may stay; the step is safe to repeat). Check Mailroom's logs around those restarts, then press Retry.`,
+      false,
+      undefined,
+      { abandoned: step.abandoned },
+    );
   }
 
   private async runStep(step: RunStep): Promise<void> {
@@ -211,6 +256,11 @@ export class WorkflowRunner {
     if (record.status === 'cancelled') {
       // Claimed just before the cancel: it has not started, so it does not run.
       await this.options.store.runs.cancelClaimed(step.id, this.owner, this.now());
+      return;
+    }
+    if (step.abandoned >= this.maxAbandoned) {
+      // Its earlier tries never ended: it is not started again (it may be what stops the process).
+      await this.record(step, record, this.abandonedError(step, record));
       return;
     }
     if (record.status === 'queued' || record.status === 'waiting') await this.options.lifecycle.runMove(record.id, 'running');
@@ -260,6 +310,11 @@ export class WorkflowRunner {
         if (r.status === 'cancelled') {
           // A cancelled request's wait is neither checked again nor moved on.
           await this.options.store.runs.cancelClaimed(s.id, this.owner, this.now());
+          continue;
+        }
+        if (s.abandoned >= this.maxAbandoned) {
+          // Its earlier polls never ended: it is not checked again (the check may be what stops the process).
+          await this.record(s, r, this.abandonedError(s, r), true);
           continue;
         }
         records.set(s.requestId, r);

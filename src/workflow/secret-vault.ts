@@ -5,10 +5,12 @@
  * derives from its configuration. The key lives only in this object's memory: it is never stored, logged or
  * serialised.
  *
- * Storage is a small port (`SecretStore`): the store sees base64 ciphertext and nothing else. `take` reads and
- * deletes in one atomic step, which is what makes `takeOnce` once only, even with several bot instances.
+ * Storage is a small port (`SecretStore`): the store sees base64 ciphertext and nothing else. `takeWith` reads,
+ * decrypts (through the vault's callback) and only then deletes, in one transaction: a secret that cannot be
+ * decrypted (a wrong SECRET_KEY, an altered row) stays stored, so restoring the right key still reveals it; and
+ * of several instances taking at once exactly one gets it.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -18,10 +20,21 @@ import type { SecretVault } from './executors/types';
 export interface SecretStore {
   /** Keep the ciphertext of (requestId, name), replacing an earlier one; the store records when. */
   put(requestId: number, name: string, ciphertextBase64: string): Promise<void>;
-  /** The ciphertext of (requestId, name), deleted in the same atomic step; undefined if there is none. */
-  take(requestId: number, name: string): Promise<string | undefined>;
-  /** Delete every entry stored before `date` (secrets nobody revealed); resolves with how many. */
-  purgeOlderThan(date: Date): Promise<number>;
+  /**
+   * Reads the ciphertext of (requestId, name), passes it to `open` (synchronous) and deletes the entry only when
+   * `open` returns, in one transaction; when `open` throws, the entry is kept and the error passed on. Resolves
+   * with what `open` returned, or undefined when there is no entry (never stored, or taken already).
+   */
+  takeWith<T>(requestId: number, name: string, open: (ciphertextBase64: string) => T): Promise<T | undefined>;
+  /** Delete every entry stored before `date` (secrets nobody revealed); resolves with what was deleted. */
+  purge(date: Date): Promise<PurgedSecret[]>;
+}
+
+/** A secret deleted unrevealed: which, and when it had been stored (never its value). */
+export interface PurgedSecret {
+  readonly requestId: number;
+  readonly name: string;
+  readonly storedAt: string;
 }
 
 /** A secret could not be stored or revealed. The message never contains the secret or the key. */
@@ -31,7 +44,11 @@ export class SecretVaultError extends Error {
 
 export const SECRET_KEY_BYTES = 32;
 
-/** The vault's key: the configured one (SECRET_KEY), else a key file in the data folder, made once. */
+/**
+ * The vault's key: the configured one (SECRET_KEY), else a key file in the data folder, made once. The key file is
+ * for one instance on SQLite only: the configuration requires SECRET_KEY with PostgreSQL, where every instance must
+ * decrypt what the others stored.
+ */
 export function vaultKey(configured: Buffer | undefined, dataDir: string): Buffer {
   if (configured) return configured;
   const file = path.join(dataDir, 'secret.key');
@@ -41,6 +58,21 @@ export function vaultKey(configured: Buffer | undefined, dataDir: string): Buffe
   }
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }
+
+/** The HKDF label of the audit key derived from the vault key: a key for one purpose only (see auditKey). */
+export const AUDIT_KEY_LABEL = 'mailroom/audit-chain/hmac-sha256/v1';
+
+/**
+ * The key of the audit log's HMAC chain: AUDIT_KEY when configured, else derived from the vault key with
+ * HKDF-SHA256 under its own label. The derived key is independent of the vault key for every practical purpose
+ * (HKDF's output reveals nothing of its input, and the label keeps the two uses apart), so one secret to keep
+ * serves both; AUDIT_KEY lets an operator keep the audit key apart (and rotate SECRET_KEY without touching it).
+ */
+export function auditKey(configured: Buffer | undefined, vaultKeyBytes: Uint8Array): Buffer {
+  if (configured) return configured;
+  return Buffer.from(hkdfSync('sha256', vaultKeyBytes, Buffer.alloc(0), AUDIT_KEY_LABEL, SECRET_KEY_BYTES));
+}
+
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** The first byte of every ciphertext: the format (AES-256-GCM, IV, tag, ciphertext). */
@@ -82,14 +114,18 @@ export class EncryptedSecretVault implements SecretVault {
     await this.#store.put(requestId, name, sealed.toString('base64'));
   }
 
+  /** Decrypts, then deletes (one transaction): a secret that does not decrypt is kept, and the error says so. */
   async takeOnce(requestId: number, name: string): Promise<string | undefined> {
     checkEntry(requestId, name);
-    const stored = await this.#store.take(requestId, name);
-    if (stored === undefined) return undefined;
+    return this.#store.takeWith(requestId, name, (stored) => this.#open(requestId, name, stored));
+  }
+
+  #open(requestId: number, name: string, stored: string): string {
     const refused = (why: string): SecretVaultError =>
       new SecretVaultError(
-        `The stored secret '${name}' of request ${requestId} could not be revealed: ${why}. It has been discarded; ` +
-          'set a new password for the account (or ask an administrator to check the vault key in the configuration).',
+        `The stored secret '${name}' of request ${requestId} could not be revealed: ${why}. It was kept (nothing was ` +
+          'deleted): an administrator must check that SECRET_KEY is the key Mailroom had when it stored the secret, ' +
+          'the same on every instance; with the right key it can be revealed again.',
       );
     const sealed = Buffer.from(stored, 'base64');
     if (sealed.length < 1 + IV_BYTES + TAG_BYTES + 1 || sealed[0] !== FORMAT_V1) throw refused('it is not in the format Mailroom stores');
@@ -106,9 +142,9 @@ export class EncryptedSecretVault implements SecretVault {
     }
   }
 
-  /** Delete secrets stored before `date` that nobody revealed; resolves with how many. */
-  async purgeOlderThan(date: Date): Promise<number> {
-    return this.#store.purgeOlderThan(date);
+  /** Delete secrets stored before `date` that nobody revealed; resolves with what was deleted. */
+  async purgeOlderThan(date: Date): Promise<PurgedSecret[]> {
+    return this.#store.purge(date);
   }
 
   toJSON(): Record<string, unknown> {
@@ -141,20 +177,27 @@ export class MemorySecretStore implements SecretStore {
     return Promise.resolve();
   }
 
-  take(requestId: number, name: string): Promise<string | undefined> {
+  takeWith<T>(requestId: number, name: string, open: (ciphertextBase64: string) => T): Promise<T | undefined> {
     const key = this.#key(requestId, name);
     const entry = this.#entries.get(key);
-    this.#entries.delete(key);
-    return Promise.resolve(entry?.ciphertext);
+    if (entry === undefined) return Promise.resolve(undefined);
+    try {
+      const opened = open(entry.ciphertext);
+      this.#entries.delete(key);
+      return Promise.resolve(opened);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
-  purgeOlderThan(date: Date): Promise<number> {
+  purge(date: Date): Promise<PurgedSecret[]> {
     const limit = date.getTime();
-    let purged = 0;
+    const purged: PurgedSecret[] = [];
     for (const [key, entry] of this.#entries) {
       if (entry.storedAt < limit) {
         this.#entries.delete(key);
-        purged += 1;
+        const [requestId, name] = key.split('\u0000');
+        purged.push({ requestId: Number(requestId), name: name ?? '', storedAt: new Date(entry.storedAt).toISOString() });
       }
     }
     return Promise.resolve(purged);

@@ -34,8 +34,10 @@ export class StepRerun implements StepRerunPort {
       const audit = (event: string, data: Record<string, unknown>) =>
         this.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: ctx.reference, event, data: { ...base, ...data } });
       await audit('operation.started', { input: maskInput(step.input) });
-      // attempt > 1: the executor reads afresh instead of trusting an earlier step's look
-      const stepCtx: StepContext = { ...ctx, stepId, attempt: Math.max(2, ctx.attempt), log: ctx.log.child({ step: stepId, rerunFor: ctx.stepId }) };
+      // attempt > 1: the executor reads afresh instead of trusting an earlier step's look. The asking step's intent
+      // is not this step's: the repeat records none (its effect is reported in the asking step's result).
+      const { intent: _intent, intend: _intend, ...asking } = ctx;
+      const stepCtx: StepContext = { ...asking, stepId, attempt: Math.max(2, ctx.attempt), log: ctx.log.child({ step: stepId, rerunFor: ctx.stepId }) };
       try {
         const outcome = await executor.run(step.input as never, stepCtx);
         if (outcome.kind !== 'done') throw new StepError(`The step ${stepId} of ${ctx.reference}, run again, did not finish at once. Press Retry.`, true);

@@ -5,7 +5,7 @@
  */
 import type { RollbackPlan } from '../plans';
 import type { FieldError } from '../requests';
-import type { AuditVerifyResult, CardAudience } from '../store';
+import type { AuditTrailCheck, AuditVerifyResult, CardAudience } from '../store';
 import type { DriftItem, SweepReport } from './sweep';
 import type { RequestView } from './request-view';
 
@@ -80,18 +80,32 @@ export interface RequestViews {
 }
 
 export type RevealOutcome =
-  | { readonly ok: true; readonly view: RequestView; readonly secret: string | undefined }
-  | { readonly ok: false; readonly message: string };
+  | {
+      readonly ok: true;
+      readonly view: RequestView;
+      readonly secret: string | undefined;
+      /** When the card showing the password is updated to hide it (set when a password was revealed). */
+      readonly shownUntil?: Date;
+    }
+  | { readonly ok: false; readonly message: string; readonly title?: string };
 
 /** The generated password of an account Mailroom created: shown once, to the requester only. */
 export interface PasswordReveal {
-  reveal(actor: RequestActor, reference: string): Promise<RevealOutcome>;
+  /**
+   * `card`: the message whose card shows the password (the clicked card); it is updated to hide the password after a
+   * short time (durably: a restart does not lose it).
+   */
+  reveal(actor: RequestActor, reference: string, card?: { readonly conversationId: string; readonly activityId: string }): Promise<RevealOutcome>;
+  /** What a card shows after the reveal, to anyone who may see the request: never the password. */
+  afterReveal(actor: RequestActor, reference: string): Promise<RequestView | undefined>;
 }
 
 export interface AuditTrailView {
   readonly reference: string;
-  readonly chain: AuditVerifyResult;
-  readonly events: readonly { seq: number; at: string; event: string; actor: string; detail: string }[];
+  /** The request's own events checked on their own (positions within the trail, never global numbers). */
+  readonly chain: AuditTrailCheck;
+  /** `n`: the event's position in this request's trail (1, 2, …). */
+  readonly events: readonly { n: number; at: string; event: string; actor: string; detail: string }[];
 }
 
 export interface AuditExport {
@@ -106,7 +120,8 @@ export interface AuditExport {
 export interface AuditTrail {
   trail(actor: RequestActor, reference: string): Promise<AuditTrailView | undefined>;
   exportAll(actor: RequestActor): Promise<AuditExport>;
-  verify(): Promise<AuditVerifyResult>;
+  /** The whole chain; with `expect`, also that event `seq` still has the hash published for it. */
+  verify(expect?: { seq: number; hash: string }): Promise<AuditVerifyResult>;
 }
 
 /** The cloud-managed sweep and the drift report (admins). */

@@ -33,7 +33,7 @@ function configFor(dataDir: string, databaseUrl?: string): MailroomConfig {
       ROLE_REQUESTERS: `user:${RITA.aadObjectId}`,
       ROLE_APPROVERS: `user:${ARNOLD.aadObjectId}`,
       ROLE_ADMINS: `user:${ADA.aadObjectId}`,
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl, SECRET_KEY: Buffer.alloc(32, 7).toString('base64') } : {}),
     },
   });
 }
@@ -114,6 +114,19 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       await ada.say('help');
       const adminHelp = await connector.waitFor((c) => visibleText(c.body).includes('Mailroom commands'), 5000, since);
       assert.match(visibleText(adminHelp.body), /\*\*health\*\*/);
+    });
+
+    it('writes the conversation reference once for a run of messages, not at every message (each has its own activity id)', async function () {
+      const rita = client(RITA);
+      await rita.say('whoami');
+      const conversationId = `a:personal-${RITA.id}`;
+      const first = await app!.store.conversations.get(conversationId);
+      assert.ok(first, 'the reference is stored');
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 15));
+        await rita.say('whoami');
+      }
+      assert.equal((await app!.store.conversations.get(conversationId))?.updatedAt, first.updatedAt, 'unchanged references are not rewritten');
     });
 
     it('answers help through the card button (Action.Execute) in the invoke response', async function () {

@@ -206,7 +206,7 @@ describe('deployable bundle (npm run bundle) for App Service Linux, Node 24', fu
   it('starts on PostgreSQL (DATABASE_URL) as well', async function () {
     this.timeout(120_000);
     const databaseUrl = await (await getPostgres()).createDatabase('bundle');
-    const s = await startBundle({ DATABASE_URL: databaseUrl });
+    const s = await startBundle({ DATABASE_URL: databaseUrl, SECRET_KEY: Buffer.alloc(32, 7).toString('base64') });
     const { status, report } = await readiness(s.url);
     assert.equal(status, 200, JSON.stringify(report));
     assert.ok(report.checks.some((c) => c.name === 'store (postgres)' && c.ok));

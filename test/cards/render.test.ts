@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { TurnContext } from 'botbuilder';
 import { CardRenderer, type CardName } from '../../src/bot/cards';
 import { registerHandlers } from '../../src/bot/handlers';
-import { MailroomBot, type CardActionHandler, type CommandHandler, type MailroomBotDeps } from '../../src/bot/mailroom-bot';
+import { MailroomBot, type CardActionHandler, type CommandHandler, type GatedCardAction, type MailroomBotDeps } from '../../src/bot/mailroom-bot';
 import type { Notifier, OutgoingMessage } from '../../src/bot/notifier';
 import { formCard } from '../../src/bot/request-cards';
 import { TeamsNotifications } from '../../src/bot/teams-notifications';
@@ -24,7 +24,7 @@ import { silentLogger } from '../../src/log';
 import { projectRoot } from '../../src/paths';
 import { createdByStamp, plan as makePlan, planRollback, type Plan, type RollbackPlan, type RunStepFacts } from '../../src/plans';
 import { COMMAND_FIELD, KIND_IDS, KINDS, validateRequest, type FieldError, type KindId, type RecipientRequest } from '../../src/requests';
-import type { AuditEvent, AuditVerifyResult, CardRecord, DecisionRecord, RequestRecord, Store } from '../../src/store';
+import type { AuditEvent, AuditTrailCheck, CardRecord, DecisionRecord, RequestRecord, Store } from '../../src/store';
 import type { ApprovalAccess } from '../../src/workflow/approval-access';
 import { AuditTrailService } from '../../src/workflow/audit-trail';
 import { PasswordRevealService } from '../../src/workflow/password-reveal';
@@ -304,7 +304,7 @@ interface BotWorld {
   readonly awaiting?: RequestView[];
   /** The request that the use cases find (status, keep, audit, reveal). */
   readonly found?: RequestSample;
-  readonly audit?: { events: AuditEvent[]; verify: AuditVerifyResult };
+  readonly audit?: { events: AuditEvent[]; check: AuditTrailCheck };
   /** What decide, cancel and retry answer. */
   readonly outcome?: DecisionOutcome;
   /** What rollbackPreview and rollback answer. */
@@ -326,7 +326,7 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
   const bot = new MailroomBot(deps as unknown as MailroomBotDeps);
   const verbs = new Map<string, CardActionHandler>();
   const register = bot.cardAction.bind(bot);
-  bot.cardAction = (h: CardActionHandler) => {
+  bot.cardAction = (h: GatedCardAction) => {
     verbs.set(h.verb, h);
     return register(h);
   };
@@ -336,7 +336,8 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
     requests: { get: () => Promise.resolve(world.found?.record) },
     audit: {
       list: () => Promise.resolve(world.audit?.events ?? []),
-      verify: () => Promise.resolve(world.audit?.verify ?? { ok: true, count: 0, lastHash: '0'.repeat(64) }),
+      verify: () => Promise.resolve({ ok: true, count: 0, lastHash: '0'.repeat(64) }),
+      verifyRequest: () => Promise.resolve({ events: world.audit?.events ?? [], check: world.audit?.check ?? { ok: true, events: 0, keyed: 0, legacy: 0 } }),
       append: () => Promise.resolve(),
     },
   } as unknown as Store;
@@ -402,7 +403,7 @@ async function oneBotCard(text: string, roles: Role[], world: BotWorld = {}): Pr
   return card;
 }
 
-async function auditWorld(verify: AuditVerifyResult, withEvents = true): Promise<BotWorld> {
+async function auditWorld(check: AuditTrailCheck, withEvents = true): Promise<BotWorld> {
   const found = await REQUEST_STATES.approved();
   const steps = (found.record.plan as Plan).steps.map((s) => s.action);
   const ev = (seq: number, minutes: number, who: { aadObjectId: string; name: string } | null, event: string, data: Record<string, unknown>): AuditEvent => ({
@@ -417,7 +418,7 @@ async function auditWorld(verify: AuditVerifyResult, withEvents = true): Promise
         ev(64, 96, null, 'request.queued', {}),
       ]
     : [];
-  return { found, audit: { events, verify } };
+  return { found, audit: { events, check } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -794,7 +795,7 @@ const SAMPLES: Record<CardName, readonly Sample[]> = {
       card: () => oneBotCard('help', [...roles]),
       check(seen) {
         assertShows(seen, 'Mailroom commands', roles.length ? `with the roles: ${roles.join(', ')}.` : 'have no Mailroom role yet');
-        for (const u of ['help', ...(roles.length ? ['status R-12'] : [])]) assert.ok(texts(seen).some((t) => t.text === `**${u}**`), `lists ${u}`);
+        for (const u of ['help', ...(roles.length ? ['status R-12'] : [])]) assert.ok(texts(seen).some((t) => t.text === u && t.markdown === `**${u}**`), `lists ${u} in bold`);
         if (variant === 'admin') assertShows(seen, 'export audit', 'reject R-12 <reason>', 'new mailbox first=Ada last=Lovelace department=Research');
       },
     }),
@@ -891,21 +892,21 @@ const SAMPLES: Record<CardName, readonly Sample[]> = {
   'audit-trail': [
     {
       variant: 'verified',
-      card: async () => oneBotCard('audit R-15', ['admin'], await auditWorld({ ok: true, count: 212, lastHash: 'c'.repeat(64) })),
+      card: async () => oneBotCard('audit R-15', ['admin'], await auditWorld({ ok: true, events: 5, keyed: 5, legacy: 0 })),
       check(seen) {
-        assertShows(seen, 'Audit trail of R-15', 'The audit chain verifies (212 events in all).', '#63 · 2025-03-03 10:49:00 · request.decided · Arnold Approver');
+        assertShows(seen, 'Audit trail of R-15', 'This trail verifies: 5 events, each authenticated with the audit key and linked to the one before.', '#4 · 2025-03-03 10:49:00 · request.decided · Arnold Approver');
         assert.ok(texts(seen).some((t) => t.text.startsWith('kind: room-mailbox · source: form · steps: ["ad.createUser"')), 'event details');
         assert.ok(!texts(seen).some((t) => t.text === ''), 'no empty detail line');
       },
     },
     {
       variant: 'broken',
-      card: async () => oneBotCard('audit R-15', ['admin'], await auditWorld({ ok: false, brokenAtSeq: 61, reason: 'the hash of event 61 does not match its content' })),
-      check: (seen) => assertShows(seen, 'The audit chain is BROKEN at event 61: the hash of event 61 does not match its content'),
+      card: async () => oneBotCard('audit R-15', ['admin'], await auditWorld({ ok: false, brokenAt: 3, reason: 'its HMAC does not match its contents' })),
+      check: (seen) => assertShows(seen, 'This trail is BROKEN at its event 3: its HMAC does not match its contents.'),
     },
     {
       variant: 'no-events',
-      card: async () => oneBotCard('audit R-15', ['admin'], await auditWorld({ ok: true, count: 0, lastHash: '0'.repeat(64) }, false)),
+      card: async () => oneBotCard('audit R-15', ['admin'], await auditWorld({ ok: true, events: 0, keyed: 0, legacy: 0 }, false)),
       check: (seen) => assertShows(seen, 'Audit trail of R-15'),
     },
   ],

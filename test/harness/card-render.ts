@@ -31,7 +31,10 @@ export interface CardProblem {
 
 export interface SeenText {
   readonly kind: 'text';
+  /** What a person reads (the rendered markdown's text). */
   readonly text: string;
+  /** The TextBlock's text as sent: the markdown source. */
+  readonly markdown: string;
   readonly color: string;
   readonly weight: string;
   readonly subtle: boolean;
@@ -55,6 +58,7 @@ export interface SeenInput {
 
 export interface SeenFacts {
   readonly kind: 'facts';
+  /** Title and value as a person reads them (rendered markdown). */
   readonly facts: readonly { readonly title: string; readonly value: string }[];
 }
 
@@ -78,6 +82,8 @@ export interface RenderedCard {
   readonly actions: readonly SeenAction[];
   /** Titles of the buttons on screen. */
   readonly buttons: readonly string[];
+  /** The target of every link on the card (markdown links, autolinks and web addresses the renderer linked). */
+  readonly links: readonly string[];
   /** The rendered card's text as a person reads it. */
   readonly text: string;
   readonly heightPx: number;
@@ -106,12 +112,51 @@ const PAGE_SCRIPT = String.raw`
     actions: { maxActions: 6, actionsOrientation: 'horizontal', actionAlignment: 'left', buttonSpacing: 8, spacing: 'default' },
   });
   const escape = (s) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
-  // Teams renders a small Markdown subset in TextBlocks; enough of it for the screenshots to read like Teams.
+  // Teams renders a CommonMark subset in TextBlocks and facts: backslash escapes, code spans, links and autolinks
+  // (and bare web addresses), bold, italic, strikethrough, headings and bullets at the start of a line. This does
+  // the same, so that a card shows here what it shows in Teams, markup a value smuggled in included.
+  const held = [];
+  const hold = (html) => { held.push(html); return String.fromCharCode(0xf000 + held.length - 1); };
+  const HELD = /[\uf000-\uf8ff]/g;
+  const restore = (s) => {
+    for (let n = 0; n < 5 && /[\uf000-\uf8ff]/.test(s); n++) s = s.replace(HELD, (ch) => held[ch.charCodeAt(0) - 0xf000] ?? ch);
+    return s;
+  };
+  const PUNCT = /[!-\/:-@\[-\x60{-~]/;
+  function inline(src) {
+    let s = '';
+    for (let i = 0; i < src.length; i++) {
+      const c = src[i];
+      if (c === '\\' && i + 1 < src.length && PUNCT.test(src[i + 1])) { s += hold(escape(src[i + 1])); i++; continue; }
+      if (c === '\x60') {
+        const j = src.indexOf('\x60', i + 1);
+        if (j > i + 1) { s += hold('<code>' + escape(src.slice(i + 1, j)) + '</code>'); i = j; continue; }
+      }
+      s += c;
+    }
+    s = s.replace(/&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});/g, (m) => hold(m));
+    s = escape(s);
+    const link = (href, text) => hold('<a href="' + href + '">' + text + '</a>');
+    s = s.replace(/&lt;([A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s&]*)&gt;/g, (m, u) => link(u, u));
+    s = s.replace(/\[([^\]]*)\]\(([^()\s]*)\)/g, (m, t, u) => link(u, t));
+    s = s.replace(/(^|[^\w\/])((?:https?:\/\/|www\.)[^\s<\uf000-\uf8ff]+)/g, (m, pre, u) => pre + link(u.startsWith('www.') ? 'http://' + u : u, u));
+    s = s.replace(/\*\*(?=\S)([^*]*?\S)\*\*/g, '<strong>$1</strong>').replace(/__(?=\S)([^_]*?\S)__/g, '<strong>$1</strong>');
+    s = s.replace(/\*(?=\S)([^*]*?\S)\*/g, '<em>$1</em>').replace(/(^|\W)_(?=\S)([^_]*?\S)_(?!\w)/g, '$1<em>$2</em>');
+    s = s.replace(/~~(?=\S)([^~]*?\S)~~/g, '<del>$1</del>');
+    return restore(s);
+  }
+  function markdown(text) {
+    held.length = 0;
+    return text.split(/\r\n|\r|\n/).map((line) => {
+      let m = /^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$/.exec(line);
+      if (m) return '<strong class="heading-' + m[1].length + '">' + inline(m[2]) + '</strong>';
+      m = /^ {0,3}[-+*][ \t]+(.*)$/.exec(line);
+      if (m) return '\u2022 ' + inline(m[1]);
+      return inline(line);
+    }).join('<br>');
+  }
   AC.AdaptiveCard.onProcessMarkdown = (text, result) => {
-    result.outputHtml = '<p>' + escape(text)
-      .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
-      .replace(/\x60([^\x60]+)\x60/g, '<code>$1</code>')
-      .replace(/\n/g, '<br>') + '</p>';
+    result.outputHtml = '<p>' + markdown(text) + '</p>';
     result.didProcess = true;
   };
   const enumName = (e, v, fallback) => (v === undefined || v === null ? fallback : (e[v] ?? String(v)));
@@ -141,11 +186,14 @@ const PAGE_SCRIPT = String.raw`
   function walk(e, out) {
     if (!e || !e.isVisible) return;
     if (e instanceof AC.TextBlock) {
-      out.push({ kind: 'text', text: e.text ?? '', color: enumName(AC.TextColor, e.color, 'Default'), weight: enumName(AC.TextWeight, e.weight, 'Default'), subtle: !!e.isSubtle });
+      const shown = e.renderedElement ? e.renderedElement.innerText : (e.text ?? '');
+      out.push({ kind: 'text', text: shown, markdown: e.text ?? '', color: enumName(AC.TextColor, e.color, 'Default'), weight: enumName(AC.TextWeight, e.weight, 'Default'), subtle: !!e.isSubtle });
     } else if (e instanceof AC.Input) {
       out.push(seeInput(e));
     } else if (e instanceof AC.FactSet) {
-      out.push({ kind: 'facts', facts: e.facts.map((f) => ({ title: f.name ?? '', value: f.value ?? '' })) });
+      const rows = e.renderedElement ? [...e.renderedElement.querySelectorAll('tr')] : [];
+      const cell = (i, css, fallback) => { const td = rows[i] && rows[i].querySelector('td[class*="' + css + '"]'); return td ? td.innerText : fallback; };
+      out.push({ kind: 'facts', facts: e.facts.map((f, i) => ({ title: cell(i, 'ac-fact-title', f.name ?? ''), value: cell(i, 'ac-fact-value', f.value ?? '') })) });
     }
     if (typeof e.getItemCount === 'function') for (let i = 0; i < e.getItemCount(); i++) walk(e.getItemAt(i), out);
   }
@@ -179,6 +227,7 @@ const PAGE_SCRIPT = String.raw`
     return {
       problems, understood: card.toJSON(), blocks, actions,
       buttons: [...host.querySelectorAll('button')].map((b) => (b.textContent ?? '').trim()),
+      links: [...host.querySelectorAll('a')].map((a) => a.getAttribute('href') ?? ''),
       text: host.innerText, heightPx: host.getBoundingClientRect().height,
     };
   }

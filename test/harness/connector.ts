@@ -95,7 +95,13 @@ export async function startConnector(): Promise<Connector> {
   };
 }
 
-/** Text of every TextBlock (and plain text) in a recorded activity, for assertions on what a person sees. */
+/** A card's markdown text as it reads: CommonMark backslash escapes (`\*`, `\[`, `\\`) show the character alone. */
+export const unescaped = (markdown: string): string => markdown.replace(/\\([!-/:-@[-`{-~])/g, '$1');
+
+/**
+ * Text of every TextBlock, fact and button (and the plain text) in a recorded activity, for assertions on what a
+ * person sees. Card texts are markdown: their escapes are read as the characters they stand for.
+ */
 export function visibleText(body: Record<string, unknown>): string {
   const parts: string[] = [];
   if (typeof body.text === 'string') parts.push(body.text);
@@ -103,9 +109,10 @@ export function visibleText(body: Record<string, unknown>): string {
     if (Array.isArray(node)) return node.forEach(walk);
     if (node && typeof node === 'object') {
       const o = node as Record<string, unknown>;
-      if ((o.type === 'TextBlock' || o.type === 'TextRun') && typeof o.text === 'string') parts.push(o.text);
+      if (o.type === 'TextBlock' && typeof o.text === 'string') parts.push(unescaped(o.text));
+      if (o.type === 'TextRun' && typeof o.text === 'string') parts.push(o.text);
       if (o.type === 'FactSet' && Array.isArray(o.facts)) {
-        for (const f of o.facts as { title?: string; value?: string }[]) parts.push(`${f.title ?? ''}: ${f.value ?? ''}`);
+        for (const f of o.facts as { title?: string; value?: string }[]) parts.push(`${unescaped(f.title ?? '')}: ${unescaped(f.value ?? '')}`);
       }
       if (typeof o.title === 'string' && typeof o.type === 'string' && o.type.startsWith('Action.')) parts.push(`[${o.title}]`);
       Object.values(o).forEach(walk);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { SANDBOX_PEOPLE, SANDBOX_TENANT_ID } from '../../src/sandbox/people';
 import type { DecisionRecord, RequestRecord, Store } from '../../src/store';
-import { visibleText, type Connector, type Person, type RecordedCall, TeamsClient } from './connector';
+import { unescaped, visibleText, type Connector, type Person, type RecordedCall, TeamsClient } from './connector';
 
 export type Card = Record<string, unknown>;
 
@@ -69,7 +69,7 @@ export interface FormInput {
   readonly type: string;
   /** The value the card shows (what the client submits when the person changes nothing). */
   readonly value: string;
-  /** The error shown beside the input (a red TextBlock next to it), '' when none. */
+  /** The error shown beside the input (a red TextBlock next to it) as it reads, '' when none. */
   readonly error: string;
 }
 
@@ -85,7 +85,7 @@ export function formInputs(card: unknown): Map<string, FormInput> {
     const inputs = items.filter((i): i is Record<string, unknown> => !!i && typeof i === 'object' && isInput(i as Record<string, unknown>));
     const errors = items
       .filter((i): i is Record<string, unknown> => !!i && typeof i === 'object' && (i as Record<string, unknown>).type === 'TextBlock' && (i as Record<string, unknown>).color === 'Attention')
-      .map((t) => textOf(t.text));
+      .map((t) => unescaped(textOf(t.text)));
     for (const i of inputs) {
       const id = textOf(i.id);
       assert.ok(!out.has(id), `the card has two inputs with the id ${id}`);

@@ -56,6 +56,28 @@ describe('the Mailroom process', function () {
     assert.match(s.output(), /Nothing was started/);
   });
 
+  it('refuses a second instance on the same SQLite file, naming it; starts once the first has stopped', async function () {
+    const env = { PORT: '0', DATA_DIR: dataDir, ALLOWED_TENANT_IDS: TENANT };
+    const first = runMain(env);
+    await ready(first);
+    let firstStopped = false;
+    try {
+      const second = runMain(env);
+      assert.equal(await second.exit, 1);
+      const file = path.join(dataDir, 'mailroom-sandbox.db');
+      assert.ok(second.output().includes(`Mailroom failed to start: Another Mailroom is using the SQLite database ${file}: it holds the lock ${file}.lock.`), second.output());
+      first.child.kill('SIGTERM');
+      assert.equal(await first.exit, 0);
+      firstStopped = true;
+      const third = runMain(env);
+      await ready(third);
+      third.child.kill('SIGTERM');
+      assert.equal(await third.exit, 0);
+    } finally {
+      if (!firstStopped) first.child.kill('SIGKILL');
+    }
+  });
+
   it('finishes the turn in flight on SIGTERM, then exits cleanly', async function () {
     const connector = await startConnector();
     try {

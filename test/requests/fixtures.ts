@@ -3,7 +3,7 @@
  * (a fake is enough here: these are unit tests of pure modules; the adapters are tested against Samba and
  * the sandbox elsewhere).
  */
-import type { AcceptedDomain, FoundRecipient, Holder, NameQuery, RecipientLookup } from '../../src/requests/lookup';
+import type { AcceptedDomain, FoundRecipient, Holder, NameQuery, RecipientLookup, RecipientMatch } from '../../src/requests/lookup';
 import { DEFAULT_NAMING } from '../../src/requests/naming';
 import type { TenantProfile } from '../../src/requests/tenant-profile';
 
@@ -105,18 +105,23 @@ export class FakeLookup implements RecipientLookup {
     });
   }
 
-  findRecipient(identity: string): Promise<FoundRecipient | null> {
-    return this.answer(() => {
+  /** Every recipient whose primary address, UPN, alias or an address is the identity (compared ignoring case). */
+  findRecipient(identity: string): Promise<RecipientMatch> {
+    return this.answer((): RecipientMatch => {
       const id = identity.toLowerCase();
-      const o = this.objects.find(
-        (x) =>
-          x.recipient &&
-          (x.recipient.primarySmtpAddress.toLowerCase() === id ||
-            x.upn?.toLowerCase() === id ||
-            x.alias?.toLowerCase() === id ||
-            (x.addresses ?? []).some((a) => a.toLowerCase() === id)),
+      const hits = this.objects.flatMap((x) =>
+        x.recipient &&
+        (x.recipient.primarySmtpAddress.toLowerCase() === id ||
+          x.upn?.toLowerCase() === id ||
+          x.alias?.toLowerCase() === id ||
+          (x.addresses ?? []).some((a) => a.toLowerCase() === id))
+          ? [x.recipient]
+          : [],
       );
-      return o?.recipient ?? null;
+      const [first] = hits;
+      if (!first) return { found: 'none' };
+      if (hits.length === 1) return { found: 'one', recipient: first };
+      return { found: 'several', candidates: hits.map((r) => ({ name: r.name, primarySmtpAddress: r.primarySmtpAddress })) };
     });
   }
 }

@@ -20,6 +20,7 @@ import type { SandboxEndpoints } from '../../src/sandbox';
 import { isProcessAlive, readPidFile } from '../../src/sandbox/samba/process';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
 import { openStore, type RunStepRecord, type Store } from '../../src/store';
+import { auditKey, vaultKey } from '../../src/workflow/secret-vault';
 import { startConnector, visibleText, type Connector } from '../harness/connector';
 import { ARNOLD, buttonData, Chat, RITA } from '../harness/requests';
 import { credentialFromEndpoints, httpsRequest } from '../harness/sandbox';
@@ -168,7 +169,7 @@ describe('npm start killed (SIGKILL of its process group) with requests in fligh
     };
 
     life = await start();
-    store = await openStore({ sqliteFile: path.join(dataDir, 'mailroom-sandbox.db') });
+    store = await openStore({ sqliteFile: path.join(dataDir, 'mailroom-sandbox.db'), auditKey: auditKey(undefined, vaultKey(undefined, dataDir)) });
     refs.push(...(await file(life, 2, 'a')));
     await crashAt('ad-created');
 

@@ -280,7 +280,7 @@ for (const engine of ENGINES) {
       assert.ok(chunks.length >= 3, 'written in pages');
       const csv = chunks.join('');
       const rows = parseCsv(csv);
-      assert.deepEqual(rows[0], ['seq', 'at', 'actor_aad_object_id', 'actor_name', 'request_ref', 'event', 'data', 'prev_hash', 'hash']);
+      assert.deepEqual(rows[0], ['seq', 'at', 'actor_aad_object_id', 'actor_name', 'request_ref', 'event', 'data', 'prev_hash', 'hash', 'alg', 'request_prev_hash']);
       assert.equal(rows.length, 1 + 1_205);
       assert.deepEqual(
         rows.slice(1, 7).map((r) => r[3]),
@@ -289,7 +289,7 @@ for (const engine of ENGINES) {
       assert.ok(csv.includes(`"'=HYPERLINK(""http://evil.example"",""click"")"`), 'quotes are doubled inside a quoted field');
       const first = rows[1]!;
       const e1 = stored[0]!;
-      assert.deepEqual(first, [String(e1.seq), e1.at, e1.actorAadObjectId ?? '', `'${e1.actorName}`, e1.requestRef ?? '', e1.event, canonicalJson(e1.data), e1.prevHash, e1.hash]);
+      assert.deepEqual(first, [String(e1.seq), e1.at, e1.actorAadObjectId ?? '', `'${e1.actorName}`, e1.requestRef ?? '', e1.event, canonicalJson(e1.data), e1.prevHash, e1.hash, 'sha256', '']);
       assert.deepEqual(JSON.parse(first[6]!), { note: 'comma, "quote"\r\nnew line' });
       const e6 = stored[5]!;
       assert.equal(rows[6]![8], e6.hash);

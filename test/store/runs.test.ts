@@ -42,6 +42,22 @@ async function approvedRequest(store: Store, i = 0): Promise<number> {
 
 const ids = (steps: readonly RunStepRecord[]): number[] => steps.map((s) => s.id);
 
+/**
+ * The leases of `stepIds` run out: the database's clock passes them, as it does when their holder stops renewing.
+ * Leases are set and compared on the database's clock, so no caller's `now` can make one expire.
+ */
+async function runOut(store: Store, stepIds: readonly number[]): Promise<void> {
+  if (stepIds.length === 0) return; // (PostgreSQL refuses an empty IN list)
+  await store.db.updateTable('run_steps').set({ lease_until: '2000-01-01T00:00:00.000Z' }).where('id', 'in', [...stepIds]).execute();
+}
+
+/** A lease of `ms` taken just now on the database's clock (the host's clock in these tests), give or take 10 s. */
+function assertLeaseFor(leaseUntil: string | null, ms: number): void {
+  const left = Date.parse(leaseUntil ?? '') - Date.now();
+  assert.ok(Math.abs(left - ms) < 10_000, `lease until ${String(leaseUntil)}: ${left} ms left, not about ${ms}`);
+  assert.match(leaseUntil ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'the stored form: ISO 8601 UTC with milliseconds');
+}
+
 /** Start run-worker.ts on the database behind `opts`; resolves once it is ready. */
 async function startWorker(
   opts: StoreOptions,
@@ -209,7 +225,7 @@ for (const engine of ENGINES) {
       assert.equal(c1.status, 'running');
       assert.equal(c1.attempts, 1);
       assert.equal(c1.leaseOwner, 'a');
-      assert.equal(c1.leaseUntil, iso(31));
+      assertLeaseFor(c1.leaseUntil, LEASE);
       assert.equal(c1.startedAt, iso(1));
 
       assert.equal(await store.runs.retryLater(first!.id, 'a', at(60), 'LDAP busy', at(2)), true);
@@ -242,10 +258,11 @@ for (const engine of ENGINES) {
       const r = await approvedRequest(store);
       const [step] = (await store.runs.createSteps(r, plan(2), at(0))).steps;
       assert.deepEqual(ids(await store.runs.claimNext('crashed', at(0), LEASE, 1)), [step!.id]);
-      assert.deepEqual(await store.runs.claimNext('b', at(29), LEASE, 1), [], 'the lease still holds');
-      assert.deepEqual(await store.runs.claimNext('b', at(30), LEASE, 1).then((s) => s.map((x) => [x.id, x.attempts, x.leaseOwner, x.leaseUntil])), [
-        [step!.id, 2, 'b', iso(60)],
-      ]);
+      assert.deepEqual(await store.runs.claimNext('b', at(3600), LEASE, 1), [], 'the lease still holds, whatever time the caller says it is');
+      await runOut(store, [step!.id]);
+      const [taken] = await store.runs.claimNext('b', at(30), LEASE, 1);
+      assert.deepEqual([taken?.id, taken?.attempts, taken?.abandoned, taken?.leaseOwner], [step!.id, 2, 1, 'b'], 'taken over: the crashed try counts as abandoned');
+      assertLeaseFor(taken!.leaseUntil, LEASE);
       for (const late of [
         store.runs.complete(step!.id, 'crashed', { dup: true }, at(31)),
         store.runs.wait(step!.id, 'crashed', at(100), null, at(31)),
@@ -258,11 +275,12 @@ for (const engine of ENGINES) {
       let [row] = await store.runs.listByRequest(r);
       assert.deepEqual([row?.status, row?.leaseOwner, row?.result, row?.error], ['running', 'b', null, null], 'the late owner changed nothing');
 
-      assert.equal(await store.runs.complete(step!.id, 'b', { by: 'b' }, at(60)), false, 'a lease is valid only before leaseUntil, even if nobody took over');
+      await runOut(store, [step!.id]);
+      assert.equal(await store.runs.complete(step!.id, 'b', { by: 'b' }, at(31)), false, 'a lease is valid only before leaseUntil, even if nobody took over (and whatever time the caller says it is)');
       assert.deepEqual(ids(await store.runs.claimNext('c', at(60), LEASE, 1)), [step!.id]);
       assert.equal(await store.runs.complete(step!.id, 'c', { by: 'c' }, at(61)), true);
       [row] = await store.runs.listByRequest(r);
-      assert.deepEqual([row?.status, row?.attempts, row?.result], ['done', 3, { by: 'c' }]);
+      assert.deepEqual([row?.status, row?.attempts, row?.abandoned, row?.result], ['done', 3, 2, { by: 'c' }]);
       assert.equal(await store.runs.complete(step!.id, 'c', { again: true }, at(62)), false, 'a finished step cannot be finished again');
       assert.equal(await store.runs.complete(999_999, 'c', null, at(62)), false);
     });
@@ -275,10 +293,16 @@ for (const engine of ENGINES) {
       const theirs = await store.runs.claimNext('b', at(0), LEASE, 2);
       assert.equal(mine.length, 2);
       assert.equal(theirs.length, 1);
+      await store.db.updateTable('run_steps').set({ lease_until: '2999-01-01T00:00:00.000Z' }).where('id', 'in', ids(mine)).execute();
       assert.deepEqual(await store.runs.heartbeat([...ids(mine), ...ids(theirs), 424242], 'a', LEASE, at(20)), ids(mine).sort((x, y) => x - y));
       assert.deepEqual(await store.runs.heartbeat([], 'a', LEASE, at(20)), []);
+      for (const s of (await Promise.all([r1, r2, r3].map((r) => store.runs.listByRequest(r)))).flat()) {
+        if (ids(mine).includes(s.id)) assertLeaseFor(s.leaseUntil, LEASE); // renewed from the database's time now
+      }
+      await runOut(store, ids(theirs));
+      assert.deepEqual(await store.runs.heartbeat(ids(theirs), 'b', LEASE, at(20)), [], 'a lease that ran out is not renewed');
       assert.deepEqual(await store.runs.claimNext('c', at(45), LEASE, 5).then(ids), ids(theirs), 'only the lease that was not extended expired');
-      for (const s of mine) assert.equal(await store.runs.complete(s.id, 'a', null, at(49)), true, 'extended to 20 + 30 s');
+      for (const s of mine) assert.equal(await store.runs.complete(s.id, 'a', null, at(49)), true, 'still held');
     });
 
     it('waiting steps come back to the poller at nextAt, leased in one claim, never to claimNext', async function () {
@@ -298,7 +322,8 @@ for (const engine of ENGINES) {
 
       const due = await store.runs.claimWaiting('poller', at(61), LEASE, 10);
       assert.deepEqual(ids(due), [steps[0]![0]!.id, steps[1]![0]!.id], 'the due ones, earliest first');
-      for (const s of due) assert.deepEqual([s.status, s.leaseOwner, s.leaseUntil, s.attempts], ['waiting', 'poller', iso(91), 1]);
+      for (const s of due) assert.deepEqual([s.status, s.leaseOwner, s.attempts, s.abandoned], ['waiting', 'poller', 1, 0]);
+      for (const s of due) assertLeaseFor(s.leaseUntil, LEASE);
       assert.deepEqual(await store.runs.claimWaiting('other-poller', at(62), LEASE, 10).then(ids), [steps[2]![0]!.id], 'a leased waiting step is not claimed twice');
 
       // One is done, one still waits, one poll failed transiently.
@@ -312,7 +337,9 @@ for (const engine of ENGINES) {
       // A poller that crashed: its lease expires and the step is polled again.
       assert.deepEqual(await store.runs.claimWaiting('crashed-poller', at(120), LEASE, 10).then(ids), [steps[1]![0]!.id]);
       assert.deepEqual(await store.runs.claimWaiting('poller', at(149), LEASE, 10), []);
-      assert.deepEqual(await store.runs.claimWaiting('poller', at(150), LEASE, 10).then(ids), [steps[1]![0]!.id]);
+      await runOut(store, [steps[1]![0]!.id]);
+      const repolled = await store.runs.claimWaiting('poller', at(150), LEASE, 10);
+      assert.deepEqual(repolled.map((s) => [s.id, s.abandoned]), [[steps[1]![0]!.id, 1]], 'polled again; the poll that never ended counts as abandoned');
       assert.equal(await store.runs.complete(steps[1]![0]!.id, 'crashed-poller', null, at(151)), false);
     });
 
@@ -323,6 +350,7 @@ for (const engine of ENGINES) {
       const claimed = await store.runs.claimNext('a', at(0), LEASE, 3);
       assert.equal(await store.runs.wait(claimed[2]!.id, 'a', at(100), null, at(1)), true);
       await store.runs.heartbeat([claimed[0]!.id], 'a', LEASE, at(20));
+      await runOut(store, [claimed[1]!.id]);
       const statuses = async (r: number): Promise<string[]> => (await store.runs.listByRequest(r)).map((s) => s.status);
 
       assert.equal(await store.runs.cancelPending(running, at(40)), 2);
@@ -458,6 +486,7 @@ for (const engine of ENGINES) {
       const strandedIds = new Set(ids(stranded));
       assert.deepEqual(early.filter((s) => strandedIds.has(s.id)), [], 'the dead owner’s leases hold until they expire');
       for (const s of early) assert.equal(await store.runs.complete(s.id, 'survivor', { by: 'survivor', attempt: s.attempts }, at(30)), true);
+      await runOut(store, ids(stranded));
 
       await drain(store, 'survivor', at(31), 300, 3);
       const steps = (await Promise.all(requests.map((r) => store.runs.listByRequest(r)))).flat();

@@ -108,6 +108,7 @@ describe('configuration', function () {
         ROLE_ADMINS: base.ROLE_ADMINS,
         ...tenant,
         DATABASE_URL: 'postgres://mailroom:db-secret-value@db.example.com:5432/mailroom',
+        SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
         HOST: '0.0.0.0',
       },
     });
@@ -119,7 +120,7 @@ describe('configuration', function () {
 
   it('on an Azure host: the managed identity signs in to Graph, Exchange Online and PostgreSQL, and nothing else may be set', function () {
     const msi = '0b4e6d2a-5c1f-4e43-9a55-0d5f7f3c2b13';
-    const env = { ROLE_ADMINS: base.ROLE_ADMINS, ...tenant, CLIENT_SECRET: '', CLIENT_TYPE: 'UserAssignedMSI', CLIENT_ID: msi, DATABASE_AUTH: 'UserAssignedMSI', DATABASE_CLIENT_ID: msi, DATABASE_URL: 'postgres://mailroom-identity@db.postgres.database.azure.com:5432/mailroom?sslmode=require' };
+    const env = { ROLE_ADMINS: base.ROLE_ADMINS, ...tenant, CLIENT_SECRET: '', CLIENT_TYPE: 'UserAssignedMSI', CLIENT_ID: msi, DATABASE_AUTH: 'UserAssignedMSI', DATABASE_CLIENT_ID: msi, DATABASE_URL: 'postgres://mailroom-identity@db.postgres.database.azure.com:5432/mailroom?sslmode=require', SECRET_KEY: Buffer.alloc(32, 7).toString('base64') };
     const c = loadConfig({ rootDir: root, envName: 'dev', env });
     assert.equal(c.cloud?.credentialType, 'UserAssignedMSI');
     assert.equal(c.cloud?.clientId, msi);

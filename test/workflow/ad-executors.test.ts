@@ -49,11 +49,11 @@ function recordingStore(): SecretStore & { readonly calls: { op: 'put' | 'take';
       calls.push({ op: 'put', requestId, name, ciphertext });
       return inner.put(requestId, name, ciphertext);
     },
-    take: (requestId, name) => {
+    takeWith: (requestId, name, open) => {
       calls.push({ op: 'take', requestId, name });
-      return inner.take(requestId, name);
+      return inner.takeWith(requestId, name, open);
     },
-    purgeOlderThan: (date) => inner.purgeOlderThan(date),
+    purge: (date) => inner.purge(date),
   };
 }
 

@@ -13,6 +13,7 @@ import type { Sandbox } from '../../src/sandbox';
 import { sandboxOverrides } from '../../src/sandbox/overrides';
 import { SANDBOX_MAIL_DOMAIN, SANDBOX_TENANT_ID } from '../../src/sandbox/people';
 import { openStore, type AuditEvent, type Store } from '../../src/store';
+import { auditKey } from '../../src/workflow/secret-vault';
 import { Connector, startConnector, TeamsClient, visibleText } from '../harness/connector';
 import { getPostgres } from '../harness/postgres';
 import { ARNOLD, buttonData, cardOf, RITA } from '../harness/requests';
@@ -364,11 +365,15 @@ describe('durable provisioning runs', function () {
     // quick retry would), not minutes later as with the default lease of 120 s.
     const leaseMs = 5000;
     const base = {
-      overrides: { ...overrides, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+      overrides: { ...overrides, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, SECRET_KEY: Buffer.alloc(32, 7).toString('base64'), LOG_LEVEL: 'warn' },
       runner: { pollMs: 50, waitPollMs: 100, leaseMs, backoffBaseMs: 100, backoffCapMs: 1000 },
       waitIntervalMs: 100,
     };
-    const store = await openStore({ databaseUrl, sqliteFile: path.join(os.tmpdir(), 'unused.sqlite') });
+    // the audit key the lives use (derived from their SECRET_KEY), so that the test can verify their keyed chain
+    const store = await openStore({ databaseUrl, sqliteFile: path.join(os.tmpdir(), 'unused.sqlite'), auditKey: auditKey(undefined, Buffer.alloc(32, 7)) });
+    // Leases are the database's clock, so the runner clocks above do not end them: after each kill, the killed
+    // process's leases run out in the database, as they would after a restart that took longer than a lease.
+    const leasesRunOut = () => store.db.updateTable('run_steps').set({ lease_until: '2000-01-01T00:00:00.000Z' }).where('lease_until', 'is not', null).execute();
     const lives = new Lives();
     const kills: string[] = [];
     const references: string[] = [];
@@ -430,6 +435,7 @@ describe('durable provisioning runs', function () {
             }
           }
           await kill9(c);
+          await leasesRunOut();
           for (const g of c.frozen) {
             schedules.get(g.reference)!.shift();
             hits.push(g);
@@ -473,7 +479,7 @@ describe('durable provisioning runs', function () {
   it('two instances on one PostgreSQL share ten runs; each step is done exactly once', async function () {
     const databaseUrl = await getPostgres().then((pg) => pg.createDatabase('durability_two'));
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-two-'));
-    const config = loadConfig({ rootDir: ROOT, envName: 'sandbox', env: {}, overrides: { ...overrides, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl } });
+    const config = loadConfig({ rootDir: ROOT, envName: 'sandbox', env: {}, overrides: { ...overrides, PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, SECRET_KEY: Buffer.alloc(32, 7).toString('base64') } });
     const options = { runner: { pollMs: 50, waitPollMs: 100, backoffBaseMs: 100, backoffCapMs: 1000 }, waitIntervalMs: 100 };
     const apps = [await startMailroom(config, silentLogger, options), await startMailroom(config, silentLogger, options)];
     // which instance claims which step (each instance has its own store connection and runner)

@@ -12,13 +12,13 @@ function recordingStore(inner: SecretStore = new MemorySecretStore()): SecretSto
       calls.push({ op: 'put', args: [requestId, name, ciphertext] });
       return inner.put(requestId, name, ciphertext);
     },
-    take: (requestId, name) => {
+    takeWith: (requestId, name, open) => {
       calls.push({ op: 'take', args: [requestId, name] });
-      return inner.take(requestId, name);
+      return inner.takeWith(requestId, name, open);
     },
-    purgeOlderThan: (date) => {
+    purge: (date) => {
       calls.push({ op: 'purgeOlderThan', args: [date] });
-      return inner.purgeOlderThan(date);
+      return inner.purge(date);
     },
   };
 }
@@ -35,7 +35,7 @@ async function vaultError(promise: Promise<unknown>): Promise<SecretVaultError> 
 
 /** The stored ciphertext of (requestId, name), put back afterwards. */
 async function peek(store: SecretStore, requestId: number, name: string): Promise<string> {
-  const c = await store.take(requestId, name);
+  const c = await store.takeWith(requestId, name, (x) => x);
   assert.ok(c !== undefined);
   await store.put(requestId, name, c);
   return c;
@@ -88,7 +88,7 @@ describe('workflow: the secret vault (AES-256-GCM through a storage port)', func
     }
   });
 
-  it('detects a tampered ciphertext (any byte), refuses it with a clear error that holds no secret, and deletes it', async function () {
+  it('detects a tampered ciphertext (any byte), refuses it with a clear error that holds no secret, and keeps it', async function () {
     const store = new MemorySecretStore();
     const vault = new EncryptedSecretVault(randomBytes(32), store);
     await vault.put(5, 'initial-password', secret);
@@ -102,10 +102,10 @@ describe('workflow: the secret vault (AES-256-GCM through a storage port)', func
       assert.equal(
         err.message,
         "The stored secret 'initial-password' of request 5 could not be revealed: it failed authentication (it was altered, or encrypted with a different key). " +
-          'It has been discarded; set a new password for the account (or ask an administrator to check the vault key in the configuration).',
+          'It was kept (nothing was deleted): an administrator must check that SECRET_KEY is the key Mailroom had when it stored the secret, the same on every instance; with the right key it can be revealed again.',
       );
       assert.ok(!err.message.includes(secret) && !inspect(err).includes(secret));
-      assert.equal(store.size, 0, 'the tampered entry is gone');
+      assert.equal(store.size, 1, 'the tampered entry is kept');
     }
     // Truncated or of another format.
     await store.put(5, 'initial-password', original.subarray(0, 20).toString('base64'));
@@ -133,6 +133,7 @@ describe('workflow: the secret vault (AES-256-GCM through a storage port)', func
     await new EncryptedSecretVault(randomBytes(32), store).put(4, 'initial-password', secret);
     const err = await vaultError(new EncryptedSecretVault(randomBytes(32), store).takeOnce(4, 'initial-password'));
     assert.match(err.message, /failed authentication \(it was altered, or encrypted with a different key\)/);
+    assert.equal(store.size, 1, 'a wrong key destroys nothing');
   });
 
   it('takes a 32-byte key only, copies it, and never shows it', async function () {
@@ -168,10 +169,10 @@ describe('workflow: the secret vault (AES-256-GCM through a storage port)', func
     await vault.put(1, 'initial-password', 'old-Secret1!');
     now = new Date('2026-01-02T10:00:00Z');
     await vault.put(2, 'initial-password', 'new-Secret2!');
-    assert.equal(await vault.purgeOlderThan(new Date('2026-01-02T00:00:00Z')), 1);
+    assert.deepEqual(await vault.purgeOlderThan(new Date('2026-01-02T00:00:00Z')), [{ requestId: 1, name: 'initial-password', storedAt: '2026-01-01T10:00:00.000Z' }]);
     assert.equal(await vault.takeOnce(1, 'initial-password'), undefined);
     assert.equal(await vault.takeOnce(2, 'initial-password'), 'new-Secret2!');
-    assert.equal(await vault.purgeOlderThan(new Date('2030-01-01T00:00:00Z')), 0);
+    assert.deepEqual(await vault.purgeOlderThan(new Date('2030-01-01T00:00:00Z')), []);
   });
 
   it('reveals a secret to exactly one of many concurrent takers', async function () {

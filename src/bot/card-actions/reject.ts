@@ -1,6 +1,6 @@
 import type { HandlerDeps } from '../handler-deps';
-import type { CardActionHandler } from '../mailroom-bot';
+import type { GatedCardAction } from '../mailroom-bot';
 import { decisionAction } from './decision';
 
 /** `request.reject` (Reject on an approval card, with the reason typed on it). */
-export const rejectAction = (deps: Pick<HandlerDeps, 'useCases' | 'cards'>): CardActionHandler => decisionAction(deps, 'request.reject', 'reject');
+export const rejectAction = (deps: Pick<HandlerDeps, 'useCases' | 'cards'>): GatedCardAction => decisionAction(deps, 'request.reject', 'reject');

@@ -1,16 +1,18 @@
 import { COMMAND_FIELD, isKindId, KINDS } from '../../requests';
 import type { HandlerDeps } from '../handler-deps';
 import { actorOf, str } from '../handler-kit';
-import type { CardActionHandler } from '../mailroom-bot';
+import type { GatedCardAction } from '../mailroom-bot';
 import { formCard, noticeCard, statusCard } from '../request-cards';
 
 /**
  * `request.submit` (the form's Submit): files the request and turns the form into its status card, or shows the
  * form again with the problems. Only the kind's own fields are taken from the card data.
  */
-export function submitAction({ useCases, cards }: Pick<HandlerDeps, 'useCases' | 'cards'>): CardActionHandler {
+export function submitAction({ useCases, cards }: Pick<HandlerDeps, 'useCases' | 'cards'>): GatedCardAction {
   return {
     verb: 'request.submit',
+    name: 'new request',
+    roles: ['requester'],
     async handle(ctx, turn, data) {
       const kind = str(data.kind);
       if (!isKindId(kind)) return noticeCard(cards, 'Unknown request kind', 'This card is out of date. Nothing was requested.', 'warning');

@@ -3,7 +3,11 @@ import { actorOf, REF, sendCard } from '../handler-kit';
 import type { CommandHandler } from '../mailroom-bot';
 import { notFoundReply } from '../request-cards';
 
-/** `audit R-12`: the request's audit trail, and whether the whole chain verifies. */
+/**
+ * `audit R-12`: the request's audit trail, checked from the request's own events (each HMAC, and each event's link
+ * to the request's previous one). It reads nothing else of the log and says nothing of its size: events are
+ * numbered within the trail.
+ */
 export function auditCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' | 'cards'>): CommandHandler {
   return {
     name: 'audit',
@@ -16,14 +20,12 @@ export function auditCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' |
       const trail = await useCases.audit.trail(actorOf(turn), reference);
       if (!trail) return void (await ctx.sendActivity(notFoundReply(cards, reference)));
       const { chain } = trail;
-      await sendCard(
-        ctx,
-        cards.render('audit-trail', {
-          reference: trail.reference,
-          chainText: chain.ok ? `The audit chain verifies (${chain.count} events in all).` : `The audit chain is BROKEN at event ${chain.brokenAtSeq}: ${chain.reason}`,
-          events: trail.events,
-        }),
-      );
+      const chainText = chain.ok
+        ? `This trail verifies: ${chain.events} event${chain.events === 1 ? '' : 's'}, ${
+            chain.legacy === 0 ? 'each authenticated with the audit key and linked to the one before' : `${chain.keyed} authenticated with the audit key, ${chain.legacy} from before the log was keyed (checked as unkeyed SHA-256)`
+          }.`
+        : `This trail is BROKEN at its event ${chain.brokenAt}: ${chain.reason}.`;
+      await sendCard(ctx, cards.render('audit-trail', { reference: trail.reference, chainText, events: trail.events }));
     },
   };
 }

@@ -8,7 +8,7 @@ export interface CommandInfo {
   readonly roles: readonly Role[] | 'anyone';
 }
 
-export function allowedFor(cmd: CommandInfo, roles: readonly Role[]): boolean {
+export function allowedFor(cmd: Pick<CommandInfo, 'roles'>, roles: readonly Role[]): boolean {
   return cmd.roles === 'anyone' || cmd.roles.some((r) => roles.includes(r));
 }
 
@@ -27,14 +27,34 @@ export function editDistance(a: string, b: string): number {
   return at(a.length, b.length);
 }
 
+/**
+ * How much of a message the "did you mean" matcher reads: the longest command name is far shorter, so a longer
+ * head can never be within the allowed distance; reading only this keeps the cost of any message a few microseconds.
+ */
+export const MATCHER_MAX_CHARS = 40;
+
+/** The first (at most three) words of a message, lower-cased, from at most its first MATCHER_MAX_CHARS characters. */
+export function commandHead(text: string): string {
+  return text
+    .slice(0, MATCHER_MAX_CHARS + 1)
+    .toLowerCase()
+    .trim()
+    .split(/\s+/)
+    .slice(0, 3)
+    .join(' ')
+    .slice(0, MATCHER_MAX_CHARS);
+}
+
 export function suggest(text: string, commands: readonly CommandInfo[]): CommandInfo | undefined {
-  const words = text.toLowerCase().split(/\s+/).slice(0, 3);
+  const words = commandHead(text).split(' ');
   let best: { cmd: CommandInfo; d: number } | undefined;
   for (const cmd of commands) {
     const n = cmd.name.split(' ').length;
     const head = words.slice(0, n).join(' ');
+    const allowed = Math.max(1, Math.floor(cmd.name.length / 4));
+    if (Math.abs(head.length - cmd.name.length) > allowed) continue; // the distance is at least the difference in length
     const d = editDistance(head, cmd.name);
-    if (d <= Math.max(1, Math.floor(cmd.name.length / 4)) && (!best || d < best.d)) best = { cmd, d };
+    if (d <= allowed && (!best || d < best.d)) best = { cmd, d };
   }
   return best?.cmd;
 }

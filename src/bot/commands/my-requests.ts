@@ -1,6 +1,7 @@
 import type { HandlerDeps } from '../handler-deps';
 import { actorOf, sendCard } from '../handler-kit';
 import type { CommandHandler } from '../mailroom-bot';
+import { md } from '../markdown';
 
 /** `my requests`: the requester's own requests, newest first. */
 export function myRequestsCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' | 'cards'>): CommandHandler {
@@ -12,7 +13,7 @@ export function myRequestsCommand({ useCases, cards }: Pick<HandlerDeps, 'useCas
     pattern: /^my requests?$/i,
     async handle(ctx, turn) {
       const items = await useCases.views.listMine(actorOf(turn));
-      await sendCard(ctx, cards.render('request-list', { title: 'Your requests', empty: 'You have made no requests yet. Type **new** to make one.', items }));
+      await sendCard(ctx, cards.render('request-list', { title: 'Your requests', empty: md`You have made no requests yet. Type **new** to make one.`, items }));
     },
   };
 }

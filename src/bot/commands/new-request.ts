@@ -2,13 +2,14 @@ import { KIND_IDS, KINDS, parseCommand, type FieldError } from '../../requests';
 import type { HandlerDeps } from '../handler-deps';
 import { actorOf, sendCard } from '../handler-kit';
 import type { CommandHandler } from '../mailroom-bot';
+import { bulletList, md, type Markdown } from '../markdown';
 import { formCard, noticeReply, statusCard } from '../request-cards';
 
 const PHRASES = KIND_IDS.flatMap((k) => KINDS[k].command.phrases.map((p) => p.toLowerCase()));
 const escaped = (phrase: string) => phrase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+');
 
-function errorLines(errors: readonly FieldError[]): string {
-  return errors.map((e) => `- ${e.message}`).join('\n');
+function errorLines(errors: readonly FieldError[]): Markdown {
+  return bulletList(errors.map((e) => e.message));
 }
 
 /**
@@ -37,7 +38,7 @@ export function newRequestCommand({ useCases, cards }: Pick<HandlerDeps, 'useCas
       if (!result.ok) {
         if (result.refused) await ctx.sendActivity(noticeReply(cards, 'Nothing was requested', result.refused, 'warning'));
         else {
-          await ctx.sendActivity(noticeReply(cards, 'Nothing was requested', `Please correct:\n${errorLines(result.errors)}`, 'warning'));
+          await ctx.sendActivity(noticeReply(cards, 'Nothing was requested', md`Please correct:\n${errorLines(result.errors)}`, 'warning'));
           await sendCard(ctx, formCard(cards, parsed.kind, parsed.values, result.errors));
         }
         return;

@@ -6,6 +6,8 @@ import { requestsAndAudit } from './0002_requests_audit';
 import { runsAndSecrets } from './0003_runs_secrets';
 import { rateLimits } from './0004_rate_limits';
 import { outbox } from './0005_outbox';
+import { runStepCrashes } from './0006_run_step_crashes';
+import { keyedAuditAndReveals } from './0007_keyed_audit_reveals';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -17,6 +19,8 @@ const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0003_runs_secrets': (engine) => runsAndSecrets(columnTypes(engine)),
   '0004_rate_limits': (engine) => rateLimits(columnTypes(engine)),
   '0005_outbox': (engine) => outbox(columnTypes(engine)),
+  '0006_run_step_crashes': (engine) => runStepCrashes(columnTypes(engine)),
+  '0007_keyed_audit_reveals': (engine) => keyedAuditAndReveals(columnTypes(engine)),
 };
 
 /** Every migration name, in the order they run. */

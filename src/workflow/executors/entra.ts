@@ -129,8 +129,24 @@ function groupLicenceError(input: Extract<LicenceInput, { via: 'group' }>, a: { 
 }
 
 /**
+ * The intents the licence steps record before they act (`ctx.intend`), and whether an earlier try of the step recorded
+ * one: then an effect found in place may be that try's (it crashed after acting, before its outcome was recorded). The
+ * step then reports `changed: false` (this try wrote nothing: the audit log counts each write once) with
+ * `assignedByEarlierTry: true`, which makes a roll back remove it. Without an intent, the effect was there before the
+ * step went to act: a roll back keeps it.
+ */
+const ASSIGN_INTENT = 'assign-licence';
+const GROUP_INTENT = 'add-to-licensing-group';
+
+function earlierIntent(ctx: StepContext, action: string, id: string): boolean {
+  const i = ctx.intent;
+  return i !== undefined && i.action === action && typeof i.id === 'string' && sameIgnoringCase(i.id, id);
+}
+
+/**
  * Makes the user a member of the licensing group (`member`), or not, and reads it back. `already`: nothing to do;
  * `answer-lost`: Graph answered that an earlier try whose answer was lost had done it (the read-back confirms it).
+ * `beforeWrite` runs after the look, right before the write (the intent).
  */
 async function setLicensingGroupMember(
   entra: EntraReads,
@@ -140,9 +156,11 @@ async function setLicensingGroupMember(
   userId: string,
   member: boolean,
   doing: Doing,
+  beforeWrite?: () => Promise<void>,
 ): Promise<'already' | 'written' | 'answer-lost'> {
   const isMember = (ids: readonly string[]): boolean => ids.some((g) => sameIgnoringCase(g, input.groupId));
   if (isMember(await entra.memberOf(userId, doing)) === member) return 'already';
+  await beforeWrite?.();
   let outcome: 'written' | 'answer-lost' = 'written';
   try {
     await (member ? entra.graph.addGroupMember(input.groupId, userId) : entra.graph.removeGroupMember(input.groupId, userId));
@@ -273,13 +291,19 @@ async function assignDirect(entra: EntraReads, readBack: ReadBack, input: Extrac
   // An earlier look may skip work, never stop the step: a refusal is decided on a fresh read.
   const u = look.earlier && !look.user.usageLocation && !skuAssignments(look.user, input.skuId).active ? await entra.user(upn, doing) : look.user;
   const now = skuAssignments(u, input.skuId);
-  if (now.active) return done(false, { userId: u.id, skuId: input.skuId, ...(now.direct ? {} : { throughGroups: now.groups }) });
+  if (now.active) {
+    // Assigned directly, and an earlier try recorded that it was about to assign it: that try may have done it.
+    const mine = now.direct && earlierIntent(ctx, ASSIGN_INTENT, input.skuId);
+    return done(false, { userId: u.id, skuId: input.skuId, ...(now.direct ? {} : { throughGroups: now.groups }), ...(mine ? { assignedByEarlierTry: true } : {}) });
+  }
   if (!u.usageLocation) {
     throw permanent(
       `Mailroom could not assign the ${input.skuName} licence to ${upn}: the user has no usage location, and licences need one. No licence was assigned. Set the usage location (a two-letter country) in the Entra admin centre, then press Retry.`,
       { userId: u.id, skuId: input.skuId },
     );
   }
+  // Recorded before the write: a crash after Graph acted leaves the next try knowing the licence may be this step's.
+  await ctx.intend?.({ action: ASSIGN_INTENT, id: input.skuId, userId: u.id, had: false });
   try {
     await entra.graph.assignLicense(u.id, [input.skuId], []);
   } catch (err) {
@@ -304,14 +328,17 @@ async function assignThroughGroup(entra: EntraReads, readBack: ReadBack, input: 
     notFoundAdvice: "Check that sync has created the user and that the licensing group in Mailroom's tenant settings still exists, then press Retry.",
   });
   const u = await entra.user(upn, doing);
-  const changed = (await setLicensingGroupMember(entra, readBack, ctx, input, u.id, true, doing)) === 'written';
-  const after = changed ? await entra.user(u.id, doing) : u;
+  const outcome = await setLicensingGroupMember(entra, readBack, ctx, input, u.id, true, doing, () => ctx.intend?.({ action: GROUP_INTENT, id: input.groupId, userId: u.id, had: false }) ?? Promise.resolve());
+  const changed = outcome === 'written';
+  // A membership found in place that an earlier try recorded it was about to add may be that try's.
+  const mine = !changed && earlierIntent(ctx, GROUP_INTENT, input.groupId);
+  const after = changed || mine ? await entra.user(u.id, doing) : u;
   const a = groupAssignment(after, input.groupId);
   if (a) {
     const failure = groupLicenceError(input, a, u.id);
     if (failure) throw failure;
   }
-  return done(changed, { userId: u.id, groupId: input.groupId, licenceState: a?.state ?? 'processing' });
+  return done(changed, { userId: u.id, groupId: input.groupId, licenceState: a?.state ?? 'processing', ...(mine ? { assignedByEarlierTry: true } : {}) });
 }
 
 async function removeDirect(entra: EntraReads, readBack: ReadBack, input: Extract<LicenceInput, { via: 'direct' }>, ctx: StepContext): Promise<StepOutcome> {

@@ -21,6 +21,18 @@ export interface StepContext {
   readonly log: Logger;
   /** Results of the plan's earlier steps, by step id (JSON, never secrets). */
   readonly results: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * What an earlier try of this step recorded it was about to do (`intend`), if one did. A try after a crash that
+   * finds the effect in place reads it to tell its own effect (intent recorded: it may have acted before the crash)
+   * from one that was there before the request (no intent: it never went to act).
+   */
+  readonly intent?: StepResult;
+  /**
+   * Records durably what this try is about to do, before it does it (JSON, never secrets). Throws a transient
+   * StepError when the step's lease was lost meanwhile: the try must then stop without acting. Absent where no store
+   * backs the step (an executor run on its own, a done step run again): the executor then acts without a record.
+   */
+  readonly intend?: (intent: StepResult) => Promise<void>;
 }
 
 /** JSON-safe facts for the audit log and later steps: no passwords, no tokens. */

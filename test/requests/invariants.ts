@@ -1,0 +1,115 @@
+/**
+ * What a sound request is, written independently of the validator: the property tests (and the bot-level fuzz in
+ * test/security) check every request the validator accepts against these rules.
+ */
+import { COUNTRY_CODES } from '../../src/requests/countries';
+import type { RecipientRequest } from '../../src/requests/kinds';
+import type { TenantProfile } from '../../src/requests/tenant-profile';
+import { DOMAINS, type FakeLookup } from './fixtures';
+
+const ATOM = "[A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~]+";
+const ALIAS_RE = new RegExp(`^${ATOM}(\\.${ATOM})*$`);
+const LABEL = '[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?';
+const DOMAIN_RE = new RegExp(`^(${LABEL}\\.)+[A-Za-z]{2,63}$`);
+const UPN_PREFIX_RE = /^[A-Za-z0-9'\-_!#^~]+(\.[A-Za-z0-9'\-_!#^~]+)*$/;
+const ACCEPTED = new Set(DOMAINS.map((d) => d.name.toLowerCase()));
+// eslint-disable-next-line no-control-regex
+export const BAD_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
+
+function isAddress(a: string): boolean {
+  const at = a.lastIndexOf('@');
+  if (at < 1 || a.length > 254) return false;
+  const local = a.slice(0, at);
+  const domain = a.slice(at + 1);
+  return local.length <= 64 && ALIAS_RE.test(local) && DOMAIN_RE.test(domain) && domain.split('.').every((l) => l.length <= 63);
+}
+const domainOf = (a: string): string => a.slice(a.lastIndexOf('@') + 1).toLowerCase();
+const internal = (a: string): boolean => isAddress(a) && ACCEPTED.has(domainOf(a));
+const external = (a: string): boolean => isAddress(a) && !ACCEPTED.has(domainOf(a));
+
+function legalSam(s: string, limit: number): boolean {
+  return s.length >= 1 && s.length <= limit && !/["/\\[\]:;|=,+*?<>]/.test(s) && !s.endsWith('.') && !BAD_CHARS.test(s) && s.trim() === s;
+}
+function legalText(s: string | undefined, max: number, required: boolean): boolean {
+  if (s === undefined) return !required;
+  return s.length >= 1 && s.length <= max && s.trim() === s && !BAD_CHARS.test(s);
+}
+function legalUpn(u: string, profile: TenantProfile): boolean {
+  const at = u.indexOf('@');
+  const prefix = u.slice(0, at);
+  const suffix = u.slice(at + 1).toLowerCase();
+  return at > 0 && prefix.length <= 64 && UPN_PREFIX_RE.test(prefix) && (ACCEPTED.has(suffix) || suffix === profile.upnSuffix);
+}
+const legalAlias = (a: string): boolean => a.length <= 64 && ALIAS_RE.test(a);
+
+async function isFree(lookup: FakeLookup, q: Parameters<FakeLookup['whoHas']>[0]): Promise<boolean> {
+  return (await lookup.whoHas(q)).length === 0;
+}
+
+/** Returns the broken invariants of a valid request (empty when it is sound). */
+export async function broken(r: RecipientRequest, profile: TenantProfile, lookup: FakeLookup): Promise<string[]> {
+  const bad: string[] = [];
+  const check = (ok: boolean, what: string): void => {
+    if (!ok) bad.push(what);
+  };
+  if ('displayName' in r) {
+    check(legalText(r.displayName, 256, true), 'displayName');
+    check(legalAlias(r.alias), 'alias');
+    check(await isFree(lookup, { alias: r.alias }), 'alias free');
+  }
+  if ('samAccountName' in r) {
+    check(legalSam(r.samAccountName, r.kind === 'distribution-group' ? 64 : 20), 'samAccountName');
+    check(await isFree(lookup, { samAccountName: r.samAccountName }), 'sam free');
+  }
+  if ('userPrincipalName' in r) {
+    check(legalUpn(r.userPrincipalName, profile), 'upn');
+    check(await isFree(lookup, { userPrincipalName: r.userPrincipalName }), 'upn free');
+  }
+  if ('primarySmtpAddress' in r) {
+    check(internal(r.primarySmtpAddress), 'primary address');
+    check(await isFree(lookup, { address: r.primarySmtpAddress }), 'address free');
+  }
+  if ('externalAddress' in r) {
+    check(external(r.externalAddress), 'external address');
+    check(await isFree(lookup, { address: r.externalAddress }), 'external free');
+  }
+  if ('firstName' in r) check(legalText(r.firstName, 64, r.kind !== 'mail-contact'), 'firstName');
+  if ('lastName' in r) check(legalText(r.lastName, 64, r.kind !== 'mail-contact'), 'lastName');
+  switch (r.kind) {
+    case 'user-mailbox':
+      check(COUNTRY_CODES.includes(r.usageLocation), 'usageLocation');
+      check(legalText(r.department, 64, false) && legalText(r.jobTitle, 128, false), 'department/title');
+      break;
+    case 'room-mailbox':
+      check(r.capacity === undefined || (Number.isInteger(r.capacity) && r.capacity >= 0 && r.capacity <= 10000), 'capacity');
+      check(!profile.roomsKeepLicence || COUNTRY_CODES.includes(r.usageLocation ?? ''), 'room usageLocation');
+      break;
+    case 'distribution-group':
+      check(r.members.every((m) => m.adDn.length > 0), 'members in AD');
+      check(r.scope === 'global' || r.scope === 'universal', 'scope');
+      break;
+    case 'primary-address':
+      check(isAddress(r.newAddress) && r.newAddress !== r.target.primarySmtpAddress, 'newAddress');
+      break;
+    case 'secondary-address-add':
+      check(internal(r.address), 'address to add');
+      check(await isFree(lookup, { address: r.address }), 'address to add is free');
+      break;
+    case 'secondary-address-remove':
+      check(isAddress(r.address) && r.address.toLowerCase() !== r.target.primarySmtpAddress.toLowerCase(), 'address to remove');
+      break;
+    case 'cloud-managed':
+      check(r.target.isDirSynced && ['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'].includes(r.target.type), 'cloud-managed target');
+      break;
+    case 'mailbox-type':
+      check(['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'].includes(r.target.type), 'convertible');
+      break;
+    case 'offboarding':
+      check(r.target.type === 'UserMailbox' && (!r.disableAccount || r.target.adDn !== undefined), 'offboarding target');
+      check(r.disableAccount || r.convertToShared || r.removeLicence || r.hideFromAddressLists, 'something to do');
+      break;
+    default:
+      break;
+  }
+  return bad;
+}
