@@ -171,36 +171,20 @@ export function canonicalJson(value: unknown): string {
   return `{${parts.join(',')}}`;
 }
 
+/** The fields an event's hash covers, in canonical form; a keyed event also covers its algorithm and request link. */
+function canonicalEvent(e: Omit<AuditEvent, 'hash' | 'alg'>, keyed: boolean): string {
+  const fields = { seq: e.seq, at: e.at, actorAadObjectId: e.actorAadObjectId, actorName: e.actorName, requestRef: e.requestRef, event: e.event, data: e.data, prevHash: e.prevHash };
+  return canonicalJson(keyed ? { alg: 'hmac-sha256', ...fields, requestPrevHash: e.requestPrevHash ?? null } : fields);
+}
+
 /** The hash of an event from its other fields; see the file comment. */
 export function auditHash(e: Omit<AuditEvent, 'hash' | 'alg' | 'requestPrevHash'>): string {
-  const canonical = canonicalJson({
-    seq: e.seq,
-    at: e.at,
-    actorAadObjectId: e.actorAadObjectId,
-    actorName: e.actorName,
-    requestRef: e.requestRef,
-    event: e.event,
-    data: e.data,
-    prevHash: e.prevHash,
-  });
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  return createHash('sha256').update(canonicalEvent({ ...e, requestPrevHash: null }, false), 'utf8').digest('hex');
 }
 
 /** The HMAC of a keyed event from its other fields; see the file comment. */
 export function auditHmac(key: Uint8Array, e: Omit<AuditEvent, 'hash' | 'alg'>): string {
-  const canonical = canonicalJson({
-    alg: 'hmac-sha256',
-    seq: e.seq,
-    at: e.at,
-    actorAadObjectId: e.actorAadObjectId,
-    actorName: e.actorName,
-    requestRef: e.requestRef,
-    event: e.event,
-    data: e.data,
-    prevHash: e.prevHash,
-    requestPrevHash: e.requestPrevHash ?? null,
-  });
-  return createHmac('sha256', key).update(canonical, 'utf8').digest('hex');
+  return createHmac('sha256', key).update(canonicalEvent(e, true), 'utf8').digest('hex');
 }
 
 const MAX_DATA_CHARS = 64 * 1024;

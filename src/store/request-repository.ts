@@ -269,6 +269,16 @@ const PATCH_KEYS = new Set<string>([
 
 type RowChanges = Partial<Omit<Row, 'id' | 'reference' | 'version' | 'created_at'>>;
 
+/** The update of a request's row that applies only at `expectedVersion` and moves the version on (returns the new row). */
+function versionedUpdate(q: Kysely<Database>, id: number, expectedVersion: number, changes: RowChanges, at: string) {
+  return q
+    .updateTable('requests')
+    .set((eb) => ({ ...changes, version: eb(eb.ref('version'), '+', 1), updated_at: at }))
+    .where('id', '=', id)
+    .where('version', '=', expectedVersion)
+    .returningAll();
+}
+
 function patchToChanges(id: number, patch: RequestPatch): RowChanges {
   const p = new Problems();
   if (typeof patch !== 'object' || patch === null) {
@@ -440,13 +450,7 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
       p.throwIfAny(`The change to request ${String(id)}`);
       const changes = patchToChanges(id, patch);
       const at = encodeTimestamp(now());
-      const update = (q: Kysely<Database>) =>
-        q
-          .updateTable('requests')
-          .set((eb) => ({ ...changes, version: eb(eb.ref('version'), '+', 1), updated_at: at }))
-          .where('id', '=', id)
-          .where('version', '=', expectedVersion)
-          .returningAll();
+      const update = (q: Kysely<Database>) => versionedUpdate(q, id, expectedVersion, changes, at);
       const told = (q: Kysely<Database>) =>
         q.insertInto('outbox').values({ request_id: id, message: notice?.message ?? null, created_at: at, attempts: 0, claimed_by: null, claimed_until: null });
       let row: Row | undefined;
@@ -490,13 +494,7 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
           .where('approver_aad_object_id', '=', decision.approverAadObjectId)
           .orderBy('id')
           .limit(1);
-      const update = (q: Kysely<Database>) =>
-        q
-          .updateTable('requests')
-          .set((eb) => ({ ...changes, version: eb(eb.ref('version'), '+', 1), updated_at: at }))
-          .where('id', '=', id)
-          .where('version', '=', expectedVersion)
-          .returningAll();
+      const update = (q: Kysely<Database>) => versionedUpdate(q, id, expectedVersion, changes, at);
       const insert = (q: Kysely<Database>) =>
         q
           .insertInto('request_decisions')
