@@ -73,7 +73,7 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
   let server: HttpServer;
   try {
     ({ cloud, directory } = createAdapters(config));
-    runtime = createBotRuntime(config, { log, conversations: store.conversations, groups: cloud?.graph });
+    runtime = createBotRuntime(config, { log, conversations: store.conversations, audit: store.audit, groups: cloud?.graph });
     if (cloud && directory) {
       const notifications = new TeamsNotifications(runtime.notifier, runtime.cards, store.cards, log.child({ component: 'notify' }), config.approval.channelConversationId);
       workflow = createWorkflow({ config, store, directory, cloud, notifications, log }, options);

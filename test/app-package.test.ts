@@ -23,8 +23,8 @@ const COMMANDS = [
   'my requests',
   'status',
   'my approvals',
-  'approve',
-  'reject',
+  'show',
+  'find',
   'cancel',
   'audit',
 ];

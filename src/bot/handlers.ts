@@ -22,6 +22,7 @@ import { checkAuditCommand } from './commands/check-audit';
 import { doctorCommand } from './commands/doctor';
 import { driftCommand } from './commands/drift';
 import { exportAuditCommand } from './commands/export-audit';
+import { findCommand } from './commands/find';
 import { healthCommand } from './commands/health';
 import { helpCommand } from './commands/help';
 import { myApprovalsCommand } from './commands/my-approvals';
@@ -30,6 +31,7 @@ import { newCommand } from './commands/new';
 import { newRequestCommand } from './commands/new-request';
 import { rejectCommand } from './commands/reject';
 import { rollbackCommand } from './commands/rollback';
+import { showCommand } from './commands/show';
 import { statusCommand } from './commands/status';
 import { sweepCommand } from './commands/sweep';
 import { whoamiCommand } from './commands/whoami';
@@ -53,6 +55,8 @@ export function registerHandlers(bot: MailroomBot, deps: RegistrationDeps): void
     newCommand(d),
     newRequestCommand(d),
     statusCommand(d),
+    showCommand(d),
+    findCommand(d),
     myRequestsCommand(d),
     myApprovalsCommand(d),
     cancelCommand(d),

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { MailroomConfig } from '../config/config';
 import type { Logger } from '../log';
 import type { MessageHandler } from '../server/http';
-import type { ConversationRepository } from '../store';
+import type { AuditLog, ConversationRepository } from '../store';
 import { createAdapter, createMessageHandler } from './adapter';
 import { CardRenderer } from './cards';
 import { MailroomBot } from './mailroom-bot';
@@ -24,6 +24,8 @@ export interface BotRuntime {
 export interface BotRuntimeDeps {
   readonly log: Logger;
   readonly conversations: ConversationRepository;
+  /** Where the bot audits role refusals. */
+  readonly audit: Pick<AuditLog, 'append'>;
   readonly groups?: GroupMembership;
 }
 
@@ -46,6 +48,7 @@ export function createBotRuntime(config: MailroomConfig, deps: BotRuntimeDeps): 
     cards,
     roles,
     conversations: deps.conversations,
+    audit: deps.audit,
     allowedTenantIds: config.allowedTenantIds,
   });
   const notifier = new Notifier(adapter, config.bot.appId, deps.conversations, log);

@@ -7,7 +7,7 @@ import {
   TurnContext,
 } from 'botbuilder';
 import type { Logger } from '../log';
-import type { ConversationRepository } from '../store';
+import type { AuditLog, ConversationRepository } from '../store';
 import type { CardRenderer } from './cards';
 import { allowedFor, CommandInfo, suggest } from './commands/catalogue';
 import type { Role, RoleResolver } from './roles';
@@ -42,6 +42,8 @@ export interface MailroomBotDeps {
   readonly roles: RoleResolver;
   readonly conversations: ConversationRepository;
   readonly allowedTenantIds: readonly string[];
+  /** Where role refusals are audited (`access.refused`), so an admin sees who tried what. */
+  readonly audit: Pick<AuditLog, 'append'>;
 }
 
 /**
@@ -189,6 +191,7 @@ export class MailroomBot extends TeamsActivityHandler {
       if (!m) continue;
       if (!allowedFor(cmd, turn.roles)) {
         this.deps.log.warn('command refused: role missing', { command: cmd.name, actor: turn.actor.aadObjectId, roles: turn.roles });
+        await this.auditRefusal(turn, { via: 'chat', command: cmd.name });
         await ctx.sendActivity({ attachments: [this.deps.cards.notice(refusedNotice(cmd, turn.actor))] });
         return;
       }
@@ -218,11 +221,25 @@ export class MailroomBot extends TeamsActivityHandler {
     }
     if (!allowedFor(handler, turn.roles)) {
       this.deps.log.warn('card action refused: role missing', { verb, actor: turn.actor.aadObjectId, roles: turn.roles });
+      await this.auditRefusal(turn, { via: 'card', verb, action: handler.name });
       return cardResponse(this.deps.cards.render('notice', { ...refusedNotice(handler, turn.actor), facts: [] }));
     }
     const data: Record<string, unknown> = value.action?.data ?? {};
     const card = await handler.handle(ctx, turn, data);
     return card ? cardResponse(card) : { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: undefined as never };
+  }
+
+  /**
+   * Audits a role refusal (`access.refused`): who tried which command or card verb, and the roles they have. Nothing
+   * from the request itself (no card data, no arguments): the refusal happened before any of it was read. A failure
+   * to audit is logged; the person still gets the refusal.
+   */
+  private async auditRefusal(turn: TurnInfo, what: { via: 'chat'; command: string } | { via: 'card'; verb: string; action: string }): Promise<void> {
+    try {
+      await this.deps.audit.append({ actorAadObjectId: turn.actor.aadObjectId, actorName: turn.actor.name, event: 'access.refused', data: { ...what, roles: [...turn.roles] } });
+    } catch (err) {
+      this.deps.log.error('the role refusal was not audited', { ...what, actor: turn.actor.aadObjectId, err });
+    }
   }
 }
 

@@ -136,6 +136,25 @@ export class GraphDirectory {
   }
 
   /**
+   * The groups a user is a direct member of, with their names and whether AD masters them
+   * (GET /users/{id}/memberOf, groups only; directory roles and administrative units are left out).
+   */
+  async memberOfGroups(userId: string): Promise<GraphGroupMembership[]> {
+    const out: GraphGroupMembership[] = [];
+    type Row = { id: string; '@odata.type'?: string; displayName?: string | null; mail?: string | null; onPremisesSyncEnabled?: boolean | null };
+    let page = (await this.client.api(`/users/${encodeURIComponent(userId)}/memberOf`).select(['id', 'displayName', 'mail', 'onPremisesSyncEnabled']).top(999).get()) as GraphPage<Row>;
+    for (;;) {
+      for (const m of page.value ?? []) {
+        if (m['@odata.type'] && m['@odata.type'] !== '#microsoft.graph.group') continue;
+        out.push({ id: m.id, displayName: m.displayName ?? '', mail: m.mail ?? null, onPremisesSyncEnabled: m.onPremisesSyncEnabled === true });
+      }
+      const next = page['@odata.nextLink'];
+      if (!next) return out;
+      page = (await this.client.api(next).get()) as GraphPage<Row>;
+    }
+  }
+
+  /**
    * POST /$batch with at most 20 sub-requests; answers in the order asked (a sub-request's own failure,
    * 429 included, is its `status`, not a throw). URLs are relative to the version, e.g. `/users?$filter=…`.
    */
@@ -239,6 +258,15 @@ export function parseProvisionOnDemand(key: unknown, value: unknown): ProvisionO
 }
 
 /** One sub-request of a Graph `$batch`. */
+/** A group a user is a direct member of (GraphDirectory.memberOfGroups). */
+export interface GraphGroupMembership {
+  readonly id: string;
+  readonly displayName: string;
+  readonly mail: string | null;
+  /** Synced from AD (AD masters its members). */
+  readonly onPremisesSyncEnabled: boolean;
+}
+
 export interface GraphBatchRequest {
   readonly id: string;
   readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';

@@ -39,7 +39,7 @@ const TREE_DELETE_OID = '1.2.840.113556.1.4.805';
 const SAM_INVALID = /["/\\[\]:;|=,+*?<>]/;
 const SAM_MAX = 20;
 /** Attributes whose values are DNs: compared parsed. */
-const DN_ATTRIBUTES = new Set(['member', 'memberof', 'manager', 'directreports', 'showinaddressbook', 'managedby']);
+const DN_ATTRIBUTES = new Set(['member', 'memberof', 'manager', 'directreports', 'showinaddressbook', 'managedby', 'publicdelegates']);
 
 /**
  * The attributes DirectoryClient writes itself, besides the caller's, per operation: `add` in the one LDAP add that
@@ -244,6 +244,12 @@ export class DirectoryClient {
   /** All members (DNs) of a group; null if the group does not exist. */
   async groupMembers(groupDn: string): Promise<string[] | null> {
     return this.#ldap.session((s) => this.#ldap.readAll(s, groupDn, 'member'));
+  }
+
+  /** The DNs of the groups an object is a direct member of (its memberOf back-link); null if the object does not exist. */
+  async memberOf(dnString: string): Promise<string[] | null> {
+    dn.parse(dnString);
+    return this.#ldap.session((s) => this.#ldap.readAll(s, dnString, 'memberOf'));
   }
 
   // ---- creating -------------------------------------------------------------------------------------------------

@@ -98,8 +98,8 @@ function delegationScript(model: AdRightsModel, bindDn: string | undefined, envN
       out.push('', `# ── ${heading}`);
     }
     out.push(`# ${r.why}`);
-    if (r.onlyIf === 'exchange-schema') {
-      out.push("# Only if AD has Exchange's schema attributes (an Exchange server was once installed in the forest): remove the '# ' to grant it.");
+    if (r.onlyIf !== undefined) {
+      out.push(`# Only if AD has Exchange's schema attributes${r.onlyIf === 'public-delegates' ? ', publicDelegates among them,' : ''} (an Exchange server was once installed in the forest): remove the '# ' to grant it.`);
       out.push(`# ${dsaclsLine(r, account)}`);
     } else {
       out.push(dsaclsLine(r, account));

@@ -42,8 +42,11 @@ export interface AdRight {
   readonly objectClass: AdObjectClass;
   /** write-property: the attribute (lDAPDisplayName). */
   readonly attribute?: string;
-  /** Only needed when AD has Exchange's schema attributes (the planner writes it only then). */
-  readonly onlyIf?: 'exchange-schema';
+  /**
+   * Only needed when AD has Exchange's schema attributes (the planner writes it only then). `public-delegates`: only when
+   * AD has publicDelegates as well (Exchange's full schema has it; the sandbox's partial Exchange schema does not).
+   */
+  readonly onlyIf?: 'exchange-schema' | 'public-delegates';
   /** Why Mailroom needs it, one sentence. */
   readonly why: string;
   /** The request kinds whose plans (or roll backs) use it. */
@@ -85,6 +88,7 @@ const PURPOSE: Readonly<Record<string, string>> = {
   targetaddress: "sets a mail user's outside address",
   member: 'adds and removes group members',
   msexchhidefromaddresslists: 'hides an offboarded mailbox from address lists',
+  publicdelegates: 'gives and takes away send on behalf of mailboxes AD still masters',
 };
 
 const DUMMY_GUID = '00000000-0000-4000-8000-000000000000';
@@ -138,6 +142,15 @@ function changeRequests(ous: Record<OuGroup, string>): RecipientRequest[] {
         for (const t of ['Regular', 'Shared', 'Room', 'Equipment'] as const) out.push({ kind: 'mailbox-type', target, type: t, adjustLicence: true });
         out.push({ kind: 'offboarding', target, disableAccount: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true });
         out.push({ kind: 'offboarding', target, disableAccount: true, convertToShared: false, removeLicence: true, hideFromAddressLists: true });
+        const user = { identity: ADDRESS('ada'), name: 'Ada Byron', type: 'UserMailbox', primarySmtpAddress: ADDRESS('ada'), isDirSynced: true, adDn: `CN=Ada Byron,${ous.users}` };
+        for (const permission of ['FullAccess', 'SendAs', 'SendOnBehalf'] as const) {
+          out.push({ kind: 'mailbox-permission-grant', target, permission, users: [user], ...(permission === 'FullAccess' ? { autoMapping: true } : {}) });
+          out.push({ kind: 'mailbox-permission-revoke', target, permission, users: [user] });
+        }
+      }
+      if (cls === 'group') {
+        const member = { identity: ADDRESS('ada'), name: 'Ada Byron', type: 'UserMailbox', primarySmtpAddress: ADDRESS('ada'), isDirSynced: true, adDn: `CN=Ada Byron,${ous.users}` };
+        out.push({ kind: 'group-member-add', target, members: [member] }, { kind: 'group-member-remove', target, members: [member] });
       }
     }
   }
@@ -313,7 +326,7 @@ function buildModel(input: AdRightsInput): AdRightsModel {
         scope: r.scope,
         objectClass: r.objectClass,
         ...(r.attribute ? { attribute: r.attribute } : {}),
-        ...(r.conditional ? { onlyIf: 'exchange-schema' as const } : {}),
+        ...(r.conditional ? { onlyIf: r.attribute?.toLowerCase() === 'publicdelegates' ? ('public-delegates' as const) : ('exchange-schema' as const) } : {}),
         why: whyOf(r.kind, r.objectClass, r.attribute, r.scope, neededBy),
         neededBy,
       };
@@ -341,8 +354,8 @@ export function adRightsFromConfig(config: Pick<MailroomConfig, 'profile'>): AdR
 }
 
 /** The rights that apply: those only needed with Exchange's schema are left out when AD lacks it. */
-export function applicableRights(model: AdRightsModel, exchangeSchema: boolean): AdRight[] {
-  return model.rights.filter((r) => exchangeSchema || r.onlyIf !== 'exchange-schema');
+export function applicableRights(model: AdRightsModel, exchangeSchema: boolean, publicDelegates = false): AdRight[] {
+  return model.rights.filter((r) => r.onlyIf === undefined || (exchangeSchema && (r.onlyIf === 'exchange-schema' || publicDelegates)));
 }
 
 /** Whether one AD write is covered by the model (for tests: every write of every plan must be). */

@@ -25,7 +25,7 @@ export interface MailroomCmdlet {
 
 /**
  * Every Exchange Online cmdlet Mailroom calls (src/workflow: tenant-profile-provider.ts, recipient-lookup.ts, sweep.ts,
- * executors/exchange.ts, exchange-lookup.ts) and the built-in role that includes it. Mail Recipients manages existing
+ * executors/exchange.ts, exo-permissions.ts, exchange-lookup.ts) and the built-in role that includes it. Mail Recipients manages existing
  * mailboxes, mail users and mail contacts; Distribution Groups manages distribution groups; View-Only Configuration
  * reads the organisation's configuration. Mailroom creates no recipient in Exchange (AD and sync do), so it needs
  * neither Mail Recipient Creation nor an unscoped role.
@@ -48,6 +48,18 @@ export const MAILROOM_EXO_CMDLETS: readonly MailroomCmdlet[] = [
   // Set-DistributionGroup's page: the switch "requires … the Organization Management role group or … the Security Group
   // Creation and Membership role"; Mailroom needs it because an app is never in a group's ManagedBy.
   { cmdlet: 'Set-DistributionGroup', parameters: ['BypassSecurityGroupManagerCheck'], role: 'Security Group Creation and Membership', usedFor: 'changing groups whose ManagedBy does not list Mailroom (every group: an app is never a group manager)' },
+  { cmdlet: 'Get-MailboxPermission', parameters: ['Identity', 'User'], role: 'Mail Recipients', usedFor: 'full access: looked at before and read back after a change' },
+  { cmdlet: 'Add-MailboxPermission', parameters: ['Identity', 'User', 'AccessRights', 'InheritanceType', 'AutoMapping'], role: 'Mail Recipients', usedFor: 'granting full access' },
+  { cmdlet: 'Remove-MailboxPermission', parameters: ['Identity', 'User', 'AccessRights', 'InheritanceType'], role: 'Mail Recipients', usedFor: 'revoking full access' },
+  { cmdlet: 'Get-RecipientPermission', parameters: ['Identity', 'Trustee', 'AccessRights'], role: 'Mail Recipients', usedFor: 'send as: looked at before and read back after a change' },
+  { cmdlet: 'Add-RecipientPermission', parameters: ['Identity', 'Trustee', 'AccessRights'], role: 'Mail Recipients', usedFor: 'granting send as' },
+  { cmdlet: 'Remove-RecipientPermission', parameters: ['Identity', 'Trustee', 'AccessRights'], role: 'Mail Recipients', usedFor: 'revoking send as' },
+  { cmdlet: 'Set-Mailbox', parameters: ['GrantSendOnBehalfTo'], role: 'Mail Recipients', usedFor: 'send on behalf of cloud-managed and cloud-only mailboxes' },
+  { cmdlet: 'Get-DistributionGroup', parameters: ['Identity'], role: 'Distribution Groups', usedFor: "show: a group's type and owners" },
+  { cmdlet: 'Get-DistributionGroupMember', parameters: ['Identity', 'ResultSize'], role: 'Distribution Groups', usedFor: 'the members of cloud-only groups: looked at before and read back after a change' },
+  { cmdlet: 'Add-DistributionGroupMember', parameters: ['Identity', 'Member'], role: 'Distribution Groups', usedFor: 'adding members to cloud-only groups' },
+  { cmdlet: 'Remove-DistributionGroupMember', parameters: ['Identity', 'Member'], role: 'Distribution Groups', usedFor: 'removing members from cloud-only groups' },
+  { cmdlet: 'Add-DistributionGroupMember', parameters: ['BypassSecurityGroupManagerCheck'], role: 'Security Group Creation and Membership', usedFor: 'changing the members of groups whose ManagedBy does not list Mailroom' },
 ];
 
 const SP_NAME = 'Mailroom';

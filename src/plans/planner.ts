@@ -10,7 +10,13 @@ import {
   isMailboxType,
   KINDS,
   recipientTypeOfMailboxType,
+  permissionWords,
   type CloudManagedRequest,
+  type GroupMembersAddRequest,
+  type GroupMembersRemoveRequest,
+  type MailboxPermissionGrantRequest,
+  type MailboxPermissionRevokeRequest,
+  type RecipientRef,
   type DistributionGroupRequest,
   type EquipmentMailboxRequest,
   type MailboxTypeRequest,
@@ -38,7 +44,7 @@ import {
   type SyncEngine,
   type TenantProfile,
 } from '../requests/tenant-profile';
-import { systemOf, type AttributeValues, type LicenceInput, type Step, type StepAction, type StepInputs, type SyncWait } from './steps';
+import { systemOf, type AttributeValues, type DelegateKeys, type LicenceInput, type Step, type StepAction, type StepInputs, type SyncWait } from './steps';
 
 export interface Plan {
   readonly kind: RecipientRequest['kind'];
@@ -285,7 +291,24 @@ function planResourceMailbox(b: Builder, r: SharedMailboxRequest | RoomMailboxRe
   else b.note(`The ${conf.word} keeps ${licenceName(p.licensing)} (tenant setting: rooms keep their licence).`);
   if (adMastered(p) && p.cloudManageNewMailboxes) setCloudManaged(b, r.userPrincipalName, true, 'the new mailbox');
   b.note(`There is no direct way to create a ${conf.word} from AD: it starts as a user mailbox and is converted; its AD account stays disabled.`);
-  if (r.kind === 'shared-mailbox') b.note('Who may use the mailbox (Full Access, Send As) is not part of this request.');
+  if (r.kind === 'shared-mailbox') {
+    const members = r.members ?? [];
+    for (const m of members) {
+      for (const permission of ['FullAccess', 'SendAs'] as const) {
+        b.add(permission === 'FullAccess' ? 'exo.grant-full-access' : 'exo.grant-send-as', 'exo.grantMailboxPermission', {
+          identity: r.userPrincipalName, mailboxName: r.displayName, permission, user: refIdentity(m), userName: m.name, userKeys: delegateKeys(m).keys,
+          ...(permission === 'FullAccess' ? { autoMapping: true } : {}),
+        }, permission === 'FullAccess'
+          ? `Give ${refText(m)} full access on the new mailbox in Exchange Online (Add-MailboxPermission -AccessRights FullAccess -AutoMapping $true)`
+          : `Give ${refText(m)} send as on the new mailbox in Exchange Online (Add-RecipientPermission -AccessRights SendAs)`);
+      }
+    }
+    if (members.length) {
+      b.note(`${EXO_PERMISSION_NOTE} Auto-mapping is on (Exchange's default): Outlook adds the mailbox to each member's folder list by itself.`);
+    } else {
+      b.note('Who may use the mailbox (Full Access, Send As) is not part of this request: give members=… or grant them later (grant full access on …).');
+    }
+  }
   return `Create the ${conf.word} ${r.displayName} (${r.primarySmtpAddress})`;
 }
 
@@ -561,6 +584,124 @@ function planOffboarding(b: Builder, r: OffboardingRequest): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Mailbox permissions and group members
+// ---------------------------------------------------------------------------------------------
+
+function refIdentity(r: RecipientRef): string {
+  return r.exoId ?? r.primarySmtpAddress;
+}
+
+function refText(r: RecipientRef): string {
+  return `${r.name} (${r.primarySmtpAddress})`;
+}
+
+function namesText(refs: readonly RecipientRef[]): string {
+  return `${refs.slice(0, 5).map((r) => r.name).join(', ')}${refs.length > 5 ? ` and ${refs.length - 5} more` : ''}`;
+}
+
+/** How a recipient may show in Exchange's permission output (User, Trustee, GrantSendOnBehalfTo). */
+function delegateKeys(r: RecipientRef): DelegateKeys {
+  const keys = [r.name, r.primarySmtpAddress, r.userPrincipalName, r.exoId, r.adDn, r.identity].filter((k): k is string => k !== undefined && k !== '');
+  return { name: r.name, keys: [...new Set(keys)] };
+}
+
+const EXO_PERMISSION_NOTE =
+  'Full access and send as are Exchange Online data: Mailroom writes them there for synced and cloud-only mailboxes alike (AD holds no copy that sync would carry).';
+
+function planPermission(b: Builder, r: MailboxPermissionGrantRequest | MailboxPermissionRevokeRequest): string {
+  const p = b.profile;
+  const t = r.target;
+  const granting = r.kind === 'mailbox-permission-grant';
+  const words = permissionWords(r.permission);
+  const title = granting ? `Grant ${words} on ${t.name} to ${namesText(r.users)}` : `Revoke ${words} on ${t.name} from ${namesText(r.users)}`;
+  const exoSteps = (): void => {
+    for (const u of r.users) {
+      const autoMapping = granting && r.permission === 'FullAccess' ? (r.autoMapping ?? true) : undefined;
+      const input: StepInputs['exo.grantMailboxPermission'] = {
+        identity: exoIdentity(t), mailboxName: t.name, permission: r.permission, user: refIdentity(u), userName: u.name, userKeys: delegateKeys(u).keys,
+        ...(autoMapping !== undefined ? { autoMapping } : {}),
+      };
+      const how = r.permission === 'FullAccess'
+        ? (granting ? `Add-MailboxPermission -AccessRights FullAccess -AutoMapping $${String(autoMapping ?? true)}` : 'Remove-MailboxPermission -AccessRights FullAccess')
+        : r.permission === 'SendAs'
+          ? `${granting ? 'Add' : 'Remove'}-RecipientPermission -AccessRights SendAs`
+          : `Set-Mailbox -GrantSendOnBehalfTo @{${granting ? 'Add' : 'Remove'}=…}`;
+      b.add(granting ? 'exo.grant' : 'exo.revoke', granting ? 'exo.grantMailboxPermission' : 'exo.revokeMailboxPermission', input,
+        `${granting ? 'Give' : 'Take'} ${refText(u)} ${words} ${granting ? 'on' : 'away on'} ${t.name} in Exchange Online (${how})`);
+    }
+  };
+  if (r.permission !== 'SendOnBehalf') {
+    exoSteps();
+    b.note(EXO_PERMISSION_NOTE);
+    if (r.permission === 'FullAccess' && granting) {
+      b.note((r.autoMapping ?? true)
+        ? 'Auto-mapping is on (Exchange\'s default): Outlook adds the mailbox to each user\'s folder list by itself, within an hour or so. It works for users, not for members of a group given the permission.'
+        : 'Auto-mapping is off: Outlook does not add the mailbox by itself; each user opens it by hand (File, Open, Other User\'s Folder) or adds it as an account.');
+    }
+    if (r.permission === 'FullAccess') b.note('Full access lets a user open the mailbox and read, change and delete its mail; it does not let them send as the mailbox.');
+    if (r.permission === 'SendAs') b.note('Send as lets a user send mail that appears to come from the mailbox itself; recipients see no sign of the sender.');
+    if (!granting) b.note('Someone who does not hold the permission stays as they are; a permission inherited from elsewhere (an admin role, a group) is not touched.');
+    return title;
+  }
+  // GrantSendOnBehalfTo is publicDelegates in AD: AD masters it while it masters the mailbox's Exchange attributes.
+  const a = exchangeAuthority(t, p);
+  if (a.side === 'refused') throw new PlanRefusedError(a.reason);
+  if (a.side === 'ad' && p.adHasExchangeSchema) {
+    const dn = requireDn(t);
+    const missing = r.users.filter((u) => u.adDn === undefined);
+    if (missing.length) throw new PlanRefusedError(`${namesText(missing)} ${missing.length === 1 ? 'is' : 'are'} not in AD, but send on behalf of ${t.name} is kept in AD (publicDelegates), which can only name AD objects.`);
+    for (const u of r.users) {
+      const delegateDn = u.adDn ?? '';
+      b.add(granting ? 'ad.add-delegate' : 'ad.remove-delegate', granting ? 'ad.addPublicDelegate' : 'ad.removePublicDelegate', { dn, delegateDn },
+        `${granting ? 'Add' : 'Remove'} ${delegateDn} ${granting ? 'to' : 'from'} publicDelegates of ${dn} (send on behalf for ${u.name})`);
+    }
+    b.add('exo.await-delegates', 'exo.awaitSendOnBehalf', { identity: exoIdentity(t), delegates: r.users.map(delegateKeys), present: granting, sync: b.syncWait(dn, 'user'), timeoutMinutes: b.syncTimeout },
+      b.syncText(`carried send on behalf to Exchange Online (GrantSendOnBehalfTo of ${t.name})`));
+    b.note(`${t.name} is synced from AD and not cloud-managed: AD masters its Exchange attributes, send on behalf (publicDelegates, shown as GrantSendOnBehalfTo) among them, so Mailroom writes it in AD and waits for sync. Exchange Online refuses the change there.`);
+    return title;
+  }
+  if (a.side === 'ad') {
+    // AD has no Exchange schema (no publicDelegates): send on behalf can only be kept in Exchange Online.
+    setCloudManaged(b, exoIdentity(t), true, t.name);
+    b.note(`AD has no Exchange schema, so send on behalf (publicDelegates) cannot be kept in AD: Mailroom makes ${t.name} cloud-managed first and writes it in Exchange Online. ${FLIP_ADVICE}`);
+    b.warn(CLOUD_MANAGED_WARNING);
+  } else if (a.makeCloudManagedFirst) {
+    makeCloudManagedFirst(b, t);
+  } else if (t.isDirSynced) {
+    b.note(`${t.name} is cloud-managed: its Exchange attributes, send on behalf (GrantSendOnBehalfTo) among them, are changed in Exchange Online; AD's publicDelegates are left as they are.`);
+  } else {
+    b.note(`${t.name} is cloud-only: send on behalf (GrantSendOnBehalfTo) is changed in Exchange Online.`);
+  }
+  exoSteps();
+  b.note('Send on behalf lets a user send mail from the mailbox that shows "on behalf of": recipients see who sent it.');
+  return title;
+}
+
+function planMembers(b: Builder, r: GroupMembersAddRequest | GroupMembersRemoveRequest): string {
+  const t = r.target;
+  const adding = r.kind === 'group-member-add';
+  if (!isGroupType(t.type)) throw new PlanRefusedError(`${t.name} is a ${describeType(t.type)}, not a distribution or mail-enabled security group.`);
+  const title = adding ? `Add ${namesText(r.members)} to ${t.name}` : `Remove ${namesText(r.members)} from ${t.name}`;
+  if (t.isDirSynced) {
+    const groupDn = requireDn(t);
+    for (const m of r.members) {
+      if (m.adDn === undefined) throw new PlanRefusedError(`${m.name} is not in AD; ${t.name} is synced from AD and can only have AD members.`);
+      b.add(adding ? 'ad.add-member' : 'ad.remove-member', adding ? 'ad.addGroupMember' : 'ad.removeGroupMember', { groupDn, memberDn: m.adDn },
+        `${adding ? 'Add' : 'Remove'} ${refText(m)} ${adding ? 'to' : 'from'} the AD group ${groupDn} (member)`);
+    }
+    b.note(`${t.name} is synced from AD: a synced group, membership included, is managed in AD, so Mailroom changes its member attribute there; Exchange Online refuses membership changes to it. Exchange Online shows the change after the next sync${b.profile.sync === 'cloud' ? ' (Entra Cloud Sync: minutes)' : ' (Entra Connect Sync: up to 30 minutes)'}.`);
+  } else {
+    for (const m of r.members) {
+      b.add(adding ? 'exo.add-member' : 'exo.remove-member', adding ? 'exo.addGroupMember' : 'exo.removeGroupMember', { identity: exoIdentity(t), groupName: t.name, member: refIdentity(m), memberName: m.name, memberKeys: delegateKeys(m).keys },
+        `${adding ? 'Add' : 'Remove'} ${refText(m)} ${adding ? 'to' : 'from'} ${t.name} in Exchange Online (${adding ? 'Add' : 'Remove'}-DistributionGroupMember)`);
+    }
+    b.note(`${t.name} is cloud-only: its members are changed in Exchange Online.`);
+  }
+  b.note(adding ? 'A recipient that is already a member stays as it is.' : 'A recipient that is not a member stays as it is; membership through another group is not touched.');
+  return title;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry point
 // ---------------------------------------------------------------------------------------------
 
@@ -606,6 +747,14 @@ export function plan(request: RecipientRequest, profile: TenantProfile): Plan {
       break;
     case 'offboarding':
       title = planOffboarding(b, request);
+      break;
+    case 'mailbox-permission-grant':
+    case 'mailbox-permission-revoke':
+      title = planPermission(b, request);
+      break;
+    case 'group-member-add':
+    case 'group-member-remove':
+      title = planMembers(b, request);
       break;
   }
   return {

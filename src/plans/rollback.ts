@@ -12,14 +12,24 @@
  *   licence an earlier try had recorded it was about to assign (its intent, stored before the write) reports
  *   `assignedByEarlierTry: true`: it is removed too. A licence the step found before it went to assign anything
  *   (no intent) stays.
- * - a group membership the run added: `ad.removeGroupMember`.
+ * - a group membership the run added: `ad.removeGroupMember`. Like the licence, a membership a try after a crash found
+ *   that an earlier try had recorded it was about to add (`addedByEarlierTry: true`) is removed too; one the step found
+ *   before it went to add anything (no intent) stays.
+ *
+ * - a mailbox permission the run gave or took away (`exo.grantMailboxPermission` ↔ `exo.revokeMailboxPermission`), send
+ *   on behalf written in AD (`ad.addPublicDelegate` ↔ `ad.removePublicDelegate`), a member the run added to or removed
+ *   from an existing group (`ad.addGroupMember` ↔ `ad.removeGroupMember` for group member requests,
+ *   `exo.addGroupMember` ↔ `exo.removeGroupMember`): the reverse step, only where the step reports `changed: true`.
+ *   A step that found the permission or membership already as wanted (`changed: false`) changed nothing, so the roll
+ *   back never takes away a permission a user held before the request (or gives back one they did not hold).
  *
  * What stays: changes to objects that existed before (attributes, addresses, Exchange Online settings, mailbox
  * conversions, offboarding). Settings on an object the rollback deletes go with it and get no line; waits change
  * nothing and get none either; a step that reports `changed: false` changed nothing.
  */
 import type { Plan } from './planner';
-import { STEP_ACTIONS, systemOf, type LicenceInput, type Step, type StepAction, type StepInputs } from './steps';
+import { permissionWords } from '../requests/kinds';
+import { STEP_ACTIONS, systemOf, type GroupMemberInput, type LicenceInput, type MailboxPermissionInput, type Step, type StepAction, type StepInputs } from './steps';
 
 /** Step ids of compensation steps start with this: `undo.<n>.<original step id>`. */
 const UNDO_PREFIX = 'undo.';
@@ -139,6 +149,63 @@ const sameLicence = (a: Obj, b: Obj): boolean =>
 
 const sameMembership = (a: Obj, b: Obj): boolean => key(text(a.groupDn) ?? '') === key(text(b.groupDn) ?? '') && key(text(a.memberDn) ?? '') === key(text(b.memberDn) ?? '');
 
+/** Steps whose effect the reverse step undoes exactly (one permission, one delegate, one member). */
+const INVERSE: Partial<Record<StepAction, StepAction>> = {
+  'exo.grantMailboxPermission': 'exo.revokeMailboxPermission',
+  'exo.revokeMailboxPermission': 'exo.grantMailboxPermission',
+  'ad.addPublicDelegate': 'ad.removePublicDelegate',
+  'ad.removePublicDelegate': 'ad.addPublicDelegate',
+  'exo.addGroupMember': 'exo.removeGroupMember',
+  'exo.removeGroupMember': 'exo.addGroupMember',
+};
+
+const sameInput = (a: Obj, b: Obj, keys: readonly string[]): boolean => keys.every((k) => key(text(a[k]) ?? '') === key(text(b[k]) ?? ''));
+const INPUT_KEYS: Partial<Record<StepAction, readonly string[]>> = {
+  'exo.grantMailboxPermission': ['identity', 'permission', 'user'],
+  'exo.revokeMailboxPermission': ['identity', 'permission', 'user'],
+  'ad.addPublicDelegate': ['dn', 'delegateDn'],
+  'ad.removePublicDelegate': ['dn', 'delegateDn'],
+  'exo.addGroupMember': ['identity', 'member'],
+  'exo.removeGroupMember': ['identity', 'member'],
+};
+
+/** The reverse step of an exactly reversible one, as the roll back runs it. */
+function reverseOf(action: StepAction, inverse: StepAction, input: Obj, reference: string): { input: unknown; summary: string; what: string } {
+  if (action === 'exo.grantMailboxPermission' || action === 'exo.revokeMailboxPermission') {
+    const i = input as unknown as MailboxPermissionInput;
+    const words = permissionWords(i.permission);
+    if (inverse === 'exo.revokeMailboxPermission') {
+      return {
+        input: { identity: i.identity, mailboxName: i.mailboxName, permission: i.permission, user: i.user, userName: i.userName, ...(i.userKeys ? { userKeys: i.userKeys } : {}) },
+        summary: `Take ${words} on ${i.mailboxName} away from ${i.userName} again (given for ${reference})`,
+        what: `${words} of ${i.userName} on ${i.mailboxName}`,
+      };
+    }
+    // Exchange does not tell whether a FullAccess had auto-mapping: it comes back with Exchange's default (on).
+    return {
+      input: { identity: i.identity, mailboxName: i.mailboxName, permission: i.permission, user: i.user, userName: i.userName, ...(i.userKeys ? { userKeys: i.userKeys } : {}), ...(i.permission === 'FullAccess' ? { autoMapping: true } : {}) },
+      summary: `Give ${i.userName} ${words} on ${i.mailboxName} again (taken away for ${reference}${i.permission === 'FullAccess' ? '; with auto-mapping, Exchange\'s default' : ''})`,
+      what: `${words} of ${i.userName} on ${i.mailboxName} (given back)`,
+    };
+  }
+  if (action === 'ad.addPublicDelegate' || action === 'ad.removePublicDelegate') {
+    const i = input as unknown as StepInputs['ad.addPublicDelegate'];
+    const adding = inverse === 'ad.addPublicDelegate';
+    return {
+      input: { dn: i.dn, delegateDn: i.delegateDn },
+      summary: `${adding ? 'Add' : 'Remove'} ${i.delegateDn} ${adding ? 'to' : 'from'} publicDelegates of ${i.dn} again (${adding ? 'removed' : 'added'} for ${reference})`,
+      what: `send on behalf of ${i.delegateDn} on ${i.dn}${adding ? ' (given back)' : ''}`,
+    };
+  }
+  const i = input as unknown as GroupMemberInput;
+  const adding = inverse === 'exo.addGroupMember';
+  return {
+    input: { identity: i.identity, groupName: i.groupName, member: i.member, memberName: i.memberName, ...(i.memberKeys ? { memberKeys: i.memberKeys } : {}) },
+    summary: `${adding ? 'Add' : 'Remove'} ${i.memberName} ${adding ? 'to' : 'from'} ${i.groupName} again (${adding ? 'removed' : 'added'} for ${reference})`,
+    what: `the membership of ${i.memberName} in ${i.groupName}${adding ? ' (given back)' : ''}`,
+  };
+}
+
 const ADDRESS_KINDS = new Set(['primary-address', 'secondary-address-add', 'secondary-address-remove']);
 
 /** Why a change to something that existed before stays. */
@@ -255,7 +322,8 @@ export function planRollback(plan: Pick<Plan, 'kind' | 'steps'>, run: readonly R
       const m = r.input as StepInputs['ad.addGroupMember'];
       if (createdKeys.has(key(m.groupDn))) return; // the group itself goes
       if (later.some((x) => x.action === 'ad.removeGroupMember' && sameMembership(objectOf(x.input), input))) return;
-      if (changed === true || result.added === true || onCreated(action, input)) {
+      // this try added it, or an earlier one may have (it recorded its intent, then crashed before its outcome)
+      if (changed === true || result.added === true || result.addedByEarlierTry === true || onCreated(action, input)) {
         undo.push({
           undoes: r.stepId,
           action: 'ad.removeGroupMember',
@@ -265,6 +333,30 @@ export function planRollback(plan: Pick<Plan, 'kind' | 'steps'>, run: readonly R
         });
       } else if (changed !== false && result.added !== false) {
         kept.push({ stepId: r.stepId, summary, reason: `Mailroom cannot show that ${reference} added this membership, so it stays` });
+      }
+      return;
+    }
+    const inverse = INVERSE[action];
+    if (inverse !== undefined) {
+      if (onCreated(action, input)) return; // a permission on an object the rollback deletes goes with it
+      const keys = INPUT_KEYS[action] ?? [];
+      if (later.some((x) => x.action === inverse && sameInput(objectOf(x.input), input, keys))) return; // the run reversed it itself
+      // this try changed it, or an earlier one may have (it recorded its intent, then crashed before its outcome)
+      if (changed === true || result.changedByEarlierTry === true) undo.push({ undoes: r.stepId, action: inverse, ...reverseOf(action, inverse, input, reference) });
+      else if (changed !== false) kept.push({ stepId: r.stepId, summary, reason: `Mailroom cannot show that ${reference} made this change, so it stays` });
+      return;
+    }
+    if (action === 'ad.removeGroupMember' && plan.kind === 'group-member-remove') {
+      const m = r.input as StepInputs['ad.removeGroupMember'];
+      if (later.some((x) => x.action === 'ad.addGroupMember' && sameMembership(objectOf(x.input), input))) return;
+      if (changed === true || result.removed === true) {
+        undo.push({
+          undoes: r.stepId,
+          action: 'ad.addGroupMember',
+          input: { groupDn: m.groupDn, memberDn: m.memberDn },
+          summary: `Add ${m.memberDn} to the AD group ${m.groupDn} again (removed for ${reference})`,
+          what: `the membership of ${m.memberDn} in ${m.groupDn} (given back)`,
+        });
       }
       return;
     }

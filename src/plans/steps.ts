@@ -4,7 +4,7 @@
  * on `action` and get a typed `input`. Every step must be carried out idempotently (look first, act only
  * if the desired state is missing).
  */
-import type { MailboxTypeName } from '../requests/kinds';
+import type { MailboxPermissionName, MailboxTypeName } from '../requests/kinds';
 import type { SyncEngine } from '../requests/tenant-profile';
 
 export type StepSystem = 'ad' | 'entra' | 'exo' | 'wait';
@@ -139,6 +139,64 @@ export interface StepInputs {
   'exo.setEmailAddresses': { readonly identity: string; readonly recipientType: string; readonly add: readonly string[]; readonly remove: readonly string[] };
   'exo.setHiddenFromAddressLists': { readonly identity: string; readonly recipientType: string; readonly hidden: boolean };
   'exo.setResourceCapacity': { readonly identity: string; readonly capacity: number };
+  /**
+   * Send on behalf in AD: add or remove one DN in publicDelegates of a mailbox's AD user (sync carries it to
+   * GrantSendOnBehalfTo while AD masters the mailbox's Exchange attributes).
+   */
+  'ad.addPublicDelegate': { readonly dn: string; readonly delegateDn: string };
+  'ad.removePublicDelegate': { readonly dn: string; readonly delegateDn: string };
+  /**
+   * Wait until Get-Mailbox shows each delegate in (or, `present: false`, not in) GrantSendOnBehalfTo, after sync
+   * carried publicDelegates. A delegate is recognised by any of its `keys` (name, addresses, ids, DN).
+   */
+  'exo.awaitSendOnBehalf': {
+    readonly identity: string;
+    readonly delegates: readonly DelegateKeys[];
+    readonly present: boolean;
+    readonly sync: SyncWait;
+    readonly timeoutMinutes: number;
+  };
+  /**
+   * One mailbox permission for one user in Exchange Online, looked at first and read back: FullAccess
+   * (Add-MailboxPermission -AccessRights FullAccess -InheritanceType All -AutoMapping), SendAs (Add-RecipientPermission
+   * -AccessRights SendAs) or SendOnBehalf (Set-Mailbox -GrantSendOnBehalfTo @{Add=…}). The result records whether the
+   * user held it before, so that a roll back never takes away what was there already.
+   */
+  'exo.grantMailboxPermission': MailboxPermissionInput;
+  /** The reverse: Remove-MailboxPermission, Remove-RecipientPermission, Set-Mailbox -GrantSendOnBehalfTo @{Remove=…}. */
+  'exo.revokeMailboxPermission': MailboxPermissionInput;
+  /** Add-/Remove-DistributionGroupMember on a cloud-only group, looked at first (Get-DistributionGroupMember) and read back. */
+  'exo.addGroupMember': GroupMemberInput;
+  'exo.removeGroupMember': GroupMemberInput;
+}
+
+/** How a delegate, member or permission holder may show in Exchange's output: its name, addresses, ids or DN. */
+export interface DelegateKeys {
+  readonly name: string;
+  readonly keys: readonly string[];
+}
+
+export interface MailboxPermissionInput {
+  /** The mailbox (ExchangeObjectId or address). */
+  readonly identity: string;
+  readonly mailboxName: string;
+  readonly permission: MailboxPermissionName;
+  /** The user (ExchangeObjectId or address), as -User / -Trustee / -GrantSendOnBehalfTo. */
+  readonly user: string;
+  readonly userName: string;
+  /** How the user may show in Exchange's output (User, Trustee, GrantSendOnBehalfTo): name, addresses, UPN, ids. */
+  readonly userKeys?: readonly string[];
+  /** FullAccess grants only; Exchange's default is true. */
+  readonly autoMapping?: boolean;
+}
+
+export interface GroupMemberInput {
+  readonly identity: string;
+  readonly groupName: string;
+  readonly member: string;
+  readonly memberName: string;
+  /** How the member may show in Get-DistributionGroupMember's output. */
+  readonly memberKeys?: readonly string[];
 }
 
 export type StepAction = keyof StepInputs;
@@ -150,11 +208,13 @@ export const STEP_ACTIONS: readonly StepAction[] = [
   'entra.ensureUsageLocation', 'entra.assignLicence', 'entra.removeLicence',
   'exo.awaitMailbox', 'exo.awaitRecipient', 'exo.setMailboxType', 'exo.setCloudManaged', 'exo.setPrimaryAddress', 'exo.setAlias',
   'exo.setEmailAddresses', 'exo.setHiddenFromAddressLists', 'exo.setResourceCapacity',
+  'ad.addPublicDelegate', 'ad.removePublicDelegate', 'exo.awaitSendOnBehalf',
+  'exo.grantMailboxPermission', 'exo.revokeMailboxPermission', 'exo.addGroupMember', 'exo.removeGroupMember',
 ];
 
 /** Which system a step talks to; waits are their own system (timers in the store, not sleeping promises). */
 export function systemOf(action: StepAction): StepSystem {
-  if (action.startsWith('sync.') || action === 'exo.awaitMailbox' || action === 'exo.awaitRecipient') return 'wait';
+  if (action.startsWith('sync.') || action === 'exo.awaitMailbox' || action === 'exo.awaitRecipient' || action === 'exo.awaitSendOnBehalf') return 'wait';
   return action.slice(0, action.indexOf('.')) as StepSystem;
 }
 

@@ -165,8 +165,13 @@ export function parseCommand(text: string): ParseResult {
     values[field.id] = value;
   };
 
+  const implied = def.command.implies?.[match.words.join(' ')] ?? {};
+  for (const [id, v] of Object.entries(implied)) values[id] = v;
+
   const slots = def.command.positional;
   let slot = 0;
+  /** The field of a `rest` slot that takes the positional values that follow, until the next slot's word. */
+  let rest: FieldDef | undefined;
   for (const tok of tokens.slice(match.words.length)) {
     if (tok.key !== undefined) {
       const field = fieldByKey(def, tok.key);
@@ -181,6 +186,16 @@ export function parseCommand(text: string): ParseResult {
         continue;
       }
       setOnce(field, tok.value, `${tok.key}=`);
+      continue;
+    }
+    if (rest) {
+      const next = slots[slot];
+      if (next !== undefined && 'word' in next && !tok.quoted && tok.value.toLowerCase() === next.word) {
+        slot++;
+        rest = undefined;
+        continue;
+      }
+      values[rest.id] = `${values[rest.id] ?? ''} ${tok.value}`;
       continue;
     }
     // A positional value: skip optional words ("to") that do not match.
@@ -198,7 +213,9 @@ export function parseCommand(text: string): ParseResult {
       }
       const field = def.fields.find((f) => f.id === s.field);
       if (field) {
+        const before = errors.length;
         setOnce(field, tok.value, 'by position');
+        if (s.rest && errors.length === before) rest = field;
         placed = true;
       }
       break;
@@ -226,9 +243,16 @@ function quote(v: string): string {
 /** The command line that parses back to exactly these values (canonical phrase, canonical keys). */
 export function formatCommand(kind: KindId, values: Readonly<Record<string, string | undefined>>): string {
   const def = KINDS[kind];
-  const parts = [def.command.phrases[0] ?? kind];
+  // A phrase that stands for some of the values (`grant full access`) says them; the canonical phrase says none.
+  const has = (id: string): boolean => Object.prototype.hasOwnProperty.call(values, id) && values[id] !== undefined;
+  const phrase = def.command.phrases.find((p) => {
+    const implied = Object.entries(def.command.implies?.[p] ?? {});
+    return implied.length > 0 && implied.every(([id, v]) => has(id) && values[id] === v);
+  });
+  const said = new Set(Object.keys(phrase !== undefined ? (def.command.implies?.[phrase] ?? {}) : {}));
+  const parts = [phrase ?? def.command.phrases[0] ?? kind];
   for (const f of def.fields) {
-    if (!Object.prototype.hasOwnProperty.call(values, f.id)) continue;
+    if (!Object.prototype.hasOwnProperty.call(values, f.id) || said.has(f.id)) continue;
     const v = values[f.id];
     if (v === undefined) continue;
     parts.push(`${f.keys[0] ?? f.id.toLowerCase()}=${quote(v)}`);

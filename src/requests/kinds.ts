@@ -21,6 +21,10 @@ export const KIND_IDS = [
   'cloud-managed',
   'mailbox-type',
   'offboarding',
+  'mailbox-permission-grant',
+  'mailbox-permission-revoke',
+  'group-member-add',
+  'group-member-remove',
 ] as const;
 
 export type KindId = (typeof KIND_IDS)[number];
@@ -55,8 +59,12 @@ export interface FieldDef {
   readonly keys: readonly string[];
 }
 
-/** A slot in the positional part of a command: a field, or a word that may appear there ("to"). */
-export type PositionalSlot = { readonly field: string } | { readonly word: string };
+/**
+ * A slot in the positional part of a command: a field, or a word that may appear there ("to"). A field slot with
+ * `rest` takes every positional value that follows (joined with spaces) until the word of the next slot: a list
+ * such as `ada@contoso.com, grace@contoso.com`.
+ */
+export type PositionalSlot = { readonly field: string; readonly rest?: boolean } | { readonly word: string };
 
 export interface KindDef {
   readonly id: KindId;
@@ -69,6 +77,11 @@ export interface KindDef {
     readonly positional: readonly PositionalSlot[];
     /** Example shown in help and in "which kinds exist". */
     readonly example: string;
+    /**
+     * Values a phrase stands for, by phrase: `grant full access` is `grant permission` with permission=FullAccess.
+     * A value given again as key=value is an error (given twice).
+     */
+    readonly implies?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   };
   /** True for kinds that create an object (as opposed to changing an existing recipient). */
   readonly creates: boolean;
@@ -195,6 +208,70 @@ const toggleOn = (id: string, label: string, keys: readonly string[], help?: str
   id, label, type: 'toggle', required: false, default: 'true', keys, ...(help ? { help } : {}),
 });
 
+/** The mailbox permissions Mailroom grants and revokes (Exchange's names). */
+export const MAILBOX_PERMISSIONS = ['FullAccess', 'SendAs', 'SendOnBehalf'] as const;
+export type MailboxPermissionName = (typeof MAILBOX_PERMISSIONS)[number];
+
+const PERMISSION_TITLES: Readonly<Record<MailboxPermissionName, string>> = {
+  FullAccess: 'Full access (open the mailbox and work with its mail)',
+  SendAs: 'Send as (mail appears to come from the mailbox)',
+  SendOnBehalf: 'Send on behalf (mail shows "on behalf of" the mailbox)',
+};
+
+/** "full access", "send as", "send on behalf": the permission as people say it. */
+export function permissionWords(p: MailboxPermissionName): string {
+  return p === 'FullAccess' ? 'full access' : p === 'SendAs' ? 'send as' : 'send on behalf';
+}
+
+const permissionMailbox: FieldDef = {
+  ...identity, label: 'Mailbox', placeholder: 'sales@contoso.com', help: 'Email address, UPN or alias of the mailbox (user, shared, room or equipment).',
+  keys: ['mailbox', 'identity', 'id', 'on'],
+};
+const permission: FieldDef = {
+  id: 'permission', label: 'Permission', type: 'choice', required: true,
+  choices: MAILBOX_PERMISSIONS.map((p) => ({ value: p, title: PERMISSION_TITLES[p] })),
+  keys: ['permission', 'right', 'access'],
+};
+const people = (keys: readonly string[]): FieldDef => ({
+  id: 'users', label: 'Users', type: 'text', required: true, maxLength: 4000,
+  placeholder: 'ada.lovelace@contoso.com, grace.hopper@contoso.com',
+  help: 'Email addresses, UPNs or aliases of the people (mailboxes, mail users or mail-enabled security groups), separated by commas.',
+  keys,
+});
+const autoMapping: FieldDef = {
+  id: 'autoMapping', label: 'Auto-mapping (full access only)', type: 'toggle', required: false, default: 'true',
+  help: 'On (Exchange\'s default): Outlook adds the mailbox to the user\'s folder list by itself. Off: the user opens it by hand.',
+  keys: ['automapping', 'automap', 'mapping'],
+};
+const group: FieldDef = {
+  ...identity, label: 'Group', placeholder: 'sales-team@contoso.com', help: 'Email address or alias of the mail-enabled group (distribution or mail-enabled security group).',
+  keys: ['group', 'identity', 'id', 'dl'],
+};
+const groupMembers: FieldDef = {
+  id: 'members', label: 'Members', type: 'text', required: true, maxLength: 4000,
+  placeholder: 'ada.lovelace@contoso.com, grace.hopper@contoso.com',
+  help: 'Email addresses, UPNs or aliases of the users, contacts or groups, separated by commas.', keys: ['members', 'member', 'who'],
+};
+
+const sharedMembers: FieldDef = {
+  id: 'members', label: 'Members (full access and send as)', type: 'text', required: false, maxLength: 4000,
+  placeholder: 'ada.lovelace@contoso.com, grace.hopper@contoso.com',
+  help: 'People who get full access (with auto-mapping) and send as on the new mailbox: email addresses, UPNs or aliases, separated by commas.',
+  keys: ['members', 'member', 'users'],
+};
+
+const GRANT_PHRASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'grant full access': { permission: 'FullAccess' },
+  'grant fullaccess': { permission: 'FullAccess' },
+  'grant send as': { permission: 'SendAs' },
+  'grant sendas': { permission: 'SendAs' },
+  'grant send on behalf': { permission: 'SendOnBehalf' },
+  'grant sendonbehalf': { permission: 'SendOnBehalf' },
+};
+const REVOKE_PHRASES: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.fromEntries(
+  Object.entries(GRANT_PHRASES).map(([p, v]) => [p.replace(/^grant/, 'revoke'), v]),
+);
+
 // ---------------------------------------------------------------------------------------------
 // Kinds
 // ---------------------------------------------------------------------------------------------
@@ -213,8 +290,8 @@ export const KINDS: Readonly<Record<KindId, KindDef>> = {
   'shared-mailbox': {
     id: 'shared-mailbox', title: 'Shared mailbox', creates: true,
     description: 'A mailbox several people use; its AD account is disabled and it needs no licence.',
-    fields: [resourceName('Team Sales', 'Display name of the shared mailbox.'), alias, samAccountName(LIMITS.samAccountName), userPrincipalName, emailAddress],
-    command: { phrases: ['new shared mailbox', 'new shared'], positional: [], example: 'new shared mailbox name="Team Sales" alias=sales' },
+    fields: [resourceName('Team Sales', 'Display name of the shared mailbox.'), alias, samAccountName(LIMITS.samAccountName), userPrincipalName, emailAddress, sharedMembers],
+    command: { phrases: ['new shared mailbox', 'new shared'], positional: [], example: 'new shared mailbox name="Team Sales" alias=sales members=ada.lovelace@contoso.com,grace.hopper@contoso.com' },
   },
   'room-mailbox': {
     id: 'room-mailbox', title: 'Room mailbox', creates: true,
@@ -292,6 +369,40 @@ export const KINDS: Readonly<Record<KindId, KindDef>> = {
       toggleOn('hideFromAddressLists', 'Hide from address lists', ['hide', 'hidden', 'hidefromaddresslists'])],
     command: { phrases: ['offboard', 'offboarding'], positional: [identitySlot], example: 'offboard ada.lovelace@contoso.com' },
   },
+  'mailbox-permission-grant': {
+    id: 'mailbox-permission-grant', title: 'Grant mailbox permissions', creates: false,
+    description: 'Give people full access, send as or send on behalf on a mailbox (full access with auto-mapping, Exchange\'s default, unless switched off).',
+    fields: [permissionMailbox, permission, people(['users', 'user', 'to', 'trustee', 'trustees', 'delegates']), autoMapping],
+    command: {
+      phrases: ['grant permission', ...Object.keys(GRANT_PHRASES)],
+      positional: [{ word: 'on' }, identitySlot, { word: 'to' }, { field: 'users', rest: true }],
+      example: 'grant full access on sales@contoso.com to ada.lovelace@contoso.com, grace.hopper@contoso.com',
+      implies: GRANT_PHRASES,
+    },
+  },
+  'mailbox-permission-revoke': {
+    id: 'mailbox-permission-revoke', title: 'Revoke mailbox permissions', creates: false,
+    description: 'Take full access, send as or send on behalf on a mailbox away from people.',
+    fields: [permissionMailbox, permission, people(['users', 'user', 'from', 'trustee', 'trustees', 'delegates'])],
+    command: {
+      phrases: ['revoke permission', ...Object.keys(REVOKE_PHRASES)],
+      positional: [{ word: 'on' }, identitySlot, { word: 'from' }, { field: 'users', rest: true }],
+      example: 'revoke send as on sales@contoso.com from ada.lovelace@contoso.com',
+      implies: REVOKE_PHRASES,
+    },
+  },
+  'group-member-add': {
+    id: 'group-member-add', title: 'Add group members', creates: false,
+    description: 'Add people (or contacts, or groups) to an existing distribution or mail-enabled security group.',
+    fields: [group, groupMembers],
+    command: { phrases: ['add member', 'add members', 'add group member'], positional: [{ field: 'members', rest: true }, { word: 'to' }, identitySlot], example: 'add member ada.lovelace@contoso.com, grace.hopper@contoso.com to sales-team@contoso.com' },
+  },
+  'group-member-remove': {
+    id: 'group-member-remove', title: 'Remove group members', creates: false,
+    description: 'Remove members from an existing distribution or mail-enabled security group.',
+    fields: [group, groupMembers],
+    command: { phrases: ['remove member', 'remove members', 'remove group member'], positional: [{ field: 'members', rest: true }, { word: 'from' }, identitySlot], example: 'remove member ada.lovelace@contoso.com from sales-team@contoso.com' },
+  },
 };
 
 /** The field ids of a kind, e.g. to pick the form inputs out of an Action.Execute data object. */
@@ -368,7 +479,10 @@ export interface ResourceMailboxRequest<K extends 'shared-mailbox' | 'room-mailb
   readonly usageLocation?: string;
 }
 
-export type SharedMailboxRequest = ResourceMailboxRequest<'shared-mailbox'>;
+export interface SharedMailboxRequest extends ResourceMailboxRequest<'shared-mailbox'> {
+  /** People given full access (with auto-mapping) and send as once the mailbox exists. */
+  readonly members?: readonly RecipientRef[];
+}
 export interface RoomMailboxRequest extends ResourceMailboxRequest<'room-mailbox'> {
   readonly capacity?: number;
 }
@@ -451,6 +565,49 @@ export interface OffboardingRequest {
   readonly hideFromAddressLists: boolean;
 }
 
+/** A recipient a request names besides its target (a user given a permission, a group member), as validation found it. */
+export interface RecipientRef {
+  /** What the requester typed. */
+  readonly identity: string;
+  readonly name: string;
+  /** EXO RecipientTypeDetails. */
+  readonly type: string;
+  readonly primarySmtpAddress: string;
+  readonly isDirSynced: boolean;
+  readonly adDn?: string;
+  readonly exoId?: string;
+  readonly userPrincipalName?: string;
+}
+
+interface MailboxPermissionChange {
+  readonly target: TargetRecipient;
+  readonly permission: MailboxPermissionName;
+  /** At least one; each a different recipient, none the mailbox itself. */
+  readonly users: readonly RecipientRef[];
+}
+
+export interface MailboxPermissionGrantRequest extends MailboxPermissionChange {
+  readonly kind: 'mailbox-permission-grant';
+  /** FullAccess only: Add-MailboxPermission -AutoMapping (Exchange's default: true). */
+  readonly autoMapping?: boolean;
+}
+
+export interface MailboxPermissionRevokeRequest extends MailboxPermissionChange {
+  readonly kind: 'mailbox-permission-revoke';
+}
+
+export interface GroupMembersAddRequest {
+  readonly kind: 'group-member-add';
+  readonly target: TargetRecipient;
+  readonly members: readonly RecipientRef[];
+}
+
+export interface GroupMembersRemoveRequest {
+  readonly kind: 'group-member-remove';
+  readonly target: TargetRecipient;
+  readonly members: readonly RecipientRef[];
+}
+
 export type RecipientRequest =
   | UserMailboxRequest
   | SharedMailboxRequest
@@ -464,7 +621,11 @@ export type RecipientRequest =
   | SecondaryAddressRemoveRequest
   | CloudManagedRequest
   | MailboxTypeRequest
-  | OffboardingRequest;
+  | OffboardingRequest
+  | MailboxPermissionGrantRequest
+  | MailboxPermissionRevokeRequest
+  | GroupMembersAddRequest
+  | GroupMembersRemoveRequest;
 
 export type RequestOf<K extends KindId> = Extract<RecipientRequest, { kind: K }>;
 

@@ -22,7 +22,9 @@ import {
   type GroupMember,
   type KindDef,
   type KindId,
+  type MailboxPermissionName,
   type MailboxTypeName,
+  type RecipientRef,
   type RecipientRequest,
   type TargetRecipient,
 } from './kinds';
@@ -52,6 +54,10 @@ export type ValidationResult = { readonly ok: true; readonly request: RecipientR
 
 /** At most this many initial members in one request. */
 const MAX_INITIAL_MEMBERS = 100;
+
+/** At most this many users in one permission request, and members in one membership request. */
+const MAX_PERMISSION_USERS = 50;
+const MAX_MEMBERS_CHANGED = 100;
 
 /** An error lists at most this many of the recipients an identity matched. */
 const MAX_LISTED_CANDIDATES = 10;
@@ -141,6 +147,12 @@ class Form {
   private matchChoice(f: FieldDef, s: string): string | undefined {
     const w = s.toLowerCase();
     if (f.id === 'usageLocation') return countryCodeFrom(w);
+    if (f.id === 'permission') {
+      const bare = w.replace(/[^a-z]/g, '');
+      if (bare === 'fullaccess' || bare === 'full') return 'FullAccess';
+      if (bare === 'sendas') return 'SendAs';
+      if (bare === 'sendonbehalf' || bare === 'onbehalf' || bare === 'sendonbehalfof' || bare === 'grantsendonbehalfto') return 'SendOnBehalf';
+    }
     if (f.id === 'state') {
       if (TRUE_WORDS.includes(w) || w === 'enable' || w === 'enabled') return 'on';
       if (FALSE_WORDS.includes(w) || w === 'disable' || w === 'disabled') return 'off';
@@ -501,7 +513,21 @@ async function validateResourceMailbox(kind: 'shared-mailbox' | 'room-mailbox' |
   const email = checkAddress(form, 'emailAddress', domains, true);
   const usageLocation = kind === 'shared-mailbox' ? undefined : usageLocationOf(form, p, p.roomsKeepLicence);
   const capacity = kind === 'room-mailbox' ? form.number('capacity') : undefined;
+  const wanted = kind === 'shared-mailbox' ? listOf(form.get('members')) : [];
+  if (kind === 'shared-mailbox') checkIdentityList(form, 'members', wanted, MAX_PERMISSION_USERS, 'members');
   if (displayName === undefined || form.errors.length) return undefined;
+  let members: RecipientRef[] = [];
+  if (wanted.length) {
+    // The members get full access and send as on the new mailbox: each must be able to hold a permission.
+    const found = await resolveList(form, ctx, 'members', wanted, 'member');
+    if (!found) return undefined;
+    const wrong = found.filter((u) => !PERMISSION_HOLDER_TYPES(u.type));
+    if (wrong.length) {
+      form.error('members', `${wrong.slice(0, 5).map((u) => `${u.name} (${describeType(u.type)})`).join(', ')} cannot hold mailbox permissions: only mailboxes, mail users and mail-enabled security groups can.`);
+      return undefined;
+    }
+    members = found;
+  }
 
   const aliasBase = applyTemplate(p.naming.resourceAlias, { name: displayName });
   const names = await settleNames(form, ctx, {
@@ -516,6 +542,7 @@ async function validateResourceMailbox(kind: 'shared-mailbox' | 'room-mailbox' |
   if (a === undefined || s === undefined || u === undefined || e === undefined) return undefined;
   const common = { displayName, alias: a, samAccountName: s, userPrincipalName: u, primarySmtpAddress: e, ...(usageLocation !== undefined ? { usageLocation } : {}) };
   if (kind === 'room-mailbox') return { kind, ...common, ...(capacity !== undefined ? { capacity } : {}) };
+  if (kind === 'shared-mailbox') return { kind, ...common, ...(members.length ? { members } : {}) };
   return { kind, ...common };
 }
 
@@ -604,6 +631,137 @@ async function validateGroup(form: Form, ctx: ValidationContext): Promise<Recipi
   return request;
 }
 
+/** The identities in a list field: split on commas, semicolons and spaces, each once (case-insensitively). */
+function listOf(text: string | undefined): string[] {
+  return text === undefined ? [] : [...new Map(text.split(/[,;\s]+/u).filter((m) => m !== '').map((m) => [m.toLowerCase(), m])).values()];
+}
+
+function listed(values: readonly string[], n = 5): string {
+  return `${values.slice(0, n).map((m) => show(m)).join(', ')}${values.length > n ? ` and ${values.length - n} more` : ''}`;
+}
+
+/** Syntax of a list of identities (count, wildcards, what is not an address or alias); errors on `field`. */
+function checkIdentityList(form: Form, field: string, wanted: readonly string[], max: number, what: string): void {
+  if (wanted.length === 0 && !form.isBad(field) && form.typed(field) !== undefined) form.error(field, `${show(form.typed(field) ?? '')} names nobody. Give at least one email address, UPN or alias.`);
+  if (wanted.length > max) form.error(field, `${wanted.length} ${what} given; at most ${max} in one request. Make a second request for the rest.`);
+  const wildcards = wanted.filter((m) => identityWildcardProblem(m) !== null);
+  if (wildcards.length) {
+    const chars = [...new Set(wildcards.flatMap((m) => [...m].filter((c) => c === '*' || c === '?')))].map((c) => `"${c}"`).join(' and ');
+    form.error(field, `${listed(wildcards)} ${wildcards.length === 1 ? 'contains' : 'contain'} ${chars}, which Exchange reads as a wildcard that can match other recipients. Give each one's exact email address.`);
+  }
+  const badSyntax = wanted.filter((m) => identityWildcardProblem(m) === null && identityProblem(m) !== null);
+  if (badSyntax.length) form.error(field, `${listed(badSyntax)} ${badSyntax.length === 1 ? 'is' : 'are'} not an email address, UPN or alias. Separate them with commas.`);
+}
+
+function refOf(identity: string, f: FoundRecipient): RecipientRef {
+  return {
+    identity, name: f.name, type: f.type, primarySmtpAddress: f.primarySmtpAddress, isDirSynced: f.isDirSynced,
+    ...(f.adDn !== undefined ? { adDn: f.adDn } : {}), ...(f.exoId !== undefined ? { exoId: f.exoId } : {}),
+    ...(f.userPrincipalName !== undefined ? { userPrincipalName: f.userPrincipalName } : {}),
+  };
+}
+
+/** Whether two found recipients are the same object (by AD DN, Exchange id or primary address). */
+function sameRecipient(a: { adDn?: string; exoId?: string; primarySmtpAddress: string }, b: { adDn?: string; exoId?: string; primarySmtpAddress: string }): boolean {
+  if (a.exoId !== undefined && b.exoId !== undefined) return same(a.exoId, b.exoId);
+  if (a.adDn !== undefined && b.adDn !== undefined) return same(a.adDn, b.adDn);
+  return a.primarySmtpAddress !== '' && same(a.primarySmtpAddress, b.primarySmtpAddress);
+}
+
+/**
+ * Each identity of a list as exactly one recipient (none and several are errors on `field`), each recipient once
+ * (two spellings of one recipient count once). Undefined when an error was added.
+ */
+async function resolveList(form: Form, ctx: ValidationContext, field: string, wanted: readonly string[], role: string): Promise<RecipientRef[] | undefined> {
+  const out: RecipientRef[] = [];
+  const missing: string[] = [];
+  const before = form.errors.length;
+  for (const m of wanted) {
+    const match = await ask(`the ${role} ${m}`, () => ctx.lookup.findRecipient(m));
+    if (match.found === 'several') {
+      form.error(field, `${candidatesText(m, match.candidates)}. Give the exact primary email address of the one you mean.`);
+      continue;
+    }
+    if (match.found === 'none') {
+      missing.push(m);
+      continue;
+    }
+    const ref = refOf(m, match.recipient);
+    if (!out.some((x) => sameRecipient(x, ref))) out.push(ref);
+  }
+  if (missing.length) form.error(field, `no recipient found in Exchange Online for ${listed(missing)}. Use their email addresses, UPNs or aliases.`);
+  return form.errors.length > before ? undefined : out;
+}
+
+/** Who can hold a mailbox permission: a security principal with a recipient (Exchange's rule for -User, -Trustee and -GrantSendOnBehalfTo). */
+const PERMISSION_HOLDER_TYPES = (t: string): boolean => isMailboxType(t) || t === 'MailUser' || t === 'MailUniversalSecurityGroup';
+
+async function validatePermission(kind: 'mailbox-permission-grant' | 'mailbox-permission-revoke', form: Form, ctx: ValidationContext, target: TargetRecipient, wanted: readonly string[]): Promise<RecipientRequest | undefined> {
+  const what = `${target.name} (${describeType(target.type)})`;
+  const perm = form.choice('permission') as MailboxPermissionName | undefined;
+  if (!isMailboxType(target.type)) {
+    form.error('identity', `${what} is not a mailbox; mailbox permissions are given on user, shared, room and equipment mailboxes.`);
+    return undefined;
+  }
+  if (perm === undefined) return undefined;
+  const users = await resolveList(form, ctx, 'users', wanted, 'user');
+  if (!users) return undefined;
+  const self = users.filter((u) => sameRecipient(u, target));
+  if (self.length) form.error('users', `${show(self[0]?.identity ?? target.name)} is the mailbox ${target.name} itself; a mailbox needs no permission on itself.`);
+  const wrong = users.filter((u) => !PERMISSION_HOLDER_TYPES(u.type));
+  if (wrong.length) {
+    form.error('users', `${wrong.slice(0, 5).map((u) => `${u.name} (${describeType(u.type)})`).join(', ')} cannot hold mailbox permissions: only mailboxes, mail users and mail-enabled security groups can. For a distribution group, give a mail-enabled security group instead.`);
+  }
+  if (form.errors.length) return undefined;
+  if (perm === 'SendOnBehalf') {
+    // Where GrantSendOnBehalfTo is written: AD publicDelegates (DNs) while AD masters the mailbox's Exchange attributes.
+    const a = exchangeAuthority(target, ctx.profile);
+    if (a.side === 'refused') {
+      form.error(REQUEST_FIELD, a.reason);
+      return undefined;
+    }
+    if (a.side === 'ad' && ctx.profile.adHasExchangeSchema) {
+      const notInAd = users.filter((u) => !u.isDirSynced || u.adDn === undefined);
+      if (notInAd.length) {
+        form.error('users', `${notInAd.slice(0, 5).map((u) => `${u.name} (${u.primarySmtpAddress})`).join(', ')} ${notInAd.length === 1 ? 'is' : 'are'} not in AD (cloud-only), but send on behalf of ${target.name} is kept in AD (publicDelegates, synced), which can only name AD objects. Make ${target.name} cloud-managed first (cloud-managed ${target.primarySmtpAddress} on), or give AD users.`);
+        return undefined;
+      }
+    }
+  }
+  if (kind === 'mailbox-permission-grant') {
+    return { kind, target, permission: perm, users, ...(perm === 'FullAccess' ? { autoMapping: form.toggle('autoMapping') } : {}) };
+  }
+  return { kind, target, permission: perm, users };
+}
+
+async function validateMembers(kind: 'group-member-add' | 'group-member-remove', form: Form, ctx: ValidationContext, target: TargetRecipient, wanted: readonly string[]): Promise<RecipientRequest | undefined> {
+  const what = `${target.name} (${describeType(target.type)})`;
+  if (!isGroupType(target.type)) {
+    form.error('identity', `${what} is not a distribution or mail-enabled security group; Mailroom changes the members of those only.${target.type === 'GroupMailbox' ? ' The members of a Microsoft 365 group are managed in Entra ID, Outlook or Teams.' : ''}`);
+    return undefined;
+  }
+  const members = await resolveList(form, ctx, 'members', wanted, 'member');
+  if (!members) return undefined;
+  const self = members.filter((m) => sameRecipient(m, target));
+  if (self.length) {
+    form.error('members', `${show(self[0]?.identity ?? target.name)} is the group ${target.name} itself; a group cannot be its own member.`);
+    return undefined;
+  }
+  if (target.isDirSynced) {
+    if (target.adDn === undefined) {
+      form.error('identity', `${target.name} is synced from AD, but Mailroom did not find its AD object; ask again once it is found.`);
+      return undefined;
+    }
+    // HB: a synced group, membership included, is managed in AD: its members must be AD objects.
+    const cloudOnly = members.filter((m) => !m.isDirSynced || m.adDn === undefined);
+    if (cloudOnly.length) {
+      form.error('members', `${cloudOnly.slice(0, 5).map((m) => `${m.name} (${m.primarySmtpAddress})`).join(', ')} ${cloudOnly.length === 1 ? 'is' : 'are'} not in AD (cloud-only); ${target.name} is synced from AD, where its members are kept, and AD can only hold AD objects as members.`);
+      return undefined;
+    }
+  }
+  return { kind, target, members };
+}
+
 const ADDRESS_TARGET_TYPES = (t: string): boolean => isMailboxType(t) || isGroupType(t) || t === 'MailUser' || t === 'MailContact';
 
 async function validateChange(kind: KindId, form: Form, ctx: ValidationContext): Promise<RecipientRequest | undefined> {
@@ -615,6 +773,9 @@ async function validateChange(kind: KindId, form: Form, ctx: ValidationContext):
     if (problem) form.error('identity', `${show(typedIdentity)} ${problem}. Use the recipient's email address, e.g. ada.lovelace@${p.mailDomain}.`);
     else identity = typedIdentity;
   }
+  const listField = kind === 'mailbox-permission-grant' || kind === 'mailbox-permission-revoke' ? 'users' : kind === 'group-member-add' || kind === 'group-member-remove' ? 'members' : undefined;
+  const wanted = listField ? listOf(form.get(listField)) : [];
+  if (listField) checkIdentityList(form, listField, wanted, listField === 'users' ? MAX_PERMISSION_USERS : MAX_MEMBERS_CHANGED, listField === 'users' ? 'users' : 'members');
   const needsDomains = kind === 'primary-address' || kind === 'secondary-address-add' || kind === 'secondary-address-remove';
   const domains = needsDomains ? await acceptedDomains(ctx) : domainsOf([]);
   // Syntax first (tenant membership of the domain is decided once the target's type is known).
@@ -760,6 +921,12 @@ async function validateChange(kind: KindId, form: Form, ctx: ValidationContext):
       }
       return { kind, target, ...flags };
     }
+    case 'mailbox-permission-grant':
+    case 'mailbox-permission-revoke':
+      return validatePermission(kind, form, ctx, target, wanted);
+    case 'group-member-add':
+    case 'group-member-remove':
+      return validateMembers(kind, form, ctx, target, wanted);
     default:
       form.error(REQUEST_FIELD, `${kind} is not a change request.`);
       return undefined;

@@ -6,9 +6,9 @@
  * - Timestamps: TEXT holding ISO 8601 in UTC with millisecond precision, exactly what
  *   `Date.prototype.toISOString()` produces (`2025-01-31T09:15:00.000Z`). The width is fixed, so text
  *   order is time order: `<`, `>` and ORDER BY compare correctly in both engines. Timestamps are taken
- *   from the application clock, with one exception: leases (run steps' `lease_until`) are set and compared
- *   on the database's clock (`dbNow`, `dbNowPlus`: the same text form), so that instances whose clocks
- *   disagree still agree on whose lease is valid.
+ *   from the application clock, with one exception: leases (run steps' `lease_until`, the outbox's
+ *   `claimed_until`) are set and compared on the database's clock (`dbNow`, `dbNowPlus`: the same text
+ *   form), so that instances whose clocks disagree still agree on whose lease is valid.
  * - JSON: TEXT holding `JSON.stringify` output, parsed on read. Not `jsonb`: jsonb reorders keys and
  *   drops duplicates, text round-trips exactly.
  * - Booleans: INTEGER 0 or 1. SQLite has no boolean type; a PostgreSQL integer decodes to a JS number.

@@ -171,7 +171,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     runs: createRunRepository(conn, clock),
     secrets: createSecretRepository(conn, clock),
     rateLimits: createRateLimitRepository(conn),
-    outbox: createOutboxRepository(conn.db),
+    outbox: createOutboxRepository(conn),
     ping: () => probe('answer a ping'),
     migrate: () => migrateToLatest(conn),
     close,

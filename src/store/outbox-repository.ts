@@ -7,8 +7,15 @@
  * leaves its rows to be claimed again once that has passed. `attempts` counts the claims. Claiming is one UPDATE
  * whose WHERE repeats the "unclaimed or lease over" test, so on PostgreSQL a concurrent claimer that waited for the
  * row re-checks it and skips it, and SQLite has a single writer.
+ *
+ * Like the run steps' leases, claims are the database's clock, never the caller's: `claimed_until` is set to the
+ * database's time plus the lease, and "lease over" compares it with the database's time in the same statement. A
+ * sender whose clock runs minutes ahead can therefore not take a row another sender holds, and a claim taken by a
+ * sender whose clock runs behind still ends on time. `created_at` stays the caller's clock: it decides nothing (rows
+ * are handed out by id).
  */
 import type { Kysely } from 'kysely';
+import { dbNow, dbNowPlus, type Engine } from './dialect';
 import type { Database } from './schema';
 import { checkCount, checkTime, invalid, MAX_ID } from './validation';
 
@@ -25,8 +32,11 @@ export interface OutboxEntry {
 export interface OutboxRepository {
   /** Records that the request's cards changed, with a message to its requester or none. */
   add(requestId: number, message: string | null, now: Date): Promise<void>;
-  /** Claims up to `limit` entries, oldest first, that nobody holds (or whose claim ran out), for `leaseMs`. */
-  claim(owner: string, now: Date, leaseMs: number, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * Claims up to `limit` entries, oldest first, that nobody holds (or whose claim ran out), for `leaseMs` on the
+   * database's clock.
+   */
+  claim(owner: string, leaseMs: number, limit: number): Promise<OutboxEntry[]>;
   /** Deletes delivered (or given-up) entries this owner holds; returns how many. */
   remove(ids: readonly number[], owner: string): Promise<number>;
   /** Entries not yet delivered (for readiness and tests). */
@@ -38,7 +48,8 @@ const MAX_LEASE_MS = 60 * 60 * 1000;
 /** Longest message a notice may carry. */
 export const MAX_NOTICE_MESSAGE = 8_000;
 
-export function createOutboxRepository(db: Kysely<Database>): OutboxRepository {
+export function createOutboxRepository(conn: { readonly db: Kysely<Database>; readonly engine: Engine }): OutboxRepository {
+  const { db, engine } = conn;
   return {
     async add(requestId, message, now) {
       const what = 'The notification was not recorded (nothing was stored)';
@@ -51,12 +62,12 @@ export function createOutboxRepository(db: Kysely<Database>): OutboxRepository {
         .execute();
     },
 
-    async claim(owner, now, leaseMs, limit) {
+    async claim(owner, leaseMs, limit) {
       const what = 'Nothing was claimed from the outbox';
       if (typeof owner !== 'string' || owner === '') invalid(what, ['owner must be a non-empty string']);
-      const at = checkTime(now, 'now', what);
-      const until = checkTime(new Date(Date.parse(at) + checkCount(leaseMs, 'leaseMs', MAX_LEASE_MS, what)), 'until', what);
+      const until = dbNowPlus(engine, checkCount(leaseMs, 'leaseMs', MAX_LEASE_MS, what));
       const n = checkCount(limit, 'limit', MAX_LIMIT, what);
+      const dbTime = dbNow(engine);
       const rows = await db
         .updateTable('outbox')
         .set((eb) => ({ claimed_by: owner, claimed_until: until, attempts: eb(eb.ref('attempts'), '+', 1) }))
@@ -64,11 +75,11 @@ export function createOutboxRepository(db: Kysely<Database>): OutboxRepository {
           eb
             .selectFrom('outbox')
             .select('id')
-            .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', at)]))
+            .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', dbTime)]))
             .orderBy('id')
             .limit(n),
         )
-        .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', at)]))
+        .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', dbTime)]))
         .returningAll()
         .execute();
       return rows

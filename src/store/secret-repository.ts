@@ -12,7 +12,7 @@
  * (a durable timer, claimed under a lease like the outbox).
  */
 import type { Kysely } from 'kysely';
-import { encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection } from './dialect';
+import { dbNow, dbNowPlus, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection } from './dialect';
 import { writeForRequest } from './errors';
 import type { Database } from './schema';
 import { checkCount, checkTime, invalid, isId, refuseIfAny } from './validation';
@@ -189,8 +189,11 @@ export function createSecretRepository(conn: Pick<EngineConnection, 'engine' | '
     async claimDueReveals(owner, now, leaseMs, limit) {
       const what = 'No reveal was claimed';
       if (typeof owner !== 'string' || owner === '') invalid(what, ['owner must be a non-empty string']);
+      // Due times are the application's (hide_at was written from its clock); the claim is a lease on the
+      // database's clock, as the run steps' and the outbox's are, so instances whose clocks disagree never share one.
       const at = checkTime(now, 'now', what);
-      const until = checkTime(new Date(Date.parse(at) + checkCount(leaseMs, 'leaseMs', 3_600_000, what)), 'until', what);
+      const until = dbNowPlus(conn.engine, checkCount(leaseMs, 'leaseMs', 3_600_000, what));
+      const dbTime = dbNow(conn.engine);
       const n = checkCount(limit, 'limit', 1_000, what);
       // One UPDATE whose WHERE repeats the claimable test, as the outbox claims: a concurrent claimer skips the row.
       const rows = await db
@@ -201,12 +204,12 @@ export function createSecretRepository(conn: Pick<EngineConnection, 'engine' | '
             .selectFrom('secret_reveals')
             .select('id')
             .where('hide_at', '<=', at)
-            .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', at)]))
+            .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', dbTime)]))
             .orderBy('hide_at')
             .orderBy('id')
             .limit(n),
         )
-        .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', at)]))
+        .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', dbTime)]))
         .returningAll()
         .execute();
       return rows

@@ -24,6 +24,7 @@ import { NotificationSender } from './notification-outbox';
 import { PasswordRevealService, RevealedPasswordHider, SecretPurge } from './password-reveal';
 import type { RequestNotifications } from './ports';
 import { HybridRecipientLookup } from './recipient-lookup';
+import { RecipientViewService } from './recipient-view';
 import { RequestViewService } from './request-views';
 import { RunControlService } from './run-control';
 import { WorkflowRunner } from './runner';
@@ -91,7 +92,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
   const lifecycle = new RequestLifecycle(store.requests);
   const access = new ApprovalAccess(policyFrom(config.approval), cloud.graph);
   const views = new RequestViewService(store, access);
-  const sender = new NotificationSender({ outbox: store.outbox, requests: store.requests, views, notifications, log: log.child({ component: 'notify' }), now, intervalMs: options.notifyIntervalMs });
+  const sender = new NotificationSender({ outbox: store.outbox, requests: store.requests, views, notifications, log: log.child({ component: 'notify' }), intervalMs: options.notifyIntervalMs });
 
   const sync = { servicePrincipalId: config.profile.syncServicePrincipalId, jobId: config.profile.syncJobId };
   const every = options.waitIntervalMs;
@@ -136,14 +137,25 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     },
   };
   const approvals = new ApprovalService({ store, ...common });
+  const lookup = new HybridRecipientLookup(directory, cloud.exo);
+  const recipients = new RecipientViewService({
+    exo: cloud.exo,
+    ad: directory,
+    graph: cloud.graph,
+    finder: lookup,
+    adHasExchangeSchema: async () => (await profile.get()).adHasExchangeSchema,
+    audit: (e) => store.audit.append(e),
+    log: log.child({ component: 'recipients' }),
+  });
   const useCases: UseCases = {
-    intake: new RequestIntake({ store, lookup: new HybridRecipientLookup(directory, cloud.exo), profile: () => profile.get(), access, views, notifications, log: common.log, now }),
+    intake: new RequestIntake({ store, lookup, profile: () => profile.get(), access, views, notifications, log: common.log, now }),
     approvals,
     runControl: new RunControlService({ store, ...common }),
     views,
     passwords: new PasswordRevealService(store, views, (id) => vault.takeOnce(id, INITIAL_PASSWORD_ENTRY), { now, shownForMs: options.passwordShownForMs, log: common.log }),
     audit: auditTrail,
     cloudManaged: sweep,
+    recipients,
   };
 
   const timers: NodeJS.Timeout[] = [];

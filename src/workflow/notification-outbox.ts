@@ -11,10 +11,12 @@ export interface NotificationSenderOptions {
   readonly views: RequestViewService;
   readonly notifications: RequestNotifications;
   readonly log: Logger;
-  readonly now?: () => Date;
   /** How often the outbox is drained (ms): card changes without a message wait for it, so they coalesce. */
   readonly intervalMs?: number;
-  /** How long a claimed entry is this sender's (ms); a failed delivery is tried again after it. */
+  /**
+   * How long a claimed entry is this sender's (ms, on the database's clock, so senders whose clocks disagree still
+   * agree on it); a failed delivery is tried again after it.
+   */
   readonly leaseMs?: number;
   /** Deliveries tried before an entry is given up (and logged). */
   readonly maxAttempts?: number;
@@ -24,19 +26,16 @@ export interface NotificationSenderOptions {
  * Delivers the outbox: per request, the latest state of its cards (every card change recorded since the last pass
  * coalesces into one update) and each message to its requester, in the order they were recorded. Teams allows a
  * bot only a few messages per conversation per second, and a run can move through several steps in that time.
- * Several instances may drain one outbox: entries are claimed under a lease.
+ * Several instances may drain one outbox: entries are claimed under a lease, timed by the database's clock.
  */
 export class NotificationSender {
   private readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}:notify`;
-  private readonly now: () => Date;
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
   private again = false;
   private stopped = false;
 
-  constructor(private readonly options: NotificationSenderOptions) {
-    this.now = options.now ?? (() => new Date());
-  }
+  constructor(private readonly options: NotificationSenderOptions) {}
 
   start(): void {
     this.timer = setInterval(() => this.kick(), this.options.intervalMs ?? 1000);
@@ -74,7 +73,7 @@ export class NotificationSender {
   async drain(): Promise<number> {
     let handled = 0;
     for (;;) {
-      const claimed = await this.options.outbox.claim(this.owner, this.now(), this.options.leaseMs ?? 30_000, 200);
+      const claimed = await this.options.outbox.claim(this.owner, this.options.leaseMs ?? 30_000, 200);
       if (!claimed.length) return handled;
       const byRequest = new Map<number, OutboxEntry[]>();
       for (const e of claimed) byRequest.set(e.requestId, [...(byRequest.get(e.requestId) ?? []), e]);

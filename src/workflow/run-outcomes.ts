@@ -28,6 +28,7 @@ export function summarise(steps: readonly RunStep[]): Record<string, unknown> {
   for (const s of steps) if (s.result && typeof s.result === 'object') Object.assign(out, s.result as Record<string, unknown>);
   delete out.changed; // per step, not for the request
   delete out.assignedByEarlierTry; // per step (roll back reads it from the step), not for the request
+  delete out.addedByEarlierTry; // (the same, for an AD group membership)
   return out;
 }
 

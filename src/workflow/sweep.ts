@@ -1,5 +1,6 @@
 import type { Logger } from '../log';
 import type { AuditEventInput } from '../store';
+import { exchangeAttributeDifferences } from './drift';
 
 /** What the sweep and the drift report need from Exchange Online and AD. */
 export interface SweepExoPort {
@@ -10,6 +11,7 @@ export interface SweepAdPort {
     dn: string;
     mail?: string;
     mailNickname?: string;
+    userPrincipalName?: string;
     proxyAddresses: readonly string[];
   } | null>;
 }
@@ -41,10 +43,6 @@ export interface DriftItem {
   readonly address: string;
   readonly differences: string[];
 }
-
-const lower = (s: string | undefined) => (s ?? '').toLowerCase();
-const smtpSet = (list: readonly string[] | undefined) =>
-  new Set((list ?? []).filter((a) => /^smtp:/i.test(a)).map((a) => a.slice(5).toLowerCase()));
 
 /**
  * The scheduled cloud-managed sweep and the drift report, both run as the app (certificate or managed
@@ -99,18 +97,8 @@ export class CloudManagedSweep {
     for (const m of managed) {
       const address = m.PrimarySmtpAddress ?? '';
       const ad = await this.ad.findByIdentity(address);
-      const differences: string[] = [];
-      if (!ad) differences.push('no AD object has this address any more');
-      else {
-        if (ad.mail && lower(ad.mail) !== lower(address)) differences.push(`AD mail is ${ad.mail}, Exchange's primary is ${address} (AD mail wins at the next sync)`);
-        if (ad.mailNickname && lower(ad.mailNickname) !== lower(m.Alias)) differences.push(`alias: AD ${ad.mailNickname}, Exchange ${m.Alias ?? '–'}`);
-        const inAd = smtpSet(ad.proxyAddresses);
-        const inExo = smtpSet(m.EmailAddresses);
-        const onlyAd = [...inAd].filter((a) => !inExo.has(a));
-        const onlyExo = [...inExo].filter((a) => !inAd.has(a) && !a.endsWith('.onmicrosoft.com'));
-        if (inAd.size && onlyAd.length) differences.push(`only in AD: ${onlyAd.join(', ')}`);
-        if (inAd.size && onlyExo.length) differences.push(`only in Exchange: ${onlyExo.join(', ')}`);
-      }
+      // the drift report compares addresses and the alias only (the card compares the display name and hiding too)
+      const differences = ad ? exchangeAttributeDifferences({ mail: ad.mail, mailNickname: ad.mailNickname, proxyAddresses: ad.proxyAddresses, userPrincipalName: ad.userPrincipalName }, m) : ['no AD object has this address any more'];
       if (differences.length) items.push({ name: m.DisplayName ?? m.Name ?? address, address, differences });
     }
     await this.audit({ actorAadObjectId: actor.aadObjectId, actorName: actor.name, event: 'report.drift', data: { checked: managed.length, drifted: items.map((i) => i.address) } });

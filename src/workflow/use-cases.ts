@@ -8,6 +8,7 @@ import type { FieldError } from '../requests';
 import type { AuditTrailCheck, AuditVerifyResult, CardAudience } from '../store';
 import type { DriftItem, SweepReport } from './sweep';
 import type { RequestView } from './request-view';
+import type { RecipientViews } from './recipient-view';
 
 /** Who acts: always from the authenticated activity (never from card data). */
 export interface RequestActor {
@@ -140,4 +141,6 @@ export interface UseCases {
   readonly audit: AuditTrail;
   /** Undefined when Exchange Online is not configured. */
   readonly cloudManaged: CloudManagedUseCases | undefined;
+  /** `show` and `find`: one recipient across AD, Entra ID and Exchange Online (reads; audited, never approved). */
+  readonly recipients?: RecipientViews;
 }

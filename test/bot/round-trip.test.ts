@@ -108,12 +108,17 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.match(text, /\*\*help\*\*/);
       assert.match(text, /\*\*whoami\*\*/);
       assert.doesNotMatch(text, /\*\*health\*\*/, 'health is for admins only');
+      // Under headings; without the directory and the cloud app (requests off) only the help commands are hers.
+      assert.match(text, /\nHelp\n\*\*help\*\*\n/);
+      assert.ok(!text.split('\n').includes('Audit & admin'), 'no heading without a command she may use');
 
       const ada = client(ADA);
       since = connector.calls.length;
       await ada.say('help');
       const adminHelp = await connector.waitFor((c) => visibleText(c.body).includes('Mailroom commands'), 5000, since);
-      assert.match(visibleText(adminHelp.body), /\*\*health\*\*/);
+      const adminText = visibleText(adminHelp.body);
+      assert.match(adminText, /\*\*health\*\*/);
+      assert.match(adminText, /\nAudit & admin\n\*\*health\*\*\n[^]*\n\*\*doctor\*\*\n[^]*\nHelp\n\*\*help\*\*\n/, 'admin commands under their heading, before the help group');
     });
 
     it('writes the conversation reference once for a run of messages, not at every message (each has its own activity id)', async function () {

@@ -14,6 +14,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TurnContext } from 'botbuilder';
 import { CardRenderer, type CardName } from '../../src/bot/cards';
+import { allowedFor, COMMAND_GROUPS } from '../../src/bot/commands/catalogue';
 import { registerHandlers } from '../../src/bot/handlers';
 import { MailroomBot, type CardActionHandler, type CommandHandler, type GatedCardAction, type MailroomBotDeps } from '../../src/bot/mailroom-bot';
 import type { Notifier, OutgoingMessage } from '../../src/bot/notifier';
@@ -33,6 +34,7 @@ import { buildView, type RequestView, type StepState } from '../../src/workflow/
 import type { RequestViewService } from '../../src/workflow/request-views';
 import type { DoctorReport } from '../../src/doctor';
 import type { DecisionOutcome, RollbackOutcome, RollbackPreview, UseCases } from '../../src/workflow/use-cases';
+import type { RecipientView, RecipientViews } from '../../src/workflow/recipient-view';
 import { digestOf, type RollbackInfo } from '../../src/workflow/rollback-info';
 import { CardPage, cardBytes, hostRuleProblems, ignoredProperties, TEAMS_CARD_LIMIT_BYTES, unresolvedBindings, type RenderedCard, type SeenInput, type SeenText } from '../harness/card-render';
 import { FakeLookup, PROFILE, sampleObjects } from '../requests/fixtures';
@@ -66,6 +68,10 @@ const TYPED: Record<KindId, Record<string, string>> = {
   'cloud-managed': { identity: 'ada.byron@contoso.example', state: 'on' },
   'mailbox-type': { identity: 'sales@contoso.example', type: 'Regular', adjustLicence: 'true' },
   offboarding: { identity: 'grace.hopper@contoso.example', disableAccount: 'true', convertToShared: 'false', removeLicence: 'true', hideFromAddressLists: 'true' },
+  'mailbox-permission-grant': { identity: 'sales@contoso.example', permission: 'FullAccess', users: 'ada.byron@contoso.example, grace.hopper@contoso.example', autoMapping: 'true' },
+  'mailbox-permission-revoke': { identity: 'sales@contoso.example', permission: 'SendAs', users: 'ada.byron@contoso.example' },
+  'group-member-add': { identity: 'allstaff@contoso.example', members: 'ada.byron@contoso.example, grace.hopper@contoso.example' },
+  'group-member-remove': { identity: 'allstaff@contoso.example', members: 'grace.hopper@contoso.example' },
 };
 
 /** Typed with mistakes the validator finds (taken names, bad syntax, wrong domains, unknown recipients). */
@@ -83,6 +89,10 @@ const MISTYPED: Record<KindId, Record<string, string>> = {
   'cloud-managed': { identity: 'vera@vendor.example', state: 'on' },
   'mailbox-type': { identity: 'pat@partner.example', type: 'Shared', adjustLicence: 'false' },
   offboarding: { identity: 'pat@partner.example', disableAccount: 'true', convertToShared: 'true', removeLicence: 'true', hideFromAddressLists: 'false' },
+  'mailbox-permission-grant': { identity: 'allstaff@contoso.example', permission: 'FullAccess', users: 'ada.byron@contoso.example' },
+  'mailbox-permission-revoke': { identity: 'sales@contoso.example', permission: 'SendAs', users: 'vera@vendor.example, nobody@contoso.example' },
+  'group-member-add': { identity: 'sales@contoso.example', members: 'ada.byron@contoso.example' },
+  'group-member-remove': { identity: 'allstaff@contoso.example', members: 'ada*@contoso.example' },
 };
 
 const validation = { lookup: new FakeLookup(sampleObjects()), profile: PROFILE };
@@ -313,6 +323,8 @@ interface BotWorld {
   readonly password?: string;
   /** What the doctor reports. */
   readonly doctor?: DoctorReport;
+  /** What show and find answer. */
+  readonly recipients?: RecipientViews;
 }
 
 const ME = { aadObjectId: RITA.aadObjectId, name: RITA.name, tenantId: TENANT };
@@ -361,6 +373,7 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
     passwords: new PasswordRevealService(store, views, () => Promise.resolve(world.password)),
     audit: new AuditTrailService(store, access, '/nonexistent', () => new Date()),
     cloudManaged: undefined,
+    ...(world.recipients ? { recipients: world.recipients } : {}),
   } satisfies UseCases;
   const doctor = () => Promise.resolve(world.doctor ?? { lines: [], ok: true });
   registerHandlers(bot, { useCases, cards, log: silentLogger, readiness: () => Promise.reject(new Error('not here')), doctor });
@@ -763,6 +776,39 @@ function rollbackSamples(): Sample[] {
   ];
 }
 
+/** A recipient as RecipientViewService composes it (values as the sandbox's AD and Exchange Online answer them). */
+const MAILBOX_VIEW: RecipientView = {
+  name: 'Ada Lovelace',
+  kind: 'User mailbox',
+  recipientTypeDetails: 'UserMailbox',
+  identity: 'ada.lovelace@contoso.com',
+  adDn: 'CN=Ada Lovelace,OU=Staff,DC=corp,DC=contoso,DC=com',
+  userPrincipalName: 'ada.lovelace@contoso.com',
+  primarySmtpAddress: 'ada.lovelace@contoso.com',
+  addresses: ['ada.lovelace@contoso.com', 'ada@contoso.com', 'ada.lovelace@contoso.onmicrosoft.com'],
+  isDirSynced: true,
+  isExchangeCloudManaged: false,
+  authority: 'AD masters it (synced, IsExchangeCloudManaged = False): Exchange attributes are changed in AD.',
+  accountEnabled: true,
+  licences: { ok: true, value: ['EXCHANGESTANDARD'] },
+  mailboxType: 'Regular',
+  hidden: false,
+  forwarding: { ok: true, value: 'to ada@partner.example, keeping a copy in the mailbox' },
+  memberOf: { ok: true, value: ['All Staff', 'Research [EU]', 'Project *Babbage* (cloud group)'] },
+  members: null,
+  managedBy: null,
+  fullAccess: { ok: true, value: ['grace.hopper@contoso.com'] },
+  sendAs: { ok: true, value: [] },
+  sendOnBehalf: { ok: true, value: ['Charles Babbage'] },
+  drift: { ok: true, value: { master: 'ad', differences: ['only in AD: ada.l@contoso.com'] } },
+};
+
+function recipientWorld(show: Awaited<ReturnType<RecipientViews['show']>>, find: Awaited<ReturnType<RecipientViews['find']>> = { ok: true, items: [], more: false }): BotWorld {
+  return { recipients: { show: () => Promise.resolve(show), find: () => Promise.resolve(find) } };
+}
+
+const MANY = Array.from({ length: 20 }, (_, i) => ({ name: `Sales Team ${String(i + 1).padStart(2, '0')}`, kind: 'Distribution group', address: `sales-${i + 1}@contoso.com` }));
+
 const SAMPLES: Record<CardName, readonly Sample[]> = {
   'request-rollback': rollbackSamples(),
   'request-form': [...formSamples(), ...FORM_EXTRAS],
@@ -785,18 +831,43 @@ const SAMPLES: Record<CardName, readonly Sample[]> = {
   ],
   help: (
     [
-      ['requester', ['requester']],
-      ['admin', ['requester', 'approver', 'admin']],
-      ['no-role', []],
+      ['requester', ['requester'], ['Look up', 'Request', 'Run', 'Audit & admin', 'Help']],
+      ['approver', ['approver'], ['Look up', 'Decide', 'Run', 'Audit & admin', 'Help']],
+      ['admin', ['requester', 'approver', 'admin'], COMMAND_GROUPS],
+      ['no-role', [], ['Look up', 'Run', 'Audit & admin', 'Help']],
     ] as const
   ).map(
-    ([variant, roles]): Sample => ({
+    ([variant, roles, headings]): Sample => ({
       variant,
       card: () => oneBotCard('help', [...roles]),
       check(seen) {
         assertShows(seen, 'Mailroom commands', roles.length ? `with the roles: ${roles.join(', ')}.` : 'have no Mailroom role yet');
         for (const u of ['help', ...(roles.length ? ['status R-12'] : [])]) assert.ok(texts(seen).some((t) => t.text === u && t.markdown === `**${u}**`), `lists ${u} in bold`);
-        if (variant === 'admin') assertShows(seen, 'export audit', 'reject R-12 <reason>', 'new mailbox first=Ada last=Lovelace department=Research');
+        // Under each heading (bold, in the fixed order), the usage of each command of that group the roles allow, in the
+        // order they were registered; no heading without a command, no command the roles do not allow.
+        const registered = wiredBot({}).commands;
+        const expected = COMMAND_GROUPS.map((g) => ({ heading: g, usages: registered.filter((c) => c.group === g && allowedFor(c, [...roles])).map((c) => c.usage) })).filter((g) => g.usages.length > 0);
+        const shown: { heading: string; usages: string[] }[] = [];
+        for (const t of texts(seen)) {
+          if ((COMMAND_GROUPS as readonly string[]).includes(t.text)) {
+            assert.equal(t.weight, 'Bolder', `the heading ${t.text} is bold`);
+            shown.push({ heading: t.text, usages: [] });
+          } else if (!t.subtle) shown.at(-1)?.usages.push(t.text);
+        }
+        assert.deepEqual(shown, expected);
+        assert.deepEqual(shown.map((g) => g.heading), [...headings]);
+        if (variant === 'admin') {
+          // Every registered command names a group the card shows; whoever holds every role sees each exactly once.
+          assert.deepEqual(registered.filter((c) => !(COMMAND_GROUPS as readonly string[]).includes(c.group)).map((c) => c.name), [], 'commands without a known group');
+          assert.deepEqual(shown.flatMap((g) => g.usages).sort(), registered.map((c) => c.usage).sort());
+          assertShows(seen, 'export audit', 'reject R-12 <reason>', 'new mailbox first=Ada last=Lovelace department=Research');
+          const under = (usage: string) => shown.find((g) => g.usages.includes(usage))?.heading;
+          assert.deepEqual(
+            ['show ada.lovelace@contoso.com', 'new', 'approve R-12', 'cancel R-12', 'check audit [<event> <hash>]', 'whoami'].map(under),
+            ['Look up', 'Request', 'Decide', 'Run', 'Audit & admin', 'Help'],
+          );
+        }
+        if (variant === 'requester') assert.ok(!seen.text.includes('export audit') && !seen.text.includes('approve R-12'), 'no admin or approver command for a requester');
       },
     }),
   ),
@@ -887,6 +958,97 @@ const SAMPLES: Record<CardName, readonly Sample[]> = {
       variant: 'awaiting',
       card: async () => oneBotCard('my approvals', ['approver'], { awaiting: [(await REQUEST_STATES['pending-1-stage']()).view, (await REQUEST_STATES['pending-stage-2-of-2-warnings']()).view] }),
       check: (seen) => assertShows(seen, 'Waiting for your decision', 'R-12', 'R-14'),
+    },
+  ],
+  recipient: [
+    {
+      variant: 'mailbox',
+      card: () => oneBotCard('show ada.lovelace@contoso.com', ['requester'], recipientWorld({ found: 'one', recipient: MAILBOX_VIEW })),
+      async check(seen, page) {
+        assertShows(seen, 'Ada Lovelace', 'User mailbox');
+        assert.equal(facts(seen).find((f) => f.title === 'Licences')?.value, 'EXCHANGESTANDARD');
+        assertShows(
+          seen,
+          'Addresses\n\nada.lovelace@contoso.com (primary), ada@contoso.com, ada.lovelace@contoso.onmicrosoft.com',
+          'AD DN\n\nCN=Ada Lovelace,OU=Staff,DC=corp,DC=contoso,DC=com',
+          'Member of\n\nAll Staff, Research [EU], Project *Babbage* (cloud group)',
+          'AD and Exchange\n\nAD masters the Exchange attributes; they differ: only in AD: ada.l@contoso.com',
+        );
+        assertButtons(seen, ['Add address', 'Remove address', 'Change primary', 'Grant access', 'Revoke access', 'Convert', 'Cloud-managed', 'Offboard']);
+        assert.deepEqual(seen.actions.map((a) => a.verb), seen.actions.map(() => 'request.form'));
+        assert.deepEqual(await page.press('Convert'), { type: 'Action.Execute', verb: 'request.form', data: { kind: 'mailbox-type', values: { identity: 'ada.lovelace@contoso.com' } } });
+      },
+    },
+    {
+      variant: 'partial',
+      card: () =>
+        oneBotCard(
+          'show ada.lovelace@contoso.com',
+          ['approver'],
+          recipientWorld({ found: 'one', recipient: { ...MAILBOX_VIEW, fullAccess: { ok: false, error: 'could not read Get-MailboxPermission: User is not allowed to call Get-MailboxPermission' }, sendAs: { ok: false, error: 'could not read Get-RecipientPermission: HTTP 503' } } }),
+        ),
+      check(seen) {
+        assertShows(seen, 'Part of this card could not be read (2 parts, marked "could not read"); the rest is current.', 'Changes need the requester role.');
+        assert.equal(facts(seen).find((f) => f.title === 'Full access')?.value, 'could not read Get-MailboxPermission: User is not allowed to call Get-MailboxPermission');
+        assertButtons(seen, []);
+      },
+    },
+    {
+      variant: 'group',
+      card: () =>
+        oneBotCard(
+          'show sales@contoso.com',
+          ['requester'],
+          recipientWorld({
+            found: 'one',
+            recipient: {
+              ...MAILBOX_VIEW,
+              name: 'Sales Team',
+              kind: 'Distribution group',
+              recipientTypeDetails: 'MailUniversalDistributionGroup',
+              identity: 'sales@contoso.com',
+              primarySmtpAddress: 'sales@contoso.com',
+              addresses: ['sales@contoso.com'],
+              isExchangeCloudManaged: null,
+              authority: 'AD masters it (synced): Exchange attributes are changed in AD.',
+              accountEnabled: null,
+              licences: null,
+              mailboxType: null,
+              forwarding: null,
+              fullAccess: null,
+              members: { ok: true, value: { count: 2, more: false, names: ['Ada Lovelace', 'Grace Hopper'] } },
+              managedBy: ['Ada Lovelace'],
+              drift: { ok: true, value: { master: 'ad', differences: [] } },
+            },
+          }),
+        ),
+      check(seen) {
+        assertShows(seen, 'Sales Team', 'Distribution group');
+        assertShows(seen, 'Members\n\n2: Ada Lovelace, Grace Hopper');
+        assertButtons(seen, ['Add address', 'Change primary', 'Add member', 'Remove member']);
+      },
+    },
+  ],
+  'recipient-list': [
+    {
+      variant: 'find-more',
+      card: () => oneBotCard('find sales', ['requester'], recipientWorld({ found: 'none' }, { ok: true, items: MANY, more: true })),
+      check(seen) {
+        assertShows(seen, 'More than 20 recipients start with "sales"', 'The first 20 are listed', 'Sales Team 01', 'sales-20@contoso.com');
+      },
+    },
+    {
+      variant: 'several',
+      card: () => oneBotCard('show ada', ['approver'], recipientWorld({ found: 'several', candidates: [{ name: '[Ada](https://evil.example)', kind: '', address: 'ada@contoso.com' }, { name: 'Ada Admin', kind: '', address: 'ada.admin@contoso.com' }] })),
+      check(seen) {
+        assertShows(seen, '"ada" names 2 recipients', '[Ada](https://evil.example)', 'ada.admin@contoso.com');
+        assert.deepEqual(seen.links, []);
+      },
+    },
+    {
+      variant: 'none-found',
+      card: () => oneBotCard('find zz', ['requester'], recipientWorld({ found: 'none' })),
+      check: (seen) => assertShows(seen, 'No recipient starts with "zz"'),
     },
   ],
   'audit-trail': [

@@ -68,6 +68,9 @@ function requests(ous: Record<OuGroup, string>): fc.Arbitrary<RecipientRequest> 
   const mailbox = targetIn(ous, TYPES.filter((t) => /Mailbox$/.test(t)));
   const person = targetIn(ous, ['UserMailbox']);
   const member = fc.record({ identity: internal, name: word, adDn: word.map((w) => `CN=${w},${ous.users}`) });
+  const group = targetIn(ous, TYPES.filter((t) => /Group$/.test(t)));
+  const permissionName = fc.constantFrom('FullAccess' as const, 'SendAs' as const, 'SendOnBehalf' as const);
+  const ref = fc.record({ identity: internal, name: word, type: fc.constantFrom('UserMailbox', 'MailUser', 'MailUniversalSecurityGroup'), primarySmtpAddress: internal, isDirSynced: fc.constant(true), adDn: word.map((w) => `CN=${w},${ous.users}`) });
   const byKind: Record<KindId, fc.Arbitrary<RecipientRequest>> = {
     'user-mailbox': fc.record({ firstName: word, lastName: word, displayName: word, alias: local, samAccountName: sam, userPrincipalName: internal, primarySmtpAddress: internal, usageLocation: country, department: opt(word), jobTitle: opt(word) })
       .map((r) => strip({ kind: 'user-mailbox' as const, ...r })),
@@ -84,6 +87,12 @@ function requests(ous: Record<OuGroup, string>): fc.Arbitrary<RecipientRequest> 
     'cloud-managed': fc.record({ target: mailbox, enabled: fc.boolean() }).map((r) => ({ kind: 'cloud-managed' as const, ...r })),
     'mailbox-type': fc.record({ target: mailbox, type: fc.constantFrom('Regular' as const, 'Shared' as const, 'Room' as const, 'Equipment' as const), adjustLicence: fc.boolean() }).map((r) => ({ kind: 'mailbox-type' as const, ...r })),
     offboarding: fc.record({ target: person, disableAccount: fc.boolean(), convertToShared: fc.boolean(), removeLicence: fc.boolean(), hideFromAddressLists: fc.boolean() }).map((r) => ({ kind: 'offboarding' as const, ...r })),
+    'mailbox-permission-grant': fc.record({ target: mailbox, permission: permissionName, users: fc.array(ref, { minLength: 1, maxLength: 3 }), autoMapping: fc.boolean() })
+      .map((r) => ({ kind: 'mailbox-permission-grant' as const, ...r, ...(r.permission === 'FullAccess' ? {} : { autoMapping: undefined }) }))
+      .map((r) => strip(r)),
+    'mailbox-permission-revoke': fc.record({ target: mailbox, permission: permissionName, users: fc.array(ref, { minLength: 1, maxLength: 3 }) }).map((r) => ({ kind: 'mailbox-permission-revoke' as const, ...r })),
+    'group-member-add': fc.record({ target: group, members: fc.array(ref, { minLength: 1, maxLength: 3 }) }).map((r) => ({ kind: 'group-member-add' as const, ...r })),
+    'group-member-remove': fc.record({ target: group, members: fc.array(ref, { minLength: 1, maxLength: 3 }) }).map((r) => ({ kind: 'group-member-remove' as const, ...r })),
   };
   return fc.constantFrom(...KIND_IDS).chain((k) => byKind[k]);
 }
@@ -104,7 +113,8 @@ const tenants = fc.record({
 /** The model as the doctor and the script apply it for a tenant: its OUs, its AD licensing group, its schema. */
 function modelFor(p: TenantProfile): AdRightsModel {
   const model = adRightsModel({ ous: p.ous, ...(p.licensing.mode === 'group' && p.licensing.adGroupDn ? { licensingGroupDn: p.licensing.adGroupDn } : {}) });
-  return { ous: model.ous, rights: applicableRights(model, p.adHasExchangeSchema) };
+  // An AD with Exchange's schema has publicDelegates too (only the sandbox's partial schema lacks it).
+  return { ous: model.ous, rights: applicableRights(model, p.adHasExchangeSchema, p.adHasExchangeSchema) };
 }
 
 describe('the AD rights model', function () {
@@ -156,7 +166,7 @@ describe('the AD rights model', function () {
     const users = model.rights.filter((r) => r.on === SANDBOX_LIKE.users);
     assert.deepEqual(users.map((r) => `${r.kind}${r.attribute ? `:${r.attribute}` : ''}${r.onlyIf ? '?' : ''}`), [
       'create-child', 'delete-child', 'reset-password',
-      'write-property:mail', 'write-property:msExchHideFromAddressLists?', 'write-property:proxyAddresses', 'write-property:pwdLastSet', 'write-property:targetAddress', 'write-property:userAccountControl',
+      'write-property:mail', 'write-property:msExchHideFromAddressLists?', 'write-property:proxyAddresses', 'write-property:publicDelegates?', 'write-property:pwdLastSet', 'write-property:targetAddress', 'write-property:userAccountControl',
     ]);
     // The attributes of the LDAP add (displayName, givenName, sAMAccountName …) need only Create child.
     for (const a of ['displayName', 'givenName', 'sAMAccountName', 'userPrincipalName', 'description', 'mailNickname', 'cn', 'groupType']) {
@@ -168,12 +178,18 @@ describe('the AD rights model', function () {
     assert.ok(!model.rights.some((r) => r.attribute === 'pwdLastSet' && r.on !== SANDBOX_LIKE.users));
   });
 
-  it('msExchHideFromAddressLists is needed only when AD has Exchange\'s schema', function () {
+  it('msExchHideFromAddressLists and publicDelegates are needed only when AD has Exchange\'s schema', function () {
     const model = adRightsModel({ ous: SEPARATE });
-    const hide = model.rights.filter((r) => r.attribute === 'msExchHideFromAddressLists');
-    assert.ok(hide.length > 0 && hide.every((r) => r.onlyIf === 'exchange-schema'));
-    assert.ok(!applicableRights(model, false).some((r) => r.attribute === 'msExchHideFromAddressLists'));
-    assert.ok(model.rights.filter((r) => r.attribute !== 'msExchHideFromAddressLists').every((r) => r.onlyIf === undefined));
+    const exchange = ['msExchHideFromAddressLists', 'publicDelegates'];
+    for (const attribute of exchange) {
+      const rights = model.rights.filter((r) => r.attribute === attribute);
+      assert.ok(rights.length > 0 && rights.every((r) => r.onlyIf === (attribute === 'publicDelegates' ? 'public-delegates' : 'exchange-schema')), attribute);
+      assert.ok(!applicableRights(model, false).some((r) => r.attribute === attribute), attribute);
+    }
+    // publicDelegates only where AD has it too (the sandbox's partial Exchange schema has msExchHideFromAddressLists only)
+    assert.ok(!applicableRights(model, true).some((r) => r.attribute === 'publicDelegates'));
+    assert.ok(applicableRights(model, true, true).some((r) => r.attribute === 'publicDelegates'));
+    assert.ok(model.rights.filter((r) => !exchange.includes(r.attribute ?? '')).every((r) => r.onlyIf === undefined));
   });
 });
 
@@ -231,6 +247,9 @@ class RecordingPort implements AdDirectoryPort {
   removeValues(dn: string, attribute: string, remove: readonly string[]): Promise<{ changed: string[]; unchanged: string[] }> {
     this.record('modify', this.classOf(dn), [attribute]);
     return Promise.resolve({ changed: [...remove], unchanged: [] });
+  }
+  groupMembers(): Promise<string[]> {
+    return Promise.resolve([]); // a read: nothing to record
   }
   addGroupMembers(_dn: string, members: readonly string[]): Promise<{ changed: string[]; unchanged: string[] }> {
     this.record('modify', 'group', [...DIRECTORY_WRITES.addGroupMembers.modify]);

@@ -30,6 +30,11 @@ import { getSharedSandbox } from '../harness/sandbox';
 const suffix = Date.now().toString(36).slice(-5);
 const D = SANDBOX_MAIL_DOMAIN;
 
+/** A second synced, licensed mailbox: the user given permissions on T, and the member added to G. */
+const U = { name: `uma${suffix}`, upn: `uma${suffix}@${D}`, primary: `uma.${suffix}@${D}` };
+/** A synced, mail-enabled group the member kinds target. */
+const G = { name: `gina${suffix}`, mail: `gina${suffix}@${D}` };
+
 /** The synced, licensed mailbox the change kinds target (made in before()). */
 const T = {
   name: `tess${suffix}`,
@@ -62,6 +67,8 @@ interface KindCase {
   readonly plan: RegExp;
   /** Filled in by hand in the browser, and a value the cards then show. */
   readonly form?: {
+    /** What Rita types to get the form (default: the kind's first phrase). */
+    readonly opens?: string;
     readonly fill: (form: Locator) => Promise<void>;
     readonly shows: string;
     /** What the browser must have submitted (field id → stored text), choice sets and toggles included. */
@@ -227,6 +234,48 @@ const CASES: readonly KindCase[] = [
       },
     },
   },
+  {
+    kind: 'mailbox-permission-grant',
+    command: `grant full access on ${T.primary} to ${U.primary}`,
+    shows: T.primary,
+    plan: /Add-MailboxPermission -AccessRights FullAccess -AutoMapping \$true/,
+    form: {
+      // "grant send as" alone opens the form with the permission chosen
+      opens: 'grant send as',
+      values: { identity: T.alias, permission: 'SendAs', users: U.primary },
+      shows: T.alias,
+      fill: async (f) => {
+        await text(f, /^Mailbox/, T.alias);
+        await text(f, /^Users/, U.primary);
+      },
+    },
+  },
+  {
+    kind: 'mailbox-permission-revoke',
+    command: `revoke send as on ${T.primary} from ${U.primary}`,
+    shows: T.primary,
+    plan: /Remove-RecipientPermission -AccessRights SendAs/,
+  },
+  {
+    kind: 'group-member-add',
+    command: `add member ${U.primary} to ${G.mail}`,
+    shows: G.mail,
+    plan: /to the AD group/,
+    form: {
+      values: { identity: G.mail, members: `${U.primary}, ${T.primary}` },
+      shows: G.mail,
+      fill: async (f) => {
+        await text(f, /^Group/, G.mail);
+        await text(f, /^Members/, `${U.primary}, ${T.primary}`);
+      },
+    },
+  },
+  {
+    kind: 'group-member-remove',
+    command: `remove member ${U.primary} from ${G.mail}`,
+    shows: G.mail,
+    plan: /from the AD group/,
+  },
 ];
 
 describe('every request kind in two Agents Playgrounds: filed by command and by form, approved and rejected', function () {
@@ -250,8 +299,11 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
     // the target of the change kinds: a synced AD user with mail and a secondary address, licensed
     suite = await ConformanceSuite.open(sandbox, 'every-kind', { delegated: true });
     await suite.addUser(T.name, { displayName: T.displayName, mail: T.primary, mailNickname: T.alias, proxyAddresses: [`SMTP:${T.primary}`, `smtp:${T.secondary}`] });
+    await suite.addUser(U.name, { displayName: `Uma User ${suffix}`, mail: U.primary, mailNickname: U.name, proxyAddresses: [`SMTP:${U.primary}`] });
+    await suite.addGroup(G.name, { scope: 'universal', security: false, mail: G.mail });
     await suite.sync();
     await suite.licence(T.upn);
+    await suite.licence(U.upn);
     const mbx = await suite.mailbox(T.upn);
     assert.equal(mbx.RecipientTypeDetails, 'UserMailbox');
 
@@ -357,7 +409,7 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
     if (form) {
       it(`${title}: by the form, filled in in the browser`, async function () {
         await rita.page.bringToFront();
-        const formCard = await newCard(rita, new RegExp(`New request: ${reEscape(title)}`), () => rita.send(KINDS[c.kind].command.phrases[0]!));
+        const formCard = await newCard(rita, new RegExp(`New request: ${reEscape(title)}`), () => rita.send(form.opens ?? KINDS[c.kind].command.phrases[0]!));
         await form.fill(formCard);
         if (SHOT_KINDS.has(c.kind)) await shot(rita, `02-form-${c.kind}`);
         const status = await newCard(rita, statusOf, () => formCard.getByRole('button', { name: 'Submit request' }).click());

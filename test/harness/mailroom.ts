@@ -17,7 +17,7 @@ import type { Sandbox } from '../../src/sandbox';
 import { sandboxOverrides } from '../../src/sandbox/overrides';
 import type { RequestRecord, RequestStatus } from '../../src/store';
 import { startConnector, visibleText, type Connector, type Person, type RecordedCall } from './connector';
-import { ARNOLD, buttonData, cardOf, Chat, reEscape, RITA, storedRequest } from './requests';
+import { ARNOLD, buttonData, cardOf, cardText, Chat, invokeCard, reEscape, RITA, storedRequest } from './requests';
 
 /** Runner timings that keep a suite quick: polls of a tenth of a second, back-off capped at a second. */
 export const QUICK_RUNNER: MailroomOptions = { runner: { pollMs: 100, waitPollMs: 150, backoffBaseMs: 100, backoffCapMs: 1000 }, waitIntervalMs: 100 };
@@ -119,7 +119,8 @@ export class TestMailroom {
     assert.ok(reference, 'the status card names the request');
     const approval = await this.arnold.waitFor((c) => visibleText(c.body).includes(`${reference} · ${title}`), since, timeoutMs);
     const res = await this.arnold.client.execute('request.approve', buttonData(cardOf(approval), 'Approve') ?? {});
-    assert.equal(res.status, 200);
+    const answer = cardText(invokeCard(res));
+    assert.match(answer, /Approved by/, `Arnold's Approve on ${reference} was not taken; Mailroom answered:\n${answer}`);
     return { reference, status };
   }
 

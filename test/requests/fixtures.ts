@@ -165,6 +165,14 @@ export function sampleObjects(): FakeObject[] {
       name: 'Board Room', where: 'ad', sam: 'boardroom', upn: 'boardroom@contoso.example', alias: 'boardroom', addresses: ['boardroom@contoso.example'],
       recipient: { name: 'Board Room', type: 'RoomMailbox', primarySmtpAddress: 'boardroom@contoso.example', isDirSynced: true, isExchangeCloudManaged: false, adDn: dn('Board Room', `OU=Rooms,${BASE}`), userPrincipalName: 'boardroom@contoso.example' },
     },
+    {
+      name: 'Cloud Team', where: 'exo', alias: 'cloudteam', addresses: ['cloudteam@contoso.example'],
+      recipient: { name: 'Cloud Team', type: 'MailUniversalDistributionGroup', primarySmtpAddress: 'cloudteam@contoso.example', isDirSynced: false, isExchangeCloudManaged: null, exoId: '5f0c1e2d-0000-4000-8000-00000000c10d' },
+    },
+    {
+      name: 'Helpdesk', where: 'ad', sam: 'helpdesk', alias: 'helpdesk', addresses: ['helpdesk@contoso.example'],
+      recipient: { name: 'Helpdesk', type: 'MailUniversalSecurityGroup', primarySmtpAddress: 'helpdesk@contoso.example', isDirSynced: true, isExchangeCloudManaged: null, adDn: dn('Helpdesk', `OU=Groups,${BASE}`) },
+    },
     { name: 'Guest Gary', where: 'exo', alias: 'gary_guest', addresses: ['gary@elsewhere.example'], recipient: { name: 'Guest Gary', type: 'GuestMailUser', primarySmtpAddress: 'gary@elsewhere.example', isDirSynced: false, isExchangeCloudManaged: null } },
     // AD-only account (no mail): holds a logon name.
     { name: 'CN=Service Account,OU=Service,DC=corp,DC=example', where: 'ad', sam: 'svc-backup', upn: 'svc-backup@contoso.example' },

@@ -54,10 +54,18 @@ export function plausible(f: FieldDef): fc.Arbitrary<string> {
     case 'address':
       return fc.oneof({ weight: 1, arbitrary: address }, { weight: 2, arbitrary: fc.constantFrom('ada@contoso.example', 'grace@contoso.example', 'grace.hopper@contoso.example', 'ada.byron@contoso.example', 'allstaff@contoso.example') });
     case 'identity':
+      if (f.label === 'Group') return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('allstaff@contoso.example', 'cloudteam@contoso.example', 'helpdesk@contoso.example'));
+      if (f.label === 'Mailbox') return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('sales@contoso.example', 'cloud.only@contoso.example', 'grace.hopper@contoso.example'));
       // Half of the time a synced mailbox that holds a secondary address, so that address changes reach the deeper rules.
       return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('ada.byron@contoso.example', 'grace.hopper@contoso.example'));
     case 'members':
-      return fc.array(fc.constantFrom(...IDENTITIES), { maxLength: 4 }).map((a) => a.join(', '));
+    case 'users':
+      return fc.oneof(
+        fc.array(fc.constantFrom(...IDENTITIES), { maxLength: 4 }).map((a) => a.join(', ')),
+        fc.array(fc.constantFrom('ada.byron@contoso.example', 'grace.hopper@contoso.example', 'helpdesk@contoso.example', 'pat@partner.example'), { minLength: 1, maxLength: 3 }).map((a) => a.join(', ')),
+      );
+    case 'permission':
+      return fc.constantFrom('FullAccess', 'SendAs', 'SendOnBehalf', 'full access', 'send-as', 'nope');
     case 'usageLocation':
       return fc.constantFrom('DE', 'gb', 'Germany', 'XX', 'us');
     case 'capacity':
@@ -95,4 +103,5 @@ export const profiles: fc.Arbitrary<TenantProfile> = fc.constantFrom<TenantProfi
   PROFILE,
   { ...PROFILE, roomsKeepLicence: true, sync: 'cloud', naming: { ...PROFILE.naming, samAccountName: '{first}{l}', resourceSamAccountName: 'res-{name}' } },
   CLOUD_DEFAULT,
+  { ...PROFILE, adHasExchangeSchema: true },
 );

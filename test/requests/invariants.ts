@@ -80,6 +80,10 @@ export async function broken(r: RecipientRequest, profile: TenantProfile, lookup
       check(COUNTRY_CODES.includes(r.usageLocation), 'usageLocation');
       check(legalText(r.department, 64, false) && legalText(r.jobTitle, 128, false), 'department/title');
       break;
+    case 'shared-mailbox':
+      check((r.members ?? []).every((m) => ['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox', 'MailUser', 'MailUniversalSecurityGroup'].includes(m.type)), 'members can hold permissions');
+      check(r.members === undefined || r.members.length > 0, 'members given or none');
+      break;
     case 'room-mailbox':
       check(r.capacity === undefined || (Number.isInteger(r.capacity) && r.capacity >= 0 && r.capacity <= 10000), 'capacity');
       check(!profile.roomsKeepLicence || COUNTRY_CODES.includes(r.usageLocation ?? ''), 'room usageLocation');
@@ -107,6 +111,28 @@ export async function broken(r: RecipientRequest, profile: TenantProfile, lookup
     case 'offboarding':
       check(r.target.type === 'UserMailbox' && (!r.disableAccount || r.target.adDn !== undefined), 'offboarding target');
       check(r.disableAccount || r.convertToShared || r.removeLicence || r.hideFromAddressLists, 'something to do');
+      break;
+    case 'mailbox-permission-grant':
+    case 'mailbox-permission-revoke': {
+      const mailbox = ['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'];
+      check(mailbox.includes(r.target.type), 'permission on a mailbox');
+      check(['FullAccess', 'SendAs', 'SendOnBehalf'].includes(r.permission), 'permission');
+      check(r.users.length >= 1 && r.users.length <= 50, 'users count');
+      check(r.users.every((u) => [...mailbox, 'MailUser', 'MailUniversalSecurityGroup'].includes(u.type)), 'users can hold permissions');
+      check(r.users.every((u) => u.primarySmtpAddress.toLowerCase() !== r.target.primarySmtpAddress.toLowerCase()), 'not the mailbox itself');
+      check(new Set(r.users.map((u) => u.primarySmtpAddress.toLowerCase())).size === r.users.length, 'each user once');
+      check(r.kind === 'mailbox-permission-revoke' || (r.permission === 'FullAccess') === (r.autoMapping !== undefined), 'auto-mapping only for full access');
+      // Send on behalf kept in AD (synced, not cloud-managed, AD with Exchange's schema) names AD objects only.
+      const inAd = r.permission === 'SendOnBehalf' && r.target.isDirSynced && r.target.isExchangeCloudManaged !== true && profile.exchangeAttributeMode === 'ad-mastered' && profile.adHasExchangeSchema;
+      check(!inAd || r.users.every((u) => u.adDn !== undefined), 'send on behalf in AD names AD objects');
+      break;
+    }
+    case 'group-member-add':
+    case 'group-member-remove':
+      check(['MailUniversalDistributionGroup', 'MailUniversalSecurityGroup', 'MailNonUniversalGroup'].includes(r.target.type), 'a mail-enabled group');
+      check(r.members.length >= 1 && r.members.length <= 100, 'members count');
+      check(r.members.every((m) => m.primarySmtpAddress.toLowerCase() !== r.target.primarySmtpAddress.toLowerCase()), 'not the group itself');
+      check(!r.target.isDirSynced || (r.target.adDn !== undefined && r.members.every((m) => m.adDn !== undefined)), 'synced group: AD members');
       break;
     default:
       break;

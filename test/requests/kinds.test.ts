@@ -8,6 +8,7 @@ describe('kinds: the field schema', function () {
     assert.deepEqual([...KIND_IDS], [
       'user-mailbox', 'shared-mailbox', 'room-mailbox', 'equipment-mailbox', 'mail-user', 'mail-contact', 'distribution-group',
       'primary-address', 'secondary-address-add', 'secondary-address-remove', 'cloud-managed', 'mailbox-type', 'offboarding',
+      'mailbox-permission-grant', 'mailbox-permission-revoke', 'group-member-add', 'group-member-remove',
     ]);
     for (const id of KIND_IDS) assert.equal(KINDS[id].id, id);
   });

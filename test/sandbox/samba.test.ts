@@ -98,7 +98,7 @@ describe('sandbox: Samba AD domain controller', function () {
     }
     assert.deepEqual(
       EXTRA_ATTRIBUTES.map((a) => a.lDAPDisplayName).sort(),
-      ['mailNickname', 'msExchHideFromAddressLists', 'msExchRecipientTypeDetails', 'targetAddress'],
+      ['mailNickname', 'msExchHideFromAddressLists', 'msExchRecipientTypeDetails', 'publicDelegates', 'publicDelegatesBL', 'targetAddress'],
     );
 
     const sam = name('rm');
@@ -134,6 +134,19 @@ describe('sandbox: Samba AD domain controller', function () {
     assert.equal(c.targetAddress, `SMTP:partner-${sam}@partner.test`);
     assert.equal(c.msExchHideFromAddressLists, 'FALSE');
     assert.equal(c.msExchRecipientTypeDetails, '64');
+  });
+
+  it('links publicDelegates (send on behalf) as Exchange does: the delegate shows the mailbox in publicDelegatesBL', async function () {
+    const mailbox = `CN=Delegating ${name('pd')},${ou.dn}`;
+    const delegate = `CN=Delegate ${name('pe')},${ou.dn}`;
+    for (const [dn, sam] of [[mailbox, name('pf')], [delegate, name('pg')]] as const) {
+      await admin.add(dn, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: sam });
+    }
+    await admin.modify(mailbox, new Change({ operation: 'add', modification: new Attribute({ type: 'publicDelegates', values: [delegate] }) }));
+    assert.deepEqual((await readEntry(admin, mailbox, ['publicDelegates'])).publicDelegates, delegate);
+    assert.deepEqual((await readEntry(admin, delegate, ['publicDelegatesBL'])).publicDelegatesBL, mailbox);
+    await admin.modify(mailbox, new Change({ operation: 'delete', modification: new Attribute({ type: 'publicDelegates', values: [delegate] }) }));
+    assert.deepEqual([(await readEntry(admin, delegate, ['publicDelegatesBL'])).publicDelegatesBL].flat().filter(Boolean), [], 'the back link goes with the link');
   });
 
   it('takes mailNickname, targetAddress and proxyAddresses on a group', async function () {

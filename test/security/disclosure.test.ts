@@ -231,4 +231,30 @@ describe('no disclosure of requests through card verbs and commands', function (
     const after = await stored(failed.reference);
     assert.deepEqual([after.status, after.version], ['failed', before.version], 'nothing changed');
   });
+
+  it('a role refusal, of a card verb or a chat command, is audited: who tried what and the roles they have, nothing of the request', async function () {
+    const before = await storedRequest(app.store, pending.reference);
+    const { seq } = await app.store.audit.head();
+
+    const card = await pressText(megan, 'request.approve', pending.approve);
+    assert.match(card, /approve\W+needs the approver or admin role, and Megan Bowen does not have it\. Nothing was changed\./);
+    const chat = await reply(megan, `approve ${pending.reference}`);
+    assert.match(chat, /approve\W+needs the approver or admin role, and Megan Bowen does not have it\. Nothing was changed\./);
+    assert.match(await pressText(rita, 'request.approve', pending.approve), /approve\W+needs the approver or admin role, and Rita Requester does not have it/);
+
+    const events = await app.store.audit.list({ afterSeq: seq, limit: 200 });
+    const refusals = events.filter((e) => e.event === 'access.refused').map((e) => ({ actor: e.actorAadObjectId, name: e.actorName, requestRef: e.requestRef, data: e.data }));
+    assert.deepEqual(refusals, [
+      { actor: MEGAN.aadObjectId, name: MEGAN.name, requestRef: null, data: { via: 'card', verb: 'request.approve', action: 'approve', roles: [] } },
+      { actor: MEGAN.aadObjectId, name: MEGAN.name, requestRef: null, data: { via: 'chat', command: 'approve', roles: [] } },
+      { actor: RITA.aadObjectId, name: RITA.name, requestRef: null, data: { via: 'card', verb: 'request.approve', action: 'approve', roles: ['requester'] } },
+    ]);
+    for (const e of events) {
+      const text = JSON.stringify(e);
+      for (const secret of [pending.reference, pending.name, pending.alias]) assert.ok(!text.includes(secret), `an audit event carries "${secret}" of the request: ${text}`);
+    }
+
+    const after = await storedRequest(app.store, pending.reference);
+    assert.deepEqual([after?.record.status, after?.record.version, after?.decisions.length], [before?.record.status, before?.record.version, 0], 'nothing changed');
+  });
 });

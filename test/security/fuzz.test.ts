@@ -113,7 +113,7 @@ async function startWorld(): Promise<World> {
   const cloud: CloudClients = { graph: unreachable('graph'), exo: unreachable('exo'), close: () => undefined };
   const workflow = createWorkflow({ config, store, directory: unreachable<DirectoryClient>('directory'), cloud, notifications, log }, { runRequests: false });
   const lookup = new FakeLookup(sampleObjects());
-  const world: World = { store, runtime: createBotRuntime(config, { log, conversations: store.conversations }), workflow, adapter: new RecordingAdapter(), lookup, approvalsAsked, profile: PROFILE, dataDir };
+  const world: World = { store, runtime: createBotRuntime(config, { log, conversations: store.conversations, audit: store.audit }), workflow, adapter: new RecordingAdapter(), lookup, approvalsAsked, profile: PROFILE, dataDir };
   // The workflow's own use cases, but intake looks recipients up in the FakeLookup and validates against world.profile.
   const intake = new RequestIntake({
     store,
@@ -181,7 +181,9 @@ async function auditSince(store: Store, seq: number, now: number): Promise<NewAu
   return rows.map((r) => ({ event: r.event, requestRef: r.request_ref, actor: r.actor_aad_object_id, data: JSON.parse(r.data) as Record<string, unknown> }));
 }
 
-const REFUSAL_EVENTS = new Set(['request.validation-failed', 'request.refused']);
+/** The audit records a refusal may write: intake's, and the role refusal of a command or card verb (`access.refused`). */
+const REFUSAL_EVENTS = new Set(['request.validation-failed', 'request.refused', 'access.refused']);
+const onlyRoleRefusals = (events: readonly NewAuditEvent[]): boolean => events.every((e) => e.event === 'access.refused');
 
 /** A refusal: nothing but (at most) the audit record of the refusal itself, by this person, about no request. */
 function assertNothingWritten(before: Marks, after: Marks, events: readonly NewAuditEvent[], who: Person, auditAllowed: boolean, input: string): void {
@@ -346,6 +348,8 @@ const message = fc.tuple(oneLiner, fc.boolean()).map(([text, mention]) => (menti
 const asRead = (text: string): string => text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
 
 /** Whether the bot's table sends this text to the one-line request command (`new <kind> …` and the other request phrases). */
+const sameRecord = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 const PHRASE_RE = new RegExp(`^(${KIND_IDS.flatMap((k) => KINDS[k].command.phrases).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|')})(\\s.*)?$`, 'i');
 
 function cardsOf(sent: readonly Partial<Activity>[]): Card[] {
@@ -410,7 +414,8 @@ describe('security: fuzzing request intake through the bot', function () {
           if (tampered) {
             // A card that is not Mailroom's form: refused as out of date (or for the role), nothing written.
             refused++;
-            assertNothingWritten(before, after, events, who, false, input);
+            assert.ok(onlyRoleRefusals(events), `${input}: ${events.map((e) => e.event).join(', ')}`);
+            assertNothingWritten(before, after, events, who, who === ARNOLD, input);
             assert.match(answer, /out of date[\s\S]*Nothing was requested|requester role[\s\S]*Nothing was changed/, `${input}\n→ ${answer}`);
           } else if (after.requests > before.requests) {
             assert.equal(who, RITA, `${who.name} may not request, yet filed: ${input}`);
@@ -477,20 +482,24 @@ describe('security: fuzzing request intake through the bot', function () {
         assertReadable(answer, input);
         assertNoLiveLink(sent, input);
         if (!PHRASE_RE.test(read)) {
-          // Not a request phrase: another command (help, new, status …) or "not a Mailroom command"; nothing written.
-          assertNothingWritten(before, after, events, who, false, input);
+          // Not a request phrase: another command (help, new, status …) or "not a Mailroom command"; nothing written
+          // (but the audit of a role refusal, for a command the sender has no role for).
+          assert.ok(onlyRoleRefusals(events), `${input}: ${events.map((e) => e.event).join(', ')}`);
+          assertNothingWritten(before, after, events, who, true, input);
           other++;
           return;
         }
         if (who === ARNOLD) {
           assert.match(answer, /Not allowed[\s\S]*needs the requester role[\s\S]*Nothing was changed/, `${input}\n→ ${answer}`);
-          assertNothingWritten(before, after, events, who, false, input);
+          assert.deepEqual(events.map((e) => e.event), ['access.refused'], `the role refusal is audited: ${input}`);
+          assertNothingWritten(before, after, events, who, true, input);
           refused++;
           return;
         }
         const parsed = parseCommand(read);
-        if (parsed.ok && Object.keys(parsed.values).length === 0) {
-          // The phrase alone: the kind's empty form, nothing written.
+        const phraseOnly = parsed.ok && (Object.keys(parsed.values).length === 0 || Object.values(KINDS[parsed.kind].command.implies ?? {}).some((v) => sameRecord(v, parsed.values)));
+        if (phraseOnly) {
+          // The phrase alone: the kind's form (with what the phrase says, `grant full access`), nothing written.
           assert.equal(cardsOf(sent).length, 1, input);
           assert.ok(formInputs(cardsOf(sent)[0]).size > 0, `${input}\n→ ${answer}`);
           assertNothingWritten(before, after, events, who, false, input);

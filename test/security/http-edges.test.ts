@@ -181,7 +181,7 @@ describe('the HTTP edge of /api/messages', function () {
   });
 
   it('bounds what the "did you mean" matcher reads, and still suggests for typos', async function () {
-    const commands: CommandInfo[] = ['help', 'whoami', 'my approvals', 'check audit'].map((name) => ({ name, usage: name, description: '', roles: 'anyone' }));
+    const commands: CommandInfo[] = ['help', 'whoami', 'my approvals', 'check audit'].map((name) => ({ name, usage: name, description: '', roles: 'anyone', group: 'Help' }));
     for (const text of ['x'.repeat(200_000), `my ${'y'.repeat(200_000)} z`, `${'a '.repeat(100_000)}b`]) {
       const head = commandHead(text);
       assert.ok(head.length <= 40, `the matcher reads ${head.length} characters of a ${text.length}-character message`);

@@ -28,6 +28,7 @@ function portOf(client: DirectoryClient, overrides: Partial<AdDirectoryPort> = {
     setAttributes: (d, c) => client.setAttributes(d, c),
     addValues: (d, a, v) => client.addValues(d, a, v),
     removeValues: (d, a, v) => client.removeValues(d, a, v),
+    groupMembers: (g) => client.groupMembers(g),
     addGroupMembers: (g, m) => client.addGroupMembers(g, m),
     removeGroupMembers: (g, m) => client.removeGroupMembers(g, m),
     disableAccount: (d) => client.disableAccount(d),
@@ -199,7 +200,7 @@ describe('workflow: AD step executors against Samba AD', function () {
   it('offers an executor for every ad.* action, and DirectoryClient is the port', function () {
     const executors = adExecutors({ directory: client, vault });
     assert.deepEqual(executors.map((e) => e.action).sort(), [
-      'ad.addGroupMember', 'ad.createContact', 'ad.createGroup', 'ad.createUser', 'ad.deleteObject', 'ad.disableAccount', 'ad.removeGroupMember', 'ad.setAttributes', 'ad.setPrimaryAddress',
+      'ad.addGroupMember', 'ad.addPublicDelegate', 'ad.createContact', 'ad.createGroup', 'ad.createUser', 'ad.deleteObject', 'ad.disableAccount', 'ad.removeGroupMember', 'ad.removePublicDelegate', 'ad.setAttributes', 'ad.setPrimaryAddress',
     ]);
   });
 

@@ -71,7 +71,7 @@ describe('request lifecycle', function () {
     assert.equal((await lifecycle.runMove(other.id, 'running')).record?.status, 'running');
     const done = await lifecycle.runMove(other.id, 'done', { error: null, result: { ok: true }, notice: { message: `${other.reference} is done.` } });
     assert.deepEqual([done.record?.status, done.moved], ['done', true]);
-    assert.deepEqual((await store.outbox.claim('t', new Date(), 1000, 10)).map((e) => [e.requestId, e.message]), [[other.id, `${other.reference} is done.`]], 'the move and its notice were written together');
+    assert.deepEqual((await store.outbox.claim('t', 1000, 10)).map((e) => [e.requestId, e.message]), [[other.id, `${other.reference} is done.`]], 'the move and its notice were written together');
     assert.equal((await lifecycle.runMove(other.id, 'failed', { error: 'late failure' })).record?.status, 'done', 'a done request is not failed afterwards');
   });
 });

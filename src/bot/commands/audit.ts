@@ -14,6 +14,7 @@ export function auditCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' |
     usage: 'audit R-12',
     description: "Shows a request's audit trail.",
     roles: 'anyone',
+    group: 'Audit & admin',
     pattern: new RegExp(`^audit\\s+${REF}$`, 'i'),
     async handle(ctx, turn, m) {
       const reference = m[1] ?? '';

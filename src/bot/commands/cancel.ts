@@ -10,6 +10,7 @@ export function cancelCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' 
     usage: 'cancel R-12',
     description: 'Cancels a request that has not finished: before it runs, or while it runs (the step under way finishes, nothing after it runs).',
     roles: ['requester', 'approver', 'admin'],
+    group: 'Run',
     pattern: new RegExp(`^cancel\\s+${REF}$`, 'i'),
     async handle(ctx, turn, m) {
       const res = await useCases.runControl.cancel(actorOf(turn), m[1] ?? '', undefined);

@@ -1,15 +1,29 @@
 import type { Role } from '../roles';
 
-/** What `help` lists: each command with the roles that may use it ('anyone' = every allowed user). */
+/**
+ * The headings `help` lists commands under, in this order. Every command names its group where it is defined (its
+ * `commands/<cmd>.ts`), so a new command cannot be left out of the list.
+ */
+export const COMMAND_GROUPS = ['Look up', 'Request', 'Decide', 'Run', 'Audit & admin', 'Help'] as const;
+export type CommandGroup = (typeof COMMAND_GROUPS)[number];
+
+/** What `help` lists: each command with the roles that may use it ('anyone' = every allowed user) and its heading. */
 export interface CommandInfo {
   readonly name: string;
   readonly usage: string;
   readonly description: string;
   readonly roles: readonly Role[] | 'anyone';
+  readonly group: CommandGroup;
 }
 
 export function allowedFor(cmd: Pick<CommandInfo, 'roles'>, roles: readonly Role[]): boolean {
   return cmd.roles === 'anyone' || cmd.roles.some((r) => roles.includes(r));
+}
+
+/** The commands these roles allow, under their headings in COMMAND_GROUPS order (registration order within one); no empty heading. */
+export function groupedFor<C extends Pick<CommandInfo, 'roles' | 'group'>>(commands: readonly C[], roles: readonly Role[]): { title: CommandGroup; commands: C[] }[] {
+  const allowed = commands.filter((c) => allowedFor(c, roles));
+  return COMMAND_GROUPS.map((title) => ({ title, commands: allowed.filter((c) => c.group === title) })).filter((g) => g.commands.length > 0);
 }
 
 /** Edit distance counting a swap of neighbours as one edit (optimal string alignment), for "did you mean". */
@@ -45,9 +59,9 @@ export function commandHead(text: string): string {
     .slice(0, MATCHER_MAX_CHARS);
 }
 
-export function suggest(text: string, commands: readonly CommandInfo[]): CommandInfo | undefined {
+export function suggest<C extends Pick<CommandInfo, 'name'>>(text: string, commands: readonly C[]): C | undefined {
   const words = commandHead(text).split(' ');
-  let best: { cmd: CommandInfo; d: number } | undefined;
+  let best: { cmd: C; d: number } | undefined;
   for (const cmd of commands) {
     const n = cmd.name.split(' ').length;
     const head = words.slice(0, n).join(' ');

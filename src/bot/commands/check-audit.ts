@@ -13,6 +13,7 @@ export function checkAuditCommand({ useCases, cards }: Pick<HandlerDeps, 'useCas
     usage: 'check audit [<event> <hash>]',
     description: 'Verifies the audit log (and, given one, a published head).',
     roles: ['admin'],
+    group: 'Audit & admin',
     pattern: /^(?:check|verify) audit(?: log)?(?:\s+(\d{1,12})\s+([0-9a-fA-F]{64}))?$/i,
     async handle(ctx, _turn, m) {
       const expect = m[1] !== undefined && m[2] !== undefined ? { seq: Number(m[1]), hash: m[2].toLowerCase() } : undefined;

@@ -15,6 +15,7 @@ export function decisionCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases
   return {
     ...info,
     roles: ['approver', 'admin'],
+    group: 'Decide',
     async handle(ctx, turn, m) {
       const res = await useCases.approvals.decide(actorOf(turn), m[1] ?? '', undefined, outcome, m[2]);
       await ctx.sendActivity(res.ok ? noticeReply(cards, titles[0], `${res.reference}: ${res.view.statusText}`, 'good') : noticeReply(cards, titles[1], res.message, 'warning'));

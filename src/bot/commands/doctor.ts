@@ -10,6 +10,7 @@ export function doctorCommand({ doctor, cards }: { doctor: () => Promise<DoctorR
     usage: 'doctor',
     description: 'Checks the directory, Graph, Exchange Online, sync, licences and the app package, and says what to fix.',
     roles: ['admin'],
+    group: 'Audit & admin',
     pattern: /^doctor$/i,
     async handle(ctx) {
       const report = await doctor();

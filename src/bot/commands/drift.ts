@@ -10,6 +10,7 @@ export function driftCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' |
     usage: 'drift report',
     description: 'Lists cloud-managed mailboxes whose Exchange attributes differ between AD and Exchange Online.',
     roles: ['admin'],
+    group: 'Audit & admin',
     pattern: /^drift( report)?$/i,
     async handle(ctx, turn) {
       if (!useCases.cloudManaged) return void (await ctx.sendActivity(notAvailableReply(cards)));

@@ -15,6 +15,7 @@ export function exportAuditCommand({ useCases }: Pick<HandlerDeps, 'useCases'>):
     usage: 'export audit',
     description: 'Exports the whole audit log as CSV.',
     roles: ['admin'],
+    group: 'Audit & admin',
     pattern: /^export audit( log)?$/i,
     async handle(ctx, turn) {
       const { rows, file, csv, chain } = await useCases.audit.exportAll(actorOf(turn));

@@ -8,6 +8,7 @@ export function healthCommand({ cards, readiness }: Pick<HandlerDeps, 'cards' | 
     usage: 'health',
     description: 'Shows whether the store and the configured back ends are reachable.',
     roles: ['admin'],
+    group: 'Audit & admin',
     pattern: /^health$/i,
     async handle(ctx) {
       const report = await readiness();

@@ -13,6 +13,7 @@ export function myApprovalsCommand({ useCases, cards }: Pick<HandlerDeps, 'useCa
     usage: 'my approvals',
     description: 'Lists the requests that wait for your decision.',
     roles: ['approver', 'admin'],
+    group: 'Decide',
     pattern: /^my approvals?$/i,
     async handle(ctx, turn) {
       const items = await useCases.approvals.listAwaiting(actorOf(turn));

@@ -10,6 +10,7 @@ export function myRequestsCommand({ useCases, cards }: Pick<HandlerDeps, 'useCas
     usage: 'my requests',
     description: 'Lists your requests, newest first.',
     roles: ['requester'],
+    group: 'Look up',
     pattern: /^my requests?$/i,
     async handle(ctx, turn) {
       const items = await useCases.views.listMine(actorOf(turn));

@@ -22,6 +22,7 @@ export function newRequestCommand({ useCases, cards }: Pick<HandlerDeps, 'useCas
     usage: 'new mailbox first=Ada last=Lovelace department=Research',
     description: `Request in one line, or without values to get the form. Kinds: ${KIND_IDS.map((k) => KINDS[k].command.phrases[0] ?? k).join(', ')}.`,
     roles: ['requester'],
+    group: 'Request',
     pattern: new RegExp(`^(${PHRASES.map(escaped).join('|')})(\\s.*)?$`, 'i'),
     async handle(ctx, turn, match) {
       const parsed = parseCommand(match[0]);
@@ -30,8 +31,12 @@ export function newRequestCommand({ useCases, cards }: Pick<HandlerDeps, 'useCas
         if (parsed.kind) await sendCard(ctx, formCard(cards, parsed.kind, {}, []));
         return;
       }
-      if (Object.keys(parsed.values).length === 0) {
-        await sendCard(ctx, formCard(cards, parsed.kind, {}, []));
+      // Only what the phrase itself says (`grant full access`): the form, with that filled in.
+      const onlyImplied = Object.values(KINDS[parsed.kind].command.implies ?? {}).some(
+        (v) => Object.keys(v).length === Object.keys(parsed.values).length && Object.entries(v).every(([k, x]) => parsed.values[k] === x),
+      );
+      if (Object.keys(parsed.values).length === 0 || onlyImplied) {
+        await sendCard(ctx, formCard(cards, parsed.kind, parsed.values, []));
         return;
       }
       const result = await useCases.intake.submit(actorOf(turn), parsed.kind, parsed.values, 'command');

@@ -10,6 +10,7 @@ export function newCommand({ cards }: Pick<HandlerDeps, 'cards'>): CommandHandle
     usage: 'new',
     description: 'Pick a request kind and fill in its form.',
     roles: ['requester'],
+    group: 'Request',
     pattern: /^new( request)?$/i,
     async handle(ctx) {
       const kinds = KIND_IDS.map((k) => ({ id: k, title: KINDS[k].title, description: KINDS[k].description }));

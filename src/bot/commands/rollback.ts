@@ -11,6 +11,7 @@ export function rollbackCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases
     description: 'Shows what a roll back of a stopped or cancelled request removes (what Mailroom created) and what stays, to confirm; "rollback R-12 now" starts it.',
     // The request's requester, its kind's approvers and admins: checked (and refusals audited) per request.
     roles: 'anyone',
+    group: 'Run',
     pattern: new RegExp(`^roll\\s?-?back\\s+${REF}(\\s+now)?$`, 'i'),
     async handle(ctx, turn, m) {
       const reference = m[1] ?? '';

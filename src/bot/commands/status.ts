@@ -10,6 +10,7 @@ export function statusCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' 
     usage: 'status R-12',
     description: 'Shows a request, its plan and where it stands.',
     roles: 'anyone',
+    group: 'Look up',
     pattern: new RegExp(`^status\\s+${REF}$`, 'i'),
     async handle(ctx, turn, m) {
       const reference = m[1] ?? '';

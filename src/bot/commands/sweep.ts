@@ -10,6 +10,7 @@ export function sweepCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' |
     usage: 'sweep cloud-managed',
     description: 'Makes every dir-synced mailbox that is not yet cloud-managed cloud-managed, and reports.',
     roles: ['admin'],
+    group: 'Audit & admin',
     pattern: /^sweep( cloud-?managed)?$/i,
     async handle(ctx, turn) {
       if (!useCases.cloudManaged) return void (await ctx.sendActivity(notAvailableReply(cards)));

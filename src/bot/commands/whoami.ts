@@ -8,6 +8,7 @@ export function whoamiCommand({ cards }: Pick<HandlerDeps, 'cards'>): CommandHan
     usage: 'whoami',
     description: 'Shows who Mailroom thinks you are and your roles.',
     roles: 'anyone',
+    group: 'Help',
     pattern: /^who ?am ?i$/i,
     async handle(ctx, turn) {
       await ctx.sendActivity({

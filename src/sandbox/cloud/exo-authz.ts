@@ -23,7 +23,13 @@ import { DIRECTORY_ROLE_TEMPLATE_IDS } from './tenant-model';
  * `Get-ManagementRoleEntry '<Role>\*'` (https://learn.microsoft.com/powershell/exchange/find-exchange-cmdlet-permissions).
  */
 export const MANAGEMENT_ROLE_CMDLETS: Readonly<Record<string, readonly string[]>> = {
-  'Mail Recipients': ['Get-Recipient', 'Get-User', 'Get-Mailbox', 'Set-Mailbox', 'Get-MailUser', 'Set-MailUser', 'Get-MailContact', 'Set-MailContact', 'Get-Contact'],
+  'Mail Recipients': [
+    'Get-Recipient', 'Get-User', 'Get-Mailbox', 'Set-Mailbox', 'Get-MailUser', 'Set-MailUser', 'Get-MailContact', 'Set-MailContact', 'Get-Contact',
+    // Managing existing mailboxes includes their permissions, Send As and settings (Add-MailboxPermission's and
+    // Add-RecipientPermission's "Find the permissions required": check a tenant with Get-ManagementRole -Cmdlet).
+    'Get-MailboxPermission', 'Add-MailboxPermission', 'Remove-MailboxPermission', 'Get-RecipientPermission', 'Add-RecipientPermission', 'Remove-RecipientPermission',
+    'Get-CalendarProcessing', 'Set-CalendarProcessing', 'Get-MailboxAutoReplyConfiguration', 'Set-MailboxAutoReplyConfiguration',
+  ],
   'Mail Recipient Creation': ['Get-Recipient', 'Get-User', 'Get-AcceptedDomain', 'New-Mailbox', 'New-MailUser', 'New-MailContact', 'Remove-Mailbox', 'Remove-MailUser', 'Remove-MailContact'],
   'Distribution Groups': [
     'Get-Recipient', 'Get-Group', 'Get-DistributionGroup', 'Get-DistributionGroupMember', 'Set-DistributionGroup', 'New-DistributionGroup', 'Remove-DistributionGroup',
@@ -33,7 +39,12 @@ export const MANAGEMENT_ROLE_CMDLETS: Readonly<Record<string, readonly string[]>
   'Security Group Creation and Membership': [
     'Get-Recipient', 'Get-DistributionGroup', 'Get-DistributionGroupMember', 'New-DistributionGroup', 'Remove-DistributionGroup', 'Add-DistributionGroupMember', 'Remove-DistributionGroupMember',
   ],
-  'View-Only Recipients': ['Get-Recipient', 'Get-User', 'Get-Mailbox', 'Get-MailUser', 'Get-MailContact', 'Get-Contact', 'Get-Group', 'Get-DistributionGroup', 'Get-DistributionGroupMember'],
+  'View-Only Recipients': [
+    'Get-Recipient', 'Get-User', 'Get-Mailbox', 'Get-MailUser', 'Get-MailContact', 'Get-Contact', 'Get-Group', 'Get-DistributionGroup', 'Get-DistributionGroupMember',
+    'Get-MailboxPermission', 'Get-RecipientPermission', 'Get-CalendarProcessing',
+  ],
+  // The Help Desk role group's role for people's mailbox options (automatic replies, calendar processing).
+  'User Options': ['Get-CalendarProcessing', 'Set-CalendarProcessing', 'Get-MailboxAutoReplyConfiguration', 'Set-MailboxAutoReplyConfiguration'],
   'View-Only Configuration': ['Get-AcceptedDomain', 'Get-OrganizationConfig'],
   'Organization Configuration': ['Get-OrganizationConfig', 'Set-OrganizationConfig'],
 };

@@ -31,7 +31,7 @@ import {
   writeScopeMessage,
   type RecipientTypeDetails,
 } from './rules';
-import type { EntraContact, EntraUser, ExoRecipient, Tenant } from './tenant';
+import type { AutoReplyState, CalendarProcessingChanges, EntraContact, EntraUser, ExoRecipient, MailboxAce, Tenant } from './tenant';
 
 const DEFAULT_PAGE = 1000;
 const COMMON_PARAMETERS = ['ErrorAction', 'WarningAction', 'InformationAction', 'Confirm', 'Verbose', 'Debug', 'WhatIf', 'Force'];
@@ -186,8 +186,12 @@ function mailboxProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
     UsageLocation: u?.usageLocation ?? null,
     ArchiveStatus: 'None',
     LitigationHoldEnabled: false,
-    ForwardingSmtpAddress: null,
-    GrantSendOnBehalfTo: [],
+    ForwardingAddress: r.forwardingAddress ? recipientName(t, r.forwardingAddress) : null,
+    ForwardingSmtpAddress: r.forwardingSmtpAddress ?? null,
+    DeliverToMailboxAndForward: r.deliverToMailboxAndForward ?? false,
+    GrantSendOnBehalfTo: names(t, t.sendOnBehalfOf(r.externalDirectoryObjectId)),
+    MessageCopyForSentAsEnabled: r.messageCopyForSentAsEnabled ?? false,
+    MessageCopyForSendOnBehalfEnabled: r.messageCopyForSendOnBehalfEnabled ?? false,
   };
 }
 
@@ -475,6 +479,542 @@ const MAIL_USERS: RecipientTypeDetails[] = ['MailUser', 'GuestMailUser'];
 const GROUPS: RecipientTypeDetails[] = ['MailUniversalDistributionGroup', 'MailUniversalSecurityGroup'];
 const GET = ['Identity', 'Filter', 'ResultSize', 'RecipientTypeDetails'];
 
+// ---------------------------------------------------------------------------------------------
+// Delegation and mailbox settings: mailbox permissions, Send As, calendar processing, automatic replies
+// ---------------------------------------------------------------------------------------------
+//
+// All of these are Exchange Online's own data (the mailbox's security descriptor, its calendar and mailbox-store
+// settings): Entra Connect syncs none of them ("Microsoft Entra Connect Sync: Attributes synchronized to Microsoft Entra
+// ID", Exchange Online: publicDelegates is synced, altRecipient and the ACLs are not), so Exchange takes them on synced
+// mailboxes as well, cloud-managed or not. GrantSendOnBehalfTo (publicDelegates) is the exception: rules.ts refuses it
+// on a dir-synced mailbox that is not IsExchangeCloudManaged.
+
+/** Mailbox rights Add-MailboxPermission takes ("AccessRights … Valid values are"); Remove-MailboxPermission also lists SendAs. */
+const MAILBOX_RIGHTS = ['ChangeOwner', 'ChangePermission', 'DeleteItem', 'ExternalAccount', 'FullAccess', 'ReadPermission'];
+const INHERITANCE_TYPES = ['None', 'All', 'Children', 'Descendents', 'SelfAndChildren'];
+const SELF = 'NT AUTHORITY\\SELF';
+/** "You can use this cmdlet to add a maximum of 500 permission entries (ACEs) to a mailbox." (Add-MailboxPermission) */
+const MAX_MAILBOX_ACES = 500;
+/** Who can be a trustee (SecurityPrincipalIdParameter): users with or without a mailbox, mail users, mail-enabled security groups. */
+const PRINCIPAL_TYPES: RecipientTypeDetails[] = ['User', 'UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox', 'MailUser', 'GuestMailUser', 'MailUniversalSecurityGroup'];
+/** Who can send on behalf ("must a mailbox, mail user or mail-enabled security group"). */
+const SEND_ON_BEHALF_TYPES: RecipientTypeDetails[] = ['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox', 'MailUser', 'GuestMailUser', 'MailUniversalSecurityGroup'];
+
+/** An enumeration value in its documented spelling, or PowerShell's conversion error for the parameter. */
+function enumValue(parameter: string, value: string, valid: readonly string[], type: string): string {
+  const hit = valid.find((v) => v.toLowerCase() === value.trim().toLowerCase());
+  if (hit) return hit;
+  throw new ExoError(
+    'ParameterBinding',
+    `Cannot process argument transformation on parameter '${parameter}'. Cannot convert value "${value}" to type "${type}". Error: "Unable to match the identifier name ${value} to a valid enumerator name. Specify one of the following enumerator names and try again: ${valid.join(', ')}"`,
+  );
+}
+
+function notFoundObject(identity: string): ExoError {
+  return new ExoError('NotFound', `Couldn't find object "${identity}". Please make sure that it was spelled correctly or specify a different object.`);
+}
+
+/** A security principal named by any of its identities, `DOMAIN\sAMAccountName` included (synced users). */
+function matchesPrincipal(t: Tenant, r: ExoRecipient, identity: string): boolean {
+  if (matchesIdentity(t, r, identity)) return true;
+  const bs = identity.lastIndexOf('\\');
+  if (bs <= 0) return false;
+  const sam = userOf(t, r)?.onPremisesSamAccountName;
+  return sam !== null && sam !== undefined && sam.toLowerCase() === identity.slice(bs + 1).trim().toLowerCase();
+}
+
+/** The trustee a -User / -Trustee parameter names; anything that is not a security principal is refused. */
+function securityPrincipal(ctx: EmulatorContext, identity: string, parameter: string): ExoRecipient {
+  const hits = ctx.tenant.recipients().filter((r) => matchesPrincipal(ctx.tenant, r, identity));
+  if (hits.length === 0) throw notFoundObject(identity);
+  if (hits.length > 1) throw new ExoError('Ambiguous', `The operation couldn't be performed because '${identity}' matches multiple entries.`);
+  const r = hits[0]!;
+  if (!PRINCIPAL_TYPES.includes(r.recipientTypeDetails)) {
+    throw new ExoError(
+      'Argument',
+      `"${r.name}" is a ${r.recipientTypeDetails}, not a security principal: -${parameter} takes a user, a mail user or a mail-enabled security group. Nothing was changed.`,
+    );
+  }
+  return r;
+}
+
+/** A recipient (RecipientIdParameter) of one of `types`, by any identity; `what` says what the parameter takes. */
+function recipientOfTypes(ctx: EmulatorContext, identity: string, types: readonly RecipientTypeDetails[], parameter: string, what: string): ExoRecipient {
+  const hits = ctx.tenant.recipients().filter((r) => r.recipientTypeDetails !== 'User' && matchesIdentity(ctx.tenant, r, identity));
+  if (hits.length === 0) throw notFoundObject(identity);
+  if (hits.length > 1) throw new ExoError('Ambiguous', `The operation couldn't be performed because '${identity}' matches multiple entries.`);
+  const r = hits[0]!;
+  if (!types.includes(r.recipientTypeDetails)) {
+    throw new ExoError('Argument', `"${r.name}" is a ${r.recipientTypeDetails}: -${parameter} takes ${what}. Nothing was changed.`);
+  }
+  return r;
+}
+
+/** How a trustee shows in Get-MailboxPermission's User and Get-RecipientPermission's Trustee: a user's UPN, else its name. */
+function principalName(t: Tenant, entraId: string): string | null {
+  const u = t.userById(entraId);
+  if (u) return u.userPrincipalName;
+  return t.recipientOf(entraId)?.name ?? null;
+}
+
+/** A recipient's name by Entra object id (GrantSendOnBehalfTo, ForwardingAddress, BookInPolicy …); null once it is gone. */
+function recipientName(t: Tenant, entraId: string): string | null {
+  return t.recipientOf(entraId)?.name ?? null;
+}
+
+function names(t: Tenant, ids: readonly string[] | undefined, name: (t: Tenant, id: string) => string | null = recipientName): string[] {
+  return (ids ?? []).map((id) => name(t, id)).filter((n): n is string => n !== null);
+}
+
+/**
+ * A multivalued recipient property: the full list (`Value1,Value2`, replacing what is there), `$null` (empty), or
+ * `@{Add=…; Remove=…}` (`{"Add":[…],"Remove":[…]}`), each value resolved to an Entra object id.
+ */
+function recipientListChange(current: readonly string[], v: unknown, resolveId: (identity: string) => string): string[] {
+  if (v === null) return [];
+  if (isRecord(v)) {
+    const get = (k: string): string[] => {
+      const key = Object.keys(v).find((x) => x.toLowerCase() === k);
+      return key ? list(v[key]) : [];
+    };
+    const keys = Object.keys(v).filter((k) => !k.startsWith('@'));
+    const unknown = keys.find((k) => !['add', 'remove'].includes(k.toLowerCase()));
+    if (unknown) throw new ExoError('ParameterBinding', `The hashtable key '${unknown}' is not valid for a multivalued property: use Add and Remove. Nothing was changed.`);
+    const remove = new Set(get('remove').map(resolveId));
+    const next = current.filter((id) => !remove.has(id));
+    for (const id of get('add').map(resolveId)) if (!next.includes(id)) next.push(id);
+    return next;
+  }
+  const out: string[] = [];
+  for (const id of list(v).map(resolveId)) if (!out.includes(id)) out.push(id);
+  return out;
+}
+
+/** Exchange's warning when Remove-*Permission finds nothing to remove (quoted in TechNet Wiki 31321, "The ACE doesn't exist on the object"). */
+function aceMissingWarning(t: Tenant, r: ExoRecipient, trustee: ExoRecipient): string {
+  return `Can't remove the access control entry on the object "${distinguishedName(t, r)}" for account "${principalName(t, trustee.externalDirectoryObjectId) ?? trustee.name}" because the ACE doesn't exist on the object.`;
+}
+
+function mailboxPermissionRow(t: Tenant, r: ExoRecipient, ace: MailboxAce): Record<string, unknown> | null {
+  const user = principalName(t, ace.trusteeId);
+  if (user === null) return null; // the trustee is gone: an unresolved SID, which Exchange hides by default
+  return { Identity: r.name, User: user, AccessRights: [...ace.accessRights], IsInherited: false, Deny: ace.deny, InheritanceType: ace.inheritanceType, IsValid: true, ObjectState: 'Unchanged' };
+}
+
+/** Get-MailboxPermission's rows: the owner's own entry (NT AUTHORITY\SELF) for a mailbox, then the entries added. */
+function mailboxPermissionRows(t: Tenant, r: ExoRecipient): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  if (isMailboxType(r.recipientTypeDetails)) {
+    rows.push({ Identity: r.name, User: SELF, AccessRights: ['FullAccess', 'ReadPermission'], IsInherited: false, Deny: false, InheritanceType: 'All', IsValid: true, ObjectState: 'Unchanged' });
+  }
+  for (const ace of r.mailboxPermissions ?? []) {
+    const row = mailboxPermissionRow(t, r, ace);
+    if (row) rows.push(row);
+  }
+  return rows;
+}
+
+function recipientPermissionRow(r: ExoRecipient, trustee: string): Record<string, unknown> {
+  return { Identity: r.name, Trustee: trustee, AccessControlType: 'Allow', AccessRights: ['SendAs'], IsInherited: false, InheritanceType: 'None', IsValid: true, ObjectState: 'Unchanged' };
+}
+
+/** Get-RecipientPermission's rows for a recipient: SELF's Send As on a mailbox, then the trustees added. */
+function recipientPermissionRows(t: Tenant, r: ExoRecipient): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = isMailboxType(r.recipientTypeDetails) ? [recipientPermissionRow(r, SELF)] : [];
+  for (const id of r.sendAs ?? []) {
+    const name = principalName(t, id);
+    if (name !== null) rows.push(recipientPermissionRow(r, name));
+  }
+  return rows;
+}
+
+function accessRightsList(p: Params, cmdlet: string, valid: readonly string[]): string[] {
+  const raw = list(p.get('AccessRights'));
+  if (raw.length === 0) throw new ExoError('ParameterBinding', `Cannot process command because of one or more missing mandatory parameters: AccessRights. (${cmdlet})`);
+  return [...new Set(raw.map((v) => enumValue('AccessRights', v, valid, 'Microsoft.Exchange.Management.RecipientTasks.MailboxRights')))];
+}
+
+function sendAsRights(p: Params, cmdlet: string): void {
+  const raw = list(p.get('AccessRights'));
+  if (raw.length === 0) throw new ExoError('ParameterBinding', `Cannot process command because of one or more missing mandatory parameters: AccessRights. (${cmdlet})`);
+  for (const v of raw) {
+    if (v.trim().toLowerCase() !== 'sendas') {
+      throw new ExoError('ParameterBinding', `Cannot bind parameter 'AccessRights': "${v}" is not valid. The only valid value for this parameter is SendAs. Nothing was changed.`);
+    }
+  }
+}
+
+function refuseUnsimulated(p: Params, parameters: string[], cmdlet: string): void {
+  for (const name of parameters) {
+    if (p.has(name)) {
+      throw new ExoError('Argument', `${cmdlet} -${name} is valid in Exchange Online, but the Mailroom sandbox does not simulate it (no Microsoft 365 groups, owners or soft-deleted mailboxes). Nothing was changed.`);
+    }
+  }
+}
+
+const PERMISSION_TARGETS: RecipientTypeDetails[] = ['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox', 'MailUser'];
+
+const getMailboxPermission: Cmdlet = {
+  parameters: ['Identity', 'User', 'Owner', 'ResultSize', 'IncludeUnresolvedPermissions', 'ReadFromDomainController', 'GroupMailbox', 'SoftDeletedMailbox'],
+  run: (ctx, p) => {
+    refuseUnsimulated(p, ['Owner', 'GroupMailbox', 'SoftDeletedMailbox'], 'Get-MailboxPermission');
+    const t = ctx.tenant;
+    const r = resolve(ctx, byType(t, PERMISSION_TARGETS), required(p, 'Identity', 'Get-MailboxPermission'));
+    let rows = mailboxPermissionRows(t, r);
+    const user = str(p, 'User');
+    if (user !== undefined) {
+      const trustee = securityPrincipal(ctx, user, 'User');
+      const name = principalName(t, trustee.externalDirectoryObjectId);
+      rows = rows.filter((row) => row.User === name);
+    }
+    return { values: rows, warnings: [] };
+  },
+};
+
+const addMailboxPermission: Cmdlet = {
+  parameters: ['Identity', 'User', 'AccessRights', 'AutoMapping', 'Deny', 'InheritanceType', 'Owner', 'GroupMailbox', 'IgnoreDefaultScope'],
+  run: (ctx, p) => {
+    const cmdlet = 'Add-MailboxPermission';
+    refuseUnsimulated(p, ['Owner', 'GroupMailbox'], cmdlet);
+    const t = ctx.tenant;
+    const r = resolve(ctx, byType(t, PERMISSION_TARGETS), required(p, 'Identity', cmdlet));
+    if (list(p.get('AccessRights')).some((v) => v.trim().toLowerCase() === 'sendas')) {
+      throw new ExoError('Argument', 'Exchange Online grants Send As with Add-RecipientPermission -AccessRights SendAs, not with Add-MailboxPermission. Nothing was changed.');
+    }
+    const rights = accessRightsList(p, cmdlet, MAILBOX_RIGHTS);
+    const trustee = securityPrincipal(ctx, required(p, 'User', cmdlet), 'User');
+    const deny = bool(p, 'Deny') === true;
+    const inheritance = enumValue('InheritanceType', str(p, 'InheritanceType') ?? 'All', INHERITANCE_TYPES, 'System.DirectoryServices.ActiveDirectorySecurityInheritance');
+    const autoMapping = bool(p, 'AutoMapping') ?? true;
+    const aces = structuredClone(r.mailboxPermissions ?? []);
+    const id = trustee.externalDirectoryObjectId;
+    let ace = aces.find((a) => a.trusteeId === id && a.deny === deny);
+    const added = rights.filter((x) => !(ace?.accessRights ?? []).includes(x));
+    if (added.length === 0) {
+      // Granting what the trustee already has changes nothing and is no error (the sandbox's wording).
+      return { values: [mailboxPermissionRow(t, r, ace!)!], warnings: [`${principalName(t, id)} already has ${rights.join(', ')} on "${r.name}"${deny ? ' (deny)' : ''}; nothing was changed.`] };
+    }
+    if (!ace) {
+      if (aces.length >= MAX_MAILBOX_ACES) {
+        // The limit's error as Exchange Online reports it (quoted in "Exchange Online max ACL limit", thextrabit.com).
+        throw new ExoError('InvalidOperation', `The mailbox ${r.exchangeGuid} has reached the limit of maximum allowed access control entries of ${MAX_MAILBOX_ACES}. Clean existing entries and rearrange them leveraging groups for assigning the same permissions to multiple users.`);
+      }
+      ace = { trusteeId: id, accessRights: [], deny, inheritanceType: inheritance, autoMapping };
+      aces.push(ace);
+    }
+    ace.accessRights.push(...added);
+    // Auto-mapping is set when FullAccess is granted; changing it needs a remove and a new grant (the AutoMapping note).
+    if (added.includes('FullAccess')) ace.autoMapping = autoMapping && trustee.recipientTypeDetails !== 'MailUniversalSecurityGroup';
+    t.updateRecipient(r.guid, { mailboxPermissions: aces });
+    return { values: [mailboxPermissionRow(t, r, ace)!], warnings: [] };
+  },
+};
+
+const removeMailboxPermission: Cmdlet = {
+  parameters: ['Identity', 'User', 'AccessRights', 'Deny', 'InheritanceType', 'BypassMasterAccountSid', 'ClearAutoMapping', 'ResetDefault', 'GroupMailbox', 'SoftDeletedMailbox', 'IgnoreDefaultScope'],
+  run: (ctx, p) => {
+    const cmdlet = 'Remove-MailboxPermission';
+    refuseUnsimulated(p, ['GroupMailbox', 'SoftDeletedMailbox'], cmdlet);
+    const t = ctx.tenant;
+    const r = resolve(ctx, byType(t, PERMISSION_TARGETS), required(p, 'Identity', cmdlet));
+    const aces = structuredClone(r.mailboxPermissions ?? []);
+    if (bool(p, 'ResetDefault') === true || bool(p, 'ClearAutoMapping') === true) {
+      if (p.has('User') || p.has('AccessRights')) {
+        throw new ExoError('ParameterBinding', 'Parameter set cannot be resolved using the specified named parameters: ResetDefault and ClearAutoMapping do not take User or AccessRights. Nothing was changed.');
+      }
+      // ResetDefault: "only the mailbox owner has Full Access"; ClearAutoMapping: "exclude this mailbox from auto-mapping for all users".
+      const next = bool(p, 'ResetDefault') === true ? [] : aces.map((a) => ({ ...a, autoMapping: false }));
+      const changed = t.updateRecipient(r.guid, { mailboxPermissions: next });
+      return { values: [], warnings: changed ? [] : [noChangeWarning(r)] };
+    }
+    const rights = accessRightsList(p, cmdlet, [...MAILBOX_RIGHTS, 'SendAs']);
+    const trustee = securityPrincipal(ctx, required(p, 'User', cmdlet), 'User');
+    const deny = bool(p, 'Deny') === true;
+    if (p.has('InheritanceType')) enumValue('InheritanceType', str(p, 'InheritanceType') ?? '', INHERITANCE_TYPES, 'System.DirectoryServices.ActiveDirectorySecurityInheritance');
+    const ace = aces.find((a) => a.trusteeId === trustee.externalDirectoryObjectId && a.deny === deny);
+    if (!ace || !rights.some((x) => ace.accessRights.includes(x))) return { values: [], warnings: [aceMissingWarning(t, r, trustee)] };
+    ace.accessRights = ace.accessRights.filter((x) => !rights.includes(x));
+    t.updateRecipient(r.guid, { mailboxPermissions: aces.filter((a) => a.accessRights.length > 0) });
+    return { values: [], warnings: [] };
+  },
+};
+
+const getRecipientPermission: Cmdlet = {
+  parameters: ['Identity', 'Trustee', 'AccessRights', 'ResultSize', 'ReadFromDomainController'],
+  run: (ctx, p) => {
+    const t = ctx.tenant;
+    const identity = str(p, 'Identity');
+    const targets = t.recipients().filter((r) => r.recipientTypeDetails !== 'User');
+    const scope = identity !== undefined ? [resolve(ctx, targets, identity)] : targets;
+    if (p.has('AccessRights')) sendAsRights(p, 'Get-RecipientPermission');
+    let rows = scope.flatMap((r) => recipientPermissionRows(t, r));
+    const trusteeId = str(p, 'Trustee');
+    if (trusteeId !== undefined) {
+      const trustee = securityPrincipal(ctx, trusteeId, 'Trustee');
+      const name = principalName(t, trustee.externalDirectoryObjectId);
+      rows = rows.filter((row) => row.Trustee === name);
+    }
+    const size = str(p, 'ResultSize');
+    if (size !== undefined && size.toLowerCase() !== 'unlimited') {
+      const n = Number(size);
+      if (!Number.isInteger(n) || n < 0) {
+        throw new ExoError('ParameterBinding', `Cannot process argument transformation on parameter 'ResultSize'. Cannot convert value "${size}" to type "Microsoft.Exchange.Data.Unlimited\`1[System.UInt32]".`);
+      }
+      rows = rows.slice(0, n);
+    }
+    return { values: rows, warnings: [] };
+  },
+};
+
+function recipientPermissionChange(cmdlet: 'Add-RecipientPermission' | 'Remove-RecipientPermission'): Cmdlet {
+  return {
+    parameters: ['Identity', 'Trustee', 'AccessRights', 'Deny'],
+    run: (ctx, p) => {
+      const t = ctx.tenant;
+      const r = resolve(ctx, t.recipients().filter((x) => x.recipientTypeDetails !== 'User'), required(p, 'Identity', cmdlet));
+      sendAsRights(p, cmdlet);
+      if (p.has('Deny')) throw new ExoError('ParameterBinding', "A parameter cannot be found that matches parameter name 'Deny'.");
+      const trustee = securityPrincipal(ctx, required(p, 'Trustee', cmdlet), 'Trustee');
+      const id = trustee.externalDirectoryObjectId;
+      const current = r.sendAs ?? [];
+      const name = principalName(t, id) ?? trustee.name;
+      if (cmdlet === 'Add-RecipientPermission') {
+        if (current.includes(id)) {
+          // Already there: nothing changes and it is no error (the sandbox's wording).
+          return { values: [recipientPermissionRow(r, name)], warnings: [`${name} already has SendAs on "${r.name}"; nothing was changed.`] };
+        }
+        t.updateRecipient(r.guid, { sendAs: [...current, id] });
+        return { values: [recipientPermissionRow(r, name)], warnings: [] };
+      }
+      if (!current.includes(id)) return { values: [], warnings: [aceMissingWarning(t, r, trustee)] };
+      t.updateRecipient(r.guid, { sendAs: current.filter((x) => x !== id) });
+      return { values: [], warnings: [] };
+    },
+  };
+}
+
+/** Set-Mailbox's delegation and forwarding parameters (validated; the write-scope check has run). */
+function mailboxDelegationChanges(ctx: EmulatorContext, p: Params, r: ExoRecipient): RecipientChange {
+  const change: RecipientChange = {};
+  if (p.has('GrantSendOnBehalfTo')) {
+    change.grantSendOnBehalfTo = recipientListChange(ctx.tenant.sendOnBehalfOf(r.externalDirectoryObjectId), p.get('GrantSendOnBehalfTo'), (id) =>
+      recipientOfTypes(ctx, id, SEND_ON_BEHALF_TYPES, 'GrantSendOnBehalfTo', 'a mailbox, a mail user or a mail-enabled security group').externalDirectoryObjectId,
+    );
+  }
+  if (p.has('ForwardingAddress')) {
+    const v = str(p, 'ForwardingAddress');
+    if (v === undefined || v.trim() === '') change.forwardingAddress = null;
+    else {
+      const target = recipientOfTypes(ctx, v, ALL_TYPES.filter((x) => x !== 'User'), 'ForwardingAddress', 'a recipient in the organisation');
+      if (target.guid === r.guid) throw new ExoError('Argument', `"${r.name}" can't forward to itself. Nothing was changed.`);
+      change.forwardingAddress = target.externalDirectoryObjectId;
+    }
+  }
+  if (p.has('ForwardingSmtpAddress')) {
+    const v = str(p, 'ForwardingSmtpAddress');
+    if (v === undefined || v.trim() === '') change.forwardingSmtpAddress = null;
+    else {
+      const { prefix, address } = splitProxy(v.trim());
+      if (prefix.toLowerCase() !== 'smtp' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) {
+        throw new ExoError('ParameterBinding', `Cannot process argument transformation on parameter 'ForwardingSmtpAddress'. Cannot convert value "${v}" to type "Microsoft.Exchange.Data.ProxyAddress": it is not an SMTP address. Nothing was changed.`);
+      }
+      change.forwardingSmtpAddress = `smtp:${address}`;
+    }
+  }
+  const keep = bool(p, 'DeliverToMailboxAndForward');
+  if (keep !== undefined) change.deliverToMailboxAndForward = keep;
+  const sentAs = bool(p, 'MessageCopyForSentAsEnabled');
+  if (sentAs !== undefined) change.messageCopyForSentAsEnabled = sentAs;
+  const onBehalf = bool(p, 'MessageCopyForSendOnBehalfEnabled');
+  if (onBehalf !== undefined) change.messageCopyForSendOnBehalfEnabled = onBehalf;
+  return change;
+}
+
+// --- Calendar processing (Set-CalendarProcessing's page: valid values and defaults) ----------------------------------
+
+type CalendarSetting =
+  | { kind: 'bool'; def: boolean }
+  | { kind: 'int'; def: number; min: number; max: number }
+  | { kind: 'enum'; def: string; values: string[]; type: string }
+  | { kind: 'text' }
+  | { kind: 'recipients' };
+
+const INT32_MAX = 2147483647;
+const CALENDAR_SETTINGS: Record<string, CalendarSetting> = {
+  // Default: AutoAccept on resource mailboxes (Exchange Online, since November 2018), AutoUpdate on user mailboxes.
+  AutomateProcessing: { kind: 'enum', def: 'AutoUpdate', values: ['None', 'AutoUpdate', 'AutoAccept'], type: 'Microsoft.Exchange.Data.Storage.CalendarProcessingFlags' },
+  AddAdditionalResponse: { kind: 'bool', def: false },
+  AdditionalResponse: { kind: 'text' },
+  AddNewRequestsTentatively: { kind: 'bool', def: true },
+  AddOrganizerToSubject: { kind: 'bool', def: true },
+  AllBookInPolicy: { kind: 'bool', def: true },
+  AllowConflicts: { kind: 'bool', def: false },
+  AllowRecurringMeetings: { kind: 'bool', def: true },
+  AllRequestInPolicy: { kind: 'bool', def: false },
+  AllRequestOutOfPolicy: { kind: 'bool', def: false },
+  BookingType: { kind: 'enum', def: 'Standard', values: ['Standard', 'Reserved'], type: 'Microsoft.Exchange.Data.Storage.ResourceBookingType' },
+  BookingWindowInDays: { kind: 'int', def: 180, min: 0, max: 1080 },
+  BookInPolicy: { kind: 'recipients' },
+  ConflictPercentageAllowed: { kind: 'int', def: 0, min: 0, max: 100 },
+  DeleteAttachments: { kind: 'bool', def: true },
+  DeleteComments: { kind: 'bool', def: true },
+  DeleteNonCalendarItems: { kind: 'bool', def: true },
+  DeleteSubject: { kind: 'bool', def: true },
+  EnableResponseDetails: { kind: 'bool', def: true },
+  EnforceCapacity: { kind: 'bool', def: false },
+  EnforceSchedulingHorizon: { kind: 'bool', def: true },
+  ForwardRequestsToDelegates: { kind: 'bool', def: true },
+  MaximumConflictInstances: { kind: 'int', def: 0, min: 0, max: INT32_MAX },
+  MaximumDurationInMinutes: { kind: 'int', def: 1440, min: 0, max: INT32_MAX },
+  MinimumDurationInMinutes: { kind: 'int', def: 0, min: 0, max: INT32_MAX },
+  OrganizerInfo: { kind: 'bool', def: true },
+  ProcessExternalMeetingMessages: { kind: 'bool', def: false },
+  RemoveCanceledMeetings: { kind: 'bool', def: false },
+  RemoveForwardedMeetingNotifications: { kind: 'bool', def: false },
+  RemoveOldMeetingMessages: { kind: 'bool', def: true },
+  RemovePrivateProperty: { kind: 'bool', def: true },
+  RequestInPolicy: { kind: 'recipients' },
+  RequestOutOfPolicy: { kind: 'recipients' },
+  ResourceDelegates: { kind: 'recipients' },
+  ScheduleOnlyDuringWorkHours: { kind: 'bool', def: false },
+  TentativePendingApproval: { kind: 'bool', def: true },
+};
+
+function isResource(r: ExoRecipient): boolean {
+  return r.recipientTypeDetails === 'RoomMailbox' || r.recipientTypeDetails === 'EquipmentMailbox';
+}
+
+function calendarDefault(r: ExoRecipient, name: string, s: CalendarSetting): string | number | boolean | string[] | null {
+  if (name === 'AutomateProcessing') return isResource(r) ? 'AutoAccept' : 'AutoUpdate';
+  if (s.kind === 'recipients') return [];
+  if (s.kind === 'text') return null;
+  return s.def;
+}
+
+function calendarProcessingProps(t: Tenant, r: ExoRecipient): Record<string, unknown> {
+  const out: Record<string, unknown> = { Identity: r.name, MailboxOwnerId: r.name };
+  const changed = r.calendarProcessing ?? {};
+  for (const [name, s] of Object.entries(CALENDAR_SETTINGS)) {
+    const v = name in changed ? changed[name]! : calendarDefault(r, name, s);
+    out[name] = s.kind === 'recipients' ? names(t, Array.isArray(v) ? v : []) : v;
+  }
+  out.IsValid = true;
+  out.ObjectState = 'Unchanged';
+  return out;
+}
+
+const setCalendarProcessing: Cmdlet = {
+  parameters: ['Identity', 'IgnoreDefaultScope', ...Object.keys(CALENDAR_SETTINGS)],
+  run: (ctx, p) => {
+    const t = ctx.tenant;
+    const r = resolve(ctx, byType(t, MAILBOXES), required(p, 'Identity', 'Set-CalendarProcessing'));
+    const next: CalendarProcessingChanges = structuredClone(r.calendarProcessing ?? {});
+    for (const [name, s] of Object.entries(CALENDAR_SETTINGS)) {
+      if (!p.has(name)) continue;
+      const raw = p.get(name);
+      let v: string | number | boolean | string[] | null;
+      if (s.kind === 'bool') v = bool(p, name) ?? s.def;
+      else if (s.kind === 'text') v = str(p, name) ?? null;
+      else if (s.kind === 'enum') v = enumValue(name, str(p, name) ?? '', s.values, s.type);
+      else if (s.kind === 'int') {
+        const n = Number(raw);
+        if (raw === null || typeof raw === 'boolean' || !Number.isInteger(n)) {
+          throw new ExoError('ParameterBinding', `Cannot process argument transformation on parameter '${name}'. Cannot convert value "${String(raw)}" to type "System.Int32".`);
+        }
+        if (n < s.min || n > s.max) {
+          throw new ExoError('ParameterBinding', `Cannot validate argument on parameter '${name}'. The ${n} argument is outside the valid range ${s.min} to ${s.max}. Nothing was changed.`);
+        }
+        v = n;
+      } else {
+        v = recipientListChange([], raw, (id) => recipientOfTypes(ctx, id, ALL_TYPES.filter((x) => x !== 'User'), name, 'users or groups with an address').externalDirectoryObjectId);
+      }
+      if (name === 'AutomateProcessing' && !isResource(r) && v !== calendarDefault(r, name, s)) {
+        // "The default value for user mailboxes is AutoUpdate, but you can't change the value on a user mailbox."
+        throw new ExoError('InvalidOperation', `AutomateProcessing can only be changed on a room or equipment mailbox; "${r.name}" is a ${r.recipientTypeDetails}, where it stays AutoUpdate. Nothing was changed.`);
+      }
+      next[name] = v;
+    }
+    const changed = t.updateRecipient(r.guid, { calendarProcessing: next });
+    return { values: [], warnings: changed ? [] : [noChangeWarning(r)] };
+  },
+};
+
+// --- Automatic replies (Set-MailboxAutoReplyConfiguration) -----------------------------------------------------------
+
+const AUTO_REPLY_STATES = ['Disabled', 'Enabled', 'Scheduled'];
+const EXTERNAL_AUDIENCES = ['None', 'Known', 'All'];
+const AUTO_REPLY_DEFAULT: AutoReplyState = { autoReplyState: 'Disabled', externalAudience: 'All', internalMessage: null, externalMessage: null, startTime: null, endTime: null };
+
+function autoReplyProps(r: ExoRecipient): Record<string, unknown> {
+  const a = r.autoReply ?? AUTO_REPLY_DEFAULT;
+  return {
+    Identity: r.name,
+    MailboxOwnerId: r.name,
+    AutoReplyState: a.autoReplyState,
+    StartTime: a.startTime,
+    EndTime: a.endTime,
+    InternalMessage: a.internalMessage,
+    ExternalMessage: a.externalMessage,
+    ExternalAudience: a.externalAudience,
+    AutoDeclineFutureRequestsWhenOOF: false,
+    CreateOOFEvent: false,
+    DeclineAllEventsForScheduledOOF: false,
+    DeclineEventsForScheduledOOF: false,
+    IsValid: true,
+    ObjectState: 'Unchanged',
+  };
+}
+
+function dateParam(p: Params, name: string): string | null | undefined {
+  if (!p.has(name)) return undefined;
+  const v = str(p, name);
+  if (v === undefined || v.trim() === '') return null;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new ExoError('ParameterBinding', `Cannot process argument transformation on parameter '${name}'. Cannot convert value "${v}" to type "System.DateTime".`);
+  return new Date(ms).toISOString();
+}
+
+const setAutoReply: Cmdlet = {
+  parameters: ['Identity', 'AutoReplyState', 'ExternalAudience', 'InternalMessage', 'ExternalMessage', 'StartTime', 'EndTime', 'IgnoreDefaultScope'],
+  run: (ctx, p) => {
+    const t = ctx.tenant;
+    const r = resolve(ctx, byType(t, MAILBOXES), required(p, 'Identity', 'Set-MailboxAutoReplyConfiguration'));
+    const next: AutoReplyState = { ...(r.autoReply ?? AUTO_REPLY_DEFAULT) };
+    const state = str(p, 'AutoReplyState');
+    if (state !== undefined) next.autoReplyState = enumValue('AutoReplyState', state, AUTO_REPLY_STATES, 'Microsoft.Exchange.Data.Storage.Management.OofState');
+    const audience = str(p, 'ExternalAudience');
+    if (audience !== undefined) next.externalAudience = enumValue('ExternalAudience', audience, EXTERNAL_AUDIENCES, 'Microsoft.Exchange.Data.Storage.Management.ExternalAudience');
+    if (p.has('InternalMessage')) next.internalMessage = str(p, 'InternalMessage') ?? null;
+    if (p.has('ExternalMessage')) next.externalMessage = str(p, 'ExternalMessage') ?? null;
+    const start = dateParam(p, 'StartTime');
+    if (start !== undefined) next.startTime = start;
+    const end = dateParam(p, 'EndTime');
+    if (end !== undefined) next.endTime = end;
+    if (next.autoReplyState === 'Scheduled') {
+      // "StartTime … used only when AutoReplyState is Scheduled"; a schedule needs both ends, the start first.
+      if (!next.startTime || !next.endTime) {
+        throw new ExoError('Argument', `A Scheduled automatic reply for "${r.name}" needs StartTime and EndTime. Nothing was changed.`);
+      }
+      if (Date.parse(next.endTime) <= Date.parse(next.startTime)) {
+        throw new ExoError('Argument', `The EndTime (${next.endTime}) of the automatic reply for "${r.name}" must be later than its StartTime (${next.startTime}). Nothing was changed.`);
+      }
+    }
+    const changed = t.updateRecipient(r.guid, { autoReply: next });
+    return { values: [], warnings: changed ? [] : [noChangeWarning(r)] };
+  },
+};
+
+function mailboxSettingGet(cmdlet: string, render: (t: Tenant, r: ExoRecipient) => Record<string, unknown>): Cmdlet {
+  return {
+    parameters: ['Identity', 'ReadFromDomainController', 'ResultSize'],
+    run: (ctx, p) => {
+      const r = resolve(ctx, byType(ctx.tenant, MAILBOXES), required(p, 'Identity', cmdlet));
+      return { values: [render(ctx.tenant, r)], warnings: [] };
+    },
+  };
+}
+
+
 const CMDLETS: Record<string, Cmdlet> = {
   'Get-User': {
     parameters: GET,
@@ -506,13 +1046,13 @@ const CMDLETS: Record<string, Cmdlet> = {
     },
   },
   'Set-Mailbox': {
-    parameters: ['Identity', 'Type', 'IsExchangeCloudManaged', 'ResourceCapacity', 'ForwardingSmtpAddress', 'DeliverToMailboxAndForward', 'MessageCopyForSentAsEnabled', 'MessageCopyForSendOnBehalfEnabled', 'GrantSendOnBehalfTo', 'Name', ...ADDRESS_PARAMETERS],
+    parameters: ['Identity', 'Type', 'IsExchangeCloudManaged', 'ResourceCapacity', 'ForwardingAddress', 'ForwardingSmtpAddress', 'DeliverToMailboxAndForward', 'MessageCopyForSentAsEnabled', 'MessageCopyForSendOnBehalfEnabled', 'GrantSendOnBehalfTo', 'Name', ...ADDRESS_PARAMETERS],
     run: (ctx, p) => {
       const t = ctx.tenant;
       const r = resolve(ctx, byType(t, MAILBOXES), required(p, 'Identity', 'Set-Mailbox'));
       refuse('Set-Mailbox', r, [...p.keys()].filter((k) => k !== 'Identity' && k !== 'ResourceCapacity'));
       const warnings: string[] = [];
-      const change = commonChanges(p, r);
+      const change = { ...commonChanges(p, r), ...mailboxDelegationChanges(ctx, p, r) };
       if (p.has('ResourceCapacity')) {
         const raw = p.get('ResourceCapacity');
         const n = raw === null ? null : Number(raw);
@@ -738,6 +1278,16 @@ const CMDLETS: Record<string, Cmdlet> = {
       return { values: [], warnings: [] };
     },
   },
+  'Get-MailboxPermission': getMailboxPermission,
+  'Add-MailboxPermission': addMailboxPermission,
+  'Remove-MailboxPermission': removeMailboxPermission,
+  'Get-RecipientPermission': getRecipientPermission,
+  'Add-RecipientPermission': recipientPermissionChange('Add-RecipientPermission'),
+  'Remove-RecipientPermission': recipientPermissionChange('Remove-RecipientPermission'),
+  'Get-CalendarProcessing': mailboxSettingGet('Get-CalendarProcessing', calendarProcessingProps),
+  'Set-CalendarProcessing': setCalendarProcessing,
+  'Get-MailboxAutoReplyConfiguration': mailboxSettingGet('Get-MailboxAutoReplyConfiguration', (_t, r) => autoReplyProps(r)),
+  'Set-MailboxAutoReplyConfiguration': setAutoReply,
   'Add-DistributionGroupMember': groupMembership('Add-DistributionGroupMember'),
   'Remove-DistributionGroupMember': groupMembership('Remove-DistributionGroupMember'),
 };

@@ -117,6 +117,7 @@ function userJson(t: Tenant, u: EntraUser, skus = t.skus()): Record<string, unkn
     otherMails: [],
     preferredLanguage: null,
     proxyAddresses,
+    signInSessionsValidFromDateTime: u.signInSessionsValidFromDateTime ?? u.createdDateTime,
     surname: u.surname,
     usageLocation: u.usageLocation,
     userPrincipalName: u.userPrincipalName,
@@ -443,6 +444,11 @@ function decodeSkipToken(token: string | null): number {
 const READ_USERS = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 /** https://learn.microsoft.com/graph/api/user-update: User.ReadWrite.All; Directory.ReadWrite.All. */
 const WRITE_USERS = ['User.ReadWrite.All', 'Directory.ReadWrite.All'];
+/**
+ * https://learn.microsoft.com/graph/api/user-revokesigninsessions, Application: User.RevokeSessions.All; User.ReadWrite.All,
+ * Directory.ReadWrite.All.
+ */
+const REVOKE_SESSIONS = ['User.RevokeSessions.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'];
 /** https://learn.microsoft.com/graph/api/user-assignlicense: LicenseAssignment.ReadWrite.All; Directory.ReadWrite.All, User.ReadWrite.All. */
 const WRITE_LICENCES = ['LicenseAssignment.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'];
 /** https://learn.microsoft.com/graph/api/group-list-members (and group-get, group-list): GroupMember.Read.All and the higher ones. */
@@ -593,6 +599,44 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
       requireRole(call, WRITE_LICENCES);
       const u = findUserOr404(t, key);
       return reply(200, { '@odata.context': `${meta}#users/$entity`, ...applySelect(userJson(t, u), null, USER_DEFAULT_SELECT, 'user') });
+    }
+    if (sub === 'revokeSignInSessions' && subKey === undefined) {
+      if (m !== 'POST') return methodNotAllowed();
+      requireRole(call, REVOKE_SESSIONS);
+      t.revokeSignInSessions(key);
+      // The documented answer (a known issue: the API was meant to answer 204).
+      return reply(200, { '@odata.context': `${meta}#Edm.Boolean`, value: true });
+    }
+    if (sub === 'manager') {
+      // user-list-manager (GET: READ_USERS), user-post-manager (PUT $ref) and user-delete-manager (DELETE $ref): WRITE_USERS.
+      if (subKey === undefined) {
+        if (m !== 'GET') return methodNotAllowed();
+        requireRole(call, READ_USERS);
+        const found = t.managerOf(key);
+        if (!found) throw graphNotFound('manager');
+        const o = directoryObjectJson(t, found.obj.id)!;
+        const select = parseSelect(call.query);
+        const defaults = found.kind === 'user' ? USER_DEFAULT_SELECT : Object.keys(contactJson(emptyContact()));
+        return reply(200, { '@odata.context': `${meta}#directoryObjects/$entity`, '@odata.type': o['@odata.type'], ...applySelect(o, select, defaults, found.kind === 'user' ? 'user' : 'orgContact') });
+      }
+      if (subKey === '$ref' && subSub === undefined) {
+        if (m === 'PUT') {
+          requireRole(call, WRITE_USERS);
+          findUserOr404(t, key);
+          const ref = bodyObject(call)['@odata.id'];
+          const mm = typeof ref === 'string' ? /([0-9a-fA-F-]{36})\/?$/.exec(ref) : null;
+          if (!mm?.[1]) throw new GraphError(400, 'Request_BadRequest', `Invalid object identifier '${typeof ref === 'string' ? ref : ''}'.`);
+          t.setManager(key, mm[1]);
+          return reply(204);
+        }
+        if (m === 'DELETE') {
+          requireRole(call, WRITE_USERS);
+          t.removeManager(key);
+          return reply(204);
+        }
+        return methodNotAllowed();
+      }
+      return segmentNotFound(subKey);
     }
     if (sub === 'memberOf' && subKey === undefined) {
       if (m !== 'GET') return methodNotAllowed();

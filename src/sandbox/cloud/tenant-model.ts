@@ -52,6 +52,16 @@ export interface AdUserInput {
   usageLocation?: string | null;
   /** extensionAttribute1..15 → EXO CustomAttribute1..15; key `extensionAttribute3` etc. */
   extensionAttributes?: Record<string, string | null | undefined>;
+  /**
+   * AD `manager`, as the immutable id (or objectGUID) of the manager's AD object; resolved when that object is synced
+   * (Entra Connect syncs `manager` to the Entra user's manager, a reference attribute mastered in AD).
+   */
+  manager?: string | null;
+  /**
+   * AD `publicDelegates` (Exchange's GrantSendOnBehalfTo), as immutable ids (or objectGUIDs) of the delegates; only
+   * where AD has the attribute. Entra Connect syncs it to Exchange Online while AD masters the mailbox's Exchange attributes.
+   */
+  publicDelegates?: string[];
 }
 
 /** A contact as read from AD. */
@@ -230,6 +240,13 @@ export interface EntraUser {
   licenseAssignmentStates: LicenceAssignment[];
   /** `ExchangeAttributesCloudManagedByDefault` when this user was first synced. */
   cloudManagedByDefaultAtFirstSync: boolean;
+  /**
+   * The manager of a cloud user (an Entra object id), set with `PUT /users/{id}/manager/$ref`. A synced user's manager
+   * comes from AD (`ad.manager`). Absent in older saved state.
+   */
+  managerId?: string | null;
+  /** signInSessionsValidFromDateTime: reset by revokeSignInSessions; absent until the first revocation. */
+  signInSessionsValidFromDateTime?: string | null;
   /** The last AD state applied (synced users only). */
   ad: AdUserInput | null;
 }
@@ -315,6 +332,51 @@ export interface ExoRecipient {
   resourceCapacity?: number | null;
   /** Cloud distribution groups: the owners (recipient names) New-/Set-DistributionGroup -ManagedBy gave; absent in older saved state. */
   managedBy?: string[];
+  /** Mailboxes: Add-/Remove-MailboxPermission entries (Exchange Online's own, never synced); absent in older saved state. */
+  mailboxPermissions?: MailboxAce[];
+  /** Add-/Remove-RecipientPermission SendAs trustees (Entra object ids); absent in older saved state. */
+  sendAs?: string[];
+  /** Mailboxes: GrantSendOnBehalfTo (publicDelegates), as Entra object ids of the delegates; absent in older saved state. */
+  grantSendOnBehalfTo?: string[];
+  /** Mailboxes: ForwardingAddress, the Entra object id of an internal recipient; absent in older saved state. */
+  forwardingAddress?: string | null;
+  /** Mailboxes: ForwardingSmtpAddress as Exchange shows it (`smtp:user@example.com`); absent in older saved state. */
+  forwardingSmtpAddress?: string | null;
+  deliverToMailboxAndForward?: boolean;
+  messageCopyForSentAsEnabled?: boolean;
+  messageCopyForSendOnBehalfEnabled?: boolean;
+  /** Mailboxes: what Set-CalendarProcessing changed (the rest are the documented defaults); absent in older saved state. */
+  calendarProcessing?: CalendarProcessingChanges;
+  /** Mailboxes: Set-MailboxAutoReplyConfiguration's settings; absent until the first change (then: Disabled, no messages). */
+  autoReply?: AutoReplyState;
+}
+
+/** One mailbox permission entry (ACE) added with Add-MailboxPermission. */
+export interface MailboxAce {
+  /** The trustee's Entra object id (a user with or without mailbox, or a mail-enabled security group). */
+  trusteeId: string;
+  /** MailboxRights: FullAccess, ReadPermission, ChangePermission, ChangeOwner, DeleteItem, ExternalAccount. */
+  accessRights: string[];
+  deny: boolean;
+  /** ActiveDirectorySecurityInheritance: None, All, Children, Descendents, SelfAndChildren (default All). */
+  inheritanceType: string;
+  /** Add-MailboxPermission -AutoMapping (default $true); only meaningful with FullAccess. */
+  autoMapping: boolean;
+}
+
+/** Set-CalendarProcessing values that differ from the defaults; recipient lists are Entra object ids. */
+export type CalendarProcessingChanges = Record<string, string | number | boolean | string[] | null>;
+
+/** Set-MailboxAutoReplyConfiguration's state of a mailbox. */
+export interface AutoReplyState {
+  /** Disabled, Enabled or Scheduled. */
+  autoReplyState: string;
+  /** ExternalAudience: None, Known or All. */
+  externalAudience: string;
+  internalMessage: string | null;
+  externalMessage: string | null;
+  startTime: string | null;
+  endTime: string | null;
 }
 
 interface PendingMailbox {

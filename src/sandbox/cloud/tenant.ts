@@ -59,12 +59,15 @@ import {
   type AnyEntraObject,
   type AppRegistration,
   type AppSeed,
+  type AutoReplyState,
+  type CalendarProcessingChanges,
   type DirectoryRoleName,
   type EntraContact,
   type EntraGroup,
   type EntraUser,
   type ExoRecipient,
   type LicenceAssignment,
+  type MailboxAce,
   type SkuSeed,
   type SkuState,
   type SyncJobState,
@@ -80,11 +83,14 @@ export type {
   AdGroupInput,
   AdUserInput,
   AppRegistration,
+  AutoReplyState,
+  CalendarProcessingChanges,
   DirectoryRoleName,
   EntraContact,
   EntraGroup,
   EntraUser,
   ExoRecipient,
+  MailboxAce,
   SyncJobState,
   SyncJobStatusCode,
   SyncOutcome,
@@ -936,6 +942,9 @@ export class Tenant {
     }
     const custom = customAttributesFromAd(ad.extensionAttributes);
     if (full || JSON.stringify(customAttributesFromAd(prev?.extensionAttributes)) !== JSON.stringify(custom)) rec.customAttributes = custom;
+    // publicDelegates (GrantSendOnBehalfTo) comes from AD while AD masters the mailbox (see sendOnBehalfOf): handing
+    // the mailbox back to AD (IsExchangeCloudManaged False) drops what Exchange set.
+    if (full && (rec.grantSendOnBehalfTo ?? []).length > 0) rec.grantSendOnBehalfTo = [];
     rec.reapplyFromAd = false;
     rec.whenChanged = now;
   }
@@ -1334,6 +1343,76 @@ export class Tenant {
     return out;
   }
 
+  /**
+   * A mailbox's GrantSendOnBehalfTo as Entra object ids: AD's `publicDelegates` (those synced) while AD masters the
+   * mailbox's Exchange attributes (rules.adMastersExchangeAttributes), else what Exchange set (Set-Mailbox).
+   */
+  sendOnBehalfOf(entraId: string): string[] {
+    const rec = this.recipientOf(entraId);
+    if (!rec) return [];
+    if (!adMastersExchangeAttributes(rec)) return [...(rec.grantSendOnBehalfTo ?? [])];
+    const refs = this.userIndex.get(entraId)?.ad?.publicDelegates ?? [];
+    return refs
+      .map((ref) => this.byImmutableId(isGuid(ref.replace(/[{}]/g, '')) ? immutableIdFromObjectGuid(ref) : ref)?.obj.id)
+      .filter((id): id is string => id !== undefined);
+  }
+
+  /**
+   * A user's manager (Graph `GET /users/{id}/manager`): for a synced user the object AD's `manager` names, once it is
+   * synced (a reference Entra Connect syncs from AD); for a cloud user the one set with {@link setManager}. Null when
+   * there is none or it no longer exists.
+   */
+  managerOf(userKey: string): AnyEntraObject | null {
+    this.tick();
+    const u = this.findUser(userKey);
+    if (!u) throw graphNotFound(userKey);
+    if (u.onPremisesSyncEnabled) {
+      const ref = blankToNull(u.ad?.manager);
+      if (!ref) return null;
+      const found = this.byImmutableId(isGuid(ref.replace(/[{}]/g, '')) ? immutableIdFromObjectGuid(ref) : ref);
+      return found ? (this.directoryObject(found.obj.id) ?? null) : null;
+    }
+    return u.managerId ? (this.directoryObject(u.managerId) ?? null) : null;
+  }
+
+  /**
+   * Graph `PUT /users/{id}/manager/$ref` (a user or organizational contact). A synced user's manager is mastered in AD
+   * (Entra Connect syncs `manager`): refused as Graph refuses AD-mastered properties.
+   */
+  setManager(userKey: string, managerId: string): void {
+    this.tick();
+    const u = this.findUser(userKey);
+    if (!u) throw graphNotFound(userKey);
+    const m = this.directoryObject(managerId);
+    if (!m) throw graphNotFound(managerId);
+    if (m.kind === 'group') throw new GraphError(400, 'Request_BadRequest', 'A group cannot be the manager of a user: the manager must be a user or an organizational contact.');
+    if (m.obj.id === u.id) throw new GraphError(400, 'Request_BadRequest', 'A user cannot be their own manager.');
+    if (u.onPremisesSyncEnabled) throw graphSyncedObjectReadOnly();
+    u.managerId = m.obj.id;
+  }
+
+  /** Graph `DELETE /users/{id}/manager/$ref`. 404 when the user has no manager; refused for synced users (AD masters it). */
+  removeManager(userKey: string): void {
+    this.tick();
+    const u = this.findUser(userKey);
+    if (!u) throw graphNotFound(userKey);
+    if (u.onPremisesSyncEnabled) throw graphSyncedObjectReadOnly();
+    if (!u.managerId) throw graphNotFound('manager');
+    u.managerId = null;
+  }
+
+  /**
+   * Graph `POST /users/{id}/revokeSignInSessions`: resets signInSessionsValidFromDateTime to now (synced users too: it
+   * is no AD attribute). Returns the new value.
+   */
+  revokeSignInSessions(userKey: string): string {
+    this.tick();
+    const u = this.findUser(userKey);
+    if (!u) throw graphNotFound(userKey);
+    u.signInSessionsValidFromDateTime = this.iso();
+    return u.signInSessionsValidFromDateTime;
+  }
+
   // ===========================================================================================
   // Entra writes (Graph)
   // ===========================================================================================
@@ -1713,6 +1792,16 @@ export class Tenant {
       displayName?: string;
       resourceCapacity?: number | null;
       managedBy?: string[];
+      mailboxPermissions?: MailboxAce[];
+      sendAs?: string[];
+      grantSendOnBehalfTo?: string[];
+      forwardingAddress?: string | null;
+      forwardingSmtpAddress?: string | null;
+      deliverToMailboxAndForward?: boolean;
+      messageCopyForSentAsEnabled?: boolean;
+      messageCopyForSendOnBehalfEnabled?: boolean;
+      calendarProcessing?: CalendarProcessingChanges;
+      autoReply?: AutoReplyState;
     },
   ): boolean {
     this.tick();
@@ -1721,6 +1810,17 @@ export class Tenant {
     const before = JSON.stringify(rec);
     if (change.resourceCapacity !== undefined) rec.resourceCapacity = change.resourceCapacity;
     if (change.managedBy !== undefined) rec.managedBy = [...change.managedBy];
+    // Exchange Online's own mailbox settings (whether a synced mailbox may take them is the cmdlet's check, rules.ts).
+    if (change.mailboxPermissions !== undefined) rec.mailboxPermissions = structuredClone(change.mailboxPermissions);
+    if (change.sendAs !== undefined) rec.sendAs = [...change.sendAs];
+    if (change.grantSendOnBehalfTo !== undefined) rec.grantSendOnBehalfTo = [...change.grantSendOnBehalfTo];
+    if (change.forwardingAddress !== undefined) rec.forwardingAddress = change.forwardingAddress;
+    if (change.forwardingSmtpAddress !== undefined) rec.forwardingSmtpAddress = change.forwardingSmtpAddress;
+    if (change.deliverToMailboxAndForward !== undefined) rec.deliverToMailboxAndForward = change.deliverToMailboxAndForward;
+    if (change.messageCopyForSentAsEnabled !== undefined) rec.messageCopyForSentAsEnabled = change.messageCopyForSentAsEnabled;
+    if (change.messageCopyForSendOnBehalfEnabled !== undefined) rec.messageCopyForSendOnBehalfEnabled = change.messageCopyForSendOnBehalfEnabled;
+    if (change.calendarProcessing !== undefined) rec.calendarProcessing = structuredClone(change.calendarProcessing);
+    if (change.autoReply !== undefined) rec.autoReply = { ...change.autoReply };
     const isMailbox = isMailboxType(rec.recipientTypeDetails);
     if (change.emailAddresses !== undefined) {
       const list = change.emailAddresses.map(normaliseProxy);
@@ -1757,7 +1857,11 @@ export class Tenant {
     if (change.hiddenFromAddressListsEnabled !== undefined) rec.hiddenFromAddressListsEnabled = change.hiddenFromAddressListsEnabled;
     if (change.isExchangeCloudManaged !== undefined) {
       if (rec.isExchangeCloudManaged && !change.isExchangeCloudManaged) rec.reapplyFromAd = true;
-      if (!rec.isExchangeCloudManaged && change.isExchangeCloudManaged) rec.reapplyFromAd = false;
+      if (!rec.isExchangeCloudManaged && change.isExchangeCloudManaged) {
+        rec.reapplyFromAd = false;
+        // Exchange keeps the values AD last gave it and masters them from now on.
+        if (rec.isDirSynced && isMailboxType(rec.recipientTypeDetails) && change.grantSendOnBehalfTo === undefined) rec.grantSendOnBehalfTo = this.sendOnBehalfOf(rec.externalDirectoryObjectId);
+      }
       rec.isExchangeCloudManaged = change.isExchangeCloudManaged;
     }
     if (change.recipientTypeDetails !== undefined) {

@@ -70,6 +70,11 @@ export interface SchemaAttribute {
   readonly searchFlags: number;
   readonly rangeLower?: number;
   readonly rangeUpper?: number;
+  /** Multi-valued (default: single-valued). */
+  readonly multiValued?: boolean;
+  /** A linked attribute's link id (even: the forward link; odd: its back link), with its object class (hex, DN syntax). */
+  readonly linkID?: number;
+  readonly oMObjectClass?: string;
 }
 
 export const EXTRA_ATTRIBUTES: readonly SchemaAttribute[] = [
@@ -113,6 +118,31 @@ export const EXTRA_ATTRIBUTES: readonly SchemaAttribute[] = [
     schemaIDGUID: '069ba1f8-540a-42a9-bf26-a7dd35475346',
     searchFlags: 1,
   },
+  // Send on behalf (Get-Mailbox GrantSendOnBehalfTo): a linked DN attribute AD masters for a synced mailbox.
+  {
+    cn: 'ms-Exch-Public-Delegates',
+    lDAPDisplayName: 'publicDelegates',
+    attributeID: '1.2.840.113556.1.2.238',
+    attributeSyntax: '2.5.5.1',
+    oMSyntax: 127,
+    oMObjectClass: '2b0c0287731c00854a',
+    schemaIDGUID: 'f0f8ff9a-1191-11d0-a060-00aa006c33ed',
+    searchFlags: 16,
+    multiValued: true,
+    linkID: 14,
+  },
+  {
+    cn: 'ms-Exch-Public-Delegates-BL',
+    lDAPDisplayName: 'publicDelegatesBL',
+    attributeID: '1.2.840.113556.1.2.295',
+    attributeSyntax: '2.5.5.1',
+    oMSyntax: 127,
+    oMObjectClass: '2b0c0287731c00854a',
+    schemaIDGUID: 'bf967a08-0de6-11d0-a285-00aa003049e2',
+    searchFlags: 0,
+    multiValued: true,
+    linkID: 15,
+  },
 ];
 
 /** Classes that may carry the extra attributes: Mail-Recipient is an auxiliary class of user and contact. */
@@ -123,7 +153,7 @@ export const EXTENDED_CLASSES = ['Mail-Recipient', 'Group'] as const;
  * argv: smb.conf path, JSON of the attributes, JSON of the class names.
  */
 export const EXTEND_SCHEMA_PY = `
-import json, sys
+import base64, json, sys
 from samba.auth import system_session
 from samba.param import LoadParm
 from samba.samdb import SamDB
@@ -145,14 +175,16 @@ for a in attributes:
         "attributeID: %s" % a["attributeID"],
         "attributeSyntax: %s" % a["attributeSyntax"],
         "oMSyntax: %d" % a["oMSyntax"],
-        "isSingleValued: TRUE",
+        "isSingleValued: %s" % ("FALSE" if a.get("multiValued") else "TRUE"),
         "schemaIDGUID: %s" % a["schemaIDGUID"],
         "searchFlags: %d" % a["searchFlags"],
         "showInAdvancedViewOnly: TRUE",
     ]
-    for bound in ("rangeLower", "rangeUpper"):
+    for bound in ("rangeLower", "rangeUpper", "linkID"):
         if a.get(bound) is not None:
             lines.append("%s: %d" % (bound, a[bound]))
+    if a.get("oMObjectClass"):
+        lines.append("oMObjectClass:: %s" % base64.b64encode(bytes.fromhex(a["oMObjectClass"])).decode())
     db.add_ldif("\\n".join(lines) + "\\n")
 db.modify_ldif(refresh)
 

@@ -54,6 +54,8 @@ export const SYNC_ATTRIBUTES: readonly string[] = [
   'description',
   'groupType',
   'member',
+  'manager',
+  'publicDelegates',
   'mail',
   'mailNickname',
   'targetAddress',
@@ -252,12 +254,26 @@ function extensionAttributes(view: EntryView): Record<string, string | null> | u
   return any ? out : undefined;
 }
 
-export function toUserInput(view: EntryView, anchor: { immutableId: string; objectGuid: string }): AdUserInput {
+export function toUserInput(
+  view: EntryView,
+  anchor: { immutableId: string; objectGuid: string },
+  anchorOfGuid: (objectGuidBase64: string) => string = (g) => g,
+): AdUserInput {
   const dn = plainDn(view.entry.dn);
   const sam = view.one('sAMAccountName') ?? '';
   const uac = view.int('userAccountControl') ?? 0;
   const sid = view.binary('objectSid');
   const ext = extensionAttributes(view);
+  // `manager` is a DN reference, read with the extended-DN control like `member`: its GUID is the manager's anchor.
+  const managerValue = view.one('manager');
+  const managerGuid = managerValue ? guidFromExtendedDn(managerValue) : null;
+  const manager = managerGuid && managerGuid.length === 16 ? anchorOfGuid(immutableIdFromGuidBytes(managerGuid)) : null;
+  // `publicDelegates` (where AD has Exchange's schema): DN references too.
+  const delegates: string[] = [];
+  for (const value of view.many('publicDelegates')) {
+    const guid = guidFromExtendedDn(value);
+    if (guid && guid.length === 16) delegates.push(anchorOfGuid(immutableIdFromGuidBytes(guid)));
+  }
   return {
     objectGuid: anchor.objectGuid,
     immutableId: anchor.immutableId,
@@ -284,6 +300,8 @@ export function toUserInput(view: EntryView, anchor: { immutableId: string; obje
     hideFromAddressLists: hideFromAddressLists(view),
     usageLocation: view.one('msExchUsageLocation'),
     ...(ext ? { extensionAttributes: ext } : {}),
+    ...(manager ? { manager } : {}),
+    ...(delegates.length > 0 ? { publicDelegates: [...new Set(delegates)].sort() } : {}),
   };
 }
 
@@ -345,7 +363,7 @@ export type ClassifiedEntry =
   | { inScope: true; kind: AdObjectKind; dn: string; objectGuidB64: string; immutableId: string; input: AdUserInput | AdContactInput | AdGroupInput }
   | { inScope: false; kind: AdObjectKind | null; dn: string; objectGuidB64: string | null; immutableId: string | null; reason: string };
 
-/** Classifies an entry and, when in scope, maps it. Groups need the member anchor lookup. */
+/** Classifies an entry and, when in scope, maps it. Groups (members) and users (manager) need the anchor lookup. */
 export function classifyEntry(entry: LdapEntry, anchorOfGuid?: (objectGuidBase64: string) => string): ClassifiedEntry {
   const view = new EntryView(entry);
   const dn = plainDn(entry.dn);
@@ -357,6 +375,6 @@ export function classifyEntry(entry: LdapEntry, anchorOfGuid?: (objectGuidBase64
   if (!anchor || !objectGuidB64) return { inScope: false, kind, dn, objectGuidB64, immutableId: null, reason: 'no objectGUID' };
   const reason = outOfScopeReason(view, kind);
   if (reason) return { inScope: false, kind, dn, objectGuidB64, immutableId: anchor.immutableId, reason };
-  const input = kind === 'user' ? toUserInput(view, anchor) : kind === 'contact' ? toContactInput(view, anchor) : toGroupInput(view, anchor, anchorOfGuid);
+  const input = kind === 'user' ? toUserInput(view, anchor, anchorOfGuid) : kind === 'contact' ? toContactInput(view, anchor) : toGroupInput(view, anchor, anchorOfGuid);
   return { inScope: true, kind, dn, objectGuidB64, immutableId: anchor.immutableId, input };
 }

@@ -3,7 +3,7 @@
  * `ad.disableAccount`, `ad.addGroupMember` / `ad.removeGroupMember` and `ad.deleteObject` (roll back). Each reads
  * the object first and writes only what differs, so running it again changes nothing.
  */
-import type { DirectoryObject } from '../../directory';
+import { DirectoryError, dn, type DirectoryObject } from '../../directory';
 import type { StepInputs } from '../../plans';
 import { badPlan, missing } from './ad-errors';
 import { describeObject, facts, KIND_WORDS, quoted, sameText } from './ad-look';
@@ -186,11 +186,73 @@ export async function disableAccount(directory: AdDirectoryPort, input: StepInpu
 
 // ---- ad.addGroupMember / ad.removeGroupMember -------------------------------------------------------------------
 
+/**
+ * The intent `ad.addGroupMember` records right before it adds the member (`ctx.intend`), as the licence steps do. A
+ * try after a crash that finds the membership in place and this intent from an earlier try cannot tell whether that
+ * try added it (it crashed after AD acted, before its outcome was recorded) or it was there before: it reports
+ * `changed: false` (this try wrote nothing; the audit counts each write once) with `addedByEarlierTry: true`, and a
+ * roll back removes it. A membership found before any try went to add it (no intent) was there before: it stays.
+ */
+const ADD_MEMBER_INTENT = 'add-group-member';
+
+function earlierAddIntent(ctx: StepContext, input: StepInputs['ad.addGroupMember']): boolean {
+  const i = ctx.intent;
+  return i !== undefined && i.action === ADD_MEMBER_INTENT && typeof i.id === 'string' && typeof i.memberDn === 'string' && dn.equal(i.id, input.groupDn) && dn.equal(i.memberDn, input.memberDn);
+}
+
 export async function groupMember(directory: AdDirectoryPort, input: StepInputs['ad.addGroupMember'], ctx: StepContext, add: boolean): Promise<StepOutcome> {
-  const change = add ? await directory.addGroupMembers(input.groupDn, [input.memberDn]) : await directory.removeGroupMembers(input.groupDn, [input.memberDn]);
+  const base = { groupDn: input.groupDn, memberDn: input.memberDn, member: add };
+  if (!add) {
+    const change = await directory.removeGroupMembers(input.groupDn, [input.memberDn]);
+    const changed = change.changed.length > 0;
+    ctx.log.info('ad: group member removed', { groupDn: input.groupDn, memberDn: input.memberDn, reference: ctx.reference, changed });
+    return { kind: 'done', changed, result: { ...base, removed: changed } };
+  }
+  // Looked at first, so that the intent is recorded only when this step is about to add the member.
+  const members = await directory.groupMembers(input.groupDn);
+  if (members === null) {
+    // as the directory says it when asked to change a group that is not there
+    throw new DirectoryError({
+      code: 32,
+      kind: 'no-such-object',
+      transient: false,
+      outcome: 'unchanged',
+      dn: input.groupDn,
+      message: `The group ${dn.describe(input.groupDn)} does not exist in Active Directory (it may have been deleted, moved or renamed); nothing was changed.`,
+    });
+  }
+  if (members.some((m) => dn.equal(m, input.memberDn))) {
+    const mine = earlierAddIntent(ctx, input);
+    ctx.log.info('ad: already a group member', { groupDn: input.groupDn, memberDn: input.memberDn, reference: ctx.reference, addedByEarlierTry: mine });
+    return { kind: 'done', changed: false, result: { ...base, added: false, ...(mine ? { addedByEarlierTry: true } : {}) } };
+  }
+  // Recorded before the write: a crash after AD acted leaves the next try knowing the membership may be this step's.
+  await ctx.intend?.({ action: ADD_MEMBER_INTENT, id: input.groupDn, memberDn: input.memberDn });
+  const change = await directory.addGroupMembers(input.groupDn, [input.memberDn]);
   const changed = change.changed.length > 0;
-  ctx.log.info(add ? 'ad: group member added' : 'ad: group member removed', { groupDn: input.groupDn, memberDn: input.memberDn, reference: ctx.reference, changed });
-  return { kind: 'done', changed, result: { groupDn: input.groupDn, memberDn: input.memberDn, member: add, ...(add ? { added: changed } : { removed: changed }) } };
+  ctx.log.info('ad: group member added', { groupDn: input.groupDn, memberDn: input.memberDn, reference: ctx.reference, changed });
+  return { kind: 'done', changed, result: { ...base, added: changed } };
+}
+
+// ---- ad.addPublicDelegate / ad.removePublicDelegate --------------------------------------------------------------
+
+/**
+ * Send on behalf kept in AD: one DN in publicDelegates of the mailbox's user (sync carries it to GrantSendOnBehalfTo).
+ * `changed` false when the value was already there (added) or not there (removed): a roll back then changes nothing.
+ */
+export async function publicDelegate(directory: AdDirectoryPort, input: StepInputs['ad.addPublicDelegate'], ctx: StepContext, add: boolean): Promise<StepOutcome> {
+  const o = await directory.get(input.dn);
+  if (!o) throw missing(input.dn, 'the mailbox\'s AD user');
+  const delegate = await directory.get(input.delegateDn);
+  if (!delegate && add) throw missing(input.delegateDn, 'the delegate');
+  const change = add ? await directory.addValues(o.dn, 'publicDelegates', [input.delegateDn]) : await directory.removeValues(o.dn, 'publicDelegates', [input.delegateDn]);
+  const changed = change.changed.length > 0;
+  ctx.log.info(add ? 'ad: send on behalf added' : 'ad: send on behalf removed', { dn: o.dn, delegateDn: input.delegateDn, reference: ctx.reference, changed });
+  return {
+    kind: 'done',
+    changed,
+    result: { ...facts(o), delegateDn: input.delegateDn, delegate: add, ...(add ? { added: changed, hadBefore: !changed } : { removed: changed, hadBefore: changed }) },
+  };
 }
 
 // ---- ad.deleteObject (roll back) --------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ export interface AdDirectoryPort {
   setAttributes(dn: string, changes: Readonly<Record<string, AttributeValue | null>>): Promise<void>;
   addValues(dn: string, attribute: string, add: readonly string[]): Promise<ValuesChange>;
   removeValues(dn: string, attribute: string, remove: readonly string[]): Promise<ValuesChange>;
+  /** The members (DNs) of a group; null when the group does not exist. */
+  groupMembers(groupDn: string): Promise<string[] | null>;
   addGroupMembers(groupDn: string, memberDns: readonly string[]): Promise<ValuesChange>;
   removeGroupMembers(groupDn: string, memberDns: readonly string[]): Promise<ValuesChange>;
   disableAccount(dn: string): Promise<{ changed: boolean }>;

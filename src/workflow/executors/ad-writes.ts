@@ -102,6 +102,11 @@ export function adWritesOf(step: Step, targetClass?: AdObjectClass): AdWrite[] {
       const i: StepInputs['ad.addGroupMember'] = step.input;
       return [{ operation: 'modify', objectClass: 'group', ...on(i.groupDn), attributes: [...DIRECTORY_WRITES.addGroupMembers.modify] }];
     }
+    case 'ad.addPublicDelegate':
+    case 'ad.removePublicDelegate': {
+      const i: StepInputs['ad.addPublicDelegate'] = step.input;
+      return [{ operation: 'modify', objectClass: 'user', ...on(i.dn), attributes: ['publicDelegates'] }];
+    }
     case 'ad.deleteObject': {
       const i: StepInputs['ad.deleteObject'] = step.input;
       return [{ operation: 'delete', objectClass: i.objectClass ?? targetClass ?? 'user', ...on(i.dn), attributes: [] }];

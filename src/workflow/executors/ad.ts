@@ -5,11 +5,11 @@
  *
  * - ad-create.ts: `ad.createUser`, `ad.createContact`, `ad.createGroup` (look first: ad-look.ts);
  * - ad-change.ts: `ad.setAttributes`, `ad.setPrimaryAddress`, `ad.disableAccount`, `ad.add/removeGroupMember`,
- *   `ad.deleteObject`;
+ *   `ad.add/removePublicDelegate`, `ad.deleteObject`;
  * - ad-errors.ts: whatever they throw becomes a StepError (transient or permanent) here, in {@link adExecutors}.
  */
 import type { StepAction, StepInputs } from '../../plans';
-import { deleteObject, disableAccount, groupMember, setAttributes, setPrimaryAddress } from './ad-change';
+import { deleteObject, disableAccount, groupMember, publicDelegate, setAttributes, setPrimaryAddress } from './ad-change';
 import { createContact, createGroup, createUser } from './ad-create';
 import { toStepError } from './ad-errors';
 import type { AdExecutorDeps } from './ad-port';
@@ -44,6 +44,8 @@ export function adExecutors(deps: AdExecutorDeps): StepExecutor[] {
     'ad.addGroupMember': executor('ad.addGroupMember', 'add the group member in AD', (i, c) => groupMember(directory, i, c, true)),
     'ad.removeGroupMember': executor('ad.removeGroupMember', 'remove the group member in AD', (i, c) => groupMember(directory, i, c, false)),
     'ad.deleteObject': executor('ad.deleteObject', 'delete the AD object', (i, c) => deleteObject(directory, i, c)),
+    'ad.addPublicDelegate': executor('ad.addPublicDelegate', 'add send on behalf in AD (publicDelegates)', (i, c) => publicDelegate(directory, i, c, true)),
+    'ad.removePublicDelegate': executor('ad.removePublicDelegate', 'remove send on behalf in AD (publicDelegates)', (i, c) => publicDelegate(directory, i, c, false)),
   };
   return Object.values(all);
 }

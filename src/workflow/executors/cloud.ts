@@ -3,6 +3,7 @@
  *
  * - entra.ts: usage location and licences (direct, or through a cloud licensing group), through Graph;
  * - exchange.ts: mailbox type, IsExchangeCloudManaged, addresses, alias, visibility and capacity, through cmdlets;
+ * - exo-permissions.ts: FullAccess, Send As and Send on behalf, and the members of cloud-only groups;
  * - read-back.ts: every write is read back (one observed Exchange call reported success and wrote nothing);
  * - cloud-errors.ts: Graph and Exchange failures become transient or permanent StepErrors.
  *
@@ -11,6 +12,7 @@
  */
 import { entraExecutors, type EntraGraphPort, type UsageLocationPatience } from './entra';
 import { exchangeExecutors } from './exchange';
+import { exoPermissionExecutors } from './exo-permissions';
 import type { ExchangePort } from './exchange-port';
 import { ReadBack, type ReadBackOptions } from './read-back';
 import type { StepExecutor } from './types';
@@ -30,8 +32,12 @@ export interface CloudExecutorDeps {
   readonly usageLocation?: UsageLocationPatience;
 }
 
-/** The executors of every `entra.*` and `exo.set*` action. */
+/** The executors of every `entra.*` and Exchange Online write action. */
 export function cloudExecutors(deps: CloudExecutorDeps): StepExecutor[] {
   const readBack = new ReadBack(deps.readBack);
-  return [...entraExecutors(deps.graph, readBack, deps.lookAgeMs ?? 30_000, deps.usageLocation), ...exchangeExecutors(deps.exo, readBack)];
+  return [
+    ...entraExecutors(deps.graph, readBack, deps.lookAgeMs ?? 30_000, deps.usageLocation),
+    ...exchangeExecutors(deps.exo, readBack),
+    ...exoPermissionExecutors(deps.exo, readBack),
+  ];
 }

@@ -27,4 +27,6 @@ export interface RecipientRow {
   IsDirSynced?: boolean;
   IsExchangeCloudManaged?: boolean;
   ResourceCapacity?: number | string | null;
+  /** Get-Mailbox: who may send on behalf of the mailbox (names). */
+  GrantSendOnBehalfTo?: string[] | null;
 }

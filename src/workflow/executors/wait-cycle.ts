@@ -18,7 +18,7 @@ import type { OnDemandRecord, OnDemandTrigger } from './on-demand-limiter';
 import { StepError, type BatchWaiter, type StepResult, type WaitAnswers, type WaitingStep } from './types';
 
 /** The actions served by waiters instead of executors. */
-export type WaitAction = Extract<StepAction, 'sync.awaitUser' | 'sync.awaitContact' | 'sync.awaitGroup' | 'exo.awaitMailbox' | 'exo.awaitRecipient'>;
+export type WaitAction = Extract<StepAction, 'sync.awaitUser' | 'sync.awaitContact' | 'sync.awaitGroup' | 'exo.awaitMailbox' | 'exo.awaitRecipient' | 'exo.awaitSendOnBehalf'>;
 
 export interface WaitState {
   attempt: number;

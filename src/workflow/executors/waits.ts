@@ -1,6 +1,6 @@
 /**
  * The waits of a plan, served by the one poller: `sync.awaitUser`, `sync.awaitContact`, `sync.awaitGroup`,
- * `exo.awaitMailbox` and `exo.awaitRecipient`. This file says what each waits for and how it speaks of it; the
+ * `exo.awaitMailbox`, `exo.awaitRecipient` and `exo.awaitSendOnBehalf`. This file says what each waits for and how it speaks of it; the
  * cycle they share is wait-cycle.ts. Each `checkAll` answers for every waiting step of its action with a number of
  * calls that hardly grows with the number of steps:
  *
@@ -318,12 +318,45 @@ function recipientKind(deps: WaiterDeps): WaitKind<'exo.awaitRecipient'> {
   };
 }
 
+/** Send on behalf written in AD (publicDelegates): wait until Get-Mailbox shows it in GrantSendOnBehalfTo. */
+function sendOnBehalfKind(deps: WaiterDeps): WaitKind<'exo.awaitSendOnBehalf'> {
+  const recipientPoll = deps.pollIntervalMs?.recipient ?? 30_000;
+  const shows = (row: RecipientRow, keys: readonly string[]): boolean =>
+    (row.GrantSendOnBehalfTo ?? []).some((d) => keys.some((k) => sameIgnoringCase(bareAddress(d), bareAddress(k))));
+  return {
+    action: 'exo.awaitSendOnBehalf',
+    syncOf: (i) => i.sync,
+    pollMs: (i) => Math.min(syncPoll(deps, i.sync), recipientPoll),
+    reason: (i) => `Waiting until Exchange Online shows send on behalf of ${i.identity} ${i.present ? 'for' : 'without'} ${i.delegates.map((d) => d.name).join(', ')} (after ${engineName(i.sync)})`,
+    async lookup(probes) {
+      const identities = probes.map((p) => ({ key: p.step.key, identity: p.step.input.identity }));
+      const answers = await lookUpInExchange(deps.exo, 'Get-Mailbox', identities, deps.identitiesPerExoCall ?? 50, logOf(deps, probes));
+      return foundFrom(answers, probes, (p, rows) => {
+        const row = rows[0];
+        if (!row) return { kind: 'missing', why: 'the mailbox is not in Exchange Online', seen: false };
+        const i = p.step.input;
+        const wrong = i.delegates.filter((d) => shows(row, d.keys) !== i.present);
+        if (wrong.length === 0) return { kind: 'ok', result: { grantSendOnBehalfTo: row.GrantSendOnBehalfTo ?? [] } };
+        return {
+          kind: 'missing',
+          why: `GrantSendOnBehalfTo ${i.present ? 'does not show' : 'still shows'} ${wrong.map((d) => d.name).join(', ')} (it shows ${(row.GrantSendOnBehalfTo ?? []).join(', ') || 'nobody'})`,
+          seen: true,
+        };
+      });
+    },
+    timeout(i, f, s) {
+      const what = f?.seen ? `${i.identity} shows in Exchange Online, but ${f.why}, ${minutes(i.timeoutMinutes)} later.` : `${i.identity} did not show in Exchange Online within ${minutes(i.timeoutMinutes)}.`;
+      return `${what} publicDelegates was changed in AD; nothing else was changed. Check that ${syncEngineText(i.sync)} is running and carried the change of ${i.sync.dn}.${podText(s)} Then press Retry.`;
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Entry point
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The five waiters, sharing one provisionOnDemand trigger and its limiter (make one set per poller; pass the store's
+ * The six waiters, sharing one provisionOnDemand trigger and its limiter (make one set per poller; pass the store's
  * `rateLimits` as `limiter` so that several instances share the job's limit). Their `checkAll` answers
  * every waiting step: `done`, `wait` (next poll at `until`) or a StepError.
  */
@@ -336,5 +369,6 @@ export function cloudWaiters(deps: WaiterDeps): BatchWaiter[] {
     new Waiter(groupKind(deps), trigger, memory),
     new Waiter(mailboxKind(deps), trigger, memory),
     new Waiter(recipientKind(deps), trigger, memory),
+    new Waiter(sendOnBehalfKind(deps), trigger, memory),
   ];
 }
