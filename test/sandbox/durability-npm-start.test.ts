@@ -28,7 +28,10 @@ import { credentialFromEndpoints, httpsRequest } from '../harness/sandbox';
 const ROOT = projectRoot();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Phase = 'queued' | 'ad-created' | 'synced' | 'usage-location' | 'licensed' | 'waiting-mailbox' | 'done';
+const PHASES = ['queued', 'ad-created', 'synced', 'usage-location', 'licensed', 'waiting-mailbox', 'done'] as const;
+type Phase = (typeof PHASES)[number];
+/** At `phase` or past it, but not done: a step of `phase` has been recorded and the run is still in flight. */
+const reached = (p: Phase, phase: Phase): boolean => PHASES.indexOf(p) >= PHASES.indexOf(phase) && p !== 'done';
 
 /** Where a user mailbox run stands, from its steps. */
 function phaseOf(steps: readonly RunStepRecord[]): Phase {
@@ -132,12 +135,15 @@ describe('npm start killed (SIGKILL of its process group) with requests in fligh
     return out;
   }
 
-  /** Polls the store until a request is at `phase`; returns every request's phase at that moment. */
+  /**
+   * Polls the store until a request in flight is at `phase` or past it (a phase can last milliseconds: the licence
+   * step is followed at once by the mailbox wait); returns every request's phase at that moment.
+   */
   async function until(refs: readonly string[], phase: Phase, timeoutMs = 60_000): Promise<Map<string, Phase>> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const now = await phases(refs);
-      if ([...now.values()].includes(phase)) return now;
+      if ([...now.values()].some((p) => reached(p, phase))) return now;
       if (Date.now() > end) assert.fail(`no request reached ${phase}: ${[...now].map(([r, p]) => `${r}=${p}`).join(', ')}\n${life?.output() ?? ''}`);
       await sleep(15);
     }
