@@ -34,6 +34,7 @@ const ACTIONS: readonly { readonly kind: string; readonly title: string; readonl
     { kind: 'mailbox-type', title: 'Convert', when: (v) => v.mailboxType !== null },
     { kind: 'cloud-managed', title: 'Cloud-managed', when: (v) => v.mailboxType !== null && v.isDirSynced },
     { kind: 'offboarding', title: 'Offboard', when: (v) => v.recipientTypeDetails === 'UserMailbox' },
+    { kind: 'address-list-visibility', title: 'Address lists', when: (v) => v.mailboxType !== null },
   ],
 ];
 

@@ -445,6 +445,7 @@ const REQUEST_KIND_IDS = [
   'user-mailbox', 'shared-mailbox', 'room-mailbox', 'equipment-mailbox', 'mail-user', 'mail-contact', 'distribution-group',
   'primary-address', 'secondary-address-add', 'secondary-address-remove', 'cloud-managed', 'mailbox-type', 'offboarding',
   'mailbox-permission-grant', 'mailbox-permission-revoke', 'group-member-add', 'group-member-remove',
+  'address-list-visibility', 'forwarding-set', 'forwarding-off',
 ] as const;
 const envKind = (kind: string) => kind.toUpperCase().replace(/-/g, '_');
 const OU_SETTINGS = { users: 'OU_USERS', shared: 'OU_SHARED', rooms: 'OU_ROOMS', equipment: 'OU_EQUIPMENT', mailUsers: 'OU_MAIL_USERS', contacts: 'OU_CONTACTS', groups: 'OU_GROUPS' } as const;

@@ -87,7 +87,7 @@ const PURPOSE: Readonly<Record<string, string>> = {
   proxyaddresses: 'adds, removes and reorders e-mail addresses',
   targetaddress: "sets a mail user's outside address",
   member: 'adds and removes group members',
-  msexchhidefromaddresslists: 'hides an offboarded mailbox from address lists',
+  msexchhidefromaddresslists: 'hides a mailbox from address lists (offboarding, hide from / show in address lists)',
   publicdelegates: 'gives and takes away send on behalf of mailboxes AD still masters',
 };
 
@@ -142,6 +142,7 @@ function changeRequests(ous: Record<OuGroup, string>): RecipientRequest[] {
         for (const t of ['Regular', 'Shared', 'Room', 'Equipment'] as const) out.push({ kind: 'mailbox-type', target, type: t, adjustLicence: true });
         out.push({ kind: 'offboarding', target, disableAccount: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true });
         out.push({ kind: 'offboarding', target, disableAccount: true, convertToShared: false, removeLicence: true, hideFromAddressLists: true });
+        for (const hidden of [true, false]) out.push({ kind: 'address-list-visibility', target, hidden });
         const user = { identity: ADDRESS('ada'), name: 'Ada Byron', type: 'UserMailbox', primarySmtpAddress: ADDRESS('ada'), isDirSynced: true, adDn: `CN=Ada Byron,${ous.users}` };
         for (const permission of ['FullAccess', 'SendAs', 'SendOnBehalf'] as const) {
           out.push({ kind: 'mailbox-permission-grant', target, permission, users: [user], ...(permission === 'FullAccess' ? { autoMapping: true } : {}) });

@@ -55,6 +55,7 @@ export const MAILROOM_EXO_CMDLETS: readonly MailroomCmdlet[] = [
   { cmdlet: 'Add-RecipientPermission', parameters: ['Identity', 'Trustee', 'AccessRights'], role: 'Mail Recipients', usedFor: 'granting send as' },
   { cmdlet: 'Remove-RecipientPermission', parameters: ['Identity', 'Trustee', 'AccessRights'], role: 'Mail Recipients', usedFor: 'revoking send as' },
   { cmdlet: 'Set-Mailbox', parameters: ['GrantSendOnBehalfTo'], role: 'Mail Recipients', usedFor: 'send on behalf of cloud-managed and cloud-only mailboxes' },
+  { cmdlet: 'Set-Mailbox', parameters: ['ForwardingAddress', 'ForwardingSmtpAddress', 'DeliverToMailboxAndForward'], role: 'Mail Recipients', usedFor: 'forwarding of mailboxes (synced and cloud-only alike)' },
   { cmdlet: 'Get-DistributionGroup', parameters: ['Identity'], role: 'Distribution Groups', usedFor: "show: a group's type and owners" },
   { cmdlet: 'Get-DistributionGroupMember', parameters: ['Identity', 'ResultSize'], role: 'Distribution Groups', usedFor: 'the members of cloud-only groups: looked at before and read back after a change' },
   { cmdlet: 'Add-DistributionGroupMember', parameters: ['Identity', 'Member'], role: 'Distribution Groups', usedFor: 'adding members to cloud-only groups' },

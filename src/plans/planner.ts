@@ -11,6 +11,9 @@ import {
   KINDS,
   recipientTypeOfMailboxType,
   permissionWords,
+  type AddressListVisibilityRequest,
+  type ForwardingOffRequest,
+  type ForwardingSetRequest,
   type CloudManagedRequest,
   type GroupMembersAddRequest,
   type GroupMembersRemoveRequest,
@@ -538,6 +541,85 @@ function planMailboxType(b: Builder, r: MailboxTypeRequest): string {
   return `Convert the mailbox of ${t.name} from ${describeType(t.type)} to ${recipientTypeOfMailboxType(r.type).replace(/Mailbox$/, '').toLowerCase()} mailbox`;
 }
 
+/**
+ * Hide a mailbox from (or show it in) address lists where its source of authority says: AD's
+ * msExchHideFromAddressLists (then wait for sync) while AD masters the mailbox and has Exchange's schema; else
+ * Set-Mailbox -HiddenFromAddressListsEnabled (making it cloud-managed first where AD masters it without the schema,
+ * or the tenant manages Exchange attributes in the cloud).
+ */
+function addressListSteps(b: Builder, t: TargetRecipient, hidden: boolean, recipientType: string): void {
+  const p = b.profile;
+  const a = exchangeAuthority(t, p);
+  if (a.side === 'refused') throw new PlanRefusedError(a.reason);
+  const verb = hidden ? 'Hide' : 'Show';
+  const where = hidden ? 'from' : 'in';
+  if (a.side === 'ad' && p.adHasExchangeSchema) {
+    const dn = requireDn(t);
+    const value = hidden ? 'TRUE' : 'FALSE';
+    b.add(hidden ? 'ad.hide' : 'ad.show', 'ad.setAttributes', { dn, replace: { msExchHideFromAddressLists: value } }, `Set msExchHideFromAddressLists to ${value} on ${dn} (${hidden ? 'hide from' : 'show in'} address lists)`);
+    awaitAdChange(b, t, { hiddenFromAddressListsEnabled: hidden });
+    b.note(`${t.name} is synced from AD and not cloud-managed: AD masters its Exchange attributes, hiding from address lists (msExchHideFromAddressLists, shown as HiddenFromAddressListsEnabled) among them, so Mailroom writes it in AD and waits for sync. Exchange Online refuses the change there.`);
+    return;
+  }
+  if (a.side === 'ad') {
+    // AD has no Exchange schema (no msExchHideFromAddressLists): the flag can only be set in EXO.
+    setCloudManaged(b, exoIdentity(t), true, t.name);
+    b.note(`AD has no Exchange schema, so hiding from address lists can only be set in Exchange Online: Mailroom makes the mailbox cloud-managed first. ${FLIP_ADVICE}`);
+  } else if (a.makeCloudManagedFirst) {
+    makeCloudManagedFirst(b, t);
+  } else if (t.isDirSynced) {
+    b.note(`${t.name} is cloud-managed: its Exchange attributes, HiddenFromAddressListsEnabled among them, are changed in Exchange Online; AD's msExchHideFromAddressLists is left as it is.`);
+  } else {
+    b.note(`${t.name} is cloud-only: HiddenFromAddressListsEnabled is changed in Exchange Online.`);
+  }
+  b.add(hidden ? 'exo.hide' : 'exo.show', 'exo.setHiddenFromAddressLists', { identity: exoIdentity(t), recipientType, hidden },
+    `${verb} ${t.name} ${where} address lists in Exchange Online (Set-Mailbox -HiddenFromAddressListsEnabled $${String(hidden)})`);
+}
+
+function planAddressLists(b: Builder, r: AddressListVisibilityRequest): string {
+  const t = r.target;
+  if (!isMailboxType(t.type)) throw new PlanRefusedError(`${t.name} is a ${describeType(t.type)}, not a mailbox.`);
+  addressListSteps(b, t, r.hidden, t.type);
+  b.note(r.hidden
+    ? 'Mail to the mailbox is still delivered; people just do not find it in the address book (Outlook\'s offline address book follows within a day).'
+    : 'The mailbox appears in the address book again (Outlook\'s offline address book follows within a day).');
+  return `${r.hidden ? 'Hide' : 'Show'} ${t.name} (${t.primarySmtpAddress}) ${r.hidden ? 'from' : 'in'} address lists`;
+}
+
+const FORWARDING_NOTE =
+  'Forwarding is Exchange Online\'s own setting (Set-Mailbox -ForwardingAddress / -ForwardingSmtpAddress): Mailroom writes it there for synced and cloud-only mailboxes alike; it needs no cloud-managed switch.';
+
+function planForwarding(b: Builder, r: ForwardingSetRequest | ForwardingOffRequest): string {
+  const t = r.target;
+  if (!isMailboxType(t.type)) throw new PlanRefusedError(`${t.name} is a ${describeType(t.type)}, not a mailbox.`);
+  const identity = exoIdentity(t);
+  if (r.kind === 'forwarding-off') {
+    b.add('exo.forwarding-off', 'exo.setForwarding', { identity, mailboxName: t.name, forwardingAddress: null, forwardingSmtpAddress: null, deliverToMailboxAndForward: false },
+      `Turn off forwarding of ${t.name} in Exchange Online (Set-Mailbox: ForwardingAddress and ForwardingSmtpAddress cleared, DeliverToMailboxAndForward $false)`);
+    b.note(FORWARDING_NOTE);
+    b.note('Mail stays in the mailbox from now on. Inbox rules that forward mail are the mailbox owner\'s and are not touched.');
+    return `Stop forwarding the mail of ${t.name} (${t.primarySmtpAddress})`;
+  }
+  const copy = r.keepCopy ? 'keeping a copy in the mailbox' : 'without keeping a copy';
+  if (r.recipient) {
+    const to = r.recipient;
+    b.add('exo.forwarding', 'exo.setForwarding', {
+      identity, mailboxName: t.name, forwardingAddress: refIdentity(to), forwardingAddressKeys: delegateKeys(to).keys, forwardingSmtpAddress: null, deliverToMailboxAndForward: r.keepCopy,
+    }, `Forward the mail of ${t.name} to ${refText(to)}, ${copy}, in Exchange Online (Set-Mailbox -ForwardingAddress -DeliverToMailboxAndForward $${String(r.keepCopy)}; -ForwardingSmtpAddress cleared)`);
+  } else {
+    const to = r.smtpAddress ?? '';
+    b.add('exo.forwarding', 'exo.setForwarding', { identity, mailboxName: t.name, forwardingAddress: null, forwardingSmtpAddress: to, deliverToMailboxAndForward: r.keepCopy },
+      `Forward the mail of ${t.name} to the outside address ${to}, ${copy}, in Exchange Online (Set-Mailbox -ForwardingSmtpAddress smtp:${to} -DeliverToMailboxAndForward $${String(r.keepCopy)}; -ForwardingAddress cleared)`);
+    b.warn('Exchange Online\'s outbound spam filter policy blocks automatic forwarding to outside addresses by default (AutoForwardingMode Automatic means Off): unless an administrator allows it for this mailbox, the forwarded mail is not delivered and the sender gets a non-delivery report.');
+  }
+  b.note(FORWARDING_NOTE);
+  b.note(r.keepCopy
+    ? 'A copy of each message stays in the mailbox (DeliverToMailboxAndForward $true).'
+    : 'Messages are only forwarded: none stays in the mailbox (DeliverToMailboxAndForward $false).');
+  b.note('Forwarding set here replaces any forwarding the mailbox had; a roll back restores what was there before.');
+  return `Forward the mail of ${t.name} to ${r.recipient ? r.recipient.name : (r.smtpAddress ?? '')}`;
+}
+
 function planOffboarding(b: Builder, r: OffboardingRequest): string {
   const p = b.profile;
   const t = r.target;
@@ -556,25 +638,7 @@ function planOffboarding(b: Builder, r: OffboardingRequest): string {
     if (!r.convertToShared) b.warn('The mailbox stays a user mailbox without a licence: Exchange Online deletes it after a 30-day grace period.');
     b.note(`Only ${licenceName(p.licensing)} is removed; other licences of the user are not touched.`);
   }
-  if (r.hideFromAddressLists) {
-    const a = exchangeAuthority(t, p);
-    if (a.side === 'refused') throw new PlanRefusedError(a.reason);
-    if (a.side === 'ad' && p.adHasExchangeSchema) {
-      const dn = requireDn(t);
-      b.add('ad.hide', 'ad.setAttributes', { dn, replace: { msExchHideFromAddressLists: 'TRUE' } }, `Set msExchHideFromAddressLists to TRUE on ${dn} (hide from address lists)`);
-      awaitAdChange(b, t, { hiddenFromAddressListsEnabled: true });
-    } else {
-      if (a.side === 'ad') {
-        // AD has no Exchange schema (no msExchHideFromAddressLists): the flag can only be set in EXO.
-        setCloudManaged(b, id, true, t.name);
-        b.note('AD has no Exchange schema, so hiding from address lists can only be set in Exchange Online: Mailroom makes the mailbox cloud-managed first.');
-      } else if (a.makeCloudManagedFirst) {
-        makeCloudManagedFirst(b, t);
-      }
-      b.add('exo.hide', 'exo.setHiddenFromAddressLists', { identity: id, recipientType: r.convertToShared ? 'SharedMailbox' : t.type, hidden: true },
-        `Hide ${t.name} from address lists in Exchange Online`);
-    }
-  }
+  if (r.hideFromAddressLists) addressListSteps(b, t, true, r.convertToShared ? 'SharedMailbox' : t.type);
   if (r.disableAccount) {
     b.add('sync.await-disabled', 'sync.awaitUser', { ...b.syncWait(requireDn(t), 'user'), ...(t.userPrincipalName ? { userPrincipalName: t.userPrincipalName } : {}), expectAccountEnabled: false, timeoutMinutes: b.syncTimeout },
       b.syncText('carried the disabled account to Entra ID'));
@@ -755,6 +819,13 @@ export function plan(request: RecipientRequest, profile: TenantProfile): Plan {
     case 'group-member-add':
     case 'group-member-remove':
       title = planMembers(b, request);
+      break;
+    case 'address-list-visibility':
+      title = planAddressLists(b, request);
+      break;
+    case 'forwarding-set':
+    case 'forwarding-off':
+      title = planForwarding(b, request);
       break;
   }
   return {

@@ -23,6 +23,13 @@
  *   A step that found the permission or membership already as wanted (`changed: false`) changed nothing, so the roll
  *   back never takes away a permission a user held before the request (or gives back one they did not hold).
  *
+ * - hiding from or showing in address lists (`address-list-visibility`): the setting as the step found it, in Exchange
+ *   Online (HiddenFromAddressListsEnabled) or AD (msExchHideFromAddressLists, its earlier values or none), where the
+ *   step reports `changed: true`.
+ *
+ * - the forwarding of a mailbox (`exo.setForwarding`): as the step found it (its `before`), where the step (or an
+ *   earlier try, `changedByEarlierTry`) changed it.
+ *
  * What stays: changes to objects that existed before (attributes, addresses, Exchange Online settings, mailbox
  * conversions, offboarding). Settings on an object the rollback deletes go with it and get no line; waits change
  * nothing and get none either; a step that reports `changed: false` changed nothing.
@@ -206,6 +213,59 @@ function reverseOf(action: StepAction, inverse: StepAction, input: Obj, referenc
   };
 }
 
+/** The step that puts back the forwarding a `exo.setForwarding` step found (its result's `before`). */
+function forwardingUndo(input: Obj, result: Obj, reference: string): { action: StepAction; input: unknown; summary: string; what: string } | undefined {
+  const before = result.before;
+  if (!before || typeof before !== 'object' || Array.isArray(before)) return undefined;
+  const b = before as Obj;
+  const forwardingAddress = text(b.forwardingAddress) ?? null;
+  const forwardingSmtpAddress = text(b.forwardingSmtpAddress) ?? null;
+  const deliverToMailboxAndForward = b.deliverToMailboxAndForward === true;
+  const identity = text(input.identity) ?? '';
+  const mailboxName = text(input.mailboxName) ?? identity;
+  const back: StepInputs['exo.setForwarding'] = { identity, mailboxName, forwardingAddress, forwardingSmtpAddress, deliverToMailboxAndForward };
+  const to = forwardingAddress ?? forwardingSmtpAddress;
+  return {
+    action: 'exo.setForwarding',
+    input: back,
+    summary: to === null
+      ? `Turn off forwarding of ${mailboxName} again (it had none before ${reference})`
+      : `Forward the mail of ${mailboxName} to ${to} again, ${deliverToMailboxAndForward ? 'keeping a copy' : 'without a copy'}, as before ${reference}`,
+    what: `the forwarding of ${mailboxName} (${to === null ? 'off' : `to ${to}`} again)`,
+  };
+}
+
+/**
+ * The step that puts the address list setting back as it was before a hide/show request: Exchange's
+ * HiddenFromAddressListsEnabled (a step that changed it found the other value), or AD's msExchHideFromAddressLists
+ * with the values the step found (none: cleared again). Undefined when the step changed nothing.
+ */
+function addressListUndo(action: StepAction, input: Obj, result: Obj, changed: unknown, reference: string): { action: StepAction; input: unknown; summary: string; what: string } | undefined {
+  if (action === 'exo.setHiddenFromAddressLists') {
+    if (changed !== true) return undefined;
+    const i = input as unknown as StepInputs['exo.setHiddenFromAddressLists'];
+    const hidden = !i.hidden;
+    return {
+      action,
+      input: { identity: i.identity, recipientType: i.recipientType, hidden },
+      summary: `${hidden ? 'Hide' : 'Show'} ${i.identity} ${hidden ? 'from' : 'in'} address lists again, as before ${reference} (Set-Mailbox -HiddenFromAddressListsEnabled $${String(hidden)})`,
+      what: `the address list setting of ${i.identity} (${hidden ? 'hidden' : 'shown'} again)`,
+    };
+  }
+  const entry = Object.entries(objectOf(result.changes)).find(([a]) => a.toLowerCase() === 'msexchhidefromaddresslists');
+  if (changed !== true || entry === undefined) return undefined;
+  const before = texts(objectOf(entry[1]).before);
+  const dn = text(input.dn) ?? '';
+  return {
+    action: 'ad.setAttributes',
+    input: { dn, replace: { msExchHideFromAddressLists: before } },
+    summary: before.length
+      ? `Set msExchHideFromAddressLists back to ${before.join(', ')} on ${dn} (as before ${reference}); Exchange Online follows after sync`
+      : `Clear msExchHideFromAddressLists on ${dn} again (it had no value before ${reference}); Exchange Online follows after sync`,
+    what: `the address list setting of ${dn} (msExchHideFromAddressLists ${before.length ? before.join(', ') : 'cleared'} again)`,
+  };
+}
+
 const ADDRESS_KINDS = new Set(['primary-address', 'secondary-address-add', 'secondary-address-remove']);
 
 /** Why a change to something that existed before stays. */
@@ -358,6 +418,20 @@ export function planRollback(plan: Pick<Plan, 'kind' | 'steps'>, run: readonly R
           what: `the membership of ${m.memberDn} in ${m.groupDn} (given back)`,
         });
       }
+      return;
+    }
+    if (action === 'exo.setForwarding') {
+      const back = forwardingUndo(input, result, reference);
+      if (changed === true || result.changedByEarlierTry === true) {
+        if (back) undo.push({ undoes: r.stepId, ...back });
+        else kept.push({ stepId: r.stepId, summary, reason: `Mailroom cannot show what the forwarding was before ${reference}, so it stays` });
+      }
+      return;
+    }
+    if (plan.kind === 'address-list-visibility' && (action === 'exo.setHiddenFromAddressLists' || action === 'ad.setAttributes')) {
+      const back = addressListUndo(action, input, result, changed, reference);
+      if (back) undo.push({ undoes: r.stepId, ...back });
+      else if (changed !== false) kept.push({ stepId: r.stepId, summary, reason: `Mailroom cannot show what the address list setting was before ${reference}, so it stays` });
       return;
     }
     if (onCreated(action, input)) return; // settings on an object the rollback deletes go with it

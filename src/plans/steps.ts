@@ -140,6 +140,19 @@ export interface StepInputs {
   'exo.setHiddenFromAddressLists': { readonly identity: string; readonly recipientType: string; readonly hidden: boolean };
   'exo.setResourceCapacity': { readonly identity: string; readonly capacity: number };
   /**
+   * Set-Mailbox -ForwardingAddress (a recipient) -ForwardingSmtpAddress (an outside address) -DeliverToMailboxAndForward:
+   * the whole forwarding of a mailbox (both null: no forwarding). `forwardingAddressKeys`: how the recipient may show
+   * in Get-Mailbox ForwardingAddress (its name, addresses, ids).
+   */
+  'exo.setForwarding': {
+    readonly identity: string;
+    readonly mailboxName: string;
+    readonly forwardingAddress: string | null;
+    readonly forwardingAddressKeys?: readonly string[];
+    readonly forwardingSmtpAddress: string | null;
+    readonly deliverToMailboxAndForward: boolean;
+  };
+  /**
    * Send on behalf in AD: add or remove one DN in publicDelegates of a mailbox's AD user (sync carries it to
    * GrantSendOnBehalfTo while AD masters the mailbox's Exchange attributes).
    */
@@ -207,7 +220,7 @@ export const STEP_ACTIONS: readonly StepAction[] = [
   'sync.awaitUser', 'sync.awaitContact', 'sync.awaitGroup',
   'entra.ensureUsageLocation', 'entra.assignLicence', 'entra.removeLicence',
   'exo.awaitMailbox', 'exo.awaitRecipient', 'exo.setMailboxType', 'exo.setCloudManaged', 'exo.setPrimaryAddress', 'exo.setAlias',
-  'exo.setEmailAddresses', 'exo.setHiddenFromAddressLists', 'exo.setResourceCapacity',
+  'exo.setEmailAddresses', 'exo.setHiddenFromAddressLists', 'exo.setResourceCapacity', 'exo.setForwarding',
   'ad.addPublicDelegate', 'ad.removePublicDelegate', 'exo.awaitSendOnBehalf',
   'exo.grantMailboxPermission', 'exo.revokeMailboxPermission', 'exo.addGroupMember', 'exo.removeGroupMember',
 ];

@@ -25,6 +25,9 @@ export const KIND_IDS = [
   'mailbox-permission-revoke',
   'group-member-add',
   'group-member-remove',
+  'address-list-visibility',
+  'forwarding-set',
+  'forwarding-off',
 ] as const;
 
 export type KindId = (typeof KIND_IDS)[number];
@@ -272,6 +275,40 @@ const REVOKE_PHRASES: Readonly<Record<string, Readonly<Record<string, string>>>>
   Object.entries(GRANT_PHRASES).map(([p, v]) => [p.replace(/^grant/, 'revoke'), v]),
 );
 
+const addressListMailbox: FieldDef = {
+  ...identity, label: 'Mailbox', placeholder: 'ada.lovelace@contoso.com', help: 'Email address, UPN or alias of the mailbox (user, shared, room or equipment).',
+  keys: ['mailbox', 'identity', 'id', 'recipient', 'who'],
+};
+const visibility: FieldDef = {
+  id: 'visibility', label: 'Address lists', type: 'choice', required: true,
+  choices: [
+    { value: 'hidden', title: 'Hidden: not in the address book (the global address list)' },
+    { value: 'shown', title: 'Shown: in the address book again' },
+  ],
+  keys: ['visibility', 'state', 'set'],
+};
+const VISIBILITY_PHRASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'hide from address lists': { visibility: 'hidden' },
+  'hide from address list': { visibility: 'hidden' },
+  'hide from gal': { visibility: 'hidden' },
+  'show in address lists': { visibility: 'shown' },
+  'show in address list': { visibility: 'shown' },
+  'show in gal': { visibility: 'shown' },
+  'unhide from address lists': { visibility: 'shown' },
+};
+
+const forwardTo: FieldDef = {
+  id: 'forwardTo', label: 'Forward to', type: 'text', required: true, maxLength: LIMITS.address,
+  placeholder: 'grace.hopper@contoso.com or ada@partner.example',
+  help: 'A recipient of this organisation (email address, UPN or alias), or an outside email address.',
+  keys: ['to', 'forwardto', 'target', 'destination'],
+};
+const keepCopy: FieldDef = {
+  id: 'keepCopy', label: 'Keep a copy in the mailbox', type: 'toggle', required: false, default: 'true',
+  help: 'On: mail is delivered to the mailbox and forwarded (DeliverToMailboxAndForward). Off: mail is only forwarded.',
+  keys: ['keepcopy', 'copy', 'keep', 'delivertomailboxandforward'],
+};
+
 // ---------------------------------------------------------------------------------------------
 // Kinds
 // ---------------------------------------------------------------------------------------------
@@ -402,6 +439,29 @@ export const KINDS: Readonly<Record<KindId, KindDef>> = {
     description: 'Remove members from an existing distribution or mail-enabled security group.',
     fields: [group, groupMembers],
     command: { phrases: ['remove member', 'remove members', 'remove group member'], positional: [{ field: 'members', rest: true }, { word: 'from' }, identitySlot], example: 'remove member ada.lovelace@contoso.com from sales-team@contoso.com' },
+  },
+  'address-list-visibility': {
+    id: 'address-list-visibility', title: 'Hide from or show in address lists', creates: false,
+    description: 'Hide a mailbox from the address book (HiddenFromAddressListsEnabled), or show it there again.',
+    fields: [addressListMailbox, visibility],
+    command: {
+      phrases: ['address lists', ...Object.keys(VISIBILITY_PHRASES)],
+      positional: [identitySlot, { field: 'visibility' }],
+      example: 'hide from address lists ada.lovelace@contoso.com',
+      implies: VISIBILITY_PHRASES,
+    },
+  },
+  'forwarding-set': {
+    id: 'forwarding-set', title: 'Forward a mailbox\'s mail', creates: false,
+    description: 'Forward the mail of a mailbox to another recipient or to an outside address, keeping a copy or not.',
+    fields: [addressListMailbox, forwardTo, keepCopy],
+    command: { phrases: ['forward', 'set forwarding', 'forward mail'], positional: [identitySlot, { word: 'to' }, { field: 'forwardTo' }], example: 'forward ada.lovelace@contoso.com to grace.hopper@contoso.com keepcopy=yes' },
+  },
+  'forwarding-off': {
+    id: 'forwarding-off', title: 'Stop forwarding', creates: false,
+    description: 'Turn off the forwarding of a mailbox (to a recipient and to an outside address).',
+    fields: [addressListMailbox],
+    command: { phrases: ['stop forwarding', 'forwarding off', 'remove forwarding'], positional: [identitySlot], example: 'stop forwarding ada.lovelace@contoso.com' },
   },
 };
 
@@ -608,6 +668,30 @@ export interface GroupMembersRemoveRequest {
   readonly members: readonly RecipientRef[];
 }
 
+export interface AddressListVisibilityRequest {
+  readonly kind: 'address-list-visibility';
+  readonly target: TargetRecipient;
+  /** True: hide from address lists (HiddenFromAddressListsEnabled / msExchHideFromAddressLists TRUE). */
+  readonly hidden: boolean;
+}
+
+/** Forward a mailbox's mail: to a recipient of the organisation (ForwardingAddress) or an outside address (ForwardingSmtpAddress). */
+export interface ForwardingSetRequest {
+  readonly kind: 'forwarding-set';
+  readonly target: TargetRecipient;
+  /** A recipient of the organisation; exactly one of `recipient` and `smtpAddress` is set. */
+  readonly recipient?: RecipientRef;
+  /** An outside address (not in an accepted domain, no recipient has it). */
+  readonly smtpAddress?: string;
+  /** DeliverToMailboxAndForward. */
+  readonly keepCopy: boolean;
+}
+
+export interface ForwardingOffRequest {
+  readonly kind: 'forwarding-off';
+  readonly target: TargetRecipient;
+}
+
 export type RecipientRequest =
   | UserMailboxRequest
   | SharedMailboxRequest
@@ -625,7 +709,10 @@ export type RecipientRequest =
   | MailboxPermissionGrantRequest
   | MailboxPermissionRevokeRequest
   | GroupMembersAddRequest
-  | GroupMembersRemoveRequest;
+  | GroupMembersRemoveRequest
+  | AddressListVisibilityRequest
+  | ForwardingSetRequest
+  | ForwardingOffRequest;
 
 export type RequestOf<K extends KindId> = Extract<RecipientRequest, { kind: K }>;
 

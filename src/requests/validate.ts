@@ -764,6 +764,55 @@ async function validateMembers(kind: 'group-member-add' | 'group-member-remove',
 
 const ADDRESS_TARGET_TYPES = (t: string): boolean => isMailboxType(t) || isGroupType(t) || t === 'MailUser' || t === 'MailContact';
 
+/** Recipients Exchange forwards to with -ForwardingAddress (mail-enabled recipients). */
+const FORWARDING_TYPES = (t: string): boolean => isMailboxType(t) || t === 'MailUser' || t === 'MailContact' || isGroupType(t);
+
+/**
+ * Where the mail goes: a recipient of this organisation (exactly one; not the mailbox itself), or an outside address
+ * (valid syntax, not in an accepted domain, no recipient has it).
+ */
+async function validateForwarding(form: Form, ctx: ValidationContext, target: TargetRecipient): Promise<RecipientRequest | undefined> {
+  const keepCopy = form.toggle('keepCopy');
+  const to = form.get('forwardTo');
+  if (to === undefined) return undefined;
+  if (identityWildcardProblem(to) !== null) {
+    form.error('forwardTo', `${show(to)} contains a wildcard ("*" or "?"), which could match other recipients. Give the exact email address.`);
+    return undefined;
+  }
+  if (identityProblem(to) !== null) {
+    form.error('forwardTo', `${show(to)} is not an email address, UPN or alias. Give one recipient or one outside address.`);
+    return undefined;
+  }
+  const match = await ask(`the recipient ${to}`, () => ctx.lookup.findRecipient(to));
+  if (match.found === 'several') {
+    form.error('forwardTo', `${candidatesText(to, match.candidates)}. Give the exact primary email address of the one you mean.`);
+    return undefined;
+  }
+  if (match.found === 'one') {
+    const ref = refOf(to, match.recipient);
+    if (sameRecipient(ref, target)) {
+      form.error('forwardTo', `${show(to)} is the mailbox ${target.name} itself; mail would loop. Give another recipient.`);
+      return undefined;
+    }
+    if (!FORWARDING_TYPES(ref.type)) {
+      form.error('forwardTo', `${ref.name} (${describeType(ref.type)}) cannot receive forwarded mail. Give a mailbox, mail user, contact or group.`);
+      return undefined;
+    }
+    return { kind: 'forwarding-set', target, recipient: ref, keepCopy };
+  }
+  const problem = smtpAddressProblem(to);
+  if (problem) {
+    form.error('forwardTo', `no recipient ${show(to)} was found in Exchange Online, and as an outside address ${show(to)} ${problem}. Give a recipient's email address, UPN or alias, or an outside address.`);
+    return undefined;
+  }
+  const domains = await acceptedDomains(ctx);
+  if (domains.has(domainOf(to))) {
+    form.error('forwardTo', `no recipient has ${show(to)}, which is in ${domainOf(to)}, one of this tenant's own domains. Give an existing recipient, or an outside address.`);
+    return undefined;
+  }
+  return { kind: 'forwarding-set', target, smtpAddress: to.toLowerCase(), keepCopy };
+}
+
 async function validateChange(kind: KindId, form: Form, ctx: ValidationContext): Promise<RecipientRequest | undefined> {
   const p = ctx.profile;
   const typedIdentity = form.get('identity');
@@ -927,6 +976,29 @@ async function validateChange(kind: KindId, form: Form, ctx: ValidationContext):
     case 'group-member-add':
     case 'group-member-remove':
       return validateMembers(kind, form, ctx, target, wanted);
+    case 'forwarding-set':
+    case 'forwarding-off': {
+      if (!isMailboxType(target.type)) {
+        form.error('identity', `${what} is not a mailbox; only mailboxes forward their mail.`);
+        return undefined;
+      }
+      if (kind === 'forwarding-off') return { kind, target };
+      return validateForwarding(form, ctx, target);
+    }
+    case 'address-list-visibility': {
+      const state = form.choice('visibility');
+      if (state === undefined) return undefined;
+      if (!isMailboxType(target.type)) {
+        form.error('identity', `${what} is not a mailbox; Mailroom hides and shows user, shared, room and equipment mailboxes.`);
+        return undefined;
+      }
+      const authority = exchangeAuthority(target, p);
+      if (authority.side === 'refused') {
+        form.error(REQUEST_FIELD, authority.reason);
+        return undefined;
+      }
+      return { kind, target, hidden: state === 'hidden' };
+    }
     default:
       form.error(REQUEST_FIELD, `${kind} is not a change request.`);
       return undefined;

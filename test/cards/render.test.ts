@@ -72,6 +72,9 @@ const TYPED: Record<KindId, Record<string, string>> = {
   'mailbox-permission-revoke': { identity: 'sales@contoso.example', permission: 'SendAs', users: 'ada.byron@contoso.example' },
   'group-member-add': { identity: 'allstaff@contoso.example', members: 'ada.byron@contoso.example, grace.hopper@contoso.example' },
   'group-member-remove': { identity: 'allstaff@contoso.example', members: 'grace.hopper@contoso.example' },
+  'address-list-visibility': { identity: 'grace.hopper@contoso.example', visibility: 'hidden' },
+  'forwarding-set': { identity: 'ada.byron@contoso.example', forwardTo: 'grace.hopper@contoso.example', keepCopy: 'true' },
+  'forwarding-off': { identity: 'ada.byron@contoso.example' },
 };
 
 /** Typed with mistakes the validator finds (taken names, bad syntax, wrong domains, unknown recipients). */
@@ -93,6 +96,9 @@ const MISTYPED: Record<KindId, Record<string, string>> = {
   'mailbox-permission-revoke': { identity: 'sales@contoso.example', permission: 'SendAs', users: 'vera@vendor.example, nobody@contoso.example' },
   'group-member-add': { identity: 'sales@contoso.example', members: 'ada.byron@contoso.example' },
   'group-member-remove': { identity: 'allstaff@contoso.example', members: 'ada*@contoso.example' },
+  'address-list-visibility': { identity: 'allstaff@contoso.example', visibility: 'hidden' },
+  'forwarding-set': { identity: 'ada.byron@contoso.example', forwardTo: 'nobody@contoso.example', keepCopy: 'true' },
+  'forwarding-off': { identity: 'allstaff@contoso.example' },
 };
 
 const validation = { lookup: new FakeLookup(sampleObjects()), profile: PROFILE };
@@ -974,7 +980,7 @@ const SAMPLES: Record<CardName, readonly Sample[]> = {
           'Member of\n\nAll Staff, Research [EU], Project *Babbage* (cloud group)',
           'AD and Exchange\n\nAD masters the Exchange attributes; they differ: only in AD: ada.l@contoso.com',
         );
-        assertButtons(seen, ['Add address', 'Remove address', 'Change primary', 'Grant access', 'Revoke access', 'Convert', 'Cloud-managed', 'Offboard']);
+        assertButtons(seen, ['Add address', 'Remove address', 'Change primary', 'Grant access', 'Revoke access', 'Convert', 'Cloud-managed', 'Offboard', 'Address lists']);
         assert.deepEqual(seen.actions.map((a) => a.verb), seen.actions.map(() => 'request.form'));
         assert.deepEqual(await page.press('Convert'), { type: 'Action.Execute', verb: 'request.form', data: { kind: 'mailbox-type', values: { identity: 'ada.lovelace@contoso.com' } } });
       },

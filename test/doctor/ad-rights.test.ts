@@ -93,6 +93,9 @@ function requests(ous: Record<OuGroup, string>): fc.Arbitrary<RecipientRequest> 
     'mailbox-permission-revoke': fc.record({ target: mailbox, permission: permissionName, users: fc.array(ref, { minLength: 1, maxLength: 3 }) }).map((r) => ({ kind: 'mailbox-permission-revoke' as const, ...r })),
     'group-member-add': fc.record({ target: group, members: fc.array(ref, { minLength: 1, maxLength: 3 }) }).map((r) => ({ kind: 'group-member-add' as const, ...r })),
     'group-member-remove': fc.record({ target: group, members: fc.array(ref, { minLength: 1, maxLength: 3 }) }).map((r) => ({ kind: 'group-member-remove' as const, ...r })),
+    'address-list-visibility': fc.record({ target: mailbox, hidden: fc.boolean() }).map((r) => ({ kind: 'address-list-visibility' as const, ...r })),
+    'forwarding-set': fc.record({ target: mailbox, recipient: ref, keepCopy: fc.boolean() }).map((r) => ({ kind: 'forwarding-set' as const, ...r })),
+    'forwarding-off': fc.record({ target: mailbox }).map((r) => ({ kind: 'forwarding-off' as const, ...r })),
   };
   return fc.constantFrom(...KIND_IDS).chain((k) => byKind[k]);
 }

@@ -58,6 +58,8 @@ export function plausible(f: FieldDef): fc.Arbitrary<string> {
       if (f.label === 'Mailbox') return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('sales@contoso.example', 'cloud.only@contoso.example', 'grace.hopper@contoso.example'));
       // Half of the time a synced mailbox that holds a secondary address, so that address changes reach the deeper rules.
       return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('ada.byron@contoso.example', 'grace.hopper@contoso.example'));
+    case 'forwardTo':
+      return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('grace.hopper@contoso.example', 'allstaff@contoso.example', 'pat@partner.example', 'ada@elsewhere.example', 'nobody@contoso.example'));
     case 'members':
     case 'users':
       return fc.oneof(

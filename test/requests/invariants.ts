@@ -127,6 +127,19 @@ export async function broken(r: RecipientRequest, profile: TenantProfile, lookup
       check(!inAd || r.users.every((u) => u.adDn !== undefined), 'send on behalf in AD names AD objects');
       break;
     }
+    case 'forwarding-set':
+      check(['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'].includes(r.target.type), 'a mailbox');
+      check((r.recipient === undefined) !== (r.smtpAddress === undefined), 'a recipient or an outside address');
+      check(r.recipient === undefined || r.recipient.primarySmtpAddress.toLowerCase() !== r.target.primarySmtpAddress.toLowerCase(), 'not the mailbox itself');
+      check(r.smtpAddress === undefined || !ACCEPTED.has(r.smtpAddress.slice(r.smtpAddress.lastIndexOf('@') + 1)), 'an outside address is outside');
+      break;
+    case 'forwarding-off':
+      check(['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'].includes(r.target.type), 'a mailbox');
+      break;
+    case 'address-list-visibility':
+      check(['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'].includes(r.target.type), 'a mailbox');
+      check(typeof r.hidden === 'boolean', 'hidden is a flag');
+      break;
     case 'group-member-add':
     case 'group-member-remove':
       check(['MailUniversalDistributionGroup', 'MailUniversalSecurityGroup', 'MailNonUniversalGroup'].includes(r.target.type), 'a mail-enabled group');

@@ -9,6 +9,7 @@ describe('kinds: the field schema', function () {
       'user-mailbox', 'shared-mailbox', 'room-mailbox', 'equipment-mailbox', 'mail-user', 'mail-contact', 'distribution-group',
       'primary-address', 'secondary-address-add', 'secondary-address-remove', 'cloud-managed', 'mailbox-type', 'offboarding',
       'mailbox-permission-grant', 'mailbox-permission-revoke', 'group-member-add', 'group-member-remove',
+      'address-list-visibility', 'forwarding-set', 'forwarding-off',
     ]);
     for (const id of KIND_IDS) assert.equal(KINDS[id].id, id);
   });

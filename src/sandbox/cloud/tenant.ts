@@ -59,15 +59,12 @@ import {
   type AnyEntraObject,
   type AppRegistration,
   type AppSeed,
-  type AutoReplyState,
-  type CalendarProcessingChanges,
   type DirectoryRoleName,
   type EntraContact,
   type EntraGroup,
   type EntraUser,
   type ExoRecipient,
   type LicenceAssignment,
-  type MailboxAce,
   type SkuSeed,
   type SkuState,
   type SyncJobState,
@@ -1792,17 +1789,19 @@ export class Tenant {
       displayName?: string;
       resourceCapacity?: number | null;
       managedBy?: string[];
-      mailboxPermissions?: MailboxAce[];
-      sendAs?: string[];
-      grantSendOnBehalfTo?: string[];
-      forwardingAddress?: string | null;
-      forwardingSmtpAddress?: string | null;
-      deliverToMailboxAndForward?: boolean;
-      messageCopyForSentAsEnabled?: boolean;
-      messageCopyForSendOnBehalfEnabled?: boolean;
-      calendarProcessing?: CalendarProcessingChanges;
-      autoReply?: AutoReplyState;
-    },
+    } & Pick<
+      ExoRecipient,
+      | 'mailboxPermissions'
+      | 'sendAs'
+      | 'grantSendOnBehalfTo'
+      | 'forwardingAddress'
+      | 'forwardingSmtpAddress'
+      | 'deliverToMailboxAndForward'
+      | 'messageCopyForSentAsEnabled'
+      | 'messageCopyForSendOnBehalfEnabled'
+      | 'calendarProcessing'
+      | 'autoReply'
+    >,
   ): boolean {
     this.tick();
     const rec = this.s.recipients.find((x) => x.guid === guid);

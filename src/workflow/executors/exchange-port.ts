@@ -29,4 +29,8 @@ export interface RecipientRow {
   ResourceCapacity?: number | string | null;
   /** Get-Mailbox: who may send on behalf of the mailbox (names). */
   GrantSendOnBehalfTo?: string[] | null;
+  /** Get-Mailbox: the recipient mail is forwarded to (its name), the outside address ("smtp:x@y"), and whether a copy stays. */
+  ForwardingAddress?: string | null;
+  ForwardingSmtpAddress?: string | null;
+  DeliverToMailboxAndForward?: boolean;
 }

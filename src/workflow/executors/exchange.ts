@@ -1,6 +1,6 @@
 /**
  * The Exchange Online step executors: `exo.setMailboxType`, `exo.setCloudManaged`, `exo.setPrimaryAddress`,
- * `exo.setAlias`, `exo.setEmailAddresses`, `exo.setHiddenFromAddressLists` and `exo.setResourceCapacity`. Each
+ * `exo.setAlias`, `exo.setEmailAddresses`, `exo.setHiddenFromAddressLists`, `exo.setResourceCapacity` and `exo.setForwarding`. Each
  * reads the recipient first, writes only what differs (with the Set-* cmdlet of the recipient's actual type), and
  * reads back (read-back.ts); Exchange failures become StepErrors (cloud-errors.ts).
  */
@@ -326,6 +326,77 @@ function setHidden(exchange: ExchangeCalls): StepExecutor<'exo.setHiddenFromAddr
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Forwarding
+// ---------------------------------------------------------------------------------------------
+
+/** A mailbox's forwarding as Get-Mailbox shows it (what a roll back puts back). */
+interface Forwarding {
+  readonly forwardingAddress: string | null;
+  readonly forwardingSmtpAddress: string | null;
+  readonly deliverToMailboxAndForward: boolean;
+}
+
+const orNull = (v: string | null | undefined): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);
+
+function forwardingOf(row: RecipientRow): Forwarding {
+  const smtp = orNull(row.ForwardingSmtpAddress);
+  return { forwardingAddress: orNull(row.ForwardingAddress), forwardingSmtpAddress: smtp === null ? null : bareAddress(smtp).toLowerCase(), deliverToMailboxAndForward: row.DeliverToMailboxAndForward === true };
+}
+
+/** The names, addresses and ids a recipient may show as in Get-Mailbox ForwardingAddress, lower case. */
+function recipientKeys(values: readonly (string | null | undefined)[], row?: RecipientRow): string[] {
+  const all = [...values, row?.Identity, row?.Name, row?.Alias, row?.PrimarySmtpAddress, row?.UserPrincipalName, row?.ExchangeObjectId, row?.Guid, row?.ExternalDirectoryObjectId];
+  return all.filter((k): k is string => typeof k === 'string' && k.trim() !== '').map((k) => bareAddress(k.trim()).toLowerCase());
+}
+
+/** Whether the mailbox forwards as the step wants (the recipient recognised by any of its keys). */
+function forwardsAsWanted(row: RecipientRow, input: StepInputs['exo.setForwarding'], keys: readonly string[]): boolean {
+  const f = forwardingOf(row);
+  const want = input.forwardingAddress;
+  const recipientOk = want === null ? f.forwardingAddress === null : f.forwardingAddress !== null && keys.includes(bareAddress(f.forwardingAddress.trim()).toLowerCase());
+  const smtpOk = (input.forwardingSmtpAddress === null ? null : bareAddress(input.forwardingSmtpAddress).toLowerCase()) === f.forwardingSmtpAddress;
+  return recipientOk && smtpOk && f.deliverToMailboxAndForward === input.deliverToMailboxAndForward;
+}
+
+const forwardingText = (f: Forwarding): string =>
+  `ForwardingAddress ${f.forwardingAddress ?? 'empty'}, ForwardingSmtpAddress ${f.forwardingSmtpAddress ?? 'empty'}, DeliverToMailboxAndForward ${String(f.deliverToMailboxAndForward)}`;
+
+/**
+ * Set-Mailbox -ForwardingAddress -ForwardingSmtpAddress -DeliverToMailboxAndForward. Reads the forwarding first and
+ * reports it as `before` (recorded as the intent before writing, so a try after a crash still knows what was there).
+ */
+function setForwarding(exchange: ExchangeCalls): StepExecutor<'exo.setForwarding'> {
+  return {
+    action: 'exo.setForwarding',
+    async run(input, ctx) {
+      const off = input.forwardingAddress === null && input.forwardingSmtpAddress === null;
+      const doing = mailboxDoing(input.identity, off ? `turn off forwarding of ${input.mailboxName}` : `set the forwarding of ${input.mailboxName}`, 'Forwarding was not changed.', {});
+      const row = await exchange.read('Get-Mailbox', input.identity, doing);
+      const id = stableIdentity(row, input.identity);
+      const before = forwardingOf(row);
+      // Get-Mailbox shows the recipient forwarded to by its name: learn the names of the one the plan names.
+      const wanted = input.forwardingAddress === null ? undefined : await exchange.read('Get-Recipient', input.forwardingAddress, recipientDoing(input.forwardingAddress, `forward the mail of ${input.mailboxName} to ${input.forwardingAddress}`, 'Forwarding was not changed.', {}));
+      const keys = recipientKeys([input.forwardingAddress, ...(input.forwardingAddressKeys ?? [])], wanted);
+      if (forwardsAsWanted(row, input, keys)) {
+        // Already so: before this request (no intent), or made by an earlier try that crashed before its outcome.
+        const earlier = ctx.intent?.before;
+        return done(false, { forwarding: before, ...(earlier !== undefined ? { before: earlier, changedByEarlierTry: true } : { before }) });
+      }
+      await ctx.intend?.({ before });
+      const smtp = input.forwardingSmtpAddress === null ? null : `smtp:${bareAddress(input.forwardingSmtpAddress)}`;
+      await exchange.write('Set-Mailbox', { Identity: id, ForwardingAddress: input.forwardingAddress, ForwardingSmtpAddress: smtp, DeliverToMailboxAndForward: input.deliverToMailboxAndForward }, doing);
+      const check = await exchange.readBack.confirm(() => exchange.read('Get-Mailbox', id, doing), (r) => forwardsAsWanted(r, input, keys));
+      if (!check.ok) {
+        const accepted = `Set-Mailbox -ForwardingAddress ${input.forwardingAddress ?? '(cleared)'} -ForwardingSmtpAddress ${smtp ?? '(cleared)'} -DeliverToMailboxAndForward $${String(input.deliverToMailboxAndForward)}`;
+        throw exchange.readBack.notTaken(ctx, EXO, accepted, forwardingText(forwardingOf(check.value)), 'Check the mailbox\'s forwarding in the Exchange admin centre.', { identity: input.identity, cmdlet: 'Set-Mailbox' });
+      }
+      ctx.log.info('exo: forwarding set', { reference: ctx.reference, identity: input.identity, off });
+      return done(true, { before, forwarding: forwardingOf(check.value), cmdlet: 'Set-Mailbox' });
+    },
+  };
+}
+
 /** The executors of every `exo.set*` action. */
 export function exchangeExecutors(exo: ExchangePort, readBack: ReadBack): StepExecutor[] {
   const exchange = new ExchangeCalls(exo, readBack);
@@ -337,6 +408,7 @@ export function exchangeExecutors(exo: ExchangePort, readBack: ReadBack): StepEx
     'exo.setEmailAddresses': setEmailAddresses(exchange),
     'exo.setHiddenFromAddressLists': setHidden(exchange),
     'exo.setResourceCapacity': setResourceCapacity(exchange),
+    'exo.setForwarding': setForwarding(exchange),
   };
   return Object.values(list);
 }
