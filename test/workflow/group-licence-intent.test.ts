@@ -14,22 +14,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DirectoryClient, dn } from '../../src/directory';
-import { silentLogger } from '../../src/log';
-import type { Plan, StepAction, StepInputs } from '../../src/plans';
+import type { StepInputs } from '../../src/plans';
 import type { Sandbox } from '../../src/sandbox';
 import { openStore, type RequestRecord, type Store } from '../../src/store';
 import { adExecutors } from '../../src/workflow/executors';
-import { StepError, type StepExecutor } from '../../src/workflow/executors/types';
-import { RequestLifecycle } from '../../src/workflow/lifecycle';
-import { rollbackFor } from '../../src/workflow/rollback-info';
-import { WorkflowRunner } from '../../src/workflow/runner';
+import type { StepExecutor } from '../../src/workflow/executors/types';
 import { EncryptedSecretVault, MemorySecretStore } from '../../src/workflow/secret-vault';
 import { ConformanceSuite } from '../harness/conformance';
 import { getSharedSandbox } from '../harness/sandbox';
+import { pausedRunner, queuedThenStop, rollBack as rollBackRun, stopExecutor } from './fixtures/stopped-runs';
 
 const suffix = Date.now().toString(36).slice(-5);
-/** Stands for the step after the licensing group that fails (e.g. a mailbox conversion Exchange refuses). */
-const STOP = 'test.stop' as StepAction;
 
 describe('intent before effect: the AD licensing group step and roll back after a crash, against the sandbox', function () {
   this.timeout(120_000);
@@ -46,11 +41,7 @@ describe('intent before effect: the AD licensing group step and roll back after 
     suite = await ConformanceSuite.open(sandbox, `gintent${suffix}`, { delegated: true });
     const e = sandbox.endpoints.ldap;
     directory = new DirectoryClient({ url: e.url, bindDn: e.bindDn, password: e.password, caPem: readFileSync(e.caFile, 'utf8'), connectTimeoutMs: 5000, timeoutMs: 15000 });
-    const stop: StepExecutor = {
-      action: STOP,
-      run: () => Promise.reject(new StepError('Exchange Online refused the conversion (a stand-in failure). Nothing was changed.', false)),
-    };
-    executors = [...adExecutors({ directory, vault: new EncryptedSecretVault(Buffer.alloc(32, 7), new MemorySecretStore()) }), stop];
+    executors = [...adExecutors({ directory, vault: new EncryptedSecretVault(Buffer.alloc(32, 7), new MemorySecretStore()) }), stopExecutor];
     dir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-group-intent-'));
     store = await openStore({ sqliteFile: path.join(dir, 'mailroom.db') });
   });
@@ -62,41 +53,12 @@ describe('intent before effect: the AD licensing group step and roll back after 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function runner(owner: string, list: readonly StepExecutor[], leaseMs = 60_000): WorkflowRunner {
-    const r = new WorkflowRunner({ store, executors: list, waiters: [], lifecycle: new RequestLifecycle(store.requests), outbox: store.outbox, log: silentLogger, owner, leaseMs });
-    // Stopped before it starts: no background pass (a kick after each step) races the passes the test runs itself.
-    void r.stop();
-    return r;
-  }
+  const runner = (owner: string, list: readonly StepExecutor[], leaseMs?: number) => pausedRunner(store, owner, list, leaseMs);
 
   /** A request (kind mailbox-type: the user into the AD licensing group, then a step that fails), queued. */
-  async function queued(membership: StepInputs['ad.addGroupMember']): Promise<RequestRecord> {
-    const plan = {
-      kind: 'mailbox-type',
-      title: `Licence for ${membership.memberDn}`,
-      steps: [
-        { id: 'ad.licence-group', action: 'ad.addGroupMember', system: 'ad', input: membership, summary: 'Add the user to the AD licensing group', waits: false },
-        { id: 'exo.set-type', action: STOP, system: 'exo', input: {}, summary: 'Convert the mailbox', waits: false },
-      ],
-    } as unknown as Plan;
-    const record = await store.requests.create({ kind: 'mailbox-type', requesterAadObjectId: 'aad-rita', requesterName: 'Rita', tenantId: 't', values: {}, request: {}, plan, status: 'approved' });
-    await store.runs.createSteps(record.id, plan.steps.map((s) => ({ stepId: s.id, action: s.action, system: s.system, input: s.input })), new Date());
-    await store.requests.transition(record.id, record.version, { status: 'queued' });
-    return record;
-  }
+  const queued = (membership: StepInputs['ad.addGroupMember']): Promise<RequestRecord> => queuedThenStop(store, `Licence for ${membership.memberDn}`, { id: 'ad.licence-group', action: 'ad.addGroupMember', system: 'ad', input: membership, summary: 'Add the user to the AD licensing group' });
 
-  /** Runs the roll back of a failed request as the runner does (compensation steps appended), to its end. */
-  async function rollBack(record: RequestRecord): Promise<string[]> {
-    const steps = await store.runs.listByRequest(record.id);
-    const rb = rollbackFor((await store.requests.get(record.id))!, steps);
-    if (rb.steps.length) {
-      await store.runs.appendSteps(record.id, rb.steps.map((s) => ({ stepId: s.id, action: s.action, system: s.system, input: s.input })), new Date(), { skipUnfinished: true });
-      await runner(`rollback-${record.id}`, executors).runUntilIdle();
-      const undone = (await store.runs.listByRequest(record.id)).filter((s) => s.stepId.startsWith('undo.'));
-      assert.deepEqual(undone.map((s) => s.status), undone.map(() => 'done'), 'the roll back ran to its end');
-    }
-    return rb.steps.map((s) => s.action);
-  }
+  const rollBack = (record: RequestRecord) => rollBackRun(store, record, executors);
 
   /** Whether the user is a member of the group, as AD says now (read as an admin, not through Mailroom). */
   const isMember = async (groupDn: string, userDn: string): Promise<boolean> => (await suite.readAd(groupDn, 'member')).some((m) => dn.equal(m, userDn));

@@ -14,21 +14,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createCloudClients, type CloudClients } from '../../src/cloud';
-import { silentLogger } from '../../src/log';
-import type { LicenceInput, Plan, StepAction } from '../../src/plans';
+import type { LicenceInput } from '../../src/plans';
 import type { Sandbox } from '../../src/sandbox';
 import { openStore, type RequestRecord, type Store } from '../../src/store';
 import { cloudExecutors } from '../../src/workflow/executors';
-import { StepError, type StepExecutor } from '../../src/workflow/executors/types';
-import { RequestLifecycle } from '../../src/workflow/lifecycle';
-import { rollbackFor } from '../../src/workflow/rollback-info';
-import { WorkflowRunner } from '../../src/workflow/runner';
+import type { StepExecutor } from '../../src/workflow/executors/types';
 import { ConformanceSuite } from '../harness/conformance';
 import { getSharedSandbox } from '../harness/sandbox';
+import { pausedRunner, queuedThenStop, rollBack as rollBackRun, stopExecutor } from './fixtures/stopped-runs';
 
 const suffix = Date.now().toString(36).slice(-5);
-/** Stands for the step after the licence that fails (e.g. a mailbox conversion Exchange refuses). */
-const STOP = 'test.stop' as StepAction;
 
 describe('intent before effect: the licence step and roll back after a crash, against the sandbox', function () {
   this.timeout(120_000);
@@ -47,11 +42,7 @@ describe('intent before effect: the licence step and roll back after a crash, ag
       { credentialType: 'ClientCredentials', tenantId: e.tenantId, authorityHost: e.authorityHost, clientId: e.clientId, clientSecret: e.clientSecret, clientCertificatePath: undefined, graphUrl: e.graphUrl, exoUrl: e.exoUrl },
       e.caFile,
     );
-    const stop: StepExecutor = {
-      action: STOP,
-      run: () => Promise.reject(new StepError('Exchange Online refused the conversion (a stand-in failure). Nothing was changed.', false)),
-    };
-    executors = [...cloudExecutors({ graph: clients.graph, exo: clients.exo, sync: {}, readBack: { reads: 2, pauseMs: 10, attempts: 3, retryAfterMs: 60_000 } }), stop];
+    executors = [...cloudExecutors({ graph: clients.graph, exo: clients.exo, sync: {}, readBack: { reads: 2, pauseMs: 10, attempts: 3, retryAfterMs: 60_000 } }), stopExecutor];
     dir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-intent-'));
     store = await openStore({ sqliteFile: path.join(dir, 'mailroom.db') });
   });
@@ -63,12 +54,7 @@ describe('intent before effect: the licence step and roll back after a crash, ag
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function runner(owner: string, list: readonly StepExecutor[], leaseMs = 60_000): WorkflowRunner {
-    const r = new WorkflowRunner({ store, executors: list, waiters: [], lifecycle: new RequestLifecycle(store.requests), outbox: store.outbox, log: silentLogger, owner, leaseMs });
-    // Stopped before it starts: no background pass (a kick after each step) races the passes the test runs itself.
-    void r.stop();
-    return r;
-  }
+  const runner = (owner: string, list: readonly StepExecutor[], leaseMs?: number) => pausedRunner(store, owner, list, leaseMs);
 
   /** A synced user with a usage location and no licence. */
   async function syncedUser(name: string): Promise<{ upn: string; id: string }> {
@@ -83,31 +69,9 @@ describe('intent before effect: the licence step and roll back after a crash, ag
   const licenceOf = (upn: string): LicenceInput => ({ userPrincipalName: upn, via: 'direct', skuId: suite.exchangeSku, skuName: 'Exchange Online (Plan 1)' });
 
   /** A request (kind mailbox-type: a licence for an existing user, then a step that fails), queued. */
-  async function queued(upn: string): Promise<RequestRecord> {
-    const plan = {
-      kind: 'mailbox-type',
-      title: `Licence for ${upn}`,
-      steps: [
-        { id: 'entra.assign-licence', action: 'entra.assignLicence', system: 'entra', input: licenceOf(upn), summary: 'Assign the Exchange Online (Plan 1) licence', waits: false },
-        { id: 'exo.set-type', action: STOP, system: 'exo', input: {}, summary: 'Convert the mailbox', waits: false },
-      ],
-    } as unknown as Plan;
-    const record = await store.requests.create({ kind: 'mailbox-type', requesterAadObjectId: 'aad-rita', requesterName: 'Rita', tenantId: 't', values: {}, request: {}, plan, status: 'approved' });
-    await store.runs.createSteps(record.id, plan.steps.map((s) => ({ stepId: s.id, action: s.action, system: s.system, input: s.input })), new Date());
-    await store.requests.transition(record.id, record.version, { status: 'queued' });
-    return record;
-  }
+  const queued = (upn: string): Promise<RequestRecord> => queuedThenStop(store, `Licence for ${upn}`, { id: 'entra.assign-licence', action: 'entra.assignLicence', system: 'entra', input: licenceOf(upn), summary: 'Assign the Exchange Online (Plan 1) licence' });
 
-  /** Runs the roll back of a failed request as the runner does (compensation steps appended), to its end. */
-  async function rollBack(record: RequestRecord): Promise<string[]> {
-    const steps = await store.runs.listByRequest(record.id);
-    const rb = rollbackFor((await store.requests.get(record.id))!, steps);
-    if (rb.steps.length) {
-      await store.runs.appendSteps(record.id, rb.steps.map((s) => ({ stepId: s.id, action: s.action, system: s.system, input: s.input })), new Date(), { skipUnfinished: true });
-      await runner(`rollback-${record.id}`, executors).runUntilIdle();
-    }
-    return rb.steps.map((s) => s.action);
-  }
+  const rollBack = (record: RequestRecord) => rollBackRun(store, record, executors);
 
   const licences = async (upn: string): Promise<string[]> => (await suite.mustGraphUser(upn)).assignedLicenses.map((l) => l.skuId);
 
