@@ -36,6 +36,11 @@ const ACTIONS: readonly { readonly kind: string; readonly title: string; readonl
     { kind: 'offboarding', title: 'Offboard', when: (v) => v.recipientTypeDetails === 'UserMailbox' },
     { kind: 'address-list-visibility', title: 'Address lists', when: (v) => v.mailboxType !== null },
   ],
+  [
+    { kind: 'forwarding-set', title: 'Forward', when: (v) => v.mailboxType !== null },
+    { kind: 'auto-reply', title: 'Automatic replies', when: (v) => v.mailboxType !== null },
+    { kind: 'booking', title: 'Booking', when: (v) => v.recipientTypeDetails === 'RoomMailbox' || v.recipientTypeDetails === 'EquipmentMailbox' },
+  ],
 ];
 
 /** The change forms a requester may open from this card (only kinds Mailroom has). */

@@ -111,6 +111,11 @@ export class GraphDirectory {
     });
   }
 
+  /** POST /users/{id}/revokeSignInSessions: refresh tokens and session cookies issued before now stop working. */
+  async revokeSignInSessions(userId: string): Promise<void> {
+    await this.client.api(`/users/${encodeURIComponent(userId)}/revokeSignInSessions`).post({});
+  }
+
   /** POST /groups/{id}/members/$ref: makes a directory object a direct member of a (cloud) group. */
   async addGroupMember(groupId: string, memberId: string): Promise<void> {
     await this.client

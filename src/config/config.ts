@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { mergeEnvironment, readEnvFiles } from './env-files';
+import { isTimeZone } from '../requests/when';
 
 /**
  * The one place that reads configuration. Everything else receives a typed `MailroomConfig`.
@@ -105,6 +106,8 @@ export interface MailroomConfig {
   readonly auditKey: Buffer | undefined;
   /** Generated passwords nobody revealed are deleted this long after they were stored (SECRET_PURGE_AFTER). */
   readonly secretPurgeAfterMs: number;
+  /** The organisation's time zone (TIME_ZONE, IANA): typed dates (a leave date, an automatic reply's end) are read in it. */
+  readonly timeZone: string;
   readonly dataDir: string;
   /** Run the cloud-managed sweep this often (ms); undefined: only on an admin's command. */
   readonly sweepIntervalMs: number | undefined;
@@ -411,6 +414,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
   if (secretPurgeAfterMs < 3_600_000 || secretPurgeAfterMs > 365 * 86_400_000) {
     r.fail('SECRET_PURGE_AFTER', `${r.shown('SECRET_PURGE_AFTER', r.raw('SECRET_PURGE_AFTER') ?? '')} is not from 1h to 365d`, 'SECRET_PURGE_AFTER=7d');
   }
+  const timeZone = r.raw('TIME_ZONE') ?? 'UTC';
+  if (!isTimeZone(timeZone)) r.fail('TIME_ZONE', `${r.shown('TIME_ZONE', timeZone)} is not a time zone this Node.js knows (an IANA name)`, 'TIME_ZONE=Europe/Berlin');
   const profile = readProfileSettings(r);
   const approval = readApprovalSettings(r, roles.approvers);
 
@@ -432,6 +437,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     secretKey,
     auditKey,
     secretPurgeAfterMs,
+    timeZone,
     dataDir,
     sweepIntervalMs: r.raw('SWEEP_INTERVAL') === undefined ? undefined : r.duration('SWEEP_INTERVAL', r.raw('SWEEP_INTERVAL'), 86_400_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info'),

@@ -252,6 +252,13 @@ export class DirectoryClient {
     return this.#ldap.session((s) => this.#ldap.readAll(s, dnString, 'memberOf'));
   }
 
+  /** The DN in an object's `manager`; null when it names none or the object does not exist. */
+  async managerOf(dnString: string): Promise<string | null> {
+    dn.parse(dnString);
+    const values = await this.#ldap.session((s) => this.#ldap.readAll(s, dnString, 'manager'));
+    return values?.[0] ?? null;
+  }
+
   // ---- creating -------------------------------------------------------------------------------------------------
 
   /**

@@ -140,8 +140,9 @@ function changeRequests(ous: Record<OuGroup, string>): RecipientRequest[] {
       if (mailbox) {
         for (const enabled of [true, false]) out.push({ kind: 'cloud-managed', target, enabled });
         for (const t of ['Regular', 'Shared', 'Room', 'Equipment'] as const) out.push({ kind: 'mailbox-type', target, type: t, adjustLicence: true });
-        out.push({ kind: 'offboarding', target, disableAccount: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true });
-        out.push({ kind: 'offboarding', target, disableAccount: true, convertToShared: false, removeLicence: true, hideFromAddressLists: true });
+        const inGroup = { identity: ADDRESS('team'), name: 'Team', type: 'MailUniversalDistributionGroup', primarySmtpAddress: ADDRESS('team'), isDirSynced: true, adDn: `CN=Team,${ous.groups}` };
+        out.push({ kind: 'offboarding', target, disableAccount: true, revokeSessions: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true, removeFromGroups: [inGroup] });
+        out.push({ kind: 'offboarding', target, disableAccount: true, revokeSessions: true, convertToShared: false, removeLicence: true, hideFromAddressLists: true, removeFromGroups: [] });
         for (const hidden of [true, false]) out.push({ kind: 'address-list-visibility', target, hidden });
         const user = { identity: ADDRESS('ada'), name: 'Ada Byron', type: 'UserMailbox', primarySmtpAddress: ADDRESS('ada'), isDirSynced: true, adDn: `CN=Ada Byron,${ous.users}` };
         for (const permission of ['FullAccess', 'SendAs', 'SendOnBehalf'] as const) {

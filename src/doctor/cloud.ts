@@ -61,6 +61,7 @@ export const MAILROOM_GRAPH_PERMISSIONS: readonly GraphPermissionNeed[] = [
       { call: 'POST /users/{id}/assignLicense', usedFor: 'assign and remove licences', doc: `${GRAPH_API}/user-assignlicense` },
       { call: 'GET /users/{id}, GET /users?$filter=… ($batch)', usedFor: 'find users and wait for them to sync', doc: `${GRAPH_API}/user-get` },
       { call: 'POST /users/{id}/checkMemberGroups', usedFor: 'check roles and approvers given as groups (with GroupMember.Read.All)', doc: `${GRAPH_API}/directoryobject-checkmembergroups` },
+      { call: 'POST /users/{id}/revokeSignInSessions', usedFor: 'offboarding: sign the person out everywhere (its least privileged permission, User.RevokeSessions.All, is covered)', doc: `${GRAPH_API}/user-revokesigninsessions` },
     ],
   },
   {

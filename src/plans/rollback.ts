@@ -27,15 +27,20 @@
  *   Online (HiddenFromAddressListsEnabled) or AD (msExchHideFromAddressLists, its earlier values or none), where the
  *   step reports `changed: true`.
  *
- * - the forwarding of a mailbox (`exo.setForwarding`): as the step found it (its `before`), where the step (or an
- *   earlier try, `changedByEarlierTry`) changed it.
+ * - the forwarding of a mailbox (`exo.setForwarding`), its booking settings (`exo.setCalendarProcessing`) and its
+ *   automatic reply (`exo.setAutoReply`): as the step found them (its `before`), where the step (or an earlier try,
+ *   `changedByEarlierTry`) changed them (rollback-settings.ts).
+ * - an offboarding, as far as it can be: the account enabled, the mailbox converted back to a user mailbox with its
+ *   licence, the groups it was removed from given back, the manager's full access taken away, forwarding, automatic
+ *   reply and address lists as before. Revoked sign-in sessions cannot be given back.
  *
- * What stays: changes to objects that existed before (attributes, addresses, Exchange Online settings, mailbox
- * conversions, offboarding). Settings on an object the rollback deletes go with it and get no line; waits change
+ * What stays: changes to objects that existed before (attributes, addresses, other Exchange Online settings, mailbox
+ * conversions). Settings on an object the rollback deletes go with it and get no line; waits change
  * nothing and get none either; a step that reports `changed: false` changed nothing.
  */
 import type { Plan } from './planner';
 import { permissionWords } from '../requests/kinds';
+import { objectOf, settingUndo, text, texts, type Obj } from './rollback-settings';
 import { STEP_ACTIONS, systemOf, type GroupMemberInput, type LicenceInput, type MailboxPermissionInput, type Step, type StepAction, type StepInputs } from './steps';
 
 /** Step ids of compensation steps start with this: `undo.<n>.<original step id>`. */
@@ -94,11 +99,6 @@ export function keptLine(k: KeptStep): string {
   return `${k.reason[0]?.toUpperCase() ?? ''}${k.reason.slice(1)}: ${summary}.`;
 }
 
-type Obj = Readonly<Record<string, unknown>>;
-
-const objectOf = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const texts = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 const key = (v: string): string => v.trim().toLowerCase();
 const isAction = (a: string): a is StepAction => (STEP_ACTIONS as readonly string[]).includes(a);
 
@@ -210,59 +210,6 @@ function reverseOf(action: StepAction, inverse: StepAction, input: Obj, referenc
     input: { identity: i.identity, groupName: i.groupName, member: i.member, memberName: i.memberName, ...(i.memberKeys ? { memberKeys: i.memberKeys } : {}) },
     summary: `${adding ? 'Add' : 'Remove'} ${i.memberName} ${adding ? 'to' : 'from'} ${i.groupName} again (${adding ? 'removed' : 'added'} for ${reference})`,
     what: `the membership of ${i.memberName} in ${i.groupName}${adding ? ' (given back)' : ''}`,
-  };
-}
-
-/** The step that puts back the forwarding a `exo.setForwarding` step found (its result's `before`). */
-function forwardingUndo(input: Obj, result: Obj, reference: string): { action: StepAction; input: unknown; summary: string; what: string } | undefined {
-  const before = result.before;
-  if (!before || typeof before !== 'object' || Array.isArray(before)) return undefined;
-  const b = before as Obj;
-  const forwardingAddress = text(b.forwardingAddress) ?? null;
-  const forwardingSmtpAddress = text(b.forwardingSmtpAddress) ?? null;
-  const deliverToMailboxAndForward = b.deliverToMailboxAndForward === true;
-  const identity = text(input.identity) ?? '';
-  const mailboxName = text(input.mailboxName) ?? identity;
-  const back: StepInputs['exo.setForwarding'] = { identity, mailboxName, forwardingAddress, forwardingSmtpAddress, deliverToMailboxAndForward };
-  const to = forwardingAddress ?? forwardingSmtpAddress;
-  return {
-    action: 'exo.setForwarding',
-    input: back,
-    summary: to === null
-      ? `Turn off forwarding of ${mailboxName} again (it had none before ${reference})`
-      : `Forward the mail of ${mailboxName} to ${to} again, ${deliverToMailboxAndForward ? 'keeping a copy' : 'without a copy'}, as before ${reference}`,
-    what: `the forwarding of ${mailboxName} (${to === null ? 'off' : `to ${to}`} again)`,
-  };
-}
-
-/**
- * The step that puts the address list setting back as it was before a hide/show request: Exchange's
- * HiddenFromAddressListsEnabled (a step that changed it found the other value), or AD's msExchHideFromAddressLists
- * with the values the step found (none: cleared again). Undefined when the step changed nothing.
- */
-function addressListUndo(action: StepAction, input: Obj, result: Obj, changed: unknown, reference: string): { action: StepAction; input: unknown; summary: string; what: string } | undefined {
-  if (action === 'exo.setHiddenFromAddressLists') {
-    if (changed !== true) return undefined;
-    const i = input as unknown as StepInputs['exo.setHiddenFromAddressLists'];
-    const hidden = !i.hidden;
-    return {
-      action,
-      input: { identity: i.identity, recipientType: i.recipientType, hidden },
-      summary: `${hidden ? 'Hide' : 'Show'} ${i.identity} ${hidden ? 'from' : 'in'} address lists again, as before ${reference} (Set-Mailbox -HiddenFromAddressListsEnabled $${String(hidden)})`,
-      what: `the address list setting of ${i.identity} (${hidden ? 'hidden' : 'shown'} again)`,
-    };
-  }
-  const entry = Object.entries(objectOf(result.changes)).find(([a]) => a.toLowerCase() === 'msexchhidefromaddresslists');
-  if (changed !== true || entry === undefined) return undefined;
-  const before = texts(objectOf(entry[1]).before);
-  const dn = text(input.dn) ?? '';
-  return {
-    action: 'ad.setAttributes',
-    input: { dn, replace: { msExchHideFromAddressLists: before } },
-    summary: before.length
-      ? `Set msExchHideFromAddressLists back to ${before.join(', ')} on ${dn} (as before ${reference}); Exchange Online follows after sync`
-      : `Clear msExchHideFromAddressLists on ${dn} again (it had no value before ${reference}); Exchange Online follows after sync`,
-    what: `the address list setting of ${dn} (msExchHideFromAddressLists ${before.length ? before.join(', ') : 'cleared'} again)`,
   };
 }
 
@@ -406,7 +353,7 @@ export function planRollback(plan: Pick<Plan, 'kind' | 'steps'>, run: readonly R
       else if (changed !== false) kept.push({ stepId: r.stepId, summary, reason: `Mailroom cannot show that ${reference} made this change, so it stays` });
       return;
     }
-    if (action === 'ad.removeGroupMember' && plan.kind === 'group-member-remove') {
+    if (action === 'ad.removeGroupMember' && (plan.kind === 'group-member-remove' || plan.kind === 'offboarding')) {
       const m = r.input as StepInputs['ad.removeGroupMember'];
       if (later.some((x) => x.action === 'ad.addGroupMember' && sameMembership(objectOf(x.input), input))) return;
       if (changed === true || result.removed === true) {
@@ -420,19 +367,13 @@ export function planRollback(plan: Pick<Plan, 'kind' | 'steps'>, run: readonly R
       }
       return;
     }
-    if (action === 'exo.setForwarding') {
-      const back = forwardingUndo(input, result, reference);
-      if (changed === true || result.changedByEarlierTry === true) {
-        if (back) undo.push({ undoes: r.stepId, ...back });
-        else kept.push({ stepId: r.stepId, summary, reason: `Mailroom cannot show what the forwarding was before ${reference}, so it stays` });
+    if (!onCreated(action, input)) {
+      const setting = settingUndo(plan.kind, action, input, result, reference);
+      if (setting !== undefined) {
+        if ('undo' in setting) undo.push({ undoes: r.stepId, ...setting.undo });
+        else if ('stays' in setting) kept.push({ stepId: r.stepId, summary, reason: setting.stays });
+        return;
       }
-      return;
-    }
-    if (plan.kind === 'address-list-visibility' && (action === 'exo.setHiddenFromAddressLists' || action === 'ad.setAttributes')) {
-      const back = addressListUndo(action, input, result, changed, reference);
-      if (back) undo.push({ undoes: r.stepId, ...back });
-      else if (changed !== false) kept.push({ stepId: r.stepId, summary, reason: `Mailroom cannot show what the address list setting was before ${reference}, so it stays` });
-      return;
     }
     if (onCreated(action, input)) return; // settings on an object the rollback deletes go with it
     if (changed === false) return; // nothing was changed

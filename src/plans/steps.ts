@@ -86,6 +86,8 @@ export interface StepInputs {
    */
   'ad.setPrimaryAddress': { readonly dn: string; readonly mail: string; readonly previous: string; readonly rewriteProxyAddresses: boolean };
   'ad.disableAccount': { readonly dn: string };
+  /** Roll back of an offboarding: enable the account again (clear ACCOUNTDISABLE in userAccountControl). */
+  'ad.enableAccount': { readonly dn: string };
   'ad.addGroupMember': { readonly groupDn: string; readonly memberDn: string };
   'ad.removeGroupMember': { readonly groupDn: string; readonly memberDn: string };
   /**
@@ -181,6 +183,52 @@ export interface StepInputs {
   /** Add-/Remove-DistributionGroupMember on a cloud-only group, looked at first (Get-DistributionGroupMember) and read back. */
   'exo.addGroupMember': GroupMemberInput;
   'exo.removeGroupMember': GroupMemberInput;
+  /**
+   * Set-CalendarProcessing on a room or equipment mailbox: only the settings given. Reads them first (recorded as the
+   * intent and reported as `before`, with BookInPolicy as addresses) and reads them back.
+   */
+  'exo.setCalendarProcessing': CalendarProcessingInput;
+  /** Set-MailboxAutoReplyConfiguration: the whole automatic reply of a mailbox, read first (`before`) and read back. */
+  'exo.setAutoReply': AutoReplyInput;
+  /** Graph POST /users/{upn}/revokeSignInSessions: refresh tokens and session cookies stop working. Cannot be undone. */
+  'entra.revokeSessions': { readonly userPrincipalName: string };
+  /** Wait until a moment (an offboarding's leave date): nothing is looked at, the step is done once `at` has come. */
+  'wait.untilTime': { readonly at: string; readonly what: string };
+}
+
+/** What `exo.setCalendarProcessing` sets; absent settings are not touched. */
+export interface CalendarSettings {
+  readonly automateProcessing?: 'AutoAccept' | 'AutoUpdate' | 'None';
+  readonly bookingWindowInDays?: number;
+  readonly maximumDurationInMinutes?: number;
+  readonly allowConflicts?: boolean;
+  /** True: everyone in the organisation may book (AllBookInPolicy); false: only `bookInPolicy`. */
+  readonly allBookInPolicy?: boolean;
+  /** Who may book when AllBookInPolicy is off (addresses or ids of users and groups); replaces the list. */
+  readonly bookInPolicy?: readonly string[];
+}
+
+export interface CalendarProcessingInput {
+  readonly identity: string;
+  readonly mailboxName: string;
+  readonly settings: CalendarSettings;
+  /** How each of `settings.bookInPolicy` may show in Get-CalendarProcessing's BookInPolicy (names, addresses, ids). */
+  readonly bookInPolicyKeys?: readonly DelegateKeys[];
+}
+
+export type AutoReplyStateName = 'Enabled' | 'Disabled' | 'Scheduled';
+
+export interface AutoReplyInput {
+  readonly identity: string;
+  readonly mailboxName: string;
+  readonly state: AutoReplyStateName;
+  /** Plain text (Exchange keeps it as HTML); null clears it. Absent with Disabled: the messages stay as they are. */
+  readonly internalMessage?: string | null;
+  readonly externalMessage?: string | null;
+  readonly externalAudience?: 'All' | 'Known' | 'None';
+  /** ISO date-times; Scheduled only. */
+  readonly startTime?: string;
+  readonly endTime?: string;
 }
 
 /** How a delegate, member or permission holder may show in Exchange's output: its name, addresses, ids or DN. */
@@ -223,11 +271,12 @@ export const STEP_ACTIONS: readonly StepAction[] = [
   'exo.setEmailAddresses', 'exo.setHiddenFromAddressLists', 'exo.setResourceCapacity', 'exo.setForwarding',
   'ad.addPublicDelegate', 'ad.removePublicDelegate', 'exo.awaitSendOnBehalf',
   'exo.grantMailboxPermission', 'exo.revokeMailboxPermission', 'exo.addGroupMember', 'exo.removeGroupMember',
+  'ad.enableAccount', 'exo.setCalendarProcessing', 'exo.setAutoReply', 'entra.revokeSessions', 'wait.untilTime',
 ];
 
 /** Which system a step talks to; waits are their own system (timers in the store, not sleeping promises). */
 export function systemOf(action: StepAction): StepSystem {
-  if (action.startsWith('sync.') || action === 'exo.awaitMailbox' || action === 'exo.awaitRecipient' || action === 'exo.awaitSendOnBehalf') return 'wait';
+  if (action.startsWith('sync.') || action.startsWith('wait.') || action === 'exo.awaitMailbox' || action === 'exo.awaitRecipient' || action === 'exo.awaitSendOnBehalf') return 'wait';
   return action.slice(0, action.indexOf('.')) as StepSystem;
 }
 

@@ -172,7 +172,15 @@ export function parseCommand(text: string): ParseResult {
   let slot = 0;
   /** The field of a `rest` slot that takes the positional values that follow, until the next slot's word. */
   let rest: FieldDef | undefined;
+  /** A key=value list that ends with a comma goes on with the next values: `bookers=ada@contoso.com, grace@contoso.com`. */
+  let listGoesOn: FieldDef | undefined;
   for (const tok of tokens.slice(match.words.length)) {
+    if (listGoesOn && tok.key === undefined && values[listGoesOn.id] !== undefined) {
+      values[listGoesOn.id] = `${values[listGoesOn.id]} ${tok.value}`;
+      if (!tok.value.endsWith(',')) listGoesOn = undefined;
+      continue;
+    }
+    listGoesOn = undefined;
     if (tok.key !== undefined) {
       const field = fieldByKey(def, tok.key);
       if (!field) {
@@ -185,7 +193,9 @@ export function parseCommand(text: string): ParseResult {
         });
         continue;
       }
+      const before = errors.length;
       setOnce(field, tok.value, `${tok.key}=`);
+      if (errors.length === before && !tok.quoted && tok.value.endsWith(',')) listGoesOn = field;
       continue;
     }
     if (rest) {

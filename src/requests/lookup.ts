@@ -71,6 +71,19 @@ export interface RecipientLookup {
    * (each candidate that Exchange Online lists for it).
    */
   findRecipient(identity: string): Promise<RecipientMatch>;
+  /** The manager and the mail-enabled AD groups of a recipient (offboarding). */
+  relationsOf(recipient: FoundRecipient): Promise<RecipientRelations>;
+}
+
+/** Who a person works for and which mail-enabled groups they are in: what an offboarding acts on besides the mailbox. */
+export interface RecipientRelations {
+  /**
+   * The manager named in AD (`manager`, which sync carries to Entra ID) as Exchange Online finds it; null when AD names
+   * none (or the recipient has no AD object).
+   */
+  readonly manager: RecipientMatch | null;
+  /** The mail-enabled groups in AD (distribution and mail-enabled security groups) the recipient is a direct member of. */
+  readonly groups: readonly FoundRecipient[];
 }
 
 /**

@@ -17,7 +17,7 @@ import type { Store } from '../store';
 import { ApprovalAccess, policyFrom } from './approval-access';
 import { ApprovalService } from './approvals';
 import { AuditTrailService } from './audit-trail';
-import { adExecutors, cloudExecutors, cloudWaiters, INITIAL_PASSWORD_ENTRY } from './executors';
+import { adExecutors, cloudExecutors, cloudWaiters, INITIAL_PASSWORD_ENTRY, scheduleWaiter } from './executors';
 import { RequestIntake } from './intake';
 import { RequestLifecycle } from './lifecycle';
 import { NotificationSender } from './notification-outbox';
@@ -103,7 +103,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
       : new WorkflowRunner({
           store,
           executors,
-          waiters: cloudWaiters({
+          waiters: [...cloudWaiters({
             graph: cloud.graph,
             exo: cloud.exo,
             sync,
@@ -112,7 +112,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
             // the mailbox wait puts back a licence or usage location that is gone, on a Retry (executors/mailbox-preconditions.ts)
             rerun: new StepRerun(store, executors),
             ...(every !== undefined ? { pollIntervalMs: { cloudSync: every, connectSync: every, mailbox: every, recipient: every } } : {}),
-          }),
+          }), scheduleWaiter(options.now)],
           lifecycle,
           outbox: store.outbox,
           onMessage: () => sender.kick(),
@@ -148,7 +148,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     log: log.child({ component: 'recipients' }),
   });
   const useCases: UseCases = {
-    intake: new RequestIntake({ store, lookup, profile: () => profile.get(), access, views, notifications, log: common.log, now }),
+    intake: new RequestIntake({ store, lookup, profile: () => profile.get(), access, views, notifications, log: common.log, now, timeZone: config.timeZone }),
     approvals,
     runControl: new RunControlService({ store, ...common }),
     views,

@@ -27,6 +27,8 @@ export interface IntakeDeps {
   readonly notifications: RequestNotifications;
   readonly log: Logger;
   readonly now: () => Date;
+  /** The organisation's time zone typed dates are read in (TIME_ZONE). Default UTC. */
+  readonly timeZone?: string;
 }
 
 /** Intake: validates (against AD and Exchange), plans and files a request, and sends it to its first approvers. */
@@ -51,7 +53,7 @@ export class RequestIntake implements Intake {
     }
     let result;
     try {
-      result = await validateRequest(kind, rawValues, { lookup: this.deps.lookup, profile });
+      result = await validateRequest(kind, rawValues, { lookup: this.deps.lookup, profile, now: this.deps.now, timeZone: this.deps.timeZone ?? 'UTC' });
     } catch (err) {
       if (err instanceof LookupUnavailableError) {
         await this.audit(actorEvent(actor, 'request.validation-failed', null, { kind, source, unavailable: err.check }));

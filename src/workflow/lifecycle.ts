@@ -15,7 +15,8 @@ const MOVES: Readonly<Record<RequestStatus, readonly RequestStatus[]>> = {
   failed: ['failed', 'running', 'cancelled'],
   // a cancelled request can still be rolled back
   cancelled: ['cancelled', 'running'],
-  done: ['done'],
+  // a finished change can be rolled back (rollback-info.ts: rollbackAllowed)
+  done: ['done', 'running'],
   rejected: ['rejected'],
   expired: ['expired'],
   'rolled-back': ['rolled-back'],

@@ -1,9 +1,14 @@
-import type { AcceptedDomain, FoundRecipient, Holder, NameQuery, RecipientCandidate, RecipientLookup, RecipientMatch } from '../requests';
+import { isGroupType, type AcceptedDomain, type FoundRecipient, type Holder, type NameQuery, type RecipientCandidate, type RecipientLookup, type RecipientMatch, type RecipientRelations } from '../requests';
 
 /** The AD half (implemented by src/directory's DirectoryClient). */
 export interface AdLookupPort {
   whoHas(query: NameQuery): Promise<readonly { name: string; dn: string }[]>;
   findByIdentity(identity: string): Promise<{ dn: string } | null>;
+  get(dn: string): Promise<{ dn: string; mail?: string; userPrincipalName?: string } | null>;
+  /** DNs of the groups the object is a direct member of; null if it does not exist. */
+  memberOf(dn: string): Promise<string[] | null>;
+  /** The DN its `manager` names; null if none. */
+  managerOf(dn: string): Promise<string | null>;
 }
 
 /** The Exchange Online half (implemented by src/cloud's ExoClient). */
@@ -88,6 +93,24 @@ export class HybridRecipientLookup implements RecipientLookup {
    * recipients with an error (ManagementObjectAmbiguousException) or, for some identities, with every match; either
    * way Mailroom lists them (see {@link recipientsNamed}) and picks none.
    */
+  /**
+   * The manager AD names and the mail-enabled AD groups of a recipient, each found in Exchange Online by its address
+   * (a group without `mail` is not mail-enabled and is left out; so is one Exchange Online does not know yet).
+   */
+  async relationsOf(recipient: FoundRecipient): Promise<RecipientRelations> {
+    const adDn = recipient.adDn;
+    if (adDn === undefined) return { manager: null, groups: [] };
+    const [managerDn, groupDns] = await Promise.all([this.ad.managerOf(adDn), this.ad.memberOf(adDn)]);
+    const byDn = async (dnString: string): Promise<RecipientMatch | null> => {
+      const o = await this.ad.get(dnString);
+      const key = o?.mail ?? o?.userPrincipalName;
+      return key ? this.findRecipient(key) : null;
+    };
+    const [manager, ...groups] = await Promise.all([managerDn ? byDn(managerDn) : Promise.resolve(null), ...(groupDns ?? []).map(byDn)]);
+    const found = groups.flatMap((m) => (m?.found === 'one' && isGroupType(m.recipient.type) ? [m.recipient] : []));
+    return { manager: manager ?? null, groups: found };
+  }
+
   async findRecipient(identity: string): Promise<RecipientMatch> {
     let rows: ExoRecipientRow[];
     try {

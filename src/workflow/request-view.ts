@@ -1,7 +1,7 @@
 import { keptLine, type RollbackPlan } from '../plans';
 import { isKindId, KINDS } from '../requests';
 import type { DecisionRecord, RequestRecord } from '../store';
-import { cancelOf, rollbackOf } from './rollback-info';
+import { cancelOf, rollbackAllowed, rollbackOf } from './rollback-info';
 
 /** Everything a card or a list needs to show a request, computed in one place. */
 export interface RequestView {
@@ -41,8 +41,17 @@ export interface RequestView {
 function factValue(v: unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return v.map(factValue).join(', ');
-  if (v && typeof v === 'object' && typeof (v as { name?: unknown }).name === 'string') return (v as { name: string }).name;
+  if (Array.isArray(v)) return v.length ? v.map(factValue).join(', ') : 'none';
+  if (v && typeof v === 'object') {
+    const o = v as { name?: unknown; text?: unknown; person?: unknown; as?: unknown; recipient?: unknown; smtpAddress?: unknown };
+    if (typeof o.name === 'string') return o.name;
+    // a moment (a leave date, an automatic reply's end) as people read it
+    if (typeof o.text === 'string') return o.text;
+    // full access for the manager or a named person; forwarding to a recipient or an outside address
+    if (o.person !== undefined) return `${factValue(o.person)}${o.as === 'manager' ? ' (the manager)' : ''}`;
+    if (o.recipient !== undefined) return factValue(o.recipient);
+    if (typeof o.smtpAddress === 'string') return o.smtpAddress;
+  }
   return JSON.stringify(v) ?? '';
 }
 
@@ -160,7 +169,7 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
     running: run.length > 0,
     canRetry: record.status === 'failed',
     canCancel: ['pending-approval', 'approved', 'queued', 'running', 'waiting'].includes(record.status) && !rollback,
-    canRollBack: !rollback && (record.status === 'failed' || record.status === 'cancelled') && (possible?.steps.length ?? 0) > 0,
+    canRollBack: !rollback && rollbackAllowed(record) && (possible?.steps.length ?? 0) > 0,
     rollingBack: rollback !== undefined,
     undoSteps,
     kept: (rollback?.kept ?? []).map((k) => ({ text: keptLine(k) })),

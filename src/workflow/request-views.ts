@@ -3,7 +3,7 @@ import type { DecisionRecord, RequestRecord, Store } from '../store';
 import type { ApprovalAccess } from './approval-access';
 import type { CardReferences } from './ports';
 import { buildView, type RequestView } from './request-view';
-import { rollbackFor, rollbackOf } from './rollback-info';
+import { rollbackAllowed, rollbackFor, rollbackOf } from './rollback-info';
 import type { PostedCard, RequestActor, RequestViews } from './use-cases';
 
 export type ViewStore = Pick<Store, 'requests' | 'decisions' | 'runs'> & { readonly cards: CardReferences };
@@ -25,7 +25,7 @@ export class RequestViewService implements RequestViews {
     const [decisions, steps] = await Promise.all([this.store.decisions.list(record.id), this.store.runs.listByRequest(record.id)]);
     const run = steps.map((r) => ({ stepIndex: r.stepIndex, status: r.status, error: r.error }));
     let possible: RollbackPlan | undefined;
-    if (run.length && (record.status === 'failed' || record.status === 'cancelled') && !rollbackOf(record) && !steps.some((s) => s.status === 'running')) {
+    if (run.length && rollbackAllowed(record) && !rollbackOf(record) && !steps.some((s) => s.status === 'running')) {
       possible = rollbackFor(record, steps);
     }
     return buildView(record, decisions, this.access.stageCount(record.kind), run, possible);

@@ -3,7 +3,18 @@
  * about them. Shared by the request service (cancel, roll back, cards) and the runner (final messages).
  */
 import { createHash } from 'node:crypto';
+import { KINDS, isKindId } from '../requests';
 import { isUndoStepId, keptLine, planRollback, type CompensationStep, type KeptStep, type Plan, type RollbackPlan, type RunStepFacts } from '../plans';
+
+/**
+ * Whether a request in this status may be rolled back: a run that stopped or was cancelled; and a finished change to
+ * something that existed (an offboarding, a permission, forwarding …), whose roll back puts back what it found. A
+ * finished creation is not rolled back: deleting what people may already use is a request of its own.
+ */
+export function rollbackAllowed(record: { readonly status: string; readonly kind: string }): boolean {
+  if (record.status === 'failed' || record.status === 'cancelled') return true;
+  return record.status === 'done' && isKindId(record.kind) && !KINDS[record.kind].creates;
+}
 
 /** Kept in the request's `result.cancelled` when it is cancelled. */
 export interface CancelInfo {
@@ -19,7 +30,7 @@ export interface RollbackInfo {
   readonly by: string;
   readonly byId: string;
   readonly at: string;
-  /** The status it had when the roll back was asked for (failed or cancelled). */
+  /** The status it had when the roll back was asked for (failed, cancelled, or done for a change). */
   readonly from: string;
   /** step_index of the first compensation step. */
   readonly firstIndex: number;

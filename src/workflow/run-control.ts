@@ -2,7 +2,7 @@ import type { RollbackPlan } from '../plans';
 import type { AuditEventInput, RequestRecord, RunStepRecord, Store } from '../store';
 import { notVisibleMessage } from './approval-access';
 import { shortTime, type RequestView } from './request-view';
-import { digestOf, keptText, rollbackFor, rollbackOf, rollbackOffer, stepList, withResult, type RollbackInfo } from './rollback-info';
+import { digestOf, keptText, rollbackAllowed, rollbackFor, rollbackOf, rollbackOffer, stepList, withResult, type RollbackInfo } from './rollback-info';
 import { actorEvent, type RequestUseCaseDeps } from './use-case-deps';
 import type { DecisionOutcome, RequestActor, RollbackOutcome, RollbackPreview, RunControl } from './use-cases';
 
@@ -206,9 +206,9 @@ export class RunControlService implements RunControl {
       if (record.status === 'failed') return refuse('already', `${record.reference} is already being rolled back (${when}), and that roll back stopped: press Retry on its card once the cause is fixed.`);
       return refuse('already', `${record.reference} is already being rolled back (${when}).`);
     }
-    if (record.status !== 'failed' && record.status !== 'cancelled') {
-      const why = RUN_STATUSES.includes(record.status) ? ' Cancel it first; what it did can be rolled back once it has stopped.' : '';
-      return refuse('not-stopped', `${record.reference} is ${record.status}; only a request that stopped or was cancelled can be rolled back.${why}`);
+    if (!rollbackAllowed(record)) {
+      const why = RUN_STATUSES.includes(record.status) ? ' Cancel it first; what it did can be rolled back once it has stopped.' : record.status === 'done' ? ' A finished creation is not rolled back: ask for its removal instead.' : '';
+      return refuse('not-stopped', `${record.reference} is ${record.status}; only a request that stopped or was cancelled, or a finished change, can be rolled back.${why}`);
     }
     if (version !== undefined && version !== record.version) return refuse('stale', `This card is out of date (${record.reference} has changed since).`);
     const steps = await this.deps.store.runs.listByRequest(record.id);

@@ -513,13 +513,13 @@ describe('every request kind, by command and by form, approved and rejected, ove
     });
 
     it('a problem with the request as a whole is said in words, without the internal field id "request"', async function () {
-      const allOff = { disableAccount: 'false', convertToShared: 'false', removeLicence: 'false', hideFromAddressLists: 'false' };
+      const allOff = { disableAccount: 'false', revokeSessions: 'false', convertToShared: 'false', removeFromGroups: 'false', removeLicence: 'false', hideFromAddressLists: 'false', fullAccessFor: 'none' };
       const form = await rita.press('request.form', openForm('offboarding'));
       const back = cardText(await rita.press('request.submit', formSubmission(form, { identity: T.primary, ...allOff })));
       assert.match(back, /1 problem — nothing was requested\. .*Every offboarding step is switched off/);
       assert.doesNotMatch(back, /request: Every/, `the form shows an internal field id:\n${back}`);
 
-      const texts = (await rita.say(`offboard ${T.primary} disable=no shared=no removelicence=no hide=no`)).map((x) => visibleText(x.body));
+      const texts = (await rita.say(`offboard ${T.primary} disable=no revoke=no shared=no groups=no removelicence=no hide=no fullaccess=none`)).map((x) => visibleText(x.body));
       const notice = texts.find((t) => t.includes('Nothing was requested')) ?? '';
       assert.match(notice, /Every offboarding step is switched off/);
       assert.doesNotMatch(notice, /request: Every/, `the notice shows an internal field id:\n${notice}`);

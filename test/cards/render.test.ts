@@ -75,6 +75,8 @@ const TYPED: Record<KindId, Record<string, string>> = {
   'address-list-visibility': { identity: 'grace.hopper@contoso.example', visibility: 'hidden' },
   'forwarding-set': { identity: 'ada.byron@contoso.example', forwardTo: 'grace.hopper@contoso.example', keepCopy: 'true' },
   'forwarding-off': { identity: 'ada.byron@contoso.example' },
+  booking: { identity: 'boardroom@contoso.example', processing: 'accept', bookingWindow: '90', conflicts: 'decline', bookers: 'ada.byron@contoso.example, allstaff@contoso.example' },
+  'auto-reply': { identity: 'ada.byron@contoso.example', state: 'on', message: 'I am away <until> *Monday*.', audience: 'known' },
 };
 
 /** Typed with mistakes the validator finds (taken names, bad syntax, wrong domains, unknown recipients). */
@@ -99,6 +101,8 @@ const MISTYPED: Record<KindId, Record<string, string>> = {
   'address-list-visibility': { identity: 'allstaff@contoso.example', visibility: 'hidden' },
   'forwarding-set': { identity: 'ada.byron@contoso.example', forwardTo: 'nobody@contoso.example', keepCopy: 'true' },
   'forwarding-off': { identity: 'allstaff@contoso.example' },
+  booking: { identity: 'ada.byron@contoso.example', bookingWindow: '2000' },
+  'auto-reply': { identity: 'ada.byron@contoso.example', state: 'on', start: '2027-13-01' },
 };
 
 const validation = { lookup: new FakeLookup(sampleObjects()), profile: PROFILE };
@@ -980,7 +984,7 @@ const SAMPLES: Record<CardName, readonly Sample[]> = {
           'Member of\n\nAll Staff, Research [EU], Project *Babbage* (cloud group)',
           'AD and Exchange\n\nAD masters the Exchange attributes; they differ: only in AD: ada.l@contoso.com',
         );
-        assertButtons(seen, ['Add address', 'Remove address', 'Change primary', 'Grant access', 'Revoke access', 'Convert', 'Cloud-managed', 'Offboard', 'Address lists']);
+        assertButtons(seen, ['Add address', 'Remove address', 'Change primary', 'Grant access', 'Revoke access', 'Convert', 'Cloud-managed', 'Offboard', 'Address lists', 'Forward', 'Automatic replies']);
         assert.deepEqual(seen.actions.map((a) => a.verb), seen.actions.map(() => 'request.form'));
         assert.deepEqual(await page.press('Convert'), { type: 'Action.Execute', verb: 'request.form', data: { kind: 'mailbox-type', values: { identity: 'ada.lovelace@contoso.com' } } });
       },

@@ -71,6 +71,7 @@ function requests(ous: Record<OuGroup, string>): fc.Arbitrary<RecipientRequest> 
   const group = targetIn(ous, TYPES.filter((t) => /Group$/.test(t)));
   const permissionName = fc.constantFrom('FullAccess' as const, 'SendAs' as const, 'SendOnBehalf' as const);
   const ref = fc.record({ identity: internal, name: word, type: fc.constantFrom('UserMailbox', 'MailUser', 'MailUniversalSecurityGroup'), primarySmtpAddress: internal, isDirSynced: fc.constant(true), adDn: word.map((w) => `CN=${w},${ous.users}`) });
+  const groupRef = fc.record({ identity: internal, name: word, type: fc.constant('MailUniversalDistributionGroup'), primarySmtpAddress: internal, isDirSynced: fc.constant(true), adDn: word.map((w) => `CN=${w},${ous.groups}`) });
   const byKind: Record<KindId, fc.Arbitrary<RecipientRequest>> = {
     'user-mailbox': fc.record({ firstName: word, lastName: word, displayName: word, alias: local, samAccountName: sam, userPrincipalName: internal, primarySmtpAddress: internal, usageLocation: country, department: opt(word), jobTitle: opt(word) })
       .map((r) => strip({ kind: 'user-mailbox' as const, ...r })),
@@ -86,7 +87,7 @@ function requests(ous: Record<OuGroup, string>): fc.Arbitrary<RecipientRequest> 
     'secondary-address-remove': fc.record({ target, address: internal }).map((r) => ({ kind: 'secondary-address-remove' as const, ...r })),
     'cloud-managed': fc.record({ target: mailbox, enabled: fc.boolean() }).map((r) => ({ kind: 'cloud-managed' as const, ...r })),
     'mailbox-type': fc.record({ target: mailbox, type: fc.constantFrom('Regular' as const, 'Shared' as const, 'Room' as const, 'Equipment' as const), adjustLicence: fc.boolean() }).map((r) => ({ kind: 'mailbox-type' as const, ...r })),
-    offboarding: fc.record({ target: person, disableAccount: fc.boolean(), convertToShared: fc.boolean(), removeLicence: fc.boolean(), hideFromAddressLists: fc.boolean() }).map((r) => ({ kind: 'offboarding' as const, ...r })),
+    offboarding: fc.record({ target: person, disableAccount: fc.boolean(), revokeSessions: fc.boolean(), convertToShared: fc.boolean(), removeLicence: fc.boolean(), hideFromAddressLists: fc.boolean(), removeFromGroups: fc.array(groupRef, { maxLength: 2 }) }).map((r) => ({ kind: 'offboarding' as const, ...r })),
     'mailbox-permission-grant': fc.record({ target: mailbox, permission: permissionName, users: fc.array(ref, { minLength: 1, maxLength: 3 }), autoMapping: fc.boolean() })
       .map((r) => ({ kind: 'mailbox-permission-grant' as const, ...r, ...(r.permission === 'FullAccess' ? {} : { autoMapping: undefined }) }))
       .map((r) => strip(r)),
@@ -96,6 +97,8 @@ function requests(ous: Record<OuGroup, string>): fc.Arbitrary<RecipientRequest> 
     'address-list-visibility': fc.record({ target: mailbox, hidden: fc.boolean() }).map((r) => ({ kind: 'address-list-visibility' as const, ...r })),
     'forwarding-set': fc.record({ target: mailbox, recipient: ref, keepCopy: fc.boolean() }).map((r) => ({ kind: 'forwarding-set' as const, ...r })),
     'forwarding-off': fc.record({ target: mailbox }).map((r) => ({ kind: 'forwarding-off' as const, ...r })),
+    booking: fc.record({ target: targetIn(ous, ['RoomMailbox', 'EquipmentMailbox']), bookingWindowInDays: fc.nat(1080), allowConflicts: fc.boolean() }).map((r) => ({ kind: 'booking' as const, ...r })),
+    'auto-reply': fc.record({ target: mailbox, enabled: fc.boolean(), message: word }).map((r) => ({ kind: 'auto-reply' as const, ...r })),
   };
   return fc.constantFrom(...KIND_IDS).chain((k) => byKind[k]);
 }
@@ -308,7 +311,7 @@ describe('adWritesOf: what the AD executors write', function () {
         { kind: 'secondary-address-add', target: t, address: 'second@contoso.example' },
         { kind: 'secondary-address-remove', target: t, address: 'x@contoso.example' },
         ...(/Mailbox$/.test(type) ? [{ kind: 'mailbox-type' as const, target: t, type: 'Regular' as const, adjustLicence: true }] : []),
-        ...(type === 'UserMailbox' ? [{ kind: 'offboarding' as const, target: t, disableAccount: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true }] : []),
+        ...(type === 'UserMailbox' ? [{ kind: 'offboarding' as const, target: t, disableAccount: true, revokeSessions: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true, removeFromGroups: [] }] : []),
       ];
       for (const r of reqs) {
         for (const p of [adGroup, { ...CLOUD_DEFAULT, ous }]) {

@@ -32,6 +32,10 @@ const D = SANDBOX_MAIL_DOMAIN;
 
 /** A second synced, licensed mailbox: the user given permissions on T, and the member added to G. */
 const U = { name: `uma${suffix}`, upn: `uma${suffix}@${D}`, primary: `uma.${suffix}@${D}` };
+/** A leave date two weeks ahead (the offboarding by command is scheduled). */
+const LEAVE_DATE = new Date(Date.now() + 14 * 86_400_000).toISOString().slice(0, 10);
+/** A synced room mailbox the booking kind targets. */
+const R = { name: `rho${suffix}`, upn: `rho${suffix}@${D}`, primary: `rho.${suffix}@${D}` };
 /** A synced, mail-enabled group the member kinds target. */
 const G = { name: `gina${suffix}`, mail: `gina${suffix}@${D}` };
 
@@ -222,15 +226,17 @@ const CASES: readonly KindCase[] = [
   },
   {
     kind: 'offboarding',
-    command: `offboard ${T.primary}`,
+    command: `offboard ${T.primary} when=${LEAVE_DATE}`,
     shows: T.primary,
-    plan: /Disable the AD account/,
+    plan: /Wait until the leave date[\s\S]*Disable the AD account/,
     form: {
-      values: { identity: T.alias, disableAccount: 'true', hideFromAddressLists: 'false' },
+      values: { identity: T.alias, disableAccount: 'true', hideFromAddressLists: 'false', autoReply: 'Tess has left.', fullAccessFor: U.primary },
       shows: T.alias,
       fill: async (f) => {
         await text(f, /^Recipient/, T.alias);
         await toggle(f, /^Hide from address lists/, false);
+        await text(f, /^Automatic reply/, 'Tess has left.');
+        await text(f, /^Full access to the mailbox for/, U.primary);
       },
     },
   },
@@ -276,6 +282,66 @@ const CASES: readonly KindCase[] = [
     shows: G.mail,
     plan: /from the AD group/,
   },
+  {
+    kind: 'address-list-visibility',
+    command: `hide from address lists ${T.primary}`,
+    shows: T.primary,
+    plan: /HiddenFromAddressListsEnabled \$true/,
+  },
+  {
+    kind: 'forwarding-set',
+    command: `forward ${T.primary} to ${U.primary}`,
+    shows: T.primary,
+    plan: /Forward the mail of .* keeping a copy/,
+    form: {
+      values: { identity: T.alias, forwardTo: `ext.${suffix}@partner.example`, keepCopy: 'false' },
+      shows: T.alias,
+      fill: async (f) => {
+        await text(f, /^Mailbox/, T.alias);
+        await text(f, /^Forward to/, `ext.${suffix}@partner.example`);
+        await toggle(f, /^Keep a copy/, false);
+      },
+    },
+  },
+  {
+    kind: 'forwarding-off',
+    command: `stop forwarding ${T.primary}`,
+    shows: T.primary,
+    plan: /Turn off forwarding/,
+  },
+  {
+    kind: 'booking',
+    command: `booking ${R.primary} processing=accept window=90 bookers=everyone`,
+    shows: R.primary,
+    plan: /bookable up to 90 days ahead/,
+    form: {
+      values: { identity: R.primary, processing: 'delegates', bookingWindow: '30', conflicts: 'allow', bookers: U.primary },
+      shows: R.primary,
+      fill: async (f) => {
+        await text(f, /^Room or equipment mailbox/, R.primary);
+        await choose(f, /^Booking requests/, /Held for its delegates/);
+        await f.getByRole('spinbutton', { name: /^Booking window/ }).fill('30');
+        await choose(f, /^Conflicting bookings/, /Accepted as well/);
+        await text(f, /^Who may book/, U.primary);
+      },
+    },
+  },
+  {
+    kind: 'auto-reply',
+    command: `auto reply ${T.primary} on message="Away this week."`,
+    shows: T.primary,
+    plan: /Set the automatic reply of .* "Away this week\."/,
+    form: {
+      values: { identity: T.alias, state: 'on', message: 'Back on Monday.', audience: 'none' },
+      shows: T.alias,
+      fill: async (f) => {
+        await text(f, /^Mailbox/, T.alias);
+        await choose(f, /^Automatic replies/, /^On/);
+        await text(f, /^Reply$/, 'Back on Monday.');
+        await choose(f, /^Outside senders who get a reply/, /^None/);
+      },
+    },
+  },
 ];
 
 describe('every request kind in two Agents Playgrounds: filed by command and by form, approved and rejected', function () {
@@ -300,10 +366,13 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
     suite = await ConformanceSuite.open(sandbox, 'every-kind', { delegated: true });
     await suite.addUser(T.name, { displayName: T.displayName, mail: T.primary, mailNickname: T.alias, proxyAddresses: [`SMTP:${T.primary}`, `smtp:${T.secondary}`] });
     await suite.addUser(U.name, { displayName: `Uma User ${suffix}`, mail: U.primary, mailNickname: U.name, proxyAddresses: [`SMTP:${U.primary}`] });
+    await suite.addUser(R.name, { displayName: `Rho Room ${suffix}`, mail: R.primary, mailNickname: R.name, proxyAddresses: [`SMTP:${R.primary}`] });
     await suite.addGroup(G.name, { scope: 'universal', security: false, mail: G.mail });
     await suite.sync();
     await suite.licence(T.upn);
     await suite.licence(U.upn);
+    await suite.licence(R.upn);
+    await suite.exoSet('Set-Mailbox', { Identity: R.upn, Type: 'Room' });
     const mbx = await suite.mailbox(T.upn);
     assert.equal(mbx.RecipientTypeDetails, 'UserMailbox');
 

@@ -152,7 +152,10 @@ export class TestMailroom {
     for (;;) {
       const r = await this.record(reference);
       if (r.status === 'done') return r;
-      if (r.status === 'failed' || Date.now() > end) assert.fail(`${reference} is ${r.status}${r.error ? `: ${r.error}` : ''} (steps: ${(await this.steps(reference)).join(', ')})`);
+      if (r.status === 'failed' || Date.now() > end) {
+        const errors = (await this.app.store.runs.listByRequest(r.id)).filter((s) => s.error).map((s) => `${s.stepId}: ${s.error ?? ''}`);
+        assert.fail(`${reference} is ${r.status}${r.error ? `: ${r.error}` : ''} (steps: ${(await this.steps(reference)).join(', ')})${errors.length ? `; step errors: ${errors.join(' | ')}` : ''}`);
+      }
       await sleep(150);
     }
   }

@@ -51,7 +51,7 @@ describe('plans: hide from / show in address lists', function () {
   });
 
   it('offboarding still hides through the same steps', function () {
-    const p = plan({ kind: 'offboarding', target: ada, disableAccount: false, convertToShared: false, removeLicence: false, hideFromAddressLists: true }, SCHEMA);
+    const p = plan({ kind: 'offboarding', target: ada, disableAccount: false, revokeSessions: false, convertToShared: false, removeLicence: false, hideFromAddressLists: true, removeFromGroups: [] }, SCHEMA);
     assert.deepEqual(actions(p), ['ad.setAttributes', 'exo.awaitRecipient']);
   });
 });

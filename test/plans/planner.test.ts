@@ -259,20 +259,20 @@ describe('planner: cloud-managed, conversion, offboarding', function () {
     assert.deepEqual(actions(plan({ kind: 'mailbox-type', target: target({ type: 'RoomMailbox' }), type: 'Shared', adjustLicence: true }, { ...AD, roomsKeepLicence: true })), ['exo.setMailboxType', 'entra.removeLicence']);
   });
 
-  const offboard = (t: TargetRecipient, over: Partial<Record<'disableAccount' | 'convertToShared' | 'removeLicence' | 'hideFromAddressLists', boolean>> = {}): RecipientRequest => ({
-    kind: 'offboarding', target: t, disableAccount: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true, ...over,
+  const offboard = (t: TargetRecipient, over: Partial<Record<'disableAccount' | 'revokeSessions' | 'convertToShared' | 'removeLicence' | 'hideFromAddressLists', boolean>> = {}): RecipientRequest => ({
+    kind: 'offboarding', target: t, disableAccount: true, revokeSessions: false, convertToShared: true, removeLicence: true, hideFromAddressLists: true, removeFromGroups: [], ...over,
   });
 
   it('offboarding: disable, convert, remove the licence, hide, wait for the disabled account', function () {
-    assert.deepEqual(actions(plan(offboard(cloudManaged), AD)), ['ad.disableAccount', 'exo.setMailboxType', 'entra.removeLicence', 'exo.setHiddenFromAddressLists', 'sync.awaitUser']);
+    assert.deepEqual(actions(plan(offboard(cloudManaged), AD)), ['ad.disableAccount', 'exo.setMailboxType', 'exo.setHiddenFromAddressLists', 'entra.removeLicence', 'sync.awaitUser']);
     const pl = plan(offboard(target()), { ...AD, adHasExchangeSchema: true });
-    assert.deepEqual(actions(pl), ['ad.disableAccount', 'exo.setMailboxType', 'entra.removeLicence', 'ad.setAttributes', 'exo.awaitRecipient', 'sync.awaitUser']);
+    assert.deepEqual(actions(pl), ['ad.disableAccount', 'exo.setMailboxType', 'ad.setAttributes', 'exo.awaitRecipient', 'entra.removeLicence', 'sync.awaitUser']);
     assert.deepEqual(step(pl, 'ad.setAttributes').input, { dn: `CN=Ada Byron,OU=Users,${BASE}`, replace: { msExchHideFromAddressLists: 'TRUE' } });
     assert.deepEqual(step(pl, 'sync.awaitUser').input, { engine: 'connect', provisionOnDemand: false, dn: `CN=Ada Byron,OU=Users,${BASE}`, objectType: 'user', userPrincipalName: 'ada.byron@contoso.example', expectAccountEnabled: false, timeoutMinutes: TIMEOUTS.connectSyncMinutes });
     // Without the Exchange schema in AD, hiding is only possible in EXO: cloud-managed first.
-    assert.deepEqual(actions(plan(offboard(target()), AD)), ['ad.disableAccount', 'exo.setMailboxType', 'entra.removeLicence', 'exo.setCloudManaged', 'exo.setHiddenFromAddressLists', 'sync.awaitUser']);
-    assert.deepEqual(actions(plan(offboard(target()), CD)), ['ad.disableAccount', 'exo.setMailboxType', 'entra.removeLicence', 'exo.setCloudManaged', 'exo.setHiddenFromAddressLists', 'sync.awaitUser']);
-    assert.deepEqual(actions(plan(offboard(cloudManaged), CD_CLOUDSYNC)), ['ad.disableAccount', 'exo.setMailboxType', 'entra.removeLicence', 'exo.setHiddenFromAddressLists', 'sync.awaitUser']);
+    assert.deepEqual(actions(plan(offboard(target()), AD)), ['ad.disableAccount', 'exo.setMailboxType', 'exo.setCloudManaged', 'exo.setHiddenFromAddressLists', 'entra.removeLicence', 'sync.awaitUser']);
+    assert.deepEqual(actions(plan(offboard(target()), CD)), ['ad.disableAccount', 'exo.setMailboxType', 'exo.setCloudManaged', 'exo.setHiddenFromAddressLists', 'entra.removeLicence', 'sync.awaitUser']);
+    assert.deepEqual(actions(plan(offboard(cloudManaged), CD_CLOUDSYNC)), ['ad.disableAccount', 'exo.setMailboxType', 'exo.setHiddenFromAddressLists', 'entra.removeLicence', 'sync.awaitUser']);
   });
 
   it('offboarding: each flag can be switched off; removing the licence without converting warns', function () {
@@ -280,7 +280,7 @@ describe('planner: cloud-managed, conversion, offboarding', function () {
     const pl = plan(offboard(cloudManaged, { convertToShared: false, disableAccount: false, hideFromAddressLists: false }), AD);
     assert.deepEqual(actions(pl), ['entra.removeLicence']);
     assert.match(pl.warnings.join(' '), /deletes it after a 30-day grace period/);
-    assert.deepEqual(actions(plan(offboard(cloudOnly, { disableAccount: false }), AD)), ['exo.setMailboxType', 'entra.removeLicence', 'exo.setHiddenFromAddressLists']);
+    assert.deepEqual(actions(plan(offboard(cloudOnly, { disableAccount: false }), AD)), ['exo.setMailboxType', 'exo.setHiddenFromAddressLists', 'entra.removeLicence']);
     assert.deepEqual(actions(plan(offboard(cloudManaged, { hideFromAddressLists: false }), { ...AD, licensing: AD_GROUP })), ['ad.disableAccount', 'exo.setMailboxType', 'ad.removeGroupMember', 'sync.awaitUser']);
   });
 });
@@ -293,7 +293,9 @@ describe('planner: every plan', function () {
     { kind: 'secondary-address-remove', target: target(), address: 'x@contoso.example' },
     { kind: 'cloud-managed', target: target(), enabled: true },
     { kind: 'mailbox-type', target: target(), type: 'Equipment', adjustLicence: true },
-    { kind: 'offboarding', target: target(), disableAccount: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true },
+    { kind: 'offboarding', target: target(), disableAccount: true, revokeSessions: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true, removeFromGroups: [], at: { iso: '2027-01-01T00:00:00.000Z', text: '2027-01-01 00:00 (UTC)' } },
+    { kind: 'booking', target: target({ type: 'RoomMailbox' }), processing: 'AutoAccept', bookingWindowInDays: 90, bookers: 'everyone' },
+    { kind: 'auto-reply', target: target(), enabled: true, message: 'Away.', externalAudience: 'All', start: { iso: '2027-01-01T00:00:00.000Z', text: '2027-01-01 00:00 (UTC)' }, end: { iso: '2027-01-03T00:00:00.000Z', text: '2027-01-03 00:00 (UTC)' } },
   ];
   const licensings: TenantProfile['licensing'][] = [PROFILE.licensing, ENTRA_GROUP, AD_GROUP];
 

@@ -220,14 +220,37 @@ describe('roll back: what a roll back undoes and what stays, per kind', function
       assert.deepEqual([summary(r), keptIds(r)], [[], []]);
     });
 
-    it('offboarding: nothing is undone; every step that changed something stays, with the offboarding reason', function () {
-      const p = plan({ kind: 'offboarding', target: target(), disableAccount: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true }, PROFILE);
-      const r = planRollback(p, run(p, p.steps.length, 'pending'), REF);
-      assert.deepEqual(summary(r), []);
-      const changes = p.steps.filter((s) => s.system !== 'wait').map((s) => s.id);
-      assert.deepEqual(keptIds(r), changes);
-      assert.ok(r.kept.every((k) => k.reason === 'offboarding is not undone automatically'));
-      assert.deepEqual(r.notes, []);
+    it('offboarding: undone as far as it can be, in reverse order; revoked sessions stay', function () {
+      const team = { identity: 'team@contoso.example', name: 'Team', type: 'MailUniversalDistributionGroup', primarySmtpAddress: 'team@contoso.example', isDirSynced: true, adDn: `CN=Team,OU=Groups,${BASE}` };
+      const boss = { identity: 'manager', name: 'Grace Hopper', type: 'UserMailbox', primarySmtpAddress: 'grace.hopper@contoso.example', isDirSynced: true, exoId: 'exo-grace' };
+      const p = plan({
+        kind: 'offboarding', target: target(), disableAccount: true, revokeSessions: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true,
+        fullAccessFor: { person: boss, as: 'manager' }, autoReply: 'Ada has left.', removeFromGroups: [team],
+      }, { ...PROFILE, adHasExchangeSchema: true });
+      const before = {
+        'exo.auto-reply': { before: { state: 'Disabled', internalMessage: null, externalMessage: null, externalAudience: 'All' } },
+        'ad.hide': { changes: { msExchHideFromAddressLists: { before: [] } } },
+      };
+      const r = planRollback(p, run(p, p.steps.length, 'pending', before), REF);
+      assert.deepEqual(summary(r), [
+        'entra.assignLicence entra.remove-licence',
+        'ad.setAttributes ad.hide',
+        'ad.addGroupMember ad.remove-member',
+        'exo.setAutoReply exo.auto-reply',
+        'exo.revokeMailboxPermission exo.grant',
+        'exo.setMailboxType exo.set-type',
+        'ad.enableAccount ad.disable-account',
+      ]);
+      assert.deepEqual(r.steps.find((x) => x.action === 'exo.setMailboxType')?.input, { identity: 'ada.byron@contoso.example', type: 'Regular' });
+      assert.deepEqual(r.steps.find((x) => x.action === 'ad.addGroupMember')?.input, { groupDn: `CN=Team,OU=Groups,${BASE}`, memberDn: `CN=Ada Byron,OU=Users,${BASE}` });
+      assert.deepEqual(keptIds(r), ['entra.revoke-sessions']);
+      assert.match(r.kept[0]?.reason ?? '', /cannot be given back/);
+    });
+
+    it('offboarding: a step that changed nothing (the account was disabled already) is neither undone nor kept', function () {
+      const p = plan({ kind: 'offboarding', target: target(), disableAccount: true, revokeSessions: false, convertToShared: false, removeLicence: false, hideFromAddressLists: false, removeFromGroups: [] }, PROFILE);
+      const r = planRollback(p, run(p, p.steps.length, 'pending', { 'ad.disable-account': { changed: false } }), REF);
+      assert.deepEqual([summary(r), keptIds(r)], [[], []]);
     });
   });
 });

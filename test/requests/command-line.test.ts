@@ -30,6 +30,21 @@ describe('command line: parsing', function () {
     assert.deepEqual(ok('offboard ada@contoso.example hide=no'), { kind: 'offboarding', values: { identity: 'ada@contoso.example', hideFromAddressLists: 'no' } });
   });
 
+  it('reads the new kinds: booking, automatic replies, a scheduled offboarding', function () {
+    assert.deepEqual(ok('booking room@contoso.example processing=accept window=90 bookers=everyone'), { kind: 'booking', values: { identity: 'room@contoso.example', processing: 'accept', bookingWindow: '90', bookers: 'everyone' } });
+    assert.deepEqual(ok('auto reply ada@contoso.example on message="Away." until=2027-01-03'), { kind: 'auto-reply', values: { identity: 'ada@contoso.example', state: 'on', message: 'Away.', end: '2027-01-03' } });
+    assert.deepEqual(ok('out of office ada@contoso.example off'), { kind: 'auto-reply', values: { identity: 'ada@contoso.example', state: 'off' } });
+    assert.deepEqual(ok('offboard ada@contoso.example when="2026-12-31 17:00" fullaccess=none'), { kind: 'offboarding', values: { identity: 'ada@contoso.example', when: '2026-12-31 17:00', fullAccessFor: 'none' } });
+  });
+
+  it('a key=value list that ends with a comma goes on with the next values', function () {
+    assert.deepEqual(ok('booking room@contoso.example bookers=ada@contoso.example, grace@contoso.example, team@contoso.example window=30').values, {
+      identity: 'room@contoso.example', bookers: 'ada@contoso.example, grace@contoso.example, team@contoso.example', bookingWindow: '30',
+    });
+    // without the comma, a second value is still unexpected (nothing is guessed)
+    assert.match(errors('booking room@contoso.example bookers=ada@contoso.example grace@contoso.example')[0]?.message ?? '', /Unexpected "grace@contoso.example"/);
+  });
+
   it('takes keys in any case and by any alias', function () {
     const a = ok('New Mailbox FIRST=Ada Last=Lovelace');
     const b = ok('new mailbox firstname=Ada surname=Lovelace');

@@ -3,7 +3,7 @@
  * (a fake is enough here: these are unit tests of pure modules; the adapters are tested against Samba and
  * the sandbox elsewhere).
  */
-import type { AcceptedDomain, FoundRecipient, Holder, NameQuery, RecipientLookup, RecipientMatch } from '../../src/requests/lookup';
+import type { AcceptedDomain, FoundRecipient, Holder, NameQuery, RecipientLookup, RecipientMatch, RecipientRelations } from '../../src/requests/lookup';
 import { DEFAULT_NAMING } from '../../src/requests/naming';
 import type { TenantProfile } from '../../src/requests/tenant-profile';
 
@@ -49,6 +49,10 @@ export interface FakeObject {
   readonly alias?: string;
   readonly addresses?: readonly string[];
   readonly recipient?: FoundRecipient;
+  /** The identity of the manager AD names (relationsOf). */
+  readonly manager?: string;
+  /** Primary addresses of the mail-enabled groups it is a direct member of (relationsOf). */
+  readonly memberOf?: readonly string[];
 }
 
 export class FakeLookup implements RecipientLookup {
@@ -105,9 +109,24 @@ export class FakeLookup implements RecipientLookup {
     });
   }
 
+  relationsOf(recipient: FoundRecipient): Promise<RecipientRelations> {
+    return this.answer((): RecipientRelations => {
+      const o = this.objects.find((x) => x.recipient?.primarySmtpAddress.toLowerCase() === recipient.primarySmtpAddress.toLowerCase());
+      const one = (id: string): FoundRecipient[] => {
+        const m = this.match(id);
+        return m.found === 'one' ? [m.recipient] : [];
+      };
+      return { manager: o?.manager ? this.match(o.manager) : null, groups: (o?.memberOf ?? []).flatMap(one) };
+    });
+  }
+
   /** Every recipient whose primary address, UPN, alias or an address is the identity (compared ignoring case). */
   findRecipient(identity: string): Promise<RecipientMatch> {
-    return this.answer((): RecipientMatch => {
+    return this.answer(() => this.match(identity));
+  }
+
+  private match(identity: string): RecipientMatch {
+    {
       const id = identity.toLowerCase();
       const hits = this.objects.flatMap((x) =>
         x.recipient &&
@@ -122,7 +141,7 @@ export class FakeLookup implements RecipientLookup {
       if (!first) return { found: 'none' };
       if (hits.length === 1) return { found: 'one', recipient: first };
       return { found: 'several', candidates: hits.map((r) => ({ name: r.name, primarySmtpAddress: r.primarySmtpAddress })) };
-    });
+    }
   }
 }
 
@@ -135,6 +154,8 @@ export function sampleObjects(): FakeObject[] {
       name: 'Ada Byron', where: 'ad', sam: 'abyron', upn: 'ada.byron@contoso.example', alias: 'ada',
       addresses: ['ada@contoso.example', 'ada.byron@contoso.example'],
       recipient: { name: 'Ada Byron', type: 'UserMailbox', primarySmtpAddress: 'ada.byron@contoso.example', isDirSynced: true, isExchangeCloudManaged: false, adDn: dn('Ada Byron'), userPrincipalName: 'ada.byron@contoso.example' },
+      manager: 'grace.hopper@contoso.example',
+      memberOf: ['allstaff@contoso.example', 'helpdesk@contoso.example'],
     },
     {
       name: 'Grace Hopper', where: 'ad', sam: 'ghopper', upn: 'grace.hopper@contoso.example', alias: 'grace.hopper',

@@ -55,9 +55,25 @@ export function plausible(f: FieldDef): fc.Arbitrary<string> {
       return fc.oneof({ weight: 1, arbitrary: address }, { weight: 2, arbitrary: fc.constantFrom('ada@contoso.example', 'grace@contoso.example', 'grace.hopper@contoso.example', 'ada.byron@contoso.example', 'allstaff@contoso.example') });
     case 'identity':
       if (f.label === 'Group') return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('allstaff@contoso.example', 'cloudteam@contoso.example', 'helpdesk@contoso.example'));
+      if (f.label === 'Room or equipment mailbox') return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('boardroom@contoso.example', 'boardroom@contoso.example', 'sales@contoso.example'));
       if (f.label === 'Mailbox') return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('sales@contoso.example', 'cloud.only@contoso.example', 'grace.hopper@contoso.example'));
       // Half of the time a synced mailbox that holds a secondary address, so that address changes reach the deeper rules.
       return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('ada.byron@contoso.example', 'grace.hopper@contoso.example'));
+    case 'bookers':
+      return fc.oneof(fc.constantFrom('everyone', 'Everyone', 'all'), fc.array(fc.constantFrom('ada.byron@contoso.example', 'allstaff@contoso.example', 'boardroom@contoso.example', 'pat@partner.example'), { minLength: 1, maxLength: 3 }).map((a) => a.join(', ')));
+    case 'bookingWindow':
+    case 'maxDuration':
+      return fc.oneof(fc.nat(50000).map(String), fc.constantFrom('ninety', '-1'));
+    case 'when':
+    case 'start':
+    case 'end':
+      return fc.constantFrom('now', '2027-01-03', '2027-01-03 17:30', '2027-02-30', '2027-01-03T08:00Z', 'tomorrow', '2026-12-20');
+    case 'fullAccessFor':
+      return fc.constantFrom('manager', 'none', 'grace.hopper@contoso.example', 'ada.byron@contoso.example', 'allstaff@contoso.example', 'nobody@contoso.example');
+    case 'message':
+    case 'externalMessage':
+    case 'autoReply':
+      return fc.constantFrom('I am away until 3 January.', 'Ada has left. Please write to *sales@contoso.example*.', '<b>Away</b>');
     case 'forwardTo':
       return fc.oneof(fc.constantFrom(...IDENTITIES), fc.constantFrom('grace.hopper@contoso.example', 'allstaff@contoso.example', 'pat@partner.example', 'ada@elsewhere.example', 'nobody@contoso.example'));
     case 'members':

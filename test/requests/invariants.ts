@@ -110,7 +110,21 @@ export async function broken(r: RecipientRequest, profile: TenantProfile, lookup
       break;
     case 'offboarding':
       check(r.target.type === 'UserMailbox' && (!r.disableAccount || r.target.adDn !== undefined), 'offboarding target');
-      check(r.disableAccount || r.convertToShared || r.removeLicence || r.hideFromAddressLists, 'something to do');
+      check(r.disableAccount || r.revokeSessions || r.convertToShared || r.removeLicence || r.hideFromAddressLists || r.removeFromGroups.length > 0 || r.fullAccessFor !== undefined || r.autoReply !== undefined || r.forwarding !== undefined, 'something to do');
+      check(r.fullAccessFor === undefined || r.fullAccessFor.person.primarySmtpAddress.toLowerCase() !== r.target.primarySmtpAddress.toLowerCase(), 'full access for someone else');
+      check(r.removeFromGroups.every((g) => ['MailUniversalDistributionGroup', 'MailUniversalSecurityGroup', 'MailNonUniversalGroup'].includes(g.type)), 'removed from mail-enabled groups');
+      break;
+    case 'booking':
+      check(['RoomMailbox', 'EquipmentMailbox'].includes(r.target.type), 'a room or equipment');
+      check(r.processing !== undefined || r.bookingWindowInDays !== undefined || r.maximumDurationInMinutes !== undefined || r.allowConflicts !== undefined || r.bookers !== undefined, 'something to change');
+      check(r.bookingWindowInDays === undefined || (r.bookingWindowInDays >= 0 && r.bookingWindowInDays <= 1080), 'booking window in range');
+      check(r.bookers === undefined || r.bookers === 'everyone' || (r.bookers.length > 0 && r.bookers.every((b) => b.primarySmtpAddress.toLowerCase() !== r.target.primarySmtpAddress.toLowerCase())), 'bookers');
+      break;
+    case 'auto-reply':
+      check(['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'].includes(r.target.type), 'a mailbox');
+      check(!r.enabled || (r.message !== undefined && r.message.trim() !== ''), 'a reply to turn on');
+      check((r.start === undefined) === (r.end === undefined), 'a schedule has both ends');
+      check(r.start === undefined || r.end === undefined || Date.parse(r.end.iso) > Date.parse(r.start.iso), 'the end after the start');
       break;
     case 'mailbox-permission-grant':
     case 'mailbox-permission-revoke': {

@@ -9,7 +9,7 @@ describe('kinds: the field schema', function () {
       'user-mailbox', 'shared-mailbox', 'room-mailbox', 'equipment-mailbox', 'mail-user', 'mail-contact', 'distribution-group',
       'primary-address', 'secondary-address-add', 'secondary-address-remove', 'cloud-managed', 'mailbox-type', 'offboarding',
       'mailbox-permission-grant', 'mailbox-permission-revoke', 'group-member-add', 'group-member-remove',
-      'address-list-visibility', 'forwarding-set', 'forwarding-off',
+      'address-list-visibility', 'forwarding-set', 'forwarding-off', 'booking', 'auto-reply',
     ]);
     for (const id of KIND_IDS) assert.equal(KINDS[id].id, id);
   });
@@ -47,9 +47,12 @@ describe('kinds: the field schema', function () {
     assert.deepEqual(usage?.choices?.find((c) => c.value === 'DE'), { value: 'DE', title: 'Germany (DE)' });
   });
 
-  it('offboarding flags default to on', function () {
+  it('offboarding flags default to on, and full access goes to the manager', function () {
     const f = KINDS.offboarding.fields.filter((x) => x.type === 'toggle');
-    assert.deepEqual(f.map((x) => [x.id, x.default]), [['disableAccount', 'true'], ['convertToShared', 'true'], ['removeLicence', 'true'], ['hideFromAddressLists', 'true']]);
+    assert.deepEqual(f.map((x) => [x.id, x.default]), [
+      ['disableAccount', 'true'], ['revokeSessions', 'true'], ['convertToShared', 'true'], ['removeFromGroups', 'true'], ['hideFromAddressLists', 'true'], ['removeLicence', 'true'],
+    ]);
+    assert.equal(KINDS.offboarding.fields.find((x) => x.id === 'fullAccessFor')?.default, 'manager');
   });
 
   it('picks the form values out of submitted card data', function () {

@@ -254,9 +254,12 @@ describe('validate: changes to existing recipients', function () {
 
   it('offboarding: a person\'s mailbox; at least one step; an AD account to disable', async function () {
     const r = await valid('offboarding', { identity: 'ada.byron@contoso.example', hideFromAddressLists: 'false' });
-    assert.deepEqual([r.disableAccount, r.convertToShared, r.removeLicence, r.hideFromAddressLists], [true, true, true, false]);
+    assert.deepEqual([r.disableAccount, r.revokeSessions, r.convertToShared, r.removeLicence, r.hideFromAddressLists], [true, true, true, true, false]);
     assert.match(messages(await invalid('offboarding', { identity: 'sales@contoso.example' })), /not a person's mailbox/);
     assert.match(messages(await invalid('offboarding', { identity: 'cloud.only@contoso.example' })), /disableAccount: Disable the AD account: Cloud Only is cloud-only: there is no AD account to disable/);
-    assert.match(messages(await invalid('offboarding', { identity: 'ada.byron@contoso.example', disableAccount: 'no', convertToShared: 'no', removeLicence: 'no', hideFromAddressLists: 'no' })), /nothing to do/);
+    const off = { disableAccount: 'no', revokeSessions: 'no', convertToShared: 'no', removeLicence: 'no', hideFromAddressLists: 'no', removeFromGroups: 'no', fullAccessFor: 'none' };
+    assert.match(messages(await invalid('offboarding', { identity: 'ada.byron@contoso.example', ...off })), /nothing to do/);
+    // Grace has no manager and is in no group: the defaults alone leave nothing to do, and the error says why.
+    assert.match(messages(await invalid('offboarding', { identity: 'grace.hopper@contoso.example', ...off, removeFromGroups: 'yes', fullAccessFor: 'manager' })), /Grace Hopper is in no mail-enabled AD group, and has no manager to give full access\); there is nothing to do/);
   });
 });

@@ -84,7 +84,10 @@ describe('cloud emulator: mailbox delegation and settings', function () {
     assert.match(await refusal('Set-CalendarProcessing', { Identity: room.name, BookInPolicy: ['nobody@nowhere.test'] }), /Couldn't find object/);
     await page('Set-MailboxAutoReplyConfiguration', { Identity: room.name, AutoReplyState: 'Scheduled', StartTime: '2030-01-01T08:00:00Z', EndTime: '2030-01-31T17:00:00Z', InternalMessage: 'Closed in January.' });
     const oof = (await page('Get-MailboxAutoReplyConfiguration', { Identity: room.name })).value[0]!;
-    assert.deepEqual([oof.AutoReplyState, oof.StartTime, oof.EndTime, oof.InternalMessage], ['Scheduled', '2030-01-01T08:00:00.000Z', '2030-01-31T17:00:00.000Z', 'Closed in January.']);
+    // Set-MailboxAutoReplyConfiguration's page: "HTML tags are automatically added to the text" (<html><body>…</body></html>).
+    assert.deepEqual([oof.AutoReplyState, oof.StartTime, oof.EndTime, oof.InternalMessage], ['Scheduled', '2030-01-01T08:00:00.000Z', '2030-01-31T17:00:00.000Z', '<html><body>Closed in January.</body></html>']);
+    await page('Set-MailboxAutoReplyConfiguration', { Identity: room.name, ExternalMessage: '<html><body><p>Closed.</p></body></html>' });
+    assert.equal((await page('Get-MailboxAutoReplyConfiguration', { Identity: room.name })).value[0]!.ExternalMessage, '<html><body><p>Closed.</p></body></html>', 'HTML is kept as given');
     assert.match(await refusal('Set-MailboxAutoReplyConfiguration', { Identity: room.name, ExternalAudience: 'Everyone' }), /None, Known, All/);
   });
 

@@ -200,7 +200,7 @@ describe('workflow: AD step executors against Samba AD', function () {
   it('offers an executor for every ad.* action, and DirectoryClient is the port', function () {
     const executors = adExecutors({ directory: client, vault });
     assert.deepEqual(executors.map((e) => e.action).sort(), [
-      'ad.addGroupMember', 'ad.addPublicDelegate', 'ad.createContact', 'ad.createGroup', 'ad.createUser', 'ad.deleteObject', 'ad.disableAccount', 'ad.removeGroupMember', 'ad.removePublicDelegate', 'ad.setAttributes', 'ad.setPrimaryAddress',
+      'ad.addGroupMember', 'ad.addPublicDelegate', 'ad.createContact', 'ad.createGroup', 'ad.createUser', 'ad.deleteObject', 'ad.disableAccount', 'ad.enableAccount', 'ad.removeGroupMember', 'ad.removePublicDelegate', 'ad.setAttributes', 'ad.setPrimaryAddress',
     ]);
   });
 

@@ -26,10 +26,11 @@ describe('request lifecycle', function () {
 
   const file = () => store.requests.create({ kind: 'shared-mailbox', requesterAadObjectId: 'aad-r', requesterName: 'Rita', tenantId: 't', values: {}, request: {}, status: 'pending-approval' });
 
-  it('finished requests go nowhere; every status can stay where it is', function () {
-    for (const end of ['done', 'rejected', 'expired', 'rolled-back'] as const) {
+  it('finished requests go nowhere (a done one only into its roll back); every status can stay where it is', function () {
+    for (const end of ['rejected', 'expired', 'rolled-back'] as const) {
       for (const to of REQUEST_STATUSES) assert.equal(mayMove(end, to), to === end, `${end} → ${to}`);
     }
+    for (const to of REQUEST_STATUSES) assert.equal(mayMove('done', to), to === 'done' || to === 'running', `done → ${to}`);
     for (const s of REQUEST_STATUSES) assert.ok(mayMove(s, s), `${s} → ${s}`);
     assert.ok(mayMove('failed', 'running'), 'retry and roll back');
     assert.ok(mayMove('cancelled', 'running'), 'roll back after a cancel');

@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import { ExoCommandError } from '../../src/cloud/exo';
 import { HybridRecipientLookup, type AdLookupPort, type ExoPort } from '../../src/workflow/recipient-lookup';
 
-const AD: AdLookupPort = { whoHas: () => Promise.resolve([]), findByIdentity: () => Promise.resolve(null) };
+const AD: AdLookupPort = {
+  whoHas: () => Promise.resolve([]),
+  findByIdentity: () => Promise.resolve(null),
+  get: () => Promise.resolve(null),
+  memberOf: () => Promise.resolve(null),
+  managerOf: () => Promise.resolve(null),
+};
 
 type Row = Record<string, unknown>;
 

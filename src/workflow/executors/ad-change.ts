@@ -174,14 +174,15 @@ export function withPrimary(current: readonly string[], mail: string, previous: 
   return out;
 }
 
-// ---- ad.disableAccount ------------------------------------------------------------------------------------------
+// ---- ad.disableAccount / ad.enableAccount ------------------------------------------------------------------------------------------
 
-export async function disableAccount(directory: AdDirectoryPort, input: StepInputs['ad.disableAccount'], ctx: StepContext): Promise<StepOutcome> {
+/** `ad.disableAccount`, and `ad.enableAccount` (an offboarding's roll back): userAccountControl's ACCOUNTDISABLE bit. */
+export async function accountEnabled(directory: AdDirectoryPort, input: StepInputs['ad.disableAccount'], ctx: StepContext, enabled: boolean): Promise<StepOutcome> {
   const o = await directory.get(input.dn);
   if (!o) throw missing(input.dn, 'the account');
-  const { changed } = await directory.disableAccount(o.dn);
-  ctx.log.info('ad: disabled the account', { dn: o.dn, reference: ctx.reference, changed });
-  return { kind: 'done', changed, result: { ...facts(o), enabled: false } };
+  const { changed } = enabled ? await directory.enableAccount(o.dn) : await directory.disableAccount(o.dn);
+  ctx.log.info(enabled ? 'ad: enabled the account' : 'ad: disabled the account', { dn: o.dn, reference: ctx.reference, changed });
+  return { kind: 'done', changed, result: { ...facts(o), enabled } };
 }
 
 // ---- ad.addGroupMember / ad.removeGroupMember -------------------------------------------------------------------

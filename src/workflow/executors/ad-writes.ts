@@ -93,7 +93,8 @@ export function adWritesOf(step: Step, targetClass?: AdObjectClass): AdWrite[] {
       const i: StepInputs['ad.setPrimaryAddress'] = step.input;
       return [{ operation: 'modify', objectClass: targetClass ?? 'user', ...on(i.dn), attributes: i.rewriteProxyAddresses ? ['mail', 'proxyAddresses'] : ['mail'] }];
     }
-    case 'ad.disableAccount': {
+    case 'ad.disableAccount':
+    case 'ad.enableAccount': {
       const i: StepInputs['ad.disableAccount'] = step.input;
       return [{ operation: 'modify', objectClass: 'user', ...on(i.dn), attributes: [...DIRECTORY_WRITES.disableAccount.modify] }];
     }

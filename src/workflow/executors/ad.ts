@@ -4,12 +4,12 @@
  * fits it) and keep generated passwords in the `SecretVault`.
  *
  * - ad-create.ts: `ad.createUser`, `ad.createContact`, `ad.createGroup` (look first: ad-look.ts);
- * - ad-change.ts: `ad.setAttributes`, `ad.setPrimaryAddress`, `ad.disableAccount`, `ad.add/removeGroupMember`,
+ * - ad-change.ts: `ad.setAttributes`, `ad.setPrimaryAddress`, `ad.disableAccount`, `ad.enableAccount`, `ad.add/removeGroupMember`,
  *   `ad.add/removePublicDelegate`, `ad.deleteObject`;
  * - ad-errors.ts: whatever they throw becomes a StepError (transient or permanent) here, in {@link adExecutors}.
  */
 import type { StepAction, StepInputs } from '../../plans';
-import { deleteObject, disableAccount, groupMember, publicDelegate, setAttributes, setPrimaryAddress } from './ad-change';
+import { accountEnabled, deleteObject, groupMember, publicDelegate, setAttributes, setPrimaryAddress } from './ad-change';
 import { createContact, createGroup, createUser } from './ad-create';
 import { toStepError } from './ad-errors';
 import type { AdExecutorDeps } from './ad-port';
@@ -40,7 +40,8 @@ export function adExecutors(deps: AdExecutorDeps): StepExecutor[] {
     'ad.createGroup': executor('ad.createGroup', 'create the AD group', (i, c) => createGroup(deps, i, c)),
     'ad.setAttributes': executor('ad.setAttributes', 'change the AD object', (i, c) => setAttributes(directory, i, c)),
     'ad.setPrimaryAddress': executor('ad.setPrimaryAddress', 'set the primary address in AD', (i, c) => setPrimaryAddress(directory, i, c)),
-    'ad.disableAccount': executor('ad.disableAccount', 'disable the AD account', (i, c) => disableAccount(directory, i, c)),
+    'ad.disableAccount': executor('ad.disableAccount', 'disable the AD account', (i, c) => accountEnabled(directory, i, c, false)),
+    'ad.enableAccount': executor('ad.enableAccount', 'enable the AD account again', (i, c) => accountEnabled(directory, i, c, true)),
     'ad.addGroupMember': executor('ad.addGroupMember', 'add the group member in AD', (i, c) => groupMember(directory, i, c, true)),
     'ad.removeGroupMember': executor('ad.removeGroupMember', 'remove the group member in AD', (i, c) => groupMember(directory, i, c, false)),
     'ad.deleteObject': executor('ad.deleteObject', 'delete the AD object', (i, c) => deleteObject(directory, i, c)),

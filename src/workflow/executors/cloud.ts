@@ -3,7 +3,9 @@
  *
  * - entra.ts: usage location and licences (direct, or through a cloud licensing group), through Graph;
  * - exchange.ts: mailbox type, IsExchangeCloudManaged, addresses, alias, visibility and capacity, through cmdlets;
+ * - entra-sessions.ts: revoking a user's sign-in sessions (offboarding);
  * - exo-permissions.ts: FullAccess, Send As and Send on behalf, and the members of cloud-only groups;
+ * - exo-mailbox-settings.ts: booking (calendar processing) and automatic replies;
  * - read-back.ts: every write is read back (one observed Exchange call reported success and wrote nothing);
  * - cloud-errors.ts: Graph and Exchange failures become transient or permanent StepErrors.
  *
@@ -11,14 +13,16 @@
  * `ExoClient` (src/cloud/exo.ts); both fit as they are. The workflow imports no adapter code.
  */
 import { entraExecutors, type EntraGraphPort, type UsageLocationPatience } from './entra';
+import { revokeSessions, type SessionsGraphPort } from './entra-sessions';
 import { exchangeExecutors } from './exchange';
+import { mailboxSettingExecutors } from './exo-mailbox-settings';
 import { exoPermissionExecutors } from './exo-permissions';
 import type { ExchangePort } from './exchange-port';
 import { ReadBack, type ReadBackOptions } from './read-back';
 import type { StepExecutor } from './types';
 
 export interface CloudExecutorDeps {
-  readonly graph: EntraGraphPort;
+  readonly graph: EntraGraphPort & SessionsGraphPort;
   readonly exo: ExchangePort;
   /**
    * The Cloud Sync job. The executors trigger no sync themselves (the waits do: waits.ts); it is named in
@@ -38,6 +42,8 @@ export function cloudExecutors(deps: CloudExecutorDeps): StepExecutor[] {
   return [
     ...entraExecutors(deps.graph, readBack, deps.lookAgeMs ?? 30_000, deps.usageLocation),
     ...exchangeExecutors(deps.exo, readBack),
+    revokeSessions(deps.graph, readBack),
     ...exoPermissionExecutors(deps.exo, readBack),
+    ...mailboxSettingExecutors(deps.exo, readBack),
   ];
 }

@@ -390,7 +390,7 @@ async function removeThroughGroup(entra: EntraReads, readBack: ReadBack, input: 
  */
 export function entraExecutors(graph: EntraGraphPort, readBack: ReadBack, lookAgeMs: number, usageLocation: UsageLocationPatience = {}): StepExecutor[] {
   const entra = new EntraReads(graph, lookAgeMs);
-  const list: { [A in Extract<keyof StepInputs, `entra.${string}`>]: StepExecutor<A> } = {
+  const list: { [A in Exclude<Extract<keyof StepInputs, `entra.${string}`>, 'entra.revokeSessions'>]: StepExecutor<A> } = {
     'entra.ensureUsageLocation': ensureUsageLocation(entra, readBack),
     'entra.assignLicence': {
       action: 'entra.assignLicence',

@@ -400,7 +400,7 @@ function setForwarding(exchange: ExchangeCalls): StepExecutor<'exo.setForwarding
 /** The executors of every `exo.set*` action. */
 export function exchangeExecutors(exo: ExchangePort, readBack: ReadBack): StepExecutor[] {
   const exchange = new ExchangeCalls(exo, readBack);
-  const list: { [A in Extract<keyof StepInputs, `exo.set${string}`>]: StepExecutor<A> } = {
+  const list: { [A in Exclude<Extract<keyof StepInputs, `exo.set${string}`>, 'exo.setCalendarProcessing' | 'exo.setAutoReply'>]: StepExecutor<A> } = {
     'exo.setMailboxType': setMailboxType(exchange),
     'exo.setCloudManaged': setCloudManaged(exchange),
     'exo.setPrimaryAddress': setPrimaryAddress(exchange),

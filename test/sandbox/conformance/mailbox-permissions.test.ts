@@ -245,7 +245,8 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
     assert.deepEqual([initial.AutoReplyState, initial.ExternalAudience], ['Disabled', 'All']);
     await s.exoSet('Set-MailboxAutoReplyConfiguration', { Identity: user.mail, AutoReplyState: 'Enabled', InternalMessage: 'I have left.', ExternalMessage: 'I have left the company.', ExternalAudience: 'Known' });
     const set = (await s.exo.invoke<Record<string, unknown>>('Get-MailboxAutoReplyConfiguration', { Identity: user.mail })).value[0]!;
-    assert.deepEqual([set.AutoReplyState, set.InternalMessage, set.ExternalMessage, set.ExternalAudience], ['Enabled', 'I have left.', 'I have left the company.', 'Known']);
+    // "HTML tags are automatically added to the text" (the page's InternalMessage and ExternalMessage)
+    assert.deepEqual([set.AutoReplyState, set.InternalMessage, set.ExternalMessage, set.ExternalAudience], ['Enabled', '<html><body>I have left.</body></html>', '<html><body>I have left the company.</body></html>', 'Known']);
 
     const backwards = await exoError(
       s.exo.invoke('Set-MailboxAutoReplyConfiguration', { Identity: user.mail, AutoReplyState: 'Scheduled', StartTime: '2030-02-01T00:00:00Z', EndTime: '2030-01-01T00:00:00Z' }),

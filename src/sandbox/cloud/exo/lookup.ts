@@ -1,0 +1,120 @@
+/**
+ * Finding recipients: by any of their identities (-Identity and the parameters that name a recipient), by type, and
+ * the Get-* query (-Identity, -RecipientTypeDetails, -Filter, -ResultSize).
+ */
+import type { EmulatorContext } from '../context';
+import { ExoError } from '../errors';
+import { evaluateOpath, parseOpath, type FilterCmdlet } from '../exo-filter';
+import { isGuid } from '../ids';
+import { splitProxy, type RecipientTypeDetails } from '../rules';
+import type { ExoRecipient, Tenant } from '../tenant';
+import { list, required, str, type Cmdlet, type CmdletResult, type Params } from './params';
+import { distinguishedName, userOf } from './views';
+
+export function matchesIdentity(t: Tenant, r: ExoRecipient, identity: string): boolean {
+  const id = identity.trim().toLowerCase();
+  if (id === '') return false;
+  if (isGuid(id)) return [r.guid, r.externalDirectoryObjectId, r.exchangeGuid].some((g) => g.toLowerCase() === id);
+  if (r.name.toLowerCase() === id || r.alias.toLowerCase() === id) return true;
+  if (distinguishedName(t, r).toLowerCase() === id) return true;
+  const bare = id.startsWith('smtp:') ? id.slice(5) : id;
+  if (r.emailAddresses.some((p) => splitProxy(p).prefix.toLowerCase() === 'smtp' && splitProxy(p).address.toLowerCase() === bare)) return true;
+  if ((r.windowsEmailAddress ?? '').toLowerCase() === bare && bare !== '') return true;
+  const u = userOf(t, r);
+  if (u && u.userPrincipalName.toLowerCase() === bare) return true;
+  return false;
+}
+
+export function resolve(ctx: EmulatorContext, candidates: ExoRecipient[], identity: string): ExoRecipient {
+  const hits = candidates.filter((r) => matchesIdentity(ctx.tenant, r, identity));
+  if (hits.length === 0) {
+    throw new ExoError('NotFound', `The operation couldn't be performed because object '${identity}' couldn't be found on '${ctx.exoServerName}'.`);
+  }
+  if (hits.length > 1) throw new ExoError('Ambiguous', `The operation couldn't be performed because '${identity}' matches multiple entries.`);
+  return hits[0]!;
+}
+
+export const ALL_TYPES: RecipientTypeDetails[] = [
+  'User', 'UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox', 'MailUser', 'GuestMailUser', 'MailContact',
+  'MailUniversalDistributionGroup', 'MailUniversalSecurityGroup',
+];
+
+function recipientTypeFilter(p: Params): Set<RecipientTypeDetails> | null {
+  const v = p.get('RecipientTypeDetails');
+  if (v === undefined) return null;
+  const out = new Set<RecipientTypeDetails>();
+  for (const s of list(v)) {
+    const t = ALL_TYPES.find((x) => x.toLowerCase() === s.toLowerCase());
+    if (!t) {
+      throw new ExoError(
+        'ParameterBinding',
+        `Cannot process argument transformation on parameter 'RecipientTypeDetails'. Cannot convert value "${s}" to type "Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails".`,
+      );
+    }
+    out.add(t);
+  }
+  return out;
+}
+
+export function query(
+  ctx: EmulatorContext,
+  p: Params,
+  candidates: ExoRecipient[],
+  render: (t: Tenant, r: ExoRecipient) => Record<string, unknown>,
+  cmdlet: FilterCmdlet,
+): CmdletResult {
+  const t = ctx.tenant;
+  let rows = candidates;
+  const identity = str(p, 'Identity');
+  if (identity !== undefined) rows = [resolve(ctx, rows, identity)];
+  const types = recipientTypeFilter(p);
+  if (types) rows = rows.filter((r) => types.has(r.recipientTypeDetails));
+  let rendered = rows.map((r) => render(t, r));
+  const filter = str(p, 'Filter');
+  if (filter !== undefined && filter.trim() !== '') {
+    const ast = parseOpath(filter, cmdlet);
+    rendered = rendered.filter((x) => evaluateOpath(ast, x));
+  }
+  const size = str(p, 'ResultSize');
+  if (size !== undefined && size.toLowerCase() !== 'unlimited') {
+    const n = Number(size);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new ExoError('ParameterBinding', `Cannot process argument transformation on parameter 'ResultSize'. Cannot convert value "${size}" to type "Microsoft.Exchange.Data.Unlimited\`1[System.UInt32]".`);
+    }
+    rendered = rendered.slice(0, n);
+  }
+  return { values: rendered, warnings: [] };
+}
+
+export const byType = (t: Tenant, types: RecipientTypeDetails[]): ExoRecipient[] => t.recipients().filter((r) => types.includes(r.recipientTypeDetails));
+export const MAILBOXES: RecipientTypeDetails[] = ['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'];
+export const MAIL_USERS: RecipientTypeDetails[] = ['MailUser', 'GuestMailUser'];
+export const GROUPS: RecipientTypeDetails[] = ['MailUniversalDistributionGroup', 'MailUniversalSecurityGroup'];
+export const GET = ['Identity', 'Filter', 'ResultSize', 'RecipientTypeDetails'];
+
+export function notFoundObject(identity: string): ExoError {
+  return new ExoError('NotFound', `Couldn't find object "${identity}". Please make sure that it was spelled correctly or specify a different object.`);
+}
+
+/** A recipient (RecipientIdParameter) of one of `types`, by any identity; `what` says what the parameter takes. */
+export function recipientOfTypes(ctx: EmulatorContext, identity: string, types: readonly RecipientTypeDetails[], parameter: string, what: string): ExoRecipient {
+  const hits = ctx.tenant.recipients().filter((r) => r.recipientTypeDetails !== 'User' && matchesIdentity(ctx.tenant, r, identity));
+  if (hits.length === 0) throw notFoundObject(identity);
+  if (hits.length > 1) throw new ExoError('Ambiguous', `The operation couldn't be performed because '${identity}' matches multiple entries.`);
+  const r = hits[0]!;
+  if (!types.includes(r.recipientTypeDetails)) {
+    throw new ExoError('Argument', `"${r.name}" is a ${r.recipientTypeDetails}: -${parameter} takes ${what}. Nothing was changed.`);
+  }
+  return r;
+}
+
+/** A Get-* cmdlet of one mailbox setting (Get-CalendarProcessing, Get-MailboxAutoReplyConfiguration). */
+export function mailboxSettingGet(cmdlet: string, render: (t: Tenant, r: ExoRecipient) => Record<string, unknown>): Cmdlet {
+  return {
+    parameters: ['Identity', 'ReadFromDomainController', 'ResultSize'],
+    run: (ctx, p) => {
+      const r = resolve(ctx, byType(ctx.tenant, MAILBOXES), required(p, 'Identity', cmdlet));
+      return { values: [render(ctx.tenant, r)], warnings: [] };
+    },
+  };
+}
