@@ -52,7 +52,7 @@ function forwardingUndo(input: Obj, result: Obj, reference: string): Undo | unde
  */
 function addressListUndo(action: StepAction, input: Obj, result: Obj, changed: unknown, reference: string): Undo | undefined {
   if (action === 'exo.setHiddenFromAddressLists') {
-    if (changed !== true) return undefined;
+    if (changed !== true && result.changedByEarlierTry !== true) return undefined;
     const i = input as unknown as StepInputs['exo.setHiddenFromAddressLists'];
     const hidden = !i.hidden;
     return {
@@ -156,7 +156,7 @@ export function settingUndo(kind: string, action: StepAction, input: Obj, result
   const hideKinds = kind === 'address-list-visibility' || kind === 'offboarding';
   if (hideKinds && (action === 'exo.setHiddenFromAddressLists' || action === 'ad.setAttributes')) {
     const back = addressListUndo(action, input, result, changed, reference);
-    return back ? { undo: back } : changed === false ? { nothing: true } : { stays: `Mailroom cannot show what the address list setting was before ${reference}, so it stays` };
+    return back ? { undo: back } : changed === false && result.changedByEarlierTry !== true ? { nothing: true } : { stays: `Mailroom cannot show what the address list setting was before ${reference}, so it stays` };
   }
   if (kind !== 'offboarding') return undefined;
   if (action === 'entra.revokeSessions') return { stays: 'revoked sign-in sessions cannot be given back (the person signs in again once the account is enabled)' };

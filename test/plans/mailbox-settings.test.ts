@@ -64,6 +64,9 @@ describe('roll back: hide from / show in address lists', function () {
     assert.match(rb.steps[0]?.summary ?? '', /Show ada\.byron@contoso\.example in address lists again, as before MR-1/);
     const none = planRollback(p, run(p, () => ({ changed: false })), 'MR-1');
     assert.deepEqual([none.steps, none.kept], [[], []]);
+    // a try after a crash found it hidden, with the intent an earlier try recorded before writing: that try hid it
+    const crashed = planRollback(p, run(p, () => ({ changed: false, changedByEarlierTry: true })), 'MR-1');
+    assert.deepEqual(crashed.steps.map((s) => s.action), ['exo.setHiddenFromAddressLists']);
   });
 
   it('AD: restores the values the step found (cleared when there were none); the cloud-managed flip stays', function () {

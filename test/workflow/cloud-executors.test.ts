@@ -409,6 +409,9 @@ describe('cloud executors and waiters against the sandbox', function () {
       assert.equal(mustDone(await run('exo.setHiddenFromAddressLists', h)).changed, true);
       assert.equal((await s.mailbox(m.upn)).HiddenFromAddressListsEnabled, true);
       assert.equal(mustDone(await run('exo.setHiddenFromAddressLists', h)).changed, false);
+      // after a crash between the write and its record: the intent the earlier try left says the hide was its own
+      const again = mustDone(await run('exo.setHiddenFromAddressLists', h, { ...ctxOf({ attempt: 2 }), intent: { hiddenFromAddressListsEnabled: false } }));
+      assert.deepEqual([again.changed, again.result?.changedByEarlierTry], [false, true]);
     });
 
     it('read-back: Set-MailContact reports success and writes nothing → transient for the first tries, then permanent', async function () {

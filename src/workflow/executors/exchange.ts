@@ -311,7 +311,11 @@ function setHidden(exchange: ExchangeCalls): StepExecutor<'exo.setHiddenFromAddr
     async run(input, ctx) {
       const doing = recipientDoing(input.identity, `${input.hidden ? 'hide' : 'show'} ${input.identity} ${input.hidden ? 'from' : 'in'} address lists`, 'Address list visibility was not changed.', { hidden: input.hidden });
       const { row, cmdlet, id } = await recipientForWrite(exchange, input.identity, doing);
-      if (row.HiddenFromAddressListsEnabled === input.hidden) return done(false, { hiddenFromAddressListsEnabled: input.hidden });
+      if (row.HiddenFromAddressListsEnabled === input.hidden) {
+        // Already so: before this request (no intent), or made by an earlier try that crashed before its outcome.
+        return done(false, { hiddenFromAddressListsEnabled: input.hidden, ...(ctx.intent !== undefined ? { changedByEarlierTry: true } : {}) });
+      }
+      await ctx.intend?.({ hiddenFromAddressListsEnabled: row.HiddenFromAddressListsEnabled === true });
       await exchange.write(cmdlet, { Identity: id, HiddenFromAddressListsEnabled: input.hidden }, doing);
       const check = await exchange.readBack.confirm(
         () => exchange.read('Get-Recipient', id, doing),
