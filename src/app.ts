@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createBotRuntime, registerHandlers, TeamsNotifications, type BotRuntime } from './bot';
+import { createBotRuntime, registerHandlers, TeamsNotifications, TeamsReach, type BotRuntime } from './bot';
 import { createCloudClients, postgresTokenProvider, type CloudClients } from './cloud';
 import { describeConfig, type MailroomConfig } from './config/config';
 import { processEnvironment } from './config/process-env';
@@ -9,6 +9,7 @@ import type { Logger } from './log';
 import { startHttpServer, type HttpServer } from './server/http';
 import { connectProbe, runProbes, type Probe } from './server/readiness';
 import { openStore, type Store, type StoreOptions } from './store';
+import { approvalChannelFor } from './workflow/approval-channels';
 import { createWorkflow, type Workflow, type WorkflowOptions } from './workflow/create-workflow';
 import { auditKey, vaultKey } from './workflow/secret-vault';
 
@@ -75,7 +76,13 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
     ({ cloud, directory } = createAdapters(config));
     runtime = createBotRuntime(config, { log, conversations: store.conversations, audit: store.audit, groups: cloud?.graph });
     if (cloud && directory) {
-      const notifications = new TeamsNotifications(runtime.notifier, runtime.cards, store.cards, log.child({ component: 'notify' }), config.approval.channelConversationId);
+      const catalogAppId = config.approval.teamsAppCatalogId;
+      const reach = catalogAppId
+        ? new TeamsReach({ graph: cloud.graph, conversations: store.conversations, catalogAppId, botAppId: config.bot.appId ?? '', serviceUrl: config.approval.teamsServiceUrl, log: log.child({ component: 'reach' }) })
+        : undefined;
+      const admins = config.roles.admins.flatMap((a) => (a.kind === 'user' ? [a.id] : []));
+      const channelFor = approvalChannelFor(store.settings, config.approval.channelConversationId);
+      const notifications = new TeamsNotifications(runtime.notifier, runtime.cards, store.cards, log.child({ component: 'notify' }), channelFor, reach, admins);
       workflow = createWorkflow({ config, store, directory, cloud, notifications, log }, options);
       workflow.start();
     } else {

@@ -163,7 +163,7 @@ describe('Teams app package (appPackage/, npm run package)', function () {
     const outDir = path.join(tmp, 'missing');
     const err = await rejection(buildAppPackage({ rootDir: ROOT, envName: 'sandbox', env, outDir }));
     assert.equal(err.kind, 'missing-values');
-    assert.match(err.message, /BOT_ID \(used at \/bots\/0\/botId\)/);
+    assert.match(err.message, /BOT_ID \(used at \/bots\/0\/botId, \/webApplicationInfo\/id, \/webApplicationInfo\/resource\)/);
     assert.match(err.message, /Set it in env\/\.env\.sandbox, for example: BOT_ID=[0-9a-f-]{36}/);
     assert.doesNotMatch(err.message, /TEAMS_APP_ID/);
     assert.ok(!existsSync(outDir), 'nothing may be written when packaging fails');

@@ -15,10 +15,12 @@ import { revealAction } from './card-actions/reveal';
 import { retryAction } from './card-actions/retry';
 import { rollbackAction } from './card-actions/rollback';
 import { submitAction } from './card-actions/submit';
+import { approvalsChannelCommand, approvalsHereCommand } from './commands/approvals-here';
 import { approveCommand } from './commands/approve';
 import { auditCommand } from './commands/audit';
 import { cancelCommand } from './commands/cancel';
 import { checkAuditCommand } from './commands/check-audit';
+import { delegateCommand } from './commands/delegate';
 import { doctorCommand } from './commands/doctor';
 import { driftCommand } from './commands/drift';
 import { exportAuditCommand } from './commands/export-audit';
@@ -29,6 +31,7 @@ import { myApprovalsCommand } from './commands/my-approvals';
 import { myRequestsCommand } from './commands/my-requests';
 import { newCommand } from './commands/new';
 import { newRequestCommand } from './commands/new-request';
+import { reassignCommand } from './commands/reassign';
 import { rejectCommand } from './commands/reject';
 import { rollbackCommand } from './commands/rollback';
 import { showCommand } from './commands/show';
@@ -63,11 +66,15 @@ export function registerHandlers(bot: MailroomBot, deps: RegistrationDeps): void
     rollbackCommand(d),
     approveCommand(d),
     rejectCommand(d),
+    reassignCommand(d),
+    delegateCommand(d),
     auditCommand(d),
     exportAuditCommand(d),
     checkAuditCommand(d),
     sweepCommand(d),
     driftCommand(d),
+    approvalsHereCommand(d),
+    approvalsChannelCommand(d),
   ];
   for (const c of commands) bot.command(c);
 

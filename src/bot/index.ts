@@ -13,6 +13,7 @@ export { Notifier, ConversationNotFoundError } from './notifier';
 export { registerHandlers, type RegistrationDeps } from './handlers';
 export type { HandlerDeps } from './handler-deps';
 export { TeamsNotifications } from './teams-notifications';
+export { TeamsReach } from './teams-reach';
 
 export interface BotRuntime {
   readonly onMessage: MessageHandler;

@@ -6,6 +6,7 @@ import type { SweepReport } from '../workflow/sweep';
 import type { CardRenderer } from './cards';
 import { ConversationNotFoundError, Notifier } from './notifier';
 import { approvalCard, statusCard, sweepCard } from './request-cards';
+import type { TeamsReach } from './teams-reach';
 
 /**
  * How people hear about requests in Teams: proactive cards to approvers (and the approvals channel), in-place
@@ -17,27 +18,72 @@ export class TeamsNotifications implements RequestNotifications {
     private readonly cards: CardRenderer,
     private readonly cardRefs: CardReferences,
     private readonly log: Logger,
-    private readonly channelConversationId: string | undefined,
+    /** The channel that gets a kind's approval cards (approvals here, APPROVAL_CHANNEL_ID), if any. */
+    private readonly channelFor: (kind: string) => Promise<string | undefined>,
+    /** Installs Mailroom for people who never opened it and posts to their activity feed (TEAMS_APP_CATALOG_ID); absent: only installed people are reached. */
+    private readonly reach?: TeamsReach,
+    /** Who hears at once when nobody could be reached (the admins). */
+    private readonly adminUserIds: readonly string[] = [],
   ) {}
+
+  /**
+   * Sends to a person's personal chat; when Mailroom has none, installs itself for them first (with reach). Returns
+   * the posted card's place, or why they could not be reached.
+   */
+  private async sendReaching(userId: string, tenantId: string, msg: { card?: Record<string, unknown>; text?: string }): Promise<{ ok: true; conversationId: string; activityId: string | undefined } | { ok: false; why: string }> {
+    try {
+      return { ok: true, ...(await this.notifier.sendToUser(userId, tenantId, msg)) };
+    } catch (err) {
+      if (!(err instanceof ConversationNotFoundError)) throw err;
+    }
+    if (!this.reach) return { ok: false, why: 'Mailroom is not installed for them, and it may not install itself (TEAMS_APP_CATALOG_ID is not set)' };
+    const r = await this.reach.reach(userId, tenantId);
+    if (!r.ok) return { ok: false, why: r.why };
+    try {
+      return { ok: true, ...(await this.notifier.sendToUser(userId, tenantId, msg)) };
+    } catch (err) {
+      return { ok: false, why: `the card could not be posted to the chat Mailroom has with them now (${err instanceof Error ? err.message : String(err)})` };
+    }
+  }
 
   async approvalNeeded(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void> {
     const card = approvalCard(this.cards, view);
+    let reached = 0;
+    const missed: string[] = [];
     for (const id of approverUserIds) {
-      try {
-        const sent = await this.notifier.sendToUser(id, record.tenantId, { card });
-        if (sent.activityId) await this.cardRefs.add({ requestId: record.id, audience: 'approver', aadObjectId: id, conversationId: sent.conversationId, activityId: sent.activityId });
-      } catch (err) {
-        if (!(err instanceof ConversationNotFoundError)) throw err;
-        this.log.warn('approver cannot be reached: Mailroom is not installed for them', { reference: record.reference, approver: id });
+      const sent = await this.sendReaching(id, record.tenantId, { card });
+      if (!sent.ok) {
+        missed.push(sent.why);
+        this.log.warn('approver cannot be reached', { reference: record.reference, approver: id, why: sent.why });
+        continue;
       }
+      reached++;
+      if (sent.activityId) await this.cardRefs.add({ requestId: record.id, audience: 'approver', aadObjectId: id, conversationId: sent.conversationId, activityId: sent.activityId });
+      await this.reach?.feed(id, record.tenantId, { reference: record.reference, requester: view.requesterName, preview: `${view.requesterName} asks you to approve ${record.reference}: ${view.kindTitle}${view.summary ? ` (${view.summary})` : ''}` });
     }
-    if (this.channelConversationId) {
+    const channel = await this.channelFor(record.kind);
+    if (channel) {
       try {
-        const activityId = await this.notifier.sendToConversation(this.channelConversationId, { card });
-        if (activityId) await this.cardRefs.add({ requestId: record.id, audience: 'channel', aadObjectId: null, conversationId: this.channelConversationId, activityId });
+        const activityId = await this.notifier.sendToConversation(channel, { card });
+        if (activityId) await this.cardRefs.add({ requestId: record.id, audience: 'channel', aadObjectId: null, conversationId: channel, activityId });
+        reached++;
       } catch (err) {
         if (!(err instanceof ConversationNotFoundError)) throw err;
         this.log.warn('the approvals channel cannot be reached: Mailroom is not installed in its team', { reference: record.reference });
+        missed.push('the approvals channel: Mailroom is not installed in its team');
+      }
+    }
+    if (reached === 0) await this.nobodyReached(record, missed.length ? [...new Set(missed)] : ['no approver was found for it']);
+  }
+
+  /** Nobody heard of a request that waits for approval: its requester and the admins are told at once, with why. */
+  private async nobodyReached(record: RequestRecord, why: readonly string[]): Promise<void> {
+    const text = `Nobody could be told that ${record.reference} waits for approval: ${why.join('; ')}. It waits all the same; an administrator can install Mailroom for the approvers, or set TEAMS_APP_CATALOG_ID so that Mailroom installs itself.`;
+    for (const id of new Set([record.requesterAadObjectId, ...this.adminUserIds])) {
+      try {
+        await this.notifier.sendToUser(id, record.tenantId, { text });
+      } catch (err) {
+        this.log.warn('could not tell that nobody was reached', { reference: record.reference, to: id, err: err instanceof Error ? err.message : String(err) });
       }
     }
   }
@@ -63,11 +109,8 @@ export class TeamsNotifications implements RequestNotifications {
 
   async remind(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void> {
     for (const id of approverUserIds) {
-      try {
-        await this.notifier.sendToUser(id, record.tenantId, { text: `Reminder: ${record.reference} (${view.kindTitle} for ${view.summary}, from ${view.requesterName}) still waits for your decision.` });
-      } catch (err) {
-        if (!(err instanceof ConversationNotFoundError)) throw err;
-      }
+      const sent = await this.sendReaching(id, record.tenantId, { text: `Reminder: ${record.reference} (${view.kindTitle} for ${view.summary}, from ${view.requesterName}) still waits for your decision.` });
+      if (!sent.ok) this.log.warn('reminder not delivered', { reference: record.reference, approver: id, why: sent.why });
     }
   }
 

@@ -46,16 +46,65 @@ export class GraphDirectory {
     return out;
   }
 
-  /** The user members of a group (direct members; nested groups are not expanded). */
+  /** The users of a group, nested groups included (GET /groups/{id}/transitiveMembers/microsoft.graph.user). */
   async memberUserIds(groupId: string): Promise<string[]> {
     const out: string[] = [];
-    let page = (await this.client.api(`/groups/${encodeURIComponent(groupId)}/members`).select('id').get()) as GraphPage<{ id: string; '@odata.type'?: string }>;
+    let page = (await this.client.api(`/groups/${encodeURIComponent(groupId)}/transitiveMembers/microsoft.graph.user`).select('id').get()) as GraphPage<{ id: string }>;
     for (;;) {
-      for (const m of page.value ?? []) if (!m['@odata.type'] || m['@odata.type'] === '#microsoft.graph.user') out.push(m.id);
+      for (const m of page.value ?? []) out.push(m.id);
       if (!page['@odata.nextLink']) break;
-      page = (await this.client.api(page['@odata.nextLink']).get()) as GraphPage<{ id: string; '@odata.type'?: string }>;
+      page = (await this.client.api(page['@odata.nextLink']).get()) as GraphPage<{ id: string }>;
     }
     return out;
+  }
+
+  /** A user's manager (GET /users/{id}/manager) when it is a user; null when there is none (404) or it is a contact. */
+  async manager(userId: string): Promise<{ id: string; displayName: string } | null> {
+    try {
+      const m = (await this.client.api(`/users/${encodeURIComponent(userId)}/manager`).get()) as { id: string; displayName?: string | null; '@odata.type'?: string };
+      if (m['@odata.type'] && m['@odata.type'] !== '#microsoft.graph.user') return null;
+      return { id: m.id, displayName: m.displayName ?? m.id };
+    } catch (err) {
+      if (isGraphStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Installs the app (its id in the organisation's app catalog) for a user (POST /users/{id}/teamwork/installedApps):
+   * `installed`, or `already` when it was installed before (409 Conflict).
+   */
+  async installAppForUser(userId: string, catalogAppId: string): Promise<'installed' | 'already'> {
+    try {
+      await this.client.api(`/users/${encodeURIComponent(userId)}/teamwork/installedApps`).post({ 'teamsApp@odata.bind': `https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/${encodeURIComponent(catalogAppId)}` });
+      return 'installed';
+    } catch (err) {
+      if (isGraphStatus(err, 409)) return 'already';
+      throw err;
+    }
+  }
+
+  /** The chat between the user and the installed app (its installation found by catalog id); null when it is not installed. */
+  async appChatId(userId: string, catalogAppId: string): Promise<string | null> {
+    const page = (await this.client
+      .api(`/users/${encodeURIComponent(userId)}/teamwork/installedApps`)
+      .expand('teamsApp')
+      .filter(`teamsApp/id eq '${catalogAppId.replace(/'/g, "''")}'`)
+      .get()) as GraphPage<{ id: string }>;
+    const installation = page.value?.[0];
+    if (!installation) return null;
+    const chat = (await this.client.api(`/users/${encodeURIComponent(userId)}/teamwork/installedApps/${encodeURIComponent(installation.id)}/chat`).get()) as { id: string };
+    return chat.id;
+  }
+
+  /** Puts a notification in the user's Teams activity feed (POST /users/{id}/teamwork/sendActivityNotification). */
+  async sendActivityNotification(userId: string, n: { topic: string; webUrl: string; activityType: string; preview: string; parameters: Readonly<Record<string, string>> }): Promise<void> {
+    await this.client.api(`/users/${encodeURIComponent(userId)}/teamwork/sendActivityNotification`).post({
+      topic: { source: 'text', value: n.topic, webUrl: n.webUrl },
+      activityType: n.activityType,
+      previewText: { content: n.preview },
+      templateParameters: Object.entries(n.parameters).map(([name, value]) => ({ name, value })),
+    });
   }
 
   /** GET /subscribedSkus: the tenant's licences with their service plans and unit counts. */

@@ -9,6 +9,8 @@ import { isTimeZone } from '../requests/when';
  */
 
 export type Principal = { kind: 'user'; id: string } | { kind: 'group'; id: string } | { kind: 'anyone' };
+/** Who approves a stage: a principal, the requester's manager, or the owners of the group a membership request changes. */
+export type ApproverPrincipal = Principal | { kind: 'manager' } | { kind: 'owners' };
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type BotAppType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
 
@@ -60,15 +62,25 @@ export interface ProfileSettings {
 
 export interface ApprovalSettings {
   /** Stage-1 approvers for kinds without their own list (default: ROLE_APPROVERS). */
-  readonly approvers: readonly Principal[];
+  readonly approvers: readonly ApproverPrincipal[];
   /** An optional second stage for every kind without its own. */
-  readonly secondStage: readonly Principal[];
+  readonly secondStage: readonly ApproverPrincipal[];
   /** Per request kind (e.g. `shared-mailbox`): its own approvers and second stage. */
-  readonly perKind: Readonly<Record<string, { readonly approvers?: readonly Principal[]; readonly secondStage?: readonly Principal[] }>>;
+  readonly perKind: Readonly<Record<string, { readonly approvers?: readonly ApproverPrincipal[]; readonly secondStage?: readonly ApproverPrincipal[] }>>;
+  /** Who a request is escalated to after its first reminder, and who decides a stage nobody could be found for (default: ROLE_ADMINS). */
+  readonly escalateTo: readonly Principal[];
   readonly remindAfterMs: readonly number[];
   readonly expireAfterMs: number;
   /** A Teams channel conversation id that gets a copy of every approval card (optional). */
   readonly channelConversationId: string | undefined;
+  /**
+   * Mailroom's Teams app in the organisation's app catalog (TEAMS_APP_CATALOG_ID): with it, Mailroom installs itself
+   * for approvers who never opened it, and posts activity-feed notifications. Undefined: cards reach only people who
+   * installed the app.
+   */
+  readonly teamsAppCatalogId: string | undefined;
+  /** The Bot Connector service URL for proactive messages to chats Mailroom was never in (TEAMS_SERVICE_URL); default: the one its conversations use. */
+  readonly teamsServiceUrl: string | undefined;
 }
 
 export interface MailroomConfig {
@@ -266,8 +278,22 @@ class Reader {
     return undefined;
   }
 
-  principals(name: string, allowAnyone: boolean): Principal[] {
+  /** An approver list: principals, and `manager` / `owners` (resolved per request). */
+  approverPrincipals(name: string): ApproverPrincipal[] {
     const v = this.raw(name);
+    if (v === undefined) return [];
+    const dynamic: ApproverPrincipal[] = [];
+    const rest: string[] = [];
+    for (const item of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+      if (/^manager$/i.test(item)) dynamic.push({ kind: 'manager' });
+      else if (/^owners$/i.test(item)) dynamic.push({ kind: 'owners' });
+      else rest.push(item);
+    }
+    return [...dynamic, ...this.principals(name, false, rest.join(','), 'manager, owners, ')];
+  }
+
+  principals(name: string, allowAnyone: boolean, value: string | undefined = this.raw(name), alsoAllowed = ''): Principal[] {
+    const v = value;
     if (v === undefined) return [];
     const out: Principal[] = [];
     const example = `${name}=group:${EXAMPLE_GUID},user:0b4e6d2a-5c1f-4e43-9a55-0d5f7f3c2b11`;
@@ -279,7 +305,7 @@ class Reader {
       }
       const m = /^(user|group):(.+)$/i.exec(item);
       if (!m || !GUID.test(m[2] ?? '')) {
-        this.fail(name, `${JSON.stringify(item)} is not "user:<Entra object id>" or "group:<Entra group id>"`, example);
+        this.fail(name, `${JSON.stringify(item)} is not ${alsoAllowed}"user:<Entra object id>" or "group:<Entra group id>"`, example);
         continue;
       }
       out.push({ kind: (m[1] ?? '').toLowerCase() === 'user' ? 'user' : 'group', id: (m[2] ?? '').toLowerCase() });
@@ -417,7 +443,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
   const timeZone = r.raw('TIME_ZONE') ?? 'UTC';
   if (!isTimeZone(timeZone)) r.fail('TIME_ZONE', `${r.shown('TIME_ZONE', timeZone)} is not a time zone this Node.js knows (an IANA name)`, 'TIME_ZONE=Europe/Berlin');
   const profile = readProfileSettings(r);
-  const approval = readApprovalSettings(r, roles.approvers);
+  const approval = readApprovalSettings(r, roles.approvers, roles.admins);
 
   const config: MailroomConfig = {
     envName,
@@ -497,12 +523,12 @@ function readProfileSettings(r: Reader): ProfileSettings {
   };
 }
 
-function readApprovalSettings(r: Reader, roleApprovers: readonly Principal[]): ApprovalSettings {
-  const explicit = r.principals('APPROVERS', false);
-  const perKind: Record<string, { approvers?: Principal[]; secondStage?: Principal[] }> = {};
+function readApprovalSettings(r: Reader, roleApprovers: readonly Principal[], admins: readonly Principal[]): ApprovalSettings {
+  const explicit = r.approverPrincipals('APPROVERS');
+  const perKind: Record<string, { approvers?: ApproverPrincipal[]; secondStage?: ApproverPrincipal[] }> = {};
   for (const kind of REQUEST_KIND_IDS) {
-    const a = r.principals(`APPROVERS_${envKind(kind)}`, false);
-    const b = r.principals(`APPROVERS_${envKind(kind)}_STAGE2`, false);
+    const a = r.approverPrincipals(`APPROVERS_${envKind(kind)}`);
+    const b = r.approverPrincipals(`APPROVERS_${envKind(kind)}_STAGE2`);
     if (a.length || b.length) perKind[kind] = { ...(a.length ? { approvers: a } : {}), ...(b.length ? { secondStage: b } : {}) };
   }
   const remind = r.raw('APPROVAL_REMIND_AFTER');
@@ -513,11 +539,14 @@ function readApprovalSettings(r: Reader, roleApprovers: readonly Principal[]): A
     .map((x) => r.duration('APPROVAL_REMIND_AFTER', x, 86_400_000));
   return {
     approvers: explicit.length ? explicit : roleApprovers,
-    secondStage: r.principals('APPROVERS_STAGE2', false),
+    secondStage: r.approverPrincipals('APPROVERS_STAGE2'),
     perKind,
+    escalateTo: r.raw('APPROVAL_ESCALATE_TO') === undefined ? admins : r.principals('APPROVAL_ESCALATE_TO', false),
     remindAfterMs,
     expireAfterMs: r.duration('APPROVAL_EXPIRE_AFTER', r.raw('APPROVAL_EXPIRE_AFTER'), 7 * 86_400_000),
     channelConversationId: r.raw('APPROVAL_CHANNEL_ID'),
+    teamsAppCatalogId: r.raw('TEAMS_APP_CATALOG_ID'),
+    teamsServiceUrl: r.raw('TEAMS_SERVICE_URL'),
   };
 }
 

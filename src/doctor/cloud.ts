@@ -28,8 +28,11 @@ export interface GraphPermissionNeed {
   readonly permission: string;
   /** The permissions Graph accepts for all of these calls (the first is `permission`), from the APIs' Permissions tables. */
   readonly satisfiedBy: readonly string[];
-  /** When Mailroom needs it: always, with Entra Cloud Sync (provision on demand), or with a licensing group. */
-  readonly when: 'always' | 'cloud-sync' | 'group-licensing';
+  /**
+   * When Mailroom needs it: always, with Entra Cloud Sync (provision on demand), with a licensing group, or when it
+   * reaches approvers who never opened it (TEAMS_APP_CATALOG_ID set).
+   */
+  readonly when: 'always' | 'cloud-sync' | 'group-licensing' | 'teams-reach';
   /** The Graph calls (as in src/cloud/graph.ts and the executors' $batch URLs), what for, and the documented permissions. */
   readonly apis: readonly { readonly call: string; readonly usedFor: string; readonly doc: string }[];
 }
@@ -61,6 +64,7 @@ export const MAILROOM_GRAPH_PERMISSIONS: readonly GraphPermissionNeed[] = [
       { call: 'POST /users/{id}/assignLicense', usedFor: 'assign and remove licences', doc: `${GRAPH_API}/user-assignlicense` },
       { call: 'GET /users/{id}, GET /users?$filter=… ($batch)', usedFor: 'find users and wait for them to sync', doc: `${GRAPH_API}/user-get` },
       { call: 'POST /users/{id}/checkMemberGroups', usedFor: 'check roles and approvers given as groups (with GroupMember.Read.All)', doc: `${GRAPH_API}/directoryobject-checkmembergroups` },
+      { call: 'GET /users/{id}/manager', usedFor: "find a requester's manager, who approves where the policy says so", doc: `${GRAPH_API}/user-list-manager` },
       { call: 'POST /users/{id}/revokeSignInSessions', usedFor: 'offboarding: sign the person out everywhere (its least privileged permission, User.RevokeSessions.All, is covered)', doc: `${GRAPH_API}/user-revokesigninsessions` },
     ],
   },
@@ -70,7 +74,7 @@ export const MAILROOM_GRAPH_PERMISSIONS: readonly GraphPermissionNeed[] = [
     when: 'always',
     apis: [
       { call: 'POST /users/{id}/checkMemberGroups', usedFor: 'check roles and approvers given as groups (with User.Read.All)', doc: `${GRAPH_API}/directoryobject-checkmembergroups` },
-      { call: 'GET /groups/{id}/members', usedFor: 'notify the members of approver groups', doc: `${GRAPH_API}/group-list-members` },
+      { call: 'GET /groups/{id}/transitiveMembers/microsoft.graph.user', usedFor: 'notify the members of approver groups, nested groups included', doc: `${GRAPH_API}/group-list-transitivemembers` },
       { call: 'GET /groups?$filter=… ($batch)', usedFor: 'wait for new groups to sync', doc: `${GRAPH_API}/group-list` },
     ],
   },
@@ -106,6 +110,21 @@ export const MAILROOM_GRAPH_PERMISSIONS: readonly GraphPermissionNeed[] = [
     ],
   },
   {
+    permission: 'TeamsAppInstallation.ReadWriteSelfForUser.All',
+    satisfiedBy: ['TeamsAppInstallation.ReadWriteSelfForUser.All', 'TeamsAppInstallation.ReadWriteForUser.All', 'TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All', 'TeamsAppInstallation.ReadWriteAndConsentForUser.All'],
+    when: 'teams-reach',
+    apis: [
+      { call: 'POST /users/{id}/teamwork/installedApps', usedFor: 'install Mailroom for an approver who never opened it', doc: `${GRAPH_API}/userteamwork-post-installedapps` },
+      { call: 'GET /users/{id}/teamwork/installedApps/{id}/chat', usedFor: "find the approver's chat with Mailroom, to send the card there", doc: `${GRAPH_API}/userscopeteamsappinstallation-get-chat` },
+    ],
+  },
+  {
+    permission: 'TeamsActivity.Send',
+    satisfiedBy: ['TeamsActivity.Send'],
+    when: 'teams-reach',
+    apis: [{ call: 'POST /users/{id}/teamwork/sendActivityNotification', usedFor: "put an approval in the approver's activity feed", doc: `${GRAPH_API}/userteamwork-sendactivitynotification` }],
+  },
+  {
     permission: 'Directory.Read.All',
     satisfiedBy: ['Directory.Read.All', 'Directory.ReadWrite.All'],
     when: 'group-licensing',
@@ -114,10 +133,12 @@ export const MAILROOM_GRAPH_PERMISSIONS: readonly GraphPermissionNeed[] = [
 ];
 
 /** Which of the needs apply to this configuration. */
-export function graphPermissionsNeeded(profile: ProfileSettings): GraphPermissionNeed[] {
+export function graphPermissionsNeeded(profile: ProfileSettings, teamsReach = false): GraphPermissionNeed[] {
   const cloudSync = syncEngineOf(profile) === 'cloud';
   const groupLicensing = profile.licensing?.mode === 'group';
-  return MAILROOM_GRAPH_PERMISSIONS.filter((n) => n.when === 'always' || (n.when === 'cloud-sync' && cloudSync) || (n.when === 'group-licensing' && groupLicensing));
+  return MAILROOM_GRAPH_PERMISSIONS.filter(
+    (n) => n.when === 'always' || (n.when === 'cloud-sync' && cloudSync) || (n.when === 'group-licensing' && groupLicensing) || (n.when === 'teams-reach' && teamsReach),
+  );
 }
 
 /** The sync engine as the tenant profile decides it: configured, else Cloud Sync when a job is configured, else Connect Sync. */
@@ -132,6 +153,8 @@ function syncEngineOf(profile: ProfileSettings): 'cloud' | 'connect' {
 export interface CloudDoctorDeps {
   readonly cloud: CloudConfig;
   readonly profile: ProfileSettings;
+  /** Mailroom installs itself for approvers who never opened it (TEAMS_APP_CATALOG_ID): the Teams permissions are checked too. */
+  readonly teamsReach?: boolean;
   /** PEM file of an extra CA to trust (EXTRA_CA_FILE), e.g. the sandbox's. */
   readonly extraCaFile?: string;
   /** Instead of the one made from `cloud` (tests). */
@@ -350,7 +373,7 @@ async function graphPermissionLines(session: CloudSession, deps: CloudDoctorDeps
   const t = await session.token(GRAPH_SCOPE);
   if (!t.ok) return [fail(GRAPH, 'application permissions', 'Not checked: Mailroom could not get a token for Microsoft Graph.', NO_TOKEN)];
   const roles = t.claims.roles;
-  return graphPermissionsNeeded(deps.profile).map((need) => {
+  return graphPermissionsNeeded(deps.profile, deps.teamsReach === true).map((need) => {
     const name = `application permission ${need.permission}`;
     const what = need.apis.map((a) => a.usedFor).join('; ');
     const via = need.satisfiedBy.find((p) => roles.includes(p));

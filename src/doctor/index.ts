@@ -29,7 +29,7 @@ export function doctorChecks(deps: DoctorDeps): Check[] {
   return [
     storeCheck(deps.store),
     ...(directory ? directoryChecks(directory) : [notConfigured('Active Directory', 'The directory')]),
-    ...(config.cloud ? cloudChecks({ cloud: config.cloud, profile: config.profile, extraCaFile: config.extraCaFile }) : [notConfigured('Microsoft Graph', 'The cloud app')]),
+    ...(config.cloud ? cloudChecks({ cloud: config.cloud, profile: config.profile, extraCaFile: config.extraCaFile, teamsReach: config.approval.teamsAppCatalogId !== undefined }) : [notConfigured('Microsoft Graph', 'The cloud app')]),
     appPackageCheck(config.rootDir, config.envName, deps.processEnv),
   ];
 }

@@ -8,9 +8,22 @@
 import { KIND_IDS, KINDS, type KindId } from './kinds';
 import { unusableCharacters } from './text';
 
-export interface Approver {
-  readonly kind: 'user' | 'group';
-  /** Entra object id (user) or group id. */
+/**
+ * Who approves a stage: a user, the members of an Entra group (nested groups included), the requester's manager (as
+ * AD or Entra ID names them), or the owners of the group a membership request changes. `manager` and `owners` are
+ * resolved to users when the request is filed (and kept with it as its extra approvers).
+ */
+export type Approver =
+  /** `id`: the Entra object id of the user, or the group's id. */
+  | { readonly kind: 'user'; readonly id: string }
+  | { readonly kind: 'group'; readonly id: string }
+  | { readonly kind: 'manager' }
+  | { readonly kind: 'owners' };
+
+/** A user who may decide one stage of one request besides the configured ones: resolved, reassigned, escalated. */
+export interface ExtraStageApprover {
+  readonly stage: number;
+  /** Entra object id, lower case. */
   readonly id: string;
 }
 
@@ -64,6 +77,8 @@ export interface ApprovalState {
   readonly stageStartedAt: string;
   readonly decisions: readonly ApprovalDecision[];
   readonly closedAt?: string;
+  /** Users who may decide a stage of this request besides the configured ones (the manager, owners, reassigned, escalated). */
+  readonly extra?: readonly ExtraStageApprover[];
 }
 
 /** The most characters a rejection reason may have. */
@@ -88,17 +103,25 @@ export function checkApprovalConfig(config: ApprovalPolicyConfig): string[] {
   for (const key of Object.keys(config.kinds)) {
     if (!(KIND_IDS as readonly string[]).includes(key)) problems.push(`Approvers are configured for "${key}", which is not a request kind (kinds: ${KIND_IDS.join(', ')}).`);
   }
-  const check = (label: string, list: readonly Approver[] | undefined): void => {
+  const check = (label: string, list: readonly Approver[] | undefined, kind: KindId | undefined): void => {
     for (const a of list ?? []) {
-      if (a.kind !== 'user' && a.kind !== 'group') problems.push(`${label}: approver kind must be user or group.`);
+      if (a.kind === 'manager') continue;
+      if (a.kind === 'owners') {
+        if (kind !== 'group-member-add' && kind !== 'group-member-remove') problems.push(`${label}: "owners" approve changes to a group's members only (group-member-add, group-member-remove).`);
+        continue;
+      }
       if (!a.id || a.id.trim() === '') problems.push(`${label}: an approver has no id.`);
     }
   };
+  check('every kind (the fallback) first stage', config.fallback?.approvers, undefined);
+  check('every kind (the fallback) second stage', config.fallback?.secondStage, undefined);
   for (const kind of KIND_IDS) {
     const a = approvalFor(kind, config);
     if (!a || a.approvers.length === 0) problems.push(`Nobody can approve "${KINDS[kind].title}" requests: configure approvers for ${kind} or a fallback.`);
-    check(`${kind} first stage`, a?.approvers);
-    check(`${kind} second stage`, a?.secondStage);
+    if (config.kinds[kind] !== undefined) {
+      check(`${kind} first stage`, config.kinds[kind]?.approvers, kind);
+      check(`${kind} second stage`, config.kinds[kind]?.secondStage, kind);
+    }
   }
   if (!(config.expiresAfterMs > 0)) problems.push('The expiry must be a positive duration.');
   if (config.remindAfterMs.some((ms) => !(ms > 0))) problems.push('Reminder times must be positive durations.');
@@ -136,7 +159,8 @@ export function mayDecide(state: ApprovalState, actor: Actor, config: ApprovalPo
   }
   const approvers = stagesFor(state.kind, config)[stage - 1] ?? [];
   const groups = new Set(actor.groupIds.map(lower));
-  const allowed = approvers.some((a) => (a.kind === 'user' ? lower(a.id) === me : groups.has(lower(a.id))));
+  const configured = approvers.some((a) => (a.kind === 'user' ? lower(a.id) === me : a.kind === 'group' ? groups.has(lower(a.id)) : false));
+  const allowed = configured || (state.extra ?? []).some((x) => x.stage === stage && lower(x.id) === me);
   if (!allowed) return { ok: false, code: 'not-an-approver', reason: `You are not an approver of ${stage === 1 ? 'this' : `stage ${stage} of this`} ${KINDS[state.kind].title.toLowerCase()} request.` };
   return { ok: true };
 }

@@ -11,3 +11,5 @@ export { COUNTRY_CODES, countryName, isCountryCode } from './countries';
 export { childDn, escapeRdnValue, ouDnProblem, parseDn } from './dn';
 export { LIMITS, aliasProblem, samAccountNameProblem, smtpAddressProblem, upnProblem, identityProblem, isSmtpAddress } from './syntax';
 export { nameToken, transliterate } from './transliterate';
+export * from './when';
+export * from './bulk';

@@ -13,11 +13,12 @@
  * nothing (tests).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MAILROOM_GRAPH_PERMISSIONS } from '../doctor/cloud';
+import { projectRoot } from '../paths';
 import type { Clock } from './cloud/clock';
 import { ensureEmulatorTls } from './cloud/certs';
 import type { CloudKnobs } from './cloud/context';
@@ -72,6 +73,15 @@ export interface SandboxEndpoints {
   };
   skus: { exchangeOnline: string };
   people: Record<SandboxRole, { aadObjectId: string; upn: string; name: string }>;
+  /** Mailroom's Teams app in the tenant's app catalog (Graph `GET /appCatalogs/teamsApps`). */
+  teams: {
+    /** The catalog id (teamsApp.id) to install from: `teamsApp@odata.bind` …/appCatalogs/teamsApps/{appCatalogId}. */
+    appCatalogId: string;
+    /** The manifest id (teamsApp.externalId): TEAMS_APP_ID of env/.env.sandbox. */
+    manifestId: string;
+    /** The bot's id in the app package (APP_PACKAGE_BOT_ID of env/.env.sandbox). */
+    botId: string;
+  };
 }
 
 /** DNs of the OUs the sandbox creates in AD for Mailroom. */
@@ -179,6 +189,38 @@ class IdSource {
  * Administrator (the tenant's defaults).
  */
 export const SANDBOX_GRAPH_PERMISSIONS: readonly string[] = [...new Set([...MAILROOM_GRAPH_PERMISSIONS.map((n) => n.permission), 'LicenseAssignment.ReadWrite.All'])];
+
+/** The sandbox app package's manifest id (TEAMS_APP_ID in env/.env.sandbox). */
+export const SANDBOX_TEAMS_MANIFEST_ID = '00000000-0000-0000-0000-0000000000a1';
+/** The sandbox app package's bot id (APP_PACKAGE_BOT_ID in env/.env.sandbox; the Agents Playground's bot). */
+export const SANDBOX_TEAMS_BOT_ID = 'c0ffee00-0000-4000-8000-0000000000b0';
+
+/** The activity types Mailroom's manifest declares (`activities.activityTypes[].type`; none without `activities`). */
+export function manifestActivityTypes(rootDir = projectRoot()): string[] {
+  const file = path.join(rootDir, 'appPackage', 'manifest.json');
+  if (!existsSync(file)) return [];
+  const manifest = JSON.parse(readFileSync(file, 'utf8')) as { activities?: { activityTypes?: { type?: unknown }[] } };
+  return (manifest.activities?.activityTypes ?? []).map((t) => t.type).filter((t): t is string => typeof t === 'string');
+}
+
+/**
+ * Publishes Mailroom's Teams app to the sandbox tenant's app catalog (or refreshes it): a stable catalog id derived
+ * from the tenant id, externalId = the sandbox manifest id, the bot id of the sandbox app package, the activity types
+ * of appPackage/manifest.json, and the sandbox's Entra app as webApplicationInfo.id (the app that sends activity feed
+ * notifications must be the one the manifest names there).
+ */
+export function publishMailroomTeamsApp(tenant: Tenant, clientId: string, rootDir = projectRoot()): { appCatalogId: string; manifestId: string; botId: string } {
+  const app = tenant.teams.publishApp({
+    id: derivedGuid(`${tenant.tenantId}/teams-app-catalog/mailroom`),
+    externalId: SANDBOX_TEAMS_MANIFEST_ID,
+    displayName: 'Mailroom (sandbox)',
+    distributionMethod: 'organization',
+    botId: SANDBOX_TEAMS_BOT_ID,
+    webApplicationInfoId: clientId,
+    activityTypes: manifestActivityTypes(rootDir),
+  });
+  return { appCatalogId: app.id, manifestId: app.externalId, botId: SANDBOX_TEAMS_BOT_ID };
+}
 
 /** A GUID derived from the tenant id (stable across restarts). */
 function derivedGuid(seed: string): string {
@@ -464,6 +506,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
     const firstCycleMs = Date.now() - tc;
     engine.start();
 
+    const teamsApp = publishMailroomTeamsApp(tenant, theCloud.clientId);
     const exchangeSku = tenant.skus().find((s) => s.skuPartNumber === 'EXCHANGESTANDARD');
     if (!exchangeSku) throw new Error('the sandbox tenant has no Exchange Online (Plan 1) SKU');
     const person = (p: SandboxPerson): { aadObjectId: string; upn: string; name: string } => ({ aadObjectId: p.aadObjectId, upn: p.upn, name: p.name });
@@ -484,6 +527,7 @@ export async function startSandbox(opts: StartSandboxOptions): Promise<Sandbox> 
       },
       skus: { exchangeOnline: exchangeSku.skuId },
       people: { requester: person(SANDBOX_PEOPLE.requester), approver: person(SANDBOX_PEOPLE.approver), admin: person(SANDBOX_PEOPLE.admin) },
+      teams: teamsApp,
     };
     const endpointsFile = path.join(stateDir, ENDPOINTS_FILE);
     await theCloud.saveState(); // the app's secret and the people are on disk before endpoints.json names them

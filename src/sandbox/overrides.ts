@@ -18,6 +18,7 @@ export function sandboxOverrides(e: SandboxEndpoints): Record<string, string> {
     SYNC_MODE: e.sync.mode,
     ...(e.sync.servicePrincipalId && e.sync.jobId ? { SYNC_SERVICE_PRINCIPAL_ID: e.sync.servicePrincipalId, SYNC_JOB_ID: e.sync.jobId } : {}),
     LICENSING: `direct:${e.skus.exchangeOnline}`,
+    TEAMS_APP_CATALOG_ID: e.teams.appCatalogId,
     ...ouOverrides(e.ldap.baseDn),
   };
 }

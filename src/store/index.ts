@@ -5,10 +5,12 @@
  * difference are described in `dialect.ts`.
  */
 import type { Kysely } from 'kysely';
+import { createApproverRepository, type ApproverRepository } from './approver-repository';
 import { createAuditLog, type AuditLog } from './audit-log';
 import { createCardRepository, type CardRepository } from './card-repository';
 import { createConversationRepository, type ConversationRepository } from './conversation-repository';
 import { createDecisionRepository, type DecisionRepository } from './decision-repository';
+import { createDelegationRepository, type DelegationRepository } from './delegation-repository';
 import { lockSqliteFile, openPostgres, openSqlite, type EngineConnection, type Engine, type SqliteFileLock } from './dialect';
 import { StoreError } from './errors';
 import { migrateToLatest } from './migrations';
@@ -17,6 +19,7 @@ import { createRateLimitRepository, type RateLimitRepository } from './rate-limi
 import { createRequestRepository, type RequestRepository } from './request-repository';
 import { createRunRepository, type RunRepository } from './run-repository';
 import { createSecretRepository, type SecretRepository } from './secret-repository';
+import { createSettingsRepository, type SettingsRepository } from './settings-repository';
 import type { Database } from './schema';
 
 export type { ConversationRefFilter, ConversationRefInput, ConversationRefRecord, ConversationRepository, ConversationType } from './conversation-repository';
@@ -67,6 +70,10 @@ export {
 export type { PurgedSecretRecord, SecretRepository, SecretRevealInput, SecretRevealRecord } from './secret-repository';
 export type { RateLimitRepository, RateLimitState } from './rate-limit-repository';
 export type { OutboxEntry, OutboxRepository } from './outbox-repository';
+export type { ApproverRepository, ExtraApprover, ExtraApproverWhy } from './approver-repository';
+export { EXTRA_APPROVER_WHYS } from './schema';
+export type { Delegation, DelegationRepository } from './delegation-repository';
+export type { SettingRecord, SettingsRepository } from './settings-repository';
 export type { Database } from './schema';
 
 export interface StoreOptions {
@@ -114,6 +121,12 @@ export interface Store {
   readonly rateLimits: RateLimitRepository;
   /** What people must hear of requests, until it is delivered (the runner writes, the notification sender drains). */
   readonly outbox: OutboxRepository;
+  /** The extra approvers of a request's stages (manager, owner, reassigned, escalated, delegate). */
+  readonly approvers: ApproverRepository;
+  /** Approvers' delegations of their decisions to someone else, until a time (one per delegator). */
+  readonly delegations: DelegationRepository;
+  /** Settings changed at run time: JSON values by key. */
+  readonly settings: SettingsRepository;
   /** Resolves when the database answers a query; throws a StoreError saying why not (readiness probe). */
   ping(): Promise<void>;
   /** Migrate to the latest schema; returns the migrations applied now ([] when already up to date). */
@@ -172,6 +185,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     secrets: createSecretRepository(conn, clock),
     rateLimits: createRateLimitRepository(conn),
     outbox: createOutboxRepository(conn),
+    approvers: createApproverRepository(conn.db),
+    delegations: createDelegationRepository(conn.db),
+    settings: createSettingsRepository(conn.db),
     ping: () => probe('answer a ping'),
     migrate: () => migrateToLatest(conn),
     close,

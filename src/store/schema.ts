@@ -232,6 +232,46 @@ export interface SecretRevealsTable {
   claimed_until: string | null;
 }
 
+export const EXTRA_APPROVER_WHYS = ['manager', 'owner', 'reassigned', 'escalated', 'delegate'] as const;
+export type ExtraApproverWhy = (typeof EXTRA_APPROVER_WHYS)[number];
+
+/** The extra approvers of a request's stage (migration 0008): one row per (request, stage, user). */
+export interface RequestApproversTable {
+  request_id: number;
+  /** 1-based approval stage. */
+  stage: number;
+  /** Lower-cased. */
+  aad_object_id: string;
+  name: string;
+  why: ExtraApproverWhy;
+  /** Order of adding within the request: the next number, taken in the INSERT. */
+  seq: number;
+  added_at: string;
+  added_by: string | null;
+}
+
+/** One running delegation per delegator (migration 0008); AAD object ids lower-cased. */
+export interface ApprovalDelegationsTable {
+  /** Primary key. */
+  from_aad_object_id: string;
+  from_name: string;
+  to_aad_object_id: string;
+  to_name: string;
+  /** The delegation runs while `until` is after now. */
+  until: string;
+  created_at: string;
+}
+
+/** Settings changed at run time (migration 0008). */
+export interface SettingsTable {
+  /** Primary key. */
+  key: string;
+  /** JSON text. */
+  value_json: string;
+  updated_at: string;
+  updated_by: string | null;
+}
+
 export interface Database {
   conversation_refs: ConversationRefsTable;
   requests: RequestsTable;
@@ -244,4 +284,7 @@ export interface Database {
   rate_limits: RateLimitsTable;
   outbox: OutboxTable;
   secret_reveals: SecretRevealsTable;
+  request_approvers: RequestApproversTable;
+  approval_delegations: ApprovalDelegationsTable;
+  settings: SettingsTable;
 }

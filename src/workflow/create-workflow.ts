@@ -15,7 +15,10 @@ import type { DirectoryClient } from '../directory';
 import type { Logger } from '../log';
 import type { Store } from '../store';
 import { ApprovalAccess, policyFrom } from './approval-access';
+import { ApprovalChannels } from './approval-channels';
 import { ApprovalService } from './approvals';
+import { GraphExoApproverDirectory } from './approver-directory';
+import { ApproverResolver } from './approver-resolution';
 import { AuditTrailService } from './audit-trail';
 import { adExecutors, cloudExecutors, cloudWaiters, INITIAL_PASSWORD_ENTRY, scheduleWaiter } from './executors';
 import { RequestIntake } from './intake';
@@ -90,7 +93,15 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
   const sweep = new CloudManagedSweep(cloud.exo, directory, (e) => store.audit.append(e), log.child({ component: 'sweep' }));
   const vault = new EncryptedSecretVault(vaultKey(config.secretKey, config.dataDir), store.secrets);
   const lifecycle = new RequestLifecycle(store.requests);
-  const access = new ApprovalAccess(policyFrom(config.approval), cloud.graph);
+  const access = new ApprovalAccess(policyFrom(config.approval), cloud.graph, { approvers: store.approvers, delegations: store.delegations, now });
+  const approverDirectory = new GraphExoApproverDirectory(cloud.graph, cloud.exo);
+  const resolver = new ApproverResolver({
+    directory: approverDirectory,
+    approvers: store.approvers,
+    access,
+    escalateTo: config.approval.escalateTo.flatMap((p) => (p.kind === 'user' || p.kind === 'group' ? [{ kind: p.kind, id: p.id }] : [])),
+    now,
+  });
   const views = new RequestViewService(store, access);
   const sender = new NotificationSender({ outbox: store.outbox, requests: store.requests, views, notifications, log: log.child({ component: 'notify' }), intervalMs: options.notifyIntervalMs });
 
@@ -136,7 +147,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
       return report;
     },
   };
-  const approvals = new ApprovalService({ store, ...common });
+  const approvals = new ApprovalService({ store, ...common, resolver, directory: approverDirectory, timeZone: config.timeZone });
   const lookup = new HybridRecipientLookup(directory, cloud.exo);
   const recipients = new RecipientViewService({
     exo: cloud.exo,
@@ -148,7 +159,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     log: log.child({ component: 'recipients' }),
   });
   const useCases: UseCases = {
-    intake: new RequestIntake({ store, lookup, profile: () => profile.get(), access, views, notifications, log: common.log, now, timeZone: config.timeZone }),
+    intake: new RequestIntake({ store, lookup, profile: () => profile.get(), access, views, notifications, log: common.log, now, timeZone: config.timeZone, resolver }),
     approvals,
     runControl: new RunControlService({ store, ...common }),
     views,
@@ -156,6 +167,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     audit: auditTrail,
     cloudManaged: sweep,
     recipients,
+    channels: new ApprovalChannels(store.settings, config.approval.channelConversationId, (e) => store.audit.append(e), now),
   };
 
   const timers: NodeJS.Timeout[] = [];

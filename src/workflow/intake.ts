@@ -12,6 +12,7 @@ import {
   type TenantProfile,
 } from '../requests';
 import type { AuditEventInput, Store } from '../store';
+import type { ApproverResolver } from './approver-resolution';
 import type { ApprovalAccess } from './approval-access';
 import type { RequestNotifications } from './ports';
 import type { RequestViewService } from './request-views';
@@ -29,6 +30,8 @@ export interface IntakeDeps {
   readonly now: () => Date;
   /** The organisation's time zone typed dates are read in (TIME_ZONE). Default UTC. */
   readonly timeZone?: string;
+  /** Resolves the manager and owner approvers of a filed request (absent: only configured approvers). */
+  readonly resolver?: Pick<ApproverResolver, 'resolve'>;
 }
 
 /** Intake: validates (against AD and Exchange), plans and files a request, and sends it to its first approvers. */
@@ -96,8 +99,11 @@ export class RequestIntake implements Intake {
       expiresAt: expiresAt(opened.state, policy),
     });
     await this.audit(actorEvent(actor, 'request.created', record.reference, { kind, source, version: record.version, steps: thePlan.steps.map((s) => s.action) }));
+    const notes = this.deps.resolver ? await this.deps.resolver.resolve(record) : [];
+    if (notes.length) await this.audit({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'request.approvers-resolved', data: { notes: notes.map((n) => ({ stage: n.stage, text: n.text })) } });
     const view = this.deps.views.view(record, []);
     await this.deps.notifications.approvalNeeded(record, view, await this.deps.access.approverUserIds(record));
+    if (notes.length) await this.deps.notifications.requestChanged(record, view, `Who decides ${record.reference}: ${notes.map((n) => n.text).join(' ')}`);
     this.deps.log.info('request filed', { reference: record.reference, kind, requester: actor.aadObjectId });
     return { ok: true, reference: record.reference, view };
   }

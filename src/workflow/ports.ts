@@ -40,3 +40,28 @@ export interface GroupMembershipPort {
 export interface GroupMembersPort {
   memberUserIds(groupId: string): Promise<string[]>;
 }
+
+/** Why a user may decide a stage of one request besides the configured approvers. */
+export type ExtraApproverWhy = 'manager' | 'owner' | 'reassigned' | 'escalated' | 'delegate';
+
+/** A request's extra approvers (the store's approver repository). */
+export interface ExtraApproversPort {
+  add(a: { readonly requestId: number; readonly stage: number; readonly aadObjectId: string; readonly name: string; readonly why: ExtraApproverWhy; readonly addedBy: string | null }, now: Date): Promise<boolean>;
+  list(requestId: number, stage?: number): Promise<readonly { readonly stage: number; readonly aadObjectId: string; readonly name: string; readonly why: ExtraApproverWhy }[]>;
+}
+
+/** An approver's out-of-office delegation (the store's delegation repository). */
+export interface DelegationView {
+  readonly fromAadObjectId: string;
+  readonly fromName: string;
+  readonly toAadObjectId: string;
+  readonly toName: string;
+  readonly until: string;
+}
+
+export interface DelegationsPort {
+  set(d: DelegationView, now: Date): Promise<void>;
+  clear(fromAadObjectId: string): Promise<boolean>;
+  from(fromAadObjectId: string, now: Date): Promise<DelegationView | undefined>;
+  to(toAadObjectId: string, now: Date): Promise<readonly DelegationView[]>;
+}

@@ -54,6 +54,9 @@ export interface Intake {
 export interface Approvals {
   decide(actor: RequestActor, reference: string, version: number | undefined, outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecisionOutcome>;
   listAwaiting(actor: RequestActor): Promise<RequestView[]>;
+  delegate(actor: RequestActor, to: string, until: string): Promise<{ readonly ok: boolean; readonly message: string }>;
+  undelegate(actor: RequestActor): Promise<{ readonly ok: boolean; readonly message: string }>;
+  reassign(actor: RequestActor, reference: string, to: string): Promise<{ readonly ok: boolean; readonly message: string }>;
 }
 
 /** Retry, cancel and roll back a request (each checked against the actor and the card's version). */
@@ -143,4 +146,11 @@ export interface UseCases {
   readonly cloudManaged: CloudManagedUseCases | undefined;
   /** `show` and `find`: one recipient across AD, Entra ID and Exchange Online (reads; audited, never approved). */
   readonly recipients?: RecipientViews;
+  /** `approvals here` and `approvals channel`: the Teams channels that get approval cards. */
+  readonly channels: ApprovalChannelsUseCase;
+}
+
+export interface ApprovalChannelsUseCase {
+  setHere(actor: RequestActor, conversationId: string, conversationType: string, kindText?: string): Promise<{ ok: boolean; message: string }>;
+  describe(): Promise<string>;
 }

@@ -306,7 +306,7 @@ async function requestCards(s: RequestSample): Promise<{ approval: Card; status:
     { requestId: s.record.id, audience: 'approver', conversationId: 'approver', activityId: 'a2' },
   ];
   const cardRefs = { list: () => Promise.resolve(copies) } as unknown as CardReferences;
-  await new TeamsNotifications(notifier, cards, cardRefs, silentLogger, undefined).requestChanged(s.record, s.view, undefined);
+  await new TeamsNotifications(notifier, cards, cardRefs, silentLogger, () => Promise.resolve(undefined)).requestChanged(s.record, s.view, undefined);
   const of = (id: string) => {
     const card = updates.find((u) => u.conversationId === id)?.card;
     if (!card) throw new Error(`no ${id} card was sent`);
@@ -372,7 +372,13 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
   const access = { maySee: () => Promise.resolve(true) } as unknown as ApprovalAccess;
   const useCases = {
     intake: { submit: () => Promise.reject(new Error('not here')), refused: () => Promise.resolve() },
-    approvals: { decide: outcome, listAwaiting: () => Promise.resolve(world.awaiting ?? []) },
+    approvals: {
+      decide: outcome,
+      listAwaiting: () => Promise.resolve(world.awaiting ?? []),
+      delegate: () => Promise.resolve(notFound),
+      undelegate: () => Promise.resolve(notFound),
+      reassign: () => Promise.resolve(notFound),
+    },
     runControl: {
       cancel: outcome,
       retry: outcome,
@@ -383,6 +389,7 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
     passwords: new PasswordRevealService(store, views, () => Promise.resolve(world.password)),
     audit: new AuditTrailService(store, access, '/nonexistent', () => new Date()),
     cloudManaged: undefined,
+    channels: { setHere: () => Promise.resolve(notFound), describe: () => Promise.resolve('') },
     ...(world.recipients ? { recipients: world.recipients } : {}),
   } satisfies UseCases;
   const doctor = () => Promise.resolve(world.doctor ?? { lines: [], ok: true });

@@ -454,8 +454,9 @@ describe('sandbox: sync engine (Samba AD → simulated tenant)', function () {
 
     it('has exactly the documented keys, mode 600, and matches the sandbox', async function () {
       const keys = (o: object): string[] => Object.keys(o).sort();
-      assert.deepEqual(keys(endpoints), ['authorityHost', 'caFile', 'clientId', 'clientSecret', 'exoUrl', 'graphUrl', 'ldap', 'people', 'skus', 'sync', 'tenantDomain', 'tenantId']);
+      assert.deepEqual(keys(endpoints), ['authorityHost', 'caFile', 'clientId', 'clientSecret', 'exoUrl', 'graphUrl', 'ldap', 'people', 'skus', 'sync', 'teams', 'tenantDomain', 'tenantId']);
       assert.deepEqual(keys(endpoints.ldap), ['baseDn', 'bindDn', 'caFile', 'password', 'url']);
+      assert.deepEqual(keys(endpoints.teams), ['appCatalogId', 'botId', 'manifestId']);
       assert.deepEqual(keys(endpoints.sync), ['jobId', 'mode', 'servicePrincipalId']);
       assert.deepEqual(keys(endpoints.skus), ['exchangeOnline']);
       assert.deepEqual(keys(endpoints.people), ['admin', 'approver', 'requester']);

@@ -403,6 +403,56 @@ export interface TenantState {
   pendingMailboxes: PendingMailbox[];
   /** Cloud Sync jobs (absent in state saved before they were modelled). */
   syncJobs?: SyncJobState[];
+  /** Microsoft Teams: the tenant's app catalog (absent in state saved before Teams was modelled). */
+  teamsApps?: TeamsCatalogApp[];
+  /** Microsoft Teams: apps installed in users' personal scope. */
+  teamsInstallations?: TeamsUserInstallation[];
+  /** Microsoft Teams: activity feed notifications Graph accepted (sendActivityNotification). */
+  activityNotifications?: ActivityNotificationRecord[];
+}
+
+// =============================================================================================
+// Microsoft Teams
+// =============================================================================================
+
+/** A Teams app in the tenant's app catalog (Graph teamsApp) with what the emulator needs of its manifest. */
+export interface TeamsCatalogApp {
+  /** The catalog id Graph generates (teamsApp.id). */
+  id: string;
+  /** The manifest's `id` (teamsApp.externalId). */
+  externalId: string;
+  displayName: string;
+  distributionMethod: 'organization' | 'store' | 'sideloaded';
+  /** The manifest's `bots[0].botId`, if the app has a bot. */
+  botId: string | null;
+  /** The manifest's `webApplicationInfo.id`: the Entra app that sends its activity feed notifications. */
+  webApplicationInfoId: string | null;
+  /** The manifest's `activities.activityTypes[].type`. */
+  activityTypes: string[];
+}
+
+/** An app installed in a user's personal scope (Graph userScopeTeamsAppInstallation) and its 1:1 chat with the user. */
+export interface TeamsUserInstallation {
+  id: string;
+  userId: string;
+  teamsAppId: string;
+  chatId: string;
+  /** ISO time (tenant clock). */
+  installedAt: string;
+}
+
+/** One activity feed notification Graph accepted. */
+export interface ActivityNotificationRecord {
+  userId: string;
+  /** The catalog id of the Teams app that sent it. */
+  teamsAppId: string;
+  activityType: string;
+  topic: { source: 'text' | 'entityUrl'; value: string; webUrl?: string };
+  previewText: { content: string };
+  templateParameters: { name: string; value: string }[];
+  chainId?: number;
+  /** ISO time (tenant clock). */
+  at: string;
 }
 
 // =============================================================================================

@@ -52,6 +52,7 @@ import * as syncContactsGroups from './tenant/sync-contacts-groups';
 import * as cloudObjects from './tenant/cloud-objects';
 import * as entra from './tenant/entra';
 import * as exchange from './tenant/exchange';
+import { TenantTeams } from './tenant/teams';
 import type { AppGrants } from './tenant/apps';
 import type { SyncedObjectInfo } from './tenant/sync-scope';
 import type { CloudDistributionGroupInput, CloudGroupInput, CloudMailboxInput, CloudMailContactInput, CloudMailUserInput, CloudUserInput, GuestInput } from './tenant/cloud-objects';
@@ -79,15 +80,23 @@ export type {
 } from './tenant-model';
 export { SyncConflictError } from './tenant/core';
 export type { AppGrants } from './tenant/apps';
+export type { TenantTeams, TeamsBotConfig, TeamsAppSeed, BotEventDelivery } from './tenant/teams';
+export type { TeamsCatalogApp, TeamsUserInstallation, ActivityNotificationRecord } from './tenant-model';
 
 /** The simulated tenant. See the file comment for the overall contract. */
 export class Tenant {
   readonly clock: Clock;
   /** The state and its indexes, which the modules under `tenant/` operate on. */
   private readonly core: TenantCore;
+  /**
+   * Microsoft Teams: the app catalog, personal-scope installations and their chats, accepted activity feed
+   * notifications (`teams.activityNotifications(userId?)`), and where the bot is (`teams.configure(…)`).
+   */
+  readonly teams: TenantTeams;
 
   constructor(options: TenantOptions = {}) {
     this.core = new TenantCore(options);
+    this.teams = new TenantTeams(this.core);
     this.clock = this.core.clock;
     const skus = options.skus ?? [
       { skuPartNumber: 'EXCHANGESTANDARD', units: 25 },
@@ -427,6 +436,30 @@ export class Tenant {
     return this.core.memberIdsOf(g)
       .map((id) => this.core.directoryObject(id))
       .filter((x): x is AnyEntraObject => x !== undefined);
+  }
+
+  /**
+   * Members of a group directly or through nested groups (Graph `transitiveMembers`): each object once, nested groups
+   * included, in breadth-first order. Synced groups nest through AD's `member`, cloud groups through their members.
+   */
+  transitiveMembers(groupId: string): AnyEntraObject[] {
+    mailboxes.tick(this.core);
+    const root = this.core.groupOrNotFound(groupId);
+    const seen = new Set<string>([root.id.toLowerCase()]);
+    const out: AnyEntraObject[] = [];
+    const queue = [root];
+    while (queue.length > 0) {
+      const g = queue.shift()!;
+      for (const id of this.core.memberIdsOf(g)) {
+        if (seen.has(id.toLowerCase())) continue;
+        seen.add(id.toLowerCase());
+        const o = this.core.directoryObject(id);
+        if (!o) continue;
+        out.push(o);
+        if (o.kind === 'group') queue.push(o.obj);
+      }
+    }
+    return out;
   }
 
   /** Groups an object is a direct member of. */

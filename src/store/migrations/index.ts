@@ -8,6 +8,7 @@ import { rateLimits } from './0004_rate_limits';
 import { outbox } from './0005_outbox';
 import { runStepCrashes } from './0006_run_step_crashes';
 import { keyedAuditAndReveals } from './0007_keyed_audit_reveals';
+import { approvalsReach } from './0008_approvals_reach';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -21,6 +22,7 @@ const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0005_outbox': (engine) => outbox(columnTypes(engine)),
   '0006_run_step_crashes': (engine) => runStepCrashes(columnTypes(engine)),
   '0007_keyed_audit_reveals': (engine) => keyedAuditAndReveals(columnTypes(engine)),
+  '0008_approvals_reach': (engine) => approvalsReach(columnTypes(engine)),
 };
 
 /** Every migration name, in the order they run. */

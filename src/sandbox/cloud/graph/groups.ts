@@ -4,9 +4,9 @@
 import { GraphError, graphNotFound } from '../errors';
 import type { EntraGroup, Tenant } from '../tenant';
 import { bodyObject, licenceList, methodNotAllowed, reply, segmentNotFound, type GraphReply, type Route } from './call';
-import { GROUP_FILTER, listCollection } from './collections';
-import { GROUP_SYNC_BEHAVIOR, READ_GROUPS, requireRole, WRITE_GROUP_LICENCES, WRITE_MEMBERS } from './permissions';
-import { applySelect, directoryObjectJson, GROUP_DEFAULT_SELECT, groupJson, parseSelect } from './render';
+import { GROUP_FILTER, listCollection, USER_FILTER } from './collections';
+import { GROUP_SYNC_BEHAVIOR, READ_GROUPS, READ_TRANSITIVE_MEMBERS, requireRole, WRITE_GROUP_LICENCES, WRITE_MEMBERS } from './permissions';
+import { applySelect, directoryObjectJson, GROUP_DEFAULT_SELECT, groupJson, parseSelect, USER_DEFAULT_SELECT, userJson } from './render';
 
 function findGroupOr404(t: Tenant, id: string): EntraGroup {
   const g = t.group(id);
@@ -30,6 +30,44 @@ function syncBehaviorPatch(b: Record<string, unknown>): boolean | undefined {
     throw new GraphError(400, 'BadRequest', `Cannot convert the literal '${JSON.stringify(v)}' to the expected type 'Edm.Boolean': isCloudManaged must be true or false. Nothing was changed.`);
   }
   return v;
+}
+
+const MEMBER_FILTER = { resource: 'DirectoryObject', properties: { id: { eq: 'default' as const }, displayName: { eq: 'default' as const, startsWith: 'default' as const } } };
+const MEMBER_DEFAULT_SELECT = ['@odata.type', 'id', 'displayName', 'mail', 'userPrincipalName'];
+/** The member types a group can have ("Group membership"); an OData cast to another type is refused. */
+const MEMBER_CASTS = ['microsoft.graph.user', 'microsoft.graph.group', 'microsoft.graph.orgContact', 'microsoft.graph.device', 'microsoft.graph.servicePrincipal'];
+
+function memberJson(o: Record<string, unknown>): Record<string, unknown> {
+  return { '@odata.type': o['@odata.type'], id: o.id, displayName: o.displayName, mail: o.mail ?? null, userPrincipalName: o.userPrincipalName ?? null };
+}
+
+/**
+ * `GET /groups/{id}/transitiveMembers[/<cast>]` (group-list-transitivemembers): "a flat list of all nested members";
+ * a cast to a member type that a group cannot have answers 400 `Request_UnsupportedQuery`. Paged like `/members`.
+ */
+function transitiveMembers(r: Route, groupId: string, cast: string | undefined): GraphReply {
+  const { ctx, call, t } = r;
+  requireRole(call, READ_TRANSITIVE_MEMBERS);
+  findGroupOr404(t, groupId);
+  if (cast !== undefined && !MEMBER_CASTS.includes(cast)) {
+    throw new GraphError(400, 'Request_UnsupportedQuery', `The type cast '${cast}' is not a supported member type of a group: use microsoft.graph.user, microsoft.graph.group, microsoft.graph.orgContact, microsoft.graph.device or microsoft.graph.servicePrincipal.`);
+  }
+  const all = t.transitiveMembers(groupId);
+  if (cast === 'microsoft.graph.user') {
+    const users = all.flatMap((o) => (o.kind === 'user' ? [{ '@odata.type': '#microsoft.graph.user', ...userJson(t, o.obj) }] : []));
+    return listCollection(ctx, call, users, USER_FILTER, 'users', 'user', ['@odata.type', ...USER_DEFAULT_SELECT]);
+  }
+  if (cast === 'microsoft.graph.group') {
+    const groups = all.flatMap((o) => (o.kind === 'group' ? [{ '@odata.type': '#microsoft.graph.group', ...groupJson(o.obj) }] : []));
+    return listCollection(ctx, call, groups, GROUP_FILTER, 'groups', 'group', ['@odata.type', ...GROUP_DEFAULT_SELECT]);
+  }
+  const kind = cast === 'microsoft.graph.orgContact' ? 'contact' : cast === undefined ? null : 'none';
+  const members = all
+    .filter((o) => kind === null || o.kind === kind)
+    .map((o) => directoryObjectJson(t, o.obj.id))
+    .filter((x): x is Record<string, unknown> => x !== null)
+    .map(memberJson);
+  return listCollection(ctx, call, members, MEMBER_FILTER, cast === 'microsoft.graph.orgContact' ? 'contacts' : 'directoryObjects', 'directoryObject', MEMBER_DEFAULT_SELECT);
 }
 
 /** Routes `/groups…`. */
@@ -75,6 +113,10 @@ export function groupsRoute(r: Route): GraphReply {
       return reply(204);
     }
     return methodNotAllowed();
+  }
+  if (sub === 'transitiveMembers' && subSub === undefined && r.seg.length <= 4) {
+    if (m !== 'GET') return methodNotAllowed();
+    return transitiveMembers(r, key, subKey);
   }
   if (sub === 'onPremisesSyncBehavior' && subKey === undefined) {
     if (m === 'GET') {

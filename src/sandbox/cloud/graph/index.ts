@@ -1,7 +1,7 @@
 /**
- * Microsoft Graph v1.0 for the simulated tenant: the user, group, licence, `$batch` and Cloud Sync
- * (`provisionOnDemand`) calls Mailroom makes, with Graph's OData error bodies, paging and
- * advanced-query rules.
+ * Microsoft Graph v1.0 for the simulated tenant: the user, group, licence, `$batch`, Cloud Sync
+ * (`provisionOnDemand`) and Teams (app catalog, installed apps, activity feed) calls Mailroom makes, with Graph's
+ * OData error bodies, paging and advanced-query rules.
  */
 import { randomUUID } from 'node:crypto';
 import type { EmulatorContext } from '../context';
@@ -15,6 +15,7 @@ import { directoryObjectsRoute } from './directory-objects';
 import { groupsRoute } from './groups';
 import { organizationRoute } from './organization';
 import { syncJobsRoute } from './sync-jobs';
+import { appCatalogsRoute, teamworkRoute } from './teamwork';
 import { usersRoute } from './users';
 
 async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphReply> {
@@ -31,9 +32,10 @@ async function dispatch(ctx: EmulatorContext, call: GraphCall): Promise<GraphRep
     if (call.inBatch) throw new GraphError(400, 'BadRequest', 'A batch request cannot contain another $batch request.');
     return batch(ctx, call, runCall);
   }
+  if (root === 'users' && key !== undefined && sub === 'teamwork') return teamworkRoute(r);
   if (root === 'users') return usersRoute(r);
   if (root === 'groups') return groupsRoute(r);
-  return directoryObjectsRoute(r) ?? organizationRoute(r) ?? (await syncJobsRoute(r)) ?? segmentNotFound(root ?? '');
+  return directoryObjectsRoute(r) ?? organizationRoute(r) ?? appCatalogsRoute(r) ?? (await syncJobsRoute(r)) ?? segmentNotFound(root ?? '');
 }
 
 // ---------------------------------------------------------------------------------------------

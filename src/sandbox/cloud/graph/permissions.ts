@@ -65,6 +65,42 @@ export const READ_SYNC_SCHEMA = ['CustomSecAttributeProvisioning.Read.All', 'Cus
  */
 export const GROUP_SYNC_BEHAVIOR = ['Group-OnPremisesSyncBehavior.ReadWrite.All'];
 
+/**
+ * https://learn.microsoft.com/graph/api/group-list-transitivemembers, Application: GroupMember.Read.All; Directory.Read.All,
+ * Group.Read.All, Group.ReadWrite.All, GroupMember.ReadWrite.All (Directory.ReadWrite.All is not among them).
+ */
+export const READ_TRANSITIVE_MEMBERS = ['GroupMember.Read.All', 'Directory.Read.All', 'Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.ReadWrite.All'];
+/**
+ * https://learn.microsoft.com/graph/api/appcatalogs-list-teamsapps, Application: AppCatalog.Read.All, AppCatalog.ReadWrite.All
+ * (Directory.Read.All and Directory.ReadWrite.All are listed for delegated access only, for backward compatibility).
+ */
+export const READ_APP_CATALOG = ['AppCatalog.Read.All', 'AppCatalog.ReadWrite.All'];
+/**
+ * https://learn.microsoft.com/graph/api/userteamwork-post-installedapps (and userteamwork-delete-installedapps), Application:
+ * TeamsAppInstallation.ReadWriteSelfForUser.All; TeamsAppInstallation.ManageSelectedForUser.All,
+ * TeamsAppInstallation.ReadWriteAndConsentForUser.All, TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All,
+ * TeamsAppInstallation.ReadWriteForUser.All, TeamsAppInstallation.ReadWriteSelectedForUser.All.
+ */
+export const WRITE_USER_APP_INSTALLATIONS = [
+  'TeamsAppInstallation.ReadWriteSelfForUser.All',
+  'TeamsAppInstallation.ManageSelectedForUser.All',
+  'TeamsAppInstallation.ReadWriteAndConsentForUser.All',
+  'TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All',
+  'TeamsAppInstallation.ReadWriteForUser.All',
+  'TeamsAppInstallation.ReadWriteSelectedForUser.All',
+];
+/**
+ * https://learn.microsoft.com/graph/api/userteamwork-list-installedapps, userteamwork-get-installedapps and
+ * userscopeteamsappinstallation-get-chat, Application: TeamsAppInstallation.ReadForUser.All and the ReadWrite ones above.
+ */
+export const READ_USER_APP_INSTALLATIONS = ['TeamsAppInstallation.ReadForUser.All', ...WRITE_USER_APP_INSTALLATIONS];
+/**
+ * https://learn.microsoft.com/graph/api/userteamwork-sendactivitynotification, Application: TeamsActivity.Send.User (resource-
+ * specific consent, granted per user through the app's manifest: not modelled, it never appears in a tenant-wide token) and
+ * TeamsActivity.Send.
+ */
+export const SEND_ACTIVITY = ['TeamsActivity.Send'];
+
 /** Graph's answer when the token lacks the permission an endpoint needs. */
 export function requireRole(call: GraphCall, anyOf: string[]): void {
   requireAll(call, [anyOf]);
