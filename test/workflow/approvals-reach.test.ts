@@ -6,7 +6,8 @@
  * reminder; the approvals channel set by `approvals here` gets a copy; nobody reachable is said at once.
  */
 import assert from 'node:assert/strict';
-import { SANDBOX_COLLEAGUES, SANDBOX_PEOPLE, SANDBOX_TENANT_ID } from '../../src/sandbox/people';
+import { SANDBOX_COLLEAGUES, SANDBOX_MAIL_DOMAIN, SANDBOX_PEOPLE, SANDBOX_TENANT_ID } from '../../src/sandbox/people';
+import { ConformanceSuite } from '../harness/conformance';
 import { TeamsClient, visibleText, type Person } from '../harness/connector';
 import { QUICK_RUNNER, TestMailroom } from '../harness/mailroom';
 import { buttonData, cardOf, cardText, invokeCard } from '../harness/requests';
@@ -49,6 +50,8 @@ describe('approvals that reach someone: installation, feed, nested groups, manag
         APPROVERS_MAIL_USER: 'manager',
         APPROVERS_MAIL_USER_STAGE2: `user:${ARNOLD.aadObjectId}`,
         APPROVERS_SHARED_MAILBOX: `user:${MEGAN.aadObjectId}`,
+        // members of a group: its owners
+        APPROVERS_GROUP_MEMBER_ADD: 'owners',
         // groups: somebody the tenant does not have, so nobody can be reached
         APPROVERS_DISTRIBUTION_GROUP: `user:${GHOST}`,
         // every other kind: Arnold
@@ -147,6 +150,33 @@ describe('approvals that reach someone: installation, feed, nested groups, manag
     assert.match(await approveAs(ISAIAH, forIsaiah), /Approved by Isaiah Langer/);
     const audit = (await m.app.store.audit.list({ requestRef: reference, limit: 50 })).find((e) => e.event === 'approval.reassigned');
     assert.deepEqual([audit?.actorName, (audit?.data as { toName?: string }).toName], ['Arnold Approver', 'Isaiah Langer']);
+  });
+
+  it('a membership change goes to the group\'s owners (Exchange Online\'s ManagedBy); a group without owners goes to the admins', async function () {
+    const suite = await ConformanceSuite.open(sandbox, 'approvals-reach', { delegated: true });
+    try {
+      // Megan and Isaiah get mailboxes (an owner must be mail-enabled); Megan owns the group
+      for (const p of [SANDBOX_COLLEAGUES[0]!, SANDBOX_COLLEAGUES[1]!]) if (!(await suite.graphUser(p.upn))?.assignedLicenses?.length) await suite.licence(p.upn);
+      await suite.mailbox(SANDBOX_COLLEAGUES[0]!.upn);
+      const owned = `owned-${suffix}`;
+      await suite.exoSet('New-DistributionGroup', { Name: owned, Alias: owned, PrimarySmtpAddress: `${owned}@${SANDBOX_MAIL_DOMAIN}`, ManagedBy: [SANDBOX_COLLEAGUES[0]!.upn] });
+      const since = m.connector.calls.length;
+      const reference = await file(`add member ${SANDBOX_COLLEAGUES[1]!.upn} to ${owned}@${SANDBOX_MAIL_DOMAIN}`, 'Add group members');
+      const forOwner = await approvalCardIn(reference, 'Add group members', since, (id) => id.includes(MEGAN.aadObjectId) || id === `a:personal-${MEGAN.id}`);
+      assert.match(await approveAs(MEGAN, forOwner), /Approved by Megan Bowen/);
+      const resolved = (await m.app.store.audit.list({ requestRef: reference, limit: 50 })).find((e) => e.event === 'request.approvers-resolved');
+      assert.match(JSON.stringify(resolved?.data ?? {}), /The owners of the group \(Megan Bowen\) decide stage 1/);
+
+      const orphan = `orphan-${suffix}`;
+      await suite.exoSet('New-DistributionGroup', { Name: orphan, Alias: orphan, PrimarySmtpAddress: `${orphan}@${SANDBOX_MAIL_DOMAIN}` });
+      const later = m.connector.calls.length;
+      const second = await file(`add member ${SANDBOX_COLLEAGUES[1]!.upn} to ${orphan}@${SANDBOX_MAIL_DOMAIN}`, 'Add group members');
+      await approvalCardIn(second, 'Add group members', later, (id) => id.includes(ADA.aadObjectId) || id === `a:personal-${ADA.id}`);
+      const told = await m.connector.waitFor((c) => c.conversationId === `a:personal-${SANDBOX_PEOPLE.requester.key}` && visibleText(c.body).includes(`Who decides ${second}`), 10_000, later);
+      assert.match(visibleText(told.body), /no owner .*Stage 1 goes to the administrators instead/);
+    } finally {
+      await suite.close();
+    }
   });
 
   it('a request nobody decided is escalated after its reminder: the admins get the card and may decide', async function () {
