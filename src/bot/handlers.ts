@@ -18,6 +18,7 @@ import { submitAction } from './card-actions/submit';
 import { approvalsChannelCommand, approvalsHereCommand } from './commands/approvals-here';
 import { approveCommand } from './commands/approve';
 import { auditCommand } from './commands/audit';
+import { bulkCommand, bulkTemplateCommand } from './commands/bulk';
 import { cancelCommand } from './commands/cancel';
 import { checkAuditCommand } from './commands/check-audit';
 import { delegateCommand } from './commands/delegate';
@@ -57,6 +58,8 @@ export function registerHandlers(bot: MailroomBot, deps: RegistrationDeps): void
   const commands = [
     newCommand(d),
     newRequestCommand(d),
+    bulkTemplateCommand(d),
+    bulkCommand(d),
     statusCommand(d),
     showCommand(d),
     findCommand(d),

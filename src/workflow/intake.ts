@@ -1,12 +1,16 @@
 import type { Logger } from '../log';
 import { plan as makePlan, PlanRefusedError, type Plan } from '../plans';
 import {
+  bulkSummary,
   expiresAt,
   isKindId,
   kindRefusal,
+  KINDS,
   LookupUnavailableError,
   nextReminderAt,
   openApproval,
+  parseBulkText,
+  validateBulk,
   validateRequest,
   type RecipientLookup,
   type TenantProfile,
@@ -17,7 +21,7 @@ import type { ApprovalAccess } from './approval-access';
 import type { RequestNotifications } from './ports';
 import type { RequestViewService } from './request-views';
 import { actorEvent } from './use-case-deps';
-import type { Intake, RequestActor, SubmitResult } from './use-cases';
+import type { BulkPreview, Intake, RequestActor, SubmitResult } from './use-cases';
 
 export interface IntakeDeps {
   readonly store: Pick<Store, 'requests' | 'audit'>;
@@ -106,6 +110,47 @@ export class RequestIntake implements Intake {
     if (notes.length) await this.deps.notifications.requestChanged(record, view, `Who decides ${record.reference}: ${notes.map((n) => n.text).join(' ')}`);
     this.deps.log.info('request filed', { reference: record.reference, kind, requester: actor.aadObjectId });
     return { ok: true, reference: record.reference, view };
+  }
+
+  /**
+   * The preview of a bulk request: the CSV read (header, quoting, limits), every row validated against AD and Exchange
+   * Online as a single request would be, duplicates inside the file found. Nothing is filed; the preview is audited
+   * (kind and counts, never the rows).
+   */
+  async previewBulk(actor: RequestActor, text: string): Promise<BulkPreview> {
+    const parsed = parseBulkText(text);
+    if (!parsed.ok) {
+      await this.audit(actorEvent(actor, 'bulk.preview-refused', null, { errors: parsed.errors.length }));
+      return { ok: false, errors: parsed.errors };
+    }
+    const profile = await this.deps.profile();
+    const refusal = kindRefusal(parsed.kind, profile);
+    if (refusal) {
+      await this.audit(actorEvent(actor, 'bulk.preview-refused', null, { kind: parsed.kind, reason: refusal }));
+      return { ok: false, errors: [], refused: refusal };
+    }
+    let checked;
+    try {
+      checked = await validateBulk(parsed.kind, parsed.rows, { lookup: this.deps.lookup, profile, now: this.deps.now, timeZone: this.deps.timeZone ?? 'UTC' });
+    } catch (err) {
+      if (err instanceof LookupUnavailableError) return { ok: false, errors: [], refused: err.message };
+      throw err;
+    }
+    // A row the planner refuses in this tenant is as invalid as one that failed validation.
+    const valid: { line: number; request: (typeof checked.valid)[number]['request'] }[] = [];
+    const invalid = checked.invalid.map((r) => ({ line: r.line, message: r.errors.map((e) => e.message).join(' ') }));
+    for (const v of checked.valid) {
+      try {
+        makePlan(v.request, profile);
+        valid.push(v);
+      } catch (err) {
+        if (!(err instanceof PlanRefusedError)) throw err;
+        invalid.push({ line: v.line, message: err.message });
+      }
+    }
+    invalid.sort((a, b) => a.line - b.line);
+    await this.audit(actorEvent(actor, 'bulk.previewed', null, { kind: parsed.kind, rows: parsed.rows.length, valid: valid.length, invalid: invalid.length }));
+    return { ok: true, kind: parsed.kind, kindTitle: KINDS[parsed.kind].title, rows: parsed.rows.length, valid: valid.length, invalid, summary: bulkSummary(parsed.kind, valid) };
   }
 
   async refused(actor: RequestActor, kind: string, reason: string): Promise<void> {

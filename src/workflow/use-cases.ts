@@ -48,7 +48,21 @@ export type RollbackOutcome =
 export interface Intake {
   submit(actor: RequestActor, kind: string, values: Record<string, unknown>, source: 'form' | 'command'): Promise<SubmitResult>;
   refused(actor: RequestActor, kind: string, reason: string): Promise<void>;
+  /** `bulk <kind>` and CSV lines: every row checked against AD and Exchange Online as a single request would be; nothing is filed. */
+  previewBulk(actor: RequestActor, text: string): Promise<BulkPreview>;
 }
+
+export type BulkPreview =
+  | { readonly ok: false; readonly errors: readonly { readonly line?: number; readonly message: string }[]; readonly refused?: string }
+  | {
+      readonly ok: true;
+      readonly kind: string;
+      readonly kindTitle: string;
+      readonly rows: number;
+      readonly valid: number;
+      readonly invalid: readonly { readonly line: number; readonly message: string }[];
+      readonly summary: string;
+    };
 
 /** Approvals: decisions (`version` undefined: the request as it stands now), what waits for whom. */
 export interface Approvals {

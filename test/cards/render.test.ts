@@ -371,7 +371,7 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
   } as unknown as RequestViewService;
   const access = { maySee: () => Promise.resolve(true) } as unknown as ApprovalAccess;
   const useCases = {
-    intake: { submit: () => Promise.reject(new Error('not here')), refused: () => Promise.resolve() },
+    intake: { submit: () => Promise.reject(new Error('not here')), refused: () => Promise.resolve(), previewBulk: () => Promise.reject(new Error('not here')) },
     approvals: {
       decide: outcome,
       listAwaiting: () => Promise.resolve(world.awaiting ?? []),
