@@ -1,3 +1,4 @@
+import { TeamsPacer } from './pacing';
 import path from 'node:path';
 import type { MailroomConfig } from '../config/config';
 import type { Logger } from '../log';
@@ -52,7 +53,7 @@ export function createBotRuntime(config: MailroomConfig, deps: BotRuntimeDeps): 
     audit: deps.audit,
     allowedTenantIds: config.allowedTenantIds,
   });
-  const notifier = new Notifier(adapter, config.bot.appId, deps.conversations, log);
+  const notifier = new Notifier(adapter, config.bot.appId, deps.conversations, log, config.teamsPacing ? new TeamsPacer() : undefined);
   const onMessage: MessageHandler = createMessageHandler(adapter, config.bot, log, (ctx) => bot.run(ctx));
   return { onMessage, notifier, bot, cards };
 }

@@ -1,6 +1,7 @@
 import { Activity, CloudAdapter, TurnContext } from 'botbuilder';
 import type { Logger } from '../log';
 import type { ConversationRepository } from '../store';
+import type { TeamsPacer } from './pacing';
 
 export type OutgoingMessage = { text?: string; card?: Record<string, unknown> };
 
@@ -18,7 +19,16 @@ export class Notifier {
     private readonly botAppId: string,
     private readonly conversations: ConversationRepository,
     private readonly log: Logger,
+    /** Keeps Teams' rate limits before every send and update (TEAMS_PACING); absent: none kept. */
+    private readonly pacer?: TeamsPacer,
   ) {}
+
+  /** Waits for a slot within Teams' limits for this conversation (and its tenant). */
+  private async paced(reference: Record<string, unknown>): Promise<void> {
+    if (!this.pacer) return;
+    const conversation = (reference.conversation ?? {}) as { id?: string; tenantId?: string };
+    await this.pacer.slot(conversation.id ?? '', conversation.tenantId ?? '');
+  }
 
   private toActivity(msg: OutgoingMessage): Partial<Activity> {
     return {
@@ -46,12 +56,14 @@ export class Notifier {
   async update(conversationId: string, activityId: string, msg: OutgoingMessage): Promise<void> {
     const rec = await this.conversations.get(conversationId);
     if (!rec) throw new ConversationNotFoundError(`conversation ${conversationId}`);
+    await this.paced(rec.reference);
     await this.adapter.continueConversationAsync(this.botAppId, rec.reference, async (ctx: TurnContext) => {
       await ctx.updateActivity({ ...this.toActivity(msg), id: activityId });
     });
   }
 
   private async send(reference: Record<string, unknown>, msg: OutgoingMessage): Promise<string | undefined> {
+    await this.paced(reference);
     let id: string | undefined;
     await this.adapter.continueConversationAsync(this.botAppId, reference, async (ctx: TurnContext) => {
       const res = await ctx.sendActivity(this.toActivity(msg));

@@ -120,6 +120,8 @@ export interface MailroomConfig {
   readonly secretPurgeAfterMs: number;
   /** The organisation's time zone (TIME_ZONE, IANA): typed dates (a leave date, an automatic reply's end) are read in it. */
   readonly timeZone: string;
+  /** Keep Teams' rate limits for proactive messages and card updates (TEAMS_PACING, default on). */
+  readonly teamsPacing: boolean;
   readonly dataDir: string;
   /** Run the cloud-managed sweep this often (ms); undefined: only on an admin's command. */
   readonly sweepIntervalMs: number | undefined;
@@ -464,6 +466,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
     auditKey,
     secretPurgeAfterMs,
     timeZone,
+    teamsPacing: r.bool('TEAMS_PACING') ?? true,
     dataDir,
     sweepIntervalMs: r.raw('SWEEP_INTERVAL') === undefined ? undefined : r.duration('SWEEP_INTERVAL', r.raw('SWEEP_INTERVAL'), 86_400_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info'),

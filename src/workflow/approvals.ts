@@ -247,7 +247,13 @@ export class ApprovalService implements Approvals {
       const view = views.view(moved.record, decisions);
       await notifications.remind(moved.record, view, await access.approverUserIds(moved.record));
       // Nobody decided by the first reminder: the stage goes to the next level too (once), who get the card.
-      const escalated = this.deps.resolver ? await this.deps.resolver.escalate(moved.record) : [];
+      let escalated: { id: string }[] = [];
+      try {
+        escalated = this.deps.resolver ? await this.deps.resolver.escalate(moved.record) : [];
+      } catch (err) {
+        // the reminder went out; the escalation is tried again at the next reminder
+        this.deps.log.warn('the request could not be escalated', { reference: record.reference, err: err instanceof Error ? err.message : String(err) });
+      }
       if (escalated.length) {
         await this.audit({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'request.escalated', data: { stage: record.stage, to: escalated.map((u) => u.id) } });
         await notifications.approvalNeeded(moved.record, view, escalated.map((u) => u.id));

@@ -15,7 +15,7 @@ import {
   type RecipientLookup,
   type TenantProfile,
 } from '../requests';
-import type { AuditEventInput, Store } from '../store';
+import type { AuditEventInput, RequestRecord, Store } from '../store';
 import type { ApproverResolver } from './approver-resolution';
 import type { ApprovalAccess } from './approval-access';
 import type { RequestNotifications } from './ports';
@@ -35,7 +35,7 @@ export interface IntakeDeps {
   /** The organisation's time zone typed dates are read in (TIME_ZONE). Default UTC. */
   readonly timeZone?: string;
   /** Resolves the manager and owner approvers of a filed request (absent: only configured approvers). */
-  readonly resolver?: Pick<ApproverResolver, 'resolve'>;
+  readonly resolver?: Pick<ApproverResolver, 'resolve'> & Partial<Pick<ApproverResolver, 'escalate'>>;
 }
 
 /** Intake: validates (against AD and Exchange), plans and files a request, and sends it to its first approvers. */
@@ -103,7 +103,7 @@ export class RequestIntake implements Intake {
       expiresAt: expiresAt(opened.state, policy),
     });
     await this.audit(actorEvent(actor, 'request.created', record.reference, { kind, source, version: record.version, steps: thePlan.steps.map((s) => s.action) }));
-    const notes = this.deps.resolver ? await this.deps.resolver.resolve(record) : [];
+    const notes = await this.resolveApprovers(record);
     if (notes.length) await this.audit({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'request.approvers-resolved', data: { notes: notes.map((n) => ({ stage: n.stage, text: n.text })) } });
     const view = this.deps.views.view(record, []);
     await this.deps.notifications.approvalNeeded(record, view, await this.deps.access.approverUserIds(record));
@@ -151,6 +151,23 @@ export class RequestIntake implements Intake {
     invalid.sort((a, b) => a.line - b.line);
     await this.audit(actorEvent(actor, 'bulk.previewed', null, { kind: parsed.kind, rows: parsed.rows.length, valid: valid.length, invalid: invalid.length }));
     return { ok: true, kind: parsed.kind, kindTitle: KINDS[parsed.kind].title, rows: parsed.rows.length, valid: valid.length, invalid, summary: bulkSummary(parsed.kind, valid) };
+  }
+
+  /**
+   * The manager and owner approvers of a filed request. A look-up that fails (Graph or Exchange Online down) does not
+   * lose the request: it is filed already, the failure is logged and said, and the stage goes to the escalation
+   * approvers so that someone can decide it.
+   */
+  private async resolveApprovers(record: RequestRecord): Promise<{ stage: number; text: string }[]> {
+    const resolver = this.deps.resolver;
+    if (!resolver) return [];
+    try {
+      return await resolver.resolve(record);
+    } catch (err) {
+      this.deps.log.warn('approvers could not be resolved', { reference: record.reference, err: err instanceof Error ? err.message : String(err) });
+      const escalated = resolver.escalate ? await resolver.escalate(record).catch(() => []) : [];
+      return [{ stage: record.stage, text: `Mailroom could not look up who decides (the manager or the group's owners) just now${escalated.length ? '; the administrators decide instead' : ''}.` }];
+    }
   }
 
   async refused(actor: RequestActor, kind: string, reason: string): Promise<void> {

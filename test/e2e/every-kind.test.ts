@@ -24,6 +24,7 @@ import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
 import { openTwoPlaygrounds, PlaygroundPage, type TwoPeople } from '../harness/browser';
 import { ConformanceSuite } from '../harness/conformance';
 import { reEscape, RITA, storedRequest } from '../harness/requests';
+import { choose, newCard, text, toggle } from '../harness/card-forms';
 import { getSharedSandbox } from '../harness/sandbox';
 
 
@@ -49,16 +50,6 @@ const T = {
   secondary: `tt.${suffix}@${D}`,
 };
 
-const text = (form: Locator, label: RegExp, value: string): Promise<void> => form.getByRole('textbox', { name: label }).fill(value);
-/** Picks a choice of a compact choice set (the Playground renders it as a Fluent UI combobox) by its title. */
-const choose = async (form: Locator, label: RegExp, choice: string | RegExp): Promise<void> => {
-  const box = form.getByRole('combobox', { name: label });
-  await box.click();
-  await form.page().getByRole('option', { name: choice }).first().click();
-  const shown = await box.inputValue();
-  assert.ok(typeof choice === 'string' ? shown === choice : choice.test(shown), `the ${String(label)} box shows ${String(choice)}, not "${shown}"`);
-};
-const toggle = (form: Locator, label: RegExp, on: boolean): Promise<void> => form.getByRole('checkbox', { name: label }).setChecked(on);
 
 /** The kinds whose forms and approval cards are screenshot (a few representative ones). */
 const SHOT_KINDS = new Set<KindId>(['user-mailbox', 'distribution-group', 'mailbox-type']);
@@ -393,21 +384,6 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** Runs `act` and resolves with the card matching `match` that appeared because of it (the count grew). */
-  async function newCard(p: PlaygroundPage, match: RegExp, act: () => Promise<void>, timeout = 20_000): Promise<Locator> {
-    const all = p.page.locator('.ac-adaptiveCard', { hasText: match });
-    const before = await all.count();
-    await act();
-    const until = Date.now() + timeout;
-    while ((await all.count()) <= before) {
-      if (Date.now() > until) {
-        const last = await p.page.locator('.ac-adaptiveCard').last().innerText().catch(() => '(no card)');
-        assert.fail(`no new card matching ${String(match)} within ${timeout} ms; the last card reads:\n${last}`);
-      }
-      await p.page.waitForTimeout(100);
-    }
-    return all.last();
-  }
 
   async function shot(p: PlaygroundPage, name: string): Promise<void> {
     if (shots.has(name)) return;

@@ -27,6 +27,7 @@ import { openTwoPlaygrounds, type PlaygroundPage, type TwoPeople } from '../harn
 import { ConformanceSuite, UAC_DISABLED } from '../harness/conformance';
 import { QUICK_RUNNER } from '../harness/mailroom';
 import { reEscape, storedRequest } from '../harness/requests';
+import { choose, newCard, text, toggle } from '../harness/card-forms';
 import { getSharedSandbox } from '../harness/sandbox';
 
 const suffix = Date.now().toString(36).slice(-5);
@@ -70,16 +71,6 @@ interface CalendarRow {
   BookingWindowInDays?: number;
 }
 
-const text = (form: Locator, label: RegExp, value: string): Promise<void> => form.getByRole('textbox', { name: label }).fill(value);
-/** Picks a choice of a compact choice set (the Playground renders it as a Fluent UI combobox) by its title. */
-const choose = async (form: Locator, label: RegExp, choice: string | RegExp): Promise<void> => {
-  const box = form.getByRole('combobox', { name: label });
-  await box.click();
-  await form.page().getByRole('option', { name: choice }).first().click();
-  const shown = await box.inputValue();
-  assert.ok(typeof choice === 'string' ? shown === choice : choice.test(shown), `the ${String(label)} box shows ${String(choice)}, not "${shown}"`);
-};
-const toggle = (form: Locator, label: RegExp, on: boolean): Promise<void> => form.getByRole('checkbox', { name: label }).setChecked(on);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -138,21 +129,6 @@ describe('the everyday kinds filed by form in two Agents Playgrounds, approved, 
       .sort();
   const autoReply = async (identity: string): Promise<AutoReplyRow> => (await exo<AutoReplyRow>('Get-MailboxAutoReplyConfiguration', { Identity: identity }))[0]!;
 
-  /** Runs `act` and resolves with the card matching `match` that appeared because of it (the count grew). */
-  async function newCard(p: PlaygroundPage, match: RegExp, act: () => Promise<void>, timeout = 30_000): Promise<Locator> {
-    const all = p.page.locator('.ac-adaptiveCard', { hasText: match });
-    const before = await all.count();
-    await act();
-    const until = Date.now() + timeout;
-    while ((await all.count()) <= before) {
-      if (Date.now() > until) {
-        const last = await p.page.locator('.ac-adaptiveCard').last().innerText().catch(() => '(no card)');
-        assert.fail(`no new card matching ${String(match)} within ${timeout} ms; the last card reads:\n${last}`);
-      }
-      await p.page.waitForTimeout(100);
-    }
-    return all.last();
-  }
 
   /** The request's steps as `step:status` with their errors, for a failure message. */
   async function stepsOf(r: RequestRecord): Promise<string> {
@@ -171,9 +147,9 @@ describe('the everyday kinds filed by form in two Agents Playgrounds, approved, 
 
     // Rita: the form, filled in and submitted; the status card replaces it.
     await rita.page.bringToFront();
-    const form = await newCard(rita, new RegExp(`New request: ${reEscape(title)}`), () => rita.send(phrase));
+    const form = await newCard(rita, new RegExp(`New request: ${reEscape(title)}`), () => rita.send(phrase), 30_000);
     await fill(form);
-    const status = await newCard(rita, new RegExp(`R-\\d+ · ${reEscape(title)}[\\s\\S]*Waiting for approval`), () => form.getByRole('button', { name: 'Submit request' }).click());
+    const status = await newCard(rita, new RegExp(`R-\\d+ · ${reEscape(title)}[\\s\\S]*Waiting for approval`), () => form.getByRole('button', { name: 'Submit request' }).click(), 30_000);
     const statusText = await status.innerText();
     const reference = new RegExp(`(R-\\d+) · ${reEscape(title)}`).exec(statusText)?.[1];
     assert.ok(reference, `the status card names the request:\n${statusText}`);

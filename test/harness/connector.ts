@@ -11,6 +11,8 @@ export interface RecordedCall {
   readonly conversationId: string;
   readonly activityId: string | undefined;
   readonly body: Record<string, unknown>;
+  /** When the connector received it (ms since the epoch). */
+  readonly at: number;
 }
 
 export interface Connector {
@@ -45,6 +47,7 @@ export async function startConnector(): Promise<Connector> {
         conversationId: decodeURIComponent(m[1] ?? ''),
         activityId: m[2] ? decodeURIComponent(m[2]) : undefined,
         body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
+        at: Date.now(),
       };
       const answer = () => {
         if (req.method === 'PUT') return json(200, { id: call.activityId });

@@ -23,7 +23,8 @@ function unescapedMarkup(markdown: string): string[] {
       if (line[i] === '\\') i++;
       else if ('[]*_<`~'.includes(line[i] ?? '')) found.push(`${line[i]} in ${line}`);
     }
-    if (/&(#\d+|#x[0-9a-f]+|[a-z]\w*);/i.test(line.replace(/\\&/g, ''))) found.push(`entity in ${line}`);
+    // an escaped ampersand is no entity, and does not join what stands around it into one (`&\&a;` shows as `&&a;`)
+    if (/&(#\d+|#x[0-9a-f]+|[a-z]\w*);/i.test(line.replace(/\\&/g, ' '))) found.push(`entity in ${line}`);
     if (/(^|[^\\])(https?:\/\/|www\.)/i.test(line)) found.push(`bare link in ${line}`);
   }
   return found;
@@ -42,6 +43,7 @@ describe('escapeMarkdown', function () {
     ['<at>Ada</at>', '\\<at>Ada\\</at>'],
     ['back\\slash', 'back\\\\slash'],
     ['&amp; &#42; &x', '\\&amp; \\&#42; &x'],
+    ['&&a;', '&\\&a;'],
     ['see www.evil.example', 'see www\\.evil.example'],
     ['line one\n# two\r\n- three', 'line one\n\\# two\n\\- three'],
     ["O'Brien", "O'Brien"],
