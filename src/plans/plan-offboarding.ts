@@ -14,9 +14,9 @@ export function planOffboarding(b: Builder, r: OffboardingRequest): string {
   const p = b.profile;
   const t = r.target;
   const id = exoIdentity(t);
-  if (r.at) {
-    b.add('wait.leave-date', 'wait.untilTime', { at: r.at.iso, what: `the leave date of ${t.name}` }, `Wait until the leave date, ${r.at.text}; nothing is changed before then`);
-    b.note(`Approved now, carried out on ${r.at.text}: until then the request waits (a cancel stops it; nothing has been changed).`);
+  if (r.when) {
+    b.add('wait.leave-date', 'wait.untilTime', { at: r.when.iso, what: `the leave date of ${t.name}` }, `Wait until the leave date, ${r.when.text}; nothing is changed before then`);
+    b.note(`Approved now, carried out on ${r.when.text}: until then the request waits (a cancel stops it; nothing has been changed).`);
   }
   if (r.disableAccount) {
     const dn = requireDn(t);
@@ -66,5 +66,5 @@ export function planOffboarding(b: Builder, r: OffboardingRequest): string {
       : 'Sign-in is blocked once sync has carried the disabled account to Entra ID; sessions already open end when their tokens expire (revoking sessions is switched off).');
   }
   b.note('A roll back enables the account again, converts the mailbox back to a user mailbox with its licence, takes the full access away, and puts the automatic reply, forwarding, groups and address lists back as they were; revoked sessions stay revoked.');
-  return `Offboard ${t.name} (${t.primarySmtpAddress})${r.at ? ` on ${r.at.text}` : ''}`;
+  return `Offboard ${t.name} (${t.primarySmtpAddress})${r.when ? ` on ${r.when.text}` : ''}`;
 }

@@ -133,8 +133,8 @@ export interface MailboxTypeRequest {
 export interface OffboardingRequest {
   readonly kind: 'offboarding';
   readonly target: TargetRecipient;
-  /** The leave date: the run waits until then. Absent: as soon as it is approved. */
-  readonly at?: { readonly iso: string; readonly text: string };
+  /** The leave date (`when`): the run waits until then. Absent: as soon as it is approved. */
+  readonly when?: { readonly iso: string; readonly text: string };
   readonly disableAccount: boolean;
   readonly revokeSessions: boolean;
   readonly convertToShared: boolean;

@@ -65,8 +65,8 @@ export async function validateOffboarding(form: Form, ctx: ValidationContext, ta
     form.error('identity', `${what} is not a person's mailbox; offboarding is for user mailboxes.`);
     return undefined;
   }
-  const at = readMoment(form, ctx, 'when', true, true);
-  if (at === null) return undefined;
+  const when = readMoment(form, ctx, 'when', true, true);
+  if (when === null) return undefined;
   if (flags.disableAccount && (!target.isDirSynced || target.adDn === undefined)) {
     form.error('disableAccount', `${target.name} is cloud-only: there is no AD account to disable. Switch this off (block sign-in in Entra ID instead).`);
     return undefined;
@@ -94,7 +94,7 @@ export async function validateOffboarding(form: Form, ctx: ValidationContext, ta
   return {
     kind: 'offboarding',
     target,
-    ...(at !== undefined ? { at } : {}),
+    ...(when !== undefined ? { when } : {}),
     ...flags,
     ...access2,
     ...(reply !== undefined ? { autoReply: reply } : {}),

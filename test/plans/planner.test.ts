@@ -293,7 +293,7 @@ describe('planner: every plan', function () {
     { kind: 'secondary-address-remove', target: target(), address: 'x@contoso.example' },
     { kind: 'cloud-managed', target: target(), enabled: true },
     { kind: 'mailbox-type', target: target(), type: 'Equipment', adjustLicence: true },
-    { kind: 'offboarding', target: target(), disableAccount: true, revokeSessions: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true, removeFromGroups: [], at: { iso: '2027-01-01T00:00:00.000Z', text: '2027-01-01 00:00 (UTC)' } },
+    { kind: 'offboarding', target: target(), disableAccount: true, revokeSessions: true, convertToShared: true, removeLicence: true, hideFromAddressLists: true, removeFromGroups: [], when: { iso: '2027-01-01T00:00:00.000Z', text: '2027-01-01 00:00 (UTC)' } },
     { kind: 'booking', target: target({ type: 'RoomMailbox' }), processing: 'AutoAccept', bookingWindowInDays: 90, bookers: 'everyone' },
     { kind: 'auto-reply', target: target(), enabled: true, message: 'Away.', externalAudience: 'All', start: { iso: '2027-01-01T00:00:00.000Z', text: '2027-01-01 00:00 (UTC)' }, end: { iso: '2027-01-03T00:00:00.000Z', text: '2027-01-03 00:00 (UTC)' } },
   ];

@@ -29,7 +29,7 @@ async function errors(kind: string, values: Record<string, unknown>): Promise<st
 describe('validate: complete offboarding', function () {
   it('by default: the manager AD names gets full access, the person leaves the mail-enabled groups AD lists, now', async function () {
     const r = await valid<OffboardingRequest>('offboarding', { identity: 'ada.byron@contoso.example' });
-    assert.equal(r.at, undefined);
+    assert.equal(r.when, undefined);
     assert.deepEqual([r.disableAccount, r.revokeSessions, r.convertToShared, r.hideFromAddressLists, r.removeLicence], [true, true, true, true, true]);
     assert.deepEqual([r.fullAccessFor?.as, r.fullAccessFor?.person.primarySmtpAddress], ['manager', 'grace.hopper@contoso.example']);
     assert.deepEqual(r.removeFromGroups.map((g) => g.primarySmtpAddress), ['allstaff@contoso.example', 'helpdesk@contoso.example']);
@@ -39,10 +39,10 @@ describe('validate: complete offboarding', function () {
 
   it('a leave date is read in the organisation\'s time zone: a date alone means the end of that day', async function () {
     const day = await valid<OffboardingRequest>('offboarding', { identity: 'ada.byron@contoso.example', when: '2026-12-31' });
-    assert.deepEqual(day.at, { iso: '2026-12-31T23:00:00.000Z', text: '2027-01-01 00:00 (Europe/Berlin)' });
+    assert.deepEqual(day.when, { iso: '2026-12-31T23:00:00.000Z', text: '2027-01-01 00:00 (Europe/Berlin)' });
     const time = await valid<OffboardingRequest>('offboarding', { identity: 'ada.byron@contoso.example', when: '2026-12-18 17:30' });
-    assert.deepEqual(time.at, { iso: '2026-12-18T16:30:00.000Z', text: '2026-12-18 17:30 (Europe/Berlin)' });
-    assert.equal((await valid<OffboardingRequest>('offboarding', { identity: 'ada.byron@contoso.example', when: 'now' })).at, undefined);
+    assert.deepEqual(time.when, { iso: '2026-12-18T16:30:00.000Z', text: '2026-12-18 17:30 (Europe/Berlin)' });
+    assert.equal((await valid<OffboardingRequest>('offboarding', { identity: 'ada.byron@contoso.example', when: 'now' })).when, undefined);
   });
 
   it('refuses a leave date that has passed, is no date, or lies more than a year ahead', async function () {
