@@ -18,6 +18,7 @@ import { submitAction } from './card-actions/submit';
 import { approvalsChannelCommand, approvalsHereCommand } from './commands/approvals-here';
 import { approveCommand } from './commands/approve';
 import { auditCommand } from './commands/audit';
+import { batchDecisionCommand, batchStatusCommand, exportBatchCommand, fileBatchCommand } from './commands/batches';
 import { bulkCommand, bulkTemplateCommand } from './commands/bulk';
 import { cancelCommand } from './commands/cancel';
 import { checkAuditCommand } from './commands/check-audit';
@@ -60,6 +61,11 @@ export function registerHandlers(bot: MailroomBot, deps: RegistrationDeps): void
     newRequestCommand(d),
     bulkTemplateCommand(d),
     bulkCommand(d),
+    fileBatchCommand(d),
+    batchDecisionCommand(d, 'approve'),
+    batchDecisionCommand(d, 'reject'),
+    batchStatusCommand(d),
+    exportBatchCommand(d),
     statusCommand(d),
     showCommand(d),
     findCommand(d),

@@ -76,6 +76,29 @@ export class TeamsNotifications implements RequestNotifications {
     if (reached === 0) await this.nobodyReached(record, missed.length ? [...new Set(missed)] : ['no approver was found for it']);
   }
 
+  /** One approval message for a batch, to each of its approvers (reaching those who never opened Mailroom). */
+  async batchApprovalNeeded(batch: { readonly reference: string; readonly tenantId: string; readonly requesterAadObjectId: string }, text: string, approverUserIds: readonly string[]): Promise<void> {
+    let reached = 0;
+    const missed: string[] = [];
+    for (const id of approverUserIds) {
+      const sent = await this.sendReaching(id, batch.tenantId, { text });
+      if (sent.ok) reached++;
+      else missed.push(sent.why);
+    }
+    if (!reached) {
+      const why = missed.length ? [...new Set(missed)].join('; ') : 'no approver was found for it';
+      for (const id of new Set([batch.requesterAadObjectId, ...this.adminUserIds])) {
+        await this.notifier.sendToUser(id, batch.tenantId, { text: `Nobody could be told that ${batch.reference} waits for approval: ${why}.` }).catch((err: unknown) => this.log.warn('could not tell that nobody was reached', { batch: batch.reference, err: err instanceof Error ? err.message : String(err) }));
+      }
+    }
+  }
+
+  /** A message about a batch to its requester (its decision, its report). */
+  async batchMessage(batch: { readonly reference: string; readonly tenantId: string; readonly requesterAadObjectId: string }, text: string): Promise<void> {
+    const sent = await this.sendReaching(batch.requesterAadObjectId, batch.tenantId, { text });
+    if (!sent.ok) this.log.warn('batch message not delivered', { batch: batch.reference, why: sent.why });
+  }
+
   /** Nobody heard of a request that waits for approval: its requester and the admins are told at once, with why. */
   private async nobodyReached(record: RequestRecord, why: readonly string[]): Promise<void> {
     const text = `Nobody could be told that ${record.reference} waits for approval: ${why.join('; ')}. It waits all the same; an administrator can install Mailroom for the approvers, or set TEAMS_APP_CATALOG_ID so that Mailroom installs itself.`;

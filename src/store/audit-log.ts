@@ -189,7 +189,8 @@ export function auditHmac(key: Uint8Array, e: Omit<AuditEvent, 'hash' | 'alg'>):
 
 const MAX_DATA_CHARS = 64 * 1024;
 const EVENT_NAME = /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$/;
-const REQUEST_REF = /^R-[1-9]\d{0,9}$/;
+/** A request (`R-12`) or a batch of requests (`B-3`). */
+const REQUEST_REF = /^[RB]-[1-9]\d{0,9}$/;
 /** Key names (lowercase, letters and digits only) that say the value is a secret. */
 const SECRET_KEY = /password|passwd|passphrase|secret|token|pwd$|apikey|privatekey|authorization|connectionstring/;
 const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./;
@@ -241,7 +242,7 @@ function prepare(input: AuditEventInput): Prepared {
   }
   const requestRef = input.requestRef ?? null;
   if (requestRef !== null && (typeof requestRef !== 'string' || !REQUEST_REF.test(requestRef))) {
-    problems.push(`requestRef must look like R-12 (got ${JSON.stringify(requestRef)})`);
+    problems.push(`requestRef must look like R-12 or B-3 (got ${JSON.stringify(requestRef)})`);
   }
   const raw = input.data ?? {};
   let data: Record<string, unknown> = {};
@@ -546,7 +547,7 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
     },
 
     async verifyRequest(requestRef) {
-      if (typeof requestRef !== 'string' || !REQUEST_REF.test(requestRef)) invalid('The trail was not read', [`requestRef must look like R-12 (got ${JSON.stringify(requestRef)})`]);
+      if (typeof requestRef !== 'string' || !REQUEST_REF.test(requestRef)) invalid('The trail was not read', [`requestRef must look like R-12 or B-3 (got ${JSON.stringify(requestRef)})`]);
       const anchor = key === undefined ? undefined : await anchorSeq();
       const rows: Row[] = [];
       let after = 0;

@@ -244,3 +244,18 @@ export async function writeForRequest<T>(requestId: number, what: string, write:
     throw err;
   }
 }
+
+/**
+ * Runs `write`, which stores a request in batch `batchId`; when there is no such batch (a foreign-key violation),
+ * throws `not-found` saying `what` was not stored.
+ */
+export async function writeForBatch<T>(batchId: number, what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (constraintViolation(err) === 'foreign-key') {
+      throw new StoreError('not-found', `Batch B-${batchId} does not exist; ${what} was not stored.`, { cause: err });
+    }
+    throw err;
+  }
+}

@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import { createApproverRepository, type ApproverRepository } from './approver-repository';
 import { createAuditLog, type AuditLog } from './audit-log';
+import { createBatchRepository, type BatchRepository } from './batch-repository';
 import { createCardRepository, type CardRepository } from './card-repository';
 import { createConversationRepository, type ConversationRepository } from './conversation-repository';
 import { createDecisionRepository, type DecisionRepository } from './decision-repository';
@@ -73,6 +74,17 @@ export type { OutboxEntry, OutboxRepository } from './outbox-repository';
 export type { ApproverRepository, ExtraApprover, ExtraApproverWhy } from './approver-repository';
 export { EXTRA_APPROVER_WHYS } from './schema';
 export type { Delegation, DelegationRepository } from './delegation-repository';
+export {
+  BATCH_STATUSES,
+  batchReference,
+  parseBatchId,
+  type BatchInput,
+  type BatchPatch,
+  type BatchRecord,
+  type BatchRepository,
+  type BatchStatus,
+  type BatchTransitionResult,
+} from './batch-repository';
 export type { SettingRecord, SettingsRepository } from './settings-repository';
 export type { Database } from './schema';
 
@@ -127,6 +139,8 @@ export interface Store {
   readonly delegations: DelegationRepository;
   /** Settings changed at run time: JSON values by key. */
   readonly settings: SettingsRepository;
+  /** Requests filed together (`B-<id>`): preview, filed, finished or cancelled; their requests carry `batchId`. */
+  readonly batches: BatchRepository;
   /** Resolves when the database answers a query; throws a StoreError saying why not (readiness probe). */
   ping(): Promise<void>;
   /** Migrate to the latest schema; returns the migrations applied now ([] when already up to date). */
@@ -188,6 +202,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     approvers: createApproverRepository(conn.db),
     delegations: createDelegationRepository(conn.db),
     settings: createSettingsRepository(conn.db),
+    batches: createBatchRepository(conn.db),
     ping: () => probe('answer a ping'),
     migrate: () => migrateToLatest(conn),
     close,

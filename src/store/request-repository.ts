@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import { toDecisionRecord, validateDecision, type DecisionInput, type DecisionRecord } from './decision-repository';
-import { StoreError } from './errors';
+import { StoreError, writeForBatch } from './errors';
 import { MAX_NOTICE_MESSAGE } from './outbox-repository';
 import { REQUEST_STATUSES, type Database, type RequestDecisionsTable, type RequestStatus, type RequestsTable } from './schema';
 import { checkCount, invalid, isId, jsonText, MAX_ID, refuseIfAny } from './validation';
@@ -43,6 +43,8 @@ export interface RequestRecord {
   /** null until there is one. */
   result: unknown;
   error: string | null;
+  /** The batch (`B-<id>`) the request was filed in; null for a request on its own. */
+  batchId: number | null;
 }
 
 export interface RequestInput {
@@ -61,6 +63,8 @@ export interface RequestInput {
   plan?: unknown;
   remindAt?: TimeInput | null;
   expiresAt?: TimeInput | null;
+  /** The batch the request is filed in (it must exist); none when left out. */
+  batchId?: number;
 }
 
 /**
@@ -113,6 +117,8 @@ export interface RequestRepository {
   listByRequester(aadObjectId: string, opts: RequestListOptions): Promise<RequestRecord[]>;
   /** Requests in any of `statuses`, oldest first. */
   listByStatus(statuses: readonly RequestStatus[], opts: { limit: number }): Promise<RequestRecord[]>;
+  /** The requests filed in batch `batchId`, in id order ([] for an unknown batch). */
+  listByBatch(batchId: number): Promise<RequestRecord[]>;
   /**
    * Change a request if, and only if, it is still at `expectedVersion`: one atomic statement
    * (`UPDATE … WHERE id = ? AND version = ? RETURNING`). Of several concurrent transitions from the same
@@ -195,6 +201,7 @@ function toRecord(row: Row): RequestRecord {
     expiresAt: row.expires_at,
     result: decodeNullableJson(row.result_json),
     error: row.error,
+    batchId: row.batch_id === null ? null : Number(row.batch_id),
   };
 }
 
@@ -368,6 +375,8 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
       const planJson = p.json('plan', input.plan ?? null, true);
       const remindAt = p.time('remindAt', input.remindAt ?? null);
       const expiresAt = p.time('expiresAt', input.expiresAt ?? null);
+      const batchId = input.batchId ?? null;
+      if (batchId !== null) p.positiveInteger('batchId', batchId);
       p.throwIfAny(`The ${typeof input.kind === 'string' ? `${input.kind} ` : ''}request`);
 
       const at = encodeTimestamp(now());
@@ -393,24 +402,30 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
         expires_at: expiresAt,
         result_json: null,
         error: null,
+        batch_id: batchId,
       };
       let row: Row;
+      const insert = (write: () => Promise<Row>): Promise<Row> => (batchId === null ? write() : writeForBatch(batchId, 'the request', write));
       if (engine === 'postgres') {
         // The sequence hands every caller a distinct number, whatever the concurrency; a failed insert
         // leaves a gap in the ids, never a duplicate.
         const { rows } = await sql<{ id: string | number }>`select nextval(pg_get_serial_sequence('requests', 'id')) as id`.execute(db);
         const id = Number(rows[0]?.id);
-        row = await db
-          .insertInto('requests')
-          .values({ id, reference: requestReference(id), ...fields })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        row = await insert(() =>
+          db
+            .insertInto('requests')
+            .values({ id, reference: requestReference(id), ...fields })
+            .returningAll()
+            .executeTakeFirstOrThrow(),
+        );
       } else {
-        row = await db
-          .insertInto('requests')
-          .values({ id: sqliteNextId, reference: sql<string>`'R-' || ${sqliteNextId}`, ...fields })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        row = await insert(() =>
+          db
+            .insertInto('requests')
+            .values({ id: sqliteNextId, reference: sql<string>`'R-' || ${sqliteNextId}`, ...fields })
+            .returningAll()
+            .executeTakeFirstOrThrow(),
+        );
       }
       return toRecord(row);
     },
@@ -437,6 +452,12 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
       const limit = checkLimit(opts?.limit, 'listByStatus');
       if (statuses.length === 0) return [];
       const rows = await db.selectFrom('requests').selectAll().where('status', 'in', statuses).orderBy('id').limit(limit).execute();
+      return rows.map(toRecord);
+    },
+
+    async listByBatch(batchId) {
+      if (!isId(batchId)) invalid('The requests of a batch were not listed', [`batchId must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(batchId)})`]);
+      const rows = await db.selectFrom('requests').selectAll().where('batch_id', '=', batchId).orderBy('id').execute();
       return rows.map(toRecord);
     },
 

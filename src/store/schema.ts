@@ -75,6 +75,8 @@ export interface RequestsTable {
   /** JSON text or null. */
   result_json: string | null;
   error: string | null;
+  /** The batch the request was filed in (migration 0009); null for a request on its own. */
+  batch_id: number | null;
 }
 
 export const DECISIONS = ['approve', 'reject'] as const;
@@ -272,6 +274,30 @@ export interface SettingsTable {
   updated_by: string | null;
 }
 
+export const BATCH_STATUSES = ['preview', 'filed', 'finished', 'cancelled'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+/** Requests filed together (migration 0009): `B-<id>`, from preview to filed to finished (or cancelled). */
+export interface BatchesTable {
+  id: Generated<number>;
+  /** Not empty. */
+  kind: string;
+  /** Lower-cased. */
+  requester_aad_object_id: string;
+  requester_name: string;
+  tenant_id: string;
+  status: BatchStatus;
+  /** 1 after the insert, +1 on every transition: the optimistic-concurrency token. */
+  version: Generated<number>;
+  /** JSON text: the batch's rows. */
+  rows_json: string;
+  summary: string;
+  created_at: string;
+  updated_at: string;
+  filed_at: string | null;
+  finished_at: string | null;
+}
+
 export interface Database {
   conversation_refs: ConversationRefsTable;
   requests: RequestsTable;
@@ -287,4 +313,5 @@ export interface Database {
   request_approvers: RequestApproversTable;
   approval_delegations: ApprovalDelegationsTable;
   settings: SettingsTable;
+  batches: BatchesTable;
 }

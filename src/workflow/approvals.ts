@@ -40,7 +40,7 @@ export class ApprovalService implements Approvals {
    * who may not see the request hears only that there is none they may see (the same words as for a number that
    * does not exist); whoever may see it hears why not, with its card.
    */
-  async decide(actor: RequestActor, reference: string, version: number | undefined, outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecisionOutcome> {
+  async decide(actor: RequestActor, reference: string, version: number | undefined, outcome: 'approve' | 'reject', reason: string | undefined, options: { readonly quiet?: boolean } = {}): Promise<DecisionOutcome> {
     const { store, access, views } = this.deps;
     const record = await store.requests.get(reference);
     if (!record) {
@@ -123,8 +123,11 @@ export class ApprovalService implements Approvals {
         : result.effect === 'rejected'
           ? `Your request ${record.reference} (${view.kindTitle}) was rejected by ${deciderName}: ${(reason ?? '').trim()}`
           : `Your request ${record.reference} passed stage ${record.stage} (approved by ${deciderName}); it now waits for stage ${result.state.stage}.`;
-    await this.deps.notifications.requestChanged(moved.record, view, message);
-    if (result.effect === 'next-stage') await this.deps.notifications.approvalNeeded(moved.record, view, await access.approverUserIds(moved.record));
+    // quiet: a row of a batch; the batch tells people once for all its rows (batches.ts)
+    if (!options.quiet) {
+      await this.deps.notifications.requestChanged(moved.record, view, message);
+      if (result.effect === 'next-stage') await this.deps.notifications.approvalNeeded(moved.record, view, await access.approverUserIds(moved.record));
+    }
     if (result.effect === 'approved' && this.deps.runs) {
       try {
         await this.deps.runs.enqueue(moved.record, actor);

@@ -13,9 +13,10 @@ import type { CloudClients } from '../cloud';
 import type { MailroomConfig } from '../config/config';
 import type { DirectoryClient } from '../directory';
 import type { Logger } from '../log';
-import type { Store } from '../store';
+import type { RequestRecord, Store } from '../store';
 import { ApprovalAccess, policyFrom } from './approval-access';
 import { ApprovalChannels } from './approval-channels';
+import { BatchService } from './batches';
 import { ApprovalService } from './approvals';
 import { GraphExoApproverDirectory } from './approver-directory';
 import { ApproverResolver } from './approver-resolution';
@@ -103,7 +104,9 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     now,
   });
   const views = new RequestViewService(store, access);
-  const sender = new NotificationSender({ outbox: store.outbox, requests: store.requests, views, notifications, log: log.child({ component: 'notify' }), intervalMs: options.notifyIntervalMs });
+  // bound below, once the batch use case exists (the sender starts only after createWorkflow returns)
+  let batchRowChanged: (r: RequestRecord) => Promise<void> = () => Promise.resolve();
+  const sender = new NotificationSender({ outbox: store.outbox, requests: store.requests, views, notifications, log: log.child({ component: 'notify' }), intervalMs: options.notifyIntervalMs, onBatchRow: (r) => batchRowChanged(r) });
 
   const sync = { servicePrincipalId: config.profile.syncServicePrincipalId, jobId: config.profile.syncJobId };
   const every = options.waitIntervalMs;
@@ -158,8 +161,22 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     audit: (e) => store.audit.append(e),
     log: log.child({ component: 'recipients' }),
   });
+  const intake = new RequestIntake({ store, lookup, profile: () => profile.get(), access, views, notifications, log: common.log, now, timeZone: config.timeZone, resolver });
+  const batches = new BatchService({
+    store,
+    intake,
+    approvals,
+    access,
+    notifications: {
+      batchApprovalNeeded: (b, text, ids) => notifications.batchApprovalNeeded?.(b, text, ids) ?? Promise.resolve(),
+      batchMessage: (b, text) => notifications.batchMessage?.(b, text) ?? Promise.resolve(),
+    },
+    log: common.log,
+    now,
+  });
+  batchRowChanged = (r) => batches.rowChanged(r);
   const useCases: UseCases = {
-    intake: new RequestIntake({ store, lookup, profile: () => profile.get(), access, views, notifications, log: common.log, now, timeZone: config.timeZone, resolver }),
+    intake,
     approvals,
     runControl: new RunControlService({ store, ...common }),
     views,
@@ -167,6 +184,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     audit: auditTrail,
     cloudManaged: sweep,
     recipients,
+    batches,
     channels: new ApprovalChannels(store.settings, config.approval.channelConversationId, (e) => store.audit.append(e), now),
   };
 

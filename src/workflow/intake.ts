@@ -47,7 +47,7 @@ export class RequestIntake implements Intake {
   }
 
   /** Validates, plans and files a request; on bad input nothing is stored but the audit record of the failure. */
-  async submit(actor: RequestActor, kind: string, rawValues: Record<string, unknown>, source: 'form' | 'command'): Promise<SubmitResult> {
+  async submit(actor: RequestActor, kind: string, rawValues: Record<string, unknown>, source: 'form' | 'command' | 'bulk', batch?: { readonly id: number }): Promise<SubmitResult> {
     if (!isKindId(kind)) {
       await this.audit(actorEvent(actor, 'request.validation-failed', null, { kind: String(kind).slice(0, 60), source, errors: [{ field: 'kind', message: 'unknown kind' }] }));
       return { ok: false, errors: [{ field: 'kind', message: `Mailroom has no request kind "${String(kind).slice(0, 60)}".` }] };
@@ -101,11 +101,14 @@ export class RequestIntake implements Intake {
       stage: 1,
       remindAt: nextReminderAt(opened.state, policy, now),
       expiresAt: expiresAt(opened.state, policy),
+      ...(batch ? { batchId: batch.id } : {}),
     });
     await this.audit(actorEvent(actor, 'request.created', record.reference, { kind, source, version: record.version, steps: thePlan.steps.map((s) => s.action) }));
     const notes = await this.resolveApprovers(record);
     if (notes.length) await this.audit({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'request.approvers-resolved', data: { notes: notes.map((n) => ({ stage: n.stage, text: n.text })) } });
     const view = this.deps.views.view(record, []);
+    // A row of a batch is approved with its batch: one card for all of them (batches.ts), none per row.
+    if (batch) return { ok: true, reference: record.reference, view };
     await this.deps.notifications.approvalNeeded(record, view, await this.deps.access.approverUserIds(record));
     if (notes.length) await this.deps.notifications.requestChanged(record, view, `Who decides ${record.reference}: ${notes.map((n) => n.text).join(' ')}`);
     this.deps.log.info('request filed', { reference: record.reference, kind, requester: actor.aadObjectId });
@@ -150,7 +153,9 @@ export class RequestIntake implements Intake {
     }
     invalid.sort((a, b) => a.line - b.line);
     await this.audit(actorEvent(actor, 'bulk.previewed', null, { kind: parsed.kind, rows: parsed.rows.length, valid: valid.length, invalid: invalid.length }));
-    return { ok: true, kind: parsed.kind, kindTitle: KINDS[parsed.kind].title, rows: parsed.rows.length, valid: valid.length, invalid, summary: bulkSummary(parsed.kind, valid) };
+    const validLines = new Set(valid.map((v) => v.line));
+    const rowsToFile = parsed.rows.filter((r) => validLines.has(r.line)).map((r) => ({ line: r.line, values: r.values }));
+    return { ok: true, kind: parsed.kind, kindTitle: KINDS[parsed.kind].title, rows: parsed.rows.length, valid: valid.length, invalid, summary: bulkSummary(parsed.kind, valid), rowsToFile };
   }
 
   /**

@@ -11,6 +11,8 @@ export interface NotificationSenderOptions {
   readonly views: RequestViewService;
   readonly notifications: RequestNotifications;
   readonly log: Logger;
+  /** A row of a batch changed: the batch reports once all its rows have ended (batches.ts). */
+  readonly onBatchRow?: (record: RequestRecord) => Promise<void>;
   /** How often the outbox is drained (ms): card changes without a message wait for it, so they coalesce. */
   readonly intervalMs?: number;
   /**
@@ -92,8 +94,14 @@ export class NotificationSender {
       if (record) {
         const view = await this.options.views.viewOf(record);
         const messages = entries.map((e) => e.message).filter((m): m is string => m !== null);
-        if (!messages.length) await this.options.notifications.requestChanged(record, view, undefined);
-        for (const message of messages) await this.options.notifications.requestChanged(record, view, message);
+        if (record.batchId !== null && this.options.onBatchRow) {
+          // A row of a batch: its requester hears once, when the batch has finished (batches.ts), not per row and step.
+          await this.options.notifications.requestChanged(record, view, undefined);
+          await this.options.onBatchRow(record);
+        } else {
+          if (!messages.length) await this.options.notifications.requestChanged(record, view, undefined);
+          for (const message of messages) await this.options.notifications.requestChanged(record, view, message);
+        }
       }
       return entries.map((e) => e.id);
     } catch (err) {

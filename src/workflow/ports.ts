@@ -23,6 +23,17 @@ export interface RequestNotifications {
   passwordHidden?(card: { readonly conversationId: string; readonly activityId: string }, view: RequestView, notice: string): Promise<void>;
   /** The daily audit chain head, for the admins (see AuditTrailService.headReport). */
   auditHeadReported?(text: string, adminUserIds: readonly string[], tenantId: string): Promise<void>;
+  /** One approval for a batch of requests, to its approvers (batches.ts). */
+  batchApprovalNeeded?(batch: BatchAddress, text: string, approverUserIds: readonly string[]): Promise<void>;
+  /** A message about a batch to its requester. */
+  batchMessage?(batch: BatchAddress, text: string): Promise<void>;
+}
+
+/** What the notifications need of a batch. */
+export interface BatchAddress {
+  readonly reference: string;
+  readonly tenantId: string;
+  readonly requesterAadObjectId: string;
 }
 
 /** Where the cards of a request were posted (the store's card repository). */

@@ -46,7 +46,7 @@ export type RollbackOutcome =
 
 /** Intake: validate, plan and file a request; audit a refusal the chat layer decided on (a missing role). */
 export interface Intake {
-  submit(actor: RequestActor, kind: string, values: Record<string, unknown>, source: 'form' | 'command'): Promise<SubmitResult>;
+  submit(actor: RequestActor, kind: string, values: Record<string, unknown>, source: 'form' | 'command' | 'bulk', batch?: { readonly id: number }): Promise<SubmitResult>;
   refused(actor: RequestActor, kind: string, reason: string): Promise<void>;
   /** `bulk <kind>` and CSV lines: every row checked against AD and Exchange Online as a single request would be; nothing is filed. */
   previewBulk(actor: RequestActor, text: string): Promise<BulkPreview>;
@@ -62,6 +62,10 @@ export type BulkPreview =
       readonly valid: number;
       readonly invalid: readonly { readonly line: number; readonly message: string }[];
       readonly summary: string;
+      /** The valid rows as typed, to file them (batches.ts). */
+      readonly rowsToFile?: readonly { readonly line: number; readonly values: Record<string, string> }[];
+      /** The batch the preview was kept as (`file B-n`). */
+      readonly reference?: string;
     };
 
 /** Approvals: decisions (`version` undefined: the request as it stands now), what waits for whom. */
@@ -162,6 +166,16 @@ export interface UseCases {
   readonly recipients?: RecipientViews;
   /** `approvals here` and `approvals channel`: the Teams channels that get approval cards. */
   readonly channels: ApprovalChannelsUseCase;
+  /** Bulk requests: preview (kept as a batch), file, decide, status, export. */
+  readonly batches: BatchUseCases;
+}
+
+export interface BatchUseCases {
+  preview(actor: RequestActor, text: string): Promise<BulkPreview>;
+  file(actor: RequestActor, reference: string, validOnly: boolean): Promise<{ readonly ok: boolean; readonly message: string }>;
+  decide(actor: RequestActor, reference: string, outcome: 'approve' | 'reject', reason: string | undefined): Promise<{ readonly ok: boolean; readonly message: string }>;
+  status(actor: RequestActor, reference: string): Promise<{ readonly ok: true; readonly message: string; readonly facts?: readonly { title: string; value: string }[] } | { readonly ok: false; readonly message: string }>;
+  export(actor: RequestActor, reference: string): Promise<{ readonly ok: true; readonly csv: string; readonly reference: string } | { readonly ok: false; readonly message: string }>;
 }
 
 export interface ApprovalChannelsUseCase {

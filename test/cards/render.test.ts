@@ -158,6 +158,7 @@ async function sampleRecord(kind: KindId, id: number, over: Partial<RequestRecor
     expiresAt: at(7 * 24 * 60),
     result: null,
     error: null,
+    batchId: null,
     ...over,
   };
 }
@@ -390,6 +391,13 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
     audit: new AuditTrailService(store, access, '/nonexistent', () => new Date()),
     cloudManaged: undefined,
     channels: { setHere: () => Promise.resolve(notFound), describe: () => Promise.resolve('') },
+    batches: {
+      preview: () => Promise.reject(new Error('not here')),
+      file: () => Promise.resolve(notFound),
+      decide: () => Promise.resolve(notFound),
+      status: () => Promise.resolve(notFound),
+      export: () => Promise.resolve(notFound),
+    },
     ...(world.recipients ? { recipients: world.recipients } : {}),
   } satisfies UseCases;
   const doctor = () => Promise.resolve(world.doctor ?? { lines: [], ok: true });

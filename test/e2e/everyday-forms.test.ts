@@ -163,7 +163,7 @@ describe('the everyday kinds filed by form in two Agents Playgrounds, approved, 
     await approval.getByRole('button', { name: 'Approve' }).waitFor();
     assert.match(await approval.innerText(), /Requested by Rita Requester/);
     await approval.getByRole('button', { name: 'Approve' }).click();
-    await arnold.waitForCard(new RegExp(`${reEscape(reference)} · ${reEscape(title)}[\\s\\S]*Approved by Arnold Approver at`));
+    await arnold.waitForCard(new RegExp(`${reEscape(reference)} · ${reEscape(title)}[\\s\\S]*Approved by Arnold Approver at`), 45_000);
 
     // The run: done in the store (or its failure with the steps' errors).
     const end = Date.now() + 90_000;

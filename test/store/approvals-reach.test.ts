@@ -222,13 +222,13 @@ for (const engine of ENGINES) {
     });
 
     describe('migration 0008', function () {
-      it('is the latest migration, and a new store has its tables', async function () {
-        assert.equal(LATEST_MIGRATION, '0008_approvals_reach');
+      it('is a known migration, and a new store has its tables', async function () {
+        assert.ok(MIGRATION_NAMES.includes('0008_approvals_reach'));
         const store = await fresh();
         for (const table of ['request_approvers', 'approval_delegations', 'settings'] as const) assert.equal(await count(store, table), 0);
       });
 
-      it('upgrades a database at 0007 to 0008 (two instances at once), keeping its data', async function () {
+      it('upgrades a database at 0007 to the latest (two instances at once), keeping its data', async function () {
         const opts = await fx.freshOptions();
         const old = rawKysely(opts);
         try {
@@ -250,7 +250,7 @@ for (const engine of ENGINES) {
           names.map((n) => n.name),
           [...MIGRATION_NAMES],
         );
-        assert.equal(names.at(-1)?.name, '0008_approvals_reach');
+        assert.equal(names.at(-1)?.name, LATEST_MIGRATION);
         assert.deepEqual((await stores[1].conversations.get('a:old'))?.reference, { v: 1 });
         const id = await newRequest(stores[0]);
         assert.equal(await stores[1].approvers.add(approver(id, 1, 'aad-m'), at(0)), true);

@@ -36,18 +36,23 @@ export function bulkCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' | 
     group: 'Request',
     pattern: /^bulk(?!\s+template\b)(?:[ \t]+[^\n]*)?(?:\r?\n[\s\S]*)?$/i,
     async handle(ctx, turn) {
-      const res = await useCases.intake.previewBulk(actorOf(turn), pastedLines(ctx.activity.text ?? ''));
+      const res = await useCases.batches.preview(actorOf(turn), pastedLines(ctx.activity.text ?? ''));
       if (!res.ok) {
         const text = res.refused ?? res.errors.map((e) => (e.line !== undefined ? `Line ${e.line}: ${e.message}` : e.message)).join('\n');
         return void (await ctx.sendActivity(noticeReply(cards, 'Nothing was checked', text, 'warning')));
       }
       const listed = res.invalid.slice(0, LISTED).map((r) => `Line ${r.line}: ${r.message}`);
       const more = res.invalid.length > LISTED ? [`… and ${res.invalid.length - LISTED} more invalid rows.`] : [];
-      const text = [res.summary, ...(res.invalid.length ? ['', `Invalid rows (${res.invalid.length}):`, ...listed, ...more] : []), '', 'Nothing was filed.'].join('\n');
+      const next = res.reference && res.valid
+        ? res.invalid.length
+          ? `Nothing was filed. Fix the invalid rows and paste again, or type "file ${res.reference} valid" to file the ${res.valid} valid ones.`
+          : `Nothing was filed yet: type "file ${res.reference}" to file all ${res.valid}.`
+        : 'Nothing was filed.';
+      const text = [res.summary, ...(res.invalid.length ? ['', `Invalid rows (${res.invalid.length}):`, ...listed, ...more] : []), '', next].join('\n');
       await ctx.sendActivity({
         attachments: [
           cards.notice({
-            title: `Bulk ${res.kindTitle}: ${res.valid} of ${res.rows} rows valid`,
+            title: `${res.reference ? `${res.reference} · ` : ''}Bulk ${res.kindTitle}: ${res.valid} of ${res.rows} rows valid`,
             text,
             tone: res.invalid.length ? 'warning' : 'good',
             facts: [

@@ -1,0 +1,205 @@
+/**
+ * Batches (migration 0009): several requests of one kind filed together, `B-<id>`. A batch is created as a preview
+ * (its rows and a summary), then filed (its requests are created with `batchId`, see RequestRepository.create), then
+ * finished — or cancelled. Every move is version-guarded, as on requests: one `UPDATE … WHERE id = ? AND version = ?
+ * RETURNING` statement, so of two concurrent moves from the same version exactly one wins.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import { decodeJson } from './dialect';
+import { BATCH_STATUSES, type BatchStatus, type BatchesTable, type Database } from './schema';
+import { MAX_ID, checkTime, isId, jsonText, refuseIfAny } from './validation';
+
+export { BATCH_STATUSES, type BatchStatus } from './schema';
+
+/** A batch as stored. `rows` comes back exactly as it was given (key order kept). */
+export interface BatchRecord {
+  readonly id: number;
+  /** `B-<id>` */
+  readonly reference: string;
+  readonly kind: string;
+  /** Lower-cased. */
+  readonly requesterAadObjectId: string;
+  readonly requesterName: string;
+  readonly tenantId: string;
+  readonly status: BatchStatus;
+  /** 1 after create, +1 on every transition. Pass it back to transition() to move the batch. */
+  readonly version: number;
+  readonly rows: unknown;
+  readonly summary: string;
+  /** ISO 8601 UTC. */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly filedAt: string | null;
+  readonly finishedAt: string | null;
+}
+
+export interface BatchInput {
+  kind: string;
+  requesterAadObjectId: string;
+  requesterName: string;
+  tenantId: string;
+  /** Any JSON value. */
+  rows: unknown;
+  summary: string;
+}
+
+/** What a transition changes: the status always, the times when given. `updatedAt` moves to now, `version` up by one. */
+export interface BatchPatch {
+  status: BatchStatus;
+  filedAt?: string;
+  finishedAt?: string;
+}
+
+/** `ok: false`: the batch was no longer at the expected version (`current` is what it is now), or does not exist. */
+export type BatchTransitionResult = { ok: true; record: BatchRecord } | { ok: false; current: BatchRecord | undefined };
+
+export interface BatchRepository {
+  /** Stores a new batch as a preview (version 1). Bad input throws `invalid-record` (nothing written). */
+  create(input: BatchInput, now: Date): Promise<BatchRecord>;
+  /** By id, or by reference `B-12` / `b12` / `12`; undefined when there is no such batch. */
+  get(idOrReference: number | string): Promise<BatchRecord | undefined>;
+  /** Moves the batch if it is still at `version` (one statement, version + 1): ok with the new record, or the current one. */
+  transition(id: number, version: number, patch: BatchPatch, now: Date): Promise<BatchTransitionResult>;
+}
+
+const MAX_TEXT = 500;
+const PATCH_KEYS = new Set(['status', 'filedAt', 'finishedAt']);
+
+/** The reference of batch `id`: `B-12`. */
+export function batchReference(id: number): string {
+  return `B-${id}`;
+}
+
+/** The id in `12`, `B-12`, `b-12`, `B12` or `b12` (surrounding spaces allowed); undefined when it is not one. */
+export function parseBatchId(ref: string | number): number | undefined {
+  let n: number;
+  if (typeof ref === 'number') {
+    n = ref;
+  } else if (typeof ref === 'string') {
+    const m = /^\s*(?:[Bb]-?)?(\d{1,10})\s*$/.exec(ref);
+    if (m?.[1] === undefined) return undefined;
+    n = Number(m[1]);
+  } else {
+    return undefined;
+  }
+  return isId(n) ? n : undefined;
+}
+
+type Row = Selectable<BatchesTable>;
+
+function toRecord(row: Row): BatchRecord {
+  const id = Number(row.id);
+  return {
+    id,
+    reference: batchReference(id),
+    kind: row.kind,
+    requesterAadObjectId: row.requester_aad_object_id,
+    requesterName: row.requester_name,
+    tenantId: row.tenant_id,
+    status: row.status,
+    version: Number(row.version),
+    rows: decodeJson(row.rows_json),
+    summary: row.summary,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    filedAt: row.filed_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+function textProblem(v: unknown, key: string): string | undefined {
+  return typeof v !== 'string' || v.trim() === '' || v.length > MAX_TEXT ? `${key} must be a non-empty string of at most ${MAX_TEXT} characters (got ${JSON.stringify(v)})` : undefined;
+}
+
+function statusProblem(v: unknown): string | undefined {
+  return (BATCH_STATUSES as readonly unknown[]).includes(v) ? undefined : `status must be one of ${BATCH_STATUSES.join(', ')} (got ${JSON.stringify(v)})`;
+}
+
+function only(problems: readonly (string | undefined)[]): string[] {
+  return problems.filter((p): p is string => p !== undefined);
+}
+
+export function createBatchRepository(db: Kysely<Database>): BatchRepository {
+  const getById = async (id: number): Promise<BatchRecord | undefined> => {
+    const row = await db.selectFrom('batches').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRecord(row);
+  };
+
+  return {
+    async create(input, now) {
+      const what = 'The batch was not stored, nothing was changed';
+      if (typeof input !== 'object' || (input as unknown) === null) refuseIfAny(what, ['the batch must be an object']);
+      const rows = jsonText(input.rows, 'rows');
+      const problems = only([
+        textProblem(input.kind, 'kind'),
+        textProblem(input.requesterAadObjectId, 'requesterAadObjectId'),
+        textProblem(input.requesterName, 'requesterName'),
+        textProblem(input.tenantId, 'tenantId'),
+        rows.problem,
+        typeof input.summary === 'string' ? undefined : `summary must be a string (got ${JSON.stringify(input.summary)})`,
+      ]);
+      refuseIfAny(what, problems);
+      const at = checkTime(now, 'now', what);
+      const row = await db
+        .insertInto('batches')
+        .values({
+          kind: input.kind,
+          requester_aad_object_id: input.requesterAadObjectId.toLowerCase(),
+          requester_name: input.requesterName,
+          tenant_id: input.tenantId,
+          status: 'preview',
+          version: 1,
+          rows_json: rows.text ?? 'null',
+          summary: input.summary,
+          created_at: at,
+          updated_at: at,
+          filed_at: null,
+          finished_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toRecord(row);
+    },
+
+    async get(idOrReference) {
+      const id = parseBatchId(idOrReference);
+      return id === undefined ? undefined : getById(id);
+    },
+
+    async transition(id, version, patch, now) {
+      const what = `The change to batch ${isId(id) ? batchReference(id) : JSON.stringify(id)} was not made, nothing was changed`;
+      const problems = only([
+        isId(id) ? undefined : `id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`,
+        isId(version) ? undefined : `version must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(version)})`,
+      ]);
+      if (typeof patch !== 'object' || (patch as unknown) === null) {
+        problems.push('the patch must be an object');
+      } else {
+        const unknown = Object.keys(patch).filter((k) => !PATCH_KEYS.has(k));
+        if (unknown.length > 0) problems.push(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
+        const bad = statusProblem(patch.status);
+        if (bad !== undefined) problems.push(bad);
+      }
+      refuseIfAny(what, problems);
+      const filedAt = patch.filedAt === undefined ? undefined : checkTime(patch.filedAt, 'filedAt', what);
+      const finishedAt = patch.finishedAt === undefined ? undefined : checkTime(patch.finishedAt, 'finishedAt', what);
+      const at = checkTime(now, 'now', what);
+
+      const row = await db
+        .updateTable('batches')
+        .set((eb) => ({
+          status: patch.status,
+          ...(filedAt === undefined ? {} : { filed_at: filedAt }),
+          ...(finishedAt === undefined ? {} : { finished_at: finishedAt }),
+          version: eb(eb.ref('version'), '+', 1),
+          updated_at: at,
+        }))
+        .where('id', '=', id)
+        .where('version', '=', version)
+        .returningAll()
+        .executeTakeFirst();
+      if (row !== undefined) return { ok: true, record: toRecord(row) };
+      return { ok: false, current: await getById(id) };
+    },
+  };
+}
