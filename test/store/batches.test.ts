@@ -5,14 +5,10 @@
  * is refused with a clear message and writes nothing, and a database at 0008 migrates to 0009 keeping its requests.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import { Pool } from 'pg';
-import { LATEST_MIGRATION, MIGRATION_NAMES, batchReference, parseBatchId, type BatchRecord, type RequestInput, type Store, type StoreOptions } from '../../src/store';
+import { Migrator, sql } from 'kysely';
+import { LATEST_MIGRATION, MIGRATION_NAMES, batchReference, parseBatchId, type BatchRecord, type RequestInput, type Store } from '../../src/store';
 import { migrationProvider } from '../../src/store/migrations';
-import { ENGINES, engineFixture, expectStoreError } from './helpers';
+import { ENGINES, engineFixture, expectStoreError, rawKysely } from './helpers';
 
 const T0 = Date.parse('2025-03-01T09:00:00.000Z');
 const at = (ms: number): Date => new Date(T0 + ms);
@@ -52,15 +48,6 @@ for (const engine of ENGINES) {
 
     async function fresh(): Promise<Store> {
       return fx.open(await fx.freshOptions());
-    }
-
-    /** A Kysely of its own on the database, for migrating to an older version. */
-    function rawKysely(opts: StoreOptions): Kysely<unknown> {
-      if (opts.databaseUrl === undefined) {
-        mkdirSync(path.dirname(opts.sqliteFile), { recursive: true });
-        return new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(opts.sqliteFile) }) });
-      }
-      return new Kysely({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: opts.databaseUrl, max: 2 }) }) });
     }
 
     it('creates a preview at version 1 (requester lower-cased, rows kept exactly) and gets it by id and by every reference form', async function () {

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Client } from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Client, Pool } from 'pg';
 import { StoreError, openStore, type Store, type StoreOptions } from '../../src/store';
 import { getPostgres } from '../harness/postgres';
 
@@ -93,4 +94,13 @@ export function engineFixture(engine: Engine, prefix: string): EngineFixture {
     },
     file: (name) => path.join(tmp, name),
   };
+}
+
+/** A Kysely of its own on a store's database (SQLite file or PostgreSQL), e.g. to migrate it to an older version. */
+export function rawKysely(opts: StoreOptions): Kysely<unknown> {
+  if (opts.databaseUrl === undefined) {
+    mkdirSync(path.dirname(opts.sqliteFile), { recursive: true });
+    return new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(opts.sqliteFile) }) });
+  }
+  return new Kysely({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: opts.databaseUrl, max: 2 }) }) });
 }

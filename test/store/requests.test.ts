@@ -2,14 +2,10 @@
  * Requests, decisions and card references: the same behaviour from SQLite and PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import { Pool } from 'pg';
-import { MIGRATION_NAMES, type RequestInput, type RequestRecord, type Store, type StoreOptions } from '../../src/store';
+import { Migrator, sql } from 'kysely';
+import { MIGRATION_NAMES, type RequestInput, type RequestRecord, type Store } from '../../src/store';
 import { migrationProvider } from '../../src/store/migrations';
-import { ENGINES, engineFixture, expectStoreError } from './helpers';
+import { ENGINES, engineFixture, expectStoreError, rawKysely } from './helpers';
 
 function mailbox(requester = 'aad-helpdesk-1', overrides: Partial<RequestInput> = {}): RequestInput {
   return {
@@ -29,15 +25,6 @@ for (const engine of ENGINES) {
 
     async function fresh(): Promise<Store> {
       return fx.open(await fx.freshOptions());
-    }
-
-    /** A Kysely of its own on the database, for migrating to an older version. */
-    function rawKysely(opts: StoreOptions): Kysely<unknown> {
-      if (opts.databaseUrl === undefined) {
-        mkdirSync(path.dirname(opts.sqliteFile), { recursive: true });
-        return new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(opts.sqliteFile) }) });
-      }
-      return new Kysely({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: opts.databaseUrl, max: 2 }) }) });
     }
 
     it('creates a request with a reference, version 1, stage 1, pending approval, JSON kept exactly', async function () {
