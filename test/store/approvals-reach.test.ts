@@ -5,10 +5,9 @@
  * message and writes nothing, and a database at 0007 migrates to 0008 keeping its data.
  */
 import assert from 'node:assert/strict';
-import { Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
 import { LATEST_MIGRATION, MIGRATION_NAMES, type ExtraApprover, type Store } from '../../src/store';
-import { migrationProvider } from '../../src/store/migrations';
-import { ENGINES, engineFixture, expectStoreError, rawKysely } from './helpers';
+import { ENGINES, engineFixture, expectStoreError, storesUpgradedFrom } from './helpers';
 
 const T0 = Date.parse('2025-03-01T09:00:00.000Z');
 const at = (ms: number): Date => new Date(T0 + ms);
@@ -216,28 +215,11 @@ for (const engine of ENGINES) {
       });
 
       it('upgrades a database at 0007 to the latest (two instances at once), keeping its data', async function () {
-        const opts = await fx.freshOptions();
-        const old = rawKysely(opts);
-        try {
-          const { error } = await new Migrator({ db: old, provider: migrationProvider(engine) }).migrateTo('0007_keyed_audit_reveals');
-          assert.equal(error, undefined);
+        const stores = await storesUpgradedFrom(fx, engine, '0007_keyed_audit_reveals', async (old) => {
           await sql`insert into conversation_refs (conversation_id, conversation_type, tenant_id, service_url, reference_json, bot_installed, revision, created_at, updated_at)
                     values ('a:old', 'personal', 'tenant-a', 'https://smba.example/', '{"v":1}', 1, 1, '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')`.execute(old);
-        } finally {
-          await old.destroy();
-        }
-        const stores = await Promise.all([fx.open(opts), fx.open(opts)]);
-        const names = await stores[0].db
-          .withTables<{ kysely_migration: { name: string } }>()
-          .selectFrom('kysely_migration')
-          .select('name')
-          .orderBy('name')
-          .execute();
-        assert.deepEqual(
-          names.map((n) => n.name),
-          [...MIGRATION_NAMES],
-        );
-        assert.equal(names.at(-1)?.name, LATEST_MIGRATION);
+        });
+        assert.equal(MIGRATION_NAMES.at(-1), LATEST_MIGRATION);
         assert.deepEqual((await stores[1].conversations.get('a:old'))?.reference, { v: 1 });
         const id = await newRequest(stores[0]);
         assert.equal(await stores[1].approvers.add(approver(id, 1, 'aad-m'), at(0)), true);

@@ -5,10 +5,9 @@
  * is refused with a clear message and writes nothing, and a database at 0008 migrates to 0009 keeping its requests.
  */
 import assert from 'node:assert/strict';
-import { Migrator, sql } from 'kysely';
-import { LATEST_MIGRATION, MIGRATION_NAMES, batchReference, parseBatchId, type BatchRecord, type RequestInput, type Store } from '../../src/store';
-import { migrationProvider } from '../../src/store/migrations';
-import { ENGINES, engineFixture, expectStoreError, rawKysely } from './helpers';
+import { sql } from 'kysely';
+import { LATEST_MIGRATION, batchReference, parseBatchId, type BatchRecord, type RequestInput, type Store } from '../../src/store';
+import { ENGINES, engineFixture, expectStoreError, storesUpgradedFrom } from './helpers';
 
 const T0 = Date.parse('2025-03-01T09:00:00.000Z');
 const at = (ms: number): Date => new Date(T0 + ms);
@@ -199,29 +198,12 @@ for (const engine of ENGINES) {
 
     it('upgrades a database at 0008 to 0009 (two instances at once), keeping its requests (batchId null)', async function () {
       assert.equal(LATEST_MIGRATION, '0009_batches');
-      const opts = await fx.freshOptions();
-      const old = rawKysely(opts);
-      try {
-        const { error } = await new Migrator({ db: old, provider: migrationProvider(engine) }).migrateTo('0008_approvals_reach');
-        assert.equal(error, undefined);
+      const stores = await storesUpgradedFrom(fx, engine, '0008_approvals_reach', async (old) => {
         await sql`insert into requests (id, reference, kind, status, version, stage, requester_aad_object_id, requester_name, tenant_id, values_json, request_json, created_at, updated_at)
                   values (1, 'R-1', 'user-mailbox', 'approved', 3, 1, 'aad-old', 'Olga', 'tenant-a', '{"a":1}', '{}', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')`.execute(old);
         // The id was given: move PostgreSQL's sequence past it, as the store's own inserts do.
         if (engine === 'postgres') await sql`select setval(pg_get_serial_sequence('requests', 'id'), 1)`.execute(old);
-      } finally {
-        await old.destroy();
-      }
-      const stores = await Promise.all([fx.open(opts), fx.open(opts)]);
-      const names = await stores[0].db
-        .withTables<{ kysely_migration: { name: string } }>()
-        .selectFrom('kysely_migration')
-        .select('name')
-        .orderBy('name')
-        .execute();
-      assert.deepEqual(
-        names.map((n) => n.name),
-        [...MIGRATION_NAMES],
-      );
+      });
       const kept = await stores[1].requests.get('R-1');
       assert.equal(kept?.status, 'approved');
       assert.equal(kept.version, 3);

@@ -7,9 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import { Client, Pool } from 'pg';
-import { StoreError, openStore, type Store, type StoreOptions } from '../../src/store';
+import { MIGRATION_NAMES, StoreError, openStore, type Store, type StoreOptions } from '../../src/store';
+import { migrationProvider } from '../../src/store/migrations';
 import { getPostgres } from '../harness/postgres';
 
 export type Engine = Store['engine'];
@@ -103,4 +104,27 @@ export function rawKysely(opts: StoreOptions): Kysely<unknown> {
     return new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(opts.sqliteFile) }) });
   }
   return new Kysely({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: opts.databaseUrl, max: 2 }) }) });
+}
+
+/**
+ * A fresh database migrated only to `version`, seeded by `seed` without the store, then opened by two stores at once
+ * (two instances upgrading together); asserts that every migration ran exactly once, and returns both stores.
+ */
+export async function storesUpgradedFrom(fx: EngineFixture, engine: Engine, version: string, seed: (old: Kysely<unknown>) => Promise<void>): Promise<[Store, Store]> {
+  const opts = await fx.freshOptions();
+  const old = rawKysely(opts);
+  try {
+    const { error } = await new Migrator({ db: old, provider: migrationProvider(engine) }).migrateTo(version);
+    assert.equal(error, undefined);
+    await seed(old);
+  } finally {
+    await old.destroy();
+  }
+  const stores = await Promise.all([fx.open(opts), fx.open(opts)]);
+  const names = await stores[0].db.withTables<{ kysely_migration: { name: string } }>().selectFrom('kysely_migration').select('name').orderBy('name').execute();
+  assert.deepEqual(
+    names.map((n) => n.name),
+    [...MIGRATION_NAMES],
+  );
+  return stores;
 }

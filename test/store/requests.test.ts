@@ -3,9 +3,9 @@
  */
 import assert from 'node:assert/strict';
 import { Migrator, sql } from 'kysely';
-import { MIGRATION_NAMES, type RequestInput, type RequestRecord, type Store } from '../../src/store';
+import { type RequestInput, type RequestRecord, type Store } from '../../src/store';
 import { migrationProvider } from '../../src/store/migrations';
-import { ENGINES, engineFixture, expectStoreError, rawKysely } from './helpers';
+import { ENGINES, engineFixture, expectStoreError, rawKysely, storesUpgradedFrom } from './helpers';
 
 function mailbox(requester = 'aad-helpdesk-1', overrides: Partial<RequestInput> = {}): RequestInput {
   return {
@@ -316,27 +316,10 @@ for (const engine of ENGINES) {
     });
 
     it('upgrades a database at 0001 to the latest version, keeping its data', async function () {
-      const opts = await fx.freshOptions();
-      const old = rawKysely(opts);
-      try {
-        const { error } = await new Migrator({ db: old, provider: migrationProvider(engine) }).migrateTo('0001_initial');
-        assert.equal(error, undefined);
+      const stores = await storesUpgradedFrom(fx, engine, '0001_initial', async (old) => {
         await sql`insert into conversation_refs (conversation_id, conversation_type, tenant_id, service_url, reference_json, bot_installed, revision, created_at, updated_at)
                   values ('a:old', 'personal', 'tenant-a', 'https://smba.example/', '{"v":1}', 1, 1, '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')`.execute(old);
-      } finally {
-        await old.destroy();
-      }
-      const stores = await Promise.all([fx.open(opts), fx.open(opts)]);
-      const names = await stores[0].db
-        .withTables<{ kysely_migration: { name: string } }>()
-        .selectFrom('kysely_migration')
-        .select('name')
-        .orderBy('name')
-        .execute();
-      assert.deepEqual(
-        names.map((n) => n.name),
-        [...MIGRATION_NAMES],
-      );
+      });
       assert.deepEqual((await stores[1].conversations.get('a:old'))?.reference, { v: 1 });
       assert.equal((await stores[1].requests.create(mailbox())).reference, 'R-1');
       assert.equal((await stores[0].audit.append({ actorAadObjectId: null, actorName: 'Mailroom', event: 'store.upgraded' })).seq, 1);
