@@ -178,6 +178,10 @@ export async function exoError(p: Promise<unknown>): Promise<ExoCommandError> {
 }
 
 /** One suite's view of a sandbox: its OU, an LDAP connection, Graph (HTTP) and Mailroom's EXO client. */
+/** The kinds of cloud-only objects a suite makes, and the cmdlet that removes each. */
+export type CloudObjectKind = 'mailbox' | 'mail-user' | 'contact' | 'group';
+const REMOVE_CMDLET: Record<CloudObjectKind, string> = { mailbox: 'Remove-Mailbox', 'mail-user': 'Remove-MailUser', contact: 'Remove-MailContact', group: 'Remove-DistributionGroup' };
+
 export class ConformanceSuite {
   private constructor(
     readonly sandbox: Sandbox,
@@ -185,6 +189,9 @@ export class ConformanceSuite {
     readonly ldap: Client,
     private readonly clients: CloudClients,
   ) {}
+
+  /** Cloud-only objects the suite made in Exchange Online, removed by close() (the OU's cleanup cannot reach them). */
+  private readonly cloudObjects: { readonly kind: CloudObjectKind; readonly identity: string }[] = [];
 
   /**
    * Creates the suite's OU (unique name) and opens its connections. Close it in after(). `delegated`: Mailroom's
@@ -217,10 +224,19 @@ export class ConformanceSuite {
 
   /** Unbinds, closes the clients, deletes the OU and runs a cycle so the tenant forgets the suite's objects. */
   async close(): Promise<void> {
+    for (const { kind, identity } of this.cloudObjects.splice(0)) {
+      const params = kind === 'group' ? { Identity: identity, BypassSecurityGroupManagerCheck: true } : { Identity: identity };
+      await this.exo.invoke(REMOVE_CMDLET[kind], params).catch(() => undefined);
+    }
     await this.ldap.unbind().catch(() => undefined);
     this.clients.close();
     await this.ou.cleanup();
     await this.sandbox.sync.runCycle();
+  }
+
+  /** Remembers a cloud-only object the suite made (by any identity Exchange Online accepts), for close() to remove. */
+  removeAtClose(kind: CloudObjectKind, identity: string): void {
+    this.cloudObjects.push({ kind, identity });
   }
 
   /** A sAMAccountName-safe name unique in the run (≤ 20 characters with a prefix of ≤ 10). */
@@ -362,6 +378,16 @@ export class ConformanceSuite {
     const res = await this.assignExchangeLicence(u.id);
     assert.equal(res.status, 200, res.text);
     return res.json;
+  }
+
+  /** A licensed, synced user's mailbox: an AD user with mail = its UPN, synced, then licensed (delay 0). */
+  async syncedMailbox(prefix: string, attrs: AdUserAttributes = {}): Promise<{ name: string; dn: string; mail: string }> {
+    const name = this.name(prefix);
+    const mail = this.upn(name);
+    const dn = await this.addUser(name, { mail, ...attrs });
+    await this.sync();
+    await this.licence(mail);
+    return { name, dn, mail };
   }
 
   async unlicence(upn: string): Promise<void> {

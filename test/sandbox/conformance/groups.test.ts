@@ -22,10 +22,8 @@ describe('conformance: groups (hybrid-behaviour.md § Groups)', function () {
     s = await ConformanceSuite.open(sandbox, 'groups');
   });
 
-  const cloudOnly: string[] = [];
 
   after(async function () {
-    for (const id of cloudOnly) await s.exo.invoke('Remove-DistributionGroup', { Identity: id, BypassSecurityGroupManagerCheck: true }).catch(() => undefined);
     await s?.close();
   });
 
@@ -156,7 +154,7 @@ describe('conformance: groups (hybrid-behaviour.md § Groups)', function () {
     await s.sync();
     const g = s.name('GrCloud');
     await s.exo.invoke('New-DistributionGroup', { Name: g, Alias: g, PrimarySmtpAddress: mailOf(g) });
-    cloudOnly.push(mailOf(g));
+    s.removeAtClose('group', mailOf(g));
     const dg = await s.exoGet<ExoGroup>('Get-DistributionGroup', mailOf(g));
     assert.equal(dg?.IsDirSynced, false);
     assert.equal(dg?.GroupType, 'Universal', '"The group\'s scope is always Universal" (New-DistributionGroup -Type)');

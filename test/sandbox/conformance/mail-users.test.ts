@@ -13,7 +13,6 @@ const EXTERNAL = 'partner.example';
 describe('conformance: mail users (hybrid-behaviour.md § Mail users)', function () {
   let sandbox: Sandbox;
   let s: ConformanceSuite;
-  const cloudOnly: string[] = [];
 
   before(async function () {
     this.timeout(15 * 60_000);
@@ -22,7 +21,6 @@ describe('conformance: mail users (hybrid-behaviour.md § Mail users)', function
   });
 
   after(async function () {
-    for (const id of cloudOnly) await s.exo.invoke('Remove-MailUser', { Identity: id }).catch(() => undefined);
     await s?.close();
   });
 
@@ -171,7 +169,7 @@ describe('conformance: mail users (hybrid-behaviour.md § Mail users)', function
     assert.equal(await s.graphUser(s.upn(name)), null, 'nothing was created');
 
     const { value } = await s.exo.invoke<ExoMailUser>('New-MailUser', { ...parameters, Password: `Sbx-${randomUUID()}` });
-    cloudOnly.push(external(name));
+    s.removeAtClose('mail-user', external(name));
     assert.equal(value[0]?.RecipientTypeDetails, 'MailUser');
     const mu = await s.exoGet<ExoMailUser>('Get-MailUser', external(name));
     assert.equal(mu?.IsDirSynced, false);
@@ -186,7 +184,7 @@ describe('conformance: mail users (hybrid-behaviour.md § Mail users)', function
     // Set-up only: the emulator has no Graph POST /invitations, so the guest is invited through the tenant API.
     const mail = `${s.name('guest')}@${EXTERNAL}`;
     sandbox.tenant.addGuest({ mail, displayName: 'Guest Partner' });
-    cloudOnly.push(mail);
+    s.removeAtClose('mail-user', mail);
     const mu = await s.exoGet<ExoMailUser>('Get-MailUser', mail);
     assert.equal(mu?.RecipientTypeDetails, 'GuestMailUser');
     assert.equal(mu?.HiddenFromAddressListsEnabled, true);

@@ -39,7 +39,6 @@ interface DelegationMailbox extends ExoMailbox {
 describe('conformance: mailbox permissions, Send As, send on behalf, forwarding, calendar processing, automatic replies, manager and sign-in sessions', function () {
   let sandbox: Sandbox;
   let s: ConformanceSuite;
-  const cloudOnly: string[] = [];
 
   before(async function () {
     this.timeout(15 * 60_000);
@@ -48,25 +47,13 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
   });
 
   after(async function () {
-    for (const id of cloudOnly) await s.exo.invoke('Remove-Mailbox', { Identity: id }).catch(() => undefined);
-    for (const id of cloudOnly) await s.exo.invoke('Remove-DistributionGroup', { Identity: id, BypassSecurityGroupManagerCheck: true }).catch(() => undefined);
     await s?.close();
   });
-
-  /** A licensed, synced user's mailbox (sync + licence; delay 0). */
-  async function syncedMailbox(prefix: string): Promise<{ name: string; dn: string; mail: string }> {
-    const name = s.name(prefix);
-    const mail = s.upn(name);
-    const dn = await s.addUser(name, { mail });
-    await s.sync();
-    await s.licence(mail);
-    return { name, dn, mail };
-  }
 
   async function cloudMailbox(kind: 'Shared' | 'Room', prefix: string): Promise<string> {
     const name = s.name(prefix);
     const { value } = await s.exo.invoke<{ PrimarySmtpAddress: string }>('New-Mailbox', { Name: name, [kind]: true, PrimarySmtpAddress: s.upn(name) });
-    cloudOnly.push(name);
+    s.removeAtClose('mailbox', name);
     return value[0]!.PrimarySmtpAddress;
   }
 
@@ -83,7 +70,7 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
   it('Add-/Get-/Remove-MailboxPermission (learn.microsoft.com/powershell/module/exchangepowershell/add-mailboxpermission, get-mailboxpermission, remove-mailboxpermission): FullAccess on a cloud shared mailbox reads back as a row (Identity, User = the UPN, AccessRights, IsInherited, Deny) beside NT AUTHORITY\\SELF; granting it again warns; removing it twice warns "the ACE doesn\'t exist"', async function () {
     this.timeout(5 * 60_000);
     const shared = await cloudMailbox('Shared', 'PermSh');
-    const user = await syncedMailbox('PermU');
+    const user = await s.syncedMailbox('PermU');
 
     const added = await s.exo.invoke<PermissionRow>('Add-MailboxPermission', { Identity: shared, User: user.mail, AccessRights: ['FullAccess'], InheritanceType: 'All', AutoMapping: false });
     assert.deepEqual(added.warnings, []);
@@ -114,19 +101,19 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
 
   it('mailbox permissions are Exchange Online\'s own (Entra Connect syncs no mailbox ACL): FullAccess on a synced, not cloud-managed mailbox is accepted; a distribution group or mail contact is no security principal (Add-MailboxPermission -User: "Mailbox users, Mail users, Mail-enabled security groups"), an unknown one is not found, a wrong right is refused — nothing changes', async function () {
     this.timeout(5 * 60_000);
-    const owner = await syncedMailbox('PermOw');
-    const delegate = await syncedMailbox('PermDl');
+    const owner = await s.syncedMailbox('PermOw');
+    const delegate = await s.syncedMailbox('PermDl');
     assert.equal((await s.mailbox(owner.mail)).IsExchangeCloudManaged, false);
     await s.exo.invoke('Add-MailboxPermission', { Identity: owner.mail, User: delegate.mail, AccessRights: 'FullAccess' });
     assert.deepEqual((await fullAccessRows(owner.mail)).filter((r) => r.User === delegate.mail).map((r) => r.AccessRights), [['FullAccess']]);
 
     const dg = s.name('PermDg');
-    cloudOnly.push(dg);
+    s.removeAtClose('group', dg);
     await s.exo.invoke('New-DistributionGroup', { Name: dg, PrimarySmtpAddress: s.upn(dg) });
     const notPrincipal = await exoError(s.exo.invoke('Add-MailboxPermission', { Identity: owner.mail, User: dg, AccessRights: 'FullAccess' }));
     assert.match(notPrincipal.message, /not a security principal/);
     const sg = s.name('PermSg');
-    cloudOnly.push(sg);
+    s.removeAtClose('group', sg);
     await s.exo.invoke('New-DistributionGroup', { Name: sg, Type: 'Security', PrimarySmtpAddress: s.upn(sg) });
     await s.exo.invoke('Add-MailboxPermission', { Identity: owner.mail, User: sg, AccessRights: 'FullAccess' });
     assert.ok((await fullAccessRows(owner.mail)).some((r) => r.User === sg), 'a mail-enabled security group is a trustee');
@@ -142,8 +129,8 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
 
   it('Add-/Get-/Remove-RecipientPermission (learn.microsoft.com/powershell/module/exchangepowershell/add-recipientpermission: "The only valid value for this parameter is SendAs"): SendAs on a synced mailbox reads back (Trustee, AccessControlType Allow, AccessRights SendAs); again warns; another right is refused; removed twice warns', async function () {
     this.timeout(5 * 60_000);
-    const owner = await syncedMailbox('SendOw');
-    const delegate = await syncedMailbox('SendDl');
+    const owner = await s.syncedMailbox('SendOw');
+    const delegate = await s.syncedMailbox('SendDl');
     const added = await s.exo.invoke<SendAsRow>('Add-RecipientPermission', { Identity: owner.mail, Trustee: delegate.mail, AccessRights: 'SendAs', Confirm: false });
     assert.deepEqual(added.warnings, []);
     const rows = await sendAsRows(owner.mail);
@@ -165,9 +152,9 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
 
   it('GrantSendOnBehalfTo (Set-Mailbox; publicDelegates, which Entra Connect syncs): refused with the write-scope error on a synced mailbox AD masters; once IsExchangeCloudManaged, @{Add=…}/@{Remove=…} and a full list change it and Get-Mailbox lists the delegates; a mail contact cannot be a delegate', async function () {
     this.timeout(5 * 60_000);
-    const owner = await syncedMailbox('BehOw');
-    const a = await syncedMailbox('BehA');
-    const b = await syncedMailbox('BehB');
+    const owner = await s.syncedMailbox('BehOw');
+    const a = await s.syncedMailbox('BehA');
+    const b = await s.syncedMailbox('BehB');
     const refused = await exoError(s.exo.invoke('Set-Mailbox', { Identity: owner.mail, GrantSendOnBehalfTo: hashtable({ Add: a.mail }) }));
     assert.match(refused.message, /out of the current user's write scope.*'GrantSendOnBehalfTo'/s);
     assert.deepEqual((await delegationMailbox(owner.mail)).GrantSendOnBehalfTo, [], 'nothing changed');
@@ -181,7 +168,7 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
     assert.deepEqual((await delegationMailbox(owner.mail)).GrantSendOnBehalfTo, [a.name], 'a list replaces what is there');
 
     const contact = s.name('BehCt');
-    cloudOnly.push(contact);
+    s.removeAtClose('contact', contact);
     await s.exo.invoke('New-MailContact', { Name: contact, ExternalEmailAddress: `${contact}@example.org` });
     const notSender = await exoError(s.exo.invoke('Set-Mailbox', { Identity: owner.mail, GrantSendOnBehalfTo: hashtable({ Add: contact }) }));
     assert.match(notSender.message, /MailContact/);
@@ -196,8 +183,8 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
 
   it('forwarding (Set-Mailbox -ForwardingAddress / -ForwardingSmtpAddress / -DeliverToMailboxAndForward; altRecipient is not among the attributes Entra Connect syncs) is taken on a synced, not cloud-managed mailbox; a bad SMTP address is refused; $null clears it — while HiddenFromAddressListsEnabled (msExchHideFromAddressLists) stays AD\'s', async function () {
     this.timeout(5 * 60_000);
-    const owner = await syncedMailbox('FwdOw');
-    const target = await syncedMailbox('FwdTg');
+    const owner = await s.syncedMailbox('FwdOw');
+    const target = await s.syncedMailbox('FwdTg');
     await s.exoSet('Set-Mailbox', { Identity: owner.mail, ForwardingSmtpAddress: 'smtp:someone@example.org', DeliverToMailboxAndForward: true });
     let m = await delegationMailbox(owner.mail);
     assert.deepEqual([m.ForwardingSmtpAddress, m.DeliverToMailboxAndForward, m.IsExchangeCloudManaged], ['smtp:someone@example.org', true, false]);
@@ -220,7 +207,7 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
   it('Get-/Set-CalendarProcessing (learn.microsoft.com/powershell/module/exchangepowershell/set-calendarprocessing): a room starts AutoAccept, 180 days, no conflicts, all may book; the booking policy changes and reads back by name; BookingWindowInDays beyond 1080 and AutomateProcessing on a user mailbox ("you can\'t change the value on a user mailbox") are refused', async function () {
     this.timeout(5 * 60_000);
     const room = await cloudMailbox('Room', 'CalRm');
-    const booker = await syncedMailbox('CalBk');
+    const booker = await s.syncedMailbox('CalBk');
     const before = (await s.exo.invoke<Record<string, unknown>>('Get-CalendarProcessing', { Identity: room })).value[0]!;
     assert.deepEqual(
       [before.AutomateProcessing, before.BookingWindowInDays, before.AllowConflicts, before.AllBookInPolicy, before.BookInPolicy, before.MaximumDurationInMinutes],
@@ -240,7 +227,7 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
 
   it('Get-/Set-MailboxAutoReplyConfiguration (learn.microsoft.com/powershell/module/exchangepowershell/set-mailboxautoreplyconfiguration): a synced, not cloud-managed mailbox takes an automatic reply (a mailbox setting, not an AD attribute); a schedule whose end is before its start is refused', async function () {
     this.timeout(5 * 60_000);
-    const user = await syncedMailbox('OofU');
+    const user = await s.syncedMailbox('OofU');
     const initial = (await s.exo.invoke<Record<string, unknown>>('Get-MailboxAutoReplyConfiguration', { Identity: user.mail })).value[0]!;
     assert.deepEqual([initial.AutoReplyState, initial.ExternalAudience], ['Disabled', 'All']);
     await s.exoSet('Set-MailboxAutoReplyConfiguration', { Identity: user.mail, AutoReplyState: 'Enabled', InternalMessage: 'I have left.', ExternalMessage: 'I have left the company.', ExternalAudience: 'Known' });
@@ -257,7 +244,7 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
 
   it('Graph POST /users/{id}/revokeSignInSessions (learn.microsoft.com/graph/api/user-revokesigninsessions: 200, {"value": true}; resets signInSessionsValidFromDateTime) works for a synced user (no AD attribute is involved)', async function () {
     this.timeout(5 * 60_000);
-    const user = await syncedMailbox('RevU');
+    const user = await s.syncedMailbox('RevU');
     const id = (await s.mustGraphUser(user.mail)).id;
     const validFrom = async (): Promise<number> => {
       const read = await s.graph<{ signInSessionsValidFromDateTime: string }>('GET', `/users/${id}?$select=signInSessionsValidFromDateTime`);
@@ -274,7 +261,7 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
 
   it('Graph GET /users/{id}/manager (learn.microsoft.com/graph/api/user-list-manager): a synced user\'s manager comes from AD\'s manager attribute (Entra Connect syncs it) and PUT /manager/$ref on it is refused as AD-mastered; a cloud user\'s manager is set with PUT $ref (204), read back, removed with DELETE $ref, then 404', async function () {
     this.timeout(5 * 60_000);
-    const boss = await syncedMailbox('MgrBs');
+    const boss = await s.syncedMailbox('MgrBs');
     const name = s.name('MgrEm');
     const dn = await s.addUser(name, { mail: s.upn(name) });
     await s.modify(dn, replace('manager', [boss.dn]));
@@ -304,9 +291,9 @@ describe('conformance: mailbox permissions, Send As, send on behalf, forwarding,
 
   it('Add-/Remove-DistributionGroupMember (learn.microsoft.com/powershell/module/exchangepowershell/add-distributiongroupmember) change a cloud group\'s members, read back with Get-DistributionGroupMember; a synced group\'s members are AD\'s (write-scope error)', async function () {
     this.timeout(5 * 60_000);
-    const member = await syncedMailbox('DgMbr');
+    const member = await s.syncedMailbox('DgMbr');
     const dg = s.name('DgCl');
-    cloudOnly.push(dg);
+    s.removeAtClose('group', dg);
     await s.exo.invoke('New-DistributionGroup', { Name: dg, PrimarySmtpAddress: s.upn(dg) });
     await s.exo.invoke('Add-DistributionGroupMember', { Identity: dg, Member: member.mail, BypassSecurityGroupManagerCheck: true });
     const members = async (): Promise<string[]> => (await s.exo.invoke<{ Name: string }>('Get-DistributionGroupMember', { Identity: dg })).value.map((m) => m.Name);

@@ -17,7 +17,6 @@ const TYPES = [
 describe('conformance: shared, room and equipment mailboxes (hybrid-behaviour.md § Shared, room and equipment mailboxes)', function () {
   let sandbox: Sandbox;
   let s: ConformanceSuite;
-  const cloudOnly: string[] = [];
 
   before(async function () {
     this.timeout(15 * 60_000);
@@ -26,19 +25,8 @@ describe('conformance: shared, room and equipment mailboxes (hybrid-behaviour.md
   });
 
   after(async function () {
-    for (const id of cloudOnly) await s.exo.invoke('Remove-Mailbox', { Identity: id }).catch(() => undefined);
     await s?.close();
   });
-
-  /** A licensed, synced user's mailbox (sync + licence; delay 0). */
-  async function syncedMailbox(prefix: string, disabled = false): Promise<{ name: string; dn: string; mail: string }> {
-    const name = s.name(prefix);
-    const mail = s.upn(name);
-    const dn = await s.addUser(name, { mail, disabled });
-    await s.sync();
-    await s.licence(mail);
-    return { name, dn, mail };
-  }
 
   for (const t of TYPES) {
     it(`the recipe for ${t.type}: "1. create the AD user with mail, disabled; 2. wait for sync; 3. assign an EXO plan and wait for the mailbox; 4. Set-Mailbox <id> -Type ${t.type}; 5. remove the EXO plan" → the mailbox stays (${t.details}), the AD account stays disabled`, async function () {
@@ -84,7 +72,7 @@ describe('conformance: shared, room and equipment mailboxes (hybrid-behaviour.md
   }
 
   it('"Set-Mailbox -Type Regular|Shared|Room|Equipment converts a mailbox at any time" (Regular → Shared → Regular → Room → Equipment → Regular)', async function () {
-    const { mail } = await syncedMailbox('TypeConv');
+    const { mail } = await s.syncedMailbox('TypeConv');
     const steps = [
       ['Shared', 'SharedMailbox'],
       ['Regular', 'UserMailbox'],
@@ -102,7 +90,7 @@ describe('conformance: shared, room and equipment mailboxes (hybrid-behaviour.md
   });
 
   it('"Set-Mailbox -Type … Workspace|Desk converts a mailbox at any time": why the sandbox refuses them — Set-Mailbox\'s page lists "Workspace (cloud-only)" and "Desk (cloud-only)" as valid, but no Microsoft page says what such a mailbox reads back as (Get-Mailbox and Get-Recipient document no Workspace/Desk RecipientTypeDetails), so the emulator says so instead of inventing an answer; Mailroom converts only to Regular, Shared, Room and Equipment', async function () {
-    const { mail } = await syncedMailbox('TypeWs');
+    const { mail } = await s.syncedMailbox('TypeWs');
     for (const type of ['Workspace', 'Desk']) {
       const err = await exoError(s.exo.invoke('Set-Mailbox', { Identity: mail, Type: type }));
       assert.equal(err.status, 400);
@@ -119,7 +107,7 @@ describe('conformance: shared, room and equipment mailboxes (hybrid-behaviour.md
       const name = s.name(`Cld${kind}`);
       const mail = s.upn(name);
       const { value } = await s.exo.invoke<ExoMailbox>('New-Mailbox', { Name: name, Alias: name, DisplayName: `${kind} ${name}`, PrimarySmtpAddress: mail, [kind]: true });
-      cloudOnly.push(mail);
+      s.removeAtClose('mailbox', mail);
       assert.equal(value[0]?.RecipientTypeDetails, `${kind}Mailbox`);
 
       const m = await s.mailbox(mail);
@@ -149,7 +137,7 @@ describe('conformance: shared, room and equipment mailboxes (hybrid-behaviour.md
     const name = s.name('CldFind');
     const mail = s.upn(name);
     await s.exo.invoke('New-Mailbox', { Name: name, Alias: name, PrimarySmtpAddress: mail, Shared: true });
-    cloudOnly.push(mail);
+    s.removeAtClose('mailbox', mail);
     // Kept out of sync scope with Entra Connect's out-of-box contact scoping (adminDescription starting "Contact_").
     const contactDn = await s.addContact(s.name('CtFind'), { mail, adminDescription: `Contact_${name}` });
     await s.sync();
@@ -161,7 +149,7 @@ describe('conformance: shared, room and equipment mailboxes (hybrid-behaviour.md
   });
 
   it('"A mailbox that comes from AD needs IsExchangeCloudManaged=True before EXO lets you manage its Exchange attributes" (synced shared mailbox)', async function () {
-    const { name, mail } = await syncedMailbox('ShrIcm', true);
+    const { name, mail } = await s.syncedMailbox('ShrIcm', { disabled: true });
     await s.exoSet('Set-Mailbox', { Identity: mail, Type: 'Shared' });
     await s.unlicence(mail);
     const extra = `${name}.alt@contoso.example`;
