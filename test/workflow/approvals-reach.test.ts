@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { SANDBOX_COLLEAGUES, SANDBOX_MAIL_DOMAIN, SANDBOX_PEOPLE, SANDBOX_TENANT_ID } from '../../src/sandbox/people';
-import { ConformanceSuite } from '../harness/conformance';
+import { ConformanceSuite, replace } from '../harness/conformance';
 import { TeamsClient, visibleText, type Person } from '../harness/connector';
 import { QUICK_RUNNER, TestMailroom } from '../harness/mailroom';
 import { buttonData, cardOf, cardText, invokeCard } from '../harness/requests';
@@ -174,6 +174,21 @@ describe('approvals that reach someone: installation, feed, nested groups, manag
       await approvalCardIn(second, 'Add group members', later, (id) => id.includes(ADA.aadObjectId) || id === `a:personal-${ADA.id}`);
       const told = await m.connector.waitFor((c) => c.conversationId === `a:personal-${SANDBOX_PEOPLE.requester.key}` && visibleText(c.body).includes(`Who decides ${second}`), 10_000, later);
       assert.match(visibleText(told.body), /no owner .*Stage 1 goes to the administrators instead/);
+
+      // a synced group: its owner is AD's managedBy, which Exchange Online shows once synced
+      const adOwner = await suite.syncedMailbox('ReachOwn', { displayName: `Olivia Owner ${suffix}` });
+      const adMember = await suite.syncedMailbox('ReachMbr');
+      const synced = suite.name('ReachGrp');
+      const groupDn = await suite.addGroup(synced, { scope: 'universal', security: false, mail: suite.upn(synced) });
+      await suite.modify(groupDn, replace('managedBy', [adOwner.dn]));
+      await suite.sync();
+      const ownerId = (await suite.mustGraphUser(adOwner.mail)).id;
+      const third = m.connector.calls.length;
+      const fromAd = await file(`add member ${adMember.mail} to ${suite.upn(synced)}`, 'Add group members');
+      const resolvedFromAd = (await m.app.store.audit.list({ requestRef: fromAd, limit: 50 })).find((e) => e.event === 'request.approvers-resolved');
+      assert.match(JSON.stringify(resolvedFromAd?.data ?? {}), new RegExp(`The owners of the group \\(Olivia Owner ${suffix}\\) decide stage 1`));
+      await m.connector.waitFor((c) => c.conversationId.includes(ownerId) && visibleText(c.body).includes(`${fromAd} · Add group members`), 15_000, third);
+      assert.equal(sandbox.tenant.teams.isInstalled(ownerId, sandbox.endpoints.teams.appCatalogId), true, 'Mailroom installed itself for the owner AD names');
     } finally {
       await suite.close();
     }

@@ -327,6 +327,7 @@ const EXCHANGE_ATTRIBUTE_PARAMETERS: readonly string[] = [
   'PrimarySmtpAddress',
   'ExternalEmailAddress',
   'GrantSendOnBehalfTo',
+  'ManagedBy',
   ...Array.from({ length: 15 }, (_, i) => `CustomAttribute${i + 1}`),
   ...Array.from({ length: 5 }, (_, i) => `ExtensionCustomAttribute${i + 1}`),
 ];

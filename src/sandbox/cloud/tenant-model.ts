@@ -105,6 +105,11 @@ export interface AdGroupInput {
    * (yet) are kept and resolve as soon as they are.
    */
   members?: string[];
+  /**
+   * AD's `managedBy` as an immutable id (or objectGUID): Entra Connect syncs it for groups ("Attributes synchronized to
+   * Microsoft Entra ID", Exchange Online), and Exchange Online shows the owner in the group's ManagedBy once it is synced.
+   */
+  managedBy?: string | null;
 }
 
 /** What an upsert did, for the sync engine's log. */

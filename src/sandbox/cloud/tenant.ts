@@ -491,6 +491,11 @@ export class Tenant {
     return exchange.sendOnBehalfOf(this.core, entraId);
   }
 
+  /** The owner AD's `managedBy` names for a synced group. See {@link entra.syncedGroupOwners}. */
+  syncedGroupOwners(groupId: string): AnyEntraObject[] {
+    return entra.syncedGroupOwners(this.core, groupId);
+  }
+
   /** A user's manager (Graph `GET /users/{id}/manager`). See {@link entra.managerOf}. */
   managerOf(userKey: string): AnyEntraObject | null {
     return entra.managerOf(this.core, userKey);

@@ -55,6 +55,7 @@ export const SYNC_ATTRIBUTES: readonly string[] = [
   'groupType',
   'member',
   'manager',
+  'managedBy',
   'publicDelegates',
   'mail',
   'mailNickname',
@@ -340,6 +341,9 @@ export function toGroupInput(
     const guid = guidFromExtendedDn(value);
     if (guid && guid.length === 16) members.push(anchorOfGuid(immutableIdFromGuidBytes(guid)));
   }
+  // `managedBy` is a DN reference like `member`, read with the extended-DN control: its GUID is the owner's anchor.
+  const ownerValue = view.one('managedBy');
+  const ownerGuid = ownerValue ? guidFromExtendedDn(ownerValue) : null;
   return {
     objectGuid: anchor.objectGuid,
     immutableId: anchor.immutableId,
@@ -355,6 +359,7 @@ export function toGroupInput(
     hideFromAddressLists: hideFromAddressLists(view),
     objectSid: sid ? sidToString(sid) : null,
     members: [...new Set(members)].sort(),
+    managedBy: ownerGuid && ownerGuid.length === 16 ? anchorOfGuid(immutableIdFromGuidBytes(ownerGuid)) : null,
   };
 }
 

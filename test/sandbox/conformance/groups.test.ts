@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ClientSecretCredential } from '@azure/identity';
 import { readFileSync } from 'node:fs';
 import type { Sandbox } from '../../../src/sandbox';
-import { ConformanceSuite, getConformanceSandbox, add, exoError, remove, type ExoGroup, type ExoRecipientRow, type GraphError } from '../../harness/conformance';
+import { ConformanceSuite, getConformanceSandbox, add, exoError, remove, replace, type ExoGroup, type ExoRecipientRow, type GraphError } from '../../harness/conformance';
 import { httpsRequest, type HttpResult } from '../../harness/sandbox';
 
 /** The application permission of Graph's onPremisesSyncBehavior for groups (onpremisessyncbehavior-get, -update). */
@@ -137,6 +137,26 @@ describe('conformance: groups (hybrid-behaviour.md § Groups)', function () {
     assert.equal(refused.status, 400, refused.text);
     assert.match(refused.json.error.message, /on-premises mastered Directory Sync objects/);
     assert.deepEqual(await graphMembers(), [s.upn(b)], 'the cloud-side change was not made');
+  });
+
+  it('a synced group\'s owner is AD\'s managedBy (Entra Connect syncs managedBy for groups: "Attributes synchronized to Microsoft Entra ID", Exchange Online table): Get-DistributionGroup lists it in ManagedBy once it is synced, follows a change in AD at the next sync, and Set-DistributionGroup -ManagedBy is refused on the synced group', async function () {
+    const first = await s.syncedMailbox('GoA');
+    const second = await s.syncedMailbox('GoB');
+    const g = s.name('GrOwn');
+    const gDn = await s.addGroup(g, { scope: 'universal', security: false, mail: mailOf(g) });
+    await s.modify(gDn, replace('managedBy', [first.dn]));
+    await s.sync();
+    const owners = async (): Promise<string[]> => (await s.exoGet<ExoGroup & { ManagedBy: string[] }>('Get-DistributionGroup', mailOf(g)))?.ManagedBy ?? [];
+    assert.deepEqual(await owners(), [first.name], 'the owner AD names');
+    await s.modify(gDn, replace('managedBy', [second.dn]));
+    await s.sync();
+    assert.deepEqual(await owners(), [second.name], 'a new owner in AD follows at the next sync');
+    const refused = await exoError(s.exo.invoke('Set-DistributionGroup', { Identity: mailOf(g), ManagedBy: first.mail, BypassSecurityGroupManagerCheck: true }));
+    assert.match(refused.message, /out of the current user's write scope|on-premises/i, refused.message);
+    assert.deepEqual(await owners(), [second.name], 'the refused change was not made');
+    await s.modify(gDn, remove('managedBy', [second.dn]));
+    await s.sync();
+    assert.deepEqual(await owners(), [], 'no owner once AD names none');
   });
 
   it('"No IsExchangeCloudManaged for groups": the flag exists only on mailboxes, and Set-Mailbox does not find a group', async function () {

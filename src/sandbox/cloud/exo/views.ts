@@ -146,7 +146,8 @@ export function groupProps(t: Tenant, r: ExoRecipient): Record<string, unknown> 
   return {
     ...common(t, r),
     GroupType: r.groupType ?? 'Universal',
-    ManagedBy: [...(r.managedBy ?? [])],
+    // a synced group's owner is AD's managedBy (Entra Connect syncs it); a cloud group's is set in Exchange Online
+    ManagedBy: r.isDirSynced ? t.syncedGroupOwners(r.externalDirectoryObjectId).map((o) => t.recipientOf(o.obj.id)?.name ?? o.obj.displayName ?? o.obj.id) : [...(r.managedBy ?? [])],
     MemberJoinRestriction: 'Closed',
     MemberDepartRestriction: r.recipientTypeDetails === 'MailUniversalSecurityGroup' ? 'Closed' : 'Open',
     RequireSenderAuthenticationEnabled: true,

@@ -62,6 +62,19 @@ export function managerOf(core: TenantCore, userKey: string): AnyEntraObject | n
 }
 
 /**
+ * The owner of a synced group, as AD's `managedBy` names it (a reference Entra Connect syncs), once that object is
+ * synced; empty when AD names none or it is not (yet) in the tenant.
+ */
+export function syncedGroupOwners(core: TenantCore, groupId: string): AnyEntraObject[] {
+  const g = core.groupOrNotFound(groupId);
+  const ref = blankToNull(g.ad?.managedBy);
+  if (!g.onPremisesSyncEnabled || !ref) return [];
+  const found = core.byImmutableId(isGuid(ref.replace(/[{}]/g, '')) ? immutableIdFromObjectGuid(ref) : ref);
+  const owner = found ? core.directoryObject(found.obj.id) : undefined;
+  return owner ? [owner] : [];
+}
+
+/**
  * Graph `PUT /users/{id}/manager/$ref` (a user or organizational contact). A synced user's manager is mastered in AD
  * (Entra Connect syncs `manager`): refused as Graph refuses AD-mastered properties.
  */
