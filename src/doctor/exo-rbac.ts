@@ -60,7 +60,7 @@ export const MAILROOM_EXO_CMDLETS: readonly MailroomCmdlet[] = [
   { cmdlet: 'Set-CalendarProcessing', parameters: ['Identity', 'AutomateProcessing', 'BookingWindowInDays', 'MaximumDurationInMinutes', 'AllowConflicts', 'AllBookInPolicy', 'BookInPolicy'], role: 'Mail Recipients', usedFor: 'booking settings of rooms and equipment' },
   { cmdlet: 'Get-MailboxAutoReplyConfiguration', parameters: ['Identity'], role: 'Mail Recipients', usedFor: 'automatic replies: looked at before and read back after a change' },
   { cmdlet: 'Set-MailboxAutoReplyConfiguration', parameters: ['Identity', 'AutoReplyState', 'InternalMessage', 'ExternalMessage', 'ExternalAudience', 'StartTime', 'EndTime'], role: 'Mail Recipients', usedFor: 'automatic replies (also set by offboarding)' },
-  { cmdlet: 'Get-DistributionGroup', parameters: ['Identity'], role: 'Distribution Groups', usedFor: "show: a group's type and owners" },
+  { cmdlet: 'Get-DistributionGroup', parameters: ['Identity', 'Filter', 'ResultSize'], role: 'Distribution Groups', usedFor: "show: a group's type and owners; offboarding: the cloud-only groups a person is in (-Filter \"Members -eq '<DN>'\")" },
   { cmdlet: 'Get-DistributionGroupMember', parameters: ['Identity', 'ResultSize'], role: 'Distribution Groups', usedFor: 'the members of cloud-only groups: looked at before and read back after a change' },
   { cmdlet: 'Add-DistributionGroupMember', parameters: ['Identity', 'Member'], role: 'Distribution Groups', usedFor: 'adding members to cloud-only groups' },
   { cmdlet: 'Remove-DistributionGroupMember', parameters: ['Identity', 'Member'], role: 'Distribution Groups', usedFor: 'removing members from cloud-only groups' },

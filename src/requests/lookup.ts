@@ -71,7 +71,7 @@ export interface RecipientLookup {
    * (each candidate that Exchange Online lists for it).
    */
   findRecipient(identity: string): Promise<RecipientMatch>;
-  /** The manager and the mail-enabled AD groups of a recipient (offboarding). */
+  /** The manager and the mail-enabled groups (AD's and cloud-only ones) of a recipient (offboarding). */
   relationsOf(recipient: FoundRecipient): Promise<RecipientRelations>;
 }
 
@@ -82,7 +82,10 @@ export interface RecipientRelations {
    * none (or the recipient has no AD object).
    */
   readonly manager: RecipientMatch | null;
-  /** The mail-enabled groups in AD (distribution and mail-enabled security groups) the recipient is a direct member of. */
+  /**
+   * The mail-enabled groups (distribution and mail-enabled security groups) the recipient is a direct member of: the
+   * synced ones as AD lists them, the cloud-only ones as Exchange Online does.
+   */
   readonly groups: readonly FoundRecipient[];
 }
 

@@ -87,7 +87,7 @@ export async function validateOffboarding(form: Form, ctx: ValidationContext, ta
   const groups: RecipientRef[] = removeFromGroups ? relations.groups.map((g) => refOf(g.primarySmtpAddress, g)) : [];
   if (form.errors.length) return undefined;
   if (!Object.values(flags).some(Boolean) && !groups.length && access2.fullAccessFor === undefined && reply === undefined && forwarding === undefined) {
-    const why = removeFromGroups ? ` (${target.name} is in no mail-enabled AD group${access2.managerMissing ? ', and has no manager to give full access' : ''})` : access2.managerMissing ? ` (${target.name} has no manager to give full access)` : '';
+    const why = removeFromGroups ? ` (${target.name} is in no mail-enabled group${access2.managerMissing ? ', and has no manager to give full access' : ''})` : access2.managerMissing ? ` (${target.name} has no manager to give full access)` : '';
     form.error(REQUEST_FIELD, `Every offboarding step is switched off${why}; there is nothing to do. Switch on at least one.`);
     return undefined;
   }

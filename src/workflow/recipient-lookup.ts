@@ -94,11 +94,46 @@ export class HybridRecipientLookup implements RecipientLookup {
    * way Mailroom lists them (see {@link recipientsNamed}) and picks none.
    */
   /**
-   * The manager AD names and the mail-enabled AD groups of a recipient, each found in Exchange Online by its address
-   * (a group without `mail` is not mail-enabled and is left out; so is one Exchange Online does not know yet).
+   * The manager AD names, and the mail-enabled groups a recipient is a direct member of: the AD groups (AD keeps a
+   * synced group's membership), each found in Exchange Online by its address (a group without `mail` is not
+   * mail-enabled and is left out; so is one Exchange Online does not know yet), and the cloud-only ones Exchange Online
+   * knows.
    */
   async relationsOf(recipient: FoundRecipient): Promise<RecipientRelations> {
-    const adDn = recipient.adDn;
+    const [ad, cloudGroups] = await Promise.all([this.adRelations(recipient.adDn), this.cloudGroupsOf(recipient)]);
+    return { manager: ad.manager, groups: [...ad.groups, ...cloudGroups] };
+  }
+
+  /**
+   * The cloud-only mail-enabled groups a recipient is a direct member of: Get-DistributionGroup filtered on `Members`
+   * by the recipient's DN in Exchange Online (the filter Microsoft documents for "which groups is this one in"). Synced
+   * groups are left out: their membership is AD's, read there.
+   */
+  private async cloudGroupsOf(recipient: FoundRecipient): Promise<FoundRecipient[]> {
+    const identity = recipient.exoId ?? recipient.primarySmtpAddress;
+    if (!identity) return [];
+    let dn: string | undefined;
+    try {
+      dn = (await this.exo.invoke<ExoRecipientRow>('Get-Recipient', { Identity: identity })).value[0]?.DistinguishedName;
+    } catch (err) {
+      if ((err as { notFound?: boolean }).notFound) return [];
+      throw err;
+    }
+    if (!dn) return [];
+    const rows = (await this.exo.invoke<ExoRecipientRow>('Get-DistributionGroup', { Filter: `Members -eq ${opathString(dn)}`, ResultSize: 'Unlimited' })).value;
+    return distinctRows(rows)
+      .filter((g) => g.IsDirSynced !== true && isGroupType(g.RecipientTypeDetails ?? ''))
+      .map((g) => ({
+        name: g.DisplayName || g.Name || g.PrimarySmtpAddress || '?',
+        type: g.RecipientTypeDetails ?? '',
+        primarySmtpAddress: g.PrimarySmtpAddress ?? '',
+        isDirSynced: false,
+        isExchangeCloudManaged: null,
+        ...(g.ExchangeObjectId || g.Guid ? { exoId: g.ExchangeObjectId ?? g.Guid } : {}),
+      }));
+  }
+
+  private async adRelations(adDn: string | undefined): Promise<{ manager: RecipientMatch | null; groups: FoundRecipient[] }> {
     if (adDn === undefined) return { manager: null, groups: [] };
     const [managerDn, groupDns] = await Promise.all([this.ad.managerOf(adDn), this.ad.memberOf(adDn)]);
     const byDn = async (dnString: string): Promise<RecipientMatch | null> => {

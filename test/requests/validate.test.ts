@@ -260,6 +260,6 @@ describe('validate: changes to existing recipients', function () {
     const off = { disableAccount: 'no', revokeSessions: 'no', convertToShared: 'no', removeLicence: 'no', hideFromAddressLists: 'no', removeFromGroups: 'no', fullAccessFor: 'none' };
     assert.match(messages(await invalid('offboarding', { identity: 'ada.byron@contoso.example', ...off })), /nothing to do/);
     // Grace has no manager and is in no group: the defaults alone leave nothing to do, and the error says why.
-    assert.match(messages(await invalid('offboarding', { identity: 'grace.hopper@contoso.example', ...off, removeFromGroups: 'yes', fullAccessFor: 'manager' })), /Grace Hopper is in no mail-enabled AD group, and has no manager to give full access\); there is nothing to do/);
+    assert.match(messages(await invalid('offboarding', { identity: 'grace.hopper@contoso.example', ...off, removeFromGroups: 'yes', fullAccessFor: 'manager' })), /Grace Hopper is in no mail-enabled group, and has no manager to give full access\); there is nothing to do/);
   });
 });

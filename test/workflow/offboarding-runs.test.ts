@@ -14,8 +14,10 @@ import { getSharedSandbox } from '../harness/sandbox';
 
 const suffix = Date.now().toString(36).slice(-5);
 const D = SANDBOX_MAIL_DOMAIN;
+/** A cloud-only distribution group Leo (and Dora) are in. */
+const CLUB = `club.${suffix}@${D}`;
 const person = (key: string): { name: string; upn: string; mail: string } => ({ name: `${key}${suffix}`, upn: `${key}${suffix}@${D}`, mail: `${key}.${suffix}@${D}` });
-/** Leaves (offboarded now, then rolled back), with a manager and in two mail-enabled groups. */
+/** Leaves (offboarded now, then rolled back), with a manager, in two mail-enabled AD groups and a cloud-only group. */
 const LEO = person('leo');
 /** Leo's manager. */
 const MGR = person('mona');
@@ -55,6 +57,8 @@ describe('offboarding, booking and automatic replies: request to done, read back
     await suite.sync();
     for (const p of [LEO, MGR, DEST, SAM, CAL, ROOM, AMY]) await suite.licence(p.upn);
     await suite.exoSet('Set-Mailbox', { Identity: ROOM.upn, Type: 'Room' });
+    await suite.exoSet('New-DistributionGroup', { Name: `club${suffix}`, Alias: `club${suffix}`, PrimarySmtpAddress: CLUB, Members: [LEO.upn, DEST.upn] });
+    suite.removeAtClose('group', CLUB);
     assert.equal((await mailbox(ROOM.upn)).RecipientTypeDetails, 'RoomMailbox');
   });
 
@@ -72,14 +76,16 @@ describe('offboarding, booking and automatic replies: request to done, read back
   const licences = async (upn: string): Promise<number> => ((await suite!.graphUser(upn))?.assignedLicenses ?? []).length;
   const members = async (groupDn: string): Promise<string[]> => (await suite!.readAd(groupDn, 'member')).map((x) => x.toLowerCase());
   const enabled = async (p: { name: string }): Promise<boolean | undefined> => (await m.directory.get(dn[p.name]!))?.enabled;
+  const clubMembers = async (): Promise<string[]> => (await exo<{ PrimarySmtpAddress?: string }>('Get-DistributionGroupMember', { Identity: CLUB })).map((r) => (r.PrimarySmtpAddress ?? '').toLowerCase());
 
-  it('offboards now: account disabled and signed out, shared mailbox with full access for the manager, reply and forwarding, out of both groups, hidden, licence removed', async function () {
+  it('offboards now: account disabled and signed out, shared mailbox with full access for the manager, reply and forwarding, out of both AD groups and the cloud-only one, hidden, licence removed', async function () {
     const before = Date.now();
     const { reference } = await m.requestAndApprove(`offboard ${LEO.mail} reply="Leo has left. Please write to ${MGR.mail}." forward=${DEST.mail}`, 'Offboarding');
     const record = await m.untilDone(reference, 60_000);
     const plan = record.plan as { steps: { action: string; summary: string }[]; notes: string[] };
     assert.ok(plan.steps.some((s) => /Full access|full access/.test(s.summary) && s.summary.includes(`${MGR.name} Person`)), 'the plan names the manager');
-    assert.ok(plan.notes.some((n) => n.includes(`team${suffix}`) && n.includes(`crew${suffix}`)), 'the plan lists the groups');
+    assert.ok(plan.notes.some((n) => n.includes(`team${suffix}`) && n.includes(`crew${suffix}`) && n.includes(`club${suffix}`)), 'the plan lists the groups, the cloud-only one too');
+    assert.ok(plan.steps.some((s) => s.action === 'exo.removeGroupMember' && s.summary.includes(`club${suffix}`)), 'the cloud-only group is changed in Exchange Online');
 
     assert.equal(await enabled(LEO), false, 'the AD account is disabled');
     const since = (await m.cloud.graph.user<{ signInSessionsValidFromDateTime?: string }>(LEO.upn, ['signInSessionsValidFromDateTime']))?.signInSessionsValidFromDateTime;
@@ -97,6 +103,7 @@ describe('offboarding, booking and automatic replies: request to done, read back
     assert.ok(!(await members(teamDn)).includes(dn[LEO.name]!.toLowerCase()), 'out of the distribution group');
     assert.ok(!(await members(crewDn)).includes(dn[LEO.name]!.toLowerCase()), 'out of the mail-enabled security group');
     assert.ok((await members(teamDn)).includes(dn[DEST.name]!.toLowerCase()), 'the other member stays');
+    assert.deepEqual(await clubMembers(), [DEST.mail.toLowerCase()], 'out of the cloud-only group; the other member stays');
     assert.equal(await licences(LEO.upn), 0, 'the licence is removed');
 
     // the restore list is in the audit: each removal with the group and the member
@@ -113,7 +120,8 @@ describe('offboarding, booking and automatic replies: request to done, read back
     assert.equal(back.ForwardingAddress ?? null, null);
     assert.equal(await fullAccess(LEO.upn, MGR.upn), false, 'the manager\'s full access is taken away');
     assert.equal((await exo<AutoReply>('Get-MailboxAutoReplyConfiguration', { Identity: LEO.upn }))[0]?.AutoReplyState, 'Disabled');
-    assert.ok((await members(teamDn)).includes(dn[LEO.name]!.toLowerCase()) && (await members(crewDn)).includes(dn[LEO.name]!.toLowerCase()), 'back in both groups');
+    assert.ok((await members(teamDn)).includes(dn[LEO.name]!.toLowerCase()) && (await members(crewDn)).includes(dn[LEO.name]!.toLowerCase()), 'back in both AD groups');
+    assert.deepEqual((await clubMembers()).sort(), [DEST.mail, LEO.mail].map((x) => x.toLowerCase()).sort(), 'back in the cloud-only group');
     assert.equal(await licences(LEO.upn), 1, 'the licence is assigned again');
     const kept = ((await m.record(reference)).result as { rollback?: { kept?: { stepId: string }[] } }).rollback?.kept ?? [];
     assert.deepEqual(kept.map((k) => k.stepId), ['entra.revoke-sessions', 'exo.cloud-managed'], 'only the revoked sessions and the cloud-managed switch (made for the hide) stay');

@@ -64,6 +64,8 @@ const FILTERABLE: Readonly<Record<string, readonly FilterCmdlet[]>> = {
   SKUAssigned: [R, MBX, MU, U],
   LitigationHoldEnabled: [R, MBX, MU],
   ForwardingSmtpAddress: [MBX],
+  // "Members": Get-DistributionGroup, Get-Group and Get-Recipient, by a member's DN (not an output property here)
+  Members: [R, DG, G],
   ...Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`CustomAttribute${i + 1}`, MAIL])),
 };
 

@@ -159,6 +159,27 @@ describe('conformance: groups (hybrid-behaviour.md § Groups)', function () {
     assert.deepEqual(await owners(), [], 'no owner once AD names none');
   });
 
+  it('-Filter "Members -eq \'<DN>\'" ("Filterable properties for the Filter parameter", Members: Get-DistributionGroup, Get-Group and Get-Recipient; the member\'s DN; matches when the multi-valued property contains it) finds the synced and the cloud-only groups a recipient is a direct member of; Get-Mailbox does not filter on Members', async function () {
+    const member = await s.syncedMailbox('FmMbr');
+    const other = await s.syncedMailbox('FmOth');
+    const adGroup = s.name('FmAd');
+    await s.addGroup(adGroup, { scope: 'universal', security: true, mail: mailOf(adGroup), members: [member.dn] });
+    await s.sync();
+    const cloud = s.name('FmCloud');
+    await s.exo.invoke('New-DistributionGroup', { Name: cloud, Alias: cloud, PrimarySmtpAddress: mailOf(cloud), Members: [member.mail, other.mail] });
+    s.removeAtClose('group', mailOf(cloud));
+    const dnOf = async (mail: string): Promise<string> => ((await s.exoGet<ExoRecipientRow & { DistinguishedName: string }>('Get-Recipient', mail))?.DistinguishedName ?? '');
+    const groupsOf = async (cmdlet: string, dn: string): Promise<string[]> =>
+      (await s.exo.invoke<ExoRecipientRow>(cmdlet, { Filter: `Members -eq '${dn.replace(/'/g, "''")}'` })).value.map((g) => g.PrimarySmtpAddress).sort();
+    const memberDn = await dnOf(member.mail);
+    assert.match(memberDn, /^CN=/);
+    assert.deepEqual(await groupsOf('Get-DistributionGroup', memberDn), [mailOf(adGroup), mailOf(cloud)].sort());
+    assert.deepEqual(await groupsOf('Get-Recipient', memberDn), [mailOf(adGroup), mailOf(cloud)].sort());
+    assert.deepEqual(await groupsOf('Get-DistributionGroup', await dnOf(other.mail)), [mailOf(cloud)]);
+    const refused = await exoError(s.exo.invoke('Get-Mailbox', { Filter: `Members -eq '${memberDn}'` }));
+    assert.match(refused.message, /"Members" is not a recognized filterable property/);
+  });
+
   it('"No IsExchangeCloudManaged for groups": the flag exists only on mailboxes, and Set-Mailbox does not find a group', async function () {
     const g = s.name('GrNoIcm');
     await s.addGroup(g, { scope: 'universal', security: false, mail: mailOf(g) });

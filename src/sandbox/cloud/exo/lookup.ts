@@ -73,7 +73,10 @@ export function query(
   const filter = str(p, 'Filter');
   if (filter !== undefined && filter.trim() !== '') {
     const ast = parseOpath(filter, cmdlet);
-    rendered = rendered.filter((x) => evaluateOpath(ast, x));
+    // `Members` filters on a group's members (their DNs) without being an output property; only computed when asked
+    const withMembers = /\bmembers\b/i.test(filter);
+    const kept = rows.filter((r, i) => evaluateOpath(ast, withMembers ? { ...rendered[i], Members: memberDns(t, r) } : rendered[i]!));
+    rendered = kept.map((r) => render(t, r));
   }
   const size = str(p, 'ResultSize');
   if (size !== undefined && size.toLowerCase() !== 'unlimited') {
@@ -84,6 +87,20 @@ export function query(
     rendered = rendered.slice(0, n);
   }
   return { values: rendered, warnings: [] };
+}
+
+/**
+ * The DNs of a group's direct members, as the `Members` filter compares them ("Filterable properties for the Filter
+ * parameter", Members: "the distinguished name or canonical distinguished name of the group member"; "Although this
+ * property is multi-valued, the filter returns a match if the property contains the specified value"). Not a group:
+ * no members.
+ */
+function memberDns(t: Tenant, r: ExoRecipient): string[] {
+  if (!GROUPS.includes(r.recipientTypeDetails)) return [];
+  return t.groupMembers(r.externalDirectoryObjectId).flatMap((m) => {
+    const rec = t.recipientOf(m.obj.id);
+    return rec ? [distinguishedName(t, rec)] : [];
+  });
 }
 
 export const byType = (t: Tenant, types: RecipientTypeDetails[]): ExoRecipient[] => t.recipients().filter((r) => types.includes(r.recipientTypeDetails));
