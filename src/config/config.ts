@@ -58,6 +58,8 @@ export interface ProfileSettings {
   readonly defaultUsageLocation?: string;
   readonly roomsKeepLicence?: boolean;
   readonly cloudManageNewMailboxes?: boolean;
+  /** Whether AD has Exchange's schema (AD_EXCHANGE_SCHEMA); unset: read from AD (ms-Exch-Schema-Version-Pt). */
+  readonly adExchangeSchema?: boolean;
 }
 
 export interface ApprovalSettings {
@@ -523,6 +525,7 @@ function readProfileSettings(r: Reader): ProfileSettings {
     defaultUsageLocation: usage,
     roomsKeepLicence: r.bool('ROOMS_KEEP_LICENCE'),
     cloudManageNewMailboxes: r.bool('CLOUD_MANAGE_NEW_MAILBOXES'),
+    adExchangeSchema: r.bool('AD_EXCHANGE_SCHEMA'),
   };
 }
 

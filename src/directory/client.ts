@@ -252,6 +252,22 @@ export class DirectoryClient {
     return this.#ldap.session((s) => this.#ldap.readAll(s, dnString, 'memberOf'));
   }
 
+  /**
+   * The version of Exchange's schema extension in this forest (the `rangeUpper` of `ms-Exch-Schema-Version-Pt`, which
+   * Exchange's /PrepareSchema adds and every later version raises); null when the schema was never prepared for
+   * Exchange, so AD has no msExch* attributes Mailroom could write.
+   */
+  async exchangeSchemaVersion(): Promise<number | null> {
+    return this.#ldap.session(async (s) => {
+      const root = await this.#ldap.read(s, '', ['schemaNamingContext'], { action: 'read', target: "the domain controller's root entry" });
+      const schema = root ? first(root, 'schemaNamingContext') : undefined;
+      if (!schema) return null;
+      const pt = await this.#ldap.read(s, `CN=ms-Exch-Schema-Version-Pt,${schema}`, ['rangeUpper'], { action: 'read', target: "Exchange's schema version" });
+      const version = pt ? int(first(pt, 'rangeUpper')) : undefined;
+      return pt ? (version ?? 0) : null;
+    });
+  }
+
   /** The DN in an object's `manager`; null when it names none or the object does not exist. */
   async managerOf(dnString: string): Promise<string | null> {
     dn.parse(dnString);

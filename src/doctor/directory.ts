@@ -44,7 +44,7 @@ export interface DirectoryDoctorDeps {
   readonly licensingGroupDn?: string;
   /**
    * Whether Mailroom writes Exchange's AD attributes (msExchHideFromAddressLists): the tenant profile's
-   * adHasExchangeSchema. Default false.
+   * adHasExchangeSchema (AD_EXCHANGE_SCHEMA, else read from AD). Default false.
    */
   readonly exchangeSchema?: boolean;
   readonly connectTimeoutMs?: number;

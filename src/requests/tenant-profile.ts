@@ -87,6 +87,8 @@ export interface DiscoveredTenant {
 
 export interface ProfileOverrides {
   readonly exchangeAttributeMode?: ExchangeAttributeMode;
+  /** AD_EXCHANGE_SCHEMA: whether AD has Exchange's schema, instead of reading it from AD. */
+  readonly adHasExchangeSchema?: boolean;
   readonly sync?: SyncEngine;
   /** Direct: the SKU's id or part number (e.g. EXCHANGESTANDARD). Group: the licensing group. */
   readonly licensing?:
@@ -358,8 +360,8 @@ export function profileFrom(discovered: DiscoveredTenant, overrides: ProfileOver
   const roomsKeepLicence = overrides.roomsKeepLicence ?? false;
   choose({ setting: 'roomsKeepLicence', value: String(roomsKeepLicence), source: overrides.roomsKeepLicence === undefined ? 'default' : 'configured', why: roomsKeepLicence ? 'Room and equipment mailboxes keep their licence (meeting devices need one).' : 'Room and equipment mailboxes lose their temporary licence, like shared mailboxes.' });
 
-  const adHasExchangeSchema = discovered.adHasExchangeSchema ?? false;
-  choose({ setting: 'adHasExchangeSchema', value: String(adHasExchangeSchema), source: discovered.adHasExchangeSchema == null ? 'default' : 'discovered', why: adHasExchangeSchema ? 'AD has Exchange\'s schema attributes: hiding from address lists can be written in AD.' : 'AD has no Exchange schema: hiding from address lists is done in Exchange Online.' });
+  const adHasExchangeSchema = overrides.adHasExchangeSchema ?? discovered.adHasExchangeSchema ?? false;
+  choose({ setting: 'adHasExchangeSchema', value: String(adHasExchangeSchema), source: overrides.adHasExchangeSchema !== undefined ? 'configured' : discovered.adHasExchangeSchema == null ? 'default' : 'discovered', why: adHasExchangeSchema ? 'AD has Exchange\'s schema attributes: hiding from address lists can be written in AD.' : 'AD has no Exchange schema: hiding from address lists is done in Exchange Online.' });
 
   if (errors.length || !licensing) return { ok: false, errors, choices, warnings };
   return {

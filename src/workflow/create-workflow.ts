@@ -90,7 +90,7 @@ export interface Workflow {
 export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}): Workflow {
   const { config, store, directory, cloud, notifications, log } = deps;
   const now = options.now ?? (() => new Date());
-  const profile = new TenantProfileProvider(cloud.exo, cloud.graph, config.profile, log.child({ component: 'profile' }));
+  const profile = new TenantProfileProvider(cloud.exo, cloud.graph, config.profile, log.child({ component: 'profile' }), directory);
   const sweep = new CloudManagedSweep(cloud.exo, directory, (e) => store.audit.append(e), log.child({ component: 'sweep' }));
   const vault = new EncryptedSecretVault(vaultKey(config.secretKey, config.dataDir), store.secrets);
   const lifecycle = new RequestLifecycle(store.requests);

@@ -3,6 +3,11 @@ import type { Logger } from '../log';
 import { profileFrom, type DiscoveredTenant, type ProfileOverrides, type TenantProfile } from '../requests';
 import type { ExoPort } from './recipient-lookup';
 
+/** What the tenant's AD says about its schema (src/directory's DirectoryClient). */
+export interface SchemaPort {
+  exchangeSchemaVersion(): Promise<number | null>;
+}
+
 export interface SkuPort {
   subscribedSkus(): Promise<{ skuId: string; skuPartNumber: string; prepaidUnits?: { enabled?: number }; consumedUnits?: number; servicePlans?: { servicePlanName: string }[] }[]>;
 }
@@ -15,14 +20,24 @@ class TenantProfileError extends Error {
 }
 
 /** Reads what the tenant says about itself (Exchange organisation config, accepted domains, SKUs). */
-async function discoverTenant(exo: ExoPort, graph: SkuPort, settings: ProfileSettings): Promise<DiscoveredTenant> {
-  const [org, domains, skus] = await Promise.all([
+async function discoverTenant(exo: ExoPort, graph: SkuPort, settings: ProfileSettings, schema: SchemaPort | undefined, log: Logger): Promise<DiscoveredTenant> {
+  const [org, domains, skus, exchangeSchema] = await Promise.all([
     exo.invoke<{ BlockExchangeProvisioningFromOnPremEnabled?: boolean; ExchangeAttributesCloudManagedByDefault?: boolean }>('Get-OrganizationConfig').then(
       (r) => r.value[0] ?? null,
       () => null,
     ),
     exo.invoke<{ DomainName?: string; Default?: boolean }>('Get-AcceptedDomain'),
     graph.subscribedSkus(),
+    // asked only when not configured; unknown (null) when AD cannot be read now, which counts as "no Exchange schema"
+    settings.adExchangeSchema !== undefined || !schema
+      ? Promise.resolve(null)
+      : schema.exchangeSchemaVersion().then(
+          (v) => v !== null,
+          (err: unknown) => {
+            log.warn('could not read whether AD has Exchange\'s schema', { err: err instanceof Error ? err.message : String(err) });
+            return null;
+          },
+        ),
   ]);
   return {
     organizationConfig: org
@@ -37,7 +52,7 @@ async function discoverTenant(exo: ExoPort, graph: SkuPort, settings: ProfileSet
       consumedUnits: s.consumedUnits,
     })),
     cloudSyncJob: settings.syncServicePrincipalId && settings.syncJobId ? true : settings.sync === 'connect' ? false : null,
-    adHasExchangeSchema: null,
+    adHasExchangeSchema: exchangeSchema,
   };
 }
 
@@ -52,6 +67,7 @@ function overridesFrom(settings: ProfileSettings): ProfileOverrides {
     ...(settings.defaultUsageLocation ? { defaultUsageLocation: settings.defaultUsageLocation } : {}),
     ...(settings.roomsKeepLicence !== undefined ? { roomsKeepLicence: settings.roomsKeepLicence } : {}),
     ...(settings.cloudManageNewMailboxes !== undefined ? { cloudManageNewMailboxes: settings.cloudManageNewMailboxes } : {}),
+    ...(settings.adExchangeSchema !== undefined ? { adHasExchangeSchema: settings.adExchangeSchema } : {}),
   };
 }
 
@@ -65,6 +81,7 @@ export class TenantProfileProvider {
     private readonly graph: SkuPort,
     private readonly settings: ProfileSettings,
     private readonly log: Logger,
+    private readonly schema?: SchemaPort,
     private readonly ttlMs = 10 * 60_000,
   ) {}
 
@@ -77,7 +94,7 @@ export class TenantProfileProvider {
   }
 
   private async load(): Promise<TenantProfile> {
-    const discovered = await discoverTenant(this.exo, this.graph, this.settings);
+    const discovered = await discoverTenant(this.exo, this.graph, this.settings, this.schema, this.log);
     const result = profileFrom(discovered, overridesFrom(this.settings));
     if (!result.ok) throw new TenantProfileError(result.errors);
     for (const w of result.warnings) this.log.warn('tenant profile', { warning: w });

@@ -81,6 +81,10 @@ describe('directory: DirectoryClient against Samba AD', function () {
       assert.deepEqual({ minLength: policy.minLength, complexity: policy.complexity }, { minLength: 7, complexity: true });
       assert.equal(await client.passwordPolicy(), policy);
     });
+
+    it('reads whether the forest has Exchange\'s schema: this Samba domain was never prepared for Exchange (no ms-Exch-Schema-Version-Pt), so null', async function () {
+      assert.equal(await client.exchangeSchemaVersion(), null);
+    });
   });
 
   describe('users', function () {

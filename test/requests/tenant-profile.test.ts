@@ -38,6 +38,19 @@ describe('tenant profile: from discovery and configuration', function () {
     assert.match(why('ous'), /No OU configured for shared; the one for users is used/);
   });
 
+  it('AD\'s Exchange schema: read from AD (discovered), else "no" by default; AD_EXCHANGE_SCHEMA overrides what AD says', function () {
+    const choice = (d: DiscoveredTenant, o: ProfileOverrides): [boolean, string] => {
+      const r = profileFrom(d, o);
+      assert.ok(r.ok);
+      return [r.profile.adHasExchangeSchema, r.choices.find((c) => c.setting === 'adHasExchangeSchema')?.source ?? ''];
+    };
+    assert.deepEqual(choice(discovered({ adHasExchangeSchema: true }), base), [true, 'discovered']);
+    assert.deepEqual(choice(discovered({ adHasExchangeSchema: false }), base), [false, 'discovered']);
+    assert.deepEqual(choice(discovered({ adHasExchangeSchema: null }), base), [false, 'default']);
+    assert.deepEqual(choice(discovered({ adHasExchangeSchema: false }), { ...base, adHasExchangeSchema: true }), [true, 'configured']);
+    assert.deepEqual(choice(discovered({ adHasExchangeSchema: true }), { ...base, adHasExchangeSchema: false }), [false, 'configured']);
+  });
+
   it('follows the organisation default into cloud-default mode, with every new mailbox cloud-managed', function () {
     const r = profileFrom(discovered({ organizationConfig: { blockExchangeProvisioningFromOnPremEnabled: true }, cloudSyncJob: true }), { ...base, cloudManageNewMailboxes: false });
     assert.ok(r.ok);

@@ -8,15 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { KINDS, type KindId } from '../../src/requests';
-import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
-import { ConformanceSuite } from '../harness/conformance';
+import { ConformanceSuite, suitePeople } from '../harness/conformance';
 import { TestMailroom } from '../harness/mailroom';
 import { storedRequest } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
 
 const suffix = Date.now().toString(36).slice(-5);
-const D = SANDBOX_MAIL_DOMAIN;
-const person = (key: string): { name: string; upn: string; mail: string } => ({ name: `${key}${suffix}`, upn: `${key}${suffix}@${D}`, mail: `${key}.${suffix}@${D}` });
+const person = suitePeople(suffix);
 /** A synced mailbox managed from AD. */
 const HID = person('shid');
 /** A synced mailbox managed from AD whose mail is forwarded, and the mailbox it goes to. */
@@ -42,8 +40,8 @@ describe('mailbox settings: hide from / show in address lists, request to done, 
     const sandbox = await getSharedSandbox();
     m = await TestMailroom.start({ sandbox, name: 'settings-runs', logVariable: 'SETTINGS_RUNS_LOG' });
     suite = await ConformanceSuite.open(sandbox, 'settings-runs', { delegated: true });
-    hidDn = await suite.addUser(HID.name, { displayName: `${HID.name} Person`, mail: HID.mail, mailNickname: HID.name, proxyAddresses: [`SMTP:${HID.mail}`] });
-    for (const p of [FWD, DEST]) await suite.addUser(p.name, { displayName: `${p.name} Person`, mail: p.mail, mailNickname: p.name, proxyAddresses: [`SMTP:${p.mail}`] });
+    hidDn = await suite.addPerson(HID);
+    for (const p of [FWD, DEST]) await suite.addPerson(p);
     await suite.sync();
     for (const p of [HID, FWD, DEST]) await suite.licence(p.upn);
     for (const p of [HID, FWD, DEST]) assert.equal((await suite.mailbox(p.upn)).RecipientTypeDetails, 'UserMailbox');
@@ -119,5 +117,46 @@ describe('mailbox settings: hide from / show in address lists, request to done, 
     assert.equal(row.ForwardingAddress ?? null, null);
     assert.equal(row.ForwardingSmtpAddress ?? null, null);
     assert.equal(row.DeliverToMailboxAndForward, false);
+  });
+});
+
+describe('hide from address lists where AD has Exchange\'s schema (AD_EXCHANGE_SCHEMA=true): written in AD, read back from Exchange Online after sync', function () {
+  this.timeout(60_000);
+  let m: TestMailroom;
+  let suite: ConformanceSuite | undefined;
+  const AMY = person('samy');
+  let amyDn = '';
+
+  before(async function () {
+    const sandbox = await getSharedSandbox();
+    m = await TestMailroom.start({ sandbox, name: 'settings-runs-schema', logVariable: 'SETTINGS_RUNS_LOG', settings: { AD_EXCHANGE_SCHEMA: 'true' } });
+    suite = await ConformanceSuite.open(sandbox, 'settings-runs-schema', { delegated: true });
+    amyDn = await suite.addPerson(AMY);
+    await suite.sync();
+    await suite.licence(AMY.upn);
+  });
+
+  after(async function () {
+    await m?.close();
+    await suite?.close();
+  });
+
+  const mailbox = async (): Promise<MailboxRow> => (await m.cloud.exo.invoke<MailboxRow>('Get-Mailbox', { Identity: AMY.mail })).value[0]!;
+
+  it('the plan writes msExchHideFromAddressLists in AD and waits for sync; the mailbox stays managed from AD; show puts it back', async function () {
+    const { reference } = await m.requestAndApprove(`hide from address lists ${AMY.mail}`, KINDS['address-list-visibility'].title);
+    const plan = (await storedRequest(m.app.store, reference))!.record.plan as { notes: string[]; steps: { action: string }[] };
+    assert.equal(plan.steps[0]?.action, 'ad.setAttributes', 'written in AD');
+    assert.ok(plan.notes.some((n) => /Mailroom writes it in AD and waits for sync/.test(n)), 'the plan says why AD');
+    await m.untilDone(reference, 45_000);
+    assert.equal((await m.directory.get(amyDn))?.hiddenFromAddressLists, true, 'msExchHideFromAddressLists is TRUE in AD');
+    const row = await mailbox();
+    assert.equal(row.HiddenFromAddressListsEnabled, true, 'Exchange Online shows it after sync');
+    assert.equal(row.IsExchangeCloudManaged ?? false, false, 'no cloud-managed switch');
+
+    const shown = await m.requestAndApprove(`show in address lists ${AMY.mail}`, KINDS['address-list-visibility'].title);
+    await m.untilDone(shown.reference, 45_000);
+    assert.equal((await m.directory.get(amyDn))?.hiddenFromAddressLists, false);
+    assert.equal((await mailbox()).HiddenFromAddressListsEnabled, false);
   });
 });
