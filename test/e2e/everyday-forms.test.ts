@@ -24,7 +24,7 @@ import { sandboxOverrides } from '../../src/sandbox/overrides';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
 import type { RequestRecord } from '../../src/store';
 import { openTwoPlaygrounds, type PlaygroundPage, type TwoPeople } from '../harness/browser';
-import { ConformanceSuite, UAC_DISABLED } from '../harness/conformance';
+import { ConformanceSuite, UAC_DISABLED, suitePeople } from '../harness/conformance';
 import { QUICK_RUNNER } from '../harness/mailroom';
 import { reEscape, storedRequest } from '../harness/requests';
 import { choose, newCard, text, toggle } from '../harness/card-forms';
@@ -33,12 +33,7 @@ import { getSharedSandbox } from '../harness/sandbox';
 const suffix = Date.now().toString(36).slice(-5);
 const D = SANDBOX_MAIL_DOMAIN;
 
-interface Person {
-  readonly name: string;
-  readonly upn: string;
-  readonly mail: string;
-}
-const person = (key: string): Person => ({ name: `${key}${suffix}`, upn: `${key}${suffix}@${D}`, mail: `${key}.${suffix}@${D}` });
+const person = suitePeople(suffix);
 /** The mailbox the permission, forwarding, hide and automatic reply forms change. */
 const TESS = person('ftess');
 /** The user given full access, added to the group, and the one mail is forwarded to. */
@@ -91,7 +86,7 @@ describe('the everyday kinds filed by form in two Agents Playgrounds, approved, 
     sandbox = await getSharedSandbox();
     suite = await ConformanceSuite.open(sandbox, 'everyday-forms', { delegated: true });
     for (const p of [TESS, UMA, OLGA, ROOM]) {
-      dn[p.name] = await suite.addUser(p.name, { displayName: `${p.name} Person`, mail: p.mail, mailNickname: p.name, proxyAddresses: [`SMTP:${p.mail}`] });
+      dn[p.name] = await suite.addPerson(p);
     }
     groupDn = await suite.addGroup(GROUP.name, { scope: 'universal', security: false, mail: GROUP.mail });
     await suite.sync();

@@ -178,6 +178,18 @@ export async function exoError(p: Promise<unknown>): Promise<ExoCommandError> {
 }
 
 /** One suite's view of a sandbox: its OU, an LDAP connection, Graph (HTTP) and Mailroom's EXO client. */
+/** A person a suite makes in AD: CN and sAMAccountName `name`, sign-in `upn`, a different address `mail`. */
+export interface SuitePerson {
+  readonly name: string;
+  readonly upn: string;
+  readonly mail: string;
+}
+
+/** People of one run: `key` + `suffix` as the name, `<name>@contoso.example` to sign in, `<key>.<suffix>@contoso.example` as mail. */
+export function suitePeople(suffix: string): (key: string) => SuitePerson {
+  return (key) => ({ name: `${key}${suffix}`, upn: `${key}${suffix}@${MAIL_DOMAIN}`, mail: `${key}.${suffix}@${MAIL_DOMAIN}` });
+}
+
 /** The kinds of cloud-only objects a suite makes, and the cmdlet that removes each. */
 export type CloudObjectKind = 'mailbox' | 'mail-user' | 'contact' | 'group';
 const REMOVE_CMDLET: Record<CloudObjectKind, string> = { mailbox: 'Remove-Mailbox', 'mail-user': 'Remove-MailUser', contact: 'Remove-MailContact', group: 'Remove-DistributionGroup' };
@@ -378,6 +390,11 @@ export class ConformanceSuite {
     const res = await this.assignExchangeLicence(u.id);
     assert.equal(res.status, 200, res.text);
     return res.json;
+  }
+
+  /** Adds `p` in AD with its mail as the primary address (displayName "<name> Person"); returns the DN. Not synced yet. */
+  addPerson(p: SuitePerson): Promise<string> {
+    return this.addUser(p.name, { displayName: `${p.name} Person`, mail: p.mail, mailNickname: p.name, proxyAddresses: [`SMTP:${p.mail}`] });
   }
 
   /** A licensed, synced user's mailbox: an AD user with mail = its UPN, synced, then licensed (delay 0). */

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { Attribute, Change } from 'ldapts';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
-import { ConformanceSuite } from '../harness/conformance';
+import { ConformanceSuite, suitePeople } from '../harness/conformance';
 import { TestMailroom } from '../harness/mailroom';
 import { getSharedSandbox } from '../harness/sandbox';
 
@@ -16,7 +16,7 @@ const suffix = Date.now().toString(36).slice(-5);
 const D = SANDBOX_MAIL_DOMAIN;
 /** A cloud-only distribution group Leo (and Dora) are in. */
 const CLUB = `club.${suffix}@${D}`;
-const person = (key: string): { name: string; upn: string; mail: string } => ({ name: `${key}${suffix}`, upn: `${key}${suffix}@${D}`, mail: `${key}.${suffix}@${D}` });
+const person = suitePeople(suffix);
 /** Leaves (offboarded now, then rolled back), with a manager, in two mail-enabled AD groups and a cloud-only group. */
 const LEO = person('leo');
 /** Leo's manager. */
@@ -49,7 +49,7 @@ describe('offboarding, booking and automatic replies: request to done, read back
     m = await TestMailroom.start({ sandbox, name: 'offboarding-runs', logVariable: 'OFFBOARDING_RUNS_LOG' });
     suite = await ConformanceSuite.open(sandbox, 'offboarding-runs', { delegated: true });
     for (const p of [LEO, MGR, DEST, SAM, CAL, ROOM, AMY]) {
-      dn[p.name] = await suite.addUser(p.name, { displayName: `${p.name} Person`, mail: p.mail, mailNickname: p.name, proxyAddresses: [`SMTP:${p.mail}`] });
+      dn[p.name] = await suite.addPerson(p);
     }
     await suite.modify(dn[LEO.name]!, new Change({ operation: 'replace', modification: new Attribute({ type: 'manager', values: [dn[MGR.name]!] }) }));
     teamDn = await suite.addGroup(`team${suffix}`, { scope: 'universal', security: false, mail: `team.${suffix}@${D}`, members: [dn[LEO.name]!, dn[DEST.name]!] });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { DirectoryClient } from '../../src/directory';
 import { KINDS, type KindId } from '../../src/requests';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
-import { ConformanceSuite, type ExoRecipientRow } from '../harness/conformance';
+import { ConformanceSuite, type ExoRecipientRow, suitePeople } from '../harness/conformance';
 import { TestMailroom } from '../harness/mailroom';
 import { storedRequest } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
@@ -17,12 +17,7 @@ import { getSharedSandbox } from '../harness/sandbox';
 const suffix = Date.now().toString(36).slice(-5);
 const D = SANDBOX_MAIL_DOMAIN;
 
-interface Person {
-  readonly name: string;
-  readonly upn: string;
-  readonly mail: string;
-}
-const person = (key: string): Person => ({ name: `${key}${suffix}`, upn: `${key}${suffix}@${D}`, mail: `${key}.${suffix}@${D}` });
+const person = suitePeople(suffix);
 /** The mailbox people get permissions on. */
 const BOX = person('pbox');
 /** The mailbox send on behalf is given on (it becomes cloud-managed on the way). */
@@ -54,7 +49,7 @@ describe('mailbox permissions and group members: request, approve, done, and the
     directory = m.directory;
     suite = await ConformanceSuite.open(sandbox, 'permission-runs', { delegated: true });
     const people = [BOX, SOB, ADA, BEN];
-    for (const p of people) await suite.addUser(p.name, { displayName: `${p.name} Person`, mail: p.mail, mailNickname: p.name, proxyAddresses: [`SMTP:${p.mail}`] });
+    for (const p of people) await suite.addPerson(p);
     groupDn = await suite.addGroup(GROUP, { scope: 'universal', security: false, mail: `${GROUP}@${D}` });
     await suite.sync();
     for (const p of people) await suite.licence(p.upn);
