@@ -117,9 +117,9 @@ describe('Teams app package (appPackage/, npm run package)', function () {
     assert.equal(built.variables.BOT_ID, sandboxEnv.APP_PACKAGE_BOT_ID);
   });
 
-  it('offers the bot in personal, team and groupChat scopes without file support', function () {
+  it('offers the bot in personal, team and groupChat scopes, with files (a CSV attached to a bulk request in the personal chat)', function () {
     assert.deepEqual([...bot.scopes].sort(), ['groupChat', 'personal', 'team']);
-    assert.equal(bot.supportsFiles, false);
+    assert.equal(bot.supportsFiles, true);
   });
 
   it('lists the ten commands in one command list per scope, with short descriptions', function () {

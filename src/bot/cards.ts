@@ -5,7 +5,7 @@ import { Attachment, CardFactory } from 'botbuilder';
 import { Markdown, markdownValue, togglesCodeSpan } from './markdown';
 
 /** Card templates live in `cards/<name>.json`; data is bound with adaptivecards-templating. */
-export type CardName = 'welcome' | 'help' | 'notice' | 'request-form' | 'kind-picker' | 'request-approval' | 'request-status' | 'request-rollback' | 'request-list' | 'audit-trail' | 'recipient' | 'recipient-list';
+export type CardName = 'welcome' | 'help' | 'notice' | 'request-form' | 'kind-picker' | 'bulk-form' | 'request-approval' | 'request-status' | 'request-rollback' | 'request-list' | 'audit-trail' | 'recipient' | 'recipient-list' | 'batch-preview' | 'batch-plan' | 'batch-approval' | 'batch-progress';
 
 export interface NoticeData {
   title: string;

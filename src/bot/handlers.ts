@@ -6,6 +6,10 @@
 import type { DoctorReport } from '../doctor';
 import type { UseCases } from '../workflow/use-cases';
 import { approveAction } from './card-actions/approve';
+import { batchDecisionAction } from './card-actions/batch-decision';
+import { batchFileAction } from './card-actions/batch-file';
+import { batchPlanAction } from './card-actions/batch-plan';
+import { bulkCheckAction } from './card-actions/bulk-check';
 import { cancelAction } from './card-actions/cancel';
 import { formAction } from './card-actions/form';
 import { helpAction } from './card-actions/help';
@@ -18,8 +22,9 @@ import { submitAction } from './card-actions/submit';
 import { approvalsChannelCommand, approvalsHereCommand } from './commands/approvals-here';
 import { approveCommand } from './commands/approve';
 import { auditCommand } from './commands/audit';
-import { batchDecisionCommand, batchStatusCommand, exportBatchCommand, fileBatchCommand } from './commands/batches';
+import { batchDecisionCommand, batchPlanCommand, batchStatusCommand, exportBatchCommand, fileBatchCommand } from './commands/batches';
 import { bulkCommand, bulkTemplateCommand } from './commands/bulk';
+import { bulkFormCommand } from './commands/bulk-form';
 import { cancelCommand } from './commands/cancel';
 import { checkAuditCommand } from './commands/check-audit';
 import { delegateCommand } from './commands/delegate';
@@ -60,11 +65,13 @@ export function registerHandlers(bot: MailroomBot, deps: RegistrationDeps): void
     newCommand(d),
     newRequestCommand(d),
     bulkTemplateCommand(d),
+    bulkFormCommand(d),
     bulkCommand(d),
     fileBatchCommand(d),
     batchDecisionCommand(d, 'approve'),
     batchDecisionCommand(d, 'reject'),
     batchStatusCommand(d),
+    batchPlanCommand(d),
     exportBatchCommand(d),
     statusCommand(d),
     showCommand(d),
@@ -98,6 +105,11 @@ export function registerHandlers(bot: MailroomBot, deps: RegistrationDeps): void
     rollbackAction(d), // request.rollback
     keepAction(d), // request.keep
     cancelAction(d), // request.cancel
+    batchFileAction(d), // batch.file
+    batchPlanAction(d), // batch.plan
+    batchDecisionAction(d, 'approve'), // batch.approve
+    batchDecisionAction(d, 'reject'), // batch.reject
+    bulkCheckAction(d), // bulk.check
   ];
   for (const a of cardActions) bot.cardAction(a);
 }

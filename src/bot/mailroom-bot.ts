@@ -13,6 +13,7 @@ import { allowedFor, CommandInfo, suggest } from './commands/catalogue';
 import type { Role, RoleResolver } from './roles';
 import { Actor, checkActor, conversationKind, TurnInfo } from './turn';
 import { md } from './markdown';
+import { unexpectedFileNotice } from './csv-attachment';
 
 /** A chat command: matched on the text with the bot's mention removed, case-insensitively. */
 export interface CommandHandler extends CommandInfo {
@@ -178,6 +179,9 @@ export class MailroomBot extends TeamsActivityHandler {
       return;
     }
     const text = normaliseText(TurnContext.removeRecipientMention(ctx.activity) ?? ctx.activity.text ?? '');
+    // A file attached to anything but `bulk <kind>`: say how files are used (nothing is downloaded).
+    const fileNotice = unexpectedFileNotice(ctx.activity, text);
+    if (fileNotice) return void (await ctx.sendActivity({ attachments: [this.deps.cards.notice(fileNotice)] }));
     if (!text) {
       if (ctx.activity.value) {
         await ctx.sendActivity({

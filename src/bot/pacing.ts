@@ -106,3 +106,58 @@ export class TeamsPacer {
     return mine;
   }
 }
+
+/**
+ * "Latest update wins" for cards updated in place (a batch's progress card): per card, at most one update in flight
+ * and one waiting. An update given while another waits replaces it (the superseded one is dropped: it would show
+ * a state that is already old). `submit` never waits: whoever reports a change (the notification outbox, the
+ * runner behind it) goes on at once; the updates go out at the pace the pacer allows.
+ */
+export class LatestWins {
+  private readonly cards = new Map<string, { pending: (() => Promise<void>) | undefined; running: Promise<void> }>();
+  private dropped = 0;
+
+  /** `onError`: an update that failed (it is not tried again; a later update carries the newer state). */
+  constructor(private readonly onError: (key: string, err: unknown) => void = () => undefined) {}
+
+  /** Queues `update` for the card `key`, replacing the one that waits there (if any). Never waits. */
+  submit(key: string, update: () => Promise<void>): void {
+    const card = this.cards.get(key);
+    if (card) {
+      if (card.pending) this.dropped++;
+      card.pending = update;
+      return;
+    }
+    const entry = { pending: undefined as (() => Promise<void>) | undefined, running: Promise.resolve() };
+    this.cards.set(key, entry);
+    entry.running = this.drain(key, entry, update);
+  }
+
+  private async drain(key: string, entry: { pending: (() => Promise<void>) | undefined }, first: () => Promise<void>): Promise<void> {
+    let next: (() => Promise<void>) | undefined = first;
+    while (next) {
+      try {
+        await next();
+      } catch (err) {
+        this.onError(key, err);
+      }
+      next = entry.pending;
+      entry.pending = undefined;
+    }
+    this.cards.delete(key);
+  }
+
+  /** How many updates were dropped because a newer one replaced them (since this was made). */
+  get droppedCount(): number {
+    return this.dropped;
+  }
+
+  /** Resolves when no update is in flight or waiting (for `key`, or for every card). */
+  async idle(key?: string): Promise<void> {
+    for (;;) {
+      const running = key === undefined ? [...this.cards.values()].map((c) => c.running) : [this.cards.get(key)?.running].filter((p): p is Promise<void> => p !== undefined);
+      if (!running.length) return;
+      await Promise.all(running);
+    }
+  }
+}

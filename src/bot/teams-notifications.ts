@@ -1,10 +1,12 @@
 import type { Logger } from '../log';
 import type { RequestRecord } from '../store';
-import type { CardReferences, RequestNotifications } from '../workflow/ports';
+import type { BatchAddress, BatchApprovalView, BatchCardContent, BatchPlace, BatchProgressView, CardReferences, RequestNotifications } from '../workflow/ports';
 import type { RequestView } from '../workflow/request-view';
 import type { SweepReport } from '../workflow/sweep';
+import { batchApprovalCard, batchPreviewCard, batchProgressCard } from './batch-cards';
 import type { CardRenderer } from './cards';
 import { ConversationNotFoundError, Notifier } from './notifier';
+import { LatestWins } from './pacing';
 import { approvalCard, statusCard, sweepCard } from './request-cards';
 import type { TeamsReach } from './teams-reach';
 
@@ -13,6 +15,9 @@ import type { TeamsReach } from './teams-reach';
  * updates of every copy of a request's cards, messages to the requester, reminders and the sweep's report.
  */
 export class TeamsNotifications implements RequestNotifications {
+  /** Progress card updates: per card the latest state wins (a superseded update is dropped, never sent). */
+  private readonly progress = new LatestWins((card, err) => this.log.warn('a batch progress card could not be updated', { card, err }));
+
   constructor(
     private readonly notifier: Notifier,
     private readonly cards: CardRenderer,
@@ -76,14 +81,24 @@ export class TeamsNotifications implements RequestNotifications {
     if (reached === 0) await this.nobodyReached(record, missed.length ? [...new Set(missed)] : ['no approver was found for it']);
   }
 
-  /** One approval message for a batch, to each of its approvers (reaching those who never opened Mailroom). */
-  async batchApprovalNeeded(batch: { readonly reference: string; readonly tenantId: string; readonly requesterAadObjectId: string }, text: string, approverUserIds: readonly string[]): Promise<void> {
+  /**
+   * One approval card for a batch, to each of its approvers (reaching those who never opened Mailroom); answers
+   * where each copy went, so that a decision updates them all. Nobody reached: its requester and the admins hear why.
+   */
+  async batchApprovalNeeded(batch: BatchAddress, view: BatchApprovalView, approverUserIds: readonly string[]): Promise<readonly BatchPlace[]> {
+    const card = batchApprovalCard(this.cards, view);
+    const places: BatchPlace[] = [];
     let reached = 0;
     const missed: string[] = [];
     for (const id of approverUserIds) {
-      const sent = await this.sendReaching(id, batch.tenantId, { text });
-      if (sent.ok) reached++;
-      else missed.push(sent.why);
+      const sent = await this.sendReaching(id, batch.tenantId, { card });
+      if (!sent.ok) {
+        missed.push(sent.why);
+        this.log.warn('approver cannot be reached', { batch: batch.reference, approver: id, why: sent.why });
+        continue;
+      }
+      reached++;
+      if (sent.activityId) places.push({ aadObjectId: id, conversationId: sent.conversationId, activityId: sent.activityId });
     }
     if (!reached) {
       const why = missed.length ? [...new Set(missed)].join('; ') : 'no approver was found for it';
@@ -91,10 +106,47 @@ export class TeamsNotifications implements RequestNotifications {
         await this.notifier.sendToUser(id, batch.tenantId, { text: `Nobody could be told that ${batch.reference} waits for approval: ${why}.` }).catch((err: unknown) => this.log.warn('could not tell that nobody was reached', { batch: batch.reference, err: err instanceof Error ? err.message : String(err) }));
       }
     }
+    return places;
+  }
+
+  /** Every copy of a batch's preview or approval card, updated in place (a copy that cannot be is logged and left). */
+  async batchCardsChanged(places: readonly BatchPlace[], content: BatchCardContent): Promise<void> {
+    const card = content.type === 'preview' ? batchPreviewCard(this.cards, content.view) : batchApprovalCard(this.cards, content.view);
+    for (const p of places) {
+      try {
+        await this.notifier.update(p.conversationId, p.activityId, { card });
+      } catch (err) {
+        this.log.warn('a batch card could not be updated', { batch: content.view.reference, conversation: p.conversationId, err });
+      }
+    }
+  }
+
+  /**
+   * The requester's progress card of a batch: posted once (answers where), then updated in place with the latest
+   * state only. An update is handed to the coalescer and not waited for: of the updates that pile up while one is in
+   * flight, only the newest goes out.
+   */
+  async batchProgress(batch: BatchAddress, view: BatchProgressView, place: BatchPlace | undefined): Promise<BatchPlace | undefined> {
+    const card = batchProgressCard(this.cards, view);
+    if (!place) {
+      const sent = await this.sendReaching(batch.requesterAadObjectId, batch.tenantId, { card });
+      if (!sent.ok) {
+        this.log.warn('batch progress card not delivered', { batch: batch.reference, why: sent.why });
+        return undefined;
+      }
+      return sent.activityId ? { aadObjectId: batch.requesterAadObjectId, conversationId: sent.conversationId, activityId: sent.activityId } : undefined;
+    }
+    this.progress.submit(`${place.conversationId} ${place.activityId}`, () => this.notifier.update(place.conversationId, place.activityId, { card }));
+    return undefined;
+  }
+
+  /** Resolves when no progress card update is in flight or waiting (shutdown, tests). */
+  progressSettled(): Promise<void> {
+    return this.progress.idle();
   }
 
   /** A message about a batch to its requester (its decision, its report). */
-  async batchMessage(batch: { readonly reference: string; readonly tenantId: string; readonly requesterAadObjectId: string }, text: string): Promise<void> {
+  async batchMessage(batch: BatchAddress, text: string): Promise<void> {
     const sent = await this.sendReaching(batch.requesterAadObjectId, batch.tenantId, { text });
     if (!sent.ok) this.log.warn('batch message not delivered', { batch: batch.reference, why: sent.why });
   }

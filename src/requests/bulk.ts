@@ -301,11 +301,20 @@ export function parseCsv(kind: KindId, csvText: string): BulkParse {
   return parseRows(kind, csvText, 1, {});
 }
 
+/** How the lines of a bulk text are numbered. */
+export interface BulkTextOptions {
+  /**
+   * The CSV came from an attached file or the bulk form's field, below a `bulk <kind>` line of its own: its lines are
+   * numbered from its header (line 1), as the person's spreadsheet or the field shows them.
+   */
+  readonly numberFromHeader?: boolean;
+}
+
 /**
  * A message: `bulk <kind phrase>` on the first line, the CSV (header first) on the next ones. Lines are numbered
- * as in the message (the `bulk` line is line 1, so the header is usually line 2).
+ * as in the message (the `bulk` line is line 1, so the header is usually line 2), or from the header (options).
  */
-export function parseBulkText(text: string): BulkParse {
+export function parseBulkText(text: string, options: BulkTextOptions = {}): BulkParse {
   const s = text.replace(/^\ufeff/u, '');
   const m = /^[ \t]*(?:\r\n?|\n)/u;
   let rest = s;
@@ -330,7 +339,7 @@ export function parseBulkText(text: string): BulkParse {
     const guess = closest(phrase.toLowerCase(), KIND_IDS.flatMap((k) => [k, ...KINDS[k].command.phrases]));
     return fail([{ line, message: `Line ${line}: ${show(phrase)} is not a request kind.${guess ? ` Did you mean "${guess}"?` : ''} Kinds: ${kindPhrases()}. ${NOTHING_FILED}` }]);
   }
-  return parseRows(found.kind, after, line + 1, found.implied);
+  return parseRows(found.kind, after, options.numberFromHeader ? 1 : line + 1, found.implied);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,10 +6,25 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import { decodeJson } from './dialect';
-import { BATCH_STATUSES, type BatchStatus, type BatchesTable, type Database } from './schema';
+import { BATCH_CARD_AUDIENCES, BATCH_STATUSES, type BatchCardAudience, type BatchCardsTable, type BatchStatus, type BatchesTable, type Database } from './schema';
 import { MAX_ID, checkTime, isId, jsonText, refuseIfAny } from './validation';
 
-export { BATCH_STATUSES, type BatchStatus } from './schema';
+export { BATCH_CARD_AUDIENCES, BATCH_STATUSES, type BatchCardAudience, type BatchStatus } from './schema';
+
+/** One posted card of a batch (migration 0010): where it is, so it can be updated in place. */
+export interface BatchCardRecord {
+  readonly id: number;
+  readonly batchId: number;
+  readonly audience: BatchCardAudience;
+  /** Lower-cased; null for a channel. */
+  readonly aadObjectId: string | null;
+  readonly conversationId: string;
+  readonly activityId: string;
+  /** ISO 8601 UTC. */
+  readonly createdAt: string;
+}
+
+export type BatchCardInput = Omit<BatchCardRecord, 'id' | 'createdAt'>;
 
 /** A batch as stored. `rows` comes back exactly as it was given (key order kept). */
 export interface BatchRecord {
@@ -58,8 +73,17 @@ export interface BatchRepository {
   create(input: BatchInput, now: Date): Promise<BatchRecord>;
   /** By id, or by reference `B-12` / `b12` / `12`; undefined when there is no such batch. */
   get(idOrReference: number | string): Promise<BatchRecord | undefined>;
+  /** Like get, without reading the rows (`rows` is undefined): for the checks made on every change of a row. */
+  head(idOrReference: number | string): Promise<Omit<BatchRecord, 'rows'> | undefined>;
   /** Moves the batch if it is still at `version` (one statement, version + 1): ok with the new record, or the current one. */
   transition(id: number, version: number, patch: BatchPatch, now: Date): Promise<BatchTransitionResult>;
+  /**
+   * Remembers a posted card of the batch. Idempotent: the same (batch, conversation, activity) again returns the stored
+   * record. Bad input throws `invalid-record` (nothing written).
+   */
+  addCard(card: BatchCardInput, now: Date): Promise<BatchCardRecord>;
+  /** The batch's posted cards, optionally of one audience, in the order they were added. */
+  cards(batchId: number, audience?: BatchCardAudience): Promise<BatchCardRecord[]>;
 }
 
 const MAX_TEXT = 500;
@@ -86,6 +110,21 @@ export function parseBatchId(ref: string | number): number | undefined {
 }
 
 type Row = Selectable<BatchesTable>;
+type CardRow = Selectable<BatchCardsTable>;
+
+function toCardRecord(row: CardRow): BatchCardRecord {
+  return {
+    id: Number(row.id),
+    batchId: Number(row.batch_id),
+    audience: row.audience,
+    aadObjectId: row.aad_object_id,
+    conversationId: row.conversation_id,
+    activityId: row.activity_id,
+    createdAt: row.created_at,
+  };
+}
+
+const MAX_PLACE = 1_000;
 
 function toRecord(row: Row): BatchRecord {
   const id = Number(row.id);
@@ -166,6 +205,19 @@ export function createBatchRepository(db: Kysely<Database>): BatchRepository {
       return id === undefined ? undefined : getById(id);
     },
 
+    async head(idOrReference) {
+      const id = parseBatchId(idOrReference);
+      if (id === undefined) return undefined;
+      const row = await db
+        .selectFrom('batches')
+        .select(['id', 'kind', 'requester_aad_object_id', 'requester_name', 'tenant_id', 'status', 'version', 'summary', 'created_at', 'updated_at', 'filed_at', 'finished_at'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const { rows: _rows, ...rest } = toRecord({ ...row, rows_json: 'null' });
+      return rest;
+    },
+
     async transition(id, version, patch, now) {
       const what = `The change to batch ${isId(id) ? batchReference(id) : JSON.stringify(id)} was not made, nothing was changed`;
       const problems = only([
@@ -200,6 +252,50 @@ export function createBatchRepository(db: Kysely<Database>): BatchRepository {
         .executeTakeFirst();
       if (row !== undefined) return { ok: true, record: toRecord(row) };
       return { ok: false, current: await getById(id) };
+    },
+
+    async addCard(card, now) {
+      const what = 'The card of the batch was not stored, nothing was changed';
+      const c = (typeof card === 'object' && (card as unknown) !== null ? card : {}) as Partial<BatchCardInput>;
+      const problems = only([
+        isId(c.batchId) ? undefined : `batchId must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(c.batchId)})`,
+        (BATCH_CARD_AUDIENCES as readonly unknown[]).includes(c.audience) ? undefined : `audience must be one of ${BATCH_CARD_AUDIENCES.join(', ')} (got ${JSON.stringify(c.audience)})`,
+        c.aadObjectId === null || (typeof c.aadObjectId === 'string' && c.aadObjectId !== '' && c.aadObjectId.length <= MAX_TEXT) ? undefined : 'aadObjectId must be a non-empty string or null',
+        ...(['conversationId', 'activityId'] as const).map((k) => (typeof c[k] === 'string' && c[k] !== '' && c[k].length <= MAX_PLACE ? undefined : `${k} must be a non-empty string of at most ${MAX_PLACE} characters`)),
+      ]);
+      refuseIfAny(what, problems);
+      const input = card;
+      const at = checkTime(now, 'now', what);
+      const inserted = await db
+        .insertInto('batch_cards')
+        .values({
+          batch_id: input.batchId,
+          audience: input.audience,
+          aad_object_id: input.aadObjectId === null ? null : input.aadObjectId.toLowerCase(),
+          conversation_id: input.conversationId,
+          activity_id: input.activityId,
+          created_at: at,
+        })
+        .onConflict((oc) => oc.columns(['batch_id', 'conversation_id', 'activity_id']).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      const row =
+        inserted ??
+        (await db
+          .selectFrom('batch_cards')
+          .selectAll()
+          .where('batch_id', '=', input.batchId)
+          .where('conversation_id', '=', input.conversationId)
+          .where('activity_id', '=', input.activityId)
+          .executeTakeFirstOrThrow());
+      return toCardRecord(row);
+    },
+
+    async cards(batchId, audience) {
+      if (!isId(batchId)) refuseIfAny('The cards of the batch were not listed', [`batchId must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(batchId)})`]);
+      let q = db.selectFrom('batch_cards').selectAll().where('batch_id', '=', batchId);
+      if (audience !== undefined) q = q.where('audience', '=', audience);
+      return (await q.orderBy('id').execute()).map(toCardRecord);
     },
   };
 }

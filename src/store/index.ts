@@ -34,6 +34,7 @@ export {
   type RequestInput,
   type RequestListOptions,
   type RequestPatch,
+  type BatchCounts,
   type RequestRecord,
   type RequestRepository,
   type RequestStatus,
@@ -75,9 +76,13 @@ export type { ApproverRepository, ExtraApprover, ExtraApproverWhy } from './appr
 export { EXTRA_APPROVER_WHYS } from './schema';
 export type { Delegation, DelegationRepository } from './delegation-repository';
 export {
+  BATCH_CARD_AUDIENCES,
   BATCH_STATUSES,
   batchReference,
   parseBatchId,
+  type BatchCardAudience,
+  type BatchCardInput,
+  type BatchCardRecord,
   type BatchInput,
   type BatchPatch,
   type BatchRecord,

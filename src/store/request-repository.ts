@@ -108,6 +108,13 @@ export interface RequestListOptions {
   limit: number;
 }
 
+/** What {@link RequestRepository.countByBatch} answers. */
+export interface BatchCounts {
+  readonly total: number;
+  readonly byStatus: Partial<Record<RequestStatus, number>>;
+  readonly failed: readonly { readonly reference: string; readonly error: string | null }[];
+}
+
 export interface RequestRepository {
   /** Store a new request; its id and `R-<id>` reference are allocated atomically. */
   create(input: RequestInput): Promise<RequestRecord>;
@@ -119,6 +126,11 @@ export interface RequestRepository {
   listByStatus(statuses: readonly RequestStatus[], opts: { limit: number }): Promise<RequestRecord[]>;
   /** The requests filed in batch `batchId`, in id order ([] for an unknown batch). */
   listByBatch(batchId: number): Promise<RequestRecord[]>;
+  /**
+   * How many requests of batch `batchId` stand in each status (one grouped count, no rows read), with the first
+   * `failedListed` failed ones (id order) and their errors. Statuses no request is in are left out.
+   */
+  countByBatch(batchId: number, failedListed?: number): Promise<BatchCounts>;
   /**
    * Change a request if, and only if, it is still at `expectedVersion`: one atomic statement
    * (`UPDATE … WHERE id = ? AND version = ? RETURNING`). Of several concurrent transitions from the same
@@ -459,6 +471,31 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
       if (!isId(batchId)) invalid('The requests of a batch were not listed', [`batchId must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(batchId)})`]);
       const rows = await db.selectFrom('requests').selectAll().where('batch_id', '=', batchId).orderBy('id').execute();
       return rows.map(toRecord);
+    },
+
+    async countByBatch(batchId, failedListed = 10) {
+      const problems: string[] = [];
+      if (!isId(batchId)) problems.push(`batchId must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(batchId)})`);
+      if (!Number.isSafeInteger(failedListed) || failedListed < 0 || failedListed > 1000) problems.push(`failedListed must be an integer from 0 to 1000 (got ${JSON.stringify(failedListed)})`);
+      if (problems.length) invalid('The requests of a batch were not counted', problems);
+      const groups = await db
+        .selectFrom('requests')
+        .select((eb) => ['status', eb.fn.countAll<number | string | bigint>().as('n')])
+        .where('batch_id', '=', batchId)
+        .groupBy('status')
+        .execute();
+      const byStatus: Partial<Record<RequestStatus, number>> = {};
+      let total = 0;
+      for (const g of groups) {
+        const n = Number(g.n);
+        byStatus[g.status] = n;
+        total += n;
+      }
+      const failed =
+        failedListed > 0 && byStatus.failed
+          ? await db.selectFrom('requests').select(['reference', 'error']).where('batch_id', '=', batchId).where('status', '=', 'failed').orderBy('id').limit(failedListed).execute()
+          : [];
+      return { total, byStatus, failed: failed.map((f) => ({ reference: f.reference, error: f.error })) };
     },
 
     async transition(id, expectedVersion, patch, notice) {

@@ -298,6 +298,21 @@ export interface BatchesTable {
   finished_at: string | null;
 }
 
+export const BATCH_CARD_AUDIENCES = ['preview', 'approver', 'progress'] as const;
+export type BatchCardAudience = (typeof BATCH_CARD_AUDIENCES)[number];
+
+/** Where each card of a batch was posted (migration 0010), so it can be updated in place. */
+export interface BatchCardsTable {
+  id: Generated<number>;
+  batch_id: number;
+  audience: BatchCardAudience;
+  /** Lower-cased; null for a channel. */
+  aad_object_id: string | null;
+  conversation_id: string;
+  activity_id: string;
+  created_at: string;
+}
+
 export interface Database {
   conversation_refs: ConversationRefsTable;
   requests: RequestsTable;
@@ -314,4 +329,5 @@ export interface Database {
   approval_delegations: ApprovalDelegationsTable;
   settings: SettingsTable;
   batches: BatchesTable;
+  batch_cards: BatchCardsTable;
 }

@@ -1,17 +1,21 @@
 /**
- * Bulk requests: a pasted CSV becomes a batch (B-n). Its preview is kept; `file B-n` files each valid row as an
- * ordinary request of the batch (checked again, as names may have been taken since); its approvers get one card for
- * the batch, and `approve B-n` / `reject B-n <reason>` decide every row at once; each row then runs, can be retried,
- * cancelled and rolled back as any request, and is audited. The requester is told once, when every row has ended,
- * with a report; `status B-n` and `export batch B-n` show where each row stands.
+ * Bulk requests: a pasted CSV becomes a batch (B-n). Its preview is kept (and its card, to update it in place);
+ * `file B-n` or the card's File button files each valid row as an ordinary request of the batch (checked again, as
+ * names may have been taken since; only its requester files it); its approvers get one approval card for the batch,
+ * and Approve / Reject on any copy (or `approve B-n` / `reject B-n <reason>`) decide every row at once, each through
+ * the checks of a single decision, after which every copy says who decided. Each row then runs, can be retried,
+ * cancelled and rolled back as any request, and is audited. The requester's one progress card is updated in place as
+ * rows move on (latest state wins, never waited for), and they are told once, when every row has ended, with a
+ * report; `status B-n`, `plan B-n` and `export batch B-n` show where each row stands and what it runs.
  */
-import { KINDS, isKindId } from '../requests';
-import type { BatchRecord, RequestRecord, RequestStatus, Store } from '../store';
+import { plan as makePlan, PlanRefusedError } from '../plans';
+import { KINDS, LookupUnavailableError, isKindId, validateRequest, type BulkTextOptions, type RecipientLookup, type TenantProfile } from '../requests';
+import { REQUEST_STATUSES, type BatchCardAudience, type BatchCounts, type BatchRecord, type RequestRecord, type RequestStatus, type Store } from '../store';
 import type { ApprovalAccess } from './approval-access';
 import type { ApprovalService } from './approvals';
 import type { RequestIntake } from './intake';
 import type { Logger } from '../log';
-import type { BatchAddress } from './ports';
+import type { BatchAddress, BatchApprovalView, BatchCardContent, BatchPlace, BatchPreviewView, BatchProgressView } from './ports';
 import { actorEvent } from './use-case-deps';
 import type { BulkPreview, RequestActor } from './use-cases';
 
@@ -23,10 +27,46 @@ interface BatchRows {
 
 export type BatchAnswer = { readonly ok: true; readonly message: string; readonly facts?: readonly { title: string; value: string }[] } | { readonly ok: false; readonly message: string };
 
+/** The answer to `file B-n` (and File on the preview card): the preview as it stands after, when the actor may see it. */
+export type FileAnswer = { readonly ok: boolean; readonly message: string; readonly preview?: BatchPreviewView };
+
+/** The answer to a decision on a batch: its approval card as it stands after, when the actor may see it. */
+export type DecideAnswer = { readonly ok: boolean; readonly message: string; readonly approval?: BatchApprovalView };
+
+/** One row's plan: the steps it runs, or why it cannot be planned now. */
+export type RowPlan = { readonly line: number; readonly steps: readonly string[] } | { readonly line: number; readonly problem: string };
+
+/** `plan B-n` and Plan per row: one page of the valid rows' plans, cut to fit in one Teams message. */
+export interface BatchPlanView {
+  readonly reference: string;
+  readonly kindTitle: string;
+  readonly rows: readonly RowPlan[];
+  /** Valid rows in the batch. */
+  readonly total: number;
+  /** Index (0-based, among the valid rows) of the first row shown. */
+  readonly from: number;
+  /** Where the next page starts; undefined on the last page. */
+  readonly nextFrom: number | undefined;
+  /** Rows not shown on this page (before and after it). */
+  readonly leftOut: number;
+}
+
+export type PlanAnswer = { readonly ok: true; readonly plan: BatchPlanView } | { readonly ok: false; readonly message: string };
+
 /** How people hear about a batch (the Teams layer; see ports.ts). */
 export interface BatchNotifications {
-  batchApprovalNeeded(batch: BatchAddress, text: string, approverUserIds: readonly string[]): Promise<void>;
+  batchApprovalNeeded(batch: BatchAddress, view: BatchApprovalView, approverUserIds: readonly string[]): Promise<readonly BatchPlace[]>;
+  batchCardsChanged(places: readonly BatchPlace[], card: BatchCardContent): Promise<void>;
+  batchProgress(batch: BatchAddress, view: BatchProgressView, place: BatchPlace | undefined): Promise<BatchPlace | undefined>;
   batchMessage(batch: BatchAddress, text: string): Promise<void>;
+}
+
+/** What planning one row of a previewed batch needs (validation against the tenant, then the planner). */
+export interface RowPlanning {
+  readonly lookup: RecipientLookup;
+  readonly profile: () => Promise<TenantProfile>;
+  readonly now: () => Date;
+  readonly timeZone?: string;
 }
 
 export interface BatchServiceDeps {
@@ -35,9 +75,31 @@ export interface BatchServiceDeps {
   readonly approvals: Pick<ApprovalService, 'decide'>;
   readonly access: Pick<ApprovalAccess, 'approverUserIds' | 'maySee'>;
   readonly notifications: BatchNotifications;
+  /** Plans rows of a batch that is not filed yet (Plan per row); absent: only filed rows show their plans. */
+  readonly planning?: RowPlanning;
   readonly log: Logger;
   readonly now: () => Date;
 }
+
+/** At most this many rows, and this many characters of steps, on one page of plans (Teams: ~28 KB a card, 16,000 characters a message). */
+export const PLAN_PAGE_ROWS = 40;
+export const PLAN_PAGE_CHARS = 9_000;
+/** Failed rows listed on the progress card and in the report. */
+const FAILED_LISTED = 10;
+
+/** The steps of a stored plan (`plan_json`) as their sentences. */
+function stepsOf(plan: unknown): string[] {
+  const steps = (plan as { steps?: unknown } | null)?.steps;
+  return Array.isArray(steps) ? steps.map((st) => (st as { summary?: unknown }).summary).filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** Counts in the order of the request statuses. */
+function countList(counts: BatchCounts): { status: string; n: number }[] {
+  return REQUEST_STATUSES.flatMap((status) => (counts.byStatus[status] ? [{ status, n: counts.byStatus[status] }] : []));
+}
+
+const endedCount = (counts: BatchCounts): number => ENDED.reduce((n, s) => n + (counts.byStatus[s] ?? 0), 0);
+const kindTitleOf = (kind: string): string => (isKindId(kind) ? KINDS[kind].title : kind);
 
 /** Statuses a row does not leave by itself. */
 const ENDED: readonly RequestStatus[] = ['done', 'failed', 'rejected', 'expired', 'cancelled', 'rolled-back'];
@@ -68,28 +130,54 @@ export class BatchService {
     return { ok: false, message: `There is no batch ${reference.slice(0, 20)} that you may see. Nothing was changed.` };
   }
 
+  private places(batchId: number, audience: BatchCardAudience): Promise<BatchPlace[]> {
+    return this.deps.store.batches.cards(batchId, audience);
+  }
+
+  private async remember(batchId: number, audience: BatchCardAudience, places: readonly BatchPlace[]): Promise<void> {
+    for (const p of places) await this.deps.store.batches.addCard({ batchId, audience, ...p }, this.deps.now());
+  }
+
+  /** The preview card's content: the check of every row and, once filed, by whom and how many. */
+  private async previewView(b: BatchRecord): Promise<BatchPreviewView> {
+    const rows = rowsOf(b);
+    const filed = b.status === 'preview' ? undefined : { byName: b.requesterName, count: (await this.deps.store.requests.countByBatch(b.id, 0)).total };
+    return { reference: b.reference, kind: b.kind, kindTitle: kindTitleOf(b.kind), rows: rows.valid.length + rows.invalid.length, valid: rows.valid.length, invalid: rows.invalid, summary: b.summary, ...(filed ? { filed } : {}) };
+  }
+
   /** The preview, kept as a batch the requester can file. */
-  async preview(actor: RequestActor, text: string): Promise<BulkPreview & { readonly reference?: string }> {
-    const p = await this.deps.intake.previewBulk(actor, text);
+  async preview(actor: RequestActor, text: string, options?: BulkTextOptions): Promise<BulkPreview & { readonly reference?: string; readonly view?: BatchPreviewView }> {
+    const p = await this.deps.intake.previewBulk(actor, text, options);
     if (!p.ok || !p.rowsToFile) return p;
     const rows: BatchRows = { valid: p.rowsToFile, invalid: p.invalid };
     const b = await this.deps.store.batches.create({ kind: p.kind, requesterAadObjectId: actor.aadObjectId, requesterName: actor.name, tenantId: actor.tenantId, rows, summary: p.summary }, this.deps.now());
     await this.audit(actor, 'batch.previewed', b.reference, { kind: p.kind, valid: p.valid, invalid: p.invalid.length });
-    return { ...p, reference: b.reference };
+    return { ...p, reference: b.reference, view: await this.previewView(b) };
   }
 
-  /** `file B-n` (`file B-n valid`: only the valid rows when some are not). */
-  async file(actor: RequestActor, reference: string, validOnly: boolean): Promise<BatchAnswer> {
+  /** Where the requester's preview card of a batch was posted (so that filing updates it in place). Only the requester's. */
+  async trackPreview(actor: RequestActor, reference: string, place: BatchPlace): Promise<void> {
     const b = await this.deps.store.batches.get(reference);
-    if (!b || b.requesterAadObjectId !== actor.aadObjectId.toLowerCase()) return this.notVisible(reference);
-    if (b.status !== 'preview') return { ok: false, message: `${b.reference} was filed already (status ${b.status}). Nothing was changed.` };
+    if (!b || b.requesterAadObjectId !== actor.aadObjectId.toLowerCase()) return;
+    await this.remember(b.id, 'preview', [place]);
+  }
+
+  /** `file B-n` (`file B-n valid`: only the valid rows when some are not); the File buttons of the preview card. */
+  async file(actor: RequestActor, reference: string, validOnly: boolean): Promise<FileAnswer> {
+    const b = await this.deps.store.batches.get(reference);
+    // Only the requester files: anyone else hears that there is no such batch, and nothing is filed.
+    if (!b || b.requesterAadObjectId !== actor.aadObjectId.toLowerCase()) {
+      if (b) await this.audit(actor, 'batch.file-refused', b.reference, { reason: 'not the requester' });
+      return this.notVisible(reference);
+    }
+    if (b.status !== 'preview') return { ok: false, message: `${b.reference} was filed already (status ${b.status}). Nothing was changed.`, preview: await this.previewView(b) };
     const rows = rowsOf(b);
     if (rows.invalid.length && !validOnly) {
-      return { ok: false, message: `${b.reference} has ${rows.invalid.length} invalid row${rows.invalid.length === 1 ? '' : 's'}. Fix them and paste the file again, or type "file ${b.reference} valid" to file the ${rows.valid.length} valid ones. Nothing was filed.` };
+      return { ok: false, preview: await this.previewView(b), message: `${b.reference} has ${rows.invalid.length} invalid row${rows.invalid.length === 1 ? '' : 's'}. Fix them and paste the file again, or type "file ${b.reference} valid" to file the ${rows.valid.length} valid ones. Nothing was filed.` };
     }
-    if (!rows.valid.length) return { ok: false, message: `${b.reference} has no valid row to file. Nothing was filed.` };
+    if (!rows.valid.length) return { ok: false, message: `${b.reference} has no valid row to file. Nothing was filed.`, preview: await this.previewView(b) };
     const moved = await this.deps.store.batches.transition(b.id, b.version, { status: 'filed', filedAt: this.deps.now().toISOString() }, this.deps.now());
-    if (!moved.ok) return { ok: false, message: `${b.reference} changed meanwhile (it is ${moved.current?.status ?? 'gone'}). Nothing was changed.` };
+    if (!moved.ok) return { ok: false, message: `${b.reference} changed meanwhile (it is ${moved.current?.status ?? 'gone'}). Nothing was changed.`, ...(moved.current ? { preview: await this.previewView(moved.current) } : {}) };
     const refused: string[] = [];
     let filed = 0;
     for (const row of rows.valid) {
@@ -98,12 +186,44 @@ export class BatchService {
       else refused.push(`line ${row.line}: ${res.refused ?? res.errors.map((e) => e.message).join(' ')}`);
     }
     await this.audit(actor, 'batch.filed', b.reference, { filed, refused: refused.length });
+    const preview = await this.previewView(moved.record);
+    await this.deps.notifications.batchCardsChanged(await this.places(b.id, 'preview'), { type: 'preview', view: preview });
     const requests = await this.deps.store.requests.listByBatch(b.id);
-    if (requests.length) await this.askApprovers(moved.record, requests);
-    const title = isKindId(b.kind) ? KINDS[b.kind].title : b.kind;
+    if (requests.length) {
+      await this.askApprovers(moved.record, requests);
+      const place = await this.deps.notifications.batchProgress(moved.record, this.progressView(moved.record, false, await this.deps.store.requests.countByBatch(b.id, FAILED_LISTED)), undefined);
+      if (place) await this.remember(b.id, 'progress', [place]);
+    }
+    const title = kindTitleOf(b.kind);
     return {
       ok: true,
+      preview,
       message: `${b.reference}: ${filed} ${title} request${filed === 1 ? '' : 's'} filed; they wait for one approval of the batch.${refused.length ? ` ${refused.length} could not be filed now (names taken since the preview, or the tenant changed): ${refused.slice(0, 10).join('; ')}${refused.length > 10 ? ` … and ${refused.length - 10} more` : ''}.` : ''}`,
+    };
+  }
+
+  /** The approval card's content, from the batch's requests as they stand. */
+  private approvalView(b: BatchRecord, requests: readonly RequestRecord[]): BatchApprovalView {
+    const pending = requests.filter((r) => r.status === 'pending-approval');
+    const counts = new Map<string, number>();
+    for (const r of requests) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+    const example = pending[0] ?? requests[0];
+    const exampleIndex = example ? requests.indexOf(example) : -1;
+    const decidedRow = pending.length ? undefined : requests.find((r) => r.decidedByName);
+    return {
+      reference: b.reference,
+      requesterName: b.requesterName,
+      kindTitle: kindTitleOf(b.kind),
+      stage: pending[0]?.stage ?? example?.stage ?? 1,
+      waiting: pending.length,
+      total: requests.length,
+      summary: b.summary,
+      steps: example ? stepsOf(example.plan) : [],
+      stepsOfLine: exampleIndex >= 0 ? rowsOf(b).valid[exampleIndex]?.line : undefined,
+      counts: REQUEST_STATUSES.flatMap((status) => (counts.get(status) ? [{ status, n: counts.get(status) ?? 0 }] : [])),
+      ...(decidedRow?.decidedByName
+        ? { decided: decidedRow.status === 'rejected' ? { outcome: 'reject' as const, byName: decidedRow.decidedByName, reason: decidedRow.decisionReason ?? '' } : { outcome: 'approve' as const, byName: decidedRow.decidedByName } }
+        : {}),
     };
   }
 
@@ -113,18 +233,20 @@ export class BatchService {
     if (!pending.length) return;
     const ids = new Set<string>();
     for (const r of pending) for (const id of await this.deps.access.approverUserIds(r)) ids.add(id);
-    const stage = pending[0]?.stage ?? 1;
-    const text = `${b.requesterName} asks you to approve ${b.reference}: ${b.summary}${stage > 1 ? ` (stage ${stage})` : ''} Type "approve ${b.reference}" to approve all ${pending.length}, or "reject ${b.reference} <reason>"; "status ${b.reference}" lists them.`;
-    await this.deps.notifications.batchApprovalNeeded(b, text, [...ids]);
+    const posted = await this.deps.notifications.batchApprovalNeeded(b, this.approvalView(b, requests), [...ids]);
+    await this.remember(b.id, 'approver', posted);
   }
 
-  /** `approve B-n` / `reject B-n <reason>`: the decision on every row that waits, each checked as a single decision is. */
-  async decide(actor: RequestActor, reference: string, outcome: 'approve' | 'reject', reason: string | undefined): Promise<BatchAnswer> {
+  /**
+   * `approve B-n` / `reject B-n <reason>` and the approval card's buttons: the decision on every row that waits,
+   * each checked as a single decision is. Every copy of the approval card then says who decided.
+   */
+  async decide(actor: RequestActor, reference: string, outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecideAnswer> {
     const b = await this.visible(actor, reference);
     if (!b) return this.notVisible(reference);
     const requests = await this.deps.store.requests.listByBatch(b.id);
     const waiting = requests.filter((r) => r.status === 'pending-approval');
-    if (!waiting.length) return { ok: false, message: `Nothing in ${b.reference} waits for a decision. Nothing was changed.` };
+    if (!waiting.length) return { ok: false, message: `Nothing in ${b.reference} waits for a decision. Nothing was changed.`, approval: this.approvalView(b, requests) };
     let decided = 0;
     const refusals = new Map<string, number>();
     for (const r of waiting) {
@@ -133,27 +255,71 @@ export class BatchService {
       else refusals.set(res.message, (refusals.get(res.message) ?? 0) + 1);
     }
     await this.audit(actor, outcome === 'approve' ? 'batch.approved' : 'batch.rejected', b.reference, { decided, refused: waiting.length - decided, ...(reason ? { reason } : {}) });
+    const after = decided ? await this.deps.store.requests.listByBatch(b.id) : requests;
+    const view = this.approvalView(b, after);
     if (decided) {
-      const after = await this.deps.store.requests.listByBatch(b.id);
+      // every copy of the approval card says who decided (the cards of a next stage are posted after this)
+      const stageView: BatchApprovalView = { ...view, decided: outcome === 'approve' ? { outcome, byName: actor.name } : { outcome, byName: actor.name, reason: (reason ?? '').trim() } };
+      await this.deps.notifications.batchCardsChanged(await this.places(b.id, 'approver'), { type: 'approval', view: stageView });
       await this.askApprovers(b, after);
       // rejected rows end here (approved ones end in their runs): the batch may be finished now
       const last = after[after.length - 1];
       if (last) await this.rowChanged(last);
       await this.deps.notifications.batchMessage(b, `${b.reference} was ${outcome === 'approve' ? 'approved' : `rejected (${(reason ?? '').trim()})`} by ${actor.name}: ${decided} request${decided === 1 ? '' : 's'}.`);
+      return this.decidedAnswer(b, stageView, decided, waiting.length, outcome, refusals);
     }
-    if (!decided) return { ok: false, message: [...refusals.keys()][0] ?? 'Nothing was decided.' };
+    return { ok: false, message: [...refusals.keys()][0] ?? 'Nothing was decided.', approval: view };
+  }
+
+  private decidedAnswer(b: BatchRecord, approval: BatchApprovalView, decided: number, of: number, outcome: 'approve' | 'reject', refusals: ReadonlyMap<string, number>): DecideAnswer {
     const notes = [...refusals.entries()].map(([m, n]) => `${n} not: ${m}`);
-    return { ok: true, message: `${decided} of ${waiting.length} request${waiting.length === 1 ? '' : 's'} in ${b.reference} ${outcome === 'approve' ? 'approved' : 'rejected'}.${notes.length ? ` ${notes.join(' ')}` : ''}` };
+    return { ok: true, approval, message: `${decided} of ${of} request${of === 1 ? '' : 's'} in ${b.reference} ${outcome === 'approve' ? 'approved' : 'rejected'}.${notes.length ? ` ${notes.join(' ')}` : ''}` };
+  }
+
+  /** `plan B-n` and Plan per row: each valid row's line and the steps it runs, one page from `from` on. */
+  async plan(actor: RequestActor, reference: string, from = 0): Promise<PlanAnswer> {
+    const b = await this.visible(actor, reference);
+    if (!b) return this.notVisible(reference);
+    const valid = rowsOf(b).valid;
+    const start = Number.isSafeInteger(from) && from > 0 && from < valid.length ? from : 0;
+    const filed = b.status === 'preview' ? [] : await this.deps.store.requests.listByBatch(b.id);
+    const rows: RowPlan[] = [];
+    let chars = 0;
+    let i = start;
+    for (; i < valid.length && rows.length < PLAN_PAGE_ROWS; i++) {
+      const row = valid[i];
+      if (!row) break;
+      const r = b.status === 'preview' ? await this.planRow(b.kind, row.line, row.values) : filed[i] ? { line: row.line, steps: stepsOf(filed[i]?.plan) } : { line: row.line, problem: 'not filed (see "status")' };
+      const size = 'steps' in r ? r.steps.reduce((n, x) => n + x.length + 4, 16) : r.problem.length + 16;
+      if (rows.length && chars + size > PLAN_PAGE_CHARS) break;
+      chars += size;
+      rows.push(r);
+    }
+    await this.audit(actor, 'batch.plan-shown', b.reference, { from: start, rows: rows.length });
+    return { ok: true, plan: { reference: b.reference, kindTitle: kindTitleOf(b.kind), rows, total: valid.length, from: start, nextFrom: i < valid.length ? i : undefined, leftOut: valid.length - rows.length } };
+  }
+
+  /** The steps one previewed row would run: checked against the tenant again (names may have been taken since), then planned. */
+  private async planRow(kind: string, line: number, values: Record<string, string>): Promise<RowPlan> {
+    const planning = this.deps.planning;
+    if (!planning) return { line, problem: 'its plan is made when the batch is filed' };
+    const profile = await planning.profile();
+    try {
+      const res = await validateRequest(kind, values, { lookup: planning.lookup, profile, now: planning.now, timeZone: planning.timeZone ?? 'UTC' });
+      if (!res.ok) return { line, problem: res.errors.map((e) => e.message).join(' ') };
+      return { line, steps: makePlan(res.request, profile).steps.map((st) => st.summary) };
+    } catch (err) {
+      if (err instanceof LookupUnavailableError || err instanceof PlanRefusedError) return { line, problem: err.message };
+      throw err;
+    }
   }
 
   /** `status B-n`: how many rows stand where, and the ones that failed with why. */
   async status(actor: RequestActor, reference: string): Promise<BatchAnswer> {
     const b = await this.visible(actor, reference);
     if (!b) return this.notVisible(reference);
-    const requests = await this.deps.store.requests.listByBatch(b.id);
-    const counts = new Map<string, number>();
-    for (const r of requests) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-    const failed = requests.filter((r) => r.status === 'failed').slice(0, 10).map((r) => `${r.reference}: ${r.error ?? 'failed'}`);
+    const counts = await this.deps.store.requests.countByBatch(b.id, FAILED_LISTED);
+    const failed = counts.failed.map((r) => `${r.reference}: ${r.error ?? 'failed'}`);
     const rows = rowsOf(b);
     return {
       ok: true,
@@ -161,7 +327,7 @@ export class BatchService {
       facts: [
         { title: 'Rows in the file', value: String(rows.valid.length + rows.invalid.length) },
         { title: 'Invalid rows (not filed)', value: String(rows.invalid.length) },
-        ...[...counts.entries()].map(([status, n]) => ({ title: status, value: String(n) })),
+        ...countList(counts).map(({ status, n }) => ({ title: status, value: String(n) })),
       ],
     };
   }
@@ -183,23 +349,41 @@ export class BatchService {
     return { ok: true, csv: `${lines.join('\n')}\n`, reference: b.reference };
   }
 
+  private progressView(b: Pick<BatchRecord, 'reference' | 'kind'>, finished: boolean, counts: BatchCounts): BatchProgressView {
+    return {
+      reference: b.reference,
+      kindTitle: kindTitleOf(b.kind),
+      finished,
+      total: counts.total,
+      counts: countList(counts),
+      failed: counts.failed.map((f) => ({ reference: f.reference, error: f.error ?? 'failed' })),
+      failedMore: Math.max(0, (counts.byStatus.failed ?? 0) - counts.failed.length),
+    };
+  }
+
   /**
-   * A row of a batch changed (the notification outbox): once every row has ended, the batch is finished (once, across
-   * instances) and its requester gets one report.
+   * A row of a batch changed (the notification outbox): the progress card is updated (latest state wins, never
+   * waited for); once every row has ended, the batch is finished (once, across instances), the card shows the end
+   * and its requester gets one report. One grouped count per change, not a listing of the batch.
    */
   async rowChanged(row: RequestRecord): Promise<void> {
-    if (row.batchId === null || !ENDED.includes(row.status)) return;
-    const b = await this.deps.store.batches.get(row.batchId);
+    if (row.batchId === null) return;
+    const counts = await this.deps.store.requests.countByBatch(row.batchId, FAILED_LISTED);
+    const b = await this.deps.store.batches.head(row.batchId);
     if (!b || b.status !== 'filed') return;
-    const requests = await this.deps.store.requests.listByBatch(b.id);
-    if (!requests.every((r) => ENDED.includes(r.status))) return;
+    const progress = (await this.places(b.id, 'progress'))[0];
+    const ended = counts.total > 0 && endedCount(counts) === counts.total;
+    if (!ended) {
+      if (progress) await this.deps.notifications.batchProgress(b, this.progressView(b, false, counts), progress);
+      return;
+    }
     const moved = await this.deps.store.batches.transition(b.id, b.version, { status: 'finished', finishedAt: this.deps.now().toISOString() }, this.deps.now());
     if (!moved.ok) return;
-    const counts = new Map<string, number>();
-    for (const r of requests) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-    const failed = requests.filter((r) => r.status === 'failed').slice(0, 10).map((r) => `${r.reference}: ${r.error ?? 'failed'}`);
-    const text = `${b.reference} has finished: ${[...counts.entries()].map(([s, n]) => `${n} ${s}`).join(', ')}.${failed.length ? ` Failed: ${failed.join('; ')}` : ''} "export batch ${b.reference}" gives every row as CSV.`;
-    await this.deps.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: b.reference, event: 'batch.finished', data: Object.fromEntries(counts) });
+    const view = this.progressView(moved.record, true, counts);
+    if (progress) await this.deps.notifications.batchProgress(moved.record, view, progress);
+    const failed = view.failed.map((r) => `${r.reference}: ${r.error}`);
+    const text = `${b.reference} has finished: ${view.counts.map(({ status, n }) => `${n} ${status}`).join(', ')}.${failed.length ? ` Failed: ${failed.join('; ')}${view.failedMore ? ` … and ${view.failedMore} more` : ''}` : ''} "export batch ${b.reference}" gives every row as CSV.`;
+    await this.deps.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: b.reference, event: 'batch.finished', data: Object.fromEntries(view.counts.map(({ status, n }) => [status, n])) });
     await this.deps.notifications.batchMessage(moved.record, text);
   }
 }

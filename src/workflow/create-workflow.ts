@@ -168,9 +168,12 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     approvals,
     access,
     notifications: {
-      batchApprovalNeeded: (b, text, ids) => notifications.batchApprovalNeeded?.(b, text, ids) ?? Promise.resolve(),
+      batchApprovalNeeded: (b, view, ids) => notifications.batchApprovalNeeded?.(b, view, ids) ?? Promise.resolve([]),
+      batchCardsChanged: (places, card) => notifications.batchCardsChanged?.(places, card) ?? Promise.resolve(),
+      batchProgress: (b, view, place) => notifications.batchProgress?.(b, view, place) ?? Promise.resolve(undefined),
       batchMessage: (b, text) => notifications.batchMessage?.(b, text) ?? Promise.resolve(),
     },
+    planning: { lookup, profile: () => profile.get(), now, timeZone: config.timeZone },
     log: common.log,
     now,
   });

@@ -12,6 +12,7 @@ import {
   parseBulkText,
   validateBulk,
   validateRequest,
+  type BulkTextOptions,
   type RecipientLookup,
   type TenantProfile,
 } from '../requests';
@@ -120,8 +121,8 @@ export class RequestIntake implements Intake {
    * Online as a single request would be, duplicates inside the file found. Nothing is filed; the preview is audited
    * (kind and counts, never the rows).
    */
-  async previewBulk(actor: RequestActor, text: string): Promise<BulkPreview> {
-    const parsed = parseBulkText(text);
+  async previewBulk(actor: RequestActor, text: string, options?: BulkTextOptions): Promise<BulkPreview> {
+    const parsed = parseBulkText(text, options);
     if (!parsed.ok) {
       await this.audit(actorEvent(actor, 'bulk.preview-refused', null, { errors: parsed.errors.length }));
       return { ok: false, errors: parsed.errors };

@@ -23,8 +23,15 @@ export interface RequestNotifications {
   passwordHidden?(card: { readonly conversationId: string; readonly activityId: string }, view: RequestView, notice: string): Promise<void>;
   /** The daily audit chain head, for the admins (see AuditTrailService.headReport). */
   auditHeadReported?(text: string, adminUserIds: readonly string[], tenantId: string): Promise<void>;
-  /** One approval for a batch of requests, to its approvers (batches.ts). */
-  batchApprovalNeeded?(batch: BatchAddress, text: string, approverUserIds: readonly string[]): Promise<void>;
+  /** One approval card for a batch of requests, to each of its approvers (batches.ts); answers where the copies went. */
+  batchApprovalNeeded?(batch: BatchAddress, view: BatchApprovalView, approverUserIds: readonly string[]): Promise<readonly BatchPlace[]>;
+  /** The batch's preview or approval cards, updated in place (every copy). */
+  batchCardsChanged?(places: readonly BatchPlace[], card: BatchCardContent): Promise<void>;
+  /**
+   * The requester's progress card of a batch. Without `place`: posted (answers where). With it: updated in place,
+   * latest state wins (a superseded update is dropped); this never waits for Teams (answers undefined at once).
+   */
+  batchProgress?(batch: BatchAddress, view: BatchProgressView, place: BatchPlace | undefined): Promise<BatchPlace | undefined>;
   /** A message about a batch to its requester. */
   batchMessage?(batch: BatchAddress, text: string): Promise<void>;
 }
@@ -35,6 +42,62 @@ export interface BatchAddress {
   readonly tenantId: string;
   readonly requesterAadObjectId: string;
 }
+
+/** Where a card of a batch was posted. */
+export interface BatchPlace {
+  /** Whose personal chat it is in; null for a channel. */
+  readonly aadObjectId: string | null;
+  readonly conversationId: string;
+  readonly activityId: string;
+}
+
+/** A batch's preview as its card shows it: the check of every row, and whether (and by whom) it was filed. */
+export interface BatchPreviewView {
+  readonly reference: string;
+  readonly kind: string;
+  readonly kindTitle: string;
+  readonly rows: number;
+  readonly valid: number;
+  readonly invalid: readonly { readonly line: number; readonly message: string }[];
+  /** What the valid rows will create or change. */
+  readonly summary: string;
+  /** Set once the batch is filed: by whom, how many requests. */
+  readonly filed?: { readonly byName: string; readonly count: number };
+}
+
+/** A batch's approval card: what is asked, what one row runs, and the decision once there is one. */
+export interface BatchApprovalView {
+  readonly reference: string;
+  readonly requesterName: string;
+  readonly kindTitle: string;
+  readonly stage: number;
+  /** Requests that wait for a decision now. */
+  readonly waiting: number;
+  /** Requests filed in the batch. */
+  readonly total: number;
+  readonly summary: string;
+  /** The steps one row runs (its plan), and the line of that row. */
+  readonly steps: readonly string[];
+  readonly stepsOfLine: number | undefined;
+  /** Requests per status. */
+  readonly counts: readonly { readonly status: string; readonly n: number }[];
+  /** The decision, once made (the last decider's name; the reason of a rejection). */
+  readonly decided?: { readonly outcome: 'approve' | 'reject'; readonly byName: string; readonly reason?: string };
+}
+
+/** A batch's progress card: how many rows stand where, and the failed ones with why (the first few). */
+export interface BatchProgressView {
+  readonly reference: string;
+  readonly kindTitle: string;
+  readonly finished: boolean;
+  readonly total: number;
+  readonly counts: readonly { readonly status: string; readonly n: number }[];
+  readonly failed: readonly { readonly reference: string; readonly error: string }[];
+  /** Failed requests not listed. */
+  readonly failedMore: number;
+}
+
+export type BatchCardContent = { readonly type: 'preview'; readonly view: BatchPreviewView } | { readonly type: 'approval'; readonly view: BatchApprovalView };
 
 /** Where the cards of a request were posted (the store's card repository). */
 export interface CardReferences {

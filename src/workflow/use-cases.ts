@@ -3,8 +3,10 @@
  * of `src/workflow/` and built together by `createWorkflow()` (`create-workflow.ts`). The bot's command and
  * card-action handlers call only these; none of them touches the store.
  */
+import type { DecideAnswer, FileAnswer, PlanAnswer } from './batches';
+import type { BatchPlace, BatchPreviewView } from './ports';
 import type { RollbackPlan } from '../plans';
-import type { FieldError } from '../requests';
+import type { BulkTextOptions, FieldError } from '../requests';
 import type { AuditTrailCheck, AuditVerifyResult, CardAudience } from '../store';
 import type { DriftItem, SweepReport } from './sweep';
 import type { RequestView } from './request-view';
@@ -49,7 +51,7 @@ export interface Intake {
   submit(actor: RequestActor, kind: string, values: Record<string, unknown>, source: 'form' | 'command' | 'bulk', batch?: { readonly id: number }): Promise<SubmitResult>;
   refused(actor: RequestActor, kind: string, reason: string): Promise<void>;
   /** `bulk <kind>` and CSV lines: every row checked against AD and Exchange Online as a single request would be; nothing is filed. */
-  previewBulk(actor: RequestActor, text: string): Promise<BulkPreview>;
+  previewBulk(actor: RequestActor, text: string, options?: BulkTextOptions): Promise<BulkPreview>;
 }
 
 export type BulkPreview =
@@ -171,9 +173,13 @@ export interface UseCases {
 }
 
 export interface BatchUseCases {
-  preview(actor: RequestActor, text: string): Promise<BulkPreview>;
-  file(actor: RequestActor, reference: string, validOnly: boolean): Promise<{ readonly ok: boolean; readonly message: string }>;
-  decide(actor: RequestActor, reference: string, outcome: 'approve' | 'reject', reason: string | undefined): Promise<{ readonly ok: boolean; readonly message: string }>;
+  preview(actor: RequestActor, text: string, options?: BulkTextOptions): Promise<BulkPreview & { readonly view?: BatchPreviewView }>;
+  /** Where the requester's preview card was posted, so that filing updates it in place. */
+  trackPreview(actor: RequestActor, reference: string, place: BatchPlace): Promise<void>;
+  file(actor: RequestActor, reference: string, validOnly: boolean): Promise<FileAnswer>;
+  decide(actor: RequestActor, reference: string, outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecideAnswer>;
+  /** Each valid row's line and plan steps, one page (fit for one Teams message) from `from` on. */
+  plan(actor: RequestActor, reference: string, from?: number): Promise<PlanAnswer>;
   status(actor: RequestActor, reference: string): Promise<{ readonly ok: true; readonly message: string; readonly facts?: readonly { title: string; value: string }[] } | { readonly ok: false; readonly message: string }>;
   export(actor: RequestActor, reference: string): Promise<{ readonly ok: true; readonly csv: string; readonly reference: string } | { readonly ok: false; readonly message: string }>;
 }

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TurnContext } from 'botbuilder';
+import { batchApprovalCard, batchPlanCard, batchPreviewCard, batchProgressCard } from '../../src/bot/batch-cards';
 import { CardRenderer, type CardName } from '../../src/bot/cards';
 import { allowedFor, COMMAND_GROUPS } from '../../src/bot/commands/catalogue';
 import { registerHandlers } from '../../src/bot/handlers';
@@ -397,6 +398,8 @@ function wiredBot(world: BotWorld): { commands: readonly CommandHandler[]; verbs
       decide: () => Promise.resolve(notFound),
       status: () => Promise.resolve(notFound),
       export: () => Promise.resolve(notFound),
+      trackPreview: () => Promise.resolve(),
+      plan: () => Promise.resolve(notFound),
     },
     ...(world.recipients ? { recipients: world.recipients } : {}),
   } satisfies UseCases;
@@ -834,6 +837,20 @@ function recipientWorld(show: Awaited<ReturnType<RecipientViews['show']>>, find:
 
 const MANY = Array.from({ length: 20 }, (_, i) => ({ name: `Sales Team ${String(i + 1).padStart(2, '0')}`, kind: 'Distribution group', address: `sales-${i + 1}@contoso.com` }));
 
+const BATCH_PREVIEW = { reference: 'B-7', kind: 'user-mailbox', kindTitle: 'User mailbox', rows: 3, valid: 3, invalid: [], summary: '3 user mailboxes: bo@contoso.com, cy@contoso.com, ed@contoso.com.' };
+const BATCH_APPROVAL = {
+  reference: 'B-7',
+  requesterName: 'Rita Requester',
+  kindTitle: 'User mailbox',
+  stage: 1,
+  waiting: 3,
+  total: 3,
+  summary: '3 user mailboxes: bo@contoso.com, cy@contoso.com, ed@contoso.com.',
+  steps: ['Create the AD user Bo Batch', 'Wait for the mailbox'],
+  stepsOfLine: 3,
+  counts: [{ status: 'pending-approval', n: 3 }],
+};
+
 const SAMPLES: Record<CardName, readonly Sample[]> = {
   'request-rollback': rollbackSamples(),
   'request-form': [...formSamples(), ...FORM_EXTRAS],
@@ -905,6 +922,85 @@ const SAMPLES: Record<CardName, readonly Sample[]> = {
         assert.deepEqual(seen.buttons, KIND_IDS.map(() => 'Open form'));
         assert.deepEqual(seen.actions.map((a) => [a.verb, a.data]), KIND_IDS.map((kind) => ['request.form', { kind }]));
         assert.deepEqual(await page.press('Open form', {}, 2), { type: 'Action.Execute', verb: 'request.form', data: { kind: KIND_IDS[2] } });
+      },
+    },
+  ],
+  'bulk-form': [
+    {
+      variant: '',
+      card: () => oneBotCard('bulk', ['requester']),
+      check(seen) {
+        assertShows(seen, 'Bulk request', 'bulk template new mailbox', 'attach the .csv file');
+        const kind = inputOf(seen, 'kind');
+        assert.deepEqual([kind.type, kind.required, kind.choiceCount], ['Input.ChoiceSet', true, KIND_IDS.length]);
+        const csv = inputOf(seen, 'csv');
+        assert.deepEqual([csv.type, csv.required], ['Input.Text', true]);
+        assert.deepEqual(seen.actions.map((a) => [a.title, a.verb]), [['Check', 'bulk.check']]);
+      },
+    },
+  ],
+  'batch-preview': [
+    {
+      variant: 'some-invalid',
+      card: () => Promise.resolve(batchPreviewCard(cards, { ...BATCH_PREVIEW, invalid: Array.from({ length: 27 }, (_, i) => ({ line: i + 10, message: `Usage location "[x](https://evil.example)" is not a country (row ${i}).` })), rows: 30, valid: 3 })),
+      check(seen) {
+        assertShows(seen, 'B-7 · Bulk User mailbox: 3 of 30 rows valid', 'Line 10: Usage location "[x](https://evil.example)"', '… and 2 more invalid rows.');
+        assertButtons(seen, ['File the 3 valid ones', 'Plan per row']);
+        assert.deepEqual(seen.actions.map((a) => [a.verb, a.data]), [['batch.file', { reference: 'B-7', validOnly: true }], ['batch.plan', { reference: 'B-7', from: 0 }]]);
+      },
+    },
+    {
+      variant: 'all-valid',
+      card: () => Promise.resolve(batchPreviewCard(cards, BATCH_PREVIEW)),
+      check: (seen) => assertButtons(seen, ['File all 3', 'Plan per row']),
+    },
+    {
+      variant: 'filed',
+      card: () => Promise.resolve(batchPreviewCard(cards, { ...BATCH_PREVIEW, filed: { byName: 'Rita *Requester*', count: 3 } })),
+      check(seen) {
+        assertShows(seen, 'Filed by Rita *Requester*: 3 requests.');
+        assertButtons(seen, ['Plan per row']);
+      },
+    },
+  ],
+  'batch-plan': [
+    {
+      variant: '',
+      card: () => Promise.resolve(batchPlanCard(cards, { reference: 'B-7', kindTitle: 'User mailbox', total: 30, from: 0, nextFrom: 2, leftOut: 28, rows: [{ line: 3, steps: ['Create the AD user Bo *Batch*', 'Wait for the mailbox'] }, { line: 4, problem: 'The alias bo is taken now.' }] })),
+      check(seen, _page, card) {
+        assertShows(seen, 'Rows 1 to 2 of the 30 valid rows', 'Create the AD user Bo *Batch*', 'Line 4: The alias bo is taken now.', '28 rows left out here');
+        assert.deepEqual(seen.actions.map((a) => [a.title, a.verb, a.data]), [['Next rows', 'batch.plan', { reference: 'B-7', from: 2, replace: true }]]);
+        assert.ok(JSON.stringify(card).includes('Bo \\\\*Batch\\\\*'), 'step text escaped');
+      },
+    },
+  ],
+  'batch-approval': [
+    {
+      variant: 'waiting',
+      card: () => Promise.resolve(batchApprovalCard(cards, BATCH_APPROVAL)),
+      check(seen) {
+        assertShows(seen, 'B-7 · Bulk User mailbox', 'Waits for approval: 3 requests', 'Rita Requester', 'Plan of each row (as for line 3; 2 steps)', 'approve B-7');
+        assertButtons(seen, ['Approve', 'Reject']);
+        const reason = inputOf(seen, 'reason');
+        assert.equal(reason.required, true);
+      },
+    },
+    {
+      variant: 'rejected',
+      card: () => Promise.resolve(batchApprovalCard(cards, { ...BATCH_APPROVAL, waiting: 0, decided: { outcome: 'reject', byName: 'Arnold Approver', reason: 'Not [now](https://evil.example).' } })),
+      check(seen) {
+        assertShows(seen, 'Rejected by Arnold Approver: Not [now](https://evil.example).');
+        assertButtons(seen, []);
+      },
+    },
+  ],
+  'batch-progress': [
+    {
+      variant: 'finished',
+      card: () => Promise.resolve(batchProgressCard(cards, { reference: 'B-7', kindTitle: 'User mailbox', finished: true, total: 14, counts: [{ status: 'done', n: 2 }, { status: 'failed', n: 12 }], failed: Array.from({ length: 10 }, (_, i) => ({ reference: `R-${i + 40}`, error: 'The alias is *taken*.' })), failedMore: 2 })),
+      check(seen) {
+        assertShows(seen, 'B-7 · Bulk User mailbox: progress', 'Finished: 2 done, 12 failed', 'R-40: The alias is *taken*.', '… and 2 more failed.');
+        assertButtons(seen, []);
       },
     },
   ],

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { LATEST_MIGRATION, batchReference, parseBatchId, type BatchRecord, type RequestInput, type Store } from '../../src/store';
+import { LATEST_MIGRATION, MIGRATION_NAMES, batchReference, parseBatchId, type BatchRecord, type RequestInput, type Store } from '../../src/store';
 import { ENGINES, engineFixture, expectStoreError, storesUpgradedFrom } from './helpers';
 
 const T0 = Date.parse('2025-03-01T09:00:00.000Z');
@@ -197,7 +197,7 @@ for (const engine of ENGINES) {
     });
 
     it('upgrades a database at 0008 to 0009 (two instances at once), keeping its requests (batchId null)', async function () {
-      assert.equal(LATEST_MIGRATION, '0009_batches');
+      assert.ok(MIGRATION_NAMES.includes('0009_batches') && MIGRATION_NAMES.indexOf('0009_batches') <= MIGRATION_NAMES.indexOf(LATEST_MIGRATION));
       const stores = await storesUpgradedFrom(fx, engine, '0008_approvals_reach', async (old) => {
         await sql`insert into requests (id, reference, kind, status, version, stage, requester_aad_object_id, requester_name, tenant_id, values_json, request_json, created_at, updated_at)
                   values (1, 'R-1', 'user-mailbox', 'approved', 3, 1, 'aad-old', 'Olga', 'tenant-a', '{"a":1}', '{}', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')`.execute(old);

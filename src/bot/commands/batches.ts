@@ -1,3 +1,5 @@
+import { CardFactory } from 'botbuilder';
+import { batchPlanCard } from '../batch-cards';
 import type { HandlerDeps } from '../handler-deps';
 import { actorOf } from '../handler-kit';
 import type { CommandHandler } from '../mailroom-bot';
@@ -54,6 +56,23 @@ export function batchStatusCommand({ useCases, cards }: Pick<HandlerDeps, 'useCa
       const res = await useCases.batches.status(actorOf(turn), m[1] ?? '');
       if (!res.ok) return void (await ctx.sendActivity(noticeReply(cards, 'No such batch', res.message, 'warning')));
       await ctx.sendActivity({ attachments: [cards.notice({ title: 'Batch', text: res.message, facts: [...(res.facts ?? [])] })] });
+    },
+  };
+}
+
+/** `plan B-3`: each valid row's line and the steps it runs (a page that fits in one message; Next rows shows more). */
+export function batchPlanCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' | 'cards'>): CommandHandler {
+  return {
+    name: 'batch plan',
+    usage: 'plan B-3',
+    description: 'The steps each row of a batch runs, row by row (as much as fits in one message).',
+    roles: ['requester', 'approver', 'admin'],
+    group: 'Run',
+    pattern: new RegExp(`^plan\\s+${BATCH}$`, 'i'),
+    async handle(ctx, turn, m) {
+      const res = await useCases.batches.plan(actorOf(turn), m[1] ?? '');
+      if (!res.ok) return void (await ctx.sendActivity(noticeReply(cards, 'No such batch', res.message, 'warning')));
+      await ctx.sendActivity({ attachments: [CardFactory.adaptiveCard(batchPlanCard(cards, res.plan))] });
     },
   };
 }

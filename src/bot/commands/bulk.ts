@@ -1,11 +1,11 @@
+import { CardFactory } from 'botbuilder';
 import { bulkKindOf, bulkTemplate, BULK_MAX_ROWS, KIND_IDS } from '../../requests';
+import { batchPreviewCard, PREVIEW_INVALID_LISTED as LISTED } from '../batch-cards';
 import type { HandlerDeps } from '../handler-deps';
 import { actorOf } from '../handler-kit';
 import type { CommandHandler } from '../mailroom-bot';
+import { bulkRequestText } from '../csv-attachment';
 import { noticeReply } from '../request-cards';
-
-/** At most this many invalid rows are listed on the preview (the rest are counted). */
-const LISTED = 25;
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", apos: "'", nbsp: ' ' };
 
@@ -27,7 +27,7 @@ export function pastedLines(text: string): string {
  * checked against AD and Exchange Online as a single request would be, with duplicates inside the file; the card
  * names each invalid row's line and reason, and sums up what the valid ones would make. Nothing is filed.
  */
-export function bulkCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' | 'cards'>): CommandHandler {
+export function bulkCommand({ useCases, cards, log }: Pick<HandlerDeps, 'useCases' | 'cards' | 'log'>): CommandHandler {
   return {
     name: 'bulk',
     usage: 'bulk new mailbox (then CSV lines, header first)',
@@ -36,23 +36,26 @@ export function bulkCommand({ useCases, cards }: Pick<HandlerDeps, 'useCases' | 
     group: 'Request',
     pattern: /^bulk(?!\s+template\b)(?:[ \t]+[^\n]*)?(?:\r?\n[\s\S]*)?$/i,
     async handle(ctx, turn) {
-      const res = await useCases.batches.preview(actorOf(turn), pastedLines(ctx.activity.text ?? ''));
+      const input = await bulkRequestText(ctx, pastedLines(ctx.activity.text ?? ''), { cards, log }); // pasted lines, or an attached CSV file
+      if (input === undefined) return;
+      const res = await useCases.batches.preview(actorOf(turn), input.text, input.options);
       if (!res.ok) {
         const text = res.refused ?? res.errors.map((e) => (e.line !== undefined ? `Line ${e.line}: ${e.message}` : e.message)).join('\n');
         return void (await ctx.sendActivity(noticeReply(cards, 'Nothing was checked', text, 'warning')));
       }
+      if (res.view && res.reference) {
+        // the preview card, with its File and Plan per row buttons; kept so that filing updates it in place
+        const sent = await ctx.sendActivity({ attachments: [CardFactory.adaptiveCard(batchPreviewCard(cards, res.view))] });
+        if (sent?.id) await useCases.batches.trackPreview(actorOf(turn), res.reference, { aadObjectId: turn.actor.aadObjectId, conversationId: ctx.activity.conversation.id, activityId: sent.id });
+        return;
+      }
       const listed = res.invalid.slice(0, LISTED).map((r) => `Line ${r.line}: ${r.message}`);
       const more = res.invalid.length > LISTED ? [`… and ${res.invalid.length - LISTED} more invalid rows.`] : [];
-      const next = res.reference && res.valid
-        ? res.invalid.length
-          ? `Nothing was filed. Fix the invalid rows and paste again, or type "file ${res.reference} valid" to file the ${res.valid} valid ones.`
-          : `Nothing was filed yet: type "file ${res.reference}" to file all ${res.valid}.`
-        : 'Nothing was filed.';
-      const text = [res.summary, ...(res.invalid.length ? ['', `Invalid rows (${res.invalid.length}):`, ...listed, ...more] : []), '', next].join('\n');
+      const text = [res.summary, ...(res.invalid.length ? ['', `Invalid rows (${res.invalid.length}):`, ...listed, ...more] : []), '', 'Nothing was filed.'].join('\n');
       await ctx.sendActivity({
         attachments: [
           cards.notice({
-            title: `${res.reference ? `${res.reference} · ` : ''}Bulk ${res.kindTitle}: ${res.valid} of ${res.rows} rows valid`,
+            title: `Bulk ${res.kindTitle}: ${res.valid} of ${res.rows} rows valid`,
             text,
             tone: res.invalid.length ? 'warning' : 'good',
             facts: [

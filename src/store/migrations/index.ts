@@ -10,6 +10,7 @@ import { runStepCrashes } from './0006_run_step_crashes';
 import { keyedAuditAndReveals } from './0007_keyed_audit_reveals';
 import { approvalsReach } from './0008_approvals_reach';
 import { batches } from './0009_batches';
+import { batchCards } from './0010_batch_cards';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -25,6 +26,7 @@ const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0007_keyed_audit_reveals': (engine) => keyedAuditAndReveals(columnTypes(engine)),
   '0008_approvals_reach': (engine) => approvalsReach(columnTypes(engine)),
   '0009_batches': (engine) => batches(columnTypes(engine)),
+  '0010_batch_cards': (engine) => batchCards(columnTypes(engine)),
 };
 
 /** Every migration name, in the order they run. */
