@@ -58,6 +58,17 @@ export function storeOptions(config: MailroomConfig): StoreOptions {
   return { databaseUrl, sqliteFile, ...(msi ? { databasePassword: postgresTokenProvider(msi) } : {}) };
 }
 
+/** Waits for `p` at most `ms`; `late` is called when it did not settle in time. */
+async function settledWithin(p: Promise<void>, ms: number, late: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  const outcome = await Promise.race([p.then(() => 'settled' as const, () => 'settled' as const), timeout]);
+  clearTimeout(timer);
+  if (outcome === 'late') late();
+}
+
 /** The composition root: adapters (store, directory, cloud, Teams) wired to the workflow's ports, then the HTTP server. */
 export async function startMailroom(config: MailroomConfig, log: Logger, options: MailroomOptions = {}): Promise<Mailroom> {
   log.info('starting Mailroom', describeConfig(config));
@@ -70,6 +81,7 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
   let cloud: CloudClients | undefined;
   let directory: DirectoryClient | undefined;
   let workflow: Workflow | undefined;
+  let notifications: TeamsNotifications | undefined;
   let runtime: BotRuntime;
   let server: HttpServer;
   try {
@@ -82,7 +94,7 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
         : undefined;
       const admins = config.roles.admins.flatMap((a) => (a.kind === 'user' ? [a.id] : []));
       const channelFor = approvalChannelFor(store.settings, config.approval.channelConversationId);
-      const notifications = new TeamsNotifications(runtime.notifier, runtime.cards, store.cards, log.child({ component: 'notify' }), channelFor, reach, admins);
+      notifications = new TeamsNotifications(runtime.notifier, runtime.cards, store.cards, log.child({ component: 'notify' }), channelFor, reach, admins);
       workflow = createWorkflow({ config, store, directory, cloud, notifications, log }, options);
       workflow.start();
     } else {
@@ -113,6 +125,8 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
         const { drained, inFlight } = await server.close(config.server.shutdownTimeoutMs);
         if (!drained) log.warn('stopped with turns still running', { inFlight });
         await workflow?.stop();
+        // the last progress-card updates go out (they are paced), within the shutdown time
+        if (notifications) await settledWithin(notifications.progressSettled(), config.server.shutdownTimeoutMs, () => log.warn('stopped with progress-card updates still waiting'));
         cloud?.close();
         await directory?.close();
         await store.close();
