@@ -100,6 +100,19 @@ export class TeamsNotifications implements RequestNotifications {
       reached++;
       if (sent.activityId) places.push({ aadObjectId: id, conversationId: sent.conversationId, activityId: sent.activityId });
     }
+    // the approvals channel (`approvals here`) gets a copy too, as of a single request's card
+    const channel = await this.channelFor(batch.kind);
+    if (channel) {
+      try {
+        const activityId = await this.notifier.sendToConversation(channel, { card });
+        reached++;
+        if (activityId) places.push({ aadObjectId: null, conversationId: channel, activityId });
+      } catch (err) {
+        if (!(err instanceof ConversationNotFoundError)) throw err;
+        this.log.warn('the approvals channel cannot be reached: Mailroom is not installed in its team', { batch: batch.reference });
+        missed.push('the approvals channel: Mailroom is not installed in its team');
+      }
+    }
     if (!reached) {
       const why = missed.length ? [...new Set(missed)].join('; ') : 'no approver was found for it';
       for (const id of new Set([batch.requesterAadObjectId, ...this.adminUserIds])) {

@@ -39,6 +39,8 @@ export interface RequestNotifications {
 /** What the notifications need of a batch. */
 export interface BatchAddress {
   readonly reference: string;
+  /** The kind of its requests (which approvals channel gets its card). */
+  readonly kind: string;
   readonly tenantId: string;
   readonly requesterAadObjectId: string;
 }

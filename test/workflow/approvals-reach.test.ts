@@ -218,7 +218,7 @@ describe('approvals that reach someone: installation, feed, nested groups, manag
     assert.ok(toAdmin.some((id) => id.includes(ADA.aadObjectId) || id === `a:personal-${ADA.id}`), `the admin was told too (${toAdmin.join(', ')})`);
   });
 
-  it('"approvals here" in a channel, by an admin: the channel gets a copy of every approval card; "approvals channel" says so', async function () {
+  it('"approvals here" in a channel, by an admin: the channel gets a copy of every approval card, a batch\'s too, decided there; "approvals channel" says so', async function () {
     const channel = new TeamsClient(m.app.url, m.connector.serviceUrl, ADA, SANDBOX_TENANT_ID, { id: `19:approvals-${suffix}@thread.tacv2`, conversationType: 'channel' });
     await channel.install();
     const arnoldThere = new TeamsClient(m.app.url, m.connector.serviceUrl, ARNOLD, SANDBOX_TENANT_ID, channel.conversation);
@@ -234,5 +234,19 @@ describe('approvals that reach someone: installation, feed, nested groups, manag
     await approvalCardIn(reference, 'Equipment mailbox', filed, (id) => id === channel.conversation.id);
     const where = await m.arnold.sayForCard('approvals channel', /Approvals channel/);
     assert.match(cardText(where), /Every kind: the channel set by Ada Admin/);
+
+    // a batch's one approval card goes there too; Approve in the channel decides the batch and Arnold's copy says so
+    const previewed = m.connector.calls.length;
+    await m.rita.client.say(['bulk new equipment', 'name', `Reach Cart ${suffix}`, `Reach Beamer ${suffix}`].join('\n'));
+    const preview = await m.connector.waitFor((c) => /B-\d+/.test(visibleText(c.body)) && visibleText(c.body).includes('File all 2'), 15_000, previewed);
+    const batch = /B-\d+/.exec(visibleText(preview.body))![0];
+    const filing = m.connector.calls.length;
+    await m.rita.client.say(`file ${batch}`);
+    const inChannel = await m.connector.waitFor((c) => c.conversationId === channel.conversation.id && visibleText(c.body).includes(batch) && buttonData(cardOf(c), 'Approve') !== undefined, 15_000, filing);
+    const inArnolds = await m.connector.waitFor((c) => c.conversationId !== channel.conversation.id && c.method === 'POST' && visibleText(c.body).includes(batch) && buttonData(cardOf(c), 'Approve') !== undefined && c.conversationId.includes(ARNOLD.id), 15_000, filing);
+    const decided = m.connector.calls.length;
+    const answer = await arnoldThere.execute('batch.approve', buttonData(cardOf(inChannel), 'Approve') ?? {});
+    assert.match(cardText(invokeCard(answer)), /Approved by Arnold Approver/);
+    await m.connector.waitFor((c) => c.method === 'PUT' && c.conversationId === inArnolds.conversationId && /Approved by Arnold Approver/.test(visibleText(c.body)), 15_000, decided);
   });
 });
