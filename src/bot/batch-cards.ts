@@ -31,7 +31,7 @@ export function batchPreviewCard(cards: CardRenderer, view: BatchPreviewView, no
     : !view.valid
       ? 'Nothing was filed: no row is valid.'
       : view.invalid.length
-        ? `Nothing was filed. Fix the invalid rows and paste again, or file only the ${plural(view.valid, 'valid one')} (or type "file ${view.reference} valid").`
+        ? `Nothing was filed. Fix the invalid rows and send the file or lines again, or file only the ${plural(view.valid, 'valid one')} (or type "file ${view.reference} valid").`
         : `Nothing was filed yet: file all ${view.valid} here (or type "file ${view.reference}").`;
   return cards.render('batch-preview', {
     reference: view.reference,

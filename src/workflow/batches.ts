@@ -79,6 +79,11 @@ export interface BatchServiceDeps {
   readonly planning?: RowPlanning;
   readonly log: Logger;
   readonly now: () => Date;
+  /**
+   * How long an answer (a button's invoke, a command's turn) waits for filing or deciding a batch; longer work goes on
+   * and the cards show its end. Teams gives a bot about 15 s to answer; default 5 s.
+   */
+  readonly answerWithinMs?: number;
 }
 
 /** At most this many rows, and this many characters of steps, on one page of plans (Teams: ~28 KB a card, 16,000 characters a message). */
@@ -106,12 +111,68 @@ const ENDED: readonly RequestStatus[] = ['done', 'failed', 'rejected', 'expired'
 
 const rowsOf = (b: BatchRecord): BatchRows => (b.rows ?? { valid: [], invalid: [] }) as BatchRows;
 
+/** A row's values as one comparable string (keys sorted). */
+const valuesKey = (values: Readonly<Record<string, unknown>>): string =>
+  JSON.stringify(Object.keys(values).sort().map((k) => [k, String(values[k])]));
+
+/**
+ * The request each valid row of the file was filed as, by line. A filed request keeps its row's values exactly, and no
+ * two valid rows of a batch have the same values (the preview refuses duplicates), so a row is found by its values —
+ * not by position, which a row that could not be filed (a name taken since the preview) would shift.
+ */
+function requestsByLine(valid: BatchRows['valid'], requests: readonly RequestRecord[]): Map<number, RequestRecord> {
+  const byValues = new Map<string, RequestRecord>();
+  for (const r of requests) byValues.set(valuesKey(r.values), r);
+  const out = new Map<number, RequestRecord>();
+  for (const row of valid) {
+    const r = byValues.get(valuesKey(row.values));
+    if (r) out.set(row.line, r);
+  }
+  return out;
+}
+
+/** A refusal as a clause of a longer sentence (no closing full stop). */
+const clause = (text: string): string => text.trim().replace(/\.+$/, '');
+
 function csvCell(v: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 export class BatchService {
+  /** Filing and deciding that outlasted their answer, still going on. */
+  private readonly background = new Set<Promise<unknown>>();
+
   constructor(private readonly deps: BatchServiceDeps) {}
+
+  /**
+   * Runs `work`; answers with its result if it ends within the answer time, else with `meanwhile()` while it goes on
+   * (its end shows on the cards; a failure then is logged).
+   */
+  private async answerWithin<T>(what: string, work: Promise<T>, meanwhile: () => Promise<T>): Promise<T> {
+    const tracked: Promise<unknown> = work.then(
+      () => this.background.delete(tracked),
+      (err: unknown) => {
+        this.background.delete(tracked);
+        this.deps.log.error('batch work failed', { what, err: err instanceof Error ? err.message : String(err) });
+      },
+    );
+    this.background.add(tracked);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.deps.answerWithinMs ?? 5_000);
+    });
+    try {
+      const first = await Promise.race([work.then((value) => ({ value })), late]);
+      return first === 'late' ? await meanwhile() : first.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves when no filing or deciding is going on (shutdown, tests). */
+  async settled(): Promise<void> {
+    while (this.background.size) await Promise.allSettled([...this.background]);
+  }
 
   private audit(actor: RequestActor, event: string, ref: string, data: Record<string, unknown>) {
     return this.deps.store.audit.append(actorEvent(actor, event, ref, data));
@@ -173,17 +234,27 @@ export class BatchService {
     if (b.status !== 'preview') return { ok: false, message: `${b.reference} was filed already (status ${b.status}). Nothing was changed.`, preview: await this.previewView(b) };
     const rows = rowsOf(b);
     if (rows.invalid.length && !validOnly) {
-      return { ok: false, preview: await this.previewView(b), message: `${b.reference} has ${rows.invalid.length} invalid row${rows.invalid.length === 1 ? '' : 's'}. Fix them and paste the file again, or type "file ${b.reference} valid" to file the ${rows.valid.length} valid ones. Nothing was filed.` };
+      return { ok: false, preview: await this.previewView(b), message: `${b.reference} has ${rows.invalid.length} invalid row${rows.invalid.length === 1 ? '' : 's'}. Fix them and send the file or lines again, or type "file ${b.reference} valid" to file the ${rows.valid.length} valid ones. Nothing was filed.` };
     }
     if (!rows.valid.length) return { ok: false, message: `${b.reference} has no valid row to file. Nothing was filed.`, preview: await this.previewView(b) };
     const moved = await this.deps.store.batches.transition(b.id, b.version, { status: 'filed', filedAt: this.deps.now().toISOString() }, this.deps.now());
     if (!moved.ok) return { ok: false, message: `${b.reference} changed meanwhile (it is ${moved.current?.status ?? 'gone'}). Nothing was changed.`, ...(moved.current ? { preview: await this.previewView(moved.current) } : {}) };
+    return this.answerWithin(`file ${b.reference}`, this.fileRows(actor, b, moved.record, rows), async () => ({
+      ok: true,
+      preview: await this.previewView(moved.record),
+      message: `${b.reference}: filing ${rows.valid.length} ${kindTitleOf(b.kind)} requests, each checked again; this card says when they are filed, and a progress card follows.`,
+    }));
+  }
+
+  /** Files each valid row as a request of the batch (checked again), then asks the approvers and posts the progress card. */
+  private async fileRows(actor: RequestActor, b: BatchRecord, filedBatch: BatchRecord, rows: BatchRows): Promise<FileAnswer> {
+    const moved = { record: filedBatch };
     const refused: string[] = [];
     let filed = 0;
     for (const row of rows.valid) {
       const res = await this.deps.intake.submit(actor, b.kind, row.values, 'bulk', { id: b.id });
       if (res.ok) filed++;
-      else refused.push(`line ${row.line}: ${res.refused ?? res.errors.map((e) => e.message).join(' ')}`);
+      else refused.push(`line ${row.line}: ${clause(res.refused ?? res.errors.map((e) => e.message).join(' '))}`);
     }
     await this.audit(actor, 'batch.filed', b.reference, { filed, refused: refused.length });
     const preview = await this.previewView(moved.record);
@@ -208,7 +279,7 @@ export class BatchService {
     const counts = new Map<string, number>();
     for (const r of requests) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
     const example = pending[0] ?? requests[0];
-    const exampleIndex = example ? requests.indexOf(example) : -1;
+    const exampleLine = example ? [...requestsByLine(rowsOf(b).valid, [example]).keys()][0] : undefined;
     const decidedRow = pending.length ? undefined : requests.find((r) => r.decidedByName);
     return {
       reference: b.reference,
@@ -219,7 +290,7 @@ export class BatchService {
       total: requests.length,
       summary: b.summary,
       steps: example ? stepsOf(example.plan) : [],
-      stepsOfLine: exampleIndex >= 0 ? rowsOf(b).valid[exampleIndex]?.line : undefined,
+      stepsOfLine: exampleLine,
       counts: REQUEST_STATUSES.flatMap((status) => (counts.get(status) ? [{ status, n: counts.get(status) ?? 0 }] : [])),
       ...(decidedRow?.decidedByName
         ? { decided: decidedRow.status === 'rejected' ? { outcome: 'reject' as const, byName: decidedRow.decidedByName, reason: decidedRow.decisionReason ?? '' } : { outcome: 'approve' as const, byName: decidedRow.decidedByName } }
@@ -247,6 +318,16 @@ export class BatchService {
     const requests = await this.deps.store.requests.listByBatch(b.id);
     const waiting = requests.filter((r) => r.status === 'pending-approval');
     if (!waiting.length) return { ok: false, message: `Nothing in ${b.reference} waits for a decision. Nothing was changed.`, approval: this.approvalView(b, requests) };
+    return this.answerWithin(`${outcome} ${b.reference}`, this.decideRows(actor, b, requests, waiting, outcome, reason), () =>
+      Promise.resolve({
+        ok: true,
+        approval: this.approvalView(b, requests),
+        message: `${outcome === 'approve' ? 'Approving' : 'Rejecting'} the ${waiting.length} requests of ${b.reference}, each checked as a single decision; every copy of this card says so when they are decided.`,
+      }),
+    );
+  }
+
+  private async decideRows(actor: RequestActor, b: BatchRecord, requests: readonly RequestRecord[], waiting: readonly RequestRecord[], outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecideAnswer> {
     let decided = 0;
     const refusals = new Map<string, number>();
     for (const r of waiting) {
@@ -282,14 +363,15 @@ export class BatchService {
     if (!b) return this.notVisible(reference);
     const valid = rowsOf(b).valid;
     const start = Number.isSafeInteger(from) && from > 0 && from < valid.length ? from : 0;
-    const filed = b.status === 'preview' ? [] : await this.deps.store.requests.listByBatch(b.id);
+    const filed = b.status === 'preview' ? new Map<number, RequestRecord>() : requestsByLine(valid, await this.deps.store.requests.listByBatch(b.id));
     const rows: RowPlan[] = [];
     let chars = 0;
     let i = start;
     for (; i < valid.length && rows.length < PLAN_PAGE_ROWS; i++) {
       const row = valid[i];
       if (!row) break;
-      const r = b.status === 'preview' ? await this.planRow(b.kind, row.line, row.values) : filed[i] ? { line: row.line, steps: stepsOf(filed[i]?.plan) } : { line: row.line, problem: 'not filed (see "status")' };
+      const request = filed.get(row.line);
+      const r = b.status === 'preview' ? await this.planRow(b.kind, row.line, row.values) : request ? { line: row.line, steps: stepsOf(request.plan) } : { line: row.line, problem: 'not filed (see "export batch")' };
       const size = 'steps' in r ? r.steps.reduce((n, x) => n + x.length + 4, 16) : r.problem.length + 16;
       if (rows.length && chars + size > PLAN_PAGE_CHARS) break;
       chars += size;
@@ -339,11 +421,11 @@ export class BatchService {
     const requests = await this.deps.store.requests.listByBatch(b.id);
     const rows = rowsOf(b);
     const lines = ['line,request,status,error'];
-    // the filed rows keep the order of the file (requests are filed in that order)
-    rows.valid.forEach((row, i) => {
-      const r = requests[i];
+    const byLine = requestsByLine(rows.valid, requests);
+    for (const row of rows.valid) {
+      const r = byLine.get(row.line);
       lines.push([String(row.line), r?.reference ?? '', r?.status ?? 'not filed', r?.error ?? ''].map(csvCell).join(','));
-    });
+    }
     for (const row of rows.invalid) lines.push([String(row.line), '', 'invalid', row.message].map(csvCell).join(','));
     await this.audit(actor, 'batch.exported', b.reference, { rows: lines.length - 1 });
     return { ok: true, csv: `${lines.join('\n')}\n`, reference: b.reference };

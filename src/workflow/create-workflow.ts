@@ -54,6 +54,8 @@ export interface WorkflowOptions {
   readonly passwordShownForMs?: number;
   /** How often cards of revealed passwords are checked for hiding (ms; default 30 s). */
   readonly revealHideIntervalMs?: number;
+  /** How long filing or deciding a batch may hold its answer before the work goes on behind it (ms; default 5 s). */
+  readonly batchAnswerWithinMs?: number;
 }
 
 export interface WorkflowDeps {
@@ -176,6 +178,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     planning: { lookup, profile: () => profile.get(), now, timeZone: config.timeZone },
     log: common.log,
     now,
+    ...(options.batchAnswerWithinMs !== undefined ? { answerWithinMs: options.batchAnswerWithinMs } : {}),
   });
   batchRowChanged = (r) => batches.rowChanged(r);
   const useCases: UseCases = {
@@ -222,6 +225,16 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     },
     async stop() {
       timers.splice(0).forEach((t) => clearInterval(t));
+      // filing or deciding a batch that outlasted its answer ends first (rows filed so far stay filed if it cannot)
+      let late: NodeJS.Timeout | undefined;
+      const bounded = new Promise<void>((resolve) => {
+        late = setTimeout(() => {
+          log.warn('stopped while a batch was still being filed or decided; "export batch" shows the rows not filed');
+          resolve();
+        }, config.server.shutdownTimeoutMs);
+      });
+      await Promise.race([batches.settled(), bounded]);
+      clearTimeout(late);
       await runner?.stop();
       await sender.stop();
     },

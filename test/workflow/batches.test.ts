@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
 import { visibleText, type RecordedCall } from '../harness/connector';
-import { TestMailroom } from '../harness/mailroom';
+import { QUICK_RUNNER, TestMailroom } from '../harness/mailroom';
 import { ADA, ARNOLD, actionsOf, buttonData, cardOf, cardText, RITA } from '../harness/requests';
 import { getSharedSandbox } from '../harness/sandbox';
 
@@ -197,5 +197,33 @@ describe('bulk requests: preview card, file, one approval card, every row to don
     await m.connector.waitFor((c) => c.conversationId === conv(RITA) && visibleText(c.body).includes(`${ref} has finished: 2 rejected`), 15_000, since);
     const approverCards = await m.app.store.batches.cards((await m.app.store.batches.get(ref))!.id, 'approver');
     for (const c of approverCards) await m.connector.waitFor((x) => x.method === 'PUT' && x.activityId === c.activityId && /Rejected by Arnold Approver: Not this term\./.test(visibleText(x.body)), 10_000, since);
+  });
+
+  it('filing and deciding that outlast the answer go on behind it: the answers say so, the preview card says "Filed by", the approval card "Approved by", the rows run to done', async function () {
+    // a Mailroom whose answers never wait for the batch work (Teams waits about 15 s; a large batch takes longer)
+    const quick = await TestMailroom.start({ sandbox: await getSharedSandbox(), name: 'batches-behind', logVariable: 'BATCHES_LOG', options: { ...QUICK_RUNNER, batchAnswerWithinMs: 0 } });
+    try {
+      const at = quick.connector.calls.length;
+      await quick.rita.client.say(['bulk new mailbox', 'first,last', `Ka,Later${suffix}`, `Lu,Later${suffix}`].join('\n'));
+      const previewCall = await quick.connector.waitFor((c) => c.method === 'POST' && c.conversationId === conv(RITA) && /B-\d+ · Bulk/.test(visibleText(c.body)), 20_000, at);
+      const ref = /(B-\d+)/.exec(visibleText(previewCall.body))?.[1] ?? '';
+      const batch = (await quick.app.store.batches.get(ref))!;
+      const place = (await quick.app.store.batches.cards(batch.id, 'preview'))[0];
+      const filedAt = quick.connector.calls.length;
+      await quick.rita.client.say(`file ${ref}`);
+      const answer = await quick.connector.waitFor((c) => c.method === 'POST' && c.conversationId === conv(RITA) && visibleText(c.body).includes(`${ref}: filing 2 User mailbox requests`), 20_000, filedAt);
+      assert.match(visibleText(answer.body), /this card says when they are filed/);
+      await quick.connector.waitFor((c) => c.method === 'PUT' && c.activityId === place?.activityId && /Filed by Rita Requester: 2 requests/.test(visibleText(c.body)), 20_000, filedAt);
+      await quick.connector.waitFor((c) => c.method === 'POST' && c.conversationId === conv(ARNOLD) && visibleText(c.body).includes(`${ref} · Bulk`), 20_000, filedAt);
+      const decidedAt = quick.connector.calls.length;
+      await quick.arnold.client.say(`approve ${ref}`);
+      await quick.connector.waitFor((c) => c.method === 'POST' && c.conversationId === conv(ARNOLD) && visibleText(c.body).includes(`Approving the 2 requests of ${ref}`), 20_000, decidedAt);
+      const approverPlace = (await quick.app.store.batches.cards(batch.id, 'approver'))[0];
+      await quick.connector.waitFor((c) => c.method === 'PUT' && c.activityId === approverPlace?.activityId && /Approved by Arnold Approver/.test(visibleText(c.body)), 20_000, decidedAt);
+      await quick.connector.waitFor((c) => c.conversationId === conv(RITA) && visibleText(c.body).includes(`${ref} has finished: 2 done`), 60_000, decidedAt);
+      assert.deepEqual((await quick.app.store.requests.listByBatch(batch.id)).map((r) => r.status), ['done', 'done']);
+    } finally {
+      await quick.close();
+    }
   });
 });
