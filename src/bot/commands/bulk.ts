@@ -31,7 +31,7 @@ export function bulkCommand({ useCases, cards, log }: Pick<HandlerDeps, 'useCase
   return {
     name: 'bulk',
     usage: 'bulk new mailbox (then CSV lines, header first)',
-    description: `Checks many requests of one kind at once, pasted as CSV under the first line (at most ${BULK_MAX_ROWS} rows): each invalid row with its line and why; nothing is filed. "bulk template <kind>" gives the header and an example row.`,
+    description: `Checks many requests of one kind at once, pasted as CSV under the first line or attached as a .csv file in this personal chat (at most ${BULK_MAX_ROWS} rows): each invalid row with its line and why; nothing is filed until you press File. "bulk template <kind>" gives the header and an example row.`,
     roles: ['requester', 'admin'],
     group: 'Request',
     pattern: /^bulk(?!\s+template\b)(?:[ \t]+[^\n]*)?(?:\r?\n[\s\S]*)?$/i,
