@@ -6,12 +6,67 @@ import type { MessageHandler } from '../server/http';
 import { randomUUID } from 'node:crypto';
 import { checkActivityShape, checkBearer, checkLocalRequest } from './activity-guard';
 
+type ConnectorFactory = ReturnType<ConfigurationBotFrameworkAuthentication['createConnectorFactory']>;
+type ClaimsIdentity = Parameters<ConfigurationBotFrameworkAuthentication['createConnectorFactory']>[0];
+type ConnectorClient = Awaited<ReturnType<ConnectorFactory['create']>>;
+
+/** Connector clients kept at most (one per bot app id, service URL and audience: Teams has a handful of service URLs). */
+const MAX_CONNECTOR_CLIENTS = 64;
+
+/**
+ * The bot registration's authentication, with one connector client per bot app id, service URL and audience instead of
+ * one per turn and per proactive message. botbuilder's connector factory builds a new ConnectorClient (its credentials,
+ * HTTP pipeline and serializer) on every call, which costs more CPU than the send itself. A client keeps the credentials
+ * the credentials factory gave it, and those fetch and renew their tokens themselves on every request, so reusing it
+ * changes nothing about authentication; inbound requests are still authenticated on every turn.
+ */
+export class ReusingBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthentication {
+  private readonly clients = new Map<string, Promise<ConnectorClient>>();
+
+  override async authenticateRequest(...args: Parameters<ConfigurationBotFrameworkAuthentication['authenticateRequest']>): ReturnType<ConfigurationBotFrameworkAuthentication['authenticateRequest']> {
+    const result = await super.authenticateRequest(...args);
+    return result.connectorFactory ? { ...result, connectorFactory: this.reusing(result.claimsIdentity, result.connectorFactory) } : result;
+  }
+
+  override async authenticateStreamingRequest(...args: Parameters<ConfigurationBotFrameworkAuthentication['authenticateStreamingRequest']>): ReturnType<ConfigurationBotFrameworkAuthentication['authenticateStreamingRequest']> {
+    const result = await super.authenticateStreamingRequest(...args);
+    return result.connectorFactory ? { ...result, connectorFactory: this.reusing(result.claimsIdentity, result.connectorFactory) } : result;
+  }
+
+  override createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
+    return this.reusing(claimsIdentity, super.createConnectorFactory(claimsIdentity));
+  }
+
+  /** How many connector clients are kept now. */
+  get connectorClients(): number {
+    return this.clients.size;
+  }
+
+  private reusing(claims: ClaimsIdentity, inner: ConnectorFactory): ConnectorFactory {
+    // The app id the inner factory was made for, as botbuilder takes it from the claims (audience, else appid).
+    const appId = claims.getClaimValue('aud') ?? claims.getClaimValue('appid') ?? '';
+    return {
+      create: (serviceUrl: string, audience?: string): Promise<ConnectorClient> => {
+        const key = JSON.stringify([appId, serviceUrl, audience ?? null]);
+        const kept = this.clients.get(key);
+        if (kept) return kept;
+        const made = inner.create(serviceUrl, audience);
+        // a failed creation is not kept: the next call tries again
+        made.catch(() => this.clients.get(key) === made && this.clients.delete(key));
+        if (this.clients.size >= MAX_CONNECTOR_CLIENTS) this.clients.delete(this.clients.keys().next().value as string);
+        this.clients.set(key, made);
+        return made;
+      },
+    };
+  }
+}
+
 /**
  * CloudAdapter from the bot registration. With no app id (sandbox mode) it runs anonymously, as local
  * clients such as the Agents Playground expect; the configuration only allows that on a loopback address.
  */
 export function createAdapter(bot: BotConfig, log: Logger): CloudAdapter {
-  const auth = new ConfigurationBotFrameworkAuthentication({
+  const auth = new ReusingBotFrameworkAuthentication({
     MicrosoftAppId: bot.appId,
     MicrosoftAppPassword: bot.appPassword ?? '',
     MicrosoftAppType: bot.appId ? bot.appType : 'MultiTenant',

@@ -40,7 +40,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type MigrationResultSet, type RawBuilder } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type Compilable, type MigrationResultSet, type QueryResult, type RawBuilder } from 'kysely';
 import { Pool, type PoolConfig } from 'pg';
 import { StoreError, describePostgresError, describeSqliteError, parsePostgresUrl, type PostgresTarget } from './errors';
 import type { Database } from './schema';
@@ -132,6 +132,32 @@ export function dbNowPlus(engine: Engine, ms: number): RawBuilder<string> {
   return engine === 'sqlite'
     ? sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') + ${sql.lit(ms)} / 86400000.0)`
     : sql<string>`to_char((statement_timestamp() + ${sql.lit(ms)} * interval '1 millisecond') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/**
+ * A query on a hot path, built and compiled by Kysely once instead of on every call (building and compiling cost more
+ * CPU than SQLite takes to run a small query). `build` makes the query from its arguments, each taken with `arg(i)`
+ * (the i-th argument of a call); the first call compiles it with stand-ins and notes where each argument goes, every
+ * call then runs that SQL with its own values (on SQLite, through the store's statement cache). Only for queries whose
+ * SQL does not depend on the values: no lists of varying length, no argument in `sql.lit`.
+ */
+export function compiledOnce<R>(db: Kysely<Database>, build: (arg: <T>(i: number) => T) => Compilable<R>): (...args: readonly unknown[]) => Promise<QueryResult<R>> {
+  let compiled: { readonly sql: string; readonly slots: readonly ({ readonly arg: number } | { readonly value: unknown })[] } | undefined;
+  return (...args) => {
+    if (compiled === undefined) {
+      const marks = new Map<string, number>();
+      const q = build(<T,>(i: number): T => {
+        const mark = `\u0000compiled-once-argument-${i}\u0000`;
+        marks.set(mark, i);
+        return mark as T;
+      }).compile();
+      const slots = q.parameters.map((v) => (typeof v === 'string' && marks.has(v) ? { arg: marks.get(v) ?? 0 } : { value: v }));
+      const placed = new Set(slots.flatMap((s) => ('arg' in s ? [s.arg] : [])));
+      if (placed.size !== marks.size) throw new Error(`compiledOnce: an argument of ${q.sql} is not a parameter of the query`);
+      compiled = { sql: q.sql, slots };
+    }
+    return db.executeQuery<R>(CompiledQuery.raw(compiled.sql, compiled.slots.map((s) => ('arg' in s ? args[s.arg] : s.value))));
+  };
 }
 
 /** SQLite busy timeout: how long a writer waits for another connection's write lock. */
@@ -300,10 +326,10 @@ export function openSqlite(file: string): EngineConnection {
         const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
         for (;;) {
           // No await between BEGIN IMMEDIATE and COMMIT/ROLLBACK.
-          if (tryBeginImmediate(database, file, deadline)) {
+          if (tryBeginImmediate(file, deadline, cached.prepare)) {
             try {
               const result = work(cached.prepare);
-              database.exec('COMMIT');
+              cached.prepare('COMMIT').run();
               return result;
             } catch (err) {
               if (database.inTransaction) database.exec('ROLLBACK');
@@ -320,16 +346,18 @@ export function openSqlite(file: string): EngineConnection {
  * One non-blocking attempt at SQLite's write lock: true when BEGIN IMMEDIATE succeeded, false when
  * another connection holds the lock and `deadline` has not passed; throws otherwise.
  */
-function tryBeginImmediate(database: BetterSqlite3.Database, file: string, deadline: number): boolean {
-  database.pragma('busy_timeout = 0');
+function tryBeginImmediate(file: string, deadline: number, prepare: SqliteStatements): boolean {
+  // statements from the store's cache: preparing them again on every transaction (as .pragma() and .exec() do) costs
+  // more than running them
+  prepare('PRAGMA busy_timeout = 0').get();
   try {
-    database.exec('BEGIN IMMEDIATE');
+    prepare('BEGIN IMMEDIATE').run();
     return true;
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw describeSqliteError(err, file, 'take the write lock');
     return false;
   } finally {
-    database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    prepare(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`).get();
   }
 }
 

@@ -15,7 +15,7 @@
  * are handed out by id).
  */
 import type { Kysely } from 'kysely';
-import { dbNow, dbNowPlus, type Engine } from './dialect';
+import { dbNow, dbNowPlus, type Engine, type TimeInput } from './dialect';
 import type { Database } from './schema';
 import { checkCount, checkTime, invalid, MAX_ID } from './validation';
 
@@ -34,9 +34,11 @@ export interface OutboxRepository {
   add(requestId: number, message: string | null, now: Date): Promise<void>;
   /**
    * Claims up to `limit` entries, oldest first, that nobody holds (or whose claim ran out), for `leaseMs` on the
-   * database's clock.
+   * database's clock. With `settledBefore`, a request's entries are claimed only once it has a message to send or one
+   * of its entries was recorded at or before that time: card changes of a request that is still moving wait, so that
+   * they coalesce into one update (or into the update that goes with its next message).
    */
-  claim(owner: string, leaseMs: number, limit: number): Promise<OutboxEntry[]>;
+  claim(owner: string, leaseMs: number, limit: number, options?: { settledBefore?: TimeInput }): Promise<OutboxEntry[]>;
   /** Deletes delivered (or given-up) entries this owner holds; returns how many. */
   remove(ids: readonly number[], owner: string): Promise<number>;
   /** Entries not yet delivered (for readiness and tests). */
@@ -62,11 +64,12 @@ export function createOutboxRepository(conn: { readonly db: Kysely<Database>; re
         .execute();
     },
 
-    async claim(owner, leaseMs, limit) {
+    async claim(owner, leaseMs, limit, options = {}) {
       const what = 'Nothing was claimed from the outbox';
       if (typeof owner !== 'string' || owner === '') invalid(what, ['owner must be a non-empty string']);
       const until = dbNowPlus(engine, checkCount(leaseMs, 'leaseMs', MAX_LEASE_MS, what));
       const n = checkCount(limit, 'limit', MAX_LIMIT, what);
+      const settled = options.settledBefore === undefined ? undefined : checkTime(options.settledBefore, 'settledBefore', what);
       const dbTime = dbNow(engine);
       const rows = await db
         .updateTable('outbox')
@@ -76,6 +79,14 @@ export function createOutboxRepository(conn: { readonly db: Kysely<Database>; re
             .selectFrom('outbox')
             .select('id')
             .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', dbTime)]))
+            .$if(settled !== undefined, (q) =>
+              q.where('request_id', 'in', (eb) =>
+                eb
+                  .selectFrom('outbox')
+                  .select('request_id')
+                  .where((w) => w.or([w('message', 'is not', null), w('created_at', '<=', settled ?? '')])),
+              ),
+            )
             .orderBy('id')
             .limit(n),
         )

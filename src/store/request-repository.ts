@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
+import { compiledOnce, decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import { toDecisionRecord, validateDecision, type DecisionInput, type DecisionRecord } from './decision-repository';
 import { StoreError, writeForBatch } from './errors';
 import { MAX_NOTICE_MESSAGE } from './outbox-repository';
@@ -361,8 +361,10 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
       .limit(limit);
   };
 
+  // read several times per run step: compiled once (see compiledOnce)
+  const selectById = compiledOnce(db, (arg) => db.selectFrom('requests').selectAll().where('id', '=', arg<number>(0)));
   const getById = async (id: number): Promise<RequestRecord | undefined> => {
-    const row = await db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = (await selectById(id)).rows[0];
     return row && toRecord(row);
   };
 

@@ -40,7 +40,7 @@
  * until it has.
  */
 import { sql, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
-import { dbNow, dbNowPlus, decodeJson, decodeNullableJson, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
+import { compiledOnce, dbNow, dbNowPlus, decodeJson, decodeNullableJson, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import { StoreError } from './errors';
 import { RUN_STEP_STATUSES, type Database, type RunStepStatus, type RunStepsTable } from './schema';
 import { checkCount, checkTime, invalid, isId, jsonText, refuseIfAny } from './validation';
@@ -302,8 +302,41 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
   const dbTime = dbNow(conn.engine);
   const dbTimePlus = (ms: number): RawBuilder<string> => dbNowPlus(conn.engine, ms);
 
+  // The runner's queries of every step, compiled once (see compiledOnce).
+  const selectSteps = compiledOnce(db, (arg) => db.selectFrom('run_steps').selectAll().where('request_id', '=', arg<number>(0)).orderBy('step_index'));
+  const finishAs = (status: 'done' | 'waiting') =>
+    compiledOnce(db, (arg) =>
+      db
+        .updateTable('run_steps')
+        .set({
+          status,
+          result_json: arg<string | null>(0),
+          error: null,
+          ...(status === 'done' ? { finished_at: arg<string>(1) } : { next_at: arg<string>(4) }),
+          lease_owner: null,
+          lease_until: null,
+          updated_at: arg<string>(1),
+        })
+        .where('id', '=', arg<number>(2))
+        .where('lease_owner', '=', arg<string>(3))
+        .where('lease_until', '>', dbTime)
+        .where('status', 'in', ['running', 'waiting']),
+    );
+  const completeStep = finishAs('done');
+  const waitStep = finishAs('waiting');
+  const noteIntentOf = compiledOnce(db, (arg) =>
+    db
+      .updateTable('run_steps')
+      .set({ intent_json: arg<string | null>(0), updated_at: arg<string>(1) })
+      .where('id', '=', arg<number>(2))
+      .where('lease_owner', '=', arg<string>(3))
+      .where('lease_until', '>', dbTime)
+      .where('status', '=', 'running'),
+  );
+  const applied = (res: { numAffectedRows?: bigint }): boolean => Number(res.numAffectedRows ?? 0) === 1;
+
   const listByRequest = async (requestId: number): Promise<RunStepRecord[]> => {
-    const rows = await db.selectFrom('run_steps').selectAll().where('request_id', '=', requestId).orderBy('step_index').execute();
+    const { rows } = await selectSteps(requestId);
     return rows.map(toRecord);
   };
 
@@ -462,14 +495,16 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
     async complete(id, owner, result, now) {
       const a = finishArgs(id, owner, now, 'complete');
       const resultJson = jsonOrNull(result, 'result', `complete of step ${a.id}`);
-      return finish(a.id, a.owner, a.now, { status: 'done', result_json: resultJson, error: null, finished_at: a.now });
+      // finish(…, { status: 'done', result_json, error: null, finished_at: now }), compiled once
+      return applied(await completeStep(resultJson, a.now, a.id, a.owner));
     },
 
     async wait(id, owner, until, result, now) {
       const a = finishArgs(id, owner, now, 'wait');
       const nextAt = checkTime(until, 'until', 'wait');
       const resultJson = jsonOrNull(result, 'result', `wait of step ${a.id}`);
-      return finish(a.id, a.owner, a.now, { status: 'waiting', next_at: nextAt, result_json: resultJson, error: null });
+      // finish(…, { status: 'waiting', next_at, result_json, error: null }), compiled once
+      return applied(await waitStep(resultJson, a.now, a.id, a.owner, nextAt));
     },
 
     async retryLater(id, owner, nextAt, error, now) {
@@ -529,15 +564,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
     async noteIntent(id, owner, intent, now) {
       const a = finishArgs(id, owner, now, 'noteIntent');
       const text = jsonOrNull(intent, 'intent', `the intent of step ${a.id}`);
-      const res = await db
-        .updateTable('run_steps')
-        .set({ intent_json: text, updated_at: a.now })
-        .where('id', '=', a.id)
-        .where('lease_owner', '=', a.owner)
-        .where('lease_until', '>', dbTime)
-        .where('status', '=', 'running')
-        .executeTakeFirst();
-      return Number(res.numUpdatedRows) === 1;
+      return applied(await noteIntentOf(text, a.now, a.id, a.owner));
     },
 
     async appendSteps(requestId, steps, now, options = {}) {

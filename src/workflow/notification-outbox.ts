@@ -16,6 +16,12 @@ export interface NotificationSenderOptions {
   /** How often the outbox is drained (ms): card changes without a message wait for it, so they coalesce. */
   readonly intervalMs?: number;
   /**
+   * How long a request's card changes wait (ms, default intervalMs) before a pass sends them, unless a message of
+   * that request goes first (the message's pass refreshes its cards too): the steps of a run that moves on within
+   * this time become one card update instead of one per step.
+   */
+  readonly settleMs?: number;
+  /**
    * How long a claimed entry is this sender's (ms, on the database's clock, so senders whose clocks disagree still
    * agree on it); a failed delivery is tried again after it.
    */
@@ -51,7 +57,7 @@ export class NotificationSender {
       this.again = true;
       return;
     }
-    this.pass = this.drain()
+    this.pass = this.drain({ settled: true })
       .then(() => undefined)
       .catch((err: unknown) => this.options.log.error('notification pass failed', { err }))
       .finally(() => {
@@ -71,11 +77,15 @@ export class NotificationSender {
     await this.drain().catch((err: unknown) => this.options.log.warn('notifications left undelivered at stop', { err }));
   }
 
-  /** Delivers everything claimable; returns how many entries were handled. */
-  async drain(): Promise<number> {
+  /**
+   * Delivers everything claimable; returns how many entries were handled. `settled`: only the requests that have a
+   * message to send or whose card changes have waited settleMs (what the timer and a kick deliver).
+   */
+  async drain(options: { settled?: boolean } = {}): Promise<number> {
     let handled = 0;
     for (;;) {
-      const claimed = await this.options.outbox.claim(this.owner, this.options.leaseMs ?? 30_000, 200);
+      const settleMs = this.options.settleMs ?? this.options.intervalMs ?? 1000;
+      const claimed = await this.options.outbox.claim(this.owner, this.options.leaseMs ?? 30_000, 200, options.settled ? { settledBefore: new Date(Date.now() - settleMs) } : undefined);
       if (!claimed.length) return handled;
       const byRequest = new Map<number, OutboxEntry[]>();
       for (const e of claimed) byRequest.set(e.requestId, [...(byRequest.get(e.requestId) ?? []), e]);

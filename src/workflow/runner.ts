@@ -216,7 +216,8 @@ export class WorkflowRunner {
     return true;
   }
 
-  private async context(step: RunStep, record: RequestRecord): Promise<StepContext> {
+  /** The step's context, and the request's steps as read for it (one read per step's run; `record` reuses them). */
+  private async context(step: RunStep, record: RequestRecord): Promise<StepContext & { readonly steps: readonly RunStep[] }> {
     const steps = await this.options.store.runs.listByRequest(step.requestId);
     const results: Record<string, Record<string, unknown>> = {};
     for (const s of steps) if (s.status === 'done' && s.result && typeof s.result === 'object') results[s.stepId] = s.result as Record<string, unknown>;
@@ -236,6 +237,7 @@ export class WorkflowRunner {
       results,
       ...(intent ? { intent } : {}),
       intend,
+      steps,
     };
   }
 
@@ -264,12 +266,12 @@ export class WorkflowRunner {
       return;
     }
     if (record.status === 'queued' || record.status === 'waiting') await this.options.lifecycle.runMove(record.id, 'running');
-    const ctx = await this.context(step, record);
+    const { steps, ...ctx } = await this.context(step, record);
     const waiter = this.waiters.get(step.action);
     if (waiter) {
       // a wait step: first check now (it may already hold), then leave it to the poller
       const outcome = (await waiter.checkAll([{ key: String(step.id), input: step.input as never, ctx }])).get(String(step.id));
-      await this.record(step, record, outcome ?? { kind: 'wait', until: new Date(this.now().getTime() + (this.options.waitPollMs ?? 5000)), reason: 'waiting' });
+      await this.record(step, record, outcome ?? { kind: 'wait', until: new Date(this.now().getTime() + (this.options.waitPollMs ?? 5000)), reason: 'waiting' }, false, steps);
       return;
     }
     const executor = this.executors.get(step.action);
@@ -292,7 +294,7 @@ export class WorkflowRunner {
     } catch (err) {
       outcome = err instanceof StepError ? err : new StepError(err instanceof Error ? err.message : String(err), true);
     }
-    await this.record(step, record, outcome);
+    await this.record(step, record, outcome, false, steps);
   }
 
   /** Checks every waiting step whose time has come, batched per action. Returns whether any was due. */
@@ -319,8 +321,15 @@ export class WorkflowRunner {
         }
         records.set(s.requestId, r);
       }
+      const read = new Map<number, readonly RunStep[]>();
       const items = await Promise.all(
-        steps.filter((s) => records.has(s.requestId)).map(async (s) => ({ key: String(s.id), input: s.input as never, ctx: await this.context(s, records.get(s.requestId)!) })),
+        steps
+          .filter((s) => records.has(s.requestId))
+          .map(async (s) => {
+            const { steps: all, ...ctx } = await this.context(s, records.get(s.requestId)!);
+            read.set(s.id, all);
+            return { key: String(s.id), input: s.input as never, ctx };
+          }),
       );
       let answers: Map<string, StepOutcome | StepError>;
       try {
@@ -333,14 +342,18 @@ export class WorkflowRunner {
         const r = records.get(s.requestId);
         if (!r) continue;
         const a = answers.get(String(s.id)) ?? { kind: 'wait' as const, until: new Date(this.now().getTime() + (this.options.waitPollMs ?? 5000)), reason: 'waiting' };
-        await this.record(s, r, a, true);
+        await this.record(s, r, a, true, read.get(s.id));
       }
     }
     return true;
   }
 
-  /** Records a step's outcome. `fresh`: `record` was read just now (else it is read again: it may have been cancelled meanwhile). */
-  private async record(step: RunStep, record: RequestRecord, outcome: StepOutcome | StepError, fresh = false): Promise<void> {
+  /**
+   * Records a step's outcome. `fresh`: `record` was read just now (else it is read again: it may have been cancelled
+   * meanwhile). `known`: the request's steps as read when this step's try began (only this step changes while it runs:
+   * a request runs one step at a time), so a step that leaves later steps to run needs no second read of them.
+   */
+  private async record(step: RunStep, record: RequestRecord, outcome: StepOutcome | StepError, fresh = false, known?: readonly RunStep[]): Promise<void> {
     const now = this.now();
     const base = { step: step.stepId, action: step.action, attempt: step.attempts };
     if (!fresh) record = (await this.options.store.requests.get(record.id)) ?? record;
@@ -377,13 +390,22 @@ export class WorkflowRunner {
     await this.options.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'operation.done', data: { ...base, changed: outcome.changed, result: maskInput(outcome.result ?? {}) } });
     // `changed` is kept with the result: a roll back undoes only what a step changed.
     if (!(await this.options.store.runs.complete(step.id, this.owner, { ...(outcome.result ?? {}), changed: outcome.changed }, now))) return;
-    const steps = await this.options.store.runs.listByRequest(record.id);
-    const finished = steps.every((s) => s.status === 'done' || s.status === 'skipped');
-    if (finished) {
+    const ended = (s: Pick<RunStep, 'id' | 'status'>) => s.id === step.id || s.status === 'done' || s.status === 'skipped';
+    // Later steps are left (as read when the try began): the request runs on, no need to read its steps again.
+    // Its last step (or no earlier read): the steps are read now, as the request's result is made of them.
+    const more = known?.some((s) => !ended(s)) ?? false;
+    const steps = more ? [] : await this.options.store.runs.listByRequest(record.id);
+    if (!more && steps.every((s) => s.status === 'done' || s.status === 'skipped')) {
       await this.finish(record, steps);
       return;
     }
-    await this.moveAndTell(record.id, 'running', null);
+    if (record.status === 'running') {
+      // It runs already (read just now): nothing moves. A row of a batch has no card of its own to refresh (its
+      // batch counts rows by status, which did not change); any other request's cards show the step done.
+      if (record.batchId === null) await this.notify(record);
+    } else {
+      await this.moveAndTell(record.id, 'running', null);
+    }
     this.kick();
   }
 

@@ -69,6 +69,25 @@ for (const engine of ENGINES) {
       assert.equal(await store.outbox.count(), 0);
     });
 
+    it('settledBefore: card changes of a request still moving wait; a message, or a change old enough, brings all of its entries', async function () {
+      const { store, id: moving } = await withRequest();
+      const waiting = (await store.requests.create({ kind: 'user-mailbox', requesterAadObjectId: 'aad-1', requesterName: 'Rita', tenantId: 't', values: {}, request: {} })).id;
+      const old = (await store.requests.create({ kind: 'user-mailbox', requesterAadObjectId: 'aad-1', requesterName: 'Rita', tenantId: 't', values: {}, request: {} })).id;
+      await store.outbox.add(old, null, at(0)); // changed long ago
+      await store.outbox.add(old, null, at(5_000));
+      await store.outbox.add(waiting, null, at(4_000)); // changed just now
+      await store.outbox.add(moving, null, at(4_500));
+      await store.outbox.add(moving, 'R-1 is done.', at(4_600)); // its message goes at once, with its card change
+      const settled = await store.outbox.claim('a', 30_000, 10, { settledBefore: at(1_000) });
+      assert.deepEqual(
+        settled.map((e) => [e.requestId, e.message]),
+        [[old, null], [old, null], [moving, null], [moving, 'R-1 is done.']],
+      );
+      assert.deepEqual((await store.outbox.claim('a', 30_000, 10, { settledBefore: at(1_000) })).map((e) => e.requestId), [], 'the recent card change waits');
+      assert.deepEqual((await store.outbox.claim('a', 30_000, 10, { settledBefore: at(4_000) })).map((e) => e.requestId), [waiting], 'once old enough, it goes');
+      await assert.rejects(store.outbox.claim('a', 30_000, 10, { settledBefore: 'yesterday' }), (err: unknown) => err instanceof StoreError && /settledBefore/.test(err.message));
+    });
+
     it('a claim holds until its lease ends; then another sender takes the entry and the attempt is counted', async function () {
       const { store, id } = await withRequest();
       await store.outbox.add(id, 'hello', at(0));

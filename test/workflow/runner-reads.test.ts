@@ -1,0 +1,98 @@
+/**
+ * What a run step costs the store, through the real runner and the real store (SQLite): the request's steps are read
+ * once per step (for its context) and once more when the run ends, not again after every step; the request is read
+ * when the step starts and when its outcome is recorded, not a third time to learn that it is still running. A row of
+ * a batch leaves a notice in the outbox only when its status moves: its steps refresh no card of its own (it has
+ * none; its batch counts rows by status). Any other request's cards are refreshed after each step.
+ * The executor is a stand-in that is done at once: what is under test is the runner.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { silentLogger } from '../../src/log';
+import type { Plan, StepAction } from '../../src/plans';
+import type { RequestRecord, Store } from '../../src/store';
+import type { StepExecutor } from '../../src/workflow/executors/types';
+import { RequestLifecycle } from '../../src/workflow/lifecycle';
+import { WorkflowRunner } from '../../src/workflow/runner';
+import { engineFixture } from '../store/helpers';
+
+const ACTION = 'test.step' as StepAction;
+const STEPS = 4;
+
+const plan = {
+  kind: 'shared-mailbox',
+  title: 'A stand-in run',
+  steps: Array.from({ length: STEPS }, (_, i) => ({ id: `s${i}`, action: ACTION, system: 'test', input: { n: i }, summary: `Step ${i}`, waits: false })),
+} as unknown as Plan;
+
+const done: StepExecutor = { action: ACTION, run: () => Promise.resolve({ kind: 'done', changed: true, result: { ok: true } }) };
+
+/** The store with its request and step reads counted (the runner and the lifecycle both read through it). */
+function counted(store: Store): { store: Store; reads: { requests: number; steps: number } } {
+  const reads = { requests: 0, steps: 0 };
+  const requests = Object.create(store.requests) as Store['requests'];
+  requests.get = (idOrRef) => {
+    reads.requests++;
+    return store.requests.get(idOrRef);
+  };
+  const runs = Object.create(store.runs) as Store['runs'];
+  runs.listByRequest = (id) => {
+    reads.steps++;
+    return store.runs.listByRequest(id);
+  };
+  return { store: { ...store, requests, runs }, reads };
+}
+
+describe('the runner reads a step once and refreshes only cards someone sees', function () {
+  this.timeout(60_000);
+  const fx = engineFixture('sqlite', 'runner-reads');
+
+  async function approved(store: Store, batchId?: number): Promise<RequestRecord> {
+    return store.requests.create({
+      kind: 'shared-mailbox',
+      requesterAadObjectId: 'aad-rita',
+      requesterName: 'Rita',
+      tenantId: 't',
+      values: {},
+      request: {},
+      plan,
+      status: 'approved',
+      ...(batchId !== undefined ? { batchId } : {}),
+    });
+  }
+
+  async function run(store: Store, record: RequestRecord): Promise<{ reads: { requests: number; steps: number }; notices: number }> {
+    const c = counted(store);
+    const runner = new WorkflowRunner({ store: c.store, executors: [done], waiters: [], lifecycle: new RequestLifecycle(c.store.requests), outbox: store.outbox, log: silentLogger, owner: 'runner-1' });
+    await runner.enqueue(record, { aadObjectId: 'aad-admin', name: 'Ada Admin' });
+    // enqueue starts a pass of its own: run until the request is done, whichever pass takes its steps
+    for (let i = 0; i < 100 && (await store.requests.get(record.id))?.status !== 'done'; i++) {
+      await runner.runUntilIdle();
+      await delay(10);
+    }
+    await runner.stop();
+    assert.equal((await store.requests.get(record.id))?.status, 'done');
+    const notices = (await store.outbox.claim('reader', 60_000, 1_000)).filter((e) => e.requestId === record.id).length;
+    return { reads: c.reads, notices };
+  }
+
+  it(`a run of ${STEPS} steps reads the steps ${STEPS} + 1 times and the request about twice a step`, async function () {
+    const store = await fx.open(await fx.freshOptions());
+    const { reads } = await run(store, await approved(store));
+    assert.equal(reads.steps, STEPS + 1, `the steps were read ${reads.steps} times`);
+    // per step: when it starts and when its outcome is recorded; the first step also moves the request to running,
+    // the last to done (the lifecycle reads the request before each move)
+    assert.ok(reads.requests <= 2 * STEPS + 3, `the request was read ${reads.requests} times`);
+  });
+
+  it('a request of its own has its cards refreshed after every step; a row of a batch only when its status moves', async function () {
+    const store = await fx.open(await fx.freshOptions());
+    const alone = await run(store, await approved(store));
+    const batch = await store.batches.create({ kind: 'user-mailbox', requesterAadObjectId: 'aad-rita', requesterName: 'Rita', tenantId: 't', rows: null, summary: 'rows' }, new Date());
+    const row = await run(store, await approved(store, batch.id));
+    // the move to done leaves its notice (the message); a request alone gets one more per step that leaves later
+    // steps to run (its status card shows the steps)
+    assert.equal(row.notices, 1, `the row left ${row.notices} notices`);
+    assert.equal(alone.notices, 1 + (STEPS - 1), `the request alone left ${alone.notices} notices`);
+  });
+});
