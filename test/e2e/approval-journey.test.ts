@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startMailroom, Mailroom } from '../../src/app';
-import { loadConfig } from '../../src/config/config';
-import { silentLogger } from '../../src/log';
-import { projectRoot } from '../../src/paths';
+import type { Mailroom } from '../../src/app';
 import type { Sandbox } from '../../src/sandbox';
-import { sandboxOverrides } from '../../src/sandbox/overrides';
-import { openTwoPlaygrounds, PlaygroundPage, type TwoPeople } from '../harness/browser';
+import type { PlaygroundPage } from '../harness/browser';
+import { startPlaygroundMailroom, type PlaygroundMailroom } from '../harness/playground-mailroom';
 import { getSharedSandbox } from '../harness/sandbox';
 
 
 describe('two people in two Agents Playgrounds: a shared mailbox is requested by form and approved', function () {
   this.timeout(180000);
   let sandbox: Sandbox;
+  let pm: PlaygroundMailroom | undefined;
   let app: Mailroom;
-  let dataDir: string;
-  let people: TwoPeople | undefined;
   let requester: PlaygroundPage;
   let approver: PlaygroundPage;
   const suffix = Date.now().toString(36).slice(-5);
@@ -25,21 +18,12 @@ describe('two people in two Agents Playgrounds: a shared mailbox is requested by
 
   before(async function () {
     sandbox = await getSharedSandbox();
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-journey-'));
-    app = await startMailroom(
-      loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } }),
-      silentLogger,
-      { runner: { pollMs: 200, waitPollMs: 300 }, waitIntervalMs: 300 },
-    );
-    people = await openTwoPlaygrounds(app.url, dataDir);
-    requester = people.requester;
-    approver = people.approver;
+    pm = await startPlaygroundMailroom(sandbox, { name: 'journey', options: { runner: { pollMs: 200, waitPollMs: 300 }, waitIntervalMs: 300 } });
+    ({ app, rita: requester, arnold: approver } = pm);
   });
 
   after(async function () {
-    await people?.stop();
-    await app?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await pm?.stop();
   });
 
   it('the requester gets the form, a bad value comes back beside its field with her input kept', async function () {

@@ -8,15 +8,9 @@
  * users are read back from AD and Exchange Online. Screenshots: test-output/screenshots/bulk-*.png.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startMailroom, type Mailroom } from '../../src/app';
-import { loadConfig } from '../../src/config/config';
-import { createLogger, silentLogger } from '../../src/log';
-import { projectRoot } from '../../src/paths';
-import { sandboxOverrides } from '../../src/sandbox/overrides';
-import { openTwoPlaygrounds, type PlaygroundPage, type TwoPeople } from '../harness/browser';
+import { type Mailroom } from '../../src/app';
+import { type PlaygroundPage } from '../harness/browser';
+import { startPlaygroundMailroom, type PlaygroundMailroom } from '../harness/playground-mailroom';
 import { ConformanceSuite } from '../harness/conformance';
 import { QUICK_RUNNER } from '../harness/mailroom';
 import { choose, newCard } from '../harness/card-forms';
@@ -27,9 +21,8 @@ const suffix = Date.now().toString(36).slice(-5);
 describe('a bulk request in two Agents Playgrounds: preview, file the valid rows, one approval, the progress card to the end', function () {
   this.timeout(4 * 60_000);
   let suite: ConformanceSuite | undefined;
-  let app: Mailroom | undefined;
-  let dataDir = '';
-  let people: TwoPeople | undefined;
+  let pm: PlaygroundMailroom | undefined;
+  let app: Mailroom;
   let rita: PlaygroundPage;
   let arnold: PlaygroundPage;
   let reference = '';
@@ -38,19 +31,13 @@ describe('a bulk request in two Agents Playgrounds: preview, file the valid rows
     this.timeout(5 * 60_000);
     const sandbox = await getSharedSandbox();
     suite = await ConformanceSuite.open(sandbox, 'bulk-playground');
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-bulk-playground-'));
-    const config = loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } });
-    app = await startMailroom(config, process.env.BULK_PLAYGROUND_LOG ? createLogger('warn') : silentLogger, QUICK_RUNNER);
-    people = await openTwoPlaygrounds(app.url, dataDir);
-    rita = people.requester;
-    arnold = people.approver;
+    pm = await startPlaygroundMailroom(sandbox, { name: 'bulk-playground', logVariable: 'BULK_PLAYGROUND_LOG', options: QUICK_RUNNER });
+    ({ app, rita, arnold } = pm);
   });
 
   after(async function () {
-    await people?.stop();
-    await app?.stop();
+    await pm?.stop();
     await suite?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('the bulk form with the pasted CSV gives the preview card: 3 of 4 rows valid, line 4 named with why, and no plain File button', async function () {
@@ -95,7 +82,7 @@ describe('a bulk request in two Agents Playgrounds: preview, file the valid rows
     await rita.waitForCard(new RegExp(`${reference}[\\s\\S]*Finished: 3 done`), 120_000);
     await rita.page.getByText(new RegExp(`${reference} has finished`)).first().waitFor({ timeout: 30_000 });
     await rita.screenshot('bulk-05-progress-done');
-    const rows = await app!.store.requests.listByBatch(Number(reference.slice(2)));
+    const rows = await app.store.requests.listByBatch(Number(reference.slice(2)));
     assert.deepEqual(rows.map((r) => r.status), ['done', 'done', 'done']);
     for (const r of rows) {
       const upn = (r.request as { userPrincipalName?: string }).userPrincipalName ?? '';

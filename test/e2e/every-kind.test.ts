@@ -9,19 +9,13 @@
  * suite's own OU.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Locator } from 'playwright-core';
-import { startMailroom, type Mailroom } from '../../src/app';
-import { loadConfig } from '../../src/config/config';
-import { silentLogger } from '../../src/log';
-import { projectRoot } from '../../src/paths';
+import { type Mailroom } from '../../src/app';
 import { KINDS, type KindId } from '../../src/requests';
 import type { Sandbox } from '../../src/sandbox';
-import { sandboxOverrides } from '../../src/sandbox/overrides';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
-import { openTwoPlaygrounds, PlaygroundPage, type TwoPeople } from '../harness/browser';
+import type { PlaygroundPage } from '../harness/browser';
+import { startPlaygroundMailroom, type PlaygroundMailroom } from '../harness/playground-mailroom';
 import { ConformanceSuite } from '../harness/conformance';
 import { reEscape, RITA, storedRequest } from '../harness/requests';
 import { choose, newCard, text, toggle } from '../harness/card-forms';
@@ -339,9 +333,8 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
   this.timeout(180_000);
   let sandbox: Sandbox;
   let suite: ConformanceSuite | undefined;
+  let pm: PlaygroundMailroom | undefined;
   let app: Mailroom;
-  let dataDir: string;
-  let people: TwoPeople | undefined;
   let rita: PlaygroundPage;
   let arnold: PlaygroundPage;
   /** How many requests Arnold decided so far; even ones he approves, odd ones he rejects. */
@@ -351,7 +344,6 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
 
   before(async function () {
     sandbox = await getSharedSandbox();
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-every-kind-'));
 
     // the target of the change kinds: a synced AD user with mail and a secondary address, licensed
     suite = await ConformanceSuite.open(sandbox, 'every-kind', { delegated: true });
@@ -367,21 +359,13 @@ describe('every request kind in two Agents Playgrounds: filed by command and by 
     const mbx = await suite.mailbox(T.upn);
     assert.equal(mbx.RecipientTypeDetails, 'UserMailbox');
 
-    app = await startMailroom(
-      loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } }),
-      silentLogger,
-      { runRequests: false },
-    );
-    people = await openTwoPlaygrounds(app.url, dataDir);
-    rita = people.requester;
-    arnold = people.approver;
+    pm = await startPlaygroundMailroom(sandbox, { name: 'every-kind', options: { runRequests: false } });
+    ({ app, rita, arnold } = pm);
   });
 
   after(async function () {
-    await people?.stop();
-    await app?.stop();
+    await pm?.stop();
     await suite?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
 

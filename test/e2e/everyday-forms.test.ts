@@ -10,20 +10,14 @@
  * before() makes, in the suite's own OU, synced and licensed user mailboxes, a synced mail-enabled group and a room.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Locator } from 'playwright-core';
-import { startMailroom, type Mailroom } from '../../src/app';
-import { loadConfig } from '../../src/config/config';
-import { createLogger, silentLogger } from '../../src/log';
-import { projectRoot } from '../../src/paths';
+import { type Mailroom } from '../../src/app';
 import { KINDS, type KindId } from '../../src/requests';
 import type { Sandbox } from '../../src/sandbox';
-import { sandboxOverrides } from '../../src/sandbox/overrides';
 import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
 import type { RequestRecord } from '../../src/store';
-import { openTwoPlaygrounds, type PlaygroundPage, type TwoPeople } from '../harness/browser';
+import { type PlaygroundPage } from '../harness/browser';
+import { startPlaygroundMailroom, type PlaygroundMailroom } from '../harness/playground-mailroom';
 import { ConformanceSuite, UAC_DISABLED, suitePeople } from '../harness/conformance';
 import { QUICK_RUNNER } from '../harness/mailroom';
 import { reEscape, storedRequest } from '../harness/requests';
@@ -73,9 +67,8 @@ describe('the everyday kinds filed by form in two Agents Playgrounds, approved, 
   this.timeout(4 * 60_000);
   let sandbox: Sandbox;
   let suite: ConformanceSuite | undefined;
-  let app: Mailroom | undefined;
-  let dataDir = '';
-  let people: TwoPeople | undefined;
+  let pm: PlaygroundMailroom | undefined;
+  let app: Mailroom;
   let rita: PlaygroundPage;
   let arnold: PlaygroundPage;
   const dn: Record<string, string> = {};
@@ -96,19 +89,13 @@ describe('the everyday kinds filed by form in two Agents Playgrounds, approved, 
     assert.equal((await suite.mailbox(ROOM.upn)).RecipientTypeDetails, 'RoomMailbox');
     assert.ok(await suite.exoGet('Get-DistributionGroup', GROUP.mail), 'the synced group is in Exchange Online');
 
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-everyday-forms-'));
-    const config = loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } });
-    app = await startMailroom(config, process.env.EVERYDAY_FORMS_LOG ? createLogger('warn') : silentLogger, QUICK_RUNNER);
-    people = await openTwoPlaygrounds(app.url, dataDir);
-    rita = people.requester;
-    arnold = people.approver;
+    pm = await startPlaygroundMailroom(sandbox, { name: 'everyday-forms', logVariable: 'EVERYDAY_FORMS_LOG', options: QUICK_RUNNER });
+    ({ app, rita, arnold } = pm);
   });
 
   after(async function () {
-    await people?.stop();
-    await app?.stop();
+    await pm?.stop();
     await suite?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   const exo = async <T>(cmdlet: string, parameters: Record<string, unknown>): Promise<T[]> => (await suite!.exo.invoke<T>(cmdlet, parameters)).value;
@@ -127,7 +114,7 @@ describe('the everyday kinds filed by form in two Agents Playgrounds, approved, 
 
   /** The request's steps as `step:status` with their errors, for a failure message. */
   async function stepsOf(r: RequestRecord): Promise<string> {
-    const steps = await app!.store.runs.listByRequest(r.id);
+    const steps = await app.store.runs.listByRequest(r.id);
     return steps.map((s) => `${s.stepId}:${s.status}${s.error ? ` (${s.error})` : ''}`).join(', ');
   }
 
@@ -148,7 +135,7 @@ describe('the everyday kinds filed by form in two Agents Playgrounds, approved, 
     const statusText = await status.innerText();
     const reference = new RegExp(`(R-\\d+) · ${reEscape(title)}`).exec(statusText)?.[1];
     assert.ok(reference, `the status card names the request:\n${statusText}`);
-    const filed = await storedRequest(app!.store, reference);
+    const filed = await storedRequest(app.store, reference);
     assert.ok(filed, `the store has ${reference}`);
     for (const [id, value] of Object.entries(values)) assert.equal(filed.record.values[id], value, `the form submitted ${id}`);
 
@@ -164,7 +151,7 @@ describe('the everyday kinds filed by form in two Agents Playgrounds, approved, 
     const end = Date.now() + 90_000;
     let record: RequestRecord | undefined;
     for (;;) {
-      record = (await storedRequest(app!.store, reference))?.record;
+      record = (await storedRequest(app.store, reference))?.record;
       assert.ok(record, `the store has ${reference}`);
       if (record.status === 'done') break;
       if (record.status === 'failed' || record.status === 'rejected' || record.status === 'cancelled' || Date.now() > end) {
@@ -187,7 +174,7 @@ describe('the everyday kinds filed by form in two Agents Playgrounds, approved, 
     const doneText = await done.innerText();
     assert.match(doneText, /approved by Arnold Approver/);
     assert.doesNotMatch(doneText, /[○▶⏳✖] \d\./, 'no step is left pending, running, waiting or failed on the card');
-    const steps = await app!.store.runs.listByRequest(record.id);
+    const steps = await app.store.runs.listByRequest(record.id);
     assert.ok(steps.length > 0 && steps.every((s) => s.status === 'done'), await stepsOf(record));
     return record;
   }

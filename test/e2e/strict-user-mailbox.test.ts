@@ -8,20 +8,15 @@
  * the Entra user's usage location and licence through Graph, the mailbox through Exchange Online.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { EqualityFilter, type Client } from 'ldapts';
-import { startMailroom, type Mailroom } from '../../src/app';
+import { type Mailroom } from '../../src/app';
 import { createCloudClients, type CloudClients } from '../../src/cloud';
-import { loadConfig } from '../../src/config/config';
-import { silentLogger } from '../../src/log';
 import { projectRoot } from '../../src/paths';
 import type { UserMailboxRequest } from '../../src/requests';
 import { sandboxKnobsFrom, startSandbox, type Sandbox } from '../../src/sandbox';
 import { scaledSandboxDelays, STRICT_SANDBOX_KNOBS } from '../../src/sandbox/knobs';
-import { sandboxOverrides } from '../../src/sandbox/overrides';
-import { openTwoPlaygrounds, type PlaygroundPage, type TwoPeople } from '../harness/browser';
+import { type PlaygroundPage } from '../harness/browser';
+import { startPlaygroundMailroom, type PlaygroundMailroom } from '../harness/playground-mailroom';
 import type { ExoMailbox } from '../harness/conformance';
 import { reEscape, storedRequest } from '../harness/requests';
 import { onGlobalTeardown } from '../harness/root-hooks';
@@ -36,10 +31,9 @@ const TITLE = 'User mailbox';
 describe('SANDBOX_REALISM=strict in two Agents Playgrounds: a user mailbox filled in by Rita, approved by Arnold, runs to done', function () {
   this.timeout(6 * 60_000);
   let sandbox: Sandbox;
+  let pm: PlaygroundMailroom | undefined;
   let app: Mailroom;
-  let dataDir: string;
   let cloud: CloudClients;
-  let people: TwoPeople | undefined;
   let rita: PlaygroundPage;
   let arnold: PlaygroundPage;
   let reference = '';
@@ -49,24 +43,15 @@ describe('SANDBOX_REALISM=strict in two Agents Playgrounds: a user mailbox fille
     const knobs = sandboxKnobsFrom({ SANDBOX_REALISM: 'strict', SANDBOX_TIME_SCALE: TIME_SCALE, SANDBOX_SEED: '12' });
     sandbox = await startSandbox({ rootDir: projectRoot(), ephemeral: true, knobs });
     onGlobalTeardown('strict Playground sandbox', () => sandbox.stop());
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-strict-playground-'));
-    const config = loadConfig({ rootDir: projectRoot(), envName: 'sandbox', env: {}, overrides: { ...sandboxOverrides(sandbox.endpoints), PORT: '0', DATA_DIR: dataDir } });
-    app = await startMailroom(config, silentLogger, {
-      runner: { pollMs: 100, waitPollMs: 250, backoffBaseMs: 200, backoffCapMs: 2000 },
-      waitIntervalMs: 250,
-    });
-    cloud = createCloudClients(config.cloud!, config.extraCaFile);
-    people = await openTwoPlaygrounds(app.url, dataDir);
-    rita = people.requester;
-    arnold = people.approver;
+    pm = await startPlaygroundMailroom(sandbox, { name: 'strict-playground', options: { runner: { pollMs: 100, waitPollMs: 250, backoffBaseMs: 200, backoffCapMs: 2000 }, waitIntervalMs: 250 } });
+    ({ app, rita, arnold } = pm);
+    cloud = createCloudClients(pm.config.cloud!, pm.config.extraCaFile);
   });
 
   after(async function () {
-    await people?.stop();
-    await app?.stop();
+    await pm?.stop();
     cloud?.close();
     await sandbox?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('the sandbox runs the strict profile from SANDBOX_REALISM=strict: every delay, fault and lag on (scaled, none off)', function () {
