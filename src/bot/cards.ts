@@ -125,6 +125,10 @@ function stripMarkers(v: unknown): unknown {
   return v;
 }
 
+/** How many expanded cards are kept, and the longest data (as JSON) whose card is kept. */
+const RENDERED_KEPT = 256;
+const RENDERED_KEY_MAX = 16_384;
+
 /**
  * Expands the card templates. Every value bound into a markdown text (TextBlock text, fact title and value) is
  * escaped for Adaptive Card markdown here, in one place: a template's own text stays markup, a value (a name, a
@@ -132,6 +136,8 @@ function stripMarkers(v: unknown): unknown {
  */
 export class CardRenderer {
   private readonly cache = new Map<CardName, Template>();
+  /** Expanded cards by template and data (insertion order = least recently used first). */
+  private readonly rendered = new Map<string, Record<string, unknown>>();
 
   constructor(private readonly cardsDir: string) {}
 
@@ -146,11 +152,29 @@ export class CardRenderer {
     return t;
   }
 
-  /** Expands a template to card JSON. */
+  /**
+   * Expands a template to card JSON. Expanding is the costly part of a turn (adaptive-expressions evaluates every
+   * binding), and many cards are the same for the same data (help for a set of roles, an empty form, a notice): the
+   * last {@link RENDERED_KEPT} expansions of data up to {@link RENDERED_KEY_MAX} characters are kept, and each caller
+   * gets its own copy.
+   */
   render(name: CardName, data: object): Record<string, unknown> {
+    const key = `${name}\u0000${JSON.stringify(data)}`;
+    const kept = key.length <= RENDERED_KEY_MAX ? this.rendered.get(key) : undefined;
+    if (kept) {
+      // most recently used last
+      this.rendered.delete(key);
+      this.rendered.set(key, kept);
+      return structuredClone(kept);
+    }
     const card = this.template(name).expand({ $root: prepareData(data) }) as unknown;
     eachMarkdownText(card, finishMarkdown);
-    return stripMarkers(card) as Record<string, unknown>;
+    const done = stripMarkers(card) as Record<string, unknown>;
+    if (key.length <= RENDERED_KEY_MAX) {
+      this.rendered.set(key, structuredClone(done));
+      if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value as string);
+    }
+    return done;
   }
 
   attachment(name: CardName, data: object): Attachment {

@@ -1258,3 +1258,19 @@ describe('card templates rendered like Teams', function () {
     });
   }
 });
+
+describe('cards: expanded cards are kept for the same data', function () {
+  const kept = new CardRenderer(CARDS_DIR);
+
+  it('the same data gives an equal card, each caller its own copy; other data its own card', function () {
+    const data = { title: 'Kept', text: 'Line *one*', tone: 'info', facts: [{ title: 'A', value: '1' }] };
+    const first = kept.render('notice', data);
+    const again = kept.render('notice', { ...data });
+    assert.deepEqual(again, first);
+    (first.body as unknown[]).length = 0;
+    assert.notEqual((kept.render('notice', data).body as unknown[]).length, 0, 'changing one copy changes no other');
+    const other = kept.render('notice', { ...data, title: 'Other' });
+    assert.match(JSON.stringify(other), /Other/);
+    assert.doesNotMatch(JSON.stringify(kept.render('notice', data)), /Other/);
+  });
+});
