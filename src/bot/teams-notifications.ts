@@ -51,57 +51,26 @@ export class TeamsNotifications implements RequestNotifications {
     }
   }
 
-  async approvalNeeded(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void> {
-    const card = approvalCard(this.cards, view);
-    let reached = 0;
-    const missed: string[] = [];
-    for (const id of approverUserIds) {
-      const sent = await this.sendReaching(id, record.tenantId, { card });
-      if (!sent.ok) {
-        missed.push(sent.why);
-        this.log.warn('approver cannot be reached', { reference: record.reference, approver: id, why: sent.why });
-        continue;
-      }
-      reached++;
-      if (sent.activityId) await this.cardRefs.add({ requestId: record.id, audience: 'approver', aadObjectId: id, conversationId: sent.conversationId, activityId: sent.activityId });
-      await this.reach?.feed(id, record.tenantId, { reference: record.reference, requester: view.requesterName, preview: `${view.requesterName} asks you to approve ${record.reference}: ${view.kindTitle}${view.summary ? ` (${view.summary})` : ''}` });
-    }
-    const channel = await this.channelFor(record.kind);
-    if (channel) {
-      try {
-        const activityId = await this.notifier.sendToConversation(channel, { card });
-        if (activityId) await this.cardRefs.add({ requestId: record.id, audience: 'channel', aadObjectId: null, conversationId: channel, activityId });
-        reached++;
-      } catch (err) {
-        if (!(err instanceof ConversationNotFoundError)) throw err;
-        this.log.warn('the approvals channel cannot be reached: Mailroom is not installed in its team', { reference: record.reference });
-        missed.push('the approvals channel: Mailroom is not installed in its team');
-      }
-    }
-    if (reached === 0) await this.nobodyReached(record, missed.length ? [...new Set(missed)] : ['no approver was found for it']);
-  }
-
   /**
-   * One approval card for a batch, to each of its approvers (reaching those who never opened Mailroom); answers
-   * where each copy went, so that a decision updates them all. Nobody reached: its requester and the admins hear why.
+   * Posts an approval card to each approver (reaching those who never opened Mailroom) and to the approvals channel of
+   * its kind; answers where each copy went (aadObjectId null: the channel), who was reached, and why anyone was not.
    */
-  async batchApprovalNeeded(batch: BatchAddress, view: BatchApprovalView, approverUserIds: readonly string[]): Promise<readonly BatchPlace[]> {
-    const card = batchApprovalCard(this.cards, view);
+  private async postApprovalCard(what: { readonly reference: string; readonly kind: string; readonly tenantId: string }, card: Record<string, unknown>, approverUserIds: readonly string[]): Promise<{ readonly places: readonly BatchPlace[]; readonly reachedIds: readonly string[]; readonly reached: number; readonly missed: readonly string[] }> {
     const places: BatchPlace[] = [];
-    let reached = 0;
+    const reachedIds: string[] = [];
     const missed: string[] = [];
     for (const id of approverUserIds) {
-      const sent = await this.sendReaching(id, batch.tenantId, { card });
+      const sent = await this.sendReaching(id, what.tenantId, { card });
       if (!sent.ok) {
         missed.push(sent.why);
-        this.log.warn('approver cannot be reached', { batch: batch.reference, approver: id, why: sent.why });
+        this.log.warn('approver cannot be reached', { reference: what.reference, approver: id, why: sent.why });
         continue;
       }
-      reached++;
+      reachedIds.push(id);
       if (sent.activityId) places.push({ aadObjectId: id, conversationId: sent.conversationId, activityId: sent.activityId });
     }
-    // the approvals channel (`approvals here`) gets a copy too, as of a single request's card
-    const channel = await this.channelFor(batch.kind);
+    let reached = reachedIds.length;
+    const channel = await this.channelFor(what.kind);
     if (channel) {
       try {
         const activityId = await this.notifier.sendToConversation(channel, { card });
@@ -109,17 +78,38 @@ export class TeamsNotifications implements RequestNotifications {
         if (activityId) places.push({ aadObjectId: null, conversationId: channel, activityId });
       } catch (err) {
         if (!(err instanceof ConversationNotFoundError)) throw err;
-        this.log.warn('the approvals channel cannot be reached: Mailroom is not installed in its team', { batch: batch.reference });
+        this.log.warn('the approvals channel cannot be reached: Mailroom is not installed in its team', { reference: what.reference });
         missed.push('the approvals channel: Mailroom is not installed in its team');
       }
     }
-    if (!reached) {
-      const why = missed.length ? [...new Set(missed)].join('; ') : 'no approver was found for it';
+    return { places, reachedIds, reached, missed: [...new Set(missed)] };
+  }
+
+  async approvalNeeded(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void> {
+    const sent = await this.postApprovalCard(record, approvalCard(this.cards, view), approverUserIds);
+    for (const p of sent.places) {
+      await this.cardRefs.add({ requestId: record.id, audience: p.aadObjectId === null ? 'channel' : 'approver', aadObjectId: p.aadObjectId, conversationId: p.conversationId, activityId: p.activityId });
+    }
+    for (const id of sent.reachedIds) {
+      await this.reach?.feed(id, record.tenantId, { reference: record.reference, requester: view.requesterName, preview: `${view.requesterName} asks you to approve ${record.reference}: ${view.kindTitle}${view.summary ? ` (${view.summary})` : ''}` });
+    }
+    if (sent.reached === 0) await this.nobodyReached(record, sent.missed.length ? sent.missed : ['no approver was found for it']);
+  }
+
+  /**
+   * One approval card for a batch, to each of its approvers (reaching those who never opened Mailroom) and to the
+   * approvals channel; answers where each copy went, so that a decision updates them all. Nobody reached: its requester
+   * and the admins hear why.
+   */
+  async batchApprovalNeeded(batch: BatchAddress, view: BatchApprovalView, approverUserIds: readonly string[]): Promise<readonly BatchPlace[]> {
+    const sent = await this.postApprovalCard(batch, batchApprovalCard(this.cards, view), approverUserIds);
+    if (!sent.reached) {
+      const why = sent.missed.length ? sent.missed.join('; ') : 'no approver was found for it';
       for (const id of new Set([batch.requesterAadObjectId, ...this.adminUserIds])) {
         await this.notifier.sendToUser(id, batch.tenantId, { text: `Nobody could be told that ${batch.reference} waits for approval: ${why}.` }).catch((err: unknown) => this.log.warn('could not tell that nobody was reached', { batch: batch.reference, err: err instanceof Error ? err.message : String(err) }));
       }
     }
-    return places;
+    return sent.places;
   }
 
   /** Every copy of a batch's preview or approval card, updated in place (a copy that cannot be is logged and left). */
