@@ -53,9 +53,8 @@ export interface BatchPlace {
   readonly activityId: string;
 }
 
-/** A batch's preview as its card shows it: the check of every row, and whether (and by whom) it was filed. */
-export interface BatchPreviewView {
-  readonly reference: string;
+/** The check of a bulk request's rows: how many, which are invalid (by line, why), what the valid ones make. */
+export interface BulkCheck {
   readonly kind: string;
   readonly kindTitle: string;
   readonly rows: number;
@@ -63,6 +62,11 @@ export interface BatchPreviewView {
   readonly invalid: readonly { readonly line: number; readonly message: string }[];
   /** What the valid rows will create or change. */
   readonly summary: string;
+}
+
+/** A batch's preview as its card shows it: the check of every row, and whether (and by whom) it was filed. */
+export interface BatchPreviewView extends BulkCheck {
+  readonly reference: string;
   /** Set once the batch is filed: by whom, how many requests. */
   readonly filed?: { readonly byName: string; readonly count: number };
 }

@@ -4,7 +4,7 @@
  * card-action handlers call only these; none of them touches the store.
  */
 import type { DecideAnswer, FileAnswer, PlanAnswer } from './batches';
-import type { BatchPlace, BatchPreviewView } from './ports';
+import type { BatchPlace, BatchPreviewView, BulkCheck } from './ports';
 import type { RollbackPlan } from '../plans';
 import type { BulkTextOptions, FieldError } from '../requests';
 import type { AuditTrailCheck, AuditVerifyResult, CardAudience } from '../store';
@@ -56,19 +56,13 @@ export interface Intake {
 
 export type BulkPreview =
   | { readonly ok: false; readonly errors: readonly { readonly line?: number; readonly message: string }[]; readonly refused?: string }
-  | {
+  | (BulkCheck & {
       readonly ok: true;
-      readonly kind: string;
-      readonly kindTitle: string;
-      readonly rows: number;
-      readonly valid: number;
-      readonly invalid: readonly { readonly line: number; readonly message: string }[];
-      readonly summary: string;
       /** The valid rows as typed, to file them (batches.ts). */
       readonly rowsToFile?: readonly { readonly line: number; readonly values: Record<string, string> }[];
       /** The batch the preview was kept as (`file B-n`). */
       readonly reference?: string;
-    };
+    });
 
 /** Approvals: decisions (`version` undefined: the request as it stands now), what waits for whom. */
 export interface Approvals {
