@@ -184,6 +184,31 @@ async function untilDone(b: Bench, references: readonly string[], timeoutMs: num
   }
 }
 
+/**
+ * Where a request's time went, per step across the requests (median and p90, ms): from the previous step's end (or
+ * the request's creation) to the step's start, and the step's own run (a wait step: until its condition held).
+ */
+async function stepTimeline(b: Bench, references: readonly string[]): Promise<string[][]> {
+  const per = new Map<string, { gap: number[]; run: number[] }>();
+  for (const ref of references) {
+    const r = await b.store.requests.get(ref);
+    if (!r) continue;
+    let last = Date.parse(r.createdAt);
+    for (const s of await b.store.runs.listByRequest(r.id)) {
+      if (!s.startedAt || !s.finishedAt) continue;
+      const started = Date.parse(s.startedAt);
+      const finished = Date.parse(s.finishedAt);
+      const e = per.get(s.stepId) ?? { gap: [], run: [] };
+      e.gap.push(started - last);
+      e.run.push(finished - started);
+      per.set(s.stepId, e);
+      last = finished;
+    }
+  }
+  const q = (xs: number[], p: number) => fmt(pct([...xs].sort((x, y) => x - y), p), 0);
+  return [...per.entries()].map(([id, e]) => [id, `${q(e.gap, 50)} / ${q(e.gap, 90)}`, `${q(e.run, 50)} / ${q(e.run, 90)}`]);
+}
+
 /** How many of these requests have their exo.await-mailbox step waiting. */
 async function mailboxWaiting(b: Bench, references: readonly string[]): Promise<number> {
   let n = 0;
@@ -317,14 +342,17 @@ async function rawSambaRate(b: Bench, workers: number, tag: string, adds = RAW_A
 async function pipeline(b: Bench): Promise<void> {
   // One request alone first: its cloud calls, with nothing else running.
   const single0 = b.cloudCalls.length;
+  const singleTeams0 = b.connector.calls.length;
   const t1 = performance.now();
   const one = await fileAndApprove(b, b.users[0]!, 0);
   await untilDone(b, [one], 120_000);
   const singleMs = performance.now() - t1;
   const singleCalls = b.cloudCalls.slice(single0);
+  const singleTeams = b.connector.calls.slice(singleTeams0);
 
   const before = b.cloudCalls.length;
   const cpu0 = cpuMsOf(b.app.pid);
+  const sambaCpu0 = cpuMsOf(b.sandbox.dc.pid);
   const benchCpu0 = process.cpuUsage();
   const connector0 = b.connector.calls.length;
   const t0 = performance.now();
@@ -337,15 +365,19 @@ async function pipeline(b: Bench): Promise<void> {
     },
   );
   const filedMs = performance.now() - t0;
+  const filedCpuPer = (cpuMsOf(b.app.pid) - cpu0) / PIPELINE_REQUESTS;
   await untilDone(b, refs, 240_000);
   const pipelineMin = (performance.now() - t0) / 60_000;
   const cpuPer = (cpuMsOf(b.app.pid) - cpu0) / PIPELINE_REQUESTS;
+  const sambaCpuPer = (cpuMsOf(b.sandbox.dc.pid) - sambaCpu0) / PIPELINE_REQUESTS;
   const benchCpu = process.cpuUsage(benchCpu0);
   const benchCpuPer = (benchCpu.user + benchCpu.system) / 1000 / PIPELINE_REQUESTS;
   const toTeams = b.connector.calls.slice(connector0);
   const calls = b.cloudCalls.slice(before);
 
+  const rawSambaCpu0 = cpuMsOf(b.sandbox.dc.pid);
   const rawSeq = await rawSambaRate(b, 1, 's');
+  const rawSambaCpuPer = (cpuMsOf(b.sandbox.dc.pid) - rawSambaCpu0) / RAW_ADDS;
   const rawConc = await rawSambaRate(b, RAW_WORKERS, 'c');
   const perMin = PIPELINE_REQUESTS / pipelineMin;
   table(
@@ -357,7 +389,9 @@ async function pipeline(b: Bench): Promise<void> {
       [`Samba createUser + password, ${RAW_WORKERS} at a time`, fmt(rawConc), `${fmt((perMin / rawConc) * 100)} %`, ''],
       ['single request alone, file to done (s)', fmt(singleMs / 1000), '', ''],
       [`Mailroom's CPU per user mailbox, filing to done (ms, ${b.runtime})`, fmt(cpuPer, 0), '', ''],
+      ['  of which until every request was filed and approved (ms)', fmt(filedCpuPer, 0), '', ''],
       ['CPU of the bench process per user mailbox (Teams stand-in, cloud emulator, sync engine; ms)', fmt(benchCpuPer, 0), '', ''],
+      ["Samba's CPU per user mailbox (Mailroom's LDAP and the sync engine's; ms) / per raw add", `${fmt(sambaCpuPer, 0)} / ${fmt(rawSambaCpuPer, 0)}`, '', ''],
       ['messages / card updates to Teams per user mailbox', `${fmt(toTeams.filter((c) => c.method === 'POST').length / PIPELINE_REQUESTS)} / ${fmt(toTeams.filter((c) => c.method === 'PUT').length / PIPELINE_REQUESTS)}`, '', ''],
     ],
   );
@@ -387,6 +421,9 @@ async function pipeline(b: Bench): Promise<void> {
     ],
   ]);
   console.log(`   calls of the single request: ${byPath(singleCalls)}`);
+  table(`2b. Where a mailbox's time goes in the pipeline (${PIPELINE_REQUESTS} requests; ms, median / p90)`, ['step', 'from the previous step to its start', 'its run (a wait: until it held)'], await stepTimeline(b, refs));
+  console.log(`   messages (POST) and card updates (PUT) to Teams of the single request:`);
+  for (const c of singleTeams) console.log(`     ${c.method} ${c.conversationId.slice(0, 24)}: ${visibleText(c.body).replace(/\s+/g, ' ').slice(0, 110)}`);
 }
 
 /**
