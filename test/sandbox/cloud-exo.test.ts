@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { DIRECT_PROPERTIES } from '../../src/sandbox/cloud/exo/lookup';
+import { contactProps, getContactProps, getGroupProps, groupProps, mailboxProps, mailUserProps, recipientProps, userProps } from '../../src/sandbox/cloud/exo/views';
+import type { ExoRecipient, Tenant } from '../../src/sandbox/cloud/tenant';
 import { adUser, credentialFor, EXCHANGESTANDARD, ExoClient, httpsCall, startTestCloud, type ExoErrorBody, type ExoPage, type TestCloud } from './cloud-fixture';
 
 function detail(body: unknown): string {
@@ -376,6 +379,39 @@ describe('cloud emulator: Exchange Online InvokeCommand', function () {
       assert.equal(res.status, 429);
       assert.equal(res.headers['retry-after'], '7');
       assert.equal((await exo.invoke('Get-Mailbox')).status, 200);
+    });
+
+      it('reads the properties a -Filter takes straight from a recipient exactly as every Get-* view shows them', async function () {
+      // whatever earlier tests made, plus a cloud group, a contact and a mail user: every kind of recipient
+      await exo.run('New-DistributionGroup', { Name: 'Filter Views', Alias: 'filterviews', PrimarySmtpAddress: 'filterviews@contoso.com' });
+      await exo.run('New-MailContact', { Name: 'Filter Contact', ExternalEmailAddress: 'someone@fabrikam.com' });
+      // each view with the recipients its cmdlet shows (Get-Mailbox, Get-User, Get-Recipient, Get-MailUser, Get-MailContact, Get-Contact, Get-DistributionGroup, Get-Group)
+      const groups = (r: { recipientTypeDetails: string }) => r.recipientTypeDetails.startsWith('MailUniversal');
+      const views = [
+        ['mailboxProps', mailboxProps, (r) => r.recipientTypeDetails.endsWith('Mailbox')],
+        ['userProps', userProps, (r) => r.objectKind === 'user'],
+        ['recipientProps', recipientProps, (r) => r.recipientTypeDetails !== 'User'],
+        ['mailUserProps', mailUserProps, (r) => r.recipientTypeDetails.endsWith('MailUser')],
+        ['contactProps', contactProps, (r) => r.recipientTypeDetails === 'MailContact'],
+        ['getContactProps', getContactProps, (r) => r.recipientTypeDetails === 'MailContact'],
+        ['groupProps', groupProps, groups],
+        ['getGroupProps', getGroupProps, groups],
+      ] as const satisfies readonly (readonly [string, (t: Tenant, r: ExoRecipient) => Record<string, unknown>, (r: ExoRecipient) => boolean])[];
+      let compared = 0;
+      for (const r of t.tenant.recipients()) {
+        for (const [name, view, shows] of views) {
+          if (!shows(r)) continue;
+          const shown = view(t.tenant, r);
+          for (const [prop, direct] of Object.entries(DIRECT_PROPERTIES)) {
+            if (!(prop in shown)) continue;
+            assert.deepEqual(direct(t.tenant, r), shown[prop], `${name} of ${r.name} (${r.recipientTypeDetails}): ${prop}`);
+            compared++;
+          }
+        }
+      }
+      assert.ok(compared > 100, `compared ${compared} values`);
+      const kinds = new Set(t.tenant.recipients().map((r) => r.recipientTypeDetails));
+      for (const kind of ['User', 'UserMailbox', 'MailContact', 'MailUniversalDistributionGroup']) assert.ok(kinds.has(kind as never), kind);
     });
   });
 });

@@ -396,6 +396,12 @@ export class Tenant {
     return this.core.s.users.map((u) => structuredClone(u));
   }
 
+  /** All users without copies, for read-only use within one call (a Graph list reads them all to answer with a page). */
+  usersView(): readonly Readonly<EntraUser>[] {
+    mailboxes.tick(this.core);
+    return this.core.s.users;
+  }
+
   /** A user by object id or UPN (case-insensitive), or undefined. */
   user(key: string): EntraUser | undefined {
     mailboxes.tick(this.core);
@@ -556,6 +562,11 @@ export class Tenant {
   /** All EXO recipients (copies) as Exchange Online sees them. See {@link exchange.recipients}. */
   recipients(): ExoRecipient[] {
     return exchange.recipients(this.core);
+  }
+
+  /** The same recipients without copies, for read-only use within one call. See {@link exchange.recipientsView}. */
+  recipientsView(): readonly Readonly<ExoRecipient>[] {
+    return exchange.recipientsView(this.core);
   }
 
   /** Holds a recipient back from Exchange Online's view until `untilMs`. See {@link exchange.holdBackFromExchange}. */

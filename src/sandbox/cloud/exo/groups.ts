@@ -7,7 +7,7 @@ import { ExoError } from '../errors';
 import { isMailboxType, writeScopeMessage } from '../rules';
 import type { ExoRecipient } from '../tenant';
 import { ADDRESS_PARAMETERS, commonChanges, noChangeWarning, refuse } from './changes';
-import { byType, GET, GROUPS, matchesIdentity, query, resolve } from './lookup';
+import { byType, GET, GROUPS, matchesIdentity, query, resolve, viewOfType } from './lookup';
 import { bool, list, required, str, type Caller, type Cmdlet, type Params } from './params';
 import { getGroupProps, groupProps, recipientProps } from './views';
 
@@ -77,8 +77,8 @@ function groupMembership(cmdlet: 'Add-DistributionGroupMember' | 'Remove-Distrib
 
 /** The distribution group cmdlets. */
 export const GROUP_CMDLETS: Record<string, Cmdlet> = {
-  'Get-DistributionGroup': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, GROUPS), groupProps, 'Get-DistributionGroup') },
-  'Get-Group': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, GROUPS), getGroupProps, 'Get-Group') },
+  'Get-DistributionGroup': { parameters: GET, run: (ctx, p) => query(ctx, p, viewOfType(ctx.tenant, GROUPS), groupProps, 'Get-DistributionGroup') },
+  'Get-Group': { parameters: GET, run: (ctx, p) => query(ctx, p, viewOfType(ctx.tenant, GROUPS), getGroupProps, 'Get-Group') },
   'Get-DistributionGroupMember': {
     parameters: ['Identity', 'ResultSize'],
     run: (ctx, p) => {

@@ -11,7 +11,7 @@ import type { ExoRecipient, Tenant } from '../tenant';
 import { list, required, str, type Cmdlet, type CmdletResult, type Params } from './params';
 import { distinguishedName, userOf } from './views';
 
-export function matchesIdentity(t: Tenant, r: ExoRecipient, identity: string): boolean {
+export function matchesIdentity(t: Tenant, r: Readonly<ExoRecipient>, identity: string): boolean {
   const id = identity.trim().toLowerCase();
   if (id === '') return false;
   if (isGuid(id)) return [r.guid, r.externalDirectoryObjectId, r.exchangeGuid].some((g) => g.toLowerCase() === id);
@@ -25,7 +25,7 @@ export function matchesIdentity(t: Tenant, r: ExoRecipient, identity: string): b
   return false;
 }
 
-export function resolve(ctx: EmulatorContext, candidates: ExoRecipient[], identity: string): ExoRecipient {
+export function resolve<R extends Readonly<ExoRecipient>>(ctx: EmulatorContext, candidates: readonly R[], identity: string): R {
   const hits = candidates.filter((r) => matchesIdentity(ctx.tenant, r, identity));
   if (hits.length === 0) {
     throw new ExoError('NotFound', `The operation couldn't be performed because object '${identity}' couldn't be found on '${ctx.exoServerName}'.`);
@@ -56,27 +56,75 @@ function recipientTypeFilter(p: Params): Set<RecipientTypeDetails> | null {
   return out;
 }
 
-export function query(
-  ctx: EmulatorContext,
-  p: Params,
-  candidates: ExoRecipient[],
-  render: (t: Tenant, r: ExoRecipient) => Record<string, unknown>,
-  cmdlet: FilterCmdlet,
-): CmdletResult {
+/** How a Get-* cmdlet shows a recipient. */
+export type View = (t: Tenant, r: ExoRecipient) => Record<string, unknown>;
+
+/**
+ * Properties every view copies straight from the recipient (or its Entra user), which -Filter clauses name most: a
+ * recipient is only shown in full (its view built, with its owners, delegates and forwarding looked up) when its
+ * filter needs more than these. A view that lacks one of them still refuses a filter on it.
+ */
+export const DIRECT_PROPERTIES: Record<string, (t: Tenant, r: Readonly<ExoRecipient>) => unknown> = {
+  Name: (_, r) => r.name,
+  Alias: (_, r) => r.alias,
+  Guid: (_, r) => r.guid,
+  ExchangeObjectId: (_, r) => r.guid,
+  ExchangeGuid: (_, r) => r.exchangeGuid,
+  ExternalDirectoryObjectId: (_, r) => r.externalDirectoryObjectId,
+  RecipientTypeDetails: (_, r) => r.recipientTypeDetails,
+  PrimarySmtpAddress: (_, r) => r.primarySmtpAddress ?? '',
+  EmailAddresses: (_, r) => r.emailAddresses,
+  UserPrincipalName: (t, r) => userOf(t, r)?.userPrincipalName ?? '',
+};
+
+/** The property names of each view per recipient type, learnt from the first recipient of that type it shows. */
+const shapes = new WeakMap<View, Map<string, ReadonlySet<string>>>();
+
+function shapeOf(view: View, r: Readonly<ExoRecipient>, full: () => Record<string, unknown>): ReadonlySet<string> {
+  let byType = shapes.get(view);
+  if (!byType) {
+    byType = new Map<string, ReadonlySet<string>>();
+    shapes.set(view, byType);
+  }
+  let shape = byType.get(r.recipientTypeDetails);
+  if (!shape) byType.set(r.recipientTypeDetails, (shape = new Set(Object.keys(full()))));
+  return shape;
+}
+
+/**
+ * A recipient as a -Filter sees it: the properties of its view, read straight from the recipient where {@link DIRECT_PROPERTIES}
+ * allows and from the full view (built once, on the first other property asked for) otherwise.
+ */
+function filterable(t: Tenant, r: Readonly<ExoRecipient>, view: View, extra: Record<string, () => unknown>): Record<string, unknown> {
+  let shown: Record<string, unknown> | undefined;
+  const full = (): Record<string, unknown> => (shown ??= view(t, r));
+  const shape = shapeOf(view, r, full);
+  return new Proxy({}, {
+    has: (_, k) => typeof k === 'string' && (k in extra || shape.has(k)),
+    get: (_, k) => {
+      if (typeof k !== 'string') return undefined;
+      const more = extra[k];
+      if (more) return more();
+      if (!shape.has(k)) return undefined;
+      const direct = DIRECT_PROPERTIES[k];
+      return direct ? direct(t, r) : full()[k];
+    },
+  });
+}
+
+export function query(ctx: EmulatorContext, p: Params, candidates: readonly Readonly<ExoRecipient>[], render: View, cmdlet: FilterCmdlet): CmdletResult {
   const t = ctx.tenant;
   let rows = candidates;
   const identity = str(p, 'Identity');
   if (identity !== undefined) rows = [resolve(ctx, rows, identity)];
   const types = recipientTypeFilter(p);
   if (types) rows = rows.filter((r) => types.has(r.recipientTypeDetails));
-  let rendered = rows.map((r) => render(t, r));
   const filter = str(p, 'Filter');
   if (filter !== undefined && filter.trim() !== '') {
     const ast = parseOpath(filter, cmdlet);
     // `Members` filters on a group's members (their DNs) without being an output property; only computed when asked
     const withMembers = /\bmembers\b/i.test(filter);
-    const kept = rows.filter((r, i) => evaluateOpath(ast, withMembers ? { ...rendered[i], Members: memberDns(t, r) } : rendered[i]!));
-    rendered = kept.map((r) => render(t, r));
+    rows = rows.filter((r) => evaluateOpath(ast, filterable(t, r, render, withMembers ? { Members: () => memberDns(t, r) } : {})));
   }
   const size = str(p, 'ResultSize');
   if (size !== undefined && size.toLowerCase() !== 'unlimited') {
@@ -84,9 +132,10 @@ export function query(
     if (!Number.isInteger(n) || n < 0) {
       throw new ExoError('ParameterBinding', `Cannot process argument transformation on parameter 'ResultSize'. Cannot convert value "${size}" to type "Microsoft.Exchange.Data.Unlimited\`1[System.UInt32]".`);
     }
-    rendered = rendered.slice(0, n);
+    rows = rows.slice(0, n);
   }
-  return { values: rendered, warnings: [] };
+  // The recipients are the tenant's own (not copies): what is shown is a copy, so nothing in the answer aliases them.
+  return { values: rows.map((r) => structuredClone(render(t, r as ExoRecipient))), warnings: [] };
 }
 
 /**
@@ -95,7 +144,7 @@ export function query(
  * property is multi-valued, the filter returns a match if the property contains the specified value"). Not a group:
  * no members.
  */
-function memberDns(t: Tenant, r: ExoRecipient): string[] {
+function memberDns(t: Tenant, r: Readonly<ExoRecipient>): string[] {
   if (!GROUPS.includes(r.recipientTypeDetails)) return [];
   return t.groupMembers(r.externalDirectoryObjectId).flatMap((m) => {
     const rec = t.recipientOf(m.obj.id);
@@ -104,6 +153,8 @@ function memberDns(t: Tenant, r: ExoRecipient): string[] {
 }
 
 export const byType = (t: Tenant, types: RecipientTypeDetails[]): ExoRecipient[] => t.recipients().filter((r) => types.includes(r.recipientTypeDetails));
+/** {@link byType} without copies: for the Get-* queries, which only read. */
+export const viewOfType = (t: Tenant, types: readonly RecipientTypeDetails[]): readonly Readonly<ExoRecipient>[] => t.recipientsView().filter((r) => types.includes(r.recipientTypeDetails));
 export const MAILBOXES: RecipientTypeDetails[] = ['UserMailbox', 'SharedMailbox', 'RoomMailbox', 'EquipmentMailbox'];
 export const MAIL_USERS: RecipientTypeDetails[] = ['MailUser', 'GuestMailUser'];
 export const GROUPS: RecipientTypeDetails[] = ['MailUniversalDistributionGroup', 'MailUniversalSecurityGroup'];

@@ -8,7 +8,7 @@ import { isGuid } from '../ids';
 import type { RecipientTypeDetails } from '../rules';
 import { ADDRESS_PARAMETERS, commonChanges, noChangeWarning, refuse } from './changes';
 import { mailboxDelegationChanges } from './delegation';
-import { byType, GET, MAIL_USERS, MAILBOXES, query, resolve } from './lookup';
+import { byType, GET, MAIL_USERS, MAILBOXES, query, resolve, viewOfType } from './lookup';
 import { bool, required, str, type Cmdlet } from './params';
 import { contactProps, getContactProps, mailboxProps, mailUserProps, recipientProps, userProps } from './views';
 
@@ -40,19 +40,19 @@ function removeCloudOnly(cmdlet: string, types: RecipientTypeDetails[]): Cmdlet 
 export const RECIPIENT_CMDLETS: Record<string, Cmdlet> = {
   'Get-User': {
     parameters: GET,
-    run: (ctx, p) => query(ctx, p, ctx.tenant.recipients().filter((r) => r.objectKind === 'user'), userProps, 'Get-User'),
+    run: (ctx, p) => query(ctx, p, ctx.tenant.recipientsView().filter((r) => r.objectKind === 'user'), userProps, 'Get-User'),
   },
   'Get-Recipient': {
     parameters: [...GET, 'IncludeSoftDeletedRecipients'],
-    run: (ctx, p) => query(ctx, p, ctx.tenant.recipients().filter((r) => r.recipientTypeDetails !== 'User'), recipientProps, 'Get-Recipient'),
+    run: (ctx, p) => query(ctx, p, ctx.tenant.recipientsView().filter((r) => r.recipientTypeDetails !== 'User'), recipientProps, 'Get-Recipient'),
   },
   'Get-Mailbox': {
     parameters: [...GET, 'SoftDeletedMailbox', 'InactiveMailboxOnly'],
-    run: (ctx, p) => query(ctx, p, byType(ctx.tenant, MAILBOXES), mailboxProps, 'Get-Mailbox'),
+    run: (ctx, p) => query(ctx, p, viewOfType(ctx.tenant, MAILBOXES), mailboxProps, 'Get-Mailbox'),
   },
-  'Get-MailUser': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, MAIL_USERS), mailUserProps, 'Get-MailUser') },
-  'Get-MailContact': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, ['MailContact']), contactProps, 'Get-MailContact') },
-  'Get-Contact': { parameters: GET, run: (ctx, p) => query(ctx, p, byType(ctx.tenant, ['MailContact']), getContactProps, 'Get-Contact') },
+  'Get-MailUser': { parameters: GET, run: (ctx, p) => query(ctx, p, viewOfType(ctx.tenant, MAIL_USERS), mailUserProps, 'Get-MailUser') },
+  'Get-MailContact': { parameters: GET, run: (ctx, p) => query(ctx, p, viewOfType(ctx.tenant, ['MailContact']), contactProps, 'Get-MailContact') },
+  'Get-Contact': { parameters: GET, run: (ctx, p) => query(ctx, p, viewOfType(ctx.tenant, ['MailContact']), getContactProps, 'Get-Contact') },
   'Set-Mailbox': {
     parameters: ['Identity', 'Type', 'IsExchangeCloudManaged', 'ResourceCapacity', 'ForwardingAddress', 'ForwardingSmtpAddress', 'DeliverToMailboxAndForward', 'MessageCopyForSentAsEnabled', 'MessageCopyForSendOnBehalfEnabled', 'GrantSendOnBehalfTo', 'Name', ...ADDRESS_PARAMETERS],
     run: (ctx, p) => {

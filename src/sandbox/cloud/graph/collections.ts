@@ -90,7 +90,8 @@ export function listCollection(
     throw new GraphError(400, 'Request_UnsupportedQuery', "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");
   }
   // ConsistencyLevel: eventual reads the separate, eventually consistent index: it may lag behind writes.
-  let rows = eventual ? eventualView(ctx, call.path, items) : items;
+  // The items may share arrays with the tenant's own objects: the eventual index keeps copies, the answer is a copy.
+  let rows = eventual ? eventualView(ctx, call.path, structuredClone(items)) : items;
   const filter = q.get('$filter');
   if (filter !== null && filter.trim() !== '') {
     const ast = parseFilter(filter);
@@ -126,7 +127,7 @@ export function listCollection(
   }
   const skip = decodeSkipToken(q.get('$skiptoken'));
   const select = parseSelect(q);
-  const page = rows.slice(skip, skip + top).map((r) => applySelect(r, select, defaults, type));
+  const page = structuredClone(rows.slice(skip, skip + top).map((r) => applySelect(r, select, defaults, type)));
   const body: Record<string, unknown> = {
     '@odata.context': `${ctx.baseUrl}/v1.0/$metadata#${entitySet}${select ? `(${select.join(',')})` : ''}`,
   };

@@ -23,7 +23,8 @@ export function usersRoute(r: Route): GraphReply {
     if (m !== 'GET') return methodNotAllowed();
     requireRole(call, READ_USERS);
     const skus = t.skus();
-    return listCollection(ctx, call, t.users().map((u) => userJson(t, u, skus)), USER_FILTER, 'users', 'user', USER_DEFAULT_SELECT);
+    // the tenant's own users, not copies (listCollection copies what it keeps or answers)
+    return listCollection(ctx, call, t.usersView().map((u) => userJson(t, u as EntraUser, skus)), USER_FILTER, 'users', 'user', USER_DEFAULT_SELECT);
   }
   if (sub === undefined) {
     if (m === 'GET') {

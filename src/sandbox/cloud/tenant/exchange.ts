@@ -70,17 +70,25 @@ export function sendOnBehalfOf(core: TenantCore, entraId: string): string[] {
  * until its time has come.
  */
 export function recipients(core: TenantCore): ExoRecipient[] {
+  return recipientsView(core).map((r) => structuredClone(r));
+}
+
+/**
+ * The recipients as {@link recipients} shows them, without copying: for read-only use within one call (a Get-* query
+ * reads hundreds of recipients to answer with a few; copying them all cost more than the query).
+ */
+export function recipientsView(core: TenantCore): readonly Readonly<ExoRecipient>[] {
   tick(core);
   const now = core.clock.now();
-  const out: ExoRecipient[] = [];
+  const out: Readonly<ExoRecipient>[] = [];
   for (const r of core.s.recipients) {
     const held = core.exoHeld.get(r.guid);
     if (held && now < held.until) {
-      if (held.shown) out.push(structuredClone(held.shown));
+      if (held.shown) out.push(held.shown);
       continue;
     }
     if (held) core.exoHeld.delete(r.guid);
-    out.push(structuredClone(r));
+    out.push(r);
   }
   return out;
 }
