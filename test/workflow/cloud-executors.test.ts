@@ -742,18 +742,20 @@ describe('cloud executors and waiters against the sandbox', function () {
       assert.ok(old.outcome && !(old.outcome instanceof StepError) && old.outcome.kind === 'wait', 'still waiting');
     });
 
-    it('a step not there yet answers wait with its state (waitingSince, attempt); the next poll keeps waitingSince', async function () {
+    it('a step not there yet answers wait with its state (waitingSince, attempt); the next polls keep waitingSince, after ¼, ½ and then whole intervals', async function () {
       const waiter = makeWaiters();
       const st: TestStep<'exo.awaitMailbox'> = { key: 'no-mailbox', attempt: 1, input: { identity: `nobody-${s.name('x')}@contoso.example`, timeoutMinutes: 180 } };
       const t0 = new Date(sandbox.clock.now());
-      await poll(waiter('exo.awaitMailbox'), [st], t0);
-      const first = st.outcome;
-      assert.ok(first && !(first instanceof StepError) && first.kind === 'wait');
-      assert.equal(first.result?.waitingSince, t0.toISOString());
-      assert.equal(first.until.getTime(), t0.getTime() + 60_000, 'polled again in a minute');
-      await poll(waiter('exo.awaitMailbox'), [st], new Date(t0.getTime() + 61_000));
-      assert.ok(st.outcome && !(st.outcome instanceof StepError) && st.outcome.kind === 'wait');
-      assert.equal(st.outcome.result?.waitingSince, t0.toISOString());
+      // the mailbox interval is a minute: looks at 0, 15 s, 30 s, 60 s, then every minute
+      let at = t0;
+      for (const nextAfterMs of [15_000, 15_000, 30_000, 60_000, 60_000]) {
+        await poll(waiter('exo.awaitMailbox'), [st], at);
+        const o = st.outcome;
+        assert.ok(o && !(o instanceof StepError) && o.kind === 'wait', 'still waiting');
+        assert.equal(o.result?.waitingSince, t0.toISOString());
+        assert.equal(o.until.getTime(), at.getTime() + nextAfterMs, `looked at ${(at.getTime() - t0.getTime()) / 1000} s: next look ${nextAfterMs / 1000} s later`);
+        at = o.until;
+      }
     });
 
     it('provisionOnDemand: triggered once per step, never more than 5 calls in a 10-second window, spread over cycles', async function () {

@@ -8,8 +8,9 @@
  * so a re-poll never triggers twice within a process. State of another attempt (the Retry button) is ignored: a
  * Retry starts a fresh wait and triggers provisioning again.
  *
- * Every still-waiting step is answered with `wait` (its next poll: `until`, never past its deadline); a step past
- * `timeoutMinutes` (counted from `waitingSince`) fails permanently, saying what did not appear and what to check.
+ * Every still-waiting step is answered with `wait` (its next poll: `until`, after ¼, ½ and then whole intervals, see
+ * `nextLookIn`; never past its deadline); a step past `timeoutMinutes` (counted from `waitingSince`) fails
+ * permanently, saying what did not appear and what to check.
  * A look-up that failed for now leaves its steps waiting (no timeout is declared on a failed look-up); one that
  * was refused (permissions, a bad query) fails its steps.
  */
@@ -89,6 +90,16 @@ function parseState(raw: unknown, attempt: number): WaitState | undefined {
   return state;
 }
 
+/**
+ * How soon a wait looks again: as long as it has waited so far, at least a quarter of its interval and at most the
+ * interval. A wait is looked at when it begins, then after ¼, ½ and 1 interval, then once an interval: most objects
+ * appear within the first interval (an on-demand provisioning or a sync cycle after the write), so they are seen about
+ * when they appear, for two more look-ups per wait (each one batched with every other wait due then).
+ */
+export function nextLookIn(pollMs: number, waitedMs: number): number {
+  return Math.min(pollMs, Math.max(Math.ceil(pollMs / 4), waitedMs));
+}
+
 function stateResult(s: WaitState): StepResult {
   return { attempt: s.attempt, waitingSince: s.waitingSince, ...(s.provisionOnDemand ? { provisionOnDemand: { ...s.provisionOnDemand } } : {}) };
 }
@@ -157,7 +168,7 @@ export class Waiter<A extends WaitAction> implements BatchWaiter<A> {
         continue;
       }
       this.memory.set(key, state);
-      const next = Math.min(ctx.now.getTime() + this.kind.pollMs(input), Math.max(deadline, ctx.now.getTime() + 1000));
+      const next = Math.min(ctx.now.getTime() + nextLookIn(this.kind.pollMs(input), ctx.now.getTime() - Date.parse(state.waitingSince)), Math.max(deadline, ctx.now.getTime() + 1000));
       out.set(key, { kind: 'wait', until: new Date(next), reason: this.kind.reason(input), result: stateResult(state) });
     }
     return out;
