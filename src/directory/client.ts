@@ -216,6 +216,10 @@ export class DirectoryClient {
       add('address', 'userPrincipalName', address);
       add('address', 'targetAddress', `smtp:${address}`);
     }
+    if (query.dn?.trim()) {
+      dn.parse(query.dn.trim());
+      add('dn', 'distinguishedName', query.dn.trim());
+    }
     if (wanted.length === 0) return [];
     const filter = or(...wanted.map((w) => eq(w.attribute, w.compare)));
     const entries = await this.#ldap.session(async (s) =>
@@ -227,6 +231,11 @@ export class DirectoryClient {
     return entries.map((e) => {
       const matches: WhoHasMatch['matches'][number][] = [];
       for (const w of wanted) {
+        // a DN is compared parsed (AD escapes its own way); the entry's own DN is the value
+        if (w.field === 'dn') {
+          if (dn.equal(e.dn, w.compare)) matches.push({ field: w.field, attribute: w.attribute, value: e.dn });
+          continue;
+        }
         for (const v of values(e, w.attribute)) {
           if (sameText(v, w.compare)) matches.push({ field: w.field, attribute: w.attribute, value: v });
         }

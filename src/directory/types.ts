@@ -99,9 +99,11 @@ export interface WhoHasQuery {
   readonly address?: string;
   /** More addresses, each compared as `address` is: one search answers for all of them. */
   readonly addresses?: readonly string[];
+  /** A distinguished name: the object there, if any (its name is taken in that OU). */
+  readonly dn?: string;
 }
 
-export type WhoHasField = 'samAccountName' | 'userPrincipalName' | 'alias' | 'address';
+export type WhoHasField = 'samAccountName' | 'userPrincipalName' | 'alias' | 'address' | 'dn';
 
 export interface WhoHasMatch {
   readonly where: 'ad';

@@ -3,6 +3,7 @@
  * timeouts, and the step helpers more than one kind family uses (new mailbox user, licences, cloud-managed, the
  * target's identity and AD object, sync waits, delegates).
  */
+import { cutName } from '../requests/dn';
 import { countryName } from '../requests/countries';
 import { isGroupType, type RecipientRef, type TargetRecipient } from '../requests/kinds';
 import { LIMITS } from '../requests/syntax';
@@ -72,13 +73,7 @@ export class Builder {
 
 /** The cn of a new object: its display name, cut to AD's 64 characters (whole characters only). */
 export function cnOf(displayName: string): string {
-  if (displayName.length <= LIMITS.cn) return displayName;
-  let out = '';
-  for (const c of displayName) {
-    if (out.length + c.length > LIMITS.cn) break;
-    out += c;
-  }
-  return out.trimEnd();
+  return cutName(displayName, LIMITS.cn);
 }
 
 export function describeAttributes(a: AttributeValues, keys: readonly string[]): string {

@@ -12,7 +12,7 @@ import type { AttributeValues } from './steps';
 
 export function planUserMailbox(b: Builder, r: UserMailboxRequest): string {
   const p = b.profile;
-  const cn = cnOf(r.displayName);
+  const cn = r.cn ?? cnOf(r.displayName);
   const dn = childDn(cn, p.ous.users);
   const identity: Record<string, string> = {
     givenName: r.firstName, sn: r.lastName, displayName: r.displayName,
@@ -52,7 +52,7 @@ export function planResourceMailbox(b: Builder, r: SharedMailboxRequest | RoomMa
     'equipment-mailbox': { ou: p.ous.equipment, type: 'Equipment', word: 'equipment mailbox', why: 'equipment mailboxes need none' },
   }[r.kind];
   const keep = r.kind !== 'shared-mailbox' && keepsLicence(r.kind, p);
-  const cn = cnOf(r.displayName);
+  const cn = r.cn ?? cnOf(r.displayName);
   const dn = childDn(cn, conf.ou);
   const exchange: Record<string, string | string[]> = adMastered(p) ? { mail: r.primarySmtpAddress, mailNickname: r.alias, proxyAddresses: [`SMTP:${r.primarySmtpAddress}`] } : {};
   // HB shared-mailbox recipe: 1. AD user with mail, disabled; 2. wait for sync; 3. assign an EXO plan and wait for the
@@ -101,7 +101,7 @@ function refusedUnlessAdMastered(b: Builder, kind: RecipientRequest['kind']): vo
 export function planMailUser(b: Builder, r: MailUserRequest): string {
   refusedUnlessAdMastered(b, r.kind);
   const p = b.profile;
-  const cn = cnOf(r.displayName);
+  const cn = r.cn ?? cnOf(r.displayName);
   const dn = childDn(cn, p.ous.mailUsers);
   // HB: a mail user needs all three of mail, mailNickname and targetAddress; sync carries alias and
   // targetAddress only when mailNickname is set.
@@ -130,7 +130,7 @@ export function planMailUser(b: Builder, r: MailUserRequest): string {
 export function planContact(b: Builder, r: MailContactRequest): string {
   refusedUnlessAdMastered(b, r.kind);
   const p = b.profile;
-  const cn = cnOf(r.displayName);
+  const cn = r.cn ?? cnOf(r.displayName);
   const dn = childDn(cn, p.ous.contacts);
   // HB: an AD contact reaches EXO (as MailContact) only when mail is set.
   const exchange = { mail: r.externalAddress, mailNickname: r.alias };
@@ -161,7 +161,7 @@ export function groupTypeOf(scope: 'global' | 'universal', securityEnabled: bool
 export function planGroup(b: Builder, r: DistributionGroupRequest): string {
   refusedUnlessAdMastered(b, r.kind);
   const p = b.profile;
-  const cn = cnOf(r.displayName);
+  const cn = r.cn ?? cnOf(r.displayName);
   const dn = childDn(cn, p.ous.groups);
   const exchange = { mail: r.primarySmtpAddress, mailNickname: r.alias, proxyAddresses: [`SMTP:${r.primarySmtpAddress}`] };
   const attributes: AttributeValues = { displayName: r.displayName, ...(r.description !== undefined ? { description: r.description } : {}), ...exchange };

@@ -59,6 +59,17 @@ export function ouDnProblem(dn: string): string | null {
   return null;
 }
 
+/** A name cut to `limit` characters (whole code points, no trailing space): a CN holds at most 64. */
+export function cutName(name: string, limit: number): string {
+  if (name.length <= limit) return name;
+  let out = '';
+  for (const c of name) {
+    if (out.length + c.length > limit) break;
+    out += c;
+  }
+  return out.trimEnd();
+}
+
 /** The DN of a new object: `CN=<escaped cn>,<ou>`. */
 export function childDn(cn: string, ou: string): string {
   return `CN=${escapeRdnValue(cn)},${ou}`;

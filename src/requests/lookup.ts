@@ -56,6 +56,8 @@ export interface NameQuery {
   address?: string;
   /** More addresses, each compared as `address` is. */
   addresses?: readonly string[];
+  /** A distinguished name: AD's object there, if any (a new object's name taken in its OU). */
+  dn?: string;
 }
 
 export interface RecipientLookup {

@@ -30,6 +30,11 @@ export interface TargetRecipient extends FoundRecipient {
 interface Created {
   readonly displayName: string;
   readonly alias: string;
+  /**
+   * The AD object's name (CN) when it is not the display name: AD already had an object of that name in the OU, so
+   * the new one is `<display name> (<logon name or alias>)`. The display name stays as requested.
+   */
+  readonly cn?: string;
 }
 
 export interface UserMailboxRequest extends Created {

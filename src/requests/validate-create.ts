@@ -10,7 +10,7 @@ import { describeType, type TenantProfile } from './tenant-profile';
 import { show } from './text';
 import { acceptedDomains, checkAddress, checkAliasSyntax, checkSamSyntax, checkUpnSyntax, whoText } from './validate-checks';
 import type { Form, ValidationContext } from './validate-form';
-import { settleNames, upnPrefixFrom } from './validate-names';
+import { settleCn, settleNames, upnPrefixFrom } from './validate-names';
 import { candidatesText, checkIdentityList, listOf, MAX_PERMISSION_USERS, PERMISSION_HOLDER_TYPES, resolveList, same } from './validate-recipients';
 
 /** At most this many initial members in one request. */
@@ -53,19 +53,21 @@ export async function validatePerson(kind: 'user-mailbox' | 'mail-user', form: F
   if (!names || form.errors.length || displayName === undefined) return undefined;
   const { alias: a, samAccountName: s, userPrincipalName: u, emailAddress: e } = names;
   if (a === undefined || s === undefined || u === undefined) return undefined;
+  const cn = await settleCn(form, ctx, displayName, kind === 'user-mailbox' ? p.ous.users : p.ous.mailUsers, s);
+  if (!cn) return undefined;
   const department = form.get('department');
   if (kind === 'user-mailbox') {
     if (e === undefined || usageLocation === undefined) return undefined;
     const jobTitle = form.get('jobTitle');
     return {
-      kind, firstName, lastName, displayName, alias: a, samAccountName: s, userPrincipalName: u, primarySmtpAddress: e, usageLocation,
+      kind, firstName, lastName, displayName, ...cn, alias: a, samAccountName: s, userPrincipalName: u, primarySmtpAddress: e, usageLocation,
       ...(department !== undefined ? { department } : {}), ...(jobTitle !== undefined ? { jobTitle } : {}),
     };
   }
   if (external === undefined) return undefined;
   const company = form.get('company');
   return {
-    kind, firstName, lastName, displayName, alias: a, samAccountName: s, userPrincipalName: u, externalAddress: external,
+    kind, firstName, lastName, displayName, ...cn, alias: a, samAccountName: s, userPrincipalName: u, externalAddress: external,
     ...(department !== undefined ? { department } : {}), ...(company !== undefined ? { company } : {}),
   };
 }
@@ -107,7 +109,9 @@ export async function validateResourceMailbox(kind: 'shared-mailbox' | 'room-mai
   if (!names || form.errors.length) return undefined;
   const { alias: a, samAccountName: s, userPrincipalName: u, emailAddress: e } = names;
   if (a === undefined || s === undefined || u === undefined || e === undefined) return undefined;
-  const common = { displayName, alias: a, samAccountName: s, userPrincipalName: u, primarySmtpAddress: e, ...(usageLocation !== undefined ? { usageLocation } : {}) };
+  const cn = await settleCn(form, ctx, displayName, { 'shared-mailbox': p.ous.shared, 'room-mailbox': p.ous.rooms, 'equipment-mailbox': p.ous.equipment }[kind], s);
+  if (!cn) return undefined;
+  const common = { displayName, ...cn, alias: a, samAccountName: s, userPrincipalName: u, primarySmtpAddress: e, ...(usageLocation !== undefined ? { usageLocation } : {}) };
   if (kind === 'room-mailbox') return { kind, ...common, ...(capacity !== undefined ? { capacity } : {}) };
   if (kind === 'shared-mailbox') return { kind, ...common, ...(members.length ? { members } : {}) };
   return { kind, ...common };
@@ -132,11 +136,13 @@ export async function validateContact(form: Form, ctx: ValidationContext): Promi
     emailAddress: null,
   });
   if (!names?.alias || form.errors.length) return undefined;
+  const cn = await settleCn(form, ctx, displayName, p.ous.contacts, names.alias);
+  if (!cn) return undefined;
   const firstName = form.get('firstName');
   const lastName = form.get('lastName');
   const company = form.get('company');
   return {
-    kind: 'mail-contact', displayName, alias: names.alias, externalAddress: external,
+    kind: 'mail-contact', displayName, ...cn, alias: names.alias, externalAddress: external,
     ...(firstName !== undefined ? { firstName } : {}), ...(lastName !== undefined ? { lastName } : {}), ...(company !== undefined ? { company } : {}),
   };
 }
@@ -191,8 +197,10 @@ export async function validateGroup(form: Form, ctx: ValidationContext): Promise
   if (!names || form.errors.length) return undefined;
   const { alias: a, samAccountName: s, emailAddress: e } = names;
   if (a === undefined || s === undefined || e === undefined) return undefined;
+  const cn = await settleCn(form, ctx, displayName, p.ous.groups, s);
+  if (!cn) return undefined;
   const request: DistributionGroupRequest = {
-    kind: 'distribution-group', displayName, alias: a, samAccountName: s, primarySmtpAddress: e, scope, securityEnabled, members,
+    kind: 'distribution-group', displayName, ...cn, alias: a, samAccountName: s, primarySmtpAddress: e, scope, securityEnabled, members,
     ...(description !== undefined ? { description } : {}),
   };
   return request;

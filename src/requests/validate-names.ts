@@ -2,6 +2,8 @@
  * The names of a new recipient (alias, logon name, UPN, primary address): those left empty are formed by the
  * naming policy with collision numbers, those typed must be free in AD and Exchange Online.
  */
+import { childDn, cutName } from './dn';
+import { ask } from './lookup';
 import { deriveFree, holdersOf, MAX_SUFFIX, valueFor, withSuffix, type Derivation, type NameSlot } from './naming';
 import { LIMITS } from './syntax';
 import { show } from './text';
@@ -113,4 +115,23 @@ export function upnPrefixFrom(alias: string | undefined): string {
     .replace(/[^A-Za-z0-9'.\-_!#^~]/g, '')
     .replace(/\.{2,}/g, '.')
     .replace(/^\.+|\.+$/g, '');
+}
+
+/**
+ * The AD name (CN) of a new object in `ou` when it cannot be its display name: AD names an object `CN=<display name>`,
+ * and a name is unique within an OU, so a second Maria Garcia in the users' OU is named
+ * `Maria Garcia (mgarcia2)` — her display name, and her logon name or alias (`distinct`, free: validation chose it).
+ * Returns `{}` when the display name is free as a CN, `{ cn }` otherwise, null when that name is taken as well
+ * (reported on displayName: nothing is requested).
+ */
+export async function settleCn(form: Form, ctx: ValidationContext, displayName: string, ou: string, distinct: string): Promise<{ cn?: string } | null> {
+  const taken = async (cn: string): Promise<boolean> =>
+    (await ask(`whether AD has an object named ${cn} in ${ou}`, () => ctx.lookup.whoHas({ dn: childDn(cn, ou) }))).length > 0;
+  const plain = cutName(displayName, LIMITS.cn);
+  if (!(await taken(plain))) return {};
+  const suffix = ` (${distinct})`;
+  const cn = `${cutName(displayName, LIMITS.cn - suffix.length)}${suffix}`;
+  if (!(await taken(cn))) return { cn };
+  form.error('displayName', `AD already has objects named ${show(plain)} and ${show(cn)} in ${ou}. Give a display name that tells this one apart (for example with the department).`);
+  return null;
 }

@@ -221,6 +221,13 @@ describe('directory: DirectoryClient against Samba AD', function () {
       assert.deepEqual(all[0]?.matches.map((m) => m.field).sort(), ['alias', 'userPrincipalName']);
       assert.deepEqual(await client.whoHas({ samAccountName: `free-${sam}`, address: `free-${mail}` }), []);
       assert.deepEqual(await client.whoHas({}), []);
+
+      // by DN: the object there (a new object's name taken in its OU), however the DN is cased; nothing at a free DN
+      const byDn = await client.whoHas({ dn: userDn.toUpperCase() });
+      assert.equal(byDn.length, 1);
+      assert.ok(dn.equal(byDn[0]?.dn ?? '', userDn));
+      assert.deepEqual(byDn[0]?.matches.map((m) => m.field), ['dn']);
+      assert.deepEqual(await client.whoHas({ dn: dn.child(ou.dn, dn.rdn('CN', `Free ${sam}`)) }), []);
     });
 
     it('refuses a duplicate sAMAccountName with kind already-exists, and creates nothing', async function () {

@@ -48,6 +48,8 @@ export interface FakeObject {
   readonly upn?: string;
   readonly alias?: string;
   readonly addresses?: readonly string[];
+  /** Its distinguished name in AD (whoHas by DN compares it ignoring case). */
+  readonly dn?: string;
   readonly recipient?: FoundRecipient;
   /** The identity of the manager AD names (relationsOf). */
   readonly manager?: string;
@@ -76,6 +78,7 @@ export class FakeLookup implements RecipientLookup {
       if (o.upn) put(`upn:${o.upn.toLowerCase()}`, h);
       if (o.alias) put(`alias:${o.alias.toLowerCase()}`, h);
       for (const a of o.addresses ?? []) put(`address:${a.toLowerCase()}`, h);
+      if (o.dn) put(`dn:${o.dn.toLowerCase()}`, h);
       if (o.recipient) put(`address:${o.recipient.primarySmtpAddress.toLowerCase()}`, h);
     }
   }
@@ -102,6 +105,7 @@ export class FakeLookup implements RecipientLookup {
       if (what.userPrincipalName !== undefined) keys.push(`upn:${what.userPrincipalName}`);
       if (what.alias !== undefined) keys.push(`alias:${what.alias}`);
       for (const a of [what.address, ...(what.addresses ?? [])]) if (a !== undefined) keys.push(`address:${a}`);
+      if (what.dn !== undefined) keys.push(`dn:${what.dn}`);
       if (keys.length === 0) throw new Error('whoHas was asked for nothing');
       const found = new Set<Holder>();
       for (const k of keys) for (const h of this.index.get(k.toLowerCase()) ?? []) found.add(h);

@@ -3,6 +3,7 @@ import type { FieldError } from '../../src/requests/kinds';
 import { LookupUnavailableError } from '../../src/requests/lookup';
 import type { TenantProfile } from '../../src/requests/tenant-profile';
 import { validateRequest, type ValidationResult } from '../../src/requests/validate';
+import { plan } from '../../src/plans/planner';
 import { CLOUD_DEFAULT, FakeLookup, PROFILE, sampleObjects } from './fixtures';
 
 const lookup = new FakeLookup(sampleObjects());
@@ -32,6 +33,51 @@ describe('validate: user mailbox', function () {
   it('numbers derived names that are taken, keeping one number for all', async function () {
     const r = await valid('user-mailbox', { firstName: 'Ada', lastName: 'Byron' });
     assert.deepEqual([r.alias, r.samAccountName, r.userPrincipalName, r.primarySmtpAddress], ['ada.byron2', 'abyron2', 'ada.byron2@contoso.example', 'ada.byron2@contoso.example']);
+  });
+
+  it("names the AD object '<display name> (<logon name>)' when AD has an object of the display name in the OU (two Maria Garcias)", async function () {
+    const taken = new FakeLookup([
+      { name: 'Maria Garcia', where: 'ad', sam: 'mgarcia', upn: 'maria.garcia@contoso.example', alias: 'maria.garcia', addresses: ['maria.garcia@contoso.example'], dn: `CN=Maria Garcia,${PROFILE.ous.users}` },
+    ]);
+    const r = await validateRequest('user-mailbox', { firstName: 'Maria', lastName: 'Garcia' }, { lookup: taken, profile: PROFILE });
+    assert.ok(r.ok, JSON.stringify(r));
+    const request = r.request as unknown as Record<string, unknown>;
+    assert.equal(request.displayName, 'Maria Garcia', 'the display name stays as requested');
+    assert.equal(request.samAccountName, 'mgarcia2');
+    assert.equal(request.cn, 'Maria Garcia (mgarcia2)');
+    const create = plan(r.request, PROFILE).steps.find((s) => s.action === 'ad.createUser');
+    assert.equal((create?.input as { dn?: string } | undefined)?.dn, `CN=Maria Garcia (mgarcia2),${PROFILE.ous.users}`);
+    assert.match(create?.summary ?? '', /Create the AD user CN=Maria Garcia \(mgarcia2\),OU=Users/);
+
+    // a name is unique within its OU only: the same name in another OU leaves the CN alone
+    const elsewhere = new FakeLookup([{ name: 'Maria Garcia', where: 'ad', sam: 'mgarcia', dn: `CN=Maria Garcia,${PROFILE.ous.mailUsers}` }]);
+    const other = await validateRequest('user-mailbox', { firstName: 'Maria', lastName: 'Garcia' }, { lookup: elsewhere, profile: PROFILE });
+    assert.ok(other.ok);
+    assert.equal((other.request as unknown as Record<string, unknown>).cn, undefined);
+  });
+
+  it('refuses a display name whose plain and distinguished AD names are both taken in the OU, saying so; nothing is requested', async function () {
+    const both = new FakeLookup([
+      { name: 'Maria Garcia', where: 'ad', sam: 'mgarcia', dn: `CN=Maria Garcia,${PROFILE.ous.users}` },
+      { name: 'Maria Garcia', where: 'ad', dn: `CN=Maria Garcia (mgarcia2),${PROFILE.ous.users}` },
+    ]);
+    const r = await validateRequest('user-mailbox', { firstName: 'Maria', lastName: 'Garcia' }, { lookup: both, profile: PROFILE });
+    assert.ok(!r.ok);
+    assert.match(messages(r.errors), /displayName: .*AD already has objects named "Maria Garcia" and "Maria Garcia \(mgarcia2\)" in OU=Users,OU=Mailroom,DC=corp,DC=example\. Give a display name that tells this one apart/);
+  });
+
+  it('applies the same to groups and shared mailboxes, each in its own OU', async function () {
+    const taken = new FakeLookup([
+      { name: 'Sales', where: 'ad', dn: `CN=Sales,${PROFILE.ous.groups}` },
+      { name: 'Front Desk', where: 'ad', dn: `CN=Front Desk,${PROFILE.ous.shared}` },
+    ]);
+    const group = await validateRequest('distribution-group', { displayName: 'Sales' }, { lookup: taken, profile: PROFILE });
+    assert.ok(group.ok, JSON.stringify(group));
+    assert.equal((group.request as unknown as Record<string, unknown>).cn, 'Sales (sales)');
+    const shared = await validateRequest('shared-mailbox', { displayName: 'Front Desk' }, { lookup: taken, profile: PROFILE });
+    assert.ok(shared.ok, JSON.stringify(shared));
+    const s = shared.request as unknown as Record<string, unknown>;
+    assert.equal(s.cn, `Front Desk (${String(s.samAccountName)})`);
   });
 
   it('transliterates names and cuts the logon name to 20 characters', async function () {

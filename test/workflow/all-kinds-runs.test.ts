@@ -128,6 +128,22 @@ describe('provisioning runs of every other kind: request, approve, done, and the
     assert.equal((await entraLicences(upn)).length, 1, 'licensed');
   });
 
+  // AD names a user `CN=<display name>`, unique within the OU: the second Maria Garcia gets `Maria Garcia (<logon>)`.
+  it('two people with the same name both get a mailbox: the second AD object is named after her logon name too', async function () {
+    const first = await run('user-mailbox', `new mailbox first=Maria last=Twin${suffix} department=Research`);
+    const second = await run('user-mailbox', `new mailbox first=Maria last=Twin${suffix} department=Sales`);
+    assert.notEqual(second.samAccountName, first.samAccountName);
+    const a = await ad(String(first.userPrincipalName));
+    const b = await ad(String(second.userPrincipalName));
+    assert.equal(a.cn, `Maria Twin${suffix}`);
+    assert.equal(b.cn, `Maria Twin${suffix} (${String(second.samAccountName)})`);
+    assert.equal(b.displayName, `Maria Twin${suffix}`, 'both show the name people know');
+    for (const r of [first, second]) {
+      const mbx = await exo<ExoMailbox>('Get-Mailbox', String(r.userPrincipalName));
+      assert.equal(mbx.RecipientTypeDetails, 'UserMailbox');
+    }
+  });
+
   it('a room mailbox: disabled AD user with mail; RoomMailbox in Exchange Online', async function () {
     const req = await run('room-mailbox', `new room name="Run Room ${suffix}"`);
     const upn = String(req.userPrincipalName);
