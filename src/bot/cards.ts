@@ -136,8 +136,8 @@ const RENDERED_KEY_MAX = 16_384;
  */
 export class CardRenderer {
   private readonly cache = new Map<CardName, Template>();
-  /** Expanded cards by template and data (insertion order = least recently used first). */
-  private readonly rendered = new Map<string, Record<string, unknown>>();
+  /** Expanded cards (as JSON text) by template and data (insertion order = least recently used first). */
+  private readonly rendered = new Map<string, string>();
 
   constructor(private readonly cardsDir: string) {}
 
@@ -161,17 +161,18 @@ export class CardRenderer {
   render(name: CardName, data: object): Record<string, unknown> {
     const key = `${name}\u0000${JSON.stringify(data)}`;
     const kept = key.length <= RENDERED_KEY_MAX ? this.rendered.get(key) : undefined;
-    if (kept) {
+    if (kept !== undefined) {
       // most recently used last
       this.rendered.delete(key);
       this.rendered.set(key, kept);
-      return structuredClone(kept);
+      // a copy for each caller: parsing the kept text costs less than structuredClone of the card
+      return JSON.parse(kept) as Record<string, unknown>;
     }
     const card = this.template(name).expand({ $root: prepareData(data) }) as unknown;
     eachMarkdownText(card, finishMarkdown);
     const done = stripMarkers(card) as Record<string, unknown>;
     if (key.length <= RENDERED_KEY_MAX) {
-      this.rendered.set(key, structuredClone(done));
+      this.rendered.set(key, JSON.stringify(done));
       if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value as string);
     }
     return done;
