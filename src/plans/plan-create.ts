@@ -4,7 +4,7 @@
  */
 import { childDn } from '../requests/dn';
 import type { DistributionGroupRequest, EquipmentMailboxRequest, MailContactRequest, MailUserRequest, RecipientRequest, RoomMailboxRequest, SharedMailboxRequest, UserMailboxRequest } from '../requests/kinds';
-import { keepsLicence, kindRefusal } from '../requests/tenant-profile';
+import { keepsLicence, kindRefusal, NEW_OBJECT_OU } from '../requests/tenant-profile';
 import {
   adMastered, cnOf, delegateKeys, describeAttributes, EXO_PERMISSION_NOTE, licenceName, newMailboxUser, PlanRefusedError, refIdentity, refText, removeLicence, setCloudManaged, type Builder,
 } from './plan-builder';
@@ -13,7 +13,8 @@ import type { AttributeValues } from './steps';
 export function planUserMailbox(b: Builder, r: UserMailboxRequest): string {
   const p = b.profile;
   const cn = r.cn ?? cnOf(r.displayName);
-  const dn = childDn(cn, p.ous.users);
+  const ou = p.ous[NEW_OBJECT_OU[r.kind]];
+  const dn = childDn(cn, ou);
   const identity: Record<string, string> = {
     givenName: r.firstName, sn: r.lastName, displayName: r.displayName,
     ...(r.department !== undefined ? { department: r.department } : {}), ...(r.jobTitle !== undefined ? { title: r.jobTitle } : {}),
@@ -22,7 +23,7 @@ export function planUserMailbox(b: Builder, r: UserMailboxRequest): string {
   const exchange: Record<string, string | string[]> = adMastered(p) ? { mail: r.primarySmtpAddress, mailNickname: r.alias, proxyAddresses: [`SMTP:${r.primarySmtpAddress}`] } : {};
   const attributes = { ...identity, ...exchange };
   newMailboxUser(b, {
-    dn, parentDn: p.ous.users, cn, samAccountName: r.samAccountName, userPrincipalName: r.userPrincipalName, attributes, accountEnabled: true,
+    dn, parentDn: ou, cn, samAccountName: r.samAccountName, userPrincipalName: r.userPrincipalName, attributes, accountEnabled: true,
     usageLocation: r.usageLocation, temporaryLicence: false,
     createSummary: `Create the AD user ${dn} (sign-in ${r.userPrincipalName}, logon ${r.samAccountName})` +
       (adMastered(p) ? ` with ${describeAttributes(exchange, ['mail', 'mailNickname', 'proxyAddresses'])}` : '; no Exchange attributes in AD (this tenant manages them in Exchange Online)') +
@@ -47,18 +48,19 @@ function cloudSideAddresses(b: Builder, identity: string, recipientType: string,
 export function planResourceMailbox(b: Builder, r: SharedMailboxRequest | RoomMailboxRequest | EquipmentMailboxRequest): string {
   const p = b.profile;
   const conf = {
-    'shared-mailbox': { ou: p.ous.shared, type: 'Shared', word: 'shared mailbox', why: 'shared mailboxes under 50 GB need none' },
-    'room-mailbox': { ou: p.ous.rooms, type: 'Room', word: 'room mailbox', why: 'room mailboxes need none unless meeting devices sign in with them' },
-    'equipment-mailbox': { ou: p.ous.equipment, type: 'Equipment', word: 'equipment mailbox', why: 'equipment mailboxes need none' },
+    'shared-mailbox': { type: 'Shared', word: 'shared mailbox', why: 'shared mailboxes under 50 GB need none' },
+    'room-mailbox': { type: 'Room', word: 'room mailbox', why: 'room mailboxes need none unless meeting devices sign in with them' },
+    'equipment-mailbox': { type: 'Equipment', word: 'equipment mailbox', why: 'equipment mailboxes need none' },
   }[r.kind];
   const keep = r.kind !== 'shared-mailbox' && keepsLicence(r.kind, p);
   const cn = r.cn ?? cnOf(r.displayName);
-  const dn = childDn(cn, conf.ou);
+  const ou = p.ous[NEW_OBJECT_OU[r.kind]];
+  const dn = childDn(cn, ou);
   const exchange: Record<string, string | string[]> = adMastered(p) ? { mail: r.primarySmtpAddress, mailNickname: r.alias, proxyAddresses: [`SMTP:${r.primarySmtpAddress}`] } : {};
   // HB shared-mailbox recipe: 1. AD user with mail, disabled; 2. wait for sync; 3. assign an EXO plan and wait for the
   // mailbox; 4. Set-Mailbox -Type Shared (or Room/Equipment); 5. remove the EXO plan.
   newMailboxUser(b, {
-    dn, parentDn: conf.ou, cn, samAccountName: r.samAccountName, userPrincipalName: r.userPrincipalName,
+    dn, parentDn: ou, cn, samAccountName: r.samAccountName, userPrincipalName: r.userPrincipalName,
     attributes: { displayName: r.displayName, ...exchange }, accountEnabled: false,
     usageLocation: r.usageLocation ?? p.defaultUsageLocation, temporaryLicence: !keep,
     createSummary: `Create the disabled AD user ${dn}` + (adMastered(p) ? ` with ${describeAttributes(exchange, ['mail', 'mailNickname'])}` : ' (no Exchange attributes in AD: this tenant manages them in Exchange Online)'),
@@ -102,7 +104,8 @@ export function planMailUser(b: Builder, r: MailUserRequest): string {
   refusedUnlessAdMastered(b, r.kind);
   const p = b.profile;
   const cn = r.cn ?? cnOf(r.displayName);
-  const dn = childDn(cn, p.ous.mailUsers);
+  const ou = p.ous[NEW_OBJECT_OU[r.kind]];
+  const dn = childDn(cn, ou);
   // HB: a mail user needs all three of mail, mailNickname and targetAddress; sync carries alias and
   // targetAddress only when mailNickname is set.
   const exchange = { mail: r.externalAddress, mailNickname: r.alias, targetAddress: `SMTP:${r.externalAddress}` };
@@ -112,7 +115,7 @@ export function planMailUser(b: Builder, r: MailUserRequest): string {
     ...exchange,
   };
   b.add('ad.create-user', 'ad.createUser', {
-    dn, parentDn: p.ous.mailUsers, cn, samAccountName: r.samAccountName, userPrincipalName: r.userPrincipalName,
+    dn, parentDn: ou, cn, samAccountName: r.samAccountName, userPrincipalName: r.userPrincipalName,
     attributes, accountEnabled: true, password: 'generate', mustChangePassword: true,
   }, `Create the AD user ${dn} (sign-in ${r.userPrincipalName}, logon ${r.samAccountName}) with ${describeAttributes(exchange, ['mail', 'mailNickname', 'targetAddress'])}; Mailroom generates a first password the person must change`);
   b.add('sync.await-user', 'sync.awaitUser', { ...b.syncWait(dn, 'user'), samAccountName: r.samAccountName, userPrincipalName: r.userPrincipalName, timeoutMinutes: b.syncTimeout },
@@ -131,7 +134,8 @@ export function planContact(b: Builder, r: MailContactRequest): string {
   refusedUnlessAdMastered(b, r.kind);
   const p = b.profile;
   const cn = r.cn ?? cnOf(r.displayName);
-  const dn = childDn(cn, p.ous.contacts);
+  const ou = p.ous[NEW_OBJECT_OU[r.kind]];
+  const dn = childDn(cn, ou);
   // HB: an AD contact reaches EXO (as MailContact) only when mail is set.
   const exchange = { mail: r.externalAddress, mailNickname: r.alias };
   const attributes: AttributeValues = {
@@ -140,7 +144,7 @@ export function planContact(b: Builder, r: MailContactRequest): string {
     ...(r.company !== undefined ? { company: r.company } : {}),
     ...exchange,
   };
-  b.add('ad.create-contact', 'ad.createContact', { dn, parentDn: p.ous.contacts, cn, attributes },
+  b.add('ad.create-contact', 'ad.createContact', { dn, parentDn: ou, cn, attributes },
     `Create the AD contact ${dn} with ${describeAttributes(exchange, ['mail', 'mailNickname'])}`);
   b.add('sync.await-contact', 'sync.awaitContact', { ...b.syncWait(dn, 'contact'), mail: r.externalAddress, timeoutMinutes: b.syncTimeout },
     b.syncText('created the contact'));
@@ -162,12 +166,13 @@ export function planGroup(b: Builder, r: DistributionGroupRequest): string {
   refusedUnlessAdMastered(b, r.kind);
   const p = b.profile;
   const cn = r.cn ?? cnOf(r.displayName);
-  const dn = childDn(cn, p.ous.groups);
+  const ou = p.ous[NEW_OBJECT_OU[r.kind]];
+  const dn = childDn(cn, ou);
   const exchange = { mail: r.primarySmtpAddress, mailNickname: r.alias, proxyAddresses: [`SMTP:${r.primarySmtpAddress}`] };
   const attributes: AttributeValues = { displayName: r.displayName, ...(r.description !== undefined ? { description: r.description } : {}), ...exchange };
   const kindWord = r.securityEnabled ? 'security' : 'distribution';
   b.add('ad.create-group', 'ad.createGroup', {
-    dn, parentDn: p.ous.groups, cn, samAccountName: r.samAccountName, groupType: groupTypeOf(r.scope, r.securityEnabled), scope: r.scope,
+    dn, parentDn: ou, cn, samAccountName: r.samAccountName, groupType: groupTypeOf(r.scope, r.securityEnabled), scope: r.scope,
     securityEnabled: r.securityEnabled, attributes, memberDns: r.members.map((m) => m.adDn),
   }, `Create the ${r.scope} ${kindWord} group ${dn} in AD with ${describeAttributes(exchange, ['mail', 'mailNickname'])}` +
     (r.members.length ? ` and ${r.members.length} member${r.members.length === 1 ? '' : 's'}: ${r.members.slice(0, 5).map((m) => m.name).join(', ')}${r.members.length > 5 ? ' …' : ''}` : ''));

@@ -34,6 +34,17 @@ export type Licensing =
 export const OU_GROUPS = ['users', 'shared', 'rooms', 'equipment', 'mailUsers', 'contacts', 'groups'] as const;
 export type OuGroup = (typeof OU_GROUPS)[number];
 
+/** The OU group a new object of each creating kind goes to (its name is unique within that OU). */
+export const NEW_OBJECT_OU = {
+  'user-mailbox': 'users',
+  'mail-user': 'mailUsers',
+  'shared-mailbox': 'shared',
+  'room-mailbox': 'rooms',
+  'equipment-mailbox': 'equipment',
+  'mail-contact': 'contacts',
+  'distribution-group': 'groups',
+} as const satisfies Record<string, OuGroup>;
+
 export interface TenantProfile {
   readonly exchangeAttributeMode: ExchangeAttributeMode;
   readonly sync: SyncEngine;

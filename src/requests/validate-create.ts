@@ -6,7 +6,7 @@ import type { DistributionGroupRequest, GroupMember, RecipientRef, RecipientRequ
 import { ask } from './lookup';
 import { applyTemplate } from './naming';
 import { LIMITS, identityProblem, identityWildcardProblem } from './syntax';
-import { describeType, type TenantProfile } from './tenant-profile';
+import { describeType, NEW_OBJECT_OU, type TenantProfile } from './tenant-profile';
 import { show } from './text';
 import { acceptedDomains, checkAddress, checkAliasSyntax, checkSamSyntax, checkUpnSyntax, whoText } from './validate-checks';
 import type { Form, ValidationContext } from './validate-form';
@@ -53,7 +53,7 @@ export async function validatePerson(kind: 'user-mailbox' | 'mail-user', form: F
   if (!names || form.errors.length || displayName === undefined) return undefined;
   const { alias: a, samAccountName: s, userPrincipalName: u, emailAddress: e } = names;
   if (a === undefined || s === undefined || u === undefined) return undefined;
-  const cn = await settleCn(form, ctx, displayName, kind === 'user-mailbox' ? p.ous.users : p.ous.mailUsers, s);
+  const cn = await settleCn(form, ctx, displayName, p.ous[NEW_OBJECT_OU[kind]], s);
   if (!cn) return undefined;
   const department = form.get('department');
   if (kind === 'user-mailbox') {
@@ -109,7 +109,7 @@ export async function validateResourceMailbox(kind: 'shared-mailbox' | 'room-mai
   if (!names || form.errors.length) return undefined;
   const { alias: a, samAccountName: s, userPrincipalName: u, emailAddress: e } = names;
   if (a === undefined || s === undefined || u === undefined || e === undefined) return undefined;
-  const cn = await settleCn(form, ctx, displayName, { 'shared-mailbox': p.ous.shared, 'room-mailbox': p.ous.rooms, 'equipment-mailbox': p.ous.equipment }[kind], s);
+  const cn = await settleCn(form, ctx, displayName, p.ous[NEW_OBJECT_OU[kind]], s);
   if (!cn) return undefined;
   const common = { displayName, ...cn, alias: a, samAccountName: s, userPrincipalName: u, primarySmtpAddress: e, ...(usageLocation !== undefined ? { usageLocation } : {}) };
   if (kind === 'room-mailbox') return { kind, ...common, ...(capacity !== undefined ? { capacity } : {}) };
@@ -136,7 +136,7 @@ export async function validateContact(form: Form, ctx: ValidationContext): Promi
     emailAddress: null,
   });
   if (!names?.alias || form.errors.length) return undefined;
-  const cn = await settleCn(form, ctx, displayName, p.ous.contacts, names.alias);
+  const cn = await settleCn(form, ctx, displayName, p.ous[NEW_OBJECT_OU['mail-contact']], names.alias);
   if (!cn) return undefined;
   const firstName = form.get('firstName');
   const lastName = form.get('lastName');
@@ -197,7 +197,7 @@ export async function validateGroup(form: Form, ctx: ValidationContext): Promise
   if (!names || form.errors.length) return undefined;
   const { alias: a, samAccountName: s, emailAddress: e } = names;
   if (a === undefined || s === undefined || e === undefined) return undefined;
-  const cn = await settleCn(form, ctx, displayName, p.ous.groups, s);
+  const cn = await settleCn(form, ctx, displayName, p.ous[NEW_OBJECT_OU['distribution-group']], s);
   if (!cn) return undefined;
   const request: DistributionGroupRequest = {
     kind: 'distribution-group', displayName, ...cn, alias: a, samAccountName: s, primarySmtpAddress: e, scope, securityEnabled, members,
