@@ -442,6 +442,8 @@ for (const engine of ENGINES) {
       const worker = await startWorker(opts, { owner: 'process-2', now: iso(1), leaseMs: LEASE, total: 500 });
       try {
         worker.child.send('go');
+        // the other process is under way (it may take longer to get going than this one takes for all 500)
+        await worker.progress(10);
         const mine = await drain(store, 'process-1', at(1), 500, 4);
         assert.equal(await worker.exited, 0);
         const theirs = (worker.messages.find((m) => (m as { claimed?: number[] }).claimed !== undefined) as { claimed: number[] }).claimed;
