@@ -467,6 +467,24 @@ function memoryOf(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/** Samples a process's RSS every 100 ms from now on: what it was at the start, and its peak so far (bytes). */
+function sampleRss(pid: number): { readonly start: number; peak(): number; stop(): number } {
+  const rss = () => memoryOf(pid).rss;
+  const start = rss();
+  let peak = start;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rss());
+  }, 100);
+  return {
+    start,
+    peak: () => (peak = Math.max(peak, rss())),
+    stop: () => {
+      clearInterval(timer);
+      return (peak = Math.max(peak, rss()));
+    },
+  };
+}
+
 async function untilWaiting(b: Bench, refs: readonly string[], timeoutMs: number): Promise<number> {
   const end = Date.now() + timeoutMs;
   let n = 0;
@@ -512,12 +530,7 @@ async function pollingAndMemory(b: Bench): Promise<void> {
   }
 
   // 4. Up to IN_FLIGHT requests in flight: Mailroom's own process, sampled from /proc.
-  const rss = () => memoryOf(b.app.pid).rss;
-  let peak = rss();
-  const startRss = peak;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, rss());
-  }, 100);
+  const memory = sampleRss(b.app.pid);
   const t0 = performance.now();
   let waiting = 0;
   try {
@@ -526,7 +539,7 @@ async function pollingAndMemory(b: Bench): Promise<void> {
     waiting = await untilWaiting(b, refs, 60_000);
     const readyS = (performance.now() - t0) / 1000;
     await sleep(5_000); // a few polling cycles with everything waiting
-    peak = Math.max(peak, rss());
+    const peak = memory.peak();
     const hwm = memoryOf(b.app.pid).hwm;
     table(
       `4. Memory of Mailroom's process with requests in flight (the bench process holds Teams and the tenant)`,
@@ -537,7 +550,7 @@ async function pollingAndMemory(b: Bench): Promise<void> {
         ['of them waiting for their mailbox', String(waiting)],
         ['filed + approved after (s)', fmt(filedS)],
         ['all waiting after (s)', fmt(readyS)],
-        [`RSS before filing (with ${WAITING_STEPS[WAITING_STEPS.length - 1]} waiting)`, mb(startRss)],
+        [`RSS before filing (with ${WAITING_STEPS[WAITING_STEPS.length - 1]} waiting)`, mb(memory.start)],
         ['peak RSS while filing and waiting (sampled every 100 ms)', mb(peak)],
         ['peak RSS of the whole run (VmHWM)', mb(hwm)],
         ['target', '< 200 MB'],
@@ -545,7 +558,7 @@ async function pollingAndMemory(b: Bench): Promise<void> {
     );
     summary.push([`4. peak RSS, ${refs.length} requests waiting for mailboxes (${b.runtime})`, mb(peak), '< 200 MB', peak < 200 * 1024 * 1024 ? 'met' : 'missed']);
   } finally {
-    clearInterval(sampler);
+    memory.stop();
   }
 }
 
@@ -582,12 +595,7 @@ async function bulkBatch(b: Bench): Promise<void> {
     content: { downloadUrl: `${filesUrl}/rows.csv?UniqueId=1&tempauth=bench`, uniqueId: 'b1', fileType: 'csv', etag: '1' },
   };
   b.connector.calls.length = 0;
-  const rss = () => memoryOf(b.app.pid).rss;
-  const startRss = rss();
-  let peak = startRss;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, rss());
-  }, 100);
+  const memory = sampleRss(b.app.pid);
   const phases: string[][] = [];
   let inFlight = 0;
   let totalMs: number;
@@ -632,10 +640,10 @@ async function bulkBatch(b: Bench): Promise<void> {
     totalMs = performance.now() - t0;
     timeline = await stepTimeline(b, (await b.store.requests.listByBatch(batch.id)).map((r) => r.reference));
   } finally {
-    clearInterval(sampler);
+    memory.stop();
     files.close();
   }
-  peak = Math.max(peak, rss());
+  const peak = memory.peak();
   const cpuPer = (cpuMsOf(b.app.pid) - cpu0) / BATCH_ROWS;
   const sambaCpuPer = (cpuMsOf(b.sandbox.dc.pid) - sambaCpu0) / BATCH_ROWS;
   const raw = await rawSambaRate(b, 1, 'b', BATCH_ROWS);
@@ -648,7 +656,7 @@ async function bulkBatch(b: Bench): Promise<void> {
     ['rows per minute through the pipeline', fmt((BATCH_ROWS / totalMs) * 60_000), ''],
     [`Mailroom's CPU per row, preview to done (ms, ${b.runtime})`, fmt(cpuPer, 0), ''],
     ["Samba's CPU per row, preview to done (ms)", fmt(sambaCpuPer, 0), ''],
-    [`Mailroom's RSS before the preview (${b.runtime})`, mb(startRss), ''],
+    [`Mailroom's RSS before the preview (${b.runtime})`, mb(memory.start), ''],
     [`peak RSS with the batch's rows in flight (at most ${inFlight} not done; sampled every 100 ms)`, mb(peak), '< 200 MB'],
   ]);
   table(`5b. Where a row's time goes (${BATCH_ROWS} rows; ms, median / p90; the first step's start counts from the row's filing)`, ['step', 'from the previous step to its start', 'its run (a wait: until it held)'], timeline);
