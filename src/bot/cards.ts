@@ -19,10 +19,17 @@ type Json = Record<string, unknown>;
 
 // Markers around the parts of a markdown text that are markup as written: the template's own text and `md` values.
 // Everything else in a markdown text (every bound value) is escaped when the card is rendered. Data never carries
-// the markers (they are removed from every string first), so a value cannot pass itself off as markup.
+// the markers: a marker character in a value (someone may type one) is encoded as ESC and a stand-in while the card is
+// expanded and decoded at the end, so a value cannot pass itself off as markup and still comes back as typed.
 const RAW_OPEN = '\uE000';
 const RAW_CLOSE = '\uE001';
 const MARKERS = /[\uE000\uE001]/g;
+const ESC = '\uE002';
+/** U+E000, U+E001 and ESC itself in a value become ESC followed by U+E003, U+E004 or U+E005. */
+const ENCODE = /[\uE000-\uE002]/g;
+const ENCODED = /\uE002([\uE003-\uE005])/g;
+const encode = (s: string): string => s.replace(ENCODE, (c) => ESC + String.fromCharCode(c.charCodeAt(0) + 3));
+const decode = (s: string): string => s.replace(ENCODED, (_, c: string) => String.fromCharCode(c.charCodeAt(0) - 3));
 
 /** The parts of an interpolated template string: literal text and `${…}` bindings (braces and quotes matched). */
 function splitBindings(s: string): { literal: boolean; text: string }[] {
@@ -85,10 +92,10 @@ function eachMarkdownText(node: unknown, fn: (text: string) => string): void {
   for (const v of Object.values(node)) eachMarkdownText(v, fn);
 }
 
-/** The data with the markers removed from every string and each `md` value marked as markup. */
+/** The data with marker characters encoded in every string and each `md` value marked as markup. */
 function prepareData(v: unknown): unknown {
-  if (typeof v === 'string') return v.replace(MARKERS, '');
-  if (v instanceof Markdown) return `${RAW_OPEN}${v.source.replace(MARKERS, '')}${RAW_CLOSE}`;
+  if (typeof v === 'string') return encode(v);
+  if (v instanceof Markdown) return `${RAW_OPEN}${encode(v.source)}${RAW_CLOSE}`;
   if (Array.isArray(v)) return v.map(prepareData);
   if (v && typeof v === 'object' && !(v instanceof Date)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, prepareData(x)]));
   return v;
@@ -119,7 +126,7 @@ function finishMarkdown(s: string): string {
 
 /** Every string of the expanded card without markers (an `md` value bound to a plain-text property shows its source). */
 function stripMarkers(v: unknown): unknown {
-  if (typeof v === 'string') return v.replace(MARKERS, '');
+  if (typeof v === 'string') return decode(v.replace(MARKERS, ''));
   if (Array.isArray(v)) return v.map(stripMarkers);
   if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stripMarkers(x)]));
   return v;

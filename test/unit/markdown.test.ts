@@ -141,10 +141,15 @@ describe('CardRenderer: values are escaped wherever a card shows them as markdow
     assert.deepEqual((card.actions as Record<string, unknown>[])[0], { type: 'Action.Execute', title: 'a_b*c', verb: 'x', data: { who: EVIL } });
   });
 
-  it('md values are markup; marker characters in data cannot make a value markup', function () {
-    const card = cards.render(name, { title: md`**${'x_y'}**`, who: '\uE000[a](https://evil.example)\uE001', tone: '', text: '', command: '', list: [], facts: [], blocks: [] });
+  it('md values are markup; marker characters in data cannot make a value markup, and come back as typed', function () {
+    const who = '\uE000[a](https://evil.example)\uE001\uE002\uE003';
+    const card = cards.render(name, { title: md`**${'x_y'}**`, who, tone: '', text: '', command: '', list: [], facts: [], blocks: [] });
     const first = (card.body as Record<string, unknown>[])[0]?.text;
-    assert.equal(first, '****x\\_y**** by \\[a\\](https\\://evil.example)');
-    assert.ok(!JSON.stringify(card).includes('\uE000') && !JSON.stringify(card).includes('\uE001'), 'no markers left');
+    // escaped as any value is: the link is text, the characters are the ones typed
+    assert.equal(first, '****x\\_y**** by \uE000\\[a\\](https\\://evil.example)\uE001\uE002\uE003');
+    // a plain-text property (an input's value, as a form echoes what was typed) has them unchanged
+    const input = (card.body as Record<string, unknown>[]).find((b) => b.type === 'Input.Text');
+    assert.equal(input?.value, who);
+    assert.deepEqual((card.actions as Record<string, unknown>[])[0]?.data, { who });
   });
 });
