@@ -9,19 +9,23 @@ import { checkActivityShape, checkBearer, checkLocalRequest } from './activity-g
 type ConnectorFactory = ReturnType<ConfigurationBotFrameworkAuthentication['createConnectorFactory']>;
 type ClaimsIdentity = Parameters<ConfigurationBotFrameworkAuthentication['createConnectorFactory']>[0];
 type ConnectorClient = Awaited<ReturnType<ConnectorFactory['create']>>;
+type UserTokenClient = Awaited<ReturnType<ConfigurationBotFrameworkAuthentication['createUserTokenClient']>>;
 
-/** Connector clients kept at most (one per bot app id, service URL and audience: Teams has a handful of service URLs). */
+/** Clients of each sort kept at most (one per bot app id, service URL and audience: Teams has a handful of service URLs). */
 const MAX_CONNECTOR_CLIENTS = 64;
 
 /**
  * The bot registration's authentication, with one connector client per bot app id, service URL and audience instead of
- * one per turn and per proactive message. botbuilder's connector factory builds a new ConnectorClient (its credentials,
- * HTTP pipeline and serializer) on every call, which costs more CPU than the send itself. A client keeps the credentials
- * the credentials factory gave it, and those fetch and renew their tokens themselves on every request, so reusing it
- * changes nothing about authentication; inbound requests are still authenticated on every turn.
+ * one per turn and per proactive message, and one user-token client per bot app id instead of one per turn.
+ * botbuilder builds a new ConnectorClient (its credentials, HTTP pipeline and serializer) on every call, and
+ * CloudAdapter a new UserTokenClient (another pipeline) for every incoming turn; either costs more CPU than a send.
+ * A client keeps the credentials the credentials factory gave it, and those fetch and renew their tokens themselves on
+ * every request, so reusing it changes nothing about authentication; inbound requests are still authenticated on
+ * every turn.
  */
 export class ReusingBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthentication {
   private readonly clients = new Map<string, Promise<ConnectorClient>>();
+  private readonly userTokenClients = new Map<string, Promise<UserTokenClient>>();
 
   override async authenticateRequest(...args: Parameters<ConfigurationBotFrameworkAuthentication['authenticateRequest']>): ReturnType<ConfigurationBotFrameworkAuthentication['authenticateRequest']> {
     const result = await super.authenticateRequest(...args);
@@ -37,28 +41,45 @@ export class ReusingBotFrameworkAuthentication extends ConfigurationBotFramework
     return this.reusing(claimsIdentity, super.createConnectorFactory(claimsIdentity));
   }
 
+  override createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
+    // botbuilder makes it for the app id in the claims (audience, else appid), with that app's credentials
+    const key = appIdOf(claimsIdentity);
+    return kept(this.userTokenClients, key, () => super.createUserTokenClient(claimsIdentity));
+  }
+
   /** How many connector clients are kept now. */
   get connectorClients(): number {
     return this.clients.size;
   }
 
+  /** How many user-token clients are kept now. */
+  get userTokenClientCount(): number {
+    return this.userTokenClients.size;
+  }
+
   private reusing(claims: ClaimsIdentity, inner: ConnectorFactory): ConnectorFactory {
-    // The app id the inner factory was made for, as botbuilder takes it from the claims (audience, else appid).
-    const appId = claims.getClaimValue('aud') ?? claims.getClaimValue('appid') ?? '';
+    // The app id the inner factory was made for.
+    const appId = appIdOf(claims);
     return {
-      create: (serviceUrl: string, audience?: string): Promise<ConnectorClient> => {
-        const key = JSON.stringify([appId, serviceUrl, audience ?? null]);
-        const kept = this.clients.get(key);
-        if (kept) return kept;
-        const made = inner.create(serviceUrl, audience);
-        // a failed creation is not kept: the next call tries again
-        made.catch(() => this.clients.get(key) === made && this.clients.delete(key));
-        if (this.clients.size >= MAX_CONNECTOR_CLIENTS) this.clients.delete(this.clients.keys().next().value as string);
-        this.clients.set(key, made);
-        return made;
-      },
+      create: (serviceUrl: string, audience?: string): Promise<ConnectorClient> => kept(this.clients, JSON.stringify([appId, serviceUrl, audience ?? null]), () => inner.create(serviceUrl, audience)),
     };
   }
+}
+
+/** The app id botbuilder makes clients for, as it takes it from the claims: the audience, else appid. */
+function appIdOf(claims: ClaimsIdentity): string {
+  return claims.getClaimValue('aud') ?? claims.getClaimValue('appid') ?? '';
+}
+
+/** The client kept under `key`, else one `make` creates (kept unless it fails: the next call then tries again). */
+function kept<T>(clients: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  const found = clients.get(key);
+  if (found) return found;
+  const made = make();
+  made.catch(() => clients.get(key) === made && clients.delete(key));
+  if (clients.size >= MAX_CONNECTOR_CLIENTS) clients.delete(clients.keys().next().value as string);
+  clients.set(key, made);
+  return made;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The CloudAdapter's connector clients (src/bot/adapter.ts): botbuilder builds a new ConnectorClient, with its
  * credentials and HTTP pipeline, for every turn and every proactive message; Mailroom's authentication keeps one per
- * bot app id, service URL and audience. Proven through the real adapter against the connector stand-in: every
+ * bot app id, service URL and audience, and one user-token client (which CloudAdapter makes for every incoming turn)
+ * per bot app id. Proven through the real adapter against the connector stand-in: every
  * message still arrives, and the turns are handed the very same client.
  */
 import assert from 'node:assert/strict';
@@ -64,7 +65,7 @@ describe('connector clients: one per service URL, not one per message', function
     assert.notEqual(seen[3], seen[0], 'another service URL has a client of its own');
   });
 
-  it('incoming turns share one kept client too, and updates in place go through the proactive one', async function () {
+  it('incoming turns share one kept connector client and one user-token client, and updates in place go through the proactive one', async function () {
     const adapter = createAdapter(SANDBOX_BOT, silentLogger);
     const proactive: unknown[] = [];
     for (const text of ['updated', 'updated again']) {
@@ -75,6 +76,7 @@ describe('connector clients: one per service URL, not one per message', function
     }
     // incoming messages from this machine (sandbox mode: anonymous), each answered through the connector
     const incoming: unknown[] = [];
+    const tokenClients: unknown[] = [];
     for (const id of ['in-1', 'in-2']) {
       let status = 200;
       const recorder = {
@@ -90,6 +92,7 @@ describe('connector clients: one per service URL, not one per message', function
       const activity = { type: 'message', text: 'hi', id, channelId: 'msteams', serviceUrl: connector.serviceUrl, from: { id: '29:someone' }, recipient: { id: '28:mailroom' }, conversation: { id: 'a:three' } };
       await adapter.process({ body: activity, headers: {}, method: 'POST' }, recorder, async (ctx) => {
         incoming.push(ctx.turnState.get(adapter.ConnectorClientKey));
+        tokenClients.push(ctx.turnState.get(adapter.UserTokenClientKey));
         await ctx.sendActivity(`hello ${id}`);
       });
       assert.equal(status, 200);
@@ -104,5 +107,7 @@ describe('connector clients: one per service URL, not one per message', function
     assert.ok(proactive[0] && incoming[0]);
     assert.equal(proactive[1], proactive[0], 'the second update reuses the first one’s client');
     assert.equal(incoming[1], incoming[0], 'the second incoming turn reuses the first one’s client');
+    assert.ok(tokenClients[0], 'the turn has a user-token client');
+    assert.equal(tokenClients[1], tokenClients[0], 'the second incoming turn reuses the first one’s user-token client');
   });
 });
