@@ -35,8 +35,8 @@
  * unicodePwd, a JWT, a PEM private key): callers must leave secrets out or mask them under another key.
  */
 import { createHash, createHmac } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
-import { decodeJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection } from './dialect';
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import { compiledSqlOnce, decodeJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection } from './dialect';
 import { StoreError } from './errors';
 import type { AuditEventsTable, Database } from './schema';
 import { checkCount, invalid, refuseIfAny } from './validation';
@@ -307,7 +307,8 @@ function toRow(e: AuditEvent, dataText: string): Omit<Row, 'alg'> & { alg: Audit
   };
 }
 
-const CSV_COLUMNS = ['seq', 'at', 'actor_aad_object_id', 'actor_name', 'request_ref', 'event', 'data', 'prev_hash', 'hash', 'alg', 'request_prev_hash'] as const;
+/** The columns of an audit row, in the order the CSV export has them and every insert names them. */
+const AUDIT_COLUMNS = ['seq', 'at', 'actor_aad_object_id', 'actor_name', 'request_ref', 'event', 'data', 'prev_hash', 'hash', 'alg', 'request_prev_hash'] as const satisfies readonly (keyof Row)[];
 
 /** One CSV field: formula-looking text neutralised, then quoted when RFC 4180 requires it. */
 function csvCell(value: string | number | null): string {
@@ -318,7 +319,7 @@ function csvCell(value: string | number | null): string {
 }
 
 function csvLine(row: Row): string {
-  return `${CSV_COLUMNS.map((c) => csvCell(row[c])).join(',')}\r\n`;
+  return `${AUDIT_COLUMNS.map((c) => csvCell(row[c])).join(',')}\r\n`;
 }
 
 const PAGE_SIZE = 1_000;
@@ -431,24 +432,24 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
   let appendOnEngine: (p: Prepared | undefined) => Promise<AuditEvent[]>;
   const immediate = sqliteImmediateOf(conn, 'the audit log cannot serialize appends');
   if (immediate !== undefined) {
+    // compiled once: building and compiling with Kysely on every append cost more than the statements
     const headQuery = selectHead.compile();
+    const algQuery = compiledSqlOnce((arg) => selectAlg(arg<number>(0)));
+    const requestLastQuery = compiledSqlOnce((arg) => selectRequestLast(arg<string>(0)));
+    const insertQuery = compiledSqlOnce((arg) => db.insertInto('audit_events').values(Object.fromEntries(AUDIT_COLUMNS.map((c, i) => [c, arg(i)])) as Insertable<AuditEventsTable>));
     appendOnEngine = (p) =>
       immediate((statement) => {
+        const one = <T>(q: { readonly sql: string; readonly parameters: readonly unknown[] }) => statement(q.sql).get(...q.parameters) as T | undefined;
         const reads: ChainReads = {
-          head: () => statement(headQuery.sql).get(...headQuery.parameters) as Head | undefined,
-          algOf: (seq) => {
-            const q = selectAlg(seq).compile();
-            return (statement(q.sql).get(...q.parameters) as { alg: AuditAlg } | undefined)?.alg;
-          },
-          lastHashOfRequest: (ref) => {
-            const q = selectRequestLast(ref).compile();
-            return (statement(q.sql).get(...q.parameters) as { hash: string } | undefined)?.hash;
-          },
+          head: () => one<Head>(headQuery),
+          algOf: (seq) => one<{ alg: AuditAlg }>(algQuery(seq))?.alg,
+          lastHashOfRequest: (ref) => one<{ hash: string }>(requestLastQuery(ref))?.hash,
         };
         // Every read is synchronous here: no await inside the lock.
         const events = planSync(reads, p);
         for (const event of events) {
-          const insert = db.insertInto('audit_events').values(toRow(event, dataTextOf(event))).compile();
+          const row = toRow(event, dataTextOf(event));
+          const insert = insertQuery(...AUDIT_COLUMNS.map((c) => row[c]));
           statement(insert.sql).run(...insert.parameters);
         }
         return events;
@@ -659,7 +660,7 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
       if (filter.from !== undefined) q = q.where('at', '>=', encodeTimeInput(filter.from, 'from'));
       if (filter.to !== undefined) q = q.where('at', '<', encodeTimeInput(filter.to, 'to'));
       let after = filter.afterSeq === undefined ? 0 : checkSeq(filter.afterSeq, 'afterSeq');
-      await write(`${CSV_COLUMNS.join(',')}\r\n`);
+      await write(`${AUDIT_COLUMNS.join(',')}\r\n`);
       let count = 0;
       for (;;) {
         const rows = await q.where('seq', '>', after).orderBy('seq').limit(PAGE_SIZE).execute();

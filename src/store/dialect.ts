@@ -142,6 +142,18 @@ export function dbNowPlus(engine: Engine, ms: number): RawBuilder<string> {
  * SQL does not depend on the values: no lists of varying length, no argument in `sql.lit`.
  */
 export function compiledOnce<R>(db: Kysely<Database>, build: (arg: <T>(i: number) => T) => Compilable<R>): (...args: readonly unknown[]) => Promise<QueryResult<R>> {
+  const compiled = compiledSqlOnce(build);
+  return (...args) => {
+    const q = compiled(...args);
+    return db.executeQuery<R>(CompiledQuery.raw(q.sql, q.parameters));
+  };
+}
+
+/**
+ * {@link compiledOnce}'s SQL and parameters without running them: for statements run synchronously inside SQLite's
+ * write lock (`sqliteImmediate`).
+ */
+export function compiledSqlOnce(build: (arg: <T>(i: number) => T) => Compilable<unknown>): (...args: readonly unknown[]) => { readonly sql: string; readonly parameters: unknown[] } {
   let compiled: { readonly sql: string; readonly slots: readonly ({ readonly arg: number } | { readonly value: unknown })[] } | undefined;
   return (...args) => {
     if (compiled === undefined) {
@@ -156,7 +168,7 @@ export function compiledOnce<R>(db: Kysely<Database>, build: (arg: <T>(i: number
       if (placed.size !== marks.size) throw new Error(`compiledOnce: an argument of ${q.sql} is not a parameter of the query`);
       compiled = { sql: q.sql, slots };
     }
-    return db.executeQuery<R>(CompiledQuery.raw(compiled.sql, compiled.slots.map((s) => ('arg' in s ? args[s.arg] : s.value))));
+    return { sql: compiled.sql, parameters: compiled.slots.map((s) => ('arg' in s ? args[s.arg] : s.value)) };
   };
 }
 
