@@ -46,6 +46,8 @@ export interface BatchRecord {
   readonly updatedAt: string;
   readonly filedAt: string | null;
   readonly finishedAt: string | null;
+  /** When every row was filed and the approvers asked; null before, and while filing (or when it was interrupted). */
+  readonly filingDoneAt: string | null;
 }
 
 export interface BatchInput {
@@ -84,6 +86,16 @@ export interface BatchRepository {
   addCard(card: BatchCardInput, now: Date): Promise<BatchCardRecord>;
   /** The batch's posted cards, optionally of one audience, in the order they were added. */
   cards(batchId: number, audience?: BatchCardAudience): Promise<BatchCardRecord[]>;
+  /**
+   * Filing the batch goes on: its `updatedAt` moves to `now` (a filed batch whose filing is not done; false for any
+   * other). With `ifStillSince`, only when it has not moved since then (one statement: of several callers taking up
+   * the same interrupted filing, one gets true).
+   */
+  filingGoesOn(id: number, now: Date, ifStillSince?: Date): Promise<boolean>;
+  /** Every row of the filed batch was filed and the approvers asked: `filingDoneAt` is set. False when it was already. */
+  filingDone(id: number, now: Date): Promise<boolean>;
+  /** Filed batches whose filing is not done and has not moved since `before` (interrupted), oldest first, at most `limit`. */
+  interruptedFilings(before: Date, limit: number): Promise<BatchRecord[]>;
 }
 
 const MAX_TEXT = 500;
@@ -143,6 +155,7 @@ function toRecord(row: Row): BatchRecord {
     updatedAt: row.updated_at,
     filedAt: row.filed_at,
     finishedAt: row.finished_at,
+    filingDoneAt: row.filing_done_at,
   };
 }
 
@@ -194,6 +207,7 @@ export function createBatchRepository(db: Kysely<Database>): BatchRepository {
           updated_at: at,
           filed_at: null,
           finished_at: null,
+          filing_done_at: null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -210,7 +224,7 @@ export function createBatchRepository(db: Kysely<Database>): BatchRepository {
       if (id === undefined) return undefined;
       const row = await db
         .selectFrom('batches')
-        .select(['id', 'kind', 'requester_aad_object_id', 'requester_name', 'tenant_id', 'status', 'version', 'summary', 'created_at', 'updated_at', 'filed_at', 'finished_at'])
+        .select(['id', 'kind', 'requester_aad_object_id', 'requester_name', 'tenant_id', 'status', 'version', 'summary', 'created_at', 'updated_at', 'filed_at', 'finished_at', 'filing_done_at'])
         .where('id', '=', id)
         .executeTakeFirst();
       if (!row) return undefined;
@@ -289,6 +303,32 @@ export function createBatchRepository(db: Kysely<Database>): BatchRepository {
           .where('activity_id', '=', input.activityId)
           .executeTakeFirstOrThrow());
       return toCardRecord(row);
+    },
+
+    async filingGoesOn(id, now, ifStillSince) {
+      const what = 'The filing of the batch was not marked as going on, nothing was changed';
+      const at = checkTime(now, 'now', what);
+      const since = ifStillSince === undefined ? undefined : checkTime(ifStillSince, 'ifStillSince', what);
+      if (!isId(id)) refuseIfAny(what, [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]);
+      let q = db.updateTable('batches').set({ updated_at: at }).where('id', '=', id).where('status', '=', 'filed').where('filing_done_at', 'is', null);
+      if (since !== undefined) q = q.where('updated_at', '<', since);
+      return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+    },
+
+    async filingDone(id, now) {
+      const what = 'The filing of the batch was not marked done, nothing was changed';
+      const at = checkTime(now, 'now', what);
+      if (!isId(id)) refuseIfAny(what, [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]);
+      const res = await db.updateTable('batches').set({ filing_done_at: at, updated_at: at }).where('id', '=', id).where('status', '<>', 'preview').where('filing_done_at', 'is', null).executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    },
+
+    async interruptedFilings(before, limit) {
+      const what = 'The interrupted filings were not listed';
+      const at = checkTime(before, 'before', what);
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) refuseIfAny(what, [`limit must be an integer from 1 to 1000 (got ${JSON.stringify(limit)})`]);
+      const rows = await db.selectFrom('batches').selectAll().where('status', '=', 'filed').where('filing_done_at', 'is', null).where('updated_at', '<', at).orderBy('updated_at').orderBy('id').limit(limit).execute();
+      return rows.map(toRecord);
     },
 
     async cards(batchId, audience) {

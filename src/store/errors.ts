@@ -215,6 +215,13 @@ export function describeSqliteError(err: unknown, file: string, doing: string): 
   return new StoreError('sqlite-failed', `${fail}${code !== undefined ? ` (${code})` : ''}: ${msg}`, opts);
 }
 
+/** Whether a unique violation is the one of a batch's line (migration 0011's index), on either engine. */
+function isBatchLineClash(err: unknown): boolean {
+  const e = err as { constraint?: unknown; message?: unknown } | null;
+  // PostgreSQL names the index; SQLite lists its columns ("UNIQUE constraint failed: requests.batch_id, requests.batch_line")
+  return e?.constraint === 'requests_batch_line_unique' || (typeof e?.message === 'string' && e.message.includes('requests.batch_line'));
+}
+
 /** Which kind of constraint a failed statement violated, on either engine; undefined for any other error. */
 function constraintViolation(err: unknown): 'unique' | 'foreign-key' | undefined {
   switch (errorCode(err)) {
@@ -247,14 +254,19 @@ export async function writeForRequest<T>(requestId: number, what: string, write:
 
 /**
  * Runs `write`, which stores a request in batch `batchId`; when there is no such batch (a foreign-key violation),
- * throws `not-found` saying `what` was not stored.
+ * throws `not-found` saying `what` was not stored; when `line` of the batch was filed already (a unique violation),
+ * throws `conflict`.
  */
-export async function writeForBatch<T>(batchId: number, what: string, write: () => Promise<T>): Promise<T> {
+export async function writeForBatch<T>(batchId: number, what: string, write: () => Promise<T>, line?: number): Promise<T> {
   try {
     return await write();
   } catch (err) {
-    if (constraintViolation(err) === 'foreign-key') {
+    const violated = constraintViolation(err);
+    if (violated === 'foreign-key') {
       throw new StoreError('not-found', `Batch B-${batchId} does not exist; ${what} was not stored.`, { cause: err });
+    }
+    if (violated === 'unique' && line !== undefined && isBatchLineClash(err)) {
+      throw new StoreError('conflict', `Line ${line} of batch B-${batchId} was filed already; ${what} was not stored.`, { cause: err });
     }
     throw err;
   }

@@ -45,6 +45,8 @@ export interface RequestRecord {
   error: string | null;
   /** The batch (`B-<id>`) the request was filed in; null for a request on its own. */
   batchId: number | null;
+  /** The line of the batch's file it was filed from; null outside a batch. */
+  batchLine: number | null;
 }
 
 export interface RequestInput {
@@ -65,6 +67,11 @@ export interface RequestInput {
   expiresAt?: TimeInput | null;
   /** The batch the request is filed in (it must exist); none when left out. */
   batchId?: number;
+  /**
+   * The line of the batch's file it is filed from (with `batchId` only). A line is filed once: a second request for
+   * the same line of the same batch throws `conflict` and is not stored.
+   */
+  batchLine?: number;
 }
 
 /**
@@ -214,6 +221,7 @@ function toRecord(row: Row): RequestRecord {
     result: decodeNullableJson(row.result_json),
     error: row.error,
     batchId: row.batch_id === null ? null : Number(row.batch_id),
+    batchLine: row.batch_line === null ? null : Number(row.batch_line),
   };
 }
 
@@ -391,6 +399,11 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
       const expiresAt = p.time('expiresAt', input.expiresAt ?? null);
       const batchId = input.batchId ?? null;
       if (batchId !== null) p.positiveInteger('batchId', batchId);
+      const batchLine = input.batchLine ?? null;
+      if (batchLine !== null) {
+        p.positiveInteger('batchLine', batchLine);
+        if (batchId === null) p.add('batchLine needs a batchId');
+      }
       p.throwIfAny(`The ${typeof input.kind === 'string' ? `${input.kind} ` : ''}request`);
 
       const at = encodeTimestamp(now());
@@ -417,9 +430,10 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
         result_json: null,
         error: null,
         batch_id: batchId,
+        batch_line: batchLine,
       };
       let row: Row;
-      const insert = (write: () => Promise<Row>): Promise<Row> => (batchId === null ? write() : writeForBatch(batchId, 'the request', write));
+      const insert = (write: () => Promise<Row>): Promise<Row> => (batchId === null ? write() : writeForBatch(batchId, 'the request', write, batchLine ?? undefined));
       if (engine === 'postgres') {
         // The sequence hands every caller a distinct number, whatever the concurrency; a failed insert
         // leaves a gap in the ids, never a duplicate.

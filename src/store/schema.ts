@@ -77,6 +77,8 @@ export interface RequestsTable {
   error: string | null;
   /** The batch the request was filed in (migration 0009); null for a request on its own. */
   batch_id: number | null;
+  /** The line of the batch's file it was filed from (migration 0011), unique per batch; null outside a batch. */
+  batch_line: number | null;
 }
 
 export const DECISIONS = ['approve', 'reject'] as const;
@@ -296,6 +298,8 @@ export interface BatchesTable {
   updated_at: string;
   filed_at: string | null;
   finished_at: string | null;
+  /** When every row was filed and the approvers asked (migration 0011); null while filing, or when it was interrupted. */
+  filing_done_at: string | null;
 }
 
 export const BATCH_CARD_AUDIENCES = ['preview', 'approver', 'progress'] as const;

@@ -10,7 +10,7 @@
  */
 import { plan as makePlan, PlanRefusedError } from '../plans';
 import { KINDS, LookupUnavailableError, isKindId, validateRequest, type BulkTextOptions, type RecipientLookup, type TenantProfile } from '../requests';
-import { REQUEST_STATUSES, type BatchCardAudience, type BatchCounts, type BatchRecord, type RequestRecord, type RequestStatus, type Store } from '../store';
+import { REQUEST_STATUSES, StoreError, type BatchCardAudience, type BatchCounts, type BatchRecord, type RequestRecord, type RequestStatus, type Store } from '../store';
 import type { ApprovalAccess } from './approval-access';
 import type { ApprovalService } from './approvals';
 import type { RequestIntake } from './intake';
@@ -91,6 +91,10 @@ export const PLAN_PAGE_ROWS = 40;
 export const PLAN_PAGE_CHARS = 9_000;
 /** Failed rows listed on the progress card and in the report. */
 const FAILED_LISTED = 10;
+/** While a batch is being filed, it says so this often (ms): a filing that stops saying so was interrupted. */
+const FILING_BEAT_MS = 15_000;
+/** How long a filing may stand still (ms) before it counts as interrupted and is taken up again (resumeFilings). */
+export const FILING_STALE_MS = 120_000;
 
 /** The steps of a stored plan (`plan_json`) as their sentences. */
 function stepsOf(plan: unknown): string[] {
@@ -246,31 +250,84 @@ export class BatchService {
     }));
   }
 
-  /** Files each valid row as a request of the batch (checked again), then asks the approvers and posts the progress card. */
-  private async fileRows(actor: RequestActor, b: BatchRecord, filedBatch: BatchRecord, rows: BatchRows): Promise<FileAnswer> {
+  /**
+   * Files each valid row not filed yet as a request of the batch (checked again), then asks the approvers and posts the
+   * progress card (each unless it was posted already), then marks the filing done. Safe to run again after it was
+   * interrupted, and beside another run of it: a line is filed once (the store refuses a second request for it).
+   */
+  private async fileRows(actor: RequestActor, b: BatchRecord, filedBatch: BatchRecord, rows: BatchRows, resumed = false): Promise<FileAnswer> {
     const moved = { record: filedBatch };
     const refused: string[] = [];
+    const before = new Set((await this.deps.store.requests.listByBatch(b.id)).flatMap((r) => (r.batchLine === null ? [] : [r.batchLine])));
     let filed = 0;
+    let beat = this.deps.now().getTime();
     for (const row of rows.valid) {
-      const res = await this.deps.intake.submit(actor, b.kind, row.values, 'bulk', { id: b.id });
+      if (before.has(row.line)) continue;
+      if (this.deps.now().getTime() - beat >= FILING_BEAT_MS) {
+        beat = this.deps.now().getTime();
+        await this.deps.store.batches.filingGoesOn(b.id, this.deps.now());
+      }
+      let res;
+      try {
+        res = await this.deps.intake.submit(actor, b.kind, row.values, 'bulk', { id: b.id, line: row.line });
+      } catch (err) {
+        // filed meanwhile by another run of this filing (one that took it up after it seemed to stand still)
+        if (err instanceof StoreError && err.code === 'conflict') continue;
+        throw err;
+      }
       if (res.ok) filed++;
       else refused.push(`line ${row.line}: ${clause(res.refused ?? res.errors.map((e) => e.message).join(' '))}`);
     }
-    await this.audit(actor, 'batch.filed', b.reference, { filed, refused: refused.length });
+    await this.audit(actor, 'batch.filed', b.reference, { filed, refused: refused.length, ...(resumed ? { resumed: true, filedBefore: before.size } : {}) });
     const preview = await this.previewView(moved.record);
     await this.deps.notifications.batchCardsChanged(await this.places(b.id, 'preview'), { type: 'preview', view: preview });
     const requests = await this.deps.store.requests.listByBatch(b.id);
     if (requests.length) {
-      await this.askApprovers(moved.record, requests);
-      const place = await this.deps.notifications.batchProgress(moved.record, this.progressView(moved.record, false, await this.deps.store.requests.countByBatch(b.id, FAILED_LISTED)), undefined);
-      if (place) await this.remember(b.id, 'progress', [place]);
+      // an interrupted filing may have asked and posted already
+      if (!resumed || !(await this.places(b.id, 'approver')).length) await this.askApprovers(moved.record, requests);
+      if (!resumed || !(await this.places(b.id, 'progress')).length) {
+        const place = await this.deps.notifications.batchProgress(moved.record, this.progressView(moved.record, false, await this.deps.store.requests.countByBatch(b.id, FAILED_LISTED)), undefined);
+        if (place) await this.remember(b.id, 'progress', [place]);
+      }
     }
+    await this.deps.store.batches.filingDone(b.id, this.deps.now());
     const title = kindTitleOf(b.kind);
+    const all = requests.length;
+    const refusedText = refused.length ? ` ${refused.length} could not be filed now (names taken since the preview, or the tenant changed): ${refused.slice(0, 10).join('; ')}${refused.length > 10 ? ` … and ${refused.length - 10} more` : ''}.` : '';
     return {
       ok: true,
       preview,
-      message: `${b.reference}: ${filed} ${title} request${filed === 1 ? '' : 's'} filed; they wait for one approval of the batch.${refused.length ? ` ${refused.length} could not be filed now (names taken since the preview, or the tenant changed): ${refused.slice(0, 10).join('; ')}${refused.length > 10 ? ` … and ${refused.length - 10} more` : ''}.` : ''}`,
+      message: resumed
+        ? `${b.reference}: filing was interrupted (Mailroom stopped) and has been finished: ${all} ${title} request${all === 1 ? '' : 's'} filed in all, ${filed} of them now; they wait for one approval of the batch.${refusedText}`
+        : `${b.reference}: ${filed} ${title} request${filed === 1 ? '' : 's'} filed; they wait for one approval of the batch.${refusedText}`,
     };
+  }
+
+  /**
+   * Takes up filings that stopped moving for {@link FILING_STALE_MS} (Mailroom stopped while filing a batch): the
+   * rows not filed yet are filed for the batch's requester, the approvers asked, and the requester told. Several
+   * instances may look at once: one takes each batch up. Returns how many were taken up.
+   */
+  async resumeFilings(): Promise<number> {
+    const now = this.deps.now();
+    const stale = new Date(now.getTime() - FILING_STALE_MS);
+    let taken = 0;
+    for (const b of await this.deps.store.batches.interruptedFilings(stale, 10)) {
+      if (!(await this.deps.store.batches.filingGoesOn(b.id, this.deps.now(), stale))) continue; // another instance took it up
+      taken++;
+      const actor: RequestActor = { aadObjectId: b.requesterAadObjectId, name: b.requesterName, tenantId: b.tenantId, isAdmin: false };
+      await this.deps.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: b.reference, event: 'batch.filing-resumed', data: { requester: b.requesterAadObjectId, since: b.updatedAt } });
+      this.deps.log.warn('taking up the interrupted filing of a batch', { batch: b.reference, since: b.updatedAt });
+      const work = this.fileRows(actor, b, b, rowsOf(b), true);
+      this.background.add(work);
+      try {
+        const answer = await work;
+        await this.deps.notifications.batchMessage(b, answer.message);
+      } finally {
+        this.background.delete(work);
+      }
+    }
+    return taken;
   }
 
   /** The approval card's content, from the batch's requests as they stand. */

@@ -74,7 +74,7 @@ export interface Workflow {
   readonly approvals: ApprovalService;
   readonly views: RequestViewService;
   readonly notificationSender: NotificationSender;
-  /** The scheduled security jobs, also callable at once (tests, an admin tool). */
+  /** The scheduled jobs (security, interrupted batch filings), also callable at once (tests, an admin tool). */
   readonly maintenance: {
     /** Deletes generated passwords unrevealed for SECRET_PURGE_AFTER and audits each; resolves with how many. */
     purgeSecrets(): Promise<number>;
@@ -82,6 +82,8 @@ export interface Workflow {
     hideRevealedPasswords(): Promise<number>;
     /** Sends the audit chain head to the admins' chat (and the log); resolves with the report. */
     reportAuditHead(): Promise<AuditHeadReport>;
+    /** Files to the end the batches whose filing stopped with Mailroom (a crash, a restart); resolves with how many. */
+    resumeBatchFilings(): Promise<number>;
   };
   /** Starts the runner, the notification sender and the timers. */
   start(): void;
@@ -151,6 +153,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
       if (adminUserIds.length && notifications.auditHeadReported) await notifications.auditHeadReported(report.text, adminUserIds, config.allowedTenantIds[0] ?? '');
       return report;
     },
+    resumeBatchFilings: () => batches.resumeFilings(),
   };
   const approvals = new ApprovalService({ store, ...common, resolver, directory: approverDirectory, timeZone: config.timeZone });
   const lookup = new HybridRecipientLookup(directory, cloud.exo);
@@ -214,6 +217,13 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
       runner?.start();
       sender.start();
       repeat('reminder/expiry tick', () => approvals.tick(), 60_000);
+      // A batch whose filing stopped with Mailroom (a crash, a restart) is filed to the end; also soon after starting.
+      repeat('taking up interrupted batch filings', () => maintenance.resumeBatchFilings(), 60_000);
+      const soon = setTimeout(() => {
+        maintenance.resumeBatchFilings().catch((err: unknown) => log.error('taking up interrupted batch filings failed', { err }));
+      }, 5_000);
+      soon.unref();
+      timers.push(soon);
       // Security jobs: durable (their state is in the store), so a restart only delays them.
       repeat('hiding revealed passwords', () => maintenance.hideRevealedPasswords(), options.revealHideIntervalMs ?? 30_000);
       repeat('secret purge', () => maintenance.purgeSecrets(), 3_600_000);
@@ -225,11 +235,12 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     },
     async stop() {
       timers.splice(0).forEach((t) => clearInterval(t));
-      // filing or deciding a batch that outlasted its answer ends first (rows filed so far stay filed if it cannot)
+      // filing or deciding a batch that outlasted its answer ends first (if it cannot, rows filed so far stay filed and
+      // the rest are filed when the filing is taken up again)
       let late: NodeJS.Timeout | undefined;
       const bounded = new Promise<void>((resolve) => {
         late = setTimeout(() => {
-          log.warn('stopped while a batch was still being filed or decided; "export batch" shows the rows not filed');
+          log.warn('stopped while a batch was still being filed or decided; a filing is taken up again (by any instance) two minutes after it stopped, a decision by deciding the batch again');
           resolve();
         }, config.server.shutdownTimeoutMs);
       });

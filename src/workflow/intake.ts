@@ -48,7 +48,7 @@ export class RequestIntake implements Intake {
   }
 
   /** Validates, plans and files a request; on bad input nothing is stored but the audit record of the failure. */
-  async submit(actor: RequestActor, kind: string, rawValues: Record<string, unknown>, source: 'form' | 'command' | 'bulk', batch?: { readonly id: number }): Promise<SubmitResult> {
+  async submit(actor: RequestActor, kind: string, rawValues: Record<string, unknown>, source: 'form' | 'command' | 'bulk', batch?: { readonly id: number; readonly line: number }): Promise<SubmitResult> {
     if (!isKindId(kind)) {
       await this.audit(actorEvent(actor, 'request.validation-failed', null, { kind: String(kind).slice(0, 60), source, errors: [{ field: 'kind', message: 'unknown kind' }] }));
       return { ok: false, errors: [{ field: 'kind', message: `Mailroom has no request kind "${String(kind).slice(0, 60)}".` }] };
@@ -102,7 +102,7 @@ export class RequestIntake implements Intake {
       stage: 1,
       remindAt: nextReminderAt(opened.state, policy, now),
       expiresAt: expiresAt(opened.state, policy),
-      ...(batch ? { batchId: batch.id } : {}),
+      ...(batch ? { batchId: batch.id, batchLine: batch.line } : {}),
     });
     await this.audit(actorEvent(actor, 'request.created', record.reference, { kind, source, version: record.version, steps: thePlan.steps.map((s) => s.action) }));
     const notes = await this.resolveApprovers(record);

@@ -48,7 +48,7 @@ export type RollbackOutcome =
 
 /** Intake: validate, plan and file a request; audit a refusal the chat layer decided on (a missing role). */
 export interface Intake {
-  submit(actor: RequestActor, kind: string, values: Record<string, unknown>, source: 'form' | 'command' | 'bulk', batch?: { readonly id: number }): Promise<SubmitResult>;
+  submit(actor: RequestActor, kind: string, values: Record<string, unknown>, source: 'form' | 'command' | 'bulk', batch?: { readonly id: number; readonly line: number }): Promise<SubmitResult>;
   refused(actor: RequestActor, kind: string, reason: string): Promise<void>;
   /** `bulk <kind>` and CSV lines: every row checked against AD and Exchange Online as a single request would be; nothing is filed. */
   previewBulk(actor: RequestActor, text: string, options?: BulkTextOptions): Promise<BulkPreview>;

@@ -160,6 +160,7 @@ async function sampleRecord(kind: KindId, id: number, over: Partial<RequestRecor
     result: null,
     error: null,
     batchId: null,
+    batchLine: null,
     ...over,
   };
 }

@@ -67,6 +67,7 @@ for (const engine of ENGINES) {
         updatedAt: at(0).toISOString(),
         filedAt: null,
         finishedAt: null,
+        filingDoneAt: null,
       };
       assert.deepEqual(created, expected);
       assert.equal(JSON.stringify(created.rows), JSON.stringify(ROWS), 'key order kept');

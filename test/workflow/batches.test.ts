@@ -9,7 +9,7 @@
  * with the store. Rejecting on the card needs a reason; a rejected batch finishes at once. The text commands work too.
  */
 import assert from 'node:assert/strict';
-import { SANDBOX_MAIL_DOMAIN } from '../../src/sandbox/people';
+import { SANDBOX_MAIL_DOMAIN, SANDBOX_TENANT_ID } from '../../src/sandbox/people';
 import { visibleText, type RecordedCall } from '../harness/connector';
 import { QUICK_RUNNER, TestMailroom } from '../harness/mailroom';
 import { ADA, ARNOLD, actionsOf, buttonData, cardOf, cardText, RITA } from '../harness/requests';
@@ -190,6 +190,7 @@ describe('bulk requests: preview card, file, one approval card, every row to don
     assert.match(await say('rita', `file ${ref}`, /Batch filed/), new RegExp(`${ref}: 2 User mailbox requests filed`));
     const place = (await m.app.store.batches.cards((await m.app.store.batches.get(ref))!.id, 'preview'))[0];
     await m.connector.waitFor((c) => c.method === 'PUT' && c.activityId === place?.activityId && /Filed by Rita Requester: 2 requests/.test(visibleText(c.body)), 10_000, filedAt);
+    assert.ok((await m.app.store.batches.get(ref))?.filingDoneAt, 'its filing is done: nothing to take up later');
     assert.match(await say('rita', `file ${ref}`, /Not filed/), /was filed already/);
     await approvalCardIn(ARNOLD, ref, filedAt);
     const since = m.connector.calls.length;
@@ -197,6 +198,47 @@ describe('bulk requests: preview card, file, one approval card, every row to don
     await m.connector.waitFor((c) => c.conversationId === conv(RITA) && visibleText(c.body).includes(`${ref} has finished: 2 rejected`), 15_000, since);
     const approverCards = await m.app.store.batches.cards((await m.app.store.batches.get(ref))!.id, 'approver');
     for (const c of approverCards) await m.connector.waitFor((x) => x.method === 'PUT' && x.activityId === c.activityId && /Rejected by Arnold Approver: Not this term\./.test(visibleText(x.body)), 10_000, since);
+  });
+
+  it('a filing stopped half-way (Mailroom stopped) is taken up: the rows not filed yet are filed once, the approvers asked once, the requester told; taking it up again does nothing', async function () {
+    const p = await preview(['bulk new mailbox', 'first,last', ...['Ma', 'Ne', 'Ol', 'Pi'].map((f) => `${f},Resume${suffix}`)].join('\n'));
+    const b = (await m.app.store.batches.get(p.ref))!;
+    const valid = (b.rows as { valid: { line: number; values: Record<string, string> }[] }).valid;
+    // What a stop while filing leaves behind: the batch filed, its first two rows filed, nobody asked yet, and nothing
+    // moved for three minutes.
+    const stopped = new Date(Date.now() - 3 * 60_000);
+    assert.ok((await m.app.store.batches.transition(b.id, b.version, { status: 'filed', filedAt: stopped.toISOString() }, stopped)).ok);
+    const rita = { aadObjectId: RITA.aadObjectId, name: RITA.name, tenantId: SANDBOX_TENANT_ID, isAdmin: false };
+    const batches = { resumeFilings: () => m.app.workflow!.maintenance.resumeBatchFilings() };
+    for (const row of valid.slice(0, 2)) assert.ok((await m.app.workflow!.useCases.intake.submit(rita, 'user-mailbox', row.values, 'bulk', { id: b.id, line: row.line })).ok);
+    assert.deepEqual(await m.app.store.batches.cards(b.id, 'approver'), [], 'nobody asked yet');
+
+    const since = m.connector.calls.length;
+    // two instances (or Mailroom's own timer) look at once: one takes it up
+    const taken = await Promise.all([batches.resumeFilings(), batches.resumeFilings()]);
+    assert.ok(taken[0] + taken[1] <= 1, 'taken up once');
+    const told = await m.connector.waitFor((c) => c.method === 'POST' && c.conversationId === conv(RITA) && visibleText(c.body).includes(`${p.ref}: filing was interrupted`), 20_000, since);
+    assert.match(visibleText(told.body), new RegExp(`${p.ref}: filing was interrupted \\(Mailroom stopped\\) and has been finished: 4 User mailbox requests filed in all, 2 of them now; they wait for one approval of the batch\\.`));
+    const filed = await m.app.store.requests.listByBatch(b.id);
+    assert.deepEqual(filed.map((r) => r.batchLine).sort(), valid.map((r) => r.line).sort(), 'every line filed, each once');
+    assert.deepEqual(filed.map((r) => r.status), ['pending-approval', 'pending-approval', 'pending-approval', 'pending-approval']);
+    assert.deepEqual(filed.map((r) => r.requesterAadObjectId), filed.map(() => RITA.aadObjectId.toLowerCase()), 'filed for the batch’s requester');
+    await approvalCardIn(ARNOLD, p.ref, since);
+    await approvalCardIn(ADA, p.ref, since);
+    const done = await m.app.store.batches.get(b.id);
+    assert.ok(done?.filingDoneAt, 'the filing is done');
+    assert.equal((await m.app.store.batches.cards(b.id, 'approver')).length, 2, 'one approval card per approver');
+    assert.equal((await m.app.store.batches.cards(b.id, 'progress')).length, 1, 'one progress card');
+    const events = (await m.app.store.audit.list({ requestRef: p.ref, limit: 1000 })).map((e) => e.event);
+    assert.equal(events.filter((e) => e === 'batch.filing-resumed').length, 1);
+    assert.ok(events.includes('batch.filed'));
+
+    // looked at again: nothing is left to take up, nothing is sent
+    const after = m.connector.calls.length;
+    assert.equal(await batches.resumeFilings(), 0);
+    assert.equal((await m.app.store.requests.listByBatch(b.id)).length, 4);
+    assert.equal(m.connector.calls.length, after, 'nothing sent again');
+    assert.match(await say('arnold', `approve ${p.ref}`, /Approved|Not decided/), /4 of 4 requests in B-\d+ approved/);
   });
 
   it('filing and deciding that outlast the answer go on behind it: the answers say so, the preview card says "Filed by", the approval card "Approved by", the rows run to done', async function () {

@@ -11,6 +11,7 @@ import { keyedAuditAndReveals } from './0007_keyed_audit_reveals';
 import { approvalsReach } from './0008_approvals_reach';
 import { batches } from './0009_batches';
 import { batchCards } from './0010_batch_cards';
+import { batchFiling } from './0011_batch_filing';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -27,6 +28,7 @@ const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0008_approvals_reach': (engine) => approvalsReach(columnTypes(engine)),
   '0009_batches': (engine) => batches(columnTypes(engine)),
   '0010_batch_cards': (engine) => batchCards(columnTypes(engine)),
+  '0011_batch_filing': (engine) => batchFiling(columnTypes(engine)),
 };
 
 /** Every migration name, in the order they run. */
