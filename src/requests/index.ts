@@ -4,6 +4,7 @@ export * from './kinds';
 export * from './command-line';
 export * from './validate';
 export * from './lookup';
+export { nameKeys, namesTaken } from './claims';
 export * from './naming';
 export * from './tenant-profile';
 export * from './approval-policy';

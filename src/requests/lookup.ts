@@ -11,8 +11,9 @@ export interface AcceptedDomain {
 }
 
 export interface Holder {
-  readonly where: 'ad' | 'exo';
-  /** A name a person recognises (display name, or DN/identity). */
+  /** `request`: an open Mailroom request that takes the name when it runs (not in AD or Exchange yet). */
+  readonly where: 'ad' | 'exo' | 'request';
+  /** A name a person recognises (display name, or DN/identity; a request's reference). */
   readonly name: string;
   /** The holder's stable identity when the adapter knows it: the AD DN, or Exchange's ExchangeObjectId. */
   readonly id?: string;

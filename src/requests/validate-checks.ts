@@ -8,7 +8,7 @@ import { show } from './text';
 import type { Form, ValidationContext } from './validate-form';
 
 export function whoText(holders: readonly Holder[]): string {
-  const shown = holders.slice(0, 3).map((h) => `${h.name} (${h.where === 'ad' ? 'AD' : 'Exchange Online'})`);
+  const shown = holders.slice(0, 3).map((h) => (h.where === 'request' ? `the open request ${h.name} (it takes it when it runs)` : `${h.name} (${h.where === 'ad' ? 'AD' : 'Exchange Online'})`));
   return shown.join(', ') + (holders.length > 3 ? ` and ${holders.length - 3} more` : '');
 }
 

@@ -35,6 +35,7 @@ export {
   type RequestListOptions,
   type RequestPatch,
   type BatchCounts,
+  type NameHolder,
   type RequestRecord,
   type RequestRepository,
   type RequestStatus,

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { compiledOnce, decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import { toDecisionRecord, validateDecision, type DecisionInput, type DecisionRecord } from './decision-repository';
-import { StoreError, writeForBatch } from './errors';
+import { StoreError, writeForBatch, writeForRequest } from './errors';
 import { MAX_NOTICE_MESSAGE } from './outbox-repository';
 import { REQUEST_STATUSES, type Database, type RequestDecisionsTable, type RequestStatus, type RequestsTable } from './schema';
 import { checkCount, invalid, isId, jsonText, MAX_ID, refuseIfAny } from './validation';
@@ -115,6 +115,20 @@ export interface RequestListOptions {
   limit: number;
 }
 
+/** An open request that holds a name (see {@link RequestRepository.holdersOfNames}). */
+export interface NameHolder {
+  readonly key: string;
+  readonly reference: string;
+  readonly kind: string;
+  readonly status: RequestStatus;
+  readonly requesterName: string;
+}
+
+/** Statuses of requests that will not run again: they hold no names. */
+const ENDED_STATUSES: readonly RequestStatus[] = ['done', 'rejected', 'expired', 'cancelled', 'rolled-back'];
+const MAX_NAME_KEYS = 500;
+const MAX_NAME_KEY = 1_000;
+
 /** What {@link RequestRepository.countByBatch} answers. */
 export interface BatchCounts {
   readonly total: number;
@@ -138,6 +152,13 @@ export interface RequestRepository {
    * `failedListed` failed ones (id order) and their errors. Statuses no request is in are left out.
    */
   countByBatch(batchId: number, failedListed?: number): Promise<BatchCounts>;
+  /**
+   * Records the names request `id` takes when it runs (keys like "sam:mgarcia", lower-cased; see src/requests/claims.ts).
+   * Idempotent. A request that does not exist throws `not-found`, bad keys `invalid-record` (nothing written).
+   */
+  holdNames(id: number, keys: readonly string[]): Promise<void>;
+  /** The open requests (every status but done, rejected, expired, cancelled, rolled-back) that hold any of `keys`: one entry per key held. */
+  holdersOfNames(keys: readonly string[]): Promise<NameHolder[]>;
   /**
    * Change a request if, and only if, it is still at `expectedVersion`: one atomic statement
    * (`UPDATE … WHERE id = ? AND version = ? RETURNING`). Of several concurrent transitions from the same
@@ -487,6 +508,42 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
       if (!isId(batchId)) invalid('The requests of a batch were not listed', [`batchId must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(batchId)})`]);
       const rows = await db.selectFrom('requests').selectAll().where('batch_id', '=', batchId).orderBy('id').execute();
       return rows.map(toRecord);
+    },
+
+    async holdNames(id, keys) {
+      const what = `The names of request ${isId(id) ? requestReference(id) : JSON.stringify(id)} were not recorded, nothing was changed`;
+      const list: string[] = Array.isArray(keys) ? [...new Set<string>(keys as readonly string[])] : [];
+      refuseIfAny(what, [
+        ...(isId(id) ? [] : [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]),
+        ...(Array.isArray(keys) ? [] : ['keys must be a list']),
+        ...(list.length > MAX_NAME_KEYS ? [`at most ${MAX_NAME_KEYS} names (got ${list.length})`] : []),
+        ...list.filter((k) => typeof k !== 'string' || !/^[a-z]+:\S/.test(k) || k.length > MAX_NAME_KEY || k !== k.toLowerCase()).slice(0, 3).map((k) => `a name key must be "<kind>:<value>" in lower case, at most ${MAX_NAME_KEY} characters (got ${JSON.stringify(k)})`),
+      ]);
+      if (!list.length) return;
+      await writeForRequest(id, `the names of ${requestReference(id)}`, () =>
+        db
+          .insertInto('request_names')
+          .values(list.map((name) => ({ name, request_id: id })))
+          .onConflict((oc) => oc.columns(['name', 'request_id']).doNothing())
+          .execute(),
+      );
+    },
+
+    async holdersOfNames(keys) {
+      if (!Array.isArray(keys) || keys.length > MAX_NAME_KEYS || keys.some((k) => typeof k !== 'string')) {
+        invalid('The holders of names were not looked up', [`keys must be a list of at most ${MAX_NAME_KEYS} strings`]);
+      }
+      if (!keys.length) return [];
+      const rows = await db
+        .selectFrom('request_names as n')
+        .innerJoin('requests as r', 'r.id', 'n.request_id')
+        .select(['n.name', 'r.reference', 'r.kind', 'r.status', 'r.requester_name'])
+        .where('n.name', 'in', [...new Set(keys)])
+        .where('r.status', 'not in', ENDED_STATUSES)
+        .orderBy('r.id')
+        .orderBy('n.name')
+        .execute();
+      return rows.map((r) => ({ key: r.name, reference: r.reference, kind: r.kind, status: r.status, requesterName: r.requester_name }));
     },
 
     async countByBatch(batchId, failedListed = 10) {

@@ -317,6 +317,13 @@ export interface BatchCardsTable {
   created_at: string;
 }
 
+/** The names an open request takes when it runs (migration 0012): one key per name, e.g. "sam:mgarcia". */
+export interface RequestNamesTable {
+  /** Lower-cased "<kind>:<value>" (sam, upn, alias, address, dn). */
+  name: string;
+  request_id: number;
+}
+
 export interface Database {
   conversation_refs: ConversationRefsTable;
   requests: RequestsTable;
@@ -334,4 +341,5 @@ export interface Database {
   settings: SettingsTable;
   batches: BatchesTable;
   batch_cards: BatchCardsTable;
+  request_names: RequestNamesTable;
 }

@@ -1,6 +1,8 @@
 import type { Logger } from '../log';
 import { plan as makePlan, PlanRefusedError, type Plan } from '../plans';
 import {
+  nameKeys,
+  namesTaken,
   bulkSummary,
   expiresAt,
   isKindId,
@@ -104,6 +106,8 @@ export class RequestIntake implements Intake {
       expiresAt: expiresAt(opened.state, policy),
       ...(batch ? { batchId: batch.id, batchLine: batch.line } : {}),
     });
+    // From now on the request holds the names it takes when it runs: a request filed meanwhile picks others.
+    await this.deps.store.requests.holdNames(record.id, nameKeys(namesTaken(result.request, profile)));
     await this.audit(actorEvent(actor, 'request.created', record.reference, { kind, source, version: record.version, steps: thePlan.steps.map((s) => s.action) }));
     const notes = await this.resolveApprovers(record);
     if (notes.length) await this.audit({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'request.approvers-resolved', data: { notes: notes.map((n) => ({ stage: n.stage, text: n.text })) } });

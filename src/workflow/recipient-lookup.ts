@@ -1,4 +1,4 @@
-import { isGroupType, type AcceptedDomain, type FoundRecipient, type Holder, type NameQuery, type RecipientCandidate, type RecipientLookup, type RecipientMatch, type RecipientRelations } from '../requests';
+import { isGroupType, nameKeys, type AcceptedDomain, type FoundRecipient, type Holder, type NameQuery, type RecipientCandidate, type RecipientLookup, type RecipientMatch, type RecipientRelations } from '../requests';
 
 /** The AD half (implemented by src/directory's DirectoryClient). */
 export interface AdLookupPort {
@@ -49,6 +49,8 @@ export class HybridRecipientLookup implements RecipientLookup {
     private readonly exo: ExoPort,
     private readonly cacheMs = 5 * 60_000,
     private readonly now: () => number = Date.now,
+    /** The open requests that take any of these names when they run (the store); none when left out. */
+    private readonly heldByRequests?: (keys: readonly string[]) => Promise<readonly { readonly reference: string }[]>,
   ) {}
 
   async acceptedDomains(): Promise<AcceptedDomain[]> {
@@ -60,8 +62,16 @@ export class HybridRecipientLookup implements RecipientLookup {
   }
 
   async whoHas(what: NameQuery): Promise<Holder[]> {
-    const [adHits, exoHits] = await Promise.all([this.ad.whoHas(what), this.exoHolders(what)]);
-    return [...adHits.map((h): Holder => ({ where: 'ad', name: h.name || h.dn, id: h.dn })), ...exoHits];
+    const [adHits, exoHits, requests] = await Promise.all([this.ad.whoHas(what), this.exoHolders(what), this.requestHolders(what)]);
+    return [...adHits.map((h): Holder => ({ where: 'ad', name: h.name || h.dn, id: h.dn })), ...exoHits, ...requests];
+  }
+
+  /** Open requests that will take any of the names when they run (each once): they hold them as much as AD does. */
+  private async requestHolders(what: NameQuery): Promise<Holder[]> {
+    const keys = nameKeys(what);
+    if (!this.heldByRequests || !keys.length) return [];
+    const refs = new Set((await this.heldByRequests(keys)).map((h) => h.reference));
+    return [...refs].map((reference): Holder => ({ where: 'request', name: reference }));
   }
 
   /** At most two Exchange calls whatever was asked: one Get-Recipient for the alias and addresses, one Get-User for the UPN. */

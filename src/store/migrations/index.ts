@@ -12,6 +12,7 @@ import { approvalsReach } from './0008_approvals_reach';
 import { batches } from './0009_batches';
 import { batchCards } from './0010_batch_cards';
 import { batchFiling } from './0011_batch_filing';
+import { requestNames } from './0012_request_names';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -29,6 +30,7 @@ const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0009_batches': (engine) => batches(columnTypes(engine)),
   '0010_batch_cards': (engine) => batchCards(columnTypes(engine)),
   '0011_batch_filing': (engine) => batchFiling(columnTypes(engine)),
+  '0012_request_names': (engine) => requestNames(columnTypes(engine)),
 };
 
 /** Every migration name, in the order they run. */
