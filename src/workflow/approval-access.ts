@@ -141,20 +141,38 @@ export class ApprovalAccess {
 
   /** Who may see a request and act on it (cancel, roll back): its requester, admins, approvers of its kind, and their delegates. */
   async maySee(actor: RequestActor, record: RequestRecord): Promise<boolean> {
-    if (actor.isAdmin || record.requesterAadObjectId === actor.aadObjectId) return true;
-    const state = this.state(record, [], await this.extraOf(record));
-    const may = async (id: string, name: string): Promise<boolean> => {
-      const groupIds = await this.actorGroups(id);
-      for (let stage = 1; stage <= state.stageCount; stage++) {
-        const res = mayDecide({ ...state, status: 'pending', stage }, { id, name, groupIds }, this.policy);
-        if (res.ok || ('code' in res && res.code === 'own-request')) return true;
+    return (await this.visibleAmong(actor, [record])).length === 1;
+  }
+
+  /**
+   * The records among `records` the actor may see, each as {@link maySee} decides it: their own, every one for an
+   * admin, and those they (or someone who delegated to them) approve at some stage. The actor's groups and
+   * delegations are asked once for all of them (a batch's rows).
+   */
+  async visibleAmong(actor: RequestActor, records: readonly RequestRecord[]): Promise<RequestRecord[]> {
+    if (actor.isAdmin) return [...records];
+    const others = records.filter((r) => r.requesterAadObjectId !== actor.aadObjectId);
+    if (!others.length) return [...records];
+    const people = [{ id: actor.aadObjectId, name: actor.name }];
+    if (this.stores) for (const d of await this.stores.delegations.to(actor.aadObjectId.toLowerCase(), this.stores.now())) people.push({ id: d.fromAadObjectId, name: d.fromName });
+    const deciders = await Promise.all(people.map(async (p) => ({ ...p, groupIds: await this.actorGroups(p.id) })));
+    const seen: RequestRecord[] = [];
+    for (const record of records) {
+      if (record.requesterAadObjectId === actor.aadObjectId) {
+        seen.push(record);
+        continue;
       }
-      return false;
-    };
-    if (await may(actor.aadObjectId, actor.name)) return true;
-    if (!this.stores) return false;
-    for (const d of await this.stores.delegations.to(actor.aadObjectId.toLowerCase(), this.stores.now())) if (await may(d.fromAadObjectId, d.fromName)) return true;
-    return false;
+      const state = this.state(record, [], await this.extraOf(record));
+      const approves = deciders.some((who) => {
+        for (let stage = 1; stage <= state.stageCount; stage++) {
+          const res = mayDecide({ ...state, status: 'pending', stage }, who, this.policy);
+          if (res.ok || ('code' in res && res.code === 'own-request')) return true;
+        }
+        return false;
+      });
+      if (approves) seen.push(record);
+    }
+    return seen;
   }
 
   /** The configured users and groups of the request's current stage, and the group members (nested groups included). */

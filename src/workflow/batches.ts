@@ -73,7 +73,7 @@ export interface BatchServiceDeps {
   readonly store: Pick<Store, 'batches' | 'requests' | 'audit'>;
   readonly intake: Pick<RequestIntake, 'submit' | 'previewBulk'>;
   readonly approvals: Pick<ApprovalService, 'decide'>;
-  readonly access: Pick<ApprovalAccess, 'approverUserIds' | 'maySee'>;
+  readonly access: Pick<ApprovalAccess, 'approverUserIds' | 'visibleAmong'>;
   readonly notifications: BatchNotifications;
   /** Plans rows of a batch that is not filed yet (Plan per row); absent: only filed rows show their plans. */
   readonly planning?: RowPlanning;
@@ -105,6 +105,14 @@ function stepsOf(plan: unknown): string[] {
 /** Counts in the order of the request statuses. */
 function countList(counts: BatchCounts): { status: string; n: number }[] {
   return REQUEST_STATUSES.flatMap((status) => (counts.byStatus[status] ? [{ status, n: counts.byStatus[status] }] : []));
+}
+
+/** The counts of some rows of a batch (an approver's), as countByBatch answers for all of them. */
+function countsOf(rows: readonly RequestRecord[]): BatchCounts {
+  const byStatus: Partial<Record<RequestStatus, number>> = {};
+  for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+  const failed = rows.filter((r) => r.status === 'failed').slice(0, FAILED_LISTED).map((r) => ({ reference: r.reference, error: r.error }));
+  return { total: rows.length, byStatus, failed };
 }
 
 const endedCount = (counts: BatchCounts): number => ENDED.reduce((n, s) => n + (counts.byStatus[s] ?? 0), 0);
@@ -182,13 +190,17 @@ export class BatchService {
     return this.deps.store.audit.append(actorEvent(actor, event, ref, data));
   }
 
-  /** The batch if the actor may see it (its requester, an admin, or an approver of its kind); else undefined. */
-  private async visible(actor: RequestActor, reference: string): Promise<BatchRecord | undefined> {
+  /**
+   * The batch as the actor may see it: all of it for its requester and an admin; for anyone else the rows they may see
+   * (`only`: they approve them, or someone who delegated to them does), and nothing when there are none. A batch of
+   * group changes asks the owners of each group: each sees, decides and exports their groups' rows only.
+   */
+  private async visible(actor: RequestActor, reference: string): Promise<{ readonly b: BatchRecord; readonly only?: ReadonlySet<number> } | undefined> {
     const b = await this.deps.store.batches.get(reference);
     if (!b) return undefined;
-    if (actor.isAdmin || b.requesterAadObjectId === actor.aadObjectId.toLowerCase()) return b;
-    const first = (await this.deps.store.requests.listByBatch(b.id))[0];
-    return first && (await this.deps.access.maySee(actor, first)) ? b : undefined;
+    if (actor.isAdmin || b.requesterAadObjectId === actor.aadObjectId.toLowerCase()) return { b };
+    const seen = await this.deps.access.visibleAmong(actor, await this.deps.store.requests.listByBatch(b.id));
+    return seen.length ? { b, only: new Set(seen.map((r) => r.id)) } : undefined;
   }
 
   private notVisible(reference: string): { readonly ok: false; readonly message: string } {
@@ -370,10 +382,12 @@ export class BatchService {
    * each checked as a single decision is. Every copy of the approval card then says who decided.
    */
   async decide(actor: RequestActor, reference: string, outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecideAnswer> {
-    const b = await this.visible(actor, reference);
-    if (!b) return this.notVisible(reference);
+    const v = await this.visible(actor, reference);
+    if (!v) return this.notVisible(reference);
+    const { b, only } = v;
     const requests = await this.deps.store.requests.listByBatch(b.id);
-    const waiting = requests.filter((r) => r.status === 'pending-approval');
+    // the rows this actor may see: an owner of one group decides that group's rows
+    const waiting = requests.filter((r) => r.status === 'pending-approval' && (!only || only.has(r.id)));
     if (!waiting.length) return { ok: false, message: `Nothing in ${b.reference} waits for a decision. Nothing was changed.`, approval: this.approvalView(b, requests) };
     return this.answerWithin(`${outcome} ${b.reference}`, this.decideRows(actor, b, requests, waiting, outcome, reason), () =>
       Promise.resolve({
@@ -416,11 +430,12 @@ export class BatchService {
 
   /** `plan B-n` and Plan per row: each valid row's line and the steps it runs, one page from `from` on. */
   async plan(actor: RequestActor, reference: string, from = 0): Promise<PlanAnswer> {
-    const b = await this.visible(actor, reference);
-    if (!b) return this.notVisible(reference);
-    const valid = rowsOf(b).valid;
+    const v = await this.visible(actor, reference);
+    if (!v) return this.notVisible(reference);
+    const { b, only } = v;
+    const filed = b.status === 'preview' ? new Map<number, RequestRecord>() : requestsByLine(rowsOf(b).valid, await this.deps.store.requests.listByBatch(b.id));
+    const valid = only ? rowsOf(b).valid.filter((row) => only.has(filed.get(row.line)?.id ?? 0)) : rowsOf(b).valid;
     const start = Number.isSafeInteger(from) && from > 0 && from < valid.length ? from : 0;
-    const filed = b.status === 'preview' ? new Map<number, RequestRecord>() : requestsByLine(valid, await this.deps.store.requests.listByBatch(b.id));
     const rows: RowPlan[] = [];
     let chars = 0;
     let i = start;
@@ -455,17 +470,22 @@ export class BatchService {
 
   /** `status B-n`: how many rows stand where, and the ones that failed with why. */
   async status(actor: RequestActor, reference: string): Promise<BatchAnswer> {
-    const b = await this.visible(actor, reference);
-    if (!b) return this.notVisible(reference);
-    const counts = await this.deps.store.requests.countByBatch(b.id, FAILED_LISTED);
+    const v = await this.visible(actor, reference);
+    if (!v) return this.notVisible(reference);
+    const { b, only } = v;
+    const counts = only ? countsOf((await this.deps.store.requests.listByBatch(b.id)).filter((r) => only.has(r.id))) : await this.deps.store.requests.countByBatch(b.id, FAILED_LISTED);
     const failed = counts.failed.map((r) => `${r.reference}: ${r.error ?? 'failed'}`);
     const rows = rowsOf(b);
     return {
       ok: true,
-      message: `${b.reference} (${b.status}): ${b.summary}${failed.length ? `\nFailed: ${failed.join('\n')}` : ''}`,
+      message: `${b.reference} (${b.status}): ${only ? `the ${counts.total} request${counts.total === 1 ? '' : 's'} of it you approve` : b.summary}${failed.length ? `\nFailed: ${failed.join('\n')}` : ''}`,
       facts: [
-        { title: 'Rows in the file', value: String(rows.valid.length + rows.invalid.length) },
-        { title: 'Invalid rows (not filed)', value: String(rows.invalid.length) },
+        ...(only
+          ? []
+          : [
+              { title: 'Rows in the file', value: String(rows.valid.length + rows.invalid.length) },
+              { title: 'Invalid rows (not filed)', value: String(rows.invalid.length) },
+            ]),
         ...countList(counts).map(({ status, n }) => ({ title: status, value: String(n) })),
       ],
     };
@@ -473,12 +493,15 @@ export class BatchService {
 
   /** `export batch B-n`: one CSV line per row of the file: its line, request, status and error. */
   async export(actor: RequestActor, reference: string): Promise<{ ok: true; csv: string; reference: string } | { ok: false; message: string }> {
-    const b = await this.visible(actor, reference);
-    if (!b) return this.notVisible(reference);
+    const v = await this.visible(actor, reference);
+    if (!v) return this.notVisible(reference);
+    const { b, only } = v;
     const requests = await this.deps.store.requests.listByBatch(b.id);
-    const rows = rowsOf(b);
+    const all = rowsOf(b);
+    const byLine = requestsByLine(all.valid, requests);
+    // an approver of some rows gets those rows (not the invalid ones, nor the rows not filed)
+    const rows: BatchRows = only ? { valid: all.valid.filter((row) => only.has(byLine.get(row.line)?.id ?? 0)), invalid: [] } : all;
     const lines = ['line,request,status,error'];
-    const byLine = requestsByLine(rows.valid, requests);
     for (const row of rows.valid) {
       const r = byLine.get(row.line);
       lines.push([String(row.line), r?.reference ?? '', r?.status ?? 'not filed', r?.error ?? ''].map(csvCell).join(','));

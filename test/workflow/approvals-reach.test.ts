@@ -18,6 +18,7 @@ const personOf = (p: { key: string; aadObjectId: string; name: string }): Person
 const [MEGAN, ISAIAH, PATTI] = SANDBOX_COLLEAGUES.map(personOf) as [Person, Person, Person];
 const ARNOLD = personOf(SANDBOX_PEOPLE.approver);
 const ADA = personOf(SANDBOX_PEOPLE.admin);
+const RITA = personOf(SANDBOX_PEOPLE.requester);
 const HOUR = 3_600_000;
 /** An approver id no user of the tenant has. */
 const GHOST = '0badc0de-0000-4000-8000-00000000dead';
@@ -189,6 +190,53 @@ describe('approvals that reach someone: installation, feed, nested groups, manag
       assert.match(JSON.stringify(resolvedFromAd?.data ?? {}), new RegExp(`The owners of the group \\(Olivia Owner ${suffix}\\) decide stage 1`));
       await m.connector.waitFor((c) => c.conversationId.includes(ownerId) && visibleText(c.body).includes(`${fromAd} · Add group members`), 15_000, third);
       assert.equal(sandbox.tenant.teams.isInstalled(ownerId, sandbox.endpoints.teams.appCatalogId), true, 'Mailroom installed itself for the owner AD names');
+    } finally {
+      await suite.close();
+    }
+  });
+
+  it('a bulk request of membership changes in two groups: each group\'s owners see, decide and export their rows only; someone who approves none sees no batch', async function () {
+    const suite = await ConformanceSuite.open(sandbox, 'approvals-reach', { delegated: true });
+    try {
+      const megan = SANDBOX_COLLEAGUES[0]!;
+      const member = SANDBOX_COLLEAGUES[1]!;
+      for (const p of [megan, member]) if (!(await suite.graphUser(p.upn))?.assignedLicenses?.length) await suite.licence(p.upn);
+      await suite.mailbox(megan.upn);
+      const mine = `bulk-own-${suffix}`;
+      const theirs = `bulk-orphan-${suffix}`;
+      await suite.exoSet('New-DistributionGroup', { Name: mine, Alias: mine, PrimarySmtpAddress: `${mine}@${SANDBOX_MAIL_DOMAIN}`, ManagedBy: [megan.upn] });
+      await suite.exoSet('New-DistributionGroup', { Name: theirs, Alias: theirs, PrimarySmtpAddress: `${theirs}@${SANDBOX_MAIL_DOMAIN}` });
+      const since = m.connector.calls.length;
+      await m.rita.client.say(['bulk add member', 'group,members', `${theirs}@${SANDBOX_MAIL_DOMAIN},${member.upn}`, `${mine}@${SANDBOX_MAIL_DOMAIN},${member.upn}`].join('\n'));
+      const previewCall = await m.rita.waitFor((c) => /B-\d+ · Bulk/.test(visibleText(c.body)), since, 20_000);
+      const ref = /(B-\d+)/.exec(visibleText(previewCall.body))?.[1] ?? '';
+      const said = async (p: Person, text: string, match: RegExp): Promise<string> => {
+        const at = m.connector.calls.length;
+        await m.chat(p).client.say(text);
+        return visibleText((await m.chat(p).waitFor((c) => c.method === 'POST' && match.test(visibleText(c.body)), at, 20_000)).body);
+      };
+      assert.match(await said(RITA, `file ${ref}`, /filed|Batch/), new RegExp(`${ref}: 2 Add group members requests filed`));
+      const batch = (await m.app.store.batches.get(ref))!;
+      const [orphanRow, ownRow] = await m.app.store.requests.listByBatch(batch.id);
+      assert.ok(orphanRow && ownRow);
+
+      // Megan owns one of the two groups: she sees that row, and decides it alone
+      assert.match(await said(MEGAN, `status ${ref}`, new RegExp(ref)), new RegExp(`${ref} \\(filed\\): the 1 request of it you approve`));
+      const plan = await said(MEGAN, `plan ${ref}`, /Plan per row|Line/);
+      assert.match(plan, /Rows 1 to 1 of the 1 valid row[\s\S]*\*\*Line 4\*\*\n- Add Isaiah Langer/);
+      assert.doesNotMatch(plan, /Line 3/, 'not the other group\'s row');
+      const exported = (await said(MEGAN, `export batch ${ref}`, new RegExp(`${ref} as CSV`))).split('\n').slice(2).filter(Boolean);
+      assert.deepEqual(exported, [`4,${ownRow.reference},pending-approval,`], 'her row only');
+      assert.match(await said(MEGAN, `approve ${ref}`, /approved|Approving|Not decided|no batch/), new RegExp(`1 of 1 request in ${ref} approved\\.$`));
+      assert.equal((await m.record(ownRow.reference)).status, 'approved');
+      assert.equal((await m.record(orphanRow.reference)).status, 'pending-approval', 'the other group\'s row still waits for its approvers');
+      // Isaiah approves neither row: no such batch for him, and nothing changes
+      assert.match(await said(ISAIAH, `approve ${ref}`, /no batch/), new RegExp(`There is no batch ${ref} that you may see\\. Nothing was changed\\.`));
+      assert.match(await said(ISAIAH, `status ${ref}`, /no batch/), /There is no batch/);
+      assert.equal((await m.record(orphanRow.reference)).status, 'pending-approval');
+      // the admins decide the group without owners
+      assert.match(await said(ADA, `approve ${ref}`, /approved|Not decided/), new RegExp(`1 of 1 request in ${ref} approved`));
+      assert.equal((await m.record(orphanRow.reference)).status, 'approved');
     } finally {
       await suite.close();
     }
