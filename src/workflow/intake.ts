@@ -106,8 +106,11 @@ export class RequestIntake implements Intake {
       expiresAt: expiresAt(opened.state, policy),
       ...(batch ? { batchId: batch.id, batchLine: batch.line } : {}),
     });
-    // From now on the request holds the names it takes when it runs: a request filed meanwhile picks others.
-    await this.deps.store.requests.holdNames(record.id, nameKeys(namesTaken(result.request, profile)));
+    // From now on the request holds the names it takes when it runs: a request filed meanwhile picks others. The
+    // request is filed either way: without its names held, a second request for them meets them at its AD step.
+    await this.deps.store.requests.holdNames(record.id, nameKeys(namesTaken(result.request, profile))).catch((err: unknown) => {
+      this.deps.log.warn('the names of a filed request could not be held', { reference: record.reference, err: err instanceof Error ? err.message : String(err) });
+    });
     await this.audit(actorEvent(actor, 'request.created', record.reference, { kind, source, version: record.version, steps: thePlan.steps.map((s) => s.action) }));
     const notes = await this.resolveApprovers(record);
     if (notes.length) await this.audit({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'request.approvers-resolved', data: { notes: notes.map((n) => ({ stage: n.stage, text: n.text })) } });
