@@ -156,7 +156,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
     resumeBatchFilings: () => batches.resumeFilings(),
   };
   const approvals = new ApprovalService({ store, ...common, resolver, directory: approverDirectory, timeZone: config.timeZone });
-  const lookup = new HybridRecipientLookup(directory, cloud.exo, undefined, undefined, (keys) => store.requests.holdersOfNames(keys));
+  const lookup = new HybridRecipientLookup(directory, cloud.exo, { heldByRequests: (keys) => store.requests.holdersOfNames(keys) });
   const recipients = new RecipientViewService({
     exo: cloud.exo,
     ad: directory,

@@ -44,14 +44,25 @@ interface ExoRecipientRow {
 export class HybridRecipientLookup implements RecipientLookup {
   private domains: { value: AcceptedDomain[]; until: number } | undefined;
 
+  private readonly cacheMs: number;
+  private readonly now: () => number;
+  private readonly heldByRequests: ((keys: readonly string[]) => Promise<readonly { readonly reference: string }[]>) | undefined;
+
   constructor(
     private readonly ad: AdLookupPort,
     private readonly exo: ExoPort,
-    private readonly cacheMs = 5 * 60_000,
-    private readonly now: () => number = Date.now,
-    /** The open requests that take any of these names when they run (the store); none when left out. */
-    private readonly heldByRequests?: (keys: readonly string[]) => Promise<readonly { readonly reference: string }[]>,
-  ) {}
+    options: {
+      /** How long accepted domains are kept (ms). */
+      readonly cacheMs?: number;
+      readonly now?: () => number;
+      /** The open requests that take any of these names when they run (the store); none when left out. */
+      readonly heldByRequests?: (keys: readonly string[]) => Promise<readonly { readonly reference: string }[]>;
+    } = {},
+  ) {
+    this.cacheMs = options.cacheMs ?? 5 * 60_000;
+    this.now = options.now ?? Date.now;
+    this.heldByRequests = options.heldByRequests;
+  }
 
   async acceptedDomains(): Promise<AcceptedDomain[]> {
     if (this.domains && this.domains.until > this.now()) return this.domains.value;
