@@ -195,12 +195,18 @@ export class BatchService {
    * (`only`: they approve them, or someone who delegated to them does), and nothing when there are none. A batch of
    * group changes asks the owners of each group: each sees, decides and exports their groups' rows only.
    */
-  private async visible(actor: RequestActor, reference: string): Promise<{ readonly b: BatchRecord; readonly only?: ReadonlySet<number> } | undefined> {
+  private async visible(actor: RequestActor, reference: string): Promise<{ readonly b: BatchRecord; readonly only?: ReadonlySet<number>; readonly requests?: readonly RequestRecord[] } | undefined> {
     const b = await this.deps.store.batches.get(reference);
     if (!b) return undefined;
     if (actor.isAdmin || b.requesterAadObjectId === actor.aadObjectId.toLowerCase()) return { b };
-    const seen = await this.deps.access.visibleAmong(actor, await this.deps.store.requests.listByBatch(b.id));
-    return seen.length ? { b, only: new Set(seen.map((r) => r.id)) } : undefined;
+    const requests = await this.deps.store.requests.listByBatch(b.id);
+    const seen = await this.deps.access.visibleAmong(actor, requests);
+    return seen.length ? { b, only: new Set(seen.map((r) => r.id)), requests } : undefined;
+  }
+
+  /** The batch's requests: as `visible` read them, else read now. */
+  private requestsOf(v: { readonly b: BatchRecord; readonly requests?: readonly RequestRecord[] }): Promise<readonly RequestRecord[]> {
+    return v.requests ? Promise.resolve(v.requests) : this.deps.store.requests.listByBatch(v.b.id);
   }
 
   private notVisible(reference: string): { readonly ok: false; readonly message: string } {
@@ -385,7 +391,7 @@ export class BatchService {
     const v = await this.visible(actor, reference);
     if (!v) return this.notVisible(reference);
     const { b, only } = v;
-    const requests = await this.deps.store.requests.listByBatch(b.id);
+    const requests = await this.requestsOf(v);
     // the rows this actor may see: an owner of one group decides that group's rows
     const waiting = requests.filter((r) => r.status === 'pending-approval' && (!only || only.has(r.id)));
     if (!waiting.length) return { ok: false, message: `Nothing in ${b.reference} waits for a decision. Nothing was changed.`, approval: this.approvalView(b, requests) };
@@ -433,7 +439,7 @@ export class BatchService {
     const v = await this.visible(actor, reference);
     if (!v) return this.notVisible(reference);
     const { b, only } = v;
-    const filed = b.status === 'preview' ? new Map<number, RequestRecord>() : requestsByLine(rowsOf(b).valid, await this.deps.store.requests.listByBatch(b.id));
+    const filed = b.status === 'preview' ? new Map<number, RequestRecord>() : requestsByLine(rowsOf(b).valid, await this.requestsOf(v));
     const valid = only ? rowsOf(b).valid.filter((row) => only.has(filed.get(row.line)?.id ?? 0)) : rowsOf(b).valid;
     const start = Number.isSafeInteger(from) && from > 0 && from < valid.length ? from : 0;
     const rows: RowPlan[] = [];
@@ -473,7 +479,7 @@ export class BatchService {
     const v = await this.visible(actor, reference);
     if (!v) return this.notVisible(reference);
     const { b, only } = v;
-    const counts = only ? countsOf((await this.deps.store.requests.listByBatch(b.id)).filter((r) => only.has(r.id))) : await this.deps.store.requests.countByBatch(b.id, FAILED_LISTED);
+    const counts = only ? countsOf((await this.requestsOf(v)).filter((r) => only.has(r.id))) : await this.deps.store.requests.countByBatch(b.id, FAILED_LISTED);
     const failed = counts.failed.map((r) => `${r.reference}: ${r.error ?? 'failed'}`);
     const rows = rowsOf(b);
     return {
@@ -496,7 +502,7 @@ export class BatchService {
     const v = await this.visible(actor, reference);
     if (!v) return this.notVisible(reference);
     const { b, only } = v;
-    const requests = await this.deps.store.requests.listByBatch(b.id);
+    const requests = await this.requestsOf(v);
     const all = rowsOf(b);
     const byLine = requestsByLine(all.valid, requests);
     // an approver of some rows gets those rows (not the invalid ones, nor the rows not filed)
