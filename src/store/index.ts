@@ -63,6 +63,7 @@ export {
   type AuditVerifyResult,
 } from './audit-log';
 export {
+  RUN_STEP_NOT_DUE,
   RUN_STEP_STATUSES,
   type CreateStepsResult,
   type RunRepository,

@@ -4,7 +4,7 @@
  * appended ones, and a lease holder giving its step up when the request was cancelled.
  */
 import assert from 'node:assert/strict';
-import { StoreError, type RunStepInput, type Store } from '../../src/store';
+import { RUN_STEP_NOT_DUE, StoreError, type RunStepInput, type Store } from '../../src/store';
 import { ENGINES, engineFixture } from './helpers';
 
 const T0 = Date.parse('2025-03-01T09:00:00.000Z');
@@ -34,11 +34,12 @@ for (const engine of ENGINES) {
       const first = await store.runs.appendSteps(id, undo(2), at(5));
       assert.equal(first.appended, true);
       assert.deepEqual(first.steps.map((s) => [s.stepIndex, s.stepId, s.status, s.nextAt]), [
+        // behind unfinished steps, the appended ones are not due
         [0, 'step-0', 'pending', at(0).toISOString()],
-        [1, 'step-1', 'pending', at(0).toISOString()],
-        [2, 'step-2', 'pending', at(0).toISOString()],
-        [3, 'undo.1.step-1', 'pending', at(5).toISOString()],
-        [4, 'undo.2.step-0', 'pending', at(5).toISOString()],
+        [1, 'step-1', 'pending', RUN_STEP_NOT_DUE],
+        [2, 'step-2', 'pending', RUN_STEP_NOT_DUE],
+        [3, 'undo.1.step-1', 'pending', RUN_STEP_NOT_DUE],
+        [4, 'undo.2.step-0', 'pending', RUN_STEP_NOT_DUE],
       ]);
       assert.deepEqual(first.steps[3]!.input, { dn: 'CN=0', expectStamp: 'Created by Mailroom for R-1' });
       const again = await store.runs.appendSteps(id, undo(2), at(6));

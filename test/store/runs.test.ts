@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RUN_STEP_STATUSES, type RunStepInput, type RunStepRecord, type Store, type StoreOptions } from '../../src/store';
+import { RUN_STEP_NOT_DUE, RUN_STEP_STATUSES, type RunStepInput, type RunStepRecord, type Store, type StoreOptions } from '../../src/store';
 import type { RunStorePort } from '../../src/workflow/run-ports';
 import { EncryptedSecretVault, SECRET_KEY_BYTES, type SecretStore } from '../../src/workflow/secret-vault';
 import { ENGINES, engineFixture, expectStoreError } from './helpers';
@@ -137,7 +137,7 @@ for (const engine of ENGINES) {
       assert.equal(ports.length, 2);
     });
 
-    it('createSteps stores the plan in order, pending and due now; a second call creates nothing', async function () {
+    it('createSteps stores the plan in order, pending, the first due now and the rest not due until the one before ends; a second call creates nothing', async function () {
       const store = await fresh();
       const r = await approvedRequest(store);
       const first = await store.runs.createSteps(r, plan(3), at(0));
@@ -149,7 +149,7 @@ for (const engine of ENGINES) {
         assert.equal(s.stepId, `step-${i}`);
         assert.equal(s.status, 'pending');
         assert.equal(s.attempts, 0);
-        assert.equal(s.nextAt, iso(0));
+        assert.equal(s.nextAt, i === 0 ? iso(0) : RUN_STEP_NOT_DUE);
         assert.equal(s.updatedAt, iso(0));
         for (const k of ['leaseOwner', 'leaseUntil', 'result', 'error', 'startedAt', 'finishedAt'] as const) assert.equal(s[k], null, k);
         assert.equal(JSON.stringify(s.input), JSON.stringify(plan(3)[i]?.input));

@@ -13,6 +13,7 @@ import { batches } from './0009_batches';
 import { batchCards } from './0010_batch_cards';
 import { batchFiling } from './0011_batch_filing';
 import { requestNames } from './0012_request_names';
+import { stepsDueInTurn } from './0013_steps_due_in_turn';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -31,6 +32,7 @@ const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0010_batch_cards': (engine) => batchCards(columnTypes(engine)),
   '0011_batch_filing': (engine) => batchFiling(columnTypes(engine)),
   '0012_request_names': (engine) => requestNames(columnTypes(engine)),
+  '0013_steps_due_in_turn': (engine) => stepsDueInTurn(columnTypes(engine)),
 };
 
 /** Every migration name, in the order they run. */
