@@ -164,7 +164,7 @@ async function fileAndApprove(b: Bench, requester: Person, n: number): Promise<s
   const reference = /(R-\d+)/.exec(visibleText(status.body))?.[1];
   if (!reference) throw new Error('no reference on the status card');
   const approval = await b.connector.waitFor((c) => c.method === 'POST' && c.conversationId === `a:personal-${b.approver.id}` && visibleText(c.body).includes(`${reference} · User mailbox`), 30000, since);
-  const ok = await client(b, b.approver).execute('request.approve', buttonData(approval.body, 'Approve') ?? {});
+  const ok = await client(b, b.approver).execute('request.approve', buttonData(approval.body, 'Approve') ?? {}, approval.activityId);
   if (ok.status !== 200) throw new Error(`approval of ${reference} answered ${ok.status}`);
   return reference;
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../log';
 import type { RequestRecord } from '../store';
-import type { BatchAddress, BatchApprovalView, BatchCardContent, BatchPlace, BatchProgressView, CardReferences, RequestNotifications } from '../workflow/ports';
+import type { BatchAddress, BatchApprovalView, BatchCardContent, BatchPlace, BatchProgressView, CardPlace, CardReferences, RequestNotifications } from '../workflow/ports';
 import type { RequestView } from '../workflow/request-view';
 import type { SweepReport } from '../workflow/sweep';
 import { batchApprovalCard, batchPreviewCard, batchProgressCard } from './batch-cards';
@@ -166,8 +166,9 @@ export class TeamsNotifications implements RequestNotifications {
     }
   }
 
-  async requestChanged(record: RequestRecord, view: RequestView, message: string | undefined): Promise<void> {
+  async requestChanged(record: RequestRecord, view: RequestView, message: string | undefined, answered?: CardPlace): Promise<void> {
     for (const c of await this.cardRefs.list(record.id)) {
+      if (answered !== undefined && c.conversationId === answered.conversationId && c.activityId === answered.activityId) continue;
       const card = c.audience === 'requester' ? statusCard(this.cards, view) : approvalCard(this.cards, view);
       try {
         await this.notifier.update(c.conversationId, c.activityId, { card });

@@ -1,7 +1,7 @@
 import { decide, expireIfDue, momentText, nextReminderAt, parseMoment } from '../requests';
 import type { AuditEventInput, Store } from '../store';
 import type { ApproverDirectoryPort, ApproverResolver } from './approver-resolution';
-import type { DelegationsPort } from './ports';
+import type { CardPlace, DelegationsPort } from './ports';
 import type { RequestView } from './request-view';
 import { notVisibleMessage } from './approval-access';
 import { cancelOf } from './rollback-info';
@@ -40,7 +40,14 @@ export class ApprovalService implements Approvals {
    * who may not see the request hears only that there is none they may see (the same words as for a number that
    * does not exist); whoever may see it hears why not, with its card.
    */
-  async decide(actor: RequestActor, reference: string, version: number | undefined, outcome: 'approve' | 'reject', reason: string | undefined, options: { readonly quiet?: boolean } = {}): Promise<DecisionOutcome> {
+  async decide(
+    actor: RequestActor,
+    reference: string,
+    version: number | undefined,
+    outcome: 'approve' | 'reject',
+    reason: string | undefined,
+    options: { readonly quiet?: boolean; readonly answered?: CardPlace } = {},
+  ): Promise<DecisionOutcome> {
     const { store, access, views } = this.deps;
     const record = await store.requests.get(reference);
     if (!record) {
@@ -125,7 +132,8 @@ export class ApprovalService implements Approvals {
           : `Your request ${record.reference} passed stage ${record.stage} (approved by ${deciderName}); it now waits for stage ${result.state.stage}.`;
     // quiet: a row of a batch; the batch tells people once for all its rows (batches.ts)
     if (!options.quiet) {
-      await this.deps.notifications.requestChanged(moved.record, view, message);
+      // the card pressed on shows the outcome already (the invoke's answer): the others are updated
+      await this.deps.notifications.requestChanged(moved.record, view, message, options.answered);
       if (result.effect === 'next-stage') await this.deps.notifications.approvalNeeded(moved.record, view, await access.approverUserIds(moved.record));
     }
     if (result.effect === 'approved' && this.deps.runs) {

@@ -10,8 +10,11 @@ import type { SweepReport } from './sweep';
 export interface RequestNotifications {
   /** A new request (or a request that reached a new stage) waits for these approvers. */
   approvalNeeded(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void>;
-  /** The request changed: update every copy of its cards in place and tell the requester. */
-  requestChanged(record: RequestRecord, view: RequestView, message: string | undefined): Promise<void>;
+  /**
+   * The request changed: update every copy of its cards in place and tell the requester. `answered`: the card whose
+   * invoke answer already shows this view (the button pressed in a personal chat), left as it is.
+   */
+  requestChanged(record: RequestRecord, view: RequestView, message: string | undefined, answered?: CardPlace): Promise<void>;
   /** A reminder to the approvers of the current stage. */
   remind(record: RequestRecord, view: RequestView, approverUserIds: readonly string[]): Promise<void>;
   /** The scheduled cloud-managed sweep's report, for the admins. */
@@ -34,6 +37,16 @@ export interface RequestNotifications {
   batchProgress?(batch: BatchAddress, view: BatchProgressView, place: BatchPlace | undefined): Promise<BatchPlace | undefined>;
   /** A message about a batch to its requester. */
   batchMessage?(batch: BatchAddress, text: string): Promise<void>;
+}
+
+/**
+ * Where a card is in Teams: its conversation and its activity (message) id. The card a button was pressed on is
+ * `replyToId` of the invoke; Teams shows the invoke's answer in its place for whoever pressed it, so in a personal chat
+ * (nobody else sees it) that card needs no update of its own.
+ */
+export interface CardPlace {
+  readonly conversationId: string;
+  readonly activityId: string;
 }
 
 /** What the notifications need of a batch. */

@@ -4,7 +4,7 @@
  * card-action handlers call only these; none of them touches the store.
  */
 import type { DecideAnswer, FileAnswer, PlanAnswer } from './batches';
-import type { BatchPlace, BatchPreviewView, BulkCheck } from './ports';
+import type { BatchPlace, BatchPreviewView, BulkCheck, CardPlace } from './ports';
 import type { RollbackPlan } from '../plans';
 import type { BulkTextOptions, FieldError } from '../requests';
 import type { AuditTrailCheck, AuditVerifyResult, CardAudience } from '../store';
@@ -66,7 +66,8 @@ export type BulkPreview =
 
 /** Approvals: decisions (`version` undefined: the request as it stands now), what waits for whom. */
 export interface Approvals {
-  decide(actor: RequestActor, reference: string, version: number | undefined, outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecisionOutcome>;
+  /** `answered`: the approval card the decision was pressed on in a personal chat (its invoke answer shows the outcome). */
+  decide(actor: RequestActor, reference: string, version: number | undefined, outcome: 'approve' | 'reject', reason: string | undefined, options?: { readonly answered?: CardPlace }): Promise<DecisionOutcome>;
   listAwaiting(actor: RequestActor): Promise<RequestView[]>;
   delegate(actor: RequestActor, to: string, until: string): Promise<{ readonly ok: boolean; readonly message: string }>;
   undelegate(actor: RequestActor): Promise<{ readonly ok: boolean; readonly message: string }>;

@@ -65,7 +65,8 @@ describe('requests and approvals over HTTP against the sandbox', function () {
     const data = buttonData(cardOf(approval), 'Approve');
     assert.ok(data, 'the approval card has an Approve button');
     const since = connector.calls.length;
-    const updated = invokeCard(await client(ARNOLD).execute('request.approve', data));
+    // pressed on the card as Teams sends it: replyToId is the message that holds the card
+    const updated = invokeCard(await client(ARNOLD).execute('request.approve', data, approval.activityId));
     assert.match(cardText(updated), /Approved by Arnold Approver at/);
     assert.equal(buttonData(updated, 'Approve'), undefined, 'no buttons once decided');
 
@@ -73,6 +74,10 @@ describe('requests and approvals over HTTP against the sandbox', function () {
     assert.match(visibleText(put.body), /Approved by Arnold Approver/);
     const told = await connector.waitFor((c) => c.method === 'POST' && c.conversationId === `a:personal-${RITA.id}` && /was approved by Arnold Approver/.test(String(c.body.text)), 10000, since);
     assert.ok(told);
+    // Teams shows the invoke's answer in the pressed card's place (a personal chat: only Arnold sees it): the same card
+    // is not sent again as an update of that message
+    const sameAgain = connector.calls.slice(since).filter((c) => c.method === 'PUT' && c.activityId === approval.activityId && visibleText(c.body) === cardText(updated));
+    assert.deepEqual(sameAgain, [], "the approver's pressed card was updated again with what the invoke answered");
 
     // a second (replayed) click on the old card is refused, says who decided, and changes nothing
     const replay = invokeCard(await client(ARNOLD).execute('request.approve', data));

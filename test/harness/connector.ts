@@ -9,6 +9,7 @@ export interface RecordedCall {
   readonly method: string;
   readonly path: string;
   readonly conversationId: string;
+  /** The activity: the id the connector gave a new one (POST, a reply too), else the one in the path (PUT: updated). */
   readonly activityId: string | undefined;
   readonly body: Record<string, unknown>;
   /** When the connector received it (ms since the epoch). */
@@ -45,14 +46,11 @@ export async function startConnector(): Promise<Connector> {
         method: req.method ?? 'GET',
         path: url.pathname,
         conversationId: decodeURIComponent(m[1] ?? ''),
-        activityId: m[2] ? decodeURIComponent(m[2]) : undefined,
+        activityId: req.method === 'POST' ? `activity-${nextId++}` : m[2] ? decodeURIComponent(m[2]) : undefined,
         body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
         at: Date.now(),
       };
-      const answer = () => {
-        if (req.method === 'PUT') return json(200, { id: call.activityId });
-        return json(201, { id: `activity-${nextId++}` });
-      };
+      const answer = () => (req.method === 'PUT' ? json(200, { id: call.activityId }) : json(201, { id: call.activityId }));
       calls.push(call);
       const index = calls.length - 1;
       for (const w of [...waiters]) {
@@ -178,7 +176,8 @@ export class TeamsClient {
     return this.post({ type: 'installationUpdate', action: 'add' });
   }
 
-  execute(verb: string, data: Record<string, unknown> = {}) {
-    return this.post({ type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' } });
+  /** A button pressed on a card; `replyToId`: the card's activity, as Teams sends it. */
+  execute(verb: string, data: Record<string, unknown> = {}, replyToId?: string) {
+    return this.post({ type: 'invoke', name: 'adaptiveCard/action', ...(replyToId ? { replyToId } : {}), value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' } });
   }
 }

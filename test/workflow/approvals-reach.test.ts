@@ -279,9 +279,15 @@ describe('approvals that reach someone: installation, feed, nested groups, manag
     await m.connector.waitFor((c) => c.conversationId === channel.conversation.id && /This channel gets a copy of every approval card/.test(visibleText(c.body)), 10_000, since);
     const filed = m.connector.calls.length;
     const reference = await file(`new equipment name="Reach Channel ${suffix}"`, 'Equipment mailbox');
-    await approvalCardIn(reference, 'Equipment mailbox', filed, (id) => id === channel.conversation.id);
+    const channelCard = await approvalCardIn(reference, 'Equipment mailbox', filed, (id) => id === channel.conversation.id);
     const where = await m.arnold.sayForCard('approvals channel', /Approvals channel/);
     assert.match(cardText(where), /Every kind: the channel set by Ada Admin/);
+
+    // Approve pressed on the channel's card: the answer shows it to Arnold, and the card is updated for the channel
+    // too (the others there see it; only in a personal chat is the answer enough)
+    const pressed = m.connector.calls.length;
+    assert.match(cardText(invokeCard(await arnoldThere.execute('request.approve', buttonData(cardOf(channelCard), 'Approve') ?? {}, channelCard.activityId))), /Approved by Arnold Approver/);
+    await m.connector.waitFor((c) => c.method === 'PUT' && c.activityId === channelCard.activityId && /Approved by Arnold Approver/.test(visibleText(c.body)), 15_000, pressed);
 
     // a batch's one approval card goes there too; Approve in the channel decides the batch and Arnold's copy says so
     const previewed = m.connector.calls.length;
