@@ -184,6 +184,15 @@ async function untilDone(b: Bench, references: readonly string[], timeoutMs: num
   }
 }
 
+/** Waits until the notification outbox is empty (everything people must hear was sent). */
+async function untilOutboxEmpty(b: Bench, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while ((await b.store.outbox.count()) > 0) {
+    if (Date.now() > end) throw new Error(`the outbox still holds notifications after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
 /**
  * Where a request's time went, per step across the requests (median and p90, ms): from the previous step's end (or
  * the request's creation) to the step's start, and the step's own run (a wait step: until its condition held).
@@ -369,6 +378,10 @@ async function pipeline(b: Bench): Promise<void> {
   await untilDone(b, refs, 240_000);
   const pipelineMin = (performance.now() - t0) / 60_000;
   const cpuPer = (cpuMsOf(b.app.pid) - cpu0) / PIPELINE_REQUESTS;
+  // what people hear of the last requests leaves the outbox after they are done: counted once it is empty
+  const doneAt = performance.now();
+  await untilOutboxEmpty(b, 30_000);
+  const outboxLagMs = performance.now() - doneAt;
   const sambaCpuPer = (cpuMsOf(b.sandbox.dc.pid) - sambaCpu0) / PIPELINE_REQUESTS;
   const benchCpu = process.cpuUsage(benchCpu0);
   const benchCpuPer = (benchCpu.user + benchCpu.system) / 1000 / PIPELINE_REQUESTS;
@@ -393,6 +406,7 @@ async function pipeline(b: Bench): Promise<void> {
       ['CPU of the bench process per user mailbox (Teams stand-in, cloud emulator, sync engine; ms)', fmt(benchCpuPer, 0), '', ''],
       ["Samba's CPU per user mailbox (Mailroom's LDAP and the sync engine's; ms) / per raw add", `${fmt(sambaCpuPer, 0)} / ${fmt(rawSambaCpuPer, 0)}`, '', ''],
       ['messages / card updates to Teams per user mailbox', `${fmt(toTeams.filter((c) => c.method === 'POST').length / PIPELINE_REQUESTS)} / ${fmt(toTeams.filter((c) => c.method === 'PUT').length / PIPELINE_REQUESTS)}`, '', ''],
+      ['last notification sent after the last request was done (ms)', fmt(outboxLagMs, 0), '', ''],
     ],
   );
   summary.push([`2. Mailroom's CPU per user mailbox (${b.runtime})`, `${fmt(cpuPer, 0)} ms`, '-', '']);

@@ -261,7 +261,8 @@ const lit = (v: string): RawBuilder<unknown> => sql.lit(v);
 /**
  * The `next_at` of a pending step that waits for the steps before it: not due. Steps are stored with it; the
  * database's triggers (migration 0013, the same literal) make a request's first unfinished pending step due when the
- * step before it ends or when it is added behind ended ones, at that row's `updated_at`.
+ * step before it ends or when it is added behind ended ones, as of when it was added (so a started request keeps its
+ * place in line).
  */
 export const RUN_STEP_NOT_DUE = '9999-12-31T23:59:59.999Z';
 

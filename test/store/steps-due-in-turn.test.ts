@@ -1,6 +1,6 @@
 /**
  * A step behind unfinished ones is not due (migration 0013), on both engines: it becomes due when the step before it
- * ends (done or skipped) at that moment, a failed step holds the later ones back, compensation steps appended behind
+ * ends (done or skipped), as of when it was added (a started request keeps its place in line), a failed step holds the later ones back, compensation steps appended behind
  * ended steps are due at once, the claim's walk stays short with many requests in flight, and a database at 0012 is
  * upgraded with its waiting steps marked not due and run in turn.
  */
@@ -27,7 +27,7 @@ for (const engine of ENGINES) {
     const fx = engineFixture(engine, 'due');
     const fresh = async (): Promise<Store> => fx.open(await fx.freshOptions());
 
-    it('a step becomes due when the one before it is done, at that moment; not before', async function () {
+    it('a step becomes due when the one before it is done, as of when it was added; not before', async function () {
       const store = await fresh();
       const id = await request(store);
       await store.runs.createSteps(id, steps(3), at(0));
@@ -39,12 +39,32 @@ for (const engine of ENGINES) {
       assert.deepEqual((await due(store, id)).slice(1), ['step-1:pending:not due', 'step-2:pending:not due'], 'a waiting step too');
       const [w] = await store.runs.claimWaiting('a', at(5), LEASE, 10);
       assert.equal(await store.runs.complete(w!.id, 'a', { changed: true }, at(6)), true);
-      assert.deepEqual((await due(store, id)).slice(1), [`step-1:pending:${iso(6)}`, 'step-2:pending:not due'], 'due when step-0 was done');
+      assert.deepEqual((await due(store, id)).slice(1), [`step-1:pending:${iso(0)}`, 'step-2:pending:not due'], 'due when step-0 was done, as of when it was added');
       const [s1] = await store.runs.claimNext('a', at(7), LEASE, 10);
       assert.equal(s1?.stepId, 'step-1');
       assert.equal(await store.runs.complete(s1.id, 'a', {}, at(8)), true);
       const [s2] = await store.runs.claimNext('a', at(8), LEASE, 10);
       assert.equal(s2?.stepId, 'step-2', 'claimable at the very moment the step before it ended');
+    });
+
+    it('a request that has started goes on before requests that were filed after it', async function () {
+      const store = await fresh();
+      const first = await request(store);
+      await store.runs.createSteps(first, steps(2), at(0));
+      const [s0] = await store.runs.claimNext('a', at(1), LEASE, 1);
+      const later: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const id = await request(store);
+        later.push(id);
+        await store.runs.createSteps(id, steps(2), at(2 + i));
+      }
+      assert.equal(await store.runs.complete(s0!.id, 'a', {}, at(10)), true);
+      const next = await store.runs.claimNext('a', at(10), LEASE, 2);
+      assert.deepEqual(
+        next.map((s) => `${s.requestId}:${s.stepId}`),
+        [`${first}:step-1`, `${later[0]}:step-0`],
+        'the started request\'s next step is due as of when it was added, before the requests filed after it',
+      );
     });
 
     it('a failed step keeps the later ones not due; Retry makes it due again, and the rest follow in turn', async function () {
@@ -122,6 +142,7 @@ for (const engine of ENGINES) {
         assert.equal(s1?.stepId, 'step-1');
         assert.deepEqual(await b.runs.claimNext('b', at(2), LEASE, 10), []);
         assert.equal(await b.runs.complete(s1.id, 'b', {}, at(3)), true);
+        assert.equal((await due(a, 7))[2], `step-2:pending:${iso(0)}`, 'the upgraded table has the triggers');
         assert.equal((await a.runs.claimNext('a', at(3), LEASE, 10))[0]?.stepId, 'step-2');
       } finally {
         await Promise.all([a.close(), b.close()]);

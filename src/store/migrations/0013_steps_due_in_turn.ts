@@ -4,19 +4,25 @@ import type { ColumnTypes } from '../dialect';
 /**
  * 0013: a step that waits for the steps before it is not due. Its `next_at` is the far-future mark
  * `9999-12-31T23:59:59.999Z` (RUN_STEP_NOT_DUE in run-repository.ts) until the step before it ends; then the database
- * makes it due at that moment. Before, every pending step was due from its creation and the claim walked all of them,
+ * makes it due. Before, every pending step was due from its creation and the claim walked all of them,
  * skipping the ones whose earlier steps had not ended: with 1,000 requests in flight it walked thousands of rows on
  * every claim. Now the claim's walk of run_steps_runnable_idx (ordered by next_at) stops at the steps that are due.
  *
  * Kept by triggers, so every way a step ends (done, skipped; one row or many in one statement) and every way steps are
  * added (a run, a roll back's compensation steps) makes the request's first unfinished step due when it is a pending
- * step still marked not due, at the `updated_at` of the row that ended or was added. A failed or cancelled step holds
- * the later ones back, as before. The claim still checks the earlier steps itself, so a hand edit can never run a step
- * out of turn. Existing databases: the pending steps behind an unfinished one are marked not due here.
+ * step still marked not due. It is due as of when it was added (its `updated_at`, untouched while it waited), as every
+ * step was before: the claim takes the earliest due first, so a request that has started goes on before the requests
+ * filed after it (its steps follow each other at once, and its cards change once rather than once per step). A failed
+ * or cancelled step holds the later ones back, as before. The claim still checks the earlier steps itself, so a hand
+ * edit can never run a step out of turn. Existing databases: the pending steps behind an unfinished one are marked not
+ * due here.
  */
 const NOT_DUE = '9999-12-31T23:59:59.999Z';
 
-/** The request's first unfinished step, when it is a pending step marked not due, becomes due at `at`. */
+/**
+ * The request's first unfinished step, when it is a pending step marked not due, becomes due as of when it was added
+ * (or as of `at`, the ending row's time, should that be earlier).
+ */
 const releaseHead = (requestId: string, at: string): string => `update run_steps set next_at = ${at}
     where id = (select h.id from run_steps h
                 where h.request_id = ${requestId} and h.status not in ('done', 'skipped')
@@ -27,19 +33,19 @@ const SQLITE_TRIGGERS: readonly string[] = [
   `create trigger run_steps_due_after_end after update of status on run_steps
 when new.status in ('done', 'skipped') and old.status not in ('done', 'skipped')
 begin
-  ${releaseHead('new.request_id', 'new.updated_at')};
+  ${releaseHead('new.request_id', 'min(updated_at, new.updated_at)')};
 end`,
   `create trigger run_steps_due_on_insert after insert on run_steps
 when new.next_at = '${NOT_DUE}'
 begin
-  ${releaseHead('new.request_id', 'new.updated_at')};
+  ${releaseHead('new.request_id', 'min(updated_at, new.updated_at)')};
 end`,
 ];
 
 const POSTGRES_TRIGGERS: readonly string[] = [
   `create function run_steps_release_head() returns trigger language plpgsql as $$
 begin
-  ${releaseHead('new.request_id', 'new.updated_at')};
+  ${releaseHead('new.request_id', 'least(updated_at, new.updated_at)')};
   return null;
 end $$`,
   `create trigger run_steps_due_after_end after update of status on run_steps for each row
