@@ -6,7 +6,7 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import { decodeJson } from './dialect';
-import { BATCH_CARD_AUDIENCES, BATCH_STATUSES, type BatchCardAudience, type BatchCardsTable, type BatchStatus, type BatchesTable, type Database } from './schema';
+import { BATCH_CARD_AUDIENCES, BATCH_STATUSES, type BatchCardAudience, type BatchCardsTable, type BatchDecisionsTable, type BatchStatus, type BatchesTable, type Database } from './schema';
 import { MAX_ID, checkTime, isId, jsonText, refuseIfAny } from './validation';
 
 export { BATCH_CARD_AUDIENCES, BATCH_STATUSES, type BatchCardAudience, type BatchStatus } from './schema';
@@ -96,9 +96,44 @@ export interface BatchRepository {
   filingDone(id: number, now: Date): Promise<boolean>;
   /** Filed batches whose filing is not done and has not moved since `before` (interrupted), oldest first, at most `limit`. */
   interruptedFilings(before: Date, limit: number): Promise<BatchRecord[]>;
+  /** A decision pressed on the batch begins (its rows are decided one by one now): kept until `decisionDone`. */
+  decisionStarted(input: BatchDecisionInput, now: Date): Promise<BatchDecisionRecord>;
+  /**
+   * The decision is still deciding its rows (`goingOnAt` moves to now). With `ifStillSince`: only when it has not moved
+   * since then, and it counts as taken up again (`attempts` + 1): of several instances taking up an interrupted one,
+   * one gets true. False when it is done (or, with `ifStillSince`, moved meanwhile).
+   */
+  decisionGoesOn(id: number, now: Date, ifStillSince?: Date): Promise<boolean>;
+  /** Every row the decision could decide was decided and people were told. False when it was marked already. */
+  decisionDone(id: number, now: Date): Promise<boolean>;
+  /** Decisions not done that have not moved since `before` and ran fewer than `maxAttempts` times, oldest first. */
+  interruptedDecisions(before: Date, maxAttempts: number, limit: number): Promise<BatchDecisionRecord[]>;
+}
+
+/** A decision pressed on a batch, as the decider was authenticated when they pressed it. */
+export interface BatchDecisionInput {
+  batchId: number;
+  actorAadObjectId: string;
+  actorName: string;
+  tenantId: string;
+  isAdmin: boolean;
+  outcome: 'approve' | 'reject';
+  reason: string | null;
+}
+
+export interface BatchDecisionRecord extends Readonly<BatchDecisionInput> {
+  readonly id: number;
+  /** Lower-cased. */
+  readonly actorAadObjectId: string;
+  readonly attempts: number;
+  readonly startedAt: string;
+  readonly goingOnAt: string;
+  readonly doneAt: string | null;
 }
 
 const MAX_TEXT = 500;
+/** The longest reason a decision may give (as the approval policy allows). */
+const MAX_DECISION_REASON = 1000;
 const PATCH_KEYS = new Set(['status', 'filedAt', 'finishedAt']);
 
 /** The reference of batch `id`: `B-12`. */
@@ -156,6 +191,23 @@ function toRecord(row: Row): BatchRecord {
     filedAt: row.filed_at,
     finishedAt: row.finished_at,
     filingDoneAt: row.filing_done_at,
+  };
+}
+
+function toDecisionRecord(row: Selectable<BatchDecisionsTable>): BatchDecisionRecord {
+  return {
+    id: Number(row.id),
+    batchId: Number(row.batch_id),
+    actorAadObjectId: row.actor_aad_object_id,
+    actorName: row.actor_name,
+    tenantId: row.tenant_id,
+    isAdmin: Number(row.is_admin) === 1,
+    outcome: row.outcome,
+    reason: row.reason,
+    attempts: Number(row.attempts),
+    startedAt: row.started_at,
+    goingOnAt: row.going_on_at,
+    doneAt: row.done_at,
   };
 }
 
@@ -321,6 +373,64 @@ export function createBatchRepository(db: Kysely<Database>): BatchRepository {
       if (!isId(id)) refuseIfAny(what, [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]);
       const res = await db.updateTable('batches').set({ filing_done_at: at, updated_at: at }).where('id', '=', id).where('status', '<>', 'preview').where('filing_done_at', 'is', null).executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
+    },
+
+    async decisionStarted(input, now) {
+      const what = 'The decision on the batch was not recorded, nothing was changed';
+      const at = checkTime(now, 'now', what);
+      const i = (typeof input === 'object' && input !== null ? input : {}) as Partial<BatchDecisionInput>;
+      refuseIfAny(what, [
+        ...(isId(i.batchId) ? [] : [`batchId must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(i.batchId)})`]),
+        ...only([textProblem(i.actorAadObjectId, 'actorAadObjectId'), textProblem(i.actorName, 'actorName'), textProblem(i.tenantId, 'tenantId')]),
+        ...(typeof i.isAdmin === 'boolean' ? [] : ['isAdmin must be true or false']),
+        ...(i.outcome === 'approve' || i.outcome === 'reject' ? [] : [`outcome must be approve or reject (got ${JSON.stringify(i.outcome)})`]),
+        ...(i.reason === null || (typeof i.reason === 'string' && i.reason.length <= MAX_DECISION_REASON) ? [] : [`the reason must be at most ${MAX_DECISION_REASON} characters`]),
+      ]);
+      const row = await db
+        .insertInto('batch_decisions')
+        .values({
+          batch_id: input.batchId,
+          actor_aad_object_id: input.actorAadObjectId.toLowerCase(),
+          actor_name: input.actorName,
+          tenant_id: input.tenantId,
+          is_admin: input.isAdmin ? 1 : 0,
+          outcome: input.outcome,
+          reason: input.reason,
+          attempts: 1,
+          started_at: at,
+          going_on_at: at,
+          done_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toDecisionRecord(row);
+    },
+
+    async decisionGoesOn(id, now, ifStillSince) {
+      const what = 'The decision on the batch was not marked as going on, nothing was changed';
+      const at = checkTime(now, 'now', what);
+      const since = ifStillSince === undefined ? undefined : checkTime(ifStillSince, 'ifStillSince', what);
+      if (!isId(id)) refuseIfAny(what, [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]);
+      let q = db.updateTable('batch_decisions').set((eb) => ({ going_on_at: at, attempts: since === undefined ? eb.ref('attempts') : eb(eb.ref('attempts'), '+', 1) })).where('id', '=', id).where('done_at', 'is', null);
+      if (since !== undefined) q = q.where('going_on_at', '<', since);
+      return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+    },
+
+    async decisionDone(id, now) {
+      const what = 'The decision on the batch was not marked done, nothing was changed';
+      const at = checkTime(now, 'now', what);
+      if (!isId(id)) refuseIfAny(what, [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]);
+      const res = await db.updateTable('batch_decisions').set({ done_at: at, going_on_at: at }).where('id', '=', id).where('done_at', 'is', null).executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    },
+
+    async interruptedDecisions(before, maxAttempts, limit) {
+      const what = 'The interrupted decisions were not listed';
+      const at = checkTime(before, 'before', what);
+      if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) refuseIfAny(what, [`maxAttempts must be a positive integer (got ${JSON.stringify(maxAttempts)})`]);
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) refuseIfAny(what, [`limit must be an integer from 1 to 1000 (got ${JSON.stringify(limit)})`]);
+      const rows = await db.selectFrom('batch_decisions').selectAll().where('done_at', 'is', null).where('going_on_at', '<', at).where('attempts', '<', maxAttempts).orderBy('going_on_at').orderBy('id').limit(limit).execute();
+      return rows.map(toDecisionRecord);
     },
 
     async interruptedFilings(before, limit) {

@@ -85,6 +85,8 @@ export {
   type BatchCardAudience,
   type BatchCardInput,
   type BatchCardRecord,
+  type BatchDecisionInput,
+  type BatchDecisionRecord,
   type BatchInput,
   type BatchPatch,
   type BatchRecord,

@@ -302,6 +302,26 @@ export interface BatchesTable {
   filing_done_at: string | null;
 }
 
+/** A decision pressed on a batch while its rows are decided (migration 0014), so an interrupted one is taken up. */
+export interface BatchDecisionsTable {
+  id: Generated<number>;
+  batch_id: number;
+  /** Lower-cased. */
+  actor_aad_object_id: string;
+  actor_name: string;
+  tenant_id: string;
+  /** 0 or 1: whether the decider had the admin role when they pressed. */
+  is_admin: number;
+  outcome: 'approve' | 'reject';
+  reason: string | null;
+  /** Runs so far: 1 when pressed, +1 each time it is taken up again. */
+  attempts: number;
+  started_at: string;
+  /** Moves on while the rows are decided; one that stood still was interrupted. */
+  going_on_at: string;
+  done_at: string | null;
+}
+
 export const BATCH_CARD_AUDIENCES = ['preview', 'approver', 'progress'] as const;
 export type BatchCardAudience = (typeof BATCH_CARD_AUDIENCES)[number];
 
@@ -340,6 +360,7 @@ export interface Database {
   approval_delegations: ApprovalDelegationsTable;
   settings: SettingsTable;
   batches: BatchesTable;
+  batch_decisions: BatchDecisionsTable;
   batch_cards: BatchCardsTable;
   request_names: RequestNamesTable;
 }

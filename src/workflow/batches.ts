@@ -91,10 +91,12 @@ export const PLAN_PAGE_ROWS = 40;
 export const PLAN_PAGE_CHARS = 9_000;
 /** Failed rows listed on the progress card and in the report. */
 const FAILED_LISTED = 10;
-/** While a batch is being filed, it says so this often (ms): a filing that stops saying so was interrupted. */
-const FILING_BEAT_MS = 15_000;
-/** How long a filing may stand still (ms) before it counts as interrupted and is taken up again (resumeFilings). */
+/** While a batch is being filed or decided, that says so this often (ms): one that stops saying so was interrupted. */
+const BEAT_MS = 15_000;
+/** How long a filing or a decision may stand still (ms) before it counts as interrupted and is taken up again. */
 export const FILING_STALE_MS = 120_000;
+/** How many times a decision on a batch runs at most (pressed, then taken up again after interruptions). */
+const DECISION_RUNS = 3;
 
 /** The steps of a stored plan (`plan_json`) as their sentences. */
 function stepsOf(plan: unknown): string[] {
@@ -281,7 +283,7 @@ export class BatchService {
     let beat = this.deps.now().getTime();
     for (const row of rows.valid) {
       if (before.has(row.line)) continue;
-      if (this.deps.now().getTime() - beat >= FILING_BEAT_MS) {
+      if (this.deps.now().getTime() - beat >= BEAT_MS) {
         beat = this.deps.now().getTime();
         await this.deps.store.batches.filingGoesOn(b.id, this.deps.now());
       }
@@ -395,7 +397,19 @@ export class BatchService {
     // the rows this actor may see: an owner of one group decides that group's rows
     const waiting = requests.filter((r) => r.status === 'pending-approval' && (!only || only.has(r.id)));
     if (!waiting.length) return { ok: false, message: `Nothing in ${b.reference} waits for a decision. Nothing was changed.`, approval: this.approvalView(b, requests) };
-    return this.answerWithin(`${outcome} ${b.reference}`, this.decideRows(actor, b, requests, waiting, outcome, reason), () =>
+    // kept while the rows are decided, so that a stop half-way is finished by itself (resumeDecisions)
+    let decision;
+    try {
+      decision = await this.deps.store.batches.decisionStarted(
+        { batchId: b.id, actorAadObjectId: actor.aadObjectId, actorName: actor.name, tenantId: actor.tenantId, isAdmin: actor.isAdmin, outcome, reason: reason ?? null },
+        this.deps.now(),
+      );
+    } catch (err) {
+      // a reason longer than any decision may give: said as such, nothing decided
+      if (err instanceof StoreError && err.code === 'invalid-record') return { ok: false, message: err.message, approval: this.approvalView(b, requests) };
+      throw err;
+    }
+    return this.answerWithin(`${outcome} ${b.reference}`, this.decideRows(actor, b, requests, waiting, outcome, reason, decision.id), () =>
       Promise.resolve({
         ok: true,
         approval: this.approvalView(b, requests),
@@ -404,15 +418,33 @@ export class BatchService {
     );
   }
 
-  private async decideRows(actor: RequestActor, b: BatchRecord, requests: readonly RequestRecord[], waiting: readonly RequestRecord[], outcome: 'approve' | 'reject', reason: string | undefined): Promise<DecideAnswer> {
+  /**
+   * Decides each waiting row as a single decision, then updates the approval cards, asks the next stage, tells the
+   * requester and marks the decision done. `decisionId`: the decision as kept (it says it goes on while it runs).
+   */
+  private async decideRows(
+    actor: RequestActor,
+    b: BatchRecord,
+    requests: readonly RequestRecord[],
+    waiting: readonly RequestRecord[],
+    outcome: 'approve' | 'reject',
+    reason: string | undefined,
+    decisionId: number,
+    resumed = false,
+  ): Promise<DecideAnswer> {
     let decided = 0;
     const refusals = new Map<string, number>();
+    let beat = this.deps.now().getTime();
     for (const r of waiting) {
+      if (this.deps.now().getTime() - beat >= BEAT_MS) {
+        beat = this.deps.now().getTime();
+        await this.deps.store.batches.decisionGoesOn(decisionId, this.deps.now());
+      }
       const res = await this.deps.approvals.decide(actor, r.reference, undefined, outcome, reason, { quiet: true });
       if (res.ok) decided++;
       else refusals.set(res.message, (refusals.get(res.message) ?? 0) + 1);
     }
-    await this.audit(actor, outcome === 'approve' ? 'batch.approved' : 'batch.rejected', b.reference, { decided, refused: waiting.length - decided, ...(reason ? { reason } : {}) });
+    await this.audit(actor, outcome === 'approve' ? 'batch.approved' : 'batch.rejected', b.reference, { decided, refused: waiting.length - decided, ...(reason ? { reason } : {}), ...(resumed ? { resumed: true } : {}) });
     const after = decided ? await this.deps.store.requests.listByBatch(b.id) : requests;
     const view = this.approvalView(b, after);
     if (decided) {
@@ -424,9 +456,48 @@ export class BatchService {
       const last = after[after.length - 1];
       if (last) await this.rowChanged(last);
       await this.deps.notifications.batchMessage(b, `${b.reference} was ${outcome === 'approve' ? 'approved' : `rejected (${(reason ?? '').trim()})`} by ${actor.name}: ${decided} request${decided === 1 ? '' : 's'}.`);
+      await this.deps.store.batches.decisionDone(decisionId, this.deps.now());
       return this.decidedAnswer(b, stageView, decided, waiting.length, outcome, refusals);
     }
+    await this.deps.store.batches.decisionDone(decisionId, this.deps.now());
     return { ok: false, message: [...refusals.keys()][0] ?? 'Nothing was decided.', approval: view };
+  }
+
+  /**
+   * Takes up decisions on batches that stopped moving for {@link FILING_STALE_MS} (Mailroom stopped while it decided
+   * the rows): the rows that still wait and that the decider may decide are decided as they pressed it, each checked
+   * again as a single decision (their rights as they are now, their admin role as it was when they pressed), and
+   * everyone is told as after any decision. One instance takes each up; a decision runs {@link DECISION_RUNS} times at
+   * most. Returns how many were taken up.
+   */
+  async resumeDecisions(): Promise<number> {
+    const stale = new Date(this.deps.now().getTime() - FILING_STALE_MS);
+    let taken = 0;
+    for (const d of await this.deps.store.batches.interruptedDecisions(stale, DECISION_RUNS, 10)) {
+      if (!(await this.deps.store.batches.decisionGoesOn(d.id, this.deps.now(), stale))) continue; // another instance took it up
+      taken++;
+      const b = await this.deps.store.batches.get(d.batchId);
+      if (!b) continue;
+      const actor: RequestActor = { aadObjectId: d.actorAadObjectId, name: d.actorName, tenantId: d.tenantId, isAdmin: d.isAdmin };
+      await this.deps.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: b.reference, event: 'batch.decision-resumed', data: { decider: d.actorAadObjectId, outcome: d.outcome, since: d.goingOnAt, run: d.attempts + 1 } });
+      this.deps.log.warn('taking up the interrupted decision on a batch', { batch: b.reference, outcome: d.outcome, since: d.goingOnAt });
+      const v = await this.visible(actor, b.reference);
+      const requests = v ? await this.requestsOf(v) : [];
+      const waiting = requests.filter((r) => r.status === 'pending-approval' && (!v?.only || v.only.has(r.id)));
+      if (!v || !waiting.length) {
+        // every row was decided before the stop (or the decider may see none now): only the end was left out
+        await this.deps.store.batches.decisionDone(d.id, this.deps.now());
+        continue;
+      }
+      const work = this.decideRows(actor, v.b, requests, waiting, d.outcome, d.reason ?? undefined, d.id, true);
+      this.background.add(work);
+      try {
+        await work;
+      } finally {
+        this.background.delete(work);
+      }
+    }
+    return taken;
   }
 
   private decidedAnswer(b: BatchRecord, approval: BatchApprovalView, decided: number, of: number, outcome: 'approve' | 'reject', refusals: ReadonlyMap<string, number>): DecideAnswer {

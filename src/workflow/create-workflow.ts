@@ -84,6 +84,8 @@ export interface Workflow {
     reportAuditHead(): Promise<AuditHeadReport>;
     /** Files to the end the batches whose filing stopped with Mailroom (a crash, a restart); resolves with how many. */
     resumeBatchFilings(): Promise<number>;
+    /** Decisions on batches that stopped half-way (Mailroom stopped) are finished; returns how many were taken up. */
+    resumeBatchDecisions(): Promise<number>;
   };
   /** Starts the runner, the notification sender and the timers. */
   start(): void;
@@ -154,6 +156,7 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
       return report;
     },
     resumeBatchFilings: () => batches.resumeFilings(),
+    resumeBatchDecisions: () => batches.resumeDecisions(),
   };
   const approvals = new ApprovalService({ store, ...common, resolver, directory: approverDirectory, timeZone: config.timeZone });
   const lookup = new HybridRecipientLookup(directory, cloud.exo, { heldByRequests: (keys) => store.requests.holdersOfNames(keys) });
@@ -217,10 +220,12 @@ export function createWorkflow(deps: WorkflowDeps, options: WorkflowOptions = {}
       runner?.start();
       sender.start();
       repeat('reminder/expiry tick', () => approvals.tick(), 60_000);
-      // A batch whose filing stopped with Mailroom (a crash, a restart) is filed to the end; also soon after starting.
+      // A batch whose filing or decision stopped with Mailroom (a crash, a restart) is finished; also soon after starting.
       repeat('taking up interrupted batch filings', () => maintenance.resumeBatchFilings(), 60_000);
+      repeat('taking up interrupted batch decisions', () => maintenance.resumeBatchDecisions(), 60_000);
       const soon = setTimeout(() => {
         maintenance.resumeBatchFilings().catch((err: unknown) => log.error('taking up interrupted batch filings failed', { err }));
+        maintenance.resumeBatchDecisions().catch((err: unknown) => log.error('taking up interrupted batch decisions failed', { err }));
       }, 5_000);
       soon.unref();
       timers.push(soon);

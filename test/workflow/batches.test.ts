@@ -241,6 +241,42 @@ describe('bulk requests: preview card, file, one approval card, every row to don
     assert.match(await say('arnold', `approve ${p.ref}`, /Approved|Not decided/), /4 of 4 requests in B-\d+ approved/);
   });
 
+  it('a decision stopped half-way (Mailroom stopped) is finished by itself: the rows still waiting are decided once, every card and the requester told; taking it up again does nothing', async function () {
+    const p = await preview(['bulk new mailbox', 'first,last', ...['Qu', 'Ra', 'Su', 'Ty'].map((f) => `${f},Halt${suffix}`)].join('\n'));
+    const filedAt = m.connector.calls.length;
+    assert.match(await say('rita', `file ${p.ref}`, /Batch filed/), /4 User mailbox requests filed/);
+    await approvalCardIn(ARNOLD, p.ref, filedAt);
+    // What a stop while deciding leaves behind: Arnold's reject kept, two rows rejected, nothing moved for three minutes.
+    const stopped = new Date(Date.now() - 3 * 60_000);
+    const arnold = { aadObjectId: ARNOLD.aadObjectId, name: ARNOLD.name, tenantId: SANDBOX_TENANT_ID, isAdmin: false };
+    await m.app.store.batches.decisionStarted({ batchId: p.batchId, actorAadObjectId: arnold.aadObjectId, actorName: arnold.name, tenantId: arnold.tenantId, isAdmin: false, outcome: 'reject', reason: 'Not this term.' }, stopped);
+    const rows = await m.app.store.requests.listByBatch(p.batchId);
+    for (const r of rows.slice(0, 2)) assert.ok((await m.app.workflow!.approvals.decide(arnold, r.reference, undefined, 'reject', 'Not this term.', { quiet: true })).ok);
+
+    const since = m.connector.calls.length;
+    const resume = () => m.app.workflow!.maintenance.resumeBatchDecisions();
+    // two instances (or Mailroom's own timer) look at once: one takes it up
+    const taken = await Promise.all([resume(), resume()]);
+    assert.ok(taken[0] + taken[1] <= 1, 'taken up once');
+    await m.connector.waitFor((c) => c.method === 'POST' && c.conversationId === conv(RITA) && visibleText(c.body).includes(`${p.ref} was rejected (Not this term.) by Arnold Approver: 2 requests.`), 20_000, since);
+    await m.connector.waitFor((c) => c.conversationId === conv(RITA) && visibleText(c.body).includes(`${p.ref} has finished: 4 rejected`), 20_000, since);
+    for (const c of await m.app.store.batches.cards(p.batchId, 'approver')) {
+      await m.connector.waitFor((x) => x.method === 'PUT' && x.activityId === c.activityId && /Rejected by Arnold Approver: Not this term\./.test(visibleText(x.body)), 10_000, since);
+    }
+    const after = await m.app.store.requests.listByBatch(p.batchId);
+    assert.deepEqual(after.map((r) => [r.status, r.decidedByName]), rows.map(() => ['rejected', 'Arnold Approver']), 'every row rejected by Arnold, each once');
+    for (const r of after) assert.equal((await m.app.store.decisions.list(r.id)).length, 1, `${r.reference} has one decision`);
+    const events = await m.app.store.audit.list({ requestRef: p.ref, limit: 1000 });
+    assert.equal(events.filter((e) => e.event === 'batch.decision-resumed').length, 1);
+    assert.deepEqual(events.filter((e) => e.event === 'batch.rejected').map((e) => [e.data.decided, e.data.resumed]), [[2, true]]);
+    assert.deepEqual(await m.app.store.batches.interruptedDecisions(new Date(Date.now() + 3_600_000), 10, 10), [], 'the decision is done');
+
+    // looked at again: nothing is left to take up, nothing is sent
+    const later = m.connector.calls.length;
+    assert.equal(await resume(), 0);
+    assert.equal(m.connector.calls.length, later, 'nothing sent again');
+  });
+
   it('filing and deciding that outlast the answer go on behind it: the answers say so, the preview card says "Filed by", the approval card "Approved by", the rows run to done', async function () {
     // a Mailroom whose answers never wait for the batch work (Teams waits about 15 s; a large batch takes longer)
     const quick = await TestMailroom.start({ sandbox: await getSharedSandbox(), name: 'batches-behind', logVariable: 'BATCHES_LOG', options: { ...QUICK_RUNNER, batchAnswerWithinMs: 0 } });
