@@ -359,6 +359,8 @@ async function pipeline(b: Bench): Promise<void> {
   const singleCalls = b.cloudCalls.slice(single0);
   const singleTeams = b.connector.calls.slice(singleTeams0);
 
+  // Samba's raw rate before and after the pipeline (the mean is the measure): the machine's pace drifts within a run
+  const rawSeqBefore = await rawSambaRate(b, 1, 'p');
   const before = b.cloudCalls.length;
   const cpu0 = cpuMsOf(b.app.pid);
   const sambaCpu0 = cpuMsOf(b.sandbox.dc.pid);
@@ -389,8 +391,9 @@ async function pipeline(b: Bench): Promise<void> {
   const calls = b.cloudCalls.slice(before);
 
   const rawSambaCpu0 = cpuMsOf(b.sandbox.dc.pid);
-  const rawSeq = await rawSambaRate(b, 1, 's');
+  const rawSeqAfter = await rawSambaRate(b, 1, 's');
   const rawSambaCpuPer = (cpuMsOf(b.sandbox.dc.pid) - rawSambaCpu0) / RAW_ADDS;
+  const rawSeq = (rawSeqBefore + rawSeqAfter) / 2;
   const rawConc = await rawSambaRate(b, RAW_WORKERS, 'c');
   const perMin = PIPELINE_REQUESTS / pipelineMin;
   table(
@@ -398,7 +401,7 @@ async function pipeline(b: Bench): Promise<void> {
     ['measure', 'per minute', 'pipeline / raw', 'target'],
     [
       ['pipeline: file, approve, run to done', fmt(perMin), '', ''],
-      ['Samba createUser + password, 1 at a time', fmt(rawSeq), `${fmt((perMin / rawSeq) * 100)} %`, '>= 60 %'],
+      [`Samba createUser + password, 1 at a time (mean of ${fmt(rawSeqBefore, 0)} before and ${fmt(rawSeqAfter, 0)} after)`, fmt(rawSeq), `${fmt((perMin / rawSeq) * 100)} %`, '>= 60 %'],
       [`Samba createUser + password, ${RAW_WORKERS} at a time`, fmt(rawConc), `${fmt((perMin / rawConc) * 100)} %`, ''],
       ['single request alone, file to done (s)', fmt(singleMs / 1000), '', ''],
       [`Mailroom's CPU per user mailbox, filing to done (ms, ${b.runtime})`, fmt(cpuPer, 0), '', ''],

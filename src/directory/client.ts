@@ -299,9 +299,14 @@ export class DirectoryClient {
     }
     if (user.password !== undefined) this.#checkPasswordSafeToSend();
     const own: Values = { objectClass: USER_CLASSES, sAMAccountName: user.samAccountName, userPrincipalName: user.userPrincipalName, userAccountControl: UAC_DISABLED };
+    const mustChange = user.mustChangePassword === true;
     return this.#create(user, target, own, async (s, step) => {
-      if (user.password !== undefined) await this.#writePassword(s, step, user.password, user.mustChangePassword === true);
-      if (user.enabled) await s.op(this.#ldap.ctx(step), true, (c) => c.modify(step.dn, replace('userAccountControl', [String(UAC_ENABLED)])));
+      // enabling the account and "change the password at the next sign-in" are one modify: one write for AD, not two
+      if (user.password !== undefined) await this.#writePassword(s, step, user.password, mustChange && !user.enabled);
+      if (user.enabled) {
+        const enable = [replace('userAccountControl', [String(UAC_ENABLED)]), ...(mustChange ? [replace('pwdLastSet', ['0'])] : [])];
+        await s.op(this.#ldap.ctx(step), true, (c) => c.modify(step.dn, enable));
+      }
     });
   }
 
