@@ -29,7 +29,8 @@
  * - Serialized writes (the audit chain): PostgreSQL locks a row (`SELECT … FOR UPDATE`) in a transaction;
  *   SQLite runs the whole transaction synchronously inside BEGIN IMMEDIATE (`sqliteImmediate`), so the
  *   write lock is never held across an await and a second connection in the same process cannot stall
- *   the event loop waiting for it.
+ *   the event loop waiting for it. The transactions asked for in one turn of the event loop share one commit
+ *   (group commit), each in a savepoint of its own.
  * - Engine branches outside this file, each small and commented where it is: trigger DDL
  *   (migrations/0002), request id allocation (request-repository.ts: a sequence on PostgreSQL, the
  *   id computed inside the INSERT on SQLite), the audit append (audit-log.ts), and claiming run steps and
@@ -332,26 +333,86 @@ export function openSqlite(file: string): EngineConnection {
         if (database.inTransaction) database.exec(result !== undefined && result.error === undefined ? 'COMMIT' : 'ROLLBACK');
       }
     },
-    // Holding Kysely's connection keeps this store's other queries off the connection meanwhile.
-    sqliteImmediate: (work) =>
-      db.connection().execute(async () => {
-        const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
-        for (;;) {
-          // No await between BEGIN IMMEDIATE and COMMIT/ROLLBACK.
-          if (tryBeginImmediate(file, deadline, cached.prepare)) {
-            try {
-              const result = work(cached.prepare);
-              cached.prepare('COMMIT').run();
-              return result;
-            } catch (err) {
-              if (database.inTransaction) database.exec('ROLLBACK');
-              throw err;
-            }
-          }
-          await delay(2 + Math.random() * 8);
-        }
-      }),
+    sqliteImmediate: groupCommit(db, database, file, cached.prepare),
   };
+}
+
+/** A transaction waiting for the next group commit, and how to tell its caller. */
+interface QueuedWork {
+  readonly work: (statement: SqliteStatements) => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * The connection's sqliteImmediate, with group commit: the transactions asked for in one turn of the event loop run in
+ * one BEGIN IMMEDIATE … COMMIT, each in a savepoint of its own, so one that throws is undone alone (its caller gets the
+ * error; the others are committed). Every caller hears only after the COMMIT, so what it was told is durable as before.
+ * Under load (steps finishing, appends to the audit chain, claims) most transactions share their commit: SQLite writes
+ * each changed page of the group to the WAL once, instead of once per transaction.
+ */
+function groupCommit(db: Kysely<Database>, database: BetterSqlite3.Database, file: string, prepare: SqliteStatements): SqliteImmediate {
+  let queue: QueuedWork[] = [];
+  const flush = async (group: readonly QueuedWork[]): Promise<void> => {
+    // Holding Kysely's connection keeps this store's other queries off the connection meanwhile.
+    await db.connection().execute(async () => {
+      const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+      for (;;) {
+        try {
+          if (tryBeginImmediate(file, deadline, prepare)) break;
+        } catch (err) {
+          for (const q of group) q.reject(err);
+          return;
+        }
+        await delay(2 + Math.random() * 8);
+      }
+      // No await between BEGIN IMMEDIATE and COMMIT/ROLLBACK.
+      const outcomes = group.map((q): { ok: true; value: unknown } | { ok: false; err: unknown } => {
+        if (group.length === 1) {
+          try {
+            return { ok: true, value: q.work(prepare) };
+          } catch (err) {
+            return { ok: false, err };
+          }
+        }
+        prepare('SAVEPOINT mailroom_work').run();
+        try {
+          const value = q.work(prepare);
+          prepare('RELEASE mailroom_work').run();
+          return { ok: true, value };
+        } catch (err) {
+          prepare('ROLLBACK TO mailroom_work').run();
+          prepare('RELEASE mailroom_work').run();
+          return { ok: false, err };
+        }
+      });
+      try {
+        if (group.length === 1 && !outcomes[0]?.ok) database.exec('ROLLBACK');
+        else prepare('COMMIT').run();
+      } catch (err) {
+        if (database.inTransaction) database.exec('ROLLBACK');
+        for (const q of group) q.reject(err);
+        return;
+      }
+      group.forEach((q, i) => {
+        const o = outcomes[i];
+        if (o?.ok) q.resolve(o.value);
+        else q.reject(o?.err);
+      });
+    });
+  };
+  return <T,>(work: (statement: SqliteStatements) => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (queue.length > 1) return;
+      setImmediate(() => {
+        const group = queue;
+        queue = [];
+        flush(group).catch((err: unknown) => {
+          for (const q of group) q.reject(err);
+        });
+      });
+    });
 }
 
 /**
