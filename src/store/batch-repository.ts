@@ -194,6 +194,19 @@ function toRecord(row: Row): BatchRecord {
   };
 }
 
+/** Refuses (`invalid-record`, naming `what`) an id that cannot be a batch's. */
+function checkBatchId(id: unknown, what: string): void {
+  if (!isId(id)) refuseIfAny(what, [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]);
+}
+
+/** The checked arguments of a "goes on" mark: now, and the time it must not have moved since (when given). */
+function goesOnArgs(what: string, id: unknown, now: Date, ifStillSince: Date | undefined): { at: string; since: string | undefined } {
+  const at = checkTime(now, 'now', what);
+  const since = ifStillSince === undefined ? undefined : checkTime(ifStillSince, 'ifStillSince', what);
+  checkBatchId(id, what);
+  return { at, since };
+}
+
 function toDecisionRecord(row: Selectable<BatchDecisionsTable>): BatchDecisionRecord {
   return {
     id: Number(row.id),
@@ -358,10 +371,7 @@ export function createBatchRepository(db: Kysely<Database>): BatchRepository {
     },
 
     async filingGoesOn(id, now, ifStillSince) {
-      const what = 'The filing of the batch was not marked as going on, nothing was changed';
-      const at = checkTime(now, 'now', what);
-      const since = ifStillSince === undefined ? undefined : checkTime(ifStillSince, 'ifStillSince', what);
-      if (!isId(id)) refuseIfAny(what, [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]);
+      const { at, since } = goesOnArgs('The filing of the batch was not marked as going on, nothing was changed', id, now, ifStillSince);
       let q = db.updateTable('batches').set({ updated_at: at }).where('id', '=', id).where('status', '=', 'filed').where('filing_done_at', 'is', null);
       if (since !== undefined) q = q.where('updated_at', '<', since);
       return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
@@ -370,7 +380,7 @@ export function createBatchRepository(db: Kysely<Database>): BatchRepository {
     async filingDone(id, now) {
       const what = 'The filing of the batch was not marked done, nothing was changed';
       const at = checkTime(now, 'now', what);
-      if (!isId(id)) refuseIfAny(what, [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]);
+      checkBatchId(id, what);
       const res = await db.updateTable('batches').set({ filing_done_at: at, updated_at: at }).where('id', '=', id).where('status', '<>', 'preview').where('filing_done_at', 'is', null).executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
     },
@@ -407,10 +417,7 @@ export function createBatchRepository(db: Kysely<Database>): BatchRepository {
     },
 
     async decisionGoesOn(id, now, ifStillSince) {
-      const what = 'The decision on the batch was not marked as going on, nothing was changed';
-      const at = checkTime(now, 'now', what);
-      const since = ifStillSince === undefined ? undefined : checkTime(ifStillSince, 'ifStillSince', what);
-      if (!isId(id)) refuseIfAny(what, [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]);
+      const { at, since } = goesOnArgs('The decision on the batch was not marked as going on, nothing was changed', id, now, ifStillSince);
       let q = db.updateTable('batch_decisions').set((eb) => ({ going_on_at: at, attempts: since === undefined ? eb.ref('attempts') : eb(eb.ref('attempts'), '+', 1) })).where('id', '=', id).where('done_at', 'is', null);
       if (since !== undefined) q = q.where('going_on_at', '<', since);
       return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
@@ -419,7 +426,7 @@ export function createBatchRepository(db: Kysely<Database>): BatchRepository {
     async decisionDone(id, now) {
       const what = 'The decision on the batch was not marked done, nothing was changed';
       const at = checkTime(now, 'now', what);
-      if (!isId(id)) refuseIfAny(what, [`id must be an integer from 1 to ${MAX_ID} (got ${JSON.stringify(id)})`]);
+      checkBatchId(id, what);
       const res = await db.updateTable('batch_decisions').set({ done_at: at, going_on_at: at }).where('id', '=', id).where('done_at', 'is', null).executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
     },
