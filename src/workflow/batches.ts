@@ -485,7 +485,13 @@ export class BatchService {
       const requests = v ? await this.requestsOf(v) : [];
       const waiting = requests.filter((r) => r.status === 'pending-approval' && (!v?.only || v.only.has(r.id)));
       if (!v || !waiting.length) {
-        // every row was decided before the stop (or the decider may see none now): only the end was left out
+        // every row was decided before the stop (or the decider may see none now): the approval cards are brought up
+        // to date and the batch finishes if its rows have ended (both safe to repeat; a message may have gone out)
+        if (v) {
+          await this.deps.notifications.batchCardsChanged(await this.places(b.id, 'approver'), { type: 'approval', view: this.approvalView(v.b, requests) });
+          const last = requests[requests.length - 1];
+          if (last) await this.rowChanged(last);
+        }
         await this.deps.store.batches.decisionDone(d.id, this.deps.now());
         continue;
       }

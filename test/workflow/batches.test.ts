@@ -277,6 +277,24 @@ describe('bulk requests: preview card, file, one approval card, every row to don
     assert.equal(m.connector.calls.length, later, 'nothing sent again');
   });
 
+  it('a decision stopped after its last row was decided: taking it up brings the approval cards up to date and finishes the batch', async function () {
+    const p = await preview(['bulk new mailbox', 'first,last', ...['Uma', 'Vic'].map((f) => `${f},Tail${suffix}`)].join('\n'));
+    const filedAt = m.connector.calls.length;
+    assert.match(await say('rita', `file ${p.ref}`, /Batch filed/), /2 User mailbox requests filed/);
+    await approvalCardIn(ARNOLD, p.ref, filedAt);
+    const stopped = new Date(Date.now() - 3 * 60_000);
+    const arnold = { aadObjectId: ARNOLD.aadObjectId, name: ARNOLD.name, tenantId: SANDBOX_TENANT_ID, isAdmin: false };
+    await m.app.store.batches.decisionStarted({ batchId: p.batchId, actorAadObjectId: arnold.aadObjectId, actorName: arnold.name, tenantId: arnold.tenantId, isAdmin: false, outcome: 'reject', reason: 'Not now.' }, stopped);
+    for (const r of await m.app.store.requests.listByBatch(p.batchId)) assert.ok((await m.app.workflow!.approvals.decide(arnold, r.reference, undefined, 'reject', 'Not now.', { quiet: true })).ok);
+    const since = m.connector.calls.length;
+    assert.ok((await m.app.workflow!.maintenance.resumeBatchDecisions()) <= 1);
+    for (const c of await m.app.store.batches.cards(p.batchId, 'approver')) {
+      await m.connector.waitFor((x) => x.method === 'PUT' && x.activityId === c.activityId && /Rejected by Arnold Approver: Not now\./.test(visibleText(x.body)), 10_000, since);
+    }
+    await m.connector.waitFor((c) => c.conversationId === conv(RITA) && visibleText(c.body).includes(`${p.ref} has finished: 2 rejected`), 15_000, since);
+    assert.deepEqual(await m.app.store.batches.interruptedDecisions(new Date(Date.now() + 3_600_000), 10, 10), [], 'the decision is done');
+  });
+
   it('filing and deciding that outlast the answer go on behind it: the answers say so, the preview card says "Filed by", the approval card "Approved by", the rows run to done', async function () {
     // a Mailroom whose answers never wait for the batch work (Teams waits about 15 s; a large batch takes longer)
     const quick = await TestMailroom.start({ sandbox: await getSharedSandbox(), name: 'batches-behind', logVariable: 'BATCHES_LOG', options: { ...QUICK_RUNNER, batchAnswerWithinMs: 0 } });
