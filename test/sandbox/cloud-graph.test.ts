@@ -100,6 +100,33 @@ describe('cloud emulator: Microsoft Graph through @microsoft/microsoft-graph-cli
       assert.match(inner.date!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
     });
 
+    it('refuses a token whose claims were changed after signing, even once the genuine token was taken (401 Invalid signature)', async function () {
+      const token = (await t.credential.getToken('https://graph.microsoft.com/.default')).token;
+      const ok = await httpsCall(t.cloud, 'GET', `${t.cloud.graphUrl}/users?$top=1`, undefined, { authorization: `Bearer ${token}` });
+      assert.equal(ok.status, 200);
+      const [header, payload, signature] = token.split('.') as [string, string, string];
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { roles?: string[] };
+      const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, roles: [...(claims.roles ?? []), 'Directory.ReadWrite.All'] })).toString('base64url')}.${signature}`;
+      const refused = await httpsCall(t.cloud, 'GET', `${t.cloud.graphUrl}/users?$top=1`, undefined, { authorization: `Bearer ${forged}` });
+      assert.equal(refused.status, 401);
+      assert.equal((refused.json as { error: { code: string; message: string } }).error.message, 'Access token validation failure. Invalid signature.');
+      const again = await httpsCall(t.cloud, 'GET', `${t.cloud.graphUrl}/users?$top=1`, undefined, { authorization: `Bearer ${token}` });
+      assert.equal(again.status, 200, 'the genuine token still works');
+    });
+
+    it('answers filters on the kept sign-in name and ids as a full evaluation would (either side of and, every side of or, not)', async function () {
+      const upns = async (filter: string) => ((await t.graph.api('/users').filter(filter).select('userPrincipalName').get()) as UserPage).value.map((u) => String(u.userPrincipalName)).sort();
+      assert.deepEqual(await upns("userPrincipalName eq 'JDOE@contoso.com'"), ['jdoe@contoso.com'], 'eq on strings ignores case');
+      assert.deepEqual(await upns("userPrincipalName in ('jdoe@contoso.com','rroe@contoso.com') and displayName eq 'Jane Doe'"), ['jdoe@contoso.com']);
+      assert.deepEqual(await upns("userPrincipalName eq 'jdoe@contoso.com' or userPrincipalName eq 'rroe@contoso.com'"), ['jdoe@contoso.com', 'rroe@contoso.com']);
+      assert.deepEqual(await upns("userPrincipalName eq 'jdoe@contoso.com' or displayName eq 'Richard Roe'"), ['jdoe@contoso.com', 'rroe@contoso.com'], 'an or with another property looks at every user');
+      const all = ((await t.graph.api('/users').select('userPrincipalName').get()) as UserPage).value.length;
+      const others = (await t.graph.api('/users').header('ConsistencyLevel', 'eventual').count(true).filter("not(userPrincipalName eq 'jdoe@contoso.com')").select('userPrincipalName').get()) as UserPage;
+      assert.equal(others.value.length, all - 1, 'not (an advanced query) looks at every user');
+      assert.deepEqual(await upns("mail eq 'richard.roe@contoso.com'"), ['rroe@contoso.com']);
+      assert.deepEqual(await upns("userPrincipalName eq 'nobody@contoso.com'"), []);
+    });
+
     it('answers 403 Authorization_RequestDenied to an app without Graph permissions', async function () {
       const app = t.tenant.registerApp({ displayName: 'NoRights', graphRoles: [], exchangeRoles: [] });
       const { graph, http } = graphClientFor(t.cloud, credentialFor(t.cloud, app.secrets[0], app.clientId));

@@ -289,3 +289,30 @@ export function evaluateFilter(node: FilterNode, get: (prop: string) => unknown)
     }
   }
 }
+
+/**
+ * The string values (lower case) one of which `prop` must equal for `node` to hold, when the filter says so plainly
+ * (`prop eq 'a'`, `prop in ('a','b')`, either side of an `and`, every side of an `or`); undefined when it does not.
+ * A collection may then look only at the objects holding one of them before evaluating the whole filter: the
+ * answer is the same, found without rendering every object.
+ */
+export function requiredValues(node: FilterNode, prop: string): Set<string> | undefined {
+  const lower = prop.toLowerCase();
+  const strings = (values: readonly Literal[]): Set<string> | undefined =>
+    values.every((v): v is string => typeof v === 'string') ? new Set(values.map((v) => v.toLowerCase())) : undefined;
+  switch (node.type) {
+    case 'cmp':
+      return node.op === 'eq' && node.prop.toLowerCase() === lower ? strings([node.value]) : undefined;
+    case 'in':
+      return node.prop.toLowerCase() === lower ? strings(node.values) : undefined;
+    case 'and':
+      return requiredValues(node.left, prop) ?? requiredValues(node.right, prop);
+    case 'or': {
+      const left = requiredValues(node.left, prop);
+      const right = left && requiredValues(node.right, prop);
+      return left && right ? new Set([...left, ...right]) : undefined;
+    }
+    default:
+      return undefined;
+  }
+}

@@ -347,11 +347,30 @@ export interface AccessClaims {
 export type TokenCheck = { ok: true; claims: AccessClaims } | { ok: false; reason: 'empty' | 'malformed' | 'signature' | 'expired' | 'audience' | 'tenant' };
 
 /** Verifies a bearer token issued by this emulator for `audience`. */
+/**
+ * Tokens whose RS256 signature was checked with a signing key, by key: a client sends the same token with every
+ * call until it expires, and checking the signature is the costly part of the check. Whether a token's signature
+ * holds for a key never changes, so a remembered answer is the same answer; everything else (expiry, audience,
+ * tenant) is checked on every call.
+ */
+const verifiedSignatures = new WeakMap<object, Set<string>>();
+const VERIFIED_KEPT = 256;
+
+function signatureHolds(ctx: EmulatorContext, token: string, jwt: NonNullable<ReturnType<typeof decodeJwt>>): boolean {
+  let seen = verifiedSignatures.get(ctx.signingKey);
+  if (seen?.has(token)) return true;
+  if (jwt.header.alg !== 'RS256' || !verifyJwtSignature(jwt, ctx.signingKey)) return false;
+  if (!seen) verifiedSignatures.set(ctx.signingKey, (seen = new Set()));
+  if (seen.size >= VERIFIED_KEPT) seen.clear();
+  seen.add(token);
+  return true;
+}
+
 export function verifyAccessToken(ctx: EmulatorContext, token: string | null, audience: string): TokenCheck {
   if (!token) return { ok: false, reason: 'empty' };
   const jwt = decodeJwt(token);
   if (!jwt) return { ok: false, reason: 'malformed' };
-  if (jwt.header.alg !== 'RS256' || !verifyJwtSignature(jwt, ctx.signingKey)) return { ok: false, reason: 'signature' };
+  if (!signatureHolds(ctx, token, jwt)) return { ok: false, reason: 'signature' };
   const p = jwt.payload;
   const now = ctx.realClock.now() / 1000;
   if (typeof p.exp !== 'number' || p.exp < now) return { ok: false, reason: 'expired' };

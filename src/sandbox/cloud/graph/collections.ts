@@ -90,8 +90,9 @@ export function listCollection(
     throw new GraphError(400, 'Request_UnsupportedQuery', "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");
   }
   // ConsistencyLevel: eventual reads the separate, eventually consistent index: it may lag behind writes.
-  // The items may share arrays with the tenant's own objects: the eventual index keeps copies, the answer is a copy.
-  let rows = eventual ? eventualView(ctx, call.path, structuredClone(items)) : items;
+  // The items may share arrays with the tenant's own objects: the eventual index keeps copies (eventualView copies
+  // what it keeps), the answer is a copy.
+  let rows = eventual ? eventualView(ctx, call.path, items) : items;
   const filter = q.get('$filter');
   if (filter !== null && filter.trim() !== '') {
     const ast = parseFilter(filter);

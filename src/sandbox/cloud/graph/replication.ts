@@ -33,6 +33,8 @@ export function eventualView(ctx: EmulatorContext, path: string, items: Record<s
     indexes?.clear();
     return items;
   }
+  // the index keeps its own copies: the items may share arrays with the tenant's objects
+  items = structuredClone(items);
   if (!indexes) eventualIndexes.set(ctx, (indexes = new Map<string, Map<string, IndexedObject>>()));
   const now = ctx.tenant.clock.now();
   const key = path.toLowerCase();

@@ -2,7 +2,9 @@
  * `/users`: list, get, update, licences (assignLicense, reprocessLicenseAssignment), revokeSignInSessions, manager,
  * memberOf and checkMemberGroups.
  */
+import type { EmulatorContext } from '../context';
 import { GraphError, graphNotFound } from '../errors';
+import { parseFilter, requiredValues } from '../graph-filter';
 import type { EntraUser, Tenant } from '../tenant';
 import { bodyObject, licenceList, methodNotAllowed, reply, segmentNotFound, type GraphReply, type Route } from './call';
 import { GROUP_FILTER, listCollection, USER_FILTER } from './collections';
@@ -16,6 +18,33 @@ function findUserOr404(t: Tenant, key: string): EntraUser {
   return u;
 }
 
+/** Properties a user's JSON holds exactly as the tenant keeps them (see userJson): a filter on one is answered by the kept value. */
+const KEPT_AS_IS = ['id', 'userPrincipalName', 'onPremisesSamAccountName', 'onPremisesImmutableId', 'mail', 'mailNickname'] as const;
+
+/**
+ * The users a list may answer with: when its `$filter` requires one of a few values of a property kept as is
+ * (`userPrincipalName eq '…'`, `onPremisesSamAccountName in (…)`), only the users holding one, so that not every
+ * user of the tenant is rendered for each query; otherwise all. The whole filter is still checked and evaluated by
+ * listCollection, so the answer (and any error) is the same. An advanced query with a replication lag reads its own
+ * index, which has to see every user.
+ */
+function usersToList(ctx: EmulatorContext, call: Route['call'], users: readonly Readonly<EntraUser>[]): readonly Readonly<EntraUser>[] {
+  const filter = call.query.get('$filter');
+  const eventual = (call.headers['consistencylevel'] ?? '').toLowerCase() === 'eventual';
+  if (filter === null || (eventual && (ctx.knobs.advancedQueryLagMs ?? 0) > 0)) return users;
+  let ast: ReturnType<typeof parseFilter>;
+  try {
+    ast = parseFilter(filter);
+  } catch {
+    return users; // listCollection answers the syntax error
+  }
+  for (const prop of KEPT_AS_IS) {
+    const values = requiredValues(ast, prop);
+    if (values) return users.filter((u) => typeof u[prop] === 'string' && values.has(u[prop].toLowerCase()));
+  }
+  return users;
+}
+
 /** Routes `/users…`. */
 export function usersRoute(r: Route): GraphReply {
   const { ctx, call, t, m, key, sub, subKey, subSub, meta } = r;
@@ -24,7 +53,7 @@ export function usersRoute(r: Route): GraphReply {
     requireRole(call, READ_USERS);
     const skus = t.skus();
     // the tenant's own users, not copies (listCollection copies what it keeps or answers)
-    return listCollection(ctx, call, t.usersView().map((u) => userJson(t, u as EntraUser, skus)), USER_FILTER, 'users', 'user', USER_DEFAULT_SELECT);
+    return listCollection(ctx, call, usersToList(ctx, call, t.usersView()).map((u) => userJson(t, u as EntraUser, skus)), USER_FILTER, 'users', 'user', USER_DEFAULT_SELECT);
   }
   if (sub === undefined) {
     if (m === 'GET') {
