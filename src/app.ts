@@ -47,7 +47,7 @@ export function createAdapters(config: MailroomConfig): { cloud: CloudClients | 
   const cloud = config.cloud ? createCloudClients(config.cloud, config.extraCaFile) : undefined;
   const d = config.directory;
   const directory = d
-    ? new DirectoryClient({ url: d.url, bindDn: d.bindDn, password: d.password, caPem: d.caFile ? readFileSync(d.caFile, 'utf8') : undefined, connectTimeoutMs: 5000, timeoutMs: 15000, baseDn: d.baseDn })
+    ? new DirectoryClient({ url: d.url, bindDn: d.bindDn, password: d.password, caPem: d.caFile ? readFileSync(d.caFile, 'utf8') : undefined, connectTimeoutMs: 5000, timeoutMs: 15000, baseDn: d.baseDn, maxConnections: d.maxConnections })
     : undefined;
   return { cloud, directory };
 }

@@ -43,6 +43,11 @@ export interface DirectoryConfig {
   readonly bindDn: string;
   readonly password: string;
   readonly caFile: string | undefined;
+  /**
+   * LDAP connections kept open to AD (LDAP_MAX_CONNECTIONS, default 4). A step's create holds one for its writes; the
+   * others serve the look-ups of people filing and approving meanwhile, so those do not wait behind a run of creates.
+   */
+  readonly maxConnections: number;
 }
 
 /** Settings that override what Mailroom discovers about the tenant (see src/requests/tenant-profile.ts). */
@@ -428,6 +433,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): MailroomConfig {
       bindDn: r.required('LDAP_BIND_DN', 'for the AD service account', 'svc-mailroom@corp.example.com'),
       password: r.required('LDAP_PASSWORD', 'for the AD service account (put it in env/.env.<name>.user)', '<the service account password>'),
       caFile: r.file('LDAP_CA_FILE', rootDir),
+      maxConnections: r.int('LDAP_MAX_CONNECTIONS', 4, 1, 32, '4'),
     };
   }
 

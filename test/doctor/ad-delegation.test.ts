@@ -20,7 +20,7 @@ type ScriptConfig = Pick<MailroomConfig, 'profile' | 'directory' | 'envName'>;
 const config = (bindDn: string, ous: Record<string, string> = OUS): ScriptConfig => ({
   envName: 'prod',
   profile: { ous },
-  directory: { url: 'ldaps://dc1.corp.example.com:636', baseDn: BASE, bindDn, password: 'not printed', caFile: undefined },
+  directory: { url: 'ldaps://dc1.corp.example.com:636', baseDn: BASE, bindDn, password: 'not printed', caFile: undefined, maxConnections: 4 },
 });
 
 /** dsacls.exe lines of a script: [object DN, inheritance flag, account, permission]; commented-out ones separately. */

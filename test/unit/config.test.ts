@@ -116,6 +116,14 @@ describe('configuration', function () {
     assert.deepEqual(c.allowedTenantIds, [TENANT], 'the own tenant is allowed by default');
     assert.equal(c.cloud?.exoUrl, `https://outlook.office365.com/adminapi/beta/${TENANT}/InvokeCommand`);
     assert.equal(c.cloud?.graphUrl, 'https://graph.microsoft.com/v1.0');
+    assert.equal(c.directory?.maxConnections, 4, 'four LDAP connections by default');
+  });
+
+  it('takes LDAP_MAX_CONNECTIONS from 1 to 32 and names a bad value', function () {
+    const load = (v: string) => loadConfig({ rootDir: root, envName: 'dev', env: { ...base, ...tenant, LDAP_MAX_CONNECTIONS: v } });
+    assert.equal(load('1').directory?.maxConnections, 1);
+    assert.equal(load('32').directory?.maxConnections, 32);
+    for (const bad of ['0', '33', 'many', '2.5']) assert.throws(() => load(bad), /LDAP_MAX_CONNECTIONS/, bad);
   });
 
   it('on an Azure host: the managed identity signs in to Graph, Exchange Online and PostgreSQL, and nothing else may be set', function () {
