@@ -141,6 +141,11 @@ export interface RequestRepository {
   create(input: RequestInput): Promise<RequestRecord>;
   /** By id (12) or reference (`R-12`, `r-12`, `12`); undefined when there is no such request. */
   get(idOrRef: number | string): Promise<RequestRecord | undefined>;
+  /**
+   * Only the status and version of a request (undefined when there is none): enough to tell whether a record read
+   * earlier is still the latest, without reading and decoding the whole row again.
+   */
+  versionOf(id: number): Promise<{ status: RequestStatus; version: number } | undefined>;
   /** The requester's requests, newest first. */
   listByRequester(aadObjectId: string, opts: RequestListOptions): Promise<RequestRecord[]>;
   /** Requests in any of `statuses`, oldest first. */
@@ -396,6 +401,7 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
     const row = (await selectById(id)).rows[0];
     return row && toRecord(row);
   };
+  const selectVersion = compiledOnce(db, (arg) => db.selectFrom('requests').select(['status', 'version']).where('id', '=', arg<number>(0)));
 
   return {
     async create(input) {
@@ -482,6 +488,11 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
     async get(idOrRef) {
       const id = parseRequestId(idOrRef);
       return id === undefined ? undefined : getById(id);
+    },
+
+    async versionOf(id) {
+      const row = (await selectVersion(id)).rows[0];
+      return row && { status: row.status, version: Number(row.version) };
     },
 
     async listByRequester(aadObjectId, opts) {

@@ -60,16 +60,17 @@ export class RequestLifecycle {
    * The runner's moves (queued, running, waiting, done, failed, rolled-back), retried over concurrent version bumps.
    * A request that was cancelled, is done or rolled back, or cannot make the move, stays as it is. `notice`: what
    * people must hear of the move, left in the outbox in the same transaction as the move (so only when it moves).
-   * Returns the latest record and whether it moved.
+   * Returns the latest record and whether it moved. `known`: the record as the caller read it just now (saves a read).
    */
   async runMove(
     requestId: number,
     status: RequestStatus,
-    options: { error?: string | null; result?: unknown; notice?: { message: string | null } } = {},
+    options: { error?: string | null; result?: unknown; notice?: { message: string | null }; known?: RequestRecord } = {},
   ): Promise<{ record: RequestRecord | undefined; moved: boolean }> {
-    const { error, result, notice } = options;
+    const { error, result, notice, known } = options;
     for (let i = 0; i < 5; i++) {
-      const current = await this.requests.get(requestId);
+      // `known`: the caller read it just now; a stale one fails the versioned move, and the next try reads again
+      const current = i === 0 && known?.id === requestId ? known : await this.requests.get(requestId);
       if (!current) return { record: undefined, moved: false };
       if (current.status === 'cancelled' || (current.status === status && error === undefined && result === undefined)) return { record: current, moved: false };
       if (!mayMove(current.status, status)) return { record: current, moved: false };

@@ -41,6 +41,7 @@ export interface RunStorePort {
   };
   requests: {
     get(idOrRef: number | string): Promise<RequestRecord | undefined>;
+    versionOf(id: number): Promise<{ status: RequestStatus; version: number } | undefined>;
     listByStatus(statuses: readonly RequestStatus[], opts: { limit: number }): Promise<RequestRecord[]>;
   };
   audit: { append(e: AuditEventInput): Promise<unknown> };

@@ -253,7 +253,7 @@ export class WorkflowRunner {
   }
 
   private async runStep(step: RunStep): Promise<void> {
-    const record = await this.options.store.requests.get(step.requestId);
+    let record = await this.options.store.requests.get(step.requestId);
     if (!record) return;
     if (record.status === 'cancelled') {
       // Claimed just before the cancel: it has not started, so it does not run.
@@ -265,7 +265,7 @@ export class WorkflowRunner {
       await this.record(step, record, this.abandonedError(step, record));
       return;
     }
-    if (record.status === 'queued' || record.status === 'waiting') await this.options.lifecycle.runMove(record.id, 'running');
+    if (record.status === 'queued' || record.status === 'waiting') record = (await this.options.lifecycle.runMove(record.id, 'running', { known: record })).record ?? record;
     const { steps, ...ctx } = await this.context(step, record);
     const waiter = this.waiters.get(step.action);
     if (waiter) {
@@ -356,7 +356,7 @@ export class WorkflowRunner {
   private async record(step: RunStep, record: RequestRecord, outcome: StepOutcome | StepError, fresh = false, known?: readonly RunStep[]): Promise<void> {
     const now = this.now();
     const base = { step: step.stepId, action: step.action, attempt: step.attempts };
-    if (!fresh) record = (await this.options.store.requests.get(record.id)) ?? record;
+    if (!fresh) record = await this.latest(record);
     if (record.status === 'cancelled') return this.recordAfterCancel(step, record, outcome, now);
     if (outcome instanceof StepError) {
       if (outcome.transient && step.attempts < this.maxAttempts) {
@@ -407,6 +407,13 @@ export class WorkflowRunner {
       await this.moveAndTell(record.id, 'running', null);
     }
     this.kick();
+  }
+
+  /** The request as it is now: `known` when its version has not moved since (no need to read and decode it again). */
+  private async latest(known: RequestRecord): Promise<RequestRecord> {
+    const now = await this.options.store.requests.versionOf(known.id);
+    if (now && now.version === known.version && now.status === known.status) return known;
+    return (await this.options.store.requests.get(known.id)) ?? known;
   }
 
   /**
