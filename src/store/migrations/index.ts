@@ -15,6 +15,7 @@ import { batchFiling } from './0011_batch_filing';
 import { requestNames } from './0012_request_names';
 import { stepsDueInTurn } from './0013_steps_due_in_turn';
 import { batchDecisions } from './0014_batch_decisions';
+import { conversationPersonIndex } from './0015_conversation_person_index';
 
 /**
  * Migrations in order. Names sort alphabetically into the order they run (Kysely's rule), so keep the
@@ -35,6 +36,7 @@ const MIGRATIONS: Readonly<Record<string, (engine: Engine) => Migration>> = {
   '0012_request_names': (engine) => requestNames(columnTypes(engine)),
   '0013_steps_due_in_turn': (engine) => stepsDueInTurn(columnTypes(engine)),
   '0014_batch_decisions': (engine) => batchDecisions(columnTypes(engine)),
+  '0015_conversation_person_index': (engine) => conversationPersonIndex(columnTypes(engine)),
 };
 
 /** Every migration name, in the order they run. */
