@@ -92,7 +92,7 @@ export class WorkflowRunner {
       plan.steps.map((s) => ({ stepId: s.id, action: s.action, system: s.system, input: s.input })),
       this.now(),
     );
-    await this.options.lifecycle.runMove(record.id, 'queued');
+    await this.options.lifecycle.runMove(record.id, 'queued', { known: record });
     await this.options.store.audit.append({ actorAadObjectId: actor.aadObjectId, actorName: actor.name, requestRef: record.reference, event: 'run.queued', data: { steps: plan.steps.length } });
     this.kick();
   }
@@ -372,7 +372,7 @@ export class WorkflowRunner {
         const message = isUndoStepId(step.stepId)
           ? `The roll back of ${record.reference} stopped: ${outcome.message} Press Retry once the cause is fixed.`
           : `${record.reference} stopped: ${outcome.message}${rollbackOffer(record.reference, rollbackFor(record, steps))}`;
-        await this.moveAndTell(record.id, 'failed', message, { error: outcome.message });
+        await this.moveAndTell(record, 'failed', message, { error: outcome.message });
       }
       return;
     }
@@ -381,7 +381,7 @@ export class WorkflowRunner {
       if (await this.options.store.runs.wait(step.id, this.owner, outcome.until, outcome.result ?? step.result ?? null, now)) {
         if (firstTime) {
           await this.options.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'operation.waiting', data: { ...base, reason: outcome.reason } });
-          await this.moveAndTell(record.id, 'waiting', null);
+          await this.moveAndTell(record, 'waiting', null);
         }
       }
       return;
@@ -404,7 +404,7 @@ export class WorkflowRunner {
       // batch counts rows by status, which did not change); any other request's cards show the step done.
       if (record.batchId === null) await this.notify(record);
     } else {
-      await this.moveAndTell(record.id, 'running', null);
+      await this.moveAndTell(record, 'running', null);
     }
     this.kick();
   }
@@ -457,7 +457,7 @@ export class WorkflowRunner {
       return;
     }
     const title = (record.plan as Partial<Plan> | null)?.title;
-    const latest = await this.moveAndTell(record.id, 'done', `${record.reference} is done${title ? `: ${title}` : ''}.`, { error: null, result: summarise(steps) }, { onlyIfMoved: true });
+    const latest = await this.moveAndTell(record, 'done', `${record.reference} is done${title ? `: ${title}` : ''}.`, { error: null, result: summarise(steps) }, { onlyIfMoved: true });
     if (latest?.status === 'cancelled') {
       // Cancelled while its last step ran: that step is recorded, the request stays cancelled.
       await this.notify(latest, `${record.reference} was cancelled while its last step ran; that step finished and is recorded.${rollbackOffer(record.reference, rollbackFor(latest, steps))}`);
@@ -470,22 +470,23 @@ export class WorkflowRunner {
   private async finishRollback(record: RequestRecord, steps: readonly RunStep[]): Promise<void> {
     const report = rolledBackReport(record, steps);
     await this.options.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'run.rolled-back', data: report.audit });
-    await this.moveAndTell(record.id, 'rolled-back', report.message, { error: null });
+    await this.moveAndTell(record, 'rolled-back', report.message, { error: null });
   }
 
   /**
    * Moves the request (the runner's moves) and leaves what people must hear of it in the outbox, in one transaction.
    * When the request does not move (it is there already, or it was cancelled meanwhile) the notice is left on its
-   * own, unless `onlyIfMoved`. A message wakes the sender. Returns the latest record.
+   * own, unless `onlyIfMoved`. A message wakes the sender. Returns the latest record. `known`: the request as read
+   * last (a stale one only costs the versioned move a second try).
    */
   private async moveAndTell(
-    requestId: number,
+    known: RequestRecord,
     status: RequestStatus,
     message: string | null,
     change: { error?: string | null; result?: unknown } = {},
     options: { onlyIfMoved?: boolean } = {},
   ): Promise<RequestRecord | undefined> {
-    const { record, moved } = await this.options.lifecycle.runMove(requestId, status, { ...change, notice: { message } });
+    const { record, moved } = await this.options.lifecycle.runMove(known.id, status, { ...change, notice: { message }, known });
     if (moved) {
       if (message) this.options.onMessage?.();
     } else if (record && !options.onlyIfMoved) {
