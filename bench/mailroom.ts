@@ -18,6 +18,9 @@
  * Mailroom (and the echo bot) run compiled, as `npm start` runs them: `npm run build`, then bench/mailroom-process.ts
  * and bench/echo-bot.ts transpiled next to it into dist/bench/ (BENCH_TSX=1: under tsx instead).
  * Run: npx tsx bench/mailroom.ts (BENCH_ONLY=turns,pipeline,batch,memory: only those sections)
+ * Looking closer at section 2: BENCH_DUMP=<file> writes each request's step times (ms since the first filing) there,
+ * the CPU of Mailroom, Samba and this process every 250 ms to <file>.cpu, and the pipeline's start and end on the
+ * monotonic clock (µs) to <file>.window, the clock of the samples in a profile taken with BENCH_CPU_PROF=<dir>.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -174,9 +177,10 @@ async function untilDone(b: Bench, references: readonly string[], timeoutMs: num
   const left = new Set(references);
   while (left.size > 0) {
     for (const ref of [...left]) {
-      const r = await b.store.requests.get(ref);
+      // the status alone: reading every request whole ten times a second would cost the bench more than it measures
+      const r = await b.store.requests.versionOf(Number(ref.replace(/^R-/, '')));
       if (r?.status === 'done') left.delete(ref);
-      else if (r?.status === 'failed') throw new Error(`${ref} failed: ${r.error ?? ''}`);
+      else if (r?.status === 'failed') throw new Error(`${ref} failed: ${(await b.store.requests.get(ref))?.error ?? ''}`);
     }
     if (left.size === 0) return;
     if (Date.now() > end) throw new Error(`${left.size} requests not done after ${timeoutMs} ms`);
@@ -367,6 +371,14 @@ async function pipeline(b: Bench): Promise<void> {
   const benchCpu0 = process.cpuUsage();
   const connector0 = b.connector.calls.length;
   const t0 = performance.now();
+  const mono0 = process.hrtime.bigint() / 1000n;
+  const cpuSamples: number[][] = [];
+  const sampler = process.env.BENCH_DUMP
+    ? setInterval(() => {
+        const u = process.cpuUsage();
+        cpuSamples.push([Math.round(performance.now() - t0), cpuMsOf(b.app.pid), cpuMsOf(b.sandbox.dc.pid), (u.user + u.system) / 1000]);
+      }, 250)
+    : undefined;
   const refs: string[] = [];
   await pool(
     Array.from({ length: PIPELINE_REQUESTS }, (_, i) => i + 1),
@@ -379,6 +391,8 @@ async function pipeline(b: Bench): Promise<void> {
   const filedCpuPer = (cpuMsOf(b.app.pid) - cpu0) / PIPELINE_REQUESTS;
   await untilDone(b, refs, 240_000);
   const pipelineMin = (performance.now() - t0) / 60_000;
+  const mono1 = process.hrtime.bigint() / 1000n;
+  clearInterval(sampler);
   const cpuPer = (cpuMsOf(b.app.pid) - cpu0) / PIPELINE_REQUESTS;
   // what people hear of the last requests leaves the outbox after they are done: counted once it is empty
   const doneAt = performance.now();
@@ -390,6 +404,18 @@ async function pipeline(b: Bench): Promise<void> {
   const toTeams = b.connector.calls.slice(connector0);
   const calls = b.cloudCalls.slice(before);
 
+  if (process.env.BENCH_DUMP) {
+    const t0ms = Date.now() - (performance.now() - t0);
+    const rows: unknown[] = [];
+    for (const ref of refs) {
+      const r = await b.store.requests.get(ref);
+      if (!r) continue;
+      rows.push({ ref, created: Date.parse(r.createdAt) - t0ms, steps: (await b.store.runs.listByRequest(r.id)).map((s) => [s.stepId, s.startedAt ? Date.parse(s.startedAt) - t0ms : null, s.finishedAt ? Date.parse(s.finishedAt) - t0ms : null]) });
+    }
+    writeFileSync(process.env.BENCH_DUMP, JSON.stringify(rows));
+    writeFileSync(`${process.env.BENCH_DUMP}.cpu`, JSON.stringify(cpuSamples));
+    writeFileSync(`${process.env.BENCH_DUMP}.window`, `${mono0} ${mono1}`);
+  }
   const rawSambaCpu0 = cpuMsOf(b.sandbox.dc.pid);
   const rawSeqAfter = await rawSambaRate(b, 1, 's');
   const rawSambaCpuPer = (cpuMsOf(b.sandbox.dc.pid) - rawSambaCpu0) / RAW_ADDS;
@@ -438,6 +464,7 @@ async function pipeline(b: Bench): Promise<void> {
     ],
   ]);
   console.log(`   calls of the single request: ${byPath(singleCalls)}`);
+  if (process.env.BENCH_DUMP) console.log(`   calls of the pipeline: ${byPath(calls)}`);
   table(`2b. Where a mailbox's time goes in the pipeline (${PIPELINE_REQUESTS} requests; ms, median / p90)`, ['step', 'from the previous step to its start', 'its run (a wait: until it held)'], await stepTimeline(b, refs));
   console.log(`   messages (POST) and card updates (PUT) to Teams of the single request:`);
   for (const c of singleTeams) console.log(`     ${c.method} ${c.conversationId.slice(0, 24)}: ${visibleText(c.body).replace(/\s+/g, ' ').slice(0, 110)}`);
