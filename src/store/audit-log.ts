@@ -36,7 +36,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { Insertable, Kysely, Selectable } from 'kysely';
-import { compiledSqlOnce, decodeJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection } from './dialect';
+import { compiledSqlOnce, decodeJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type SqliteStatements } from './dialect';
 import { StoreError } from './errors';
 import type { AuditEventsTable, Database } from './schema';
 import { checkCount, invalid, refuseIfAny } from './validation';
@@ -122,9 +122,25 @@ export interface AuditHead {
   at: string | null;
 }
 
+/**
+ * Writes of the store made in one transaction with an audit event (see {@link AuditLog.appendAlong}): the same change
+ * for each engine. SQLite: synchronous statements inside the append's BEGIN IMMEDIATE; PostgreSQL: queries on the
+ * append's transaction, which holds the chain head locked.
+ */
+export interface AlongChange<T> {
+  sqlite(statement: SqliteStatements): T;
+  postgres(tx: Kysely<Database>): Promise<T>;
+}
+
 export interface AuditLog {
   /** Append an event at the end of the chain and return it as stored. */
   append(event: AuditEventInput): Promise<AuditEvent>;
+  /**
+   * Append an event and make `change` in the same transaction: both are stored, or neither (a change that throws
+   * undoes the event, and the caller gets the error). For the store's repositories, whose writes and their audit
+   * events must not part (a step's outcome).
+   */
+  appendAlong<T>(event: AuditEventInput, change: AlongChange<T>): Promise<{ event: AuditEvent; value: T }>;
   /** Events in seq order, optionally about one request and after a seq. */
   list(opts: AuditListOptions): Promise<AuditEvent[]>;
   /**
@@ -429,7 +445,7 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
   const selectAlg = (seq: number) => db.selectFrom('audit_events').select('alg').where('seq', '=', seq);
   const selectRequestLast = (ref: string) => db.selectFrom('audit_events').select('hash').where('request_ref', '=', ref).orderBy('seq', 'desc').limit(1);
 
-  let appendOnEngine: (p: Prepared | undefined) => Promise<AuditEvent[]>;
+  let appendOnEngine: <T = undefined>(p: Prepared | undefined, change?: AlongChange<T>) => Promise<{ events: AuditEvent[]; value: T | undefined }>;
   const immediate = sqliteImmediateOf(conn, 'the audit log cannot serialize appends');
   if (immediate !== undefined) {
     // compiled once: building and compiling with Kysely on every append cost more than the statements
@@ -437,7 +453,7 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
     const algQuery = compiledSqlOnce((arg) => selectAlg(arg<number>(0)));
     const requestLastQuery = compiledSqlOnce((arg) => selectRequestLast(arg<string>(0)));
     const insertQuery = compiledSqlOnce((arg) => db.insertInto('audit_events').values(Object.fromEntries(AUDIT_COLUMNS.map((c, i) => [c, arg(i)])) as Insertable<AuditEventsTable>));
-    appendOnEngine = (p) =>
+    appendOnEngine = (p, change) =>
       immediate((statement) => {
         const one = <T>(q: { readonly sql: string; readonly parameters: readonly unknown[] }) => statement(q.sql).get(...q.parameters) as T | undefined;
         const reads: ChainReads = {
@@ -452,10 +468,10 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
           const insert = insertQuery(...AUDIT_COLUMNS.map((c) => row[c]));
           statement(insert.sql).run(...insert.parameters);
         }
-        return events;
+        return { events, value: change?.sqlite(statement) };
       });
   } else {
-    appendOnEngine = (p) =>
+    appendOnEngine = (p, change) =>
       db.transaction().execute(async (tx) => {
         const reads: ChainReads = {
           head: () => tx.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).where('id', '=', 1).forUpdate().executeTakeFirst(),
@@ -465,7 +481,7 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
         };
         const events = await plan(reads, p);
         for (const event of events) await tx.insertInto('audit_events').values(toRow(event, dataTextOf(event))).execute();
-        return events;
+        return { events, value: change === undefined ? undefined : await change.postgres(tx) };
       });
   }
 
@@ -489,10 +505,10 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
     return out;
   }
 
-  const run = async (p: Prepared | undefined): Promise<AuditEvent[]> => {
-    const events = await appendOnEngine(p);
+  const run = async <T = undefined,>(p: Prepared | undefined, change?: AlongChange<T>): Promise<{ events: AuditEvent[]; value: T | undefined }> => {
+    const done = await appendOnEngine(p, change);
     if (key !== undefined) anchored = true;
-    return events;
+    return done;
   };
 
   const checkSeq = (v: unknown, what: string): number => {
@@ -517,15 +533,23 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
   return {
     async append(input) {
       const prepared = prepare(input);
-      const events = await run(prepared);
+      const { events } = await run(prepared);
       const event = events.at(-1);
       if (event === undefined) throw new StoreError('query-failed', 'The audit event was not stored.');
       return event;
     },
 
+    async appendAlong<T>(input: AuditEventInput, change: AlongChange<T>) {
+      const prepared = prepare(input);
+      const { events, value } = await run(prepared, change);
+      const event = events.at(-1);
+      if (event === undefined) throw new StoreError('query-failed', 'The audit event was not stored.');
+      return { event, value: value as T };
+    },
+
     async anchor() {
       if (key === undefined) return undefined;
-      const events = await run(undefined);
+      const { events } = await run(undefined);
       return events[0];
     },
 

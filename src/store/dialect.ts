@@ -509,7 +509,7 @@ export function openPostgres(url: string, onBackgroundError: BackgroundErrorSink
 }
 
 /** A prepared statement by its SQL text, prepared once per connection (what `sqliteImmediate` hands its work). */
-type SqliteStatements = (text: string) => BetterSqlite3.Statement;
+export type SqliteStatements = (text: string) => BetterSqlite3.Statement;
 
 /** Statements kept per SQL text (most recently used last); a query's text has few shapes, so few are kept. */
 const SQLITE_STATEMENT_CACHE = 256;

@@ -204,7 +204,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     decisions: createDecisionRepository(conn.db, clock),
     cards: createCardRepository(conn.db, clock),
     audit,
-    runs: createRunRepository(conn, clock),
+    runs: createRunRepository(conn, clock, audit),
     secrets: createSecretRepository(conn, clock),
     rateLimits: createRateLimitRepository(conn),
     outbox: createOutboxRepository(conn),

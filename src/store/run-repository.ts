@@ -41,6 +41,7 @@
  */
 import { CompiledQuery, sql, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
 import { compiledOnce, compiledSqlOnce, dbNow, dbNowPlus, decodeJson, decodeNullableJson, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
+import type { AuditEventInput, AuditLog } from './audit-log';
 import { StoreError } from './errors';
 import { RUN_STEP_STATUSES, type Database, type RunStepStatus, type RunStepsTable } from './schema';
 import { checkCount, checkTime, invalid, isId, jsonText, refuseIfAny } from './validation';
@@ -129,8 +130,12 @@ export interface RunRepository {
    * last poll's lease ran out.
    */
   claimWaiting(owner: string, now: TimeInput, leaseMs: number, limit: number): Promise<RunStepRecord[]>;
-  /** The step holds: `done`, `result` stored (undefined → null), error cleared. */
-  complete(id: number, owner: string, result: unknown, now: TimeInput): Promise<boolean>;
+  /**
+   * The step holds: `done`, `result` stored (undefined → null), error cleared. `also`: its audit event, stored in the
+   * same transaction whether or not the lease still held (what the step did happened either way), and a notice for
+   * the outbox (the request's cards), left only when the step was completed. All of it is stored, or none.
+   */
+  complete(id: number, owner: string, result: unknown, now: TimeInput, also?: StepOutcomeRecords): Promise<boolean>;
   /** Not yet: `waiting`, polled again from `until`; `result` stored (undefined → null), error cleared. */
   wait(id: number, owner: string, until: TimeInput, result: unknown, now: TimeInput): Promise<boolean>;
   /**
@@ -309,7 +314,14 @@ const pollSet = (l: Lease, until: RawBuilder<string>): RawBuilder<unknown> =>
   sql`lease_owner = ${l.owner}, lease_until = ${until}, abandoned = abandoned + (case when lease_until is not null then 1 else 0 end),
       updated_at = ${l.now}`;
 
-export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db' | 'sqliteImmediate'>, clock: () => Date): RunRepository {
+/** What is written with a step's outcome, in its transaction (see {@link RunRepository.complete}). */
+export interface StepOutcomeRecords {
+  readonly audit: AuditEventInput;
+  /** The request's notice: refresh its cards (`message` null) or also tell its requester. */
+  readonly notice?: { readonly requestId: number; readonly message: string | null };
+}
+
+export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db' | 'sqliteImmediate'>, clock: () => Date, audit?: Pick<AuditLog, 'appendAlong'>): RunRepository {
   const db: Kysely<Database> = conn.db;
   /** The database's clock now, and `ms` from now: what every lease is set to and compared with. */
   const dbTime = dbNow(conn.engine);
@@ -336,6 +348,19 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
         .where('status', 'in', ['running', 'waiting']),
     );
   const completeStep = finishAs('done');
+  // the same UPDATE as text (with its arguments in the same order), for a transaction that writes more with it
+  const completeStepSql = compiledSqlOnce((arg) =>
+    db
+      .updateTable('run_steps')
+      .set({ status: 'done', result_json: arg<string | null>(0), error: null, finished_at: arg<string>(1), lease_owner: null, lease_until: null, updated_at: arg<string>(1) })
+      .where('id', '=', arg<number>(2))
+      .where('lease_owner', '=', arg<string>(3))
+      .where('lease_until', '>', dbTime)
+      .where('status', 'in', ['running', 'waiting']),
+  );
+  const noticeSql = compiledSqlOnce((arg) =>
+    db.insertInto('outbox').values({ request_id: arg<number>(0), message: arg<string | null>(1), created_at: arg<string>(2), attempts: 0, claimed_by: null, claimed_until: null }),
+  );
   const waitStep = finishAs('waiting');
   const noteIntentOf = compiledOnce(db, (arg) =>
     db
@@ -525,11 +550,31 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
       return claim('waiting', l);
     },
 
-    async complete(id, owner, result, now) {
+    async complete(id, owner, result, now, also) {
       const a = finishArgs(id, owner, now, 'complete');
       const resultJson = jsonOrNull(result, 'result', `complete of step ${a.id}`);
       // finish(…, { status: 'done', result_json, error: null, finished_at: now }), compiled once
-      return applied(await completeStep(resultJson, a.now, a.id, a.owner));
+      if (also === undefined) return applied(await completeStep(resultJson, a.now, a.id, a.owner));
+      if (audit === undefined) throw new Error('this run repository was made without the audit log; a step outcome cannot be written with its audit event');
+      const notice = also.notice;
+      if (notice !== undefined && (!isId(notice.requestId) || (notice.message !== null && (typeof notice.message !== 'string' || notice.message === '')))) {
+        invalid(`complete of step ${a.id}`, ['notice must name a request id and a message (text or null)']);
+      }
+      const update = completeStepSql(resultJson, a.now, a.id, a.owner);
+      const told = notice && noticeSql(notice.requestId, notice.message, a.now);
+      const { value } = await audit.appendAlong(also.audit, {
+        sqlite: (statement) => {
+          const done = statement(update.sql).run(...update.parameters).changes === 1;
+          if (done && told) statement(told.sql).run(...told.parameters);
+          return done;
+        },
+        postgres: async (tx) => {
+          const done = applied(await tx.executeQuery(CompiledQuery.raw(update.sql, update.parameters)));
+          if (done && told) await tx.executeQuery(CompiledQuery.raw(told.sql, told.parameters));
+          return done;
+        },
+      });
+      return value;
     },
 
     async wait(id, owner, until, result, now) {

@@ -25,7 +25,8 @@ export interface RunStorePort {
     createSteps(requestId: number, steps: readonly { stepId: string; action: string; system: string; input: unknown }[], now: Date): Promise<unknown>;
     claimNext(owner: string, now: Date, leaseMs: number, limit: number): Promise<RunStep[]>;
     claimWaiting(owner: string, now: Date, leaseMs: number, limit: number): Promise<RunStep[]>;
-    complete(stepId: number, owner: string, result: unknown, now: Date): Promise<boolean>;
+    /** `also`: its audit event and the request's notice, written in the same transaction (see the store's RunRepository). */
+    complete(stepId: number, owner: string, result: unknown, now: Date, also?: { audit: AuditEventInput; notice?: { requestId: number; message: string | null } }): Promise<boolean>;
     wait(stepId: number, owner: string, until: Date, result: unknown, now: Date): Promise<boolean>;
     retryLater(stepId: number, owner: string, nextAt: Date, error: string, now: Date): Promise<boolean>;
     fail(stepId: number, owner: string, error: string, now: Date): Promise<boolean>;

@@ -386,23 +386,28 @@ export class WorkflowRunner {
       }
       return;
     }
-    // audit first: a crash between the two writes then repeats the step (idempotent, changed:false), never loses its record
-    await this.options.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'operation.done', data: { ...base, changed: outcome.changed, result: maskInput(outcome.result ?? {}) } });
-    // `changed` is kept with the result: a roll back undoes only what a step changed.
-    if (!(await this.options.store.runs.complete(step.id, this.owner, { ...(outcome.result ?? {}), changed: outcome.changed }, now))) return;
     const ended = (s: Pick<RunStep, 'id' | 'status'>) => s.id === step.id || s.status === 'done' || s.status === 'skipped';
     // Later steps are left (as read when the try began): the request runs on, no need to read its steps again.
     // Its last step (or no earlier read): the steps are read now, as the request's result is made of them.
     const more = known?.some((s) => !ended(s)) ?? false;
+    // It runs already (read just now) and goes on: nothing moves. A row of a batch has no card of its own to refresh
+    // (its batch counts rows by status, which did not change); any other request's cards show the step done.
+    const refresh = more && record.status === 'running' && record.batchId === null;
+    // The outcome, its audit event and that refresh in one transaction: a crash cannot keep one without the others.
+    // The event is kept even when the lease was lost meanwhile (what the step did happened). `changed` is kept with
+    // the result: a roll back undoes only what a step changed.
+    const completed = await this.options.store.runs.complete(step.id, this.owner, { ...(outcome.result ?? {}), changed: outcome.changed }, now, {
+      audit: { actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'operation.done', data: { ...base, changed: outcome.changed, result: maskInput(outcome.result ?? {}) } },
+      ...(refresh ? { notice: { requestId: record.id, message: null } } : {}),
+    });
+    if (!completed) return;
     const steps = more ? [] : await this.options.store.runs.listByRequest(record.id);
     if (!more && steps.every((s) => s.status === 'done' || s.status === 'skipped')) {
       await this.finish(record, steps);
       return;
     }
     if (record.status === 'running') {
-      // It runs already (read just now): nothing moves. A row of a batch has no card of its own to refresh (its
-      // batch counts rows by status, which did not change); any other request's cards show the step done.
-      if (record.batchId === null) await this.notify(record);
+      if (record.batchId === null && !refresh) await this.notify(record);
     } else {
       await this.moveAndTell(record, 'running', null);
     }
