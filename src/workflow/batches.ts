@@ -94,7 +94,7 @@ const FAILED_LISTED = 10;
 /** While a batch is being filed or decided, that says so this often (ms): one that stops saying so was interrupted. */
 const BEAT_MS = 15_000;
 /** How long a filing or a decision may stand still (ms) before it counts as interrupted and is taken up again. */
-export const FILING_STALE_MS = 120_000;
+export const STALE_AFTER_MS = 120_000;
 /** How many times a decision on a batch runs at most (pressed, then taken up again after interruptions). */
 const DECISION_RUNS = 3;
 
@@ -324,13 +324,13 @@ export class BatchService {
   }
 
   /**
-   * Takes up filings that stopped moving for {@link FILING_STALE_MS} (Mailroom stopped while filing a batch): the
+   * Takes up filings that stopped moving for {@link STALE_AFTER_MS} (Mailroom stopped while filing a batch): the
    * rows not filed yet are filed for the batch's requester, the approvers asked, and the requester told. Several
    * instances may look at once: one takes each batch up. Returns how many were taken up.
    */
   async resumeFilings(): Promise<number> {
     const now = this.deps.now();
-    const stale = new Date(now.getTime() - FILING_STALE_MS);
+    const stale = new Date(now.getTime() - STALE_AFTER_MS);
     let taken = 0;
     for (const b of await this.deps.store.batches.interruptedFilings(stale, 10)) {
       if (!(await this.deps.store.batches.filingGoesOn(b.id, this.deps.now(), stale))) continue; // another instance took it up
@@ -464,14 +464,14 @@ export class BatchService {
   }
 
   /**
-   * Takes up decisions on batches that stopped moving for {@link FILING_STALE_MS} (Mailroom stopped while it decided
+   * Takes up decisions on batches that stopped moving for {@link STALE_AFTER_MS} (Mailroom stopped while it decided
    * the rows): the rows that still wait and that the decider may decide are decided as they pressed it, each checked
    * again as a single decision (their rights as they are now, their admin role as it was when they pressed), and
    * everyone is told as after any decision. One instance takes each up; a decision runs {@link DECISION_RUNS} times at
    * most. Returns how many were taken up.
    */
   async resumeDecisions(): Promise<number> {
-    const stale = new Date(this.deps.now().getTime() - FILING_STALE_MS);
+    const stale = new Date(this.deps.now().getTime() - STALE_AFTER_MS);
     let taken = 0;
     for (const d of await this.deps.store.batches.interruptedDecisions(stale, DECISION_RUNS, 10)) {
       if (!(await this.deps.store.batches.decisionGoesOn(d.id, this.deps.now(), stale))) continue; // another instance took it up

@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { SANDBOX_MAIL_DOMAIN, SANDBOX_TENANT_ID } from '../../src/sandbox/people';
+import type { RequestRecord } from '../../src/store';
 import { visibleText, type RecordedCall } from '../harness/connector';
 import { QUICK_RUNNER, TestMailroom } from '../harness/mailroom';
 import { ADA, ARNOLD, actionsOf, buttonData, cardOf, cardText, RITA } from '../harness/requests';
@@ -241,17 +242,25 @@ describe('bulk requests: preview card, file, one approval card, every row to don
     assert.match(await say('arnold', `approve ${p.ref}`, /Approved|Not decided/), /4 of 4 requests in B-\d+ approved/);
   });
 
-  it('a decision stopped half-way (Mailroom stopped) is finished by itself: the rows still waiting are decided once, every card and the requester told; taking it up again does nothing', async function () {
-    const p = await preview(['bulk new mailbox', 'first,last', ...['Qu', 'Ra', 'Su', 'Ty'].map((f) => `${f},Halt${suffix}`)].join('\n'));
+  /**
+   * What a stop while Arnold's reject of a batch was being decided leaves behind: a batch of `firsts.length` user
+   * mailboxes filed by Rita, Arnold's reject (with `reason`) kept as started three minutes ago, and its first
+   * `decided` rows rejected quietly (as the decision had got that far); nothing else moved since.
+   */
+  async function rejectStoppedAfter(firsts: readonly string[], last: string, reason: string, decided: number): Promise<{ p: { ref: string; batchId: number }; rows: RequestRecord[] }> {
+    const p = await preview(['bulk new mailbox', 'first,last', ...firsts.map((f) => `${f},${last}${suffix}`)].join('\n'));
     const filedAt = m.connector.calls.length;
-    assert.match(await say('rita', `file ${p.ref}`, /Batch filed/), /4 User mailbox requests filed/);
+    assert.match(await say('rita', `file ${p.ref}`, /Batch filed/), new RegExp(`${firsts.length} User mailbox requests filed`));
     await approvalCardIn(ARNOLD, p.ref, filedAt);
-    // What a stop while deciding leaves behind: Arnold's reject kept, two rows rejected, nothing moved for three minutes.
-    const stopped = new Date(Date.now() - 3 * 60_000);
     const arnold = { aadObjectId: ARNOLD.aadObjectId, name: ARNOLD.name, tenantId: SANDBOX_TENANT_ID, isAdmin: false };
-    await m.app.store.batches.decisionStarted({ batchId: p.batchId, actorAadObjectId: arnold.aadObjectId, actorName: arnold.name, tenantId: arnold.tenantId, isAdmin: false, outcome: 'reject', reason: 'Not this term.' }, stopped);
+    await m.app.store.batches.decisionStarted({ batchId: p.batchId, actorAadObjectId: arnold.aadObjectId, actorName: arnold.name, tenantId: arnold.tenantId, isAdmin: false, outcome: 'reject', reason }, new Date(Date.now() - 3 * 60_000));
     const rows = await m.app.store.requests.listByBatch(p.batchId);
-    for (const r of rows.slice(0, 2)) assert.ok((await m.app.workflow!.approvals.decide(arnold, r.reference, undefined, 'reject', 'Not this term.', { quiet: true })).ok);
+    for (const r of rows.slice(0, decided)) assert.ok((await m.app.workflow!.approvals.decide(arnold, r.reference, undefined, 'reject', reason, { quiet: true })).ok);
+    return { p, rows };
+  }
+
+  it('a decision stopped half-way (Mailroom stopped) is finished by itself: the rows still waiting are decided once, every card and the requester told; taking it up again does nothing', async function () {
+    const { p, rows } = await rejectStoppedAfter(['Qu', 'Ra', 'Su', 'Ty'], 'Halt', 'Not this term.', 2);
 
     const since = m.connector.calls.length;
     const resume = () => m.app.workflow!.maintenance.resumeBatchDecisions();
@@ -278,14 +287,7 @@ describe('bulk requests: preview card, file, one approval card, every row to don
   });
 
   it('a decision stopped after its last row was decided: taking it up brings the approval cards up to date and finishes the batch', async function () {
-    const p = await preview(['bulk new mailbox', 'first,last', ...['Uma', 'Vic'].map((f) => `${f},Tail${suffix}`)].join('\n'));
-    const filedAt = m.connector.calls.length;
-    assert.match(await say('rita', `file ${p.ref}`, /Batch filed/), /2 User mailbox requests filed/);
-    await approvalCardIn(ARNOLD, p.ref, filedAt);
-    const stopped = new Date(Date.now() - 3 * 60_000);
-    const arnold = { aadObjectId: ARNOLD.aadObjectId, name: ARNOLD.name, tenantId: SANDBOX_TENANT_ID, isAdmin: false };
-    await m.app.store.batches.decisionStarted({ batchId: p.batchId, actorAadObjectId: arnold.aadObjectId, actorName: arnold.name, tenantId: arnold.tenantId, isAdmin: false, outcome: 'reject', reason: 'Not now.' }, stopped);
-    for (const r of await m.app.store.requests.listByBatch(p.batchId)) assert.ok((await m.app.workflow!.approvals.decide(arnold, r.reference, undefined, 'reject', 'Not now.', { quiet: true })).ok);
+    const { p } = await rejectStoppedAfter(['Uma', 'Vic'], 'Tail', 'Not now.', 2);
     const since = m.connector.calls.length;
     assert.ok((await m.app.workflow!.maintenance.resumeBatchDecisions()) <= 1);
     for (const c of await m.app.store.batches.cards(p.batchId, 'approver')) {
