@@ -329,8 +329,9 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
 
   // The runner's queries of every step, compiled once (see compiledOnce).
   const selectSteps = compiledOnce(db, (arg) => db.selectFrom('run_steps').selectAll().where('request_id', '=', arg<number>(0)).orderBy('step_index'));
-  const finishAs = (status: 'done' | 'waiting') =>
-    compiledOnce(db, (arg) =>
+  // finishing a step, as SQL text compiled once: run on its own, or inside a transaction that writes more with it
+  const finishSqlAs = (status: 'done' | 'waiting') =>
+    compiledSqlOnce((arg) =>
       db
         .updateTable('run_steps')
         .set({
@@ -347,21 +348,12 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
         .where('lease_until', '>', dbTime)
         .where('status', 'in', ['running', 'waiting']),
     );
-  const completeStep = finishAs('done');
-  // the same UPDATE as text (with its arguments in the same order), for a transaction that writes more with it
-  const completeStepSql = compiledSqlOnce((arg) =>
-    db
-      .updateTable('run_steps')
-      .set({ status: 'done', result_json: arg<string | null>(0), error: null, finished_at: arg<string>(1), lease_owner: null, lease_until: null, updated_at: arg<string>(1) })
-      .where('id', '=', arg<number>(2))
-      .where('lease_owner', '=', arg<string>(3))
-      .where('lease_until', '>', dbTime)
-      .where('status', 'in', ['running', 'waiting']),
-  );
+  const completeStepSql = finishSqlAs('done');
+  const waitStepSql = finishSqlAs('waiting');
+  const execute = (q: { readonly sql: string; readonly parameters: unknown[] }) => db.executeQuery(CompiledQuery.raw(q.sql, q.parameters));
   const noticeSql = compiledSqlOnce((arg) =>
     db.insertInto('outbox').values({ request_id: arg<number>(0), message: arg<string | null>(1), created_at: arg<string>(2), attempts: 0, claimed_by: null, claimed_until: null }),
   );
-  const waitStep = finishAs('waiting');
   const noteIntentOf = compiledOnce(db, (arg) =>
     db
       .updateTable('run_steps')
@@ -554,7 +546,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
       const a = finishArgs(id, owner, now, 'complete');
       const resultJson = jsonOrNull(result, 'result', `complete of step ${a.id}`);
       // finish(…, { status: 'done', result_json, error: null, finished_at: now }), compiled once
-      if (also === undefined) return applied(await completeStep(resultJson, a.now, a.id, a.owner));
+      if (also === undefined) return applied(await execute(completeStepSql(resultJson, a.now, a.id, a.owner)));
       if (audit === undefined) throw new Error('this run repository was made without the audit log; a step outcome cannot be written with its audit event');
       const notice = also.notice;
       if (notice !== undefined && (!isId(notice.requestId) || (notice.message !== null && (typeof notice.message !== 'string' || notice.message === '')))) {
@@ -582,7 +574,7 @@ export function createRunRepository(conn: Pick<EngineConnection, 'engine' | 'db'
       const nextAt = checkTime(until, 'until', 'wait');
       const resultJson = jsonOrNull(result, 'result', `wait of step ${a.id}`);
       // finish(…, { status: 'waiting', next_at, result_json, error: null }), compiled once
-      return applied(await waitStep(resultJson, a.now, a.id, a.owner, nextAt));
+      return applied(await execute(waitStepSql(resultJson, a.now, a.id, a.owner, nextAt)));
     },
 
     async retryLater(id, owner, nextAt, error, now) {
