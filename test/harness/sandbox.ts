@@ -262,6 +262,18 @@ export function useUpLicences(sandbox: Sandbox, skuId = sandbox.endpoints.skus.e
   return () => sandbox.tenant.setSkuUnits(skuId, sku.prepaidUnits);
 }
 
+/**
+ * Makes sure at least `free` units of a SKU (default: the Exchange Online (Plan 1) SKU) are free in the shared tenant,
+ * buying more when earlier suites' users hold them; returns the undo (the purchased units as they were).
+ */
+export function ensureFreeLicences(sandbox: Sandbox, free: number, skuId = sandbox.endpoints.skus.exchangeOnline): () => void {
+  const sku = sandbox.tenant.subscribedSkus().find((s) => s.skuId === skuId);
+  if (!sku) throw new Error(`the sandbox tenant has no SKU ${skuId}`);
+  if (sku.prepaidUnits - sku.consumedUnits >= free) return () => undefined;
+  sandbox.tenant.setSkuUnits(skuId, sku.consumedUnits + free);
+  return () => sandbox.tenant.setSkuUnits(skuId, sku.prepaidUnits);
+}
+
 /** Removes an accepted (verified) domain from the tenant. */
 export function removeAcceptedDomain(sandbox: Sandbox, domain: string): () => void {
   const { wasDefault } = sandbox.tenant.removeDomain(domain);

@@ -17,7 +17,7 @@ import { auditKey } from '../../src/workflow/secret-vault';
 import { Connector, startConnector, TeamsClient, visibleText } from '../harness/connector';
 import { getPostgres } from '../harness/postgres';
 import { ARNOLD, buttonData, cardOf, RITA } from '../harness/requests';
-import { getSharedSandbox, openSandboxLdap, resetProvisionOnDemandLimit } from '../harness/sandbox';
+import { ensureFreeLicences, getSharedSandbox, openSandboxLdap, resetProvisionOnDemandLimit } from '../harness/sandbox';
 import type { ChildMessage, Gate, GatePhase, StartMessage } from './fixtures/mailroom-child';
 
 /**
@@ -285,9 +285,15 @@ describe('durable provisioning runs', function () {
     cloud = createCloudClients(config.cloud!, config.extraCaFile);
     ldap = await openSandboxLdap(sandbox);
   });
+  let restoreUnits: (() => void) | undefined;
   beforeEach(function () {
     // earlier suites' provisionOnDemand calls must not count against this test's
     resetProvisionOnDemandLimit(sandbox);
+    // nor the licences their users still hold: up to ten runs here hold one at once (a shared mailbox until it is converted)
+    restoreUnits = ensureFreeLicences(sandbox, 12);
+  });
+  afterEach(function () {
+    restoreUnits?.();
   });
   after(async function () {
     cloud?.close();
