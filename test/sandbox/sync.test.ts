@@ -374,6 +374,24 @@ describe('sandbox: sync engine (Samba AD → simulated tenant)', function () {
     assert.equal(ra.counts.added + rb.counts.added, 1);
   });
 
+  it('keeps its LDAPS connection between cycles that follow closely, and opens a new one when the DC closed it', async function () {
+    await sandbox.sync.runCycle();
+    const name = sam('kc');
+    const dn = await addUser(name);
+    const kept = await sandbox.sync.runCycle();
+    assert.equal(kept.connection, 'kept', 'a TLS handshake and a bind per cycle cost the DC more than the delta itself');
+    assert.ok(kept.changes.some((c) => c.dn === dn && c.action === 'added'), 'the kept connection reads the new user');
+    // the DC closes the connection (idle timeout, restart): the next cycle does not fail, it connects again
+    const held = (sandbox.sync as unknown as { kept?: { session: { close(): Promise<void> } } }).kept;
+    assert.ok(held, 'a connection is kept after a cycle');
+    await held.session.close();
+    await ldap.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'displayName', values: ['After Reconnect'] }) }));
+    const again = await sandbox.sync.runCycle();
+    assert.equal(again.error, null);
+    assert.equal(again.connection, 'opened');
+    assert.ok(again.changes.some((c) => c.dn === dn && c.action === 'updated'), 'the new connection reads the change');
+  });
+
   describe('Cloud Sync: provisionOnDemand through Graph', function () {
     before(function () {
       resetProvisionOnDemandLimit(sandbox);

@@ -1,5 +1,5 @@
 /**
- * The sync engine's read side of AD: one LDAPS connection per cycle (CA verified, connect and operation
+ * The sync engine's read side of AD: one LDAPS connection (CA verified, connect and operation
  * timeouts set), paged searches, the USN watermark from the rootDSE, tombstones through the Show Deleted
  * control. Values that go into filters are escaped with ldapts' `escapeFilter`.
  */
@@ -45,7 +45,7 @@ function clientOptions(conn: DirectoryConnection): ClientOptions {
   };
 }
 
-/** A bound connection for one cycle (or one on-demand call). Close it with {@link AdSession.close}. */
+/** A bound connection (the engine keeps it between cycles that follow closely). Close it with {@link AdSession.close}. */
 export class AdSession {
   private constructor(
     private readonly client: Client,
@@ -65,6 +65,11 @@ export class AdSession {
 
   async close(): Promise<void> {
     await this.client.unbind().catch(() => undefined);
+  }
+
+  /** Whether the socket is still open (the DC may close an idle connection, or restart). */
+  get connected(): boolean {
+    return this.client.isConnected;
   }
 
   /** The DC's highestCommittedUSN: every change after it has a greater uSNChanged. */

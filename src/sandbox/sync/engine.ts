@@ -19,6 +19,10 @@
  *
  * Cycles, on-demand calls and timers never overlap: all run one after another. Interval 0 means no timer
  * (cycles run only when asked: deterministic tests).
+ *
+ * The LDAPS connection is kept between cycles that follow within `keepConnectionMs` (a TLS handshake and a bind
+ * cost the DC more than a delta cycle's searches); a kept connection that fails (the DC closed it, restarted) is
+ * dropped and the reads are made once more on a new one. Each report says which it used.
  */
 import { SyncConflictError, type AdContactInput, type AdGroupInput, type AdUserInput, type ExoRecipient, type SyncOutcome, type Tenant } from '../cloud/tenant';
 import type { ProvisionOnDemandHook, ProvisionOnDemandRequest, ProvisionOnDemandResult, ProvisioningStep } from '../cloud/context';
@@ -52,6 +56,8 @@ export interface SyncEngineOptions {
    * Exchange's view that much later (Tenant.holdBackFromExchange). Default 0. Settable later: `exchangeLagMs`.
    */
   exchangeLagMs?: number;
+  /** How long the LDAPS connection is kept after a cycle or on-demand call for the next one (ms). Default 30 s; 0 closes it after each. */
+  keepConnectionMs?: number;
 }
 
 export type SyncAction = 'added' | 'updated' | 'removed';
@@ -107,6 +113,8 @@ export interface SyncReport {
   errors: SyncObjectError[];
   /** Set when the cycle failed as a whole (e.g. AD unreachable); nothing after the failure was done. */
   error: string | null;
+  /** Whether AD was read on the connection kept from an earlier cycle or on one opened for this one (null: not reached). */
+  connection: 'kept' | 'opened' | null;
 }
 
 /** What `provisionOnDemand` did (also returned to Graph as its result). */
@@ -183,6 +191,8 @@ export class SyncEngine {
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private stopped = false;
+  /** The connection kept for the next cycle, and the timer that closes it when none comes. */
+  private kept: { session: AdSession; idle: NodeJS.Timeout } | undefined;
 
   constructor(options: SyncEngineOptions) {
     if (!Number.isSafeInteger(options.intervalMs) || options.intervalMs < 0) throw new Error(`intervalMs must be a whole number ≥ 0, not ${options.intervalMs}`);
@@ -236,6 +246,7 @@ export class SyncEngine {
     this.timer = undefined;
     if (this.started) this.options.cloud?.setProvisionOnDemandHook(null);
     await this.lock.catch(() => undefined);
+    await this.take()?.close();
   }
 
   /**
@@ -328,6 +339,7 @@ export class SyncEngine {
       conflicts: [],
       errors: [],
       error: null,
+      connection: null,
     };
   }
 
@@ -355,19 +367,22 @@ export class SyncEngine {
   private async cycle(forceFull: boolean, trigger: SyncReport['trigger']): Promise<SyncReport> {
     const full = forceFull || this.watermark === null;
     const report = this.newReport(full ? 'full' : 'delta', trigger);
-    let session: AdSession | undefined;
     try {
-      session = await AdSession.open(this.directory);
-      const usnTo = await session.highestCommittedUsn();
-      const entries = await session.objects(full ? null : this.watermark);
-      const seenGuids = new Set(entries.map((e) => guidOf(e)).filter((g): g is string => g !== null));
-      for (const [guid] of this.retry) {
-        if (seenGuids.has(guid)) continue;
-        const entry = await session.objectByGuid(Buffer.from(guid, 'base64'));
-        if (entry) entries.push(entry);
-        else this.retry.delete(guid);
-      }
-      const tombstones = full || this.watermark === null ? [] : await session.deletedSince(this.watermark);
+      const { usnTo, entries, tombstones, gone } = await this.read(report, async (session) => {
+        const usnTo = await session.highestCommittedUsn();
+        const entries = await session.objects(full ? null : this.watermark);
+        const seenGuids = new Set(entries.map((e) => guidOf(e)).filter((g): g is string => g !== null));
+        const gone: string[] = [];
+        for (const [guid] of this.retry) {
+          if (seenGuids.has(guid)) continue;
+          const entry = await session.objectByGuid(Buffer.from(guid, 'base64'));
+          if (entry) entries.push(entry);
+          else gone.push(guid);
+        }
+        const tombstones = full || this.watermark === null ? [] : await session.deletedSince(this.watermark);
+        return { usnTo, entries, tombstones, gone };
+      });
+      for (const guid of gone) this.retry.delete(guid);
       this.apply(report, entries, tombstones, full);
       this.readBackCloudManaged(report);
       this.watermark = usnTo;
@@ -376,10 +391,58 @@ export class SyncEngine {
       report.error = message(err);
       this.finish(report);
       throw new SyncCycleError(report, err);
-    } finally {
-      await session?.close();
     }
     return this.finish(report);
+  }
+
+  /**
+   * AD's side of a cycle or an on-demand call: `reads` on the kept connection, else (or when that fails) on a new
+   * one, which is then kept. The reads change nothing, so making them again on a new connection is safe.
+   */
+  private async read<T>(report: SyncReport, reads: (session: AdSession) => Promise<T>): Promise<T> {
+    const kept = this.take();
+    if (kept?.connected) {
+      try {
+        const out = await reads(kept);
+        report.connection = 'kept';
+        this.keep(kept);
+        return out;
+      } catch {
+        // The DC may have closed it (idle, restarted): a new connection answers for itself.
+      }
+    }
+    await kept?.close();
+    const session = await AdSession.open(this.directory);
+    try {
+      const out = await reads(session);
+      report.connection = 'opened';
+      this.keep(session);
+      return out;
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+  }
+
+  /** The kept connection, no longer kept (the caller uses or closes it). */
+  private take(): AdSession | undefined {
+    const kept = this.kept;
+    this.kept = undefined;
+    if (kept) clearTimeout(kept.idle);
+    return kept?.session;
+  }
+
+  private keep(session: AdSession): void {
+    const ms = this.options.keepConnectionMs ?? 30_000;
+    if (this.stopped || ms <= 0) {
+      void session.close();
+      return;
+    }
+    const idle = setTimeout(() => {
+      if (this.kept?.session === session) void this.take()?.close();
+    }, ms);
+    idle.unref();
+    this.kept = { session, idle };
   }
 
   /** Removals, then users and contacts, then groups. */
@@ -570,10 +633,8 @@ export class SyncEngine {
       report.result = { status: 'Failure', errorCode, reason, steps };
       return this.finish(report);
     };
-    let session: AdSession | undefined;
     try {
-      session = await AdSession.open(this.directory);
-      const entry = await session.objectByDn(dn);
+      const entry = await this.read(report, (session) => session.objectByDn(dn));
       if (!entry) {
         return fail('ObjectNotFound', `The object '${dn}' was not found in Active Directory.`, {
           name: 'EntryImport',
@@ -659,8 +720,6 @@ export class SyncEngine {
       report.error = message(err);
       report.result = { status: 'Failure', errorCode: 'SandboxSyncEngineError', reason: message(err), steps };
       return this.finish(report);
-    } finally {
-      await session?.close();
     }
   }
 }
