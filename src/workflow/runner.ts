@@ -266,6 +266,11 @@ export class WorkflowRunner {
       return;
     }
     if (record.status === 'queued' || record.status === 'waiting') record = (await this.options.lifecycle.runMove(record.id, 'running', { known: record })).record ?? record;
+    if (record.status === 'cancelled') {
+      // Cancelled between the read above and the move: the move did not happen, so neither does the step.
+      await this.options.store.runs.cancelClaimed(step.id, this.owner, this.now());
+      return;
+    }
     const { steps, ...ctx } = await this.context(step, record);
     const waiter = this.waiters.get(step.action);
     if (waiter) {

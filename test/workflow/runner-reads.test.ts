@@ -4,6 +4,7 @@
  * when the step starts and when its outcome is recorded, not a third time to learn that it is still running. A row of
  * a batch leaves a notice in the outbox only when its status moves: its steps refresh no card of its own (it has
  * none; its batch counts rows by status). Any other request's cards are refreshed after each step.
+ * A step whose request is cancelled after the runner read it, before its move to running, does not run.
  * The executor is a stand-in that is done at once: what is under test is the runner.
  */
 import assert from 'node:assert/strict';
@@ -100,5 +101,34 @@ describe('the runner reads a step once and refreshes only cards someone sees', f
     // steps to run (its status card shows the steps)
     assert.equal(row.notices, 1, `the row left ${row.notices} notices`);
     assert.equal(alone.notices, 1 + (STEPS - 1), `the request alone left ${alone.notices} notices`);
+  });
+
+  it('a request cancelled after its step was claimed and read, before the move to running: the step does not run', async function () {
+    const store = await fx.open(await fx.freshOptions());
+    const record = await approved(store);
+    let ran = 0;
+    const counting: StepExecutor = { action: ACTION, run: () => ((ran += 1), Promise.resolve({ kind: 'done', changed: true, result: { ok: true } })) };
+    // the person cancels right after the runner read the request for its first step (as run-control does it)
+    const requests = Object.create(store.requests) as Store['requests'];
+    let cancelled = false;
+    requests.get = async (idOrRef) => {
+      const read = await store.requests.get(idOrRef);
+      if (!cancelled && read?.status === 'queued') {
+        cancelled = true;
+        assert.ok((await store.requests.transition(read.id, read.version, { status: 'cancelled' })).ok);
+        await store.runs.cancelPending(read.id, new Date());
+      }
+      return read;
+    };
+    const cut = { ...store, requests };
+    const runner = new WorkflowRunner({ store: cut, executors: [counting], waiters: [], lifecycle: new RequestLifecycle(requests), outbox: store.outbox, log: silentLogger, owner: 'runner-1' });
+    await runner.enqueue(record, { aadObjectId: 'aad-admin', name: 'Ada Admin' });
+    await runner.runUntilIdle();
+    await runner.stop();
+    assert.ok(cancelled, 'the request was cancelled between the read and the move');
+    assert.equal(ran, 0, 'no step of the cancelled request ran');
+    assert.equal((await store.requests.get(record.id))?.status, 'cancelled');
+    const steps = await store.runs.listByRequest(record.id);
+    assert.deepEqual([...new Set(steps.map((s) => s.status))], ['cancelled'], `the steps are ${steps.map((s) => s.status).join(', ')}`);
   });
 });
