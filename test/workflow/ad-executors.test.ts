@@ -266,6 +266,26 @@ describe('workflow: AD step executors against Samba AD', function () {
       assert.equal(putsFor(ctx.requestId), 1, 'a new password was stored');
     });
 
+    it('looks first with one search (DN, names and address at once) and reads nothing more when nobody holds them; an own user moved since is found by its names', async function () {
+      const s = uniqueName('look');
+      const c = context();
+      const asked: string[] = [];
+      const counting = runner(recordingPort(client, { get: (d) => (asked.push(`get ${d}`), client.get(d)), whoHas: (q) => (asked.push(`whoHas ${Object.keys(q).sort().join(',')}`), client.whoHas(q)) }));
+      const input = userInput(s, { attributes: { displayName: `Look ${s}`, mail: `${s}@contoso.test`, mailNickname: s } });
+      const created = done(await counting('ad.createUser', input, c), true);
+      assert.deepEqual(asked, ['whoHas address,alias,dn,samAccountName,userPrincipalName'], 'a new user: one look-up, no read');
+      // someone renames it in AD before the step is run again (a crash lost its outcome): found by its names, not made twice
+      const movedDn = `CN=Moved ${s},${ou.dn}`;
+      await admin.modifyDN(input.dn, `CN=Moved ${s}`);
+      asked.length = 0;
+      const again2 = done(await counting('ad.createUser', input, again(c)), false);
+      assert.ok(dn.equal(again2.dn as string, movedDn), `found at ${String(again2.dn)}`);
+      assert.equal(again2.objectGuid, created.objectGuid);
+      assert.equal(again2.plannedDn, input.dn);
+      assert.equal(await count(`(sAMAccountName=${s})`), 1);
+      assert.deepEqual(asked, ['whoHas address,alias,dn,samAccountName,userPrincipalName', `get ${movedDn}`]);
+    });
+
     it('a first password the person must change: pwdLastSet 0; AD answers "must change" (773) to it and "wrong password" (52e) to another', async function () {
       const s = uniqueName('must');
       const c = context();

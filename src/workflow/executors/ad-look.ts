@@ -90,16 +90,16 @@ function notOurs(id: Identity): string {
     : `which is not the one this step creates`;
 }
 
-/** The whoHas questions for an identity: its names and first address in one, each further address alone. */
+/** The whoHas questions for an identity: its DN, names and first address in one, each further address alone. */
 function questions(id: Identity): WhoHasQuery[] {
   const queries: WhoHasQuery[] = [];
-  const first: { -readonly [K in keyof WhoHasQuery]: WhoHasQuery[K] } = {};
+  const first: { -readonly [K in keyof WhoHasQuery]: WhoHasQuery[K] } = { dn: id.dn };
   if (id.samAccountName !== undefined) first.samAccountName = id.samAccountName;
   if (id.userPrincipalName !== undefined) first.userPrincipalName = id.userPrincipalName;
   if (id.alias !== undefined) first.alias = id.alias;
   const addresses = id.addresses.filter((a, i) => id.addresses.findIndex((b) => sameText(a, b)) === i);
   if (addresses[0] !== undefined) first.address = addresses[0];
-  if (Object.keys(first).length) queries.push(first);
+  queries.push(first);
   for (const address of addresses.slice(1)) queries.push({ address });
   return queries;
 }
@@ -109,7 +109,19 @@ function questions(id: Identity): WhoHasQuery[] {
  * permanent StepError when a different object holds the DN or one of the names or addresses.
  */
 export async function look(directory: AdDirectoryPort, id: Identity): Promise<Look> {
-  const atDn = await directory.get(id.dn);
+  // One search asks for the DN, the names and the first address at once (the usual answer: nobody); only what it
+  // finds is read whole.
+  const holders: WhoHasMatch[] = [];
+  for (const q of questions(id)) {
+    for (const m of await directory.whoHas(q)) {
+      // one entry per object, however often (and however spelled) whoHas named its DN
+      const i = holders.findIndex((h) => dn.equal(h.dn, m.dn));
+      if (i < 0) holders.push(m);
+      else holders[i] = { ...holders[i]!, matches: [...holders[i]!.matches, ...m.matches] };
+    }
+  }
+  if (holders.length === 0) return { found: 'absent' };
+  const atDn = holders.some((h) => dn.equal(h.dn, id.dn)) ? await directory.get(id.dn) : null;
   if (atDn) {
     if (isOurs(atDn, id)) return { found: 'ours', object: atDn, moved: false };
     throw new StepError(
@@ -120,17 +132,10 @@ export async function look(directory: AdDirectoryPort, id: Identity): Promise<Lo
       { conflict: 'dn', holder: atDn.dn, holderGuid: atDn.objectGuid },
     );
   }
-  // One entry per object, however often (and however spelled) whoHas named its DN.
-  const holders: WhoHasMatch[] = [];
-  for (const q of questions(id)) {
-    for (const m of await directory.whoHas(q)) {
-      const i = holders.findIndex((h) => dn.equal(h.dn, m.dn));
-      if (i < 0) holders.push(m);
-      else holders[i] = { ...holders[i]!, matches: [...holders[i]!.matches, ...m.matches] };
-    }
-  }
   const conflicts: { holder: WhoHasMatch; object: DirectoryObject | null }[] = [];
   for (const holder of holders) {
+    // the object at the DN was read above (gone meanwhile: it holds nothing)
+    if (dn.equal(holder.dn, id.dn)) continue;
     const object = await directory.get(holder.dn);
     // Ours, but no longer at its DN (moved or renamed after a crash): the step's work is done.
     if (object && isOurs(object, id)) return { found: 'ours', object, moved: true };
