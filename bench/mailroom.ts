@@ -7,7 +7,8 @@
  *    messages help/whoami and Action.Execute clicks), then saturated (each sends its next turn as soon as the last
  *    is answered) for the capacity;
  * 2. user-mailbox requests per minute through the whole pipeline (file by command, approve, run to done) next to
- *    Samba's raw rate of user adds with a generated password (DirectoryClient.createUser);
+ *    Samba's raw rate of user adds with a generated password (DirectoryClient.createUser), measured over the second
+ *    hundred requests after start (the first hundred, while V8 still compiles the hot code, are shown apart);
  * 3. cloud calls (Graph + EXO, from the emulator's request log) per user mailbox, and per polling cycle with 1, 10
  *    and 100 requests waiting for their mailboxes;
  * 4. peak RSS of this process with up to 1,000 approved requests in flight (mailboxes held back by a long delay);
@@ -23,7 +24,7 @@
  * monotonic clock (µs) to <file>.window, the clock of the samples in a profile taken with BENCH_CPU_PROF=<dir>.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -45,6 +46,8 @@ const EXECUTES_PER_USER = 10;
 const PACED_SECONDS = 20;
 const PIPELINE_REQUESTS = 100;
 const PIPELINE_WORKERS = 10;
+/** Where the names of the warm-up's requests start (the measured ones are 1…PIPELINE_REQUESTS). */
+const WARM_UP_OFFSET = 10_000;
 /** A sync cycle this often: "no sync delay" (Cloud Sync's own cycle is 2 minutes; provisionOnDemand is 5 per 10 s). */
 const SYNC_CYCLE_MS = 200;
 const RAW_ADDS = 50;
@@ -363,10 +366,29 @@ async function pipeline(b: Bench): Promise<void> {
   const singleCalls = b.cloudCalls.slice(single0);
   const singleTeams = b.connector.calls.slice(singleTeams0);
 
+  // The first requests after start, on their own: V8 still compiles the code they make hot, on background threads
+  // that take CPU from Samba on the two cores (about a second of it over the first hundred requests here). A Mailroom
+  // that has been running a while has done so; the pipeline's figures below are those of the next hundred.
+  const warm0 = performance.now();
+  const warmCpu0 = threadCpuMsOf(b.app.pid);
+  const warmRefs: string[] = [];
+  await pool(
+    Array.from({ length: PIPELINE_REQUESTS }, (_, i) => WARM_UP_OFFSET + i),
+    PIPELINE_WORKERS,
+    async (n, w) => {
+      warmRefs.push(await fileAndApprove(b, b.users[w]!, n));
+    },
+  );
+  await untilDone(b, warmRefs, 240_000);
+  const warmPerMin = PIPELINE_REQUESTS / ((performance.now() - warm0) / 60_000);
+  const warmCpu = threadCpuMsOf(b.app.pid);
+  await untilOutboxEmpty(b, 30_000);
+
   // Samba's raw rate before and after the pipeline (the mean is the measure): the machine's pace drifts within a run
   const rawSeqBefore = await rawSambaRate(b, 1, 'p');
   const before = b.cloudCalls.length;
   const cpu0 = cpuMsOf(b.app.pid);
+  const threads0 = threadCpuMsOf(b.app.pid);
   const sambaCpu0 = cpuMsOf(b.sandbox.dc.pid);
   const benchCpu0 = process.cpuUsage();
   const connector0 = b.connector.calls.length;
@@ -394,6 +416,7 @@ async function pipeline(b: Bench): Promise<void> {
   const mono1 = process.hrtime.bigint() / 1000n;
   clearInterval(sampler);
   const cpuPer = (cpuMsOf(b.app.pid) - cpu0) / PIPELINE_REQUESTS;
+  const threads1 = threadCpuMsOf(b.app.pid);
   // what people hear of the last requests leaves the outbox after they are done: counted once it is empty
   const doneAt = performance.now();
   await untilOutboxEmpty(b, 30_000);
@@ -426,12 +449,15 @@ async function pipeline(b: Bench): Promise<void> {
     `2. User mailboxes through the pipeline (${PIPELINE_REQUESTS} requests, ${PIPELINE_WORKERS} filing at a time; all filed+approved after ${fmt(filedMs / 1000)} s) vs Samba's raw user adds with password (${RAW_ADDS} each)`,
     ['measure', 'per minute', 'pipeline / raw', 'target'],
     [
-      ['pipeline: file, approve, run to done', fmt(perMin), '', ''],
-      [`Samba createUser + password, 1 at a time (mean of ${fmt(rawSeqBefore, 0)} before and ${fmt(rawSeqAfter, 0)} after)`, fmt(rawSeq), `${fmt((perMin / rawSeq) * 100)} %`, '>= 60 %'],
+      ['pipeline: file, approve, run to done', fmt(perMin), `${fmt((perMin / rawSeq) * 100)} %`, '>= 60 %'],
+      [`  the first ${PIPELINE_REQUESTS} after start (V8 still compiling; run just before)`, fmt(warmPerMin), `${fmt((warmPerMin / rawSeq) * 100)} %`, ''],
+      [`Samba createUser + password, 1 at a time (mean of ${fmt(rawSeqBefore, 0)} before and ${fmt(rawSeqAfter, 0)} after)`, fmt(rawSeq), '', ''],
       [`Samba createUser + password, ${RAW_WORKERS} at a time`, fmt(rawConc), `${fmt((perMin / rawConc) * 100)} %`, ''],
       ['single request alone, file to done (s)', fmt(singleMs / 1000), '', ''],
       [`Mailroom's CPU per user mailbox, filing to done (ms, ${b.runtime})`, fmt(cpuPer, 0), '', ''],
       ['  of which until every request was filed and approved (ms)', fmt(filedCpuPer, 0), '', ''],
+      ["  of which V8's background threads (compiling, garbage collection; ms)", fmt((threads1.background - threads0.background) / PIPELINE_REQUESTS, 0), '', ''],
+      [`  the first ${PIPELINE_REQUESTS} after start: all / V8's background threads (ms)`, `${fmt((warmCpu.main + warmCpu.background - warmCpu0.main - warmCpu0.background) / PIPELINE_REQUESTS, 0)} / ${fmt((warmCpu.background - warmCpu0.background) / PIPELINE_REQUESTS, 0)}`, '', ''],
       ['CPU of the bench process per user mailbox (Teams stand-in, cloud emulator, sync engine; ms)', fmt(benchCpuPer, 0), '', ''],
       ["Samba's CPU per user mailbox (Mailroom's LDAP and the sync engine's; ms) / per raw add", `${fmt(sambaCpuPer, 0)} / ${fmt(rawSambaCpuPer, 0)}`, '', ''],
       ['messages / card updates to Teams per user mailbox', `${fmt(toTeams.filter((c) => c.method === 'POST').length / PIPELINE_REQUESTS)} / ${fmt(toTeams.filter((c) => c.method === 'PUT').length / PIPELINE_REQUESTS)}`, '', ''],
@@ -440,6 +466,7 @@ async function pipeline(b: Bench): Promise<void> {
   );
   summary.push([`2. Mailroom's CPU per user mailbox (${b.runtime})`, `${fmt(cpuPer, 0)} ms`, '-', '']);
   summary.push(['2. pipeline / Samba raw (1 at a time)', `${fmt(perMin)} / ${fmt(rawSeq)} per min = ${fmt((perMin / rawSeq) * 100)} %`, '>= 60 %', perMin / rawSeq >= 0.6 ? 'met' : 'missed']);
+  summary.push([`2. the same, the first ${PIPELINE_REQUESTS} after start`, `${fmt(warmPerMin)} per min = ${fmt((warmPerMin / rawSeq) * 100)} %`, '-', '']);
 
   const count = (xs: readonly CloudCall[], kind: CloudCall['kind']) => xs.filter((c) => c.kind === kind).length;
   const byPath = (xs: readonly CloudCall[]) => {
@@ -498,10 +525,30 @@ async function fileWaiting(b: Bench, refs: string[], target: number, deadline: n
 }
 
 /** CPU time a process has used so far (Linux /proc: user + system), in ms. */
-function cpuMsOf(pid: number): number {
+function cpuMsOf(pid: number, file = `/proc/${pid}/stat`): number {
   // the fields after the command name (which may hold spaces) start at the state, field 3; utime and stime are 14 and 15
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  const fields = readFileSync(file, 'utf8').replace(/^.*\) /s, '').split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/**
+ * CPU time (ms) of a process's main thread and of its other threads: in Node, V8's background threads (optimising
+ * compiler, parallel and concurrent garbage collection) and libuv's pool.
+ */
+function threadCpuMsOf(pid: number): { main: number; background: number } {
+  let main = 0;
+  let background = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    let ms = 0;
+    try {
+      ms = cpuMsOf(Number(task), `/proc/${pid}/task/${task}/stat`);
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    if (task === String(pid)) main += ms;
+    else background += ms;
+  }
+  return { main, background };
 }
 
 /** Resident memory of a process (Linux /proc): now and its peak (bytes). */
