@@ -1,8 +1,21 @@
-import { Client, Middleware, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
-import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
+import { Client, Middleware, RetryHandlerOptions, type AuthenticationProvider } from '@microsoft/microsoft-graph-client';
 import type { TokenCredential } from '@azure/identity';
 import { GRAPH_SCOPE, trustedCas } from './credential';
 import { graphMiddlewareTrusting, NodeHttpsMessageHandler } from './https';
+
+/**
+ * The Graph client's access tokens, from Mailroom's credential. Not the SDK's TokenCredentialAuthenticationProvider:
+ * that one builds an Error (capturing its stack) on every call, in case the call fails.
+ */
+export class CredentialAuthProvider implements AuthenticationProvider {
+  constructor(private readonly credential: TokenCredential) {}
+
+  async getAccessToken(): Promise<string> {
+    const token = await this.credential.getToken(GRAPH_SCOPE);
+    if (!token?.token) throw new Error('Mailroom got no access token for Microsoft Graph from its credential; nothing was sent to Graph.');
+    return token.token;
+  }
+}
 
 export interface GraphClientHandle {
   readonly client: Client;
@@ -18,7 +31,7 @@ export function createGraphClient(graphUrl: string, credential: TokenCredential,
   const url = new URL(graphUrl);
   const version = url.pathname.replace(/^\/+|\/+$/g, '') || 'v1.0';
   const baseUrl = `${url.protocol}//${url.host}/`;
-  const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [GRAPH_SCOPE] });
+  const authProvider = new CredentialAuthProvider(credential);
   const customHosts = new Set([url.hostname]);
   const ca = trustedCas(extraCaPem);
   if (!ca) {

@@ -119,5 +119,6 @@ describe('production cloud clients against the emulator', function () {
 
   it('fails clearly with a wrong secret', async function () {
     await assert.rejects(clients({ clientSecret: 'not-the-secret' }).exo.invoke('Get-AcceptedDomain'), /AADSTS7000215/);
+    await assert.rejects(clients({ clientSecret: 'not-the-secret' }).graph.memberGroups('00000000-0000-4000-8000-000000000001', ['00000000-0000-4000-8000-000000000002']), /AADSTS7000215/);
   });
 });

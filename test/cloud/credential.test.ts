@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { ReusedTokenCredential } from '../../src/cloud/credential';
+import { GRAPH_SCOPE, ReusedTokenCredential } from '../../src/cloud/credential';
+import { CredentialAuthProvider } from '../../src/cloud/graph';
 
 /** The inner credential of a unit test: counts requests, hands out numbered tokens or fails when told. */
 class CountingCredential implements TokenCredential {
@@ -87,5 +88,22 @@ describe('ReusedTokenCredential (the token kept between cloud calls)', function 
     assert.equal((await credential.getToken(graph, { claims: '{"access_token":{"nbf":{"essential":true}}}' }))?.token, 'token-2');
     assert.equal((await credential.getToken(graph, { tenantId: 'another' }))?.token, 'token-3');
     assert.equal((await credential.getToken(graph))?.token, 'token-1', 'the kept token is unchanged');
+  });
+});
+
+describe("CredentialAuthProvider (the Graph client's tokens)", function () {
+  it("asks its credential for Graph's scope and hands the token to the Graph client", async function () {
+    const inner = new CountingCredential(() => Date.now());
+    const provider = new CredentialAuthProvider(inner);
+    assert.equal(await provider.getAccessToken(), 'token-1');
+    assert.deepEqual(inner.calls, [{ scopes: GRAPH_SCOPE }]);
+  });
+
+  it("lets the credential's error through, and says so when the credential has no token", async function () {
+    const inner = new CountingCredential(() => Date.now());
+    inner.fail = true;
+    await assert.rejects(new CredentialAuthProvider(inner).getAccessToken(), /AADSTS7000215/);
+    const empty: TokenCredential = { getToken: () => Promise.resolve(null) };
+    await assert.rejects(new CredentialAuthProvider(empty).getAccessToken(), /no access token for Microsoft Graph.*nothing was sent/);
   });
 });
