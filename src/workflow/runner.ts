@@ -92,8 +92,11 @@ export class WorkflowRunner {
       plan.steps.map((s) => ({ stepId: s.id, action: s.action, system: s.system, input: s.input })),
       this.now(),
     );
-    await this.options.lifecycle.runMove(record.id, 'queued', { known: record });
-    await this.options.store.audit.append({ actorAadObjectId: actor.aadObjectId, actorName: actor.name, requestRef: record.reference, event: 'run.queued', data: { steps: plan.steps.length } });
+    // asked for together: on SQLite the move and its audit event share one commit (the store's group commit)
+    await Promise.all([
+      this.options.lifecycle.runMove(record.id, 'queued', { known: record }),
+      this.options.store.audit.append({ actorAadObjectId: actor.aadObjectId, actorName: actor.name, requestRef: record.reference, event: 'run.queued', data: { steps: plan.steps.length } }),
+    ]);
     this.kick();
   }
 
