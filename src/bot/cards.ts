@@ -92,12 +92,25 @@ function eachMarkdownText(node: unknown, fn: (text: string) => string): void {
   for (const v of Object.values(node)) eachMarkdownText(v, fn);
 }
 
-/** The data with marker characters encoded in every string and each `md` value marked as markup. */
+/** Any of the private-use characters the markers and their encoding use. */
+const PRIVATE = /[\uE000-\uE002]/;
+
+/** Sets a property as its own, whatever its name (`__proto__` included: an assignment would set the prototype). */
+function put(o: Json, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+  else o[key] = value;
+}
+
+/** A copy of the data with marker characters encoded in every string and each `md` value marked as markup. */
 function prepareData(v: unknown): unknown {
-  if (typeof v === 'string') return encode(v);
+  if (typeof v === 'string') return PRIVATE.test(v) ? encode(v) : v;
   if (v instanceof Markdown) return `${RAW_OPEN}${encode(v.source)}${RAW_CLOSE}`;
   if (Array.isArray(v)) return v.map(prepareData);
-  if (v && typeof v === 'object' && !(v instanceof Date)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, prepareData(x)]));
+  if (v && typeof v === 'object' && !(v instanceof Date)) {
+    const out: Json = {};
+    for (const k of Object.keys(v)) put(out, k, prepareData((v as Json)[k]));
+    return out;
+  }
   return v;
 }
 
@@ -124,11 +137,21 @@ function finishMarkdown(s: string): string {
   return out;
 }
 
-/** Every string of the expanded card without markers (an `md` value bound to a plain-text property shows its source). */
+/**
+ * Every string of the expanded card without markers (an `md` value bound to a plain-text property shows its source),
+ * changed in place: the expanded card is this render's own (the templating engine built it from the template and a
+ * copy of the data).
+ */
 function stripMarkers(v: unknown): unknown {
-  if (typeof v === 'string') return decode(v.replace(MARKERS, ''));
-  if (Array.isArray(v)) return v.map(stripMarkers);
-  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stripMarkers(x)]));
+  if (typeof v === 'string') return PRIVATE.test(v) ? decode(v.replace(MARKERS, '')) : v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = stripMarkers(v[i]);
+    return v;
+  }
+  if (isObject(v)) {
+    for (const k of Object.keys(v)) put(v, k, stripMarkers(v[k]));
+    return v;
+  }
   return v;
 }
 

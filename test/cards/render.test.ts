@@ -1263,6 +1263,18 @@ describe('card templates rendered like Teams', function () {
 describe('cards: expanded cards are kept for the same data', function () {
   const kept = new CardRenderer(CARDS_DIR);
 
+  it("leaves the caller's data as it was, and a key named __proto__ in it stays a key (no prototype is set)", function () {
+    const data = JSON.parse('{"title":"Keys","text":"Marker \\ue000 here","facts":[{"title":"a","__proto__":{"value":"injected","polluted":"yes"}}]}') as { text: string; facts: Record<string, unknown>[] };
+    const before = JSON.stringify(data);
+    const card = new CardRenderer(CARDS_DIR).render('notice', data);
+    assert.equal(JSON.stringify(data), before, 'the data was changed');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf(data.facts[0]), Object.prototype);
+    const text = JSON.stringify(card);
+    assert.match(text, /Marker \ue000 here/, 'a marker character typed in a value comes back as typed');
+    assert.doesNotMatch(text, /polluted|injected/, 'a value came from a key named __proto__');
+  });
+
   it('the same data gives an equal card, each caller its own copy; other data its own card', function () {
     const data = { title: 'Kept', text: 'Line *one*', tone: 'info', facts: [{ title: 'A', value: '1' }] };
     const first = kept.render('notice', data);
