@@ -111,9 +111,7 @@ function userKind(deps: WaiterDeps): WaitKind<'sync.awaitUser'> {
     reason: (i) =>
       i.expectAccountEnabled === undefined
         ? `Waiting until ${engineName(i)} has created the user ${name(i)} in Entra ID`
-        : i.expectAccountEnabled
-          ? `Waiting until ${engineName(i)} has created the user ${name(i)} in Entra ID, its account enabled`
-          : `Waiting until Entra ID shows the account of ${name(i)} as disabled`,
+        : `Waiting until Entra ID shows the account of ${name(i)} as ${i.expectAccountEnabled ? 'enabled' : 'disabled'}`,
     async lookup(probes) {
       const asks: GraphAsk[] = [];
       const errors = new Map<string, Found>();
