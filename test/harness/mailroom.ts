@@ -108,16 +108,20 @@ export class TestMailroom {
    * resolves with the reference and Rita's status card message. Fails with what Mailroom said when nothing was filed.
    */
   async requestAndApprove(command: string, title: string, timeoutMs = 15_000): Promise<{ reference: string; status: RecordedCall }> {
-    const pattern = reEscape(title);
+    const filed = new RegExp(`(R-\\d+) · ${reEscape(title)}`);
     const since = this.connector.calls.length;
+    // The new request is one Rita's chat has not named before: an earlier request of the same kind may still be
+    // reported (its done notice follows its status) after this one is filed.
+    const named = new Set(this.connector.calls.slice(0, since).flatMap((c) => (c.conversationId === this.rita.conversationId ? (visibleText(c.body).match(/R-\d+/g) ?? []) : [])));
     await this.rita.client.say(command);
-    const status = await this.rita.waitFor((c) => new RegExp(`R-\\d+ · ${pattern}`).test(visibleText(c.body)), since, timeoutMs).catch(() => {
+    const status = await this.rita.waitFor((c) => { const hit = filed.exec(visibleText(c.body)); return !!hit && !named.has(hit[1] ?? ''); }, since, timeoutMs).catch(() => {
       const said = this.connector.calls.slice(since).map((c) => visibleText(c.body)).join('\n---\n');
       assert.fail(`"${command}" filed no ${title} request; Mailroom said:\n${said}`);
     });
-    const reference = /(R-\d+)/.exec(visibleText(status.body))?.[1] ?? '';
+    const reference = filed.exec(visibleText(status.body))?.[1] ?? '';
     assert.ok(reference, 'the status card names the request');
-    const approval = await this.arnold.waitFor((c) => visibleText(c.body).includes(`${reference} · ${title}`), since, timeoutMs);
+    // The card Arnold decides on: the one with the buttons (an update of it after a decision has none).
+    const approval = await this.arnold.waitFor((c) => visibleText(c.body).includes(`${reference} · ${title}`) && buttonData(cardOf(c), 'Approve') !== undefined, since, timeoutMs);
     const res = await this.arnold.client.execute('request.approve', buttonData(cardOf(approval), 'Approve') ?? {});
     const answer = cardText(invokeCard(res));
     assert.match(answer, /Approved by/, `Arnold's Approve on ${reference} was not taken; Mailroom answered:\n${answer}`);
