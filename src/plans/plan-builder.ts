@@ -125,7 +125,9 @@ export function newMailboxUser(
     b.add('ad.licence-group', 'ad.addGroupMember', { groupDn: l.adGroupDn, memberDn: o.dn },
       `Add the user to the AD licensing group ${l.groupName} (${l.adGroupDn}); the licence follows once sync has carried the membership${o.temporaryLicence ? ' (temporary: removed again below)' : ''}`);
   }
-  b.add('sync.await-user', 'sync.awaitUser', { ...b.syncWait(o.dn, 'user'), samAccountName: o.samAccountName, userPrincipalName: o.userPrincipalName, timeoutMinutes: b.syncTimeout },
+  // An enabled account is awaited as enabled: a sync cycle may read the user between its LDAP add (disabled) and the
+  // enable, and the mailbox would then show the account disabled until the next cycle.
+  b.add('sync.await-user', 'sync.awaitUser', { ...b.syncWait(o.dn, 'user'), samAccountName: o.samAccountName, userPrincipalName: o.userPrincipalName, ...(o.accountEnabled ? { expectAccountEnabled: true } : {}), timeoutMinutes: b.syncTimeout },
     b.syncText('created the user'));
   const directLicence = l.mode === 'direct';
   b.add('entra.usage-location', 'entra.ensureUsageLocation', {

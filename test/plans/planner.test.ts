@@ -67,7 +67,8 @@ describe('planner: user mailbox', function () {
   it('waits for sync as the engine allows', function () {
     const connect = step(plan(userMailbox, AD), 'sync.awaitUser');
     assert.equal(connect.summary, 'Wait until Entra Connect Sync has created the user (up to 30 minutes)');
-    assert.deepEqual(connect.input, { engine: 'connect', provisionOnDemand: false, dn: `CN=Ada Lovelace,OU=Users,${BASE}`, objectType: 'user', samAccountName: 'alovelace', userPrincipalName: 'ada.lovelace@contoso.example', timeoutMinutes: TIMEOUTS.connectSyncMinutes });
+    // the new account is enabled: awaited as enabled (a cycle may read it between its LDAP add and the enable)
+    assert.deepEqual(connect.input, { engine: 'connect', provisionOnDemand: false, dn: `CN=Ada Lovelace,OU=Users,${BASE}`, objectType: 'user', samAccountName: 'alovelace', userPrincipalName: 'ada.lovelace@contoso.example', expectAccountEnabled: true, timeoutMinutes: TIMEOUTS.connectSyncMinutes });
     assert.deepEqual([connect.system, connect.waits], ['wait', true]);
     const cloud = step(plan(userMailbox, AD_CLOUDSYNC), 'sync.awaitUser');
     assert.equal(cloud.summary, 'Wait until Entra Cloud Sync has created the user (on demand; usually seconds)');

@@ -111,7 +111,9 @@ function userKind(deps: WaiterDeps): WaitKind<'sync.awaitUser'> {
     reason: (i) =>
       i.expectAccountEnabled === undefined
         ? `Waiting until ${engineName(i)} has created the user ${name(i)} in Entra ID`
-        : `Waiting until Entra ID shows the account of ${name(i)} as ${i.expectAccountEnabled ? 'enabled' : 'disabled'}`,
+        : i.expectAccountEnabled
+          ? `Waiting until ${engineName(i)} has created the user ${name(i)} in Entra ID, its account enabled`
+          : `Waiting until Entra ID shows the account of ${name(i)} as disabled`,
     async lookup(probes) {
       const asks: GraphAsk[] = [];
       const errors = new Map<string, Found>();
