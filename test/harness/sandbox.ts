@@ -254,12 +254,22 @@ export function setSyncJobStatus(sandbox: Sandbox, code: 'Active' | 'Paused' | '
   return () => void sandbox.tenant.setSyncJobStatus(servicePrincipalId, jobId, before.code, before.quarantine ?? undefined);
 }
 
-/** Leaves no free unit of a SKU (default: the Exchange Online (Plan 1) SKU): purchased units = consumed units. */
-export function useUpLicences(sandbox: Sandbox, skuId = sandbox.endpoints.skus.exchangeOnline): () => void {
+/**
+ * Sets a SKU's purchased units to `units(sku)` (no change when it gives undefined); returns the undo (the purchased
+ * units as they were).
+ */
+function setSkuUnitsFor(sandbox: Sandbox, skuId: string, units: (sku: { prepaidUnits: number; consumedUnits: number }) => number | undefined): () => void {
   const sku = sandbox.tenant.subscribedSkus().find((s) => s.skuId === skuId);
   if (!sku) throw new Error(`the sandbox tenant has no SKU ${skuId}`);
-  sandbox.tenant.setSkuUnits(skuId, sku.consumedUnits);
+  const to = units(sku);
+  if (to === undefined) return () => undefined;
+  sandbox.tenant.setSkuUnits(skuId, to);
   return () => sandbox.tenant.setSkuUnits(skuId, sku.prepaidUnits);
+}
+
+/** Leaves no free unit of a SKU (default: the Exchange Online (Plan 1) SKU): purchased units = consumed units. */
+export function useUpLicences(sandbox: Sandbox, skuId = sandbox.endpoints.skus.exchangeOnline): () => void {
+  return setSkuUnitsFor(sandbox, skuId, (sku) => sku.consumedUnits);
 }
 
 /**
@@ -267,11 +277,7 @@ export function useUpLicences(sandbox: Sandbox, skuId = sandbox.endpoints.skus.e
  * buying more when earlier suites' users hold them; returns the undo (the purchased units as they were).
  */
 export function ensureFreeLicences(sandbox: Sandbox, free: number, skuId = sandbox.endpoints.skus.exchangeOnline): () => void {
-  const sku = sandbox.tenant.subscribedSkus().find((s) => s.skuId === skuId);
-  if (!sku) throw new Error(`the sandbox tenant has no SKU ${skuId}`);
-  if (sku.prepaidUnits - sku.consumedUnits >= free) return () => undefined;
-  sandbox.tenant.setSkuUnits(skuId, sku.consumedUnits + free);
-  return () => sandbox.tenant.setSkuUnits(skuId, sku.prepaidUnits);
+  return setSkuUnitsFor(sandbox, skuId, (sku) => (sku.prepaidUnits - sku.consumedUnits >= free ? undefined : sku.consumedUnits + free));
 }
 
 /** Removes an accepted (verified) domain from the tenant. */
