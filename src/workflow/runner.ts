@@ -46,6 +46,9 @@ export interface RunnerOptions {
  */
 export const MAX_ABANDONED = 5;
 
+/** Waiting steps checked together in one wait poll (see pollWaiting); the waiters batch their look-ups within it. */
+const WAIT_CHECK_SLICE = 100;
+
 /**
  * The durable runner: claims steps with a lease (several instances may share one PostgreSQL), runs them through
  * idempotent executors, records every outcome, retries transient failures with capped backoff honouring
@@ -309,6 +312,15 @@ export class WorkflowRunner {
   async pollWaiting(): Promise<boolean> {
     const due = await this.options.store.runs.claimWaiting(this.owner, this.now(), this.leaseMs, 500);
     if (!due.length) return false;
+    // Checked a slice at a time: the requests and steps a check reads are held until its answers are recorded, and
+    // hundreds of them held at once (a wave of waiting mailboxes) would outlive young-generation collections and
+    // swell the heap.
+    for (let i = 0; i < due.length; i += WAIT_CHECK_SLICE) await this.checkWaiting(due.slice(i, i + WAIT_CHECK_SLICE));
+    return true;
+  }
+
+  /** Checks claimed waiting steps, by action (one look-up for all steps of a kind of wait), and records the answers. */
+  private async checkWaiting(due: readonly RunStep[]): Promise<void> {
     const byAction = new Map<string, RunStep[]>();
     for (const s of due) byAction.set(s.action, [...(byAction.get(s.action) ?? []), s]);
     for (const [action, steps] of byAction) {
@@ -353,7 +365,6 @@ export class WorkflowRunner {
         await this.record(s, r, a, true, read.get(s.id));
       }
     }
-    return true;
   }
 
   /**

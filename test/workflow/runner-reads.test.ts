@@ -5,6 +5,8 @@
  * a batch leaves a notice in the outbox only when its status moves: its steps refresh no card of its own (it has
  * none; its batch counts rows by status). Any other request's cards are refreshed after each step.
  * A step whose request is cancelled after the runner read it, before its move to running, does not run.
+ * A wait poll checks every due waiting step, a hundred at a time (the requests a check reads stay in memory until its
+ * answers are recorded).
  * The executor is a stand-in that is done at once: what is under test is the runner.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { silentLogger } from '../../src/log';
 import type { Plan, StepAction } from '../../src/plans';
 import type { RequestRecord, Store } from '../../src/store';
-import type { StepExecutor } from '../../src/workflow/executors/types';
+import type { BatchWaiter, StepExecutor } from '../../src/workflow/executors/types';
 import { RequestLifecycle } from '../../src/workflow/lifecycle';
 import { WorkflowRunner } from '../../src/workflow/runner';
 import { engineFixture } from '../store/helpers';
@@ -130,5 +132,37 @@ describe('the runner reads a step once and refreshes only cards someone sees', f
     assert.equal((await store.requests.get(record.id))?.status, 'cancelled');
     const steps = await store.runs.listByRequest(record.id);
     assert.deepEqual([...new Set(steps.map((s) => s.status))], ['cancelled'], `the steps are ${steps.map((s) => s.status).join(', ')}`);
+  });
+
+  it('a wait poll checks all of 250 due waiting steps, at most 100 in one look-up', async function () {
+    const store = await fx.open(await fx.freshOptions());
+    const WAIT = 'test.wait' as StepAction;
+    const waitPlan = { kind: 'shared-mailbox', title: 'A wait', steps: [{ id: 'w', action: WAIT, system: 'test', input: {}, summary: 'Wait', waits: true }] } as unknown as Plan;
+    let holds = false;
+    const asked: number[] = [];
+    const waiter: BatchWaiter = {
+      action: WAIT,
+      checkAll: (waiting) => {
+        if (holds) asked.push(waiting.length);
+        // not yet when the step starts (due again at once); done at the poll under test
+        return Promise.resolve(new Map(waiting.map((w) => [w.key, holds ? { kind: 'done' as const, changed: false, result: {} } : { kind: 'wait' as const, until: new Date(0), reason: 'not yet' }])));
+      },
+    };
+    const runner = new WorkflowRunner({ store, executors: [], waiters: [waiter], lifecycle: new RequestLifecycle(store.requests), outbox: store.outbox, log: silentLogger, owner: 'runner-1' });
+    const records: RequestRecord[] = [];
+    for (let i = 0; i < 250; i++) {
+      const r = await store.requests.create({ kind: 'shared-mailbox', requesterAadObjectId: 'aad-rita', requesterName: 'Rita', tenantId: 't', values: {}, request: {}, plan: waitPlan, status: 'approved' });
+      await runner.enqueue(r, { aadObjectId: 'aad-admin', name: 'Ada Admin' });
+      records.push(r);
+    }
+    await runner.runUntilIdle();
+    const waiting = (await Promise.all(records.map((r) => store.runs.listByRequest(r.id)))).flat().filter((s) => s.status === 'waiting').length;
+    assert.equal(waiting, 250, 'every step waits');
+    holds = true;
+    assert.equal(await runner.pollWaiting(), true);
+    await runner.stop();
+    assert.deepEqual(asked, [100, 100, 50]);
+    const statuses = await Promise.all(records.map(async (r) => (await store.requests.get(r.id))?.status));
+    assert.deepEqual([...new Set(statuses)], ['done'], 'one poll moved every request on');
   });
 });
