@@ -6,6 +6,7 @@ import path from 'node:path';
 import AdmZip from 'adm-zip';
 import { AppManifestUtils, type AppManifest } from '@microsoft/app-manifest';
 import { readEnvFiles } from '../src/config/env-files';
+import { appPackageCheck } from '../src/doctor/app-package';
 import {
   AppPackageError,
   buildAppPackage,
@@ -256,5 +257,16 @@ describe('Teams app package (appPackage/, npm run package)', function () {
       assert.match(run.stderr, /TEAMS_APP_ID \(used at \/id\).*\n\s+Set it in env\/\.env\.nosuchenv, for example: TEAMS_APP_ID=/);
       assert.ok(!existsSync(out));
     });
+  });
+
+  it("the doctor's check builds and validates the environment's package, and names what is missing", async function () {
+    const ok = await appPackageCheck(ROOT, 'sandbox', {}).run();
+    assert.equal(ok.length, 1);
+    assert.equal(ok[0]?.ok, true, ok[0]?.detail);
+    assert.match(ok[0]?.detail ?? '', /manifest v\d+\.\d+ is valid and the icons check out \(3 files\)/);
+    const missing = await appPackageCheck(ROOT, 'nosuchenv', {}).run();
+    assert.equal(missing[0]?.ok, false);
+    assert.match(missing[0]?.detail ?? '', /TEAMS_APP_ID \(used at \/id\)/);
+    assert.match(missing[0]?.detail ?? '', /Nothing was written/);
   });
 });

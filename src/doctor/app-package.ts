@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppPackageError, buildAppPackage, loadPackagingEnv } from '../app-package';
+import type * as AppPackage from '../app-package';
 import { fail, pass, type Check } from './report';
 
 const AREA = 'Teams app package';
@@ -13,6 +13,10 @@ export function appPackageCheck(rootDir: string, envName: string, processEnv: No
     area: AREA,
     name,
     async run() {
+      // Loaded when the check runs: the manifest schemas and their validator are a few MB of code and data that a
+      // running bot otherwise never needs.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load (import() would be ESM here)
+      const { AppPackageError, buildAppPackage, loadPackagingEnv } = require('../app-package') as typeof AppPackage;
       const out = mkdtempSync(path.join(os.tmpdir(), 'mailroom-doctor-package-'));
       try {
         const { values } = loadPackagingEnv(rootDir, envName, processEnv);
