@@ -25,7 +25,10 @@ export interface RunnerOptions {
   readonly leaseMs?: number;
   /** How often the loop looks for work (ms). */
   readonly pollMs?: number;
-  /** How often waiting steps are re-checked (ms). */
+  /**
+   * How often the store is asked for waiting steps that are due (ms): steps other instances left waiting are found so.
+   * A wait this process records is also looked at when it falls due, if that is sooner.
+   */
   readonly waitPollMs?: number;
   /** Transient failures: tries before the step fails, and the backoff. */
   readonly maxAttempts?: number;
@@ -49,6 +52,9 @@ export const MAX_ABANDONED = 5;
 /** Waiting steps checked together in one wait poll (see pollWaiting); the waiters batch their look-ups within it. */
 const WAIT_CHECK_SLICE = 100;
 
+/** A wait poll for a due time also takes the waits due within this many ms after it: one look-up for them all. */
+const WAIT_WAKE_GATHER_MS = 40;
+
 /**
  * The durable runner: claims steps with a lease (several instances may share one PostgreSQL), runs them through
  * idempotent executors, records every outcome, retries transient failures with capped backoff honouring
@@ -65,6 +71,10 @@ export class WorkflowRunner {
   private readonly maxAbandoned: number;
   private timer: NodeJS.Timeout | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
+  /** The early wait poll set by {@link wakeForWait}, and when it fires (runner clock, ms). */
+  private waitWake: { readonly timer: NodeJS.Timeout; readonly at: number } | undefined;
+  /** Due times (runner clock, ms) of the waits this process recorded that no poll has taken yet. */
+  private waitDue: number[] = [];
   private reconcileTimer: NodeJS.Timeout | undefined;
   private running = false;
   private inFlight = new Set<Promise<void>>();
@@ -162,8 +172,40 @@ export class WorkflowRunner {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.waitTimer) clearInterval(this.waitTimer);
+    if (this.waitWake) clearTimeout(this.waitWake.timer);
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * Polls the waits again when one this process recorded falls due before the regular poll may come: a wait is looked
+   * at when its own schedule says (a quarter of its interval after it began, then half, …), not up to a poll interval
+   * later. One timer, for the earliest due time (gathering those just after it); when it fires, the next is set.
+   */
+  private wakeForWait(due: number): void {
+    if (!this.waitTimer || this.stopped) return; // not started: the caller polls
+    if (due - this.now().getTime() >= (this.options.waitPollMs ?? 5000)) return; // the regular poll comes first
+    this.waitDue.push(due);
+    if (!this.waitWake || due + WAIT_WAKE_GATHER_MS < this.waitWake.at) this.setWaitWake(due + WAIT_WAKE_GATHER_MS);
+  }
+
+  private setWaitWake(at: number): void {
+    if (this.waitWake) clearTimeout(this.waitWake.timer);
+    const timer = setTimeout(() => {
+      this.waitWake = undefined;
+      const fired = this.now().getTime();
+      this.waitDue = this.waitDue.filter((d) => d > fired);
+      this.pollWaiting()
+        .catch((err: unknown) => this.options.log.error('wait poll failed', { err }))
+        .finally(() => {
+          // the earliest wait left (one recorded while the poll ran may have set a timer already)
+          let next = Infinity;
+          for (const d of this.waitDue) next = Math.min(next, d);
+          if (next !== Infinity && !this.stopped && (!this.waitWake || next + WAIT_WAKE_GATHER_MS < this.waitWake.at)) this.setWaitWake(next + WAIT_WAKE_GATHER_MS);
+        });
+    }, Math.max(0, at - this.now().getTime()));
+    timer.unref();
+    this.waitWake = { timer, at };
   }
 
   /** Runs claimable steps now (also what the timer does). */
@@ -398,6 +440,7 @@ export class WorkflowRunner {
     if (outcome.kind === 'wait') {
       const firstTime = step.status !== 'waiting';
       if (await this.options.store.runs.wait(step.id, this.owner, outcome.until, outcome.result ?? step.result ?? null, now)) {
+        this.wakeForWait(outcome.until.getTime());
         if (firstTime) {
           await this.options.store.audit.append({ actorAadObjectId: null, actorName: 'Mailroom', requestRef: record.reference, event: 'operation.waiting', data: { ...base, reason: outcome.reason } });
           await this.moveAndTell(record, 'waiting', null);
