@@ -42,7 +42,8 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type Compilable, type MigrationResultSet, type QueryResult, type RawBuilder } from 'kysely';
-import { Pool, type PoolConfig } from 'pg';
+import type * as Pg from 'pg';
+import type { PoolConfig } from 'pg';
 import { StoreError, describePostgresError, describeSqliteError, parsePostgresUrl, type PostgresTarget } from './errors';
 import type { Database } from './schema';
 
@@ -481,6 +482,9 @@ function withPasswordFunction(url: string, password: () => Promise<string>): Poo
 
 export function openPostgres(url: string, onBackgroundError: BackgroundErrorSink, password?: () => Promise<string>): EngineConnection {
   const target: PostgresTarget = parsePostgresUrl(url);
+  // Loaded only for PostgreSQL: a Mailroom on SQLite never needs node-postgres.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load (import() would be ESM here)
+  const { Pool } = require('pg') as typeof Pg;
   const pool = new Pool({
     ...(password ? withPasswordFunction(url, password) : { connectionString: url }),
     connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
