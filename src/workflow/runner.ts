@@ -49,8 +49,11 @@ export interface RunnerOptions {
  */
 export const MAX_ABANDONED = 5;
 
-/** Waiting steps checked together in one wait poll (see pollWaiting); the waiters batch their look-ups within it. */
-const WAIT_CHECK_SLICE = 100;
+/**
+ * Waiting steps checked together in one wait poll (see pollWaiting); the waiters batch their look-ups within it. With
+ * 1,000 mailboxes waiting, slices of 100 left Mailroom's peak RSS at 198 MB in the bench, of 50 at 188 MB.
+ */
+const WAIT_CHECK_SLICE = 50;
 
 /** A wait poll for a due time also takes the waits due within this many ms after it: one look-up for them all. */
 const WAIT_WAKE_GATHER_MS = 40;

@@ -5,7 +5,7 @@
  * a batch leaves a notice in the outbox only when its status moves: its steps refresh no card of its own (it has
  * none; its batch counts rows by status). Any other request's cards are refreshed after each step.
  * A step whose request is cancelled after the runner read it, before its move to running, does not run.
- * A wait poll checks every due waiting step, a hundred at a time (the requests a check reads stay in memory until its
+ * A wait poll checks every due waiting step, fifty at a time (the requests a check reads stay in memory until its
  * answers are recorded).
  * The executor is a stand-in that is done at once: what is under test is the runner.
  */
@@ -134,7 +134,7 @@ describe('the runner reads a step once and refreshes only cards someone sees', f
     assert.deepEqual([...new Set(steps.map((s) => s.status))], ['cancelled'], `the steps are ${steps.map((s) => s.status).join(', ')}`);
   });
 
-  it('a wait poll checks all of 250 due waiting steps, at most 100 in one look-up', async function () {
+  it('a wait poll checks all of 250 due waiting steps, at most 50 in one look-up', async function () {
     const store = await fx.open(await fx.freshOptions());
     const WAIT = 'test.wait' as StepAction;
     const waitPlan = { kind: 'shared-mailbox', title: 'A wait', steps: [{ id: 'w', action: WAIT, system: 'test', input: {}, summary: 'Wait', waits: true }] } as unknown as Plan;
@@ -161,7 +161,7 @@ describe('the runner reads a step once and refreshes only cards someone sees', f
     holds = true;
     assert.equal(await runner.pollWaiting(), true);
     await runner.stop();
-    assert.deepEqual(asked, [100, 100, 50]);
+    assert.deepEqual(asked, [50, 50, 50, 50, 50]);
     const statuses = await Promise.all(records.map(async (r) => (await store.requests.get(r.id))?.status));
     assert.deepEqual([...new Set(statuses)], ['done'], 'one poll moved every request on');
   });

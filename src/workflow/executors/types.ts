@@ -112,10 +112,11 @@ export interface WaitingStep<A extends StepAction = StepAction> {
 export type WaitAnswers = Map<string, StepOutcome | StepError>;
 
 /**
- * A wait served by one poller for every waiting request: `checkAll` receives the due waiting steps of its action (a
- * hundred at a time) and answers for each with few calls (Graph `$batch`, one Exchange query per call), so the cost
- * of a polling cycle grows by a call or two per hundred waiting requests, not by one per request. A trouble of one step is that step's answer: if
- * `checkAll` throws, the runner gives every step of the call the same error (transient unless it is a StepError).
+ * A wait served by one poller for every waiting request: `checkAll` receives the due waiting steps of its action
+ * (fifty at a time) and answers for each with few calls (Graph `$batch`, one Exchange query per call), so the cost of
+ * a polling cycle grows by a call or two per fifty waiting requests, not by one per request. A trouble of one step is
+ * that step's answer: if `checkAll` throws, the runner gives every step of the call the same error (transient unless
+ * it is a StepError).
  */
 export interface BatchWaiter<A extends StepAction = StepAction> {
   readonly action: A;
