@@ -1,4 +1,4 @@
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext } from 'botbuilder';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext, type Activity } from 'botbuilder';
 import type restify from 'restify';
 import type { BotConfig } from '../config/config';
 import type { Logger } from '../log';
@@ -86,14 +86,21 @@ function kept<T>(clients: Map<string, Promise<T>>, key: string, make: () => Prom
  * CloudAdapter from the bot registration. With no app id (sandbox mode) it runs anonymously, as local
  * clients such as the Agents Playground expect; the configuration only allows that on a loopback address.
  */
-export function createAdapter(bot: BotConfig, log: Logger): CloudAdapter {
+/** CloudAdapter, with its processActivity (authenticate the activity, run the turn) open to the message handler. */
+export class MailroomAdapter extends CloudAdapter {
+  runActivity(authorization: string, activity: Activity, logic: (ctx: TurnContext) => Promise<void>): ReturnType<CloudAdapter['processActivity']> {
+    return this.processActivity(authorization, activity, logic);
+  }
+}
+
+export function createAdapter(bot: BotConfig, log: Logger): MailroomAdapter {
   const auth = new ReusingBotFrameworkAuthentication({
     MicrosoftAppId: bot.appId,
     MicrosoftAppPassword: bot.appPassword ?? '',
     MicrosoftAppType: bot.appId ? bot.appType : 'MultiTenant',
     MicrosoftAppTenantId: bot.appTenantId ?? '',
   });
-  const adapter = new CloudAdapter(auth);
+  const adapter = new MailroomAdapter(auth);
   adapter.onTurnError = async (ctx: TurnContext, err: Error) => {
     const reference = randomUUID();
     log.error('turn failed', { reference, err, type: ctx.activity.type, conversation: ctx.activity.conversation?.id });
@@ -102,6 +109,27 @@ export function createAdapter(bot: BotConfig, log: Logger): CloudAdapter {
     }
   };
   return adapter;
+}
+
+/**
+ * The activity as CloudAdapter.process hands it on (botbuilder's validateAndFixActivity): its time fields as Dates,
+ * the texts kept beside them.
+ */
+function toActivity(body: Record<string, unknown>): Activity {
+  const activity = body as unknown as Activity & Record<string, unknown>;
+  for (const [field, raw] of [['timestamp', 'rawTimestamp'], ['expiration', 'rawExpiration'], ['localTimestamp', 'rawLocalTimestamp']] as const) {
+    const v = activity[field];
+    if (typeof v === 'string') {
+      activity[raw] = v;
+      activity[field] = new Date(v);
+    }
+  }
+  return activity;
+}
+
+/** botframework-connector's AuthenticationError (that package is botbuilder's dependency, not Mailroom's own). */
+function isAuthenticationError(err: unknown): boolean {
+  return err instanceof Error && err.constructor.name === 'AuthenticationError' && typeof (err as { statusCode?: unknown }).statusCode === 'number';
 }
 
 /** What an HTTP error answer says: a fixed text per status, never the SDK's or an exception's message. */
@@ -118,7 +146,7 @@ const ERROR_TEXT: Record<number, string> = {
  * is answered on this machine), then lets the CloudAdapter authenticate and run it. Error answers carry a fixed text,
  * never an internal message; what went wrong is logged with a reference.
  */
-export function createMessageHandler(adapter: CloudAdapter, bot: BotConfig, log: Logger, logic: (ctx: TurnContext) => Promise<void>): MessageHandler {
+export function createMessageHandler(adapter: MailroomAdapter, bot: BotConfig, log: Logger, logic: (ctx: TurnContext) => Promise<void>): MessageHandler {
   const anonymous = !bot.appId;
   return async (req: restify.Request, res: restify.Response) => {
     const body = (req as { body?: unknown }).body as Record<string, unknown>;
@@ -128,27 +156,20 @@ export function createMessageHandler(adapter: CloudAdapter, bot: BotConfig, log:
       res.send(refusal.status, { error: refusal.error });
       return;
     }
-    let status = 200;
+    // The activity goes to CloudAdapter.processActivity, which authenticates it and runs the turn, as
+    // CloudAdapter.process would after its checks: those are made above (the body is a parsed object with a type),
+    // and process() would also build new zod schemas on every call and print a failure's message to the console.
+    let status: number;
     let payload: unknown;
-    const recorder = {
-      socket: res.socket,
-      status(code: number) {
-        status = code;
-        return recorder;
-      },
-      header(name: string, value: unknown) {
-        res.header(name, value);
-        return recorder;
-      },
-      send(b?: unknown) {
-        payload = b;
-        return recorder;
-      },
-      end() {
-        return recorder;
-      },
-    };
-    await adapter.process({ body, headers: req.headers, method: req.method }, recorder, logic);
+    try {
+      const answer = await adapter.runActivity(req.headers.authorization ?? '', toActivity(body), logic);
+      status = answer?.status ?? 200;
+      payload = answer?.body;
+    } catch (err) {
+      // botframework-connector's AuthenticationError: the request's token was missing or not valid for this bot
+      status = isAuthenticationError(err) ? 401 : 500;
+      payload = err instanceof Error ? err.message : undefined;
+    }
     if (status >= 400) {
       const reference = randomUUID();
       const detail = typeof payload === 'string' ? payload.slice(0, 300) : payload === undefined ? undefined : '(an object)';
