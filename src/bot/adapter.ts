@@ -82,10 +82,6 @@ function kept<T>(clients: Map<string, Promise<T>>, key: string, make: () => Prom
   return made;
 }
 
-/**
- * CloudAdapter from the bot registration. With no app id (sandbox mode) it runs anonymously, as local
- * clients such as the Agents Playground expect; the configuration only allows that on a loopback address.
- */
 /** CloudAdapter, with its processActivity (authenticate the activity, run the turn) open to the message handler. */
 export class MailroomAdapter extends CloudAdapter {
   runActivity(authorization: string, activity: Activity, logic: (ctx: TurnContext) => Promise<void>): ReturnType<CloudAdapter['processActivity']> {
@@ -93,6 +89,10 @@ export class MailroomAdapter extends CloudAdapter {
   }
 }
 
+/**
+ * CloudAdapter from the bot registration. With no app id (sandbox mode) it runs anonymously, as local
+ * clients such as the Agents Playground expect; the configuration only allows that on a loopback address.
+ */
 export function createAdapter(bot: BotConfig, log: Logger): MailroomAdapter {
   const auth = new ReusingBotFrameworkAuthentication({
     MicrosoftAppId: bot.appId,

@@ -70,6 +70,7 @@ export class WorkflowRunner {
   readonly owner: string;
   private readonly now: () => Date;
   private readonly leaseMs: number;
+  private readonly waitPollMs: number;
   private readonly maxAttempts: number;
   private readonly maxAbandoned: number;
   private timer: NodeJS.Timeout | undefined;
@@ -89,6 +90,7 @@ export class WorkflowRunner {
     this.owner = options.owner ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.now = options.now ?? (() => new Date());
     this.leaseMs = options.leaseMs ?? 120_000;
+    this.waitPollMs = options.waitPollMs ?? 5000;
     this.maxAttempts = options.maxAttempts ?? 8;
     this.maxAbandoned = options.maxAbandoned ?? MAX_ABANDONED;
   }
@@ -162,12 +164,11 @@ export class WorkflowRunner {
     }, 60_000);
     this.reconcileTimer.unref();
     const pollMs = this.options.pollMs ?? 1000;
-    const waitPollMs = this.options.waitPollMs ?? 5000;
     this.timer = setInterval(() => this.kick(), pollMs);
     this.timer.unref();
     this.waitTimer = setInterval(() => {
       this.pollWaiting().catch((err: unknown) => this.options.log.error('wait poll failed', { err }));
-    }, waitPollMs);
+    }, this.waitPollMs);
     this.waitTimer.unref();
   }
 
@@ -187,7 +188,7 @@ export class WorkflowRunner {
    */
   private wakeForWait(due: number): void {
     if (!this.waitTimer || this.stopped) return; // not started: the caller polls
-    if (due - this.now().getTime() >= (this.options.waitPollMs ?? 5000)) return; // the regular poll comes first
+    if (due - this.now().getTime() >= this.waitPollMs) return; // the regular poll comes first
     this.waitDue.push(due);
     if (!this.waitWake || due + WAIT_WAKE_GATHER_MS < this.waitWake.at) this.setWaitWake(due + WAIT_WAKE_GATHER_MS);
   }
@@ -327,7 +328,7 @@ export class WorkflowRunner {
     if (waiter) {
       // a wait step: first check now (it may already hold), then leave it to the poller
       const outcome = (await waiter.checkAll([{ key: String(step.id), input: step.input as never, ctx }])).get(String(step.id));
-      await this.record(step, record, outcome ?? { kind: 'wait', until: new Date(this.now().getTime() + (this.options.waitPollMs ?? 5000)), reason: 'waiting' }, false, steps);
+      await this.record(step, record, outcome ?? { kind: 'wait', until: new Date(this.now().getTime() + this.waitPollMs), reason: 'waiting' }, false, steps);
       return;
     }
     const executor = this.executors.get(step.action);
@@ -406,7 +407,7 @@ export class WorkflowRunner {
       for (const s of steps) {
         const r = records.get(s.requestId);
         if (!r) continue;
-        const a = answers.get(String(s.id)) ?? { kind: 'wait' as const, until: new Date(this.now().getTime() + (this.options.waitPollMs ?? 5000)), reason: 'waiting' };
+        const a = answers.get(String(s.id)) ?? { kind: 'wait' as const, until: new Date(this.now().getTime() + this.waitPollMs), reason: 'waiting' };
         await this.record(s, r, a, true, read.get(s.id));
       }
     }

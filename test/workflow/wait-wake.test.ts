@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { silentLogger } from '../../src/log';
 import type { Plan, StepAction } from '../../src/plans';
 import type { RequestRecord } from '../../src/store';
-import type { BatchWaiter } from '../../src/workflow/executors/types';
+import type { BatchWaiter, StepOutcome } from '../../src/workflow/executors/types';
 import { RequestLifecycle } from '../../src/workflow/lifecycle';
 import { WorkflowRunner } from '../../src/workflow/runner';
 import { engineFixture } from '../store/helpers';
@@ -23,24 +23,24 @@ describe('the runner looks at a wait when it falls due', function () {
   it('waits due 300 and 600 ms after they began are checked then, with the regular wait poll a minute apart', async function () {
     const store = await fx.open(await fx.freshOptions());
     const checks: { key: string; at: number }[] = [];
+    /** When each wait began, and at which look it holds: the first request's at its second, the second's at its third. */
     const began = new Map<string, number>();
+    const holdsAt = new Map<string, number>();
     const waiter: BatchWaiter = {
       action: WAIT,
       checkAll: (waiting) => {
         const now = Date.now();
-        return Promise.resolve(
-          new Map(
-            waiting.map((w) => {
-              checks.push({ key: w.key, at: now });
-              if (!began.has(w.key)) began.set(w.key, now);
-              const first = began.get(w.key)!;
-              // the first request's wait holds from its second look on, the second's from its third
-              const looks = checks.filter((c) => c.key === w.key).length;
-              const holds = looks >= (w.key === [...began.keys()][0] ? 2 : 3);
-              return [w.key, holds ? { kind: 'done' as const, changed: false, result: {} } : { kind: 'wait' as const, until: new Date(first + 300 * looks), reason: 'not yet' }];
-            }),
-          ),
-        );
+        const answers = new Map<string, StepOutcome>();
+        for (const w of waiting) {
+          checks.push({ key: w.key, at: now });
+          if (!began.has(w.key)) {
+            began.set(w.key, now);
+            holdsAt.set(w.key, began.size === 1 ? 2 : 3);
+          }
+          const looks = checks.filter((c) => c.key === w.key).length;
+          answers.set(w.key, looks >= holdsAt.get(w.key)! ? { kind: 'done', changed: false, result: {} } : { kind: 'wait', until: new Date(began.get(w.key)! + 300 * looks), reason: 'not yet' });
+        }
+        return Promise.resolve(answers);
       },
     };
     const runner = new WorkflowRunner({
