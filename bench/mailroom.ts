@@ -454,7 +454,7 @@ async function pipeline(b: Bench): Promise<void> {
       [`Samba createUser + password, 1 at a time (mean of ${fmt(rawSeqBefore, 0)} before and ${fmt(rawSeqAfter, 0)} after)`, fmt(rawSeq), '', ''],
       [`Samba createUser + password, ${RAW_WORKERS} at a time`, fmt(rawConc), `${fmt((perMin / rawConc) * 100)} %`, ''],
       ['single request alone, file to done (s)', fmt(singleMs / 1000), '', ''],
-      [`Mailroom's CPU per user mailbox, filing to done (ms, ${b.runtime})`, fmt(cpuPer, 0), '', ''],
+      [`Mailroom's CPU per user mailbox, filing to done (ms, ${b.runtime})`, fmt(cpuPer, 0), '', '<= 36 (half of 72)'],
       ['  of which until every request was filed and approved (ms)', fmt(filedCpuPer, 0), '', ''],
       ["  of which V8's background threads (compiling, garbage collection; ms)", fmt((threads1.background - threads0.background) / PIPELINE_REQUESTS, 0), '', ''],
       [`  the first ${PIPELINE_REQUESTS} after start: all / V8's background threads (ms)`, `${fmt((firstCpu.main + firstCpu.background - firstCpu0.main - firstCpu0.background) / PIPELINE_REQUESTS, 0)} / ${fmt((firstCpu.background - firstCpu0.background) / PIPELINE_REQUESTS, 0)}`, '', ''],
@@ -464,7 +464,8 @@ async function pipeline(b: Bench): Promise<void> {
       ['last notification sent after the last request was done (ms)', fmt(outboxLagMs, 0), '', ''],
     ],
   );
-  summary.push([`2. Mailroom's CPU per user mailbox (${b.runtime})`, `${fmt(cpuPer, 0)} ms`, '-', '']);
+  // the issue's target: half of the 72 ms the pipeline took at first
+  summary.push([`2. Mailroom's CPU per user mailbox (${b.runtime})`, `${fmt(cpuPer, 0)} ms`, '<= 36 ms', cpuPer <= 36 ? 'met' : 'missed']);
   summary.push(['2. pipeline / Samba raw (1 at a time)', `${fmt(perMin)} / ${fmt(rawSeq)} per min = ${fmt((perMin / rawSeq) * 100)} %`, '>= 60 %', perMin / rawSeq >= 0.6 ? 'met' : 'missed']);
   summary.push([`2. the same, the first ${PIPELINE_REQUESTS} after start`, `${fmt(firstPerMin)} per min = ${fmt((firstPerMin / rawSeq) * 100)} %`, '-', '']);
 
