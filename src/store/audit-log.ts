@@ -173,6 +173,7 @@ export interface AuditLog {
 
 /** JSON with object keys sorted at every depth and no whitespace; see the file comment. */
 export function canonicalJson(value: unknown): string {
+  if (value instanceof CanonicalText) return value.text;
   if (value === null || typeof value !== 'object') {
     const text = JSON.stringify(value) as string | undefined;
     return text ?? 'null';
@@ -187,20 +188,29 @@ export function canonicalJson(value: unknown): string {
   return `{${parts.join(',')}}`;
 }
 
-/** The fields an event's hash covers, in canonical form; a keyed event also covers its algorithm and request link. */
-function canonicalEvent(e: Omit<AuditEvent, 'hash' | 'alg'>, keyed: boolean): string {
-  const fields = { seq: e.seq, at: e.at, actorAadObjectId: e.actorAadObjectId, actorName: e.actorName, requestRef: e.requestRef, event: e.event, data: e.data, prevHash: e.prevHash };
+/** JSON text that is canonical already (an event's data as prepared): {@link canonicalJson} puts it in as it is. */
+class CanonicalText {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * The fields an event's hash covers, in canonical form; a keyed event also covers its algorithm and request link.
+ * `dataText`: canonicalJson(e.data) when the caller has it already (an append has), so it is not made again.
+ */
+function canonicalEvent(e: Omit<AuditEvent, 'hash' | 'alg'>, keyed: boolean, dataText?: string): string {
+  const data = dataText === undefined ? e.data : new CanonicalText(dataText);
+  const fields = { seq: e.seq, at: e.at, actorAadObjectId: e.actorAadObjectId, actorName: e.actorName, requestRef: e.requestRef, event: e.event, data, prevHash: e.prevHash };
   return canonicalJson(keyed ? { alg: 'hmac-sha256', ...fields, requestPrevHash: e.requestPrevHash ?? null } : fields);
 }
 
 /** The hash of an event from its other fields; see the file comment. */
-export function auditHash(e: Omit<AuditEvent, 'hash' | 'alg' | 'requestPrevHash'>): string {
-  return createHash('sha256').update(canonicalEvent({ ...e, requestPrevHash: null }, false), 'utf8').digest('hex');
+export function auditHash(e: Omit<AuditEvent, 'hash' | 'alg' | 'requestPrevHash'>, dataText?: string): string {
+  return createHash('sha256').update(canonicalEvent({ ...e, requestPrevHash: null }, false, dataText), 'utf8').digest('hex');
 }
 
 /** The HMAC of a keyed event from its other fields; see the file comment. */
-export function auditHmac(key: Uint8Array, e: Omit<AuditEvent, 'hash' | 'alg'>): string {
-  return createHmac('sha256', key).update(canonicalEvent(e, true), 'utf8').digest('hex');
+export function auditHmac(key: Uint8Array, e: Omit<AuditEvent, 'hash' | 'alg'>, dataText?: string): string {
+  return createHmac('sha256', key).update(canonicalEvent(e, true, dataText), 'utf8').digest('hex');
 }
 
 const MAX_DATA_CHARS = 64 * 1024;
@@ -346,12 +356,20 @@ export interface AuditLogOptions {
 }
 
 type Head = { last_seq: number | string; last_hash: string };
+/** The chain head, with the hash of the last event about a request when one was asked for (null: it has none). */
+type HeadRead = Head & { request_hash?: string | null };
 
 /** What one locked append needs to read, on either engine. */
 interface ChainReads {
-  head(): Head | undefined | Promise<Head | undefined>;
+  /** The chain head and, for a `requestRef`, the hash of the last event about that request (one read on SQLite). */
+  head(requestRef: string | null): HeadRead | undefined | Promise<HeadRead | undefined>;
   algOf(seq: number): AuditAlg | undefined | Promise<AuditAlg | undefined>;
-  lastHashOfRequest(requestRef: string): string | undefined | Promise<string | undefined>;
+}
+
+/** An event sealed for the chain, and its data as stored (canonical JSON, made once when the event was prepared). */
+interface Sealed {
+  event: AuditEvent;
+  dataText: string;
 }
 
 /** Check one stored row against its hash; undefined when it holds, else why not. */
@@ -387,8 +405,9 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
   /** This process has seen the chain end in a keyed event (or start keyed): appends need not look for the anchor. */
   let anchored = false;
 
-  /** The next event after `head`, sealed with the key (or unkeyed without one). */
-  const seal = (p: Prepared, head: Head, requestPrev: string | undefined): AuditEvent => {
+  /** The next event after `head`, sealed with the key (or unkeyed without one), and its data as stored. */
+  const seal = (p: Prepared, head: Head, requestPrev: string | undefined): Sealed => ({ event: sealed(p, head, requestPrev), dataText: p.dataText });
+  const sealed = (p: Prepared, head: Head, requestPrev: string | undefined): AuditEvent => {
     const partial = {
       seq: Number(head.last_seq) + 1,
       at: encodeTimestamp(now()),
@@ -399,9 +418,9 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
       data: p.data,
       prevHash: head.last_hash,
     };
-    if (key === undefined) return { ...partial, requestPrevHash: null, alg: 'sha256', hash: auditHash(partial) };
+    if (key === undefined) return { ...partial, requestPrevHash: null, alg: 'sha256', hash: auditHash(partial, p.dataText) };
     const keyed = { ...partial, requestPrevHash: p.requestRef === null ? null : (requestPrev ?? AUDIT_GENESIS_HASH) };
-    return { ...keyed, alg: 'hmac-sha256', hash: auditHmac(key, keyed) };
+    return { ...keyed, alg: 'hmac-sha256', hash: auditHmac(key, keyed, p.dataText) };
   };
 
   const missingHead = (): never => {
@@ -409,7 +428,7 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
   };
 
   /** The re-anchor event after the unkeyed `head`. */
-  const anchorAfter = (head: Head): AuditEvent =>
+  const anchorAfter = (head: Head): Sealed =>
     seal(
       prepare({
         actorAadObjectId: null,
@@ -425,22 +444,24 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
    * The events to insert while the chain is locked (PostgreSQL): the re-anchor event first when a keyed log meets
    * an unkeyed head, then `p` (when given). `planSync` below is the same for SQLite, without awaits.
    */
-  const plan = async (reads: ChainReads, p: Prepared | undefined): Promise<AuditEvent[]> => {
-    let head = (await reads.head()) ?? missingHead();
-    const out: AuditEvent[] = [];
+  const plan = async (reads: ChainReads, p: Prepared | undefined): Promise<Sealed[]> => {
+    const ref = linkedRef(p);
+    const read = (await reads.head(ref)) ?? missingHead();
+    let head: Head = read;
+    const out: Sealed[] = [];
     if (key !== undefined && !anchored && Number(head.last_seq) > 0 && (await reads.algOf(Number(head.last_seq))) === 'sha256') {
       const anchor = anchorAfter(head);
       out.push(anchor);
-      head = { last_seq: anchor.seq, last_hash: anchor.hash };
+      head = { last_seq: anchor.event.seq, last_hash: anchor.event.hash };
     }
-    if (p !== undefined) {
-      const requestPrev = key !== undefined && p.requestRef !== null ? await reads.lastHashOfRequest(p.requestRef) : undefined;
-      out.push(seal(p, head, requestPrev));
-    }
+    // the re-anchor event is about no request, so the request's last event is the one read with the head
+    if (p !== undefined) out.push(seal(p, head, ref === null ? undefined : (read.request_hash ?? undefined)));
     return out;
   };
 
-  const dataTextOf = (e: AuditEvent): string => canonicalJson(e.data);
+  /** The request whose previous event a keyed event about it links to; null for none (unkeyed, or about no request). */
+  const linkedRef = (p: Prepared | undefined): string | null => (key !== undefined && p !== undefined ? p.requestRef : null);
+
   const selectHead = db.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).where('id', '=', 1);
   const selectAlg = (seq: number) => db.selectFrom('audit_events').select('alg').where('seq', '=', seq);
   const selectRequestLast = (ref: string) => db.selectFrom('audit_events').select('hash').where('request_ref', '=', ref).orderBy('seq', 'desc').limit(1);
@@ -450,58 +471,60 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
   if (immediate !== undefined) {
     // compiled once: building and compiling with Kysely on every append cost more than the statements
     const headQuery = selectHead.compile();
+    const headWithRequestQuery = compiledSqlOnce((arg) => selectHead.select(() => selectRequestLast(arg<string>(0)).as('request_hash')));
     const algQuery = compiledSqlOnce((arg) => selectAlg(arg<number>(0)));
-    const requestLastQuery = compiledSqlOnce((arg) => selectRequestLast(arg<string>(0)));
     const insertQuery = compiledSqlOnce((arg) => db.insertInto('audit_events').values(Object.fromEntries(AUDIT_COLUMNS.map((c, i) => [c, arg(i)])) as Insertable<AuditEventsTable>));
     appendOnEngine = (p, change) =>
       immediate((statement) => {
         const one = <T>(q: { readonly sql: string; readonly parameters: readonly unknown[] }) => statement(q.sql).get(...q.parameters) as T | undefined;
         const reads: ChainReads = {
-          head: () => one<Head>(headQuery),
+          head: (ref) => (ref === null ? one<Head>(headQuery) : one<HeadRead>(headWithRequestQuery(ref))),
           algOf: (seq) => one<{ alg: AuditAlg }>(algQuery(seq))?.alg,
-          lastHashOfRequest: (ref) => one<{ hash: string }>(requestLastQuery(ref))?.hash,
         };
         // Every read is synchronous here: no await inside the lock.
-        const events = planSync(reads, p);
-        for (const event of events) {
-          const row = toRow(event, dataTextOf(event));
+        const sealed = planSync(reads, p);
+        for (const { event, dataText } of sealed) {
+          const row = toRow(event, dataText);
           const insert = insertQuery(...AUDIT_COLUMNS.map((c) => row[c]));
           statement(insert.sql).run(...insert.parameters);
         }
-        return { events, value: change?.sqlite(statement) };
+        return { events: sealed.map((s) => s.event), value: change?.sqlite(statement) };
       });
   } else {
     appendOnEngine = (p, change) =>
       db.transaction().execute(async (tx) => {
         const reads: ChainReads = {
-          head: () => tx.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).where('id', '=', 1).forUpdate().executeTakeFirst(),
+          // the head locked first: the request's last event is read while no other append can add one
+          head: async (ref) => {
+            const head = await tx.selectFrom('audit_chain_head').select(['last_seq', 'last_hash']).where('id', '=', 1).forUpdate().executeTakeFirst();
+            if (head === undefined || ref === null) return head;
+            const last = await tx.selectFrom('audit_events').select('hash').where('request_ref', '=', ref).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+            return { ...head, request_hash: last?.hash ?? null };
+          },
           algOf: async (seq) => (await tx.selectFrom('audit_events').select('alg').where('seq', '=', seq).executeTakeFirst())?.alg,
-          lastHashOfRequest: async (ref) =>
-            (await tx.selectFrom('audit_events').select('hash').where('request_ref', '=', ref).orderBy('seq', 'desc').limit(1).executeTakeFirst())?.hash,
         };
-        const events = await plan(reads, p);
-        for (const event of events) await tx.insertInto('audit_events').values(toRow(event, dataTextOf(event))).execute();
-        return { events, value: change === undefined ? undefined : await change.postgres(tx) };
+        const sealed = await plan(reads, p);
+        for (const { event, dataText } of sealed) await tx.insertInto('audit_events').values(toRow(event, dataText)).execute();
+        return { events: sealed.map((s) => s.event), value: change === undefined ? undefined : await change.postgres(tx) };
       });
   }
 
   /** The synchronous twin of `plan` for SQLite (same steps, no promises). */
-  function planSync(reads: ChainReads, p: Prepared | undefined): AuditEvent[] {
+  function planSync(reads: ChainReads, p: Prepared | undefined): Sealed[] {
     const syncOf = <T>(v: T | Promise<T>): T => {
       if (v instanceof Promise) throw new Error('a SQLite read of the audit log was not synchronous');
       return v;
     };
-    let head = syncOf(reads.head()) ?? missingHead();
-    const out: AuditEvent[] = [];
+    const ref = linkedRef(p);
+    const read = syncOf(reads.head(ref)) ?? missingHead();
+    let head: Head = read;
+    const out: Sealed[] = [];
     if (key !== undefined && !anchored && Number(head.last_seq) > 0 && syncOf(reads.algOf(Number(head.last_seq))) === 'sha256') {
       const anchor = anchorAfter(head);
       out.push(anchor);
-      head = { last_seq: anchor.seq, last_hash: anchor.hash };
+      head = { last_seq: anchor.event.seq, last_hash: anchor.event.hash };
     }
-    if (p !== undefined) {
-      const requestPrev = key !== undefined && p.requestRef !== null ? syncOf(reads.lastHashOfRequest(p.requestRef)) : undefined;
-      out.push(seal(p, head, requestPrev));
-    }
+    if (p !== undefined) out.push(seal(p, head, ref === null ? undefined : (read.request_hash ?? undefined)));
     return out;
   }
 
