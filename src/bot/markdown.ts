@@ -17,6 +17,12 @@ const BARE_LINK = /(\b[A-Za-z][A-Za-z0-9+.-]*):(?=\/\/)|\b(www)\.(?=\S)/gi;
 /** Block markup at the start of a line: heading, list, quote, table, setext underline, numbered list. */
 const LINE_START = /^(?:[#+\-=>|]|(\d{1,9})([.)]))/;
 
+/**
+ * Whether a text holds anything {@link escapeLine} or the line split changes: a CR, an inline markup character, `&`,
+ * `:` (of a scheme), `www.`, or at the start of a line a blank or block markup.
+ */
+const NEEDS_ESCAPE = /[\\`*_~[\]<&:\r]|www\.|(?:^|\n)(?:[ \t#+\-=>|]|\d{1,9}[.)])/i;
+
 /** One line (no line break in it), escaped. */
 function escapeLine(line: string): string {
   // Leading blanks would make an indented code block (or nothing visible): drop them.
@@ -32,6 +38,8 @@ function escapeLine(line: string): string {
  * kept (CR LF and CR become LF), blanks at the start of a line dropped.
  */
 export function escapeMarkdown(text: string): string {
+  // Most values (names, addresses, plain sentences) hold nothing any rule above acts on: they come back as they are.
+  if (!NEEDS_ESCAPE.test(text)) return text;
   return text.split(/\r\n|\r|\n/).map(escapeLine).join('\n');
 }
 

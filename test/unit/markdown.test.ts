@@ -70,6 +70,17 @@ describe('escapeMarkdown', function () {
     );
   });
 
+  it('a text with nothing to escape comes back as it is, exactly as the line-by-line escape would give it (property)', function () {
+    // A CR at the end makes escapeMarkdown take its line-by-line path whatever the text: that path's answer, plus a line
+    // break for the CR, is what the text alone must give.
+    const text = fc.string({ unit: fc.constantFrom(...'aW w.1)9#-+*_[]<`~\\&:/|=>\t\r\nxyz'.split(''), 'http://', 'WWW.', 'Www.x', '&amp;', '12.', '\n3)'), maxLength: 30 });
+    fc.assert(
+      fc.property(text, (s) => assert.equal(escapeMarkdown(s), escapeMarkdown(`${s}\r`).slice(0, -1))),
+      { numRuns: 5000 },
+    );
+    for (const plain of ['Bench Loadrxnba', 'bench.loadrxnba@contoso.example', 'Waiting for approval.', 'R-1 · User mailbox']) assert.equal(escapeMarkdown(plain), plain);
+  });
+
   it('md escapes what it interpolates and keeps its own markup; inside a code span only backticks change', function () {
     assert.equal(md`Type **help**, ${'*not bold*'}`.source, 'Type **help**, \\*not bold\\*');
     assert.equal(md`run \`${'a*b`c'}\` now`.source, 'run `a*bˋc` now');
