@@ -158,6 +158,12 @@ function stripMarkers(v: unknown): unknown {
 /** How many expanded cards are kept, and the longest data (as JSON) whose card is kept. */
 const RENDERED_KEPT = 256;
 const RENDERED_KEY_MAX = 16_384;
+/**
+ * Cards of one request or batch as it stands (its version, its times, its counts): their data hardly ever comes twice,
+ * so keeping them would only cost the key, a copy as text and memory. A caller that shows one to several people
+ * renders it once.
+ */
+const NOT_KEPT: ReadonlySet<CardName> = new Set<CardName>(['request-approval', 'request-status', 'request-rollback', 'batch-approval', 'batch-progress']);
 
 /**
  * Expands the card templates. Every value bound into a markdown text (TextBlock text, fact title and value) is
@@ -185,10 +191,11 @@ export class CardRenderer {
   /**
    * Expands a template to card JSON. Expanding is the costly part of a turn (adaptive-expressions evaluates every
    * binding), and many cards are the same for the same data (help for a set of roles, an empty form, a notice): the
-   * last {@link RENDERED_KEPT} expansions of data up to {@link RENDERED_KEY_MAX} characters are kept, and each caller
-   * gets its own copy.
+   * last {@link RENDERED_KEPT} expansions of data up to {@link RENDERED_KEY_MAX} characters are kept (not those of
+   * {@link NOT_KEPT}), and each caller gets its own copy.
    */
   render(name: CardName, data: object): Record<string, unknown> {
+    if (NOT_KEPT.has(name)) return this.expand(name, data);
     const key = `${name}\u0000${JSON.stringify(data)}`;
     const kept = key.length <= RENDERED_KEY_MAX ? this.rendered.get(key) : undefined;
     if (kept !== undefined) {
@@ -198,14 +205,18 @@ export class CardRenderer {
       // a copy for each caller: parsing the kept text costs less than structuredClone of the card
       return JSON.parse(kept) as Record<string, unknown>;
     }
-    const card = this.template(name).expand({ $root: prepareData(data) }) as unknown;
-    eachMarkdownText(card, finishMarkdown);
-    const done = stripMarkers(card) as Record<string, unknown>;
+    const done = this.expand(name, data);
     if (key.length <= RENDERED_KEY_MAX) {
       this.rendered.set(key, JSON.stringify(done));
       if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value as string);
     }
     return done;
+  }
+
+  private expand(name: CardName, data: object): Record<string, unknown> {
+    const card = this.template(name).expand({ $root: prepareData(data) }) as unknown;
+    eachMarkdownText(card, finishMarkdown);
+    return stripMarkers(card) as Record<string, unknown>;
   }
 
   attachment(name: CardName, data: object): Attachment {

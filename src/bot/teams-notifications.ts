@@ -167,9 +167,19 @@ export class TeamsNotifications implements RequestNotifications {
   }
 
   async requestChanged(record: RequestRecord, view: RequestView, message: string | undefined, answered?: CardPlace): Promise<void> {
-    for (const c of await this.cardRefs.list(record.id)) {
-      if (answered !== undefined && c.conversationId === answered.conversationId && c.activityId === answered.activityId) continue;
-      const card = c.audience === 'requester' ? statusCard(this.cards, view) : approvalCard(this.cards, view);
+    const cards = (await this.cardRefs.list(record.id)).filter((c) => answered === undefined || c.conversationId !== answered.conversationId || c.activityId !== answered.activityId);
+    // One card per audience, rendered once however many people see it; each update gets its own copy.
+    const audiences = cards.map((c) => c.audience);
+    const shown = new Map<string, string>();
+    const cardFor = (audience: (typeof audiences)[number]): Record<string, unknown> => {
+      const text = shown.get(audience);
+      if (text !== undefined) return JSON.parse(text) as Record<string, unknown>;
+      const card = audience === 'requester' ? statusCard(this.cards, view) : approvalCard(this.cards, view);
+      if (audiences.indexOf(audience) !== audiences.lastIndexOf(audience)) shown.set(audience, JSON.stringify(card));
+      return card;
+    };
+    for (const c of cards) {
+      const card = cardFor(c.audience);
       try {
         await this.notifier.update(c.conversationId, c.activityId, { card });
       } catch (err) {

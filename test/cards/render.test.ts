@@ -1286,4 +1286,35 @@ describe('cards: expanded cards are kept for the same data', function () {
     assert.match(JSON.stringify(other), /Other/);
     assert.doesNotMatch(JSON.stringify(kept.render('notice', data)), /Other/);
   });
+
+  it("a request's change renders each audience's card once: every approver gets an equal copy of their own, the card answered in the turn none", async function () {
+    const s = await REQUEST_STATES['pending-1-stage']();
+    const rendered: string[] = [];
+    const counting = new CardRenderer(CARDS_DIR);
+    const render = counting.render.bind(counting);
+    counting.render = (name, data) => {
+      rendered.push(name);
+      return render(name, data);
+    };
+    const updates: { conversationId: string; card: Card | undefined }[] = [];
+    const notifier = {
+      update: (conversationId: string, _activityId: string, msg: OutgoingMessage) => {
+        updates.push({ conversationId, card: msg.card });
+        return Promise.resolve();
+      },
+    } as unknown as Notifier;
+    const copies: Partial<CardRecord>[] = [
+      { requestId: s.record.id, audience: 'requester', conversationId: 'requester', activityId: 'a1' },
+      ...['ann', 'bob', 'cy'].map((who) => ({ requestId: s.record.id, audience: 'approver' as const, conversationId: who, activityId: `card-${who}` })),
+    ];
+    const cardRefs = { list: () => Promise.resolve(copies) } as unknown as CardReferences;
+    await new TeamsNotifications(notifier, counting, cardRefs, silentLogger, () => Promise.resolve(undefined)).requestChanged(s.record, s.view, undefined, { conversationId: 'cy', activityId: 'card-cy' });
+    assert.deepEqual(rendered.sort(), ['request-approval', 'request-status']);
+    assert.deepEqual(updates.map((u) => u.conversationId), ['requester', 'ann', 'bob']);
+    const [ann, bob] = [updates[1]?.card, updates[2]?.card];
+    assert.deepEqual(ann, bob);
+    assert.notEqual(ann, bob, 'each update has its own copy');
+    assert.match(JSON.stringify(ann), /request\.approve/, "the approvers' card has the Approve button");
+    assert.doesNotMatch(JSON.stringify(updates[0]?.card), /request\.approve/);
+  });
 });
