@@ -9,6 +9,7 @@
  * exact; on PostgreSQL, two concurrent adds to one request may share a number and are then ordered by time and id).
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { compiledOnce } from './dialect';
 import { writeForRequest } from './errors';
 import { EXTRA_APPROVER_WHYS, type Database, type ExtraApproverWhy, type RequestApproversTable } from './schema';
 import { MAX_ID, checkTime, isId, refuseIfAny } from './validation';
@@ -69,6 +70,10 @@ function requestIdProblem(v: unknown): string | undefined {
 }
 
 export function createApproverRepository(db: Kysely<Database>): ApproverRepository {
+  // read for every card of a request: compiled once (see compiledOnce)
+  const byRequest = (requestId: number) => db.selectFrom('request_approvers').selectAll().where('request_id', '=', requestId);
+  const selectAll = compiledOnce(db, (arg) => byRequest(arg(0)).orderBy('seq').orderBy('added_at').orderBy('stage').orderBy('aad_object_id'));
+  const selectStage = compiledOnce(db, (arg) => byRequest(arg(0)).where('stage', '=', arg<number>(1)).orderBy('seq').orderBy('added_at').orderBy('stage').orderBy('aad_object_id'));
   return {
     async add(a, now) {
       const what = `The extra approver of request R-${String(a.requestId)} was not added, nothing was changed`;
@@ -105,9 +110,7 @@ export function createApproverRepository(db: Kysely<Database>): ApproverReposito
     async list(requestId, stage) {
       const problems = [requestIdProblem(requestId), stage === undefined ? undefined : stageProblem(stage)].filter((p): p is string => p !== undefined);
       refuseIfAny(`The extra approvers of request R-${String(requestId)} were not listed`, problems);
-      let q = db.selectFrom('request_approvers').selectAll().where('request_id', '=', requestId);
-      if (stage !== undefined) q = q.where('stage', '=', stage);
-      const rows = await q.orderBy('seq').orderBy('added_at').orderBy('stage').orderBy('aad_object_id').execute();
+      const { rows } = stage === undefined ? await selectAll(requestId) : await selectStage(requestId, stage);
       return rows.map(toRecord);
     },
   };

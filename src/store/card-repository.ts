@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { encodeTimestamp } from './dialect';
+import { compiledOnce, encodeTimestamp } from './dialect';
 import { writeForRequest } from './errors';
 import { CARD_AUDIENCES, type CardAudience, type Database, type RequestCardsTable } from './schema';
 import { refuseIfAny } from './validation';
@@ -59,6 +59,9 @@ function validate(c: CardInput): void {
 }
 
 export function createCardRepository(db: Kysely<Database>, now: () => Date): CardRepository {
+  // read for every change of a request: compiled once (see compiledOnce)
+  const selectAll = compiledOnce(db, (arg) => db.selectFrom('request_cards').selectAll().where('request_id', '=', arg<number>(0)).orderBy('id'));
+  const selectAudience = compiledOnce(db, (arg) => db.selectFrom('request_cards').selectAll().where('request_id', '=', arg<number>(0)).where('audience', '=', arg<CardAudience>(1)).orderBy('id'));
   return {
     async add(card) {
       validate(card);
@@ -88,9 +91,7 @@ export function createCardRepository(db: Kysely<Database>, now: () => Date): Car
     },
 
     async list(requestId, audience) {
-      let q = db.selectFrom('request_cards').selectAll().where('request_id', '=', requestId);
-      if (audience !== undefined) q = q.where('audience', '=', audience);
-      const rows = await q.orderBy('id').execute();
+      const { rows } = audience === undefined ? await selectAll(requestId) : await selectAudience(requestId, audience);
       return rows.map(toRecord);
     },
   };

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { decodeBoolean, decodeJson, encodeBoolean, encodeJson, encodeTimestamp } from './dialect';
+import { compiledOnce, decodeBoolean, decodeJson, encodeBoolean, encodeJson, encodeTimestamp } from './dialect';
 import { CONVERSATION_TYPES, type ConversationRefsTable, type ConversationType, type Database } from './schema';
 import { refuseIfAny } from './validation';
 
@@ -85,6 +85,20 @@ function validate(rec: ConversationRefInput): void {
 }
 
 export function createConversationRepository(db: Kysely<Database>, now: () => Date): ConversationRepository {
+  // read for every message and card update Mailroom sends: compiled once (see compiledOnce)
+  const selectById = compiledOnce(db, (arg) => db.selectFrom('conversation_refs').selectAll().where('conversation_id', '=', arg<string>(0)));
+  const selectPersonal = compiledOnce(db, (arg) =>
+    db
+      .selectFrom('conversation_refs')
+      .selectAll()
+      .where('conversation_type', '=', 'personal')
+      .where('user_aad_object_id', '=', arg<string>(0))
+      .where('tenant_id', '=', arg<string>(1))
+      .orderBy('bot_installed', 'desc')
+      .orderBy('updated_at', 'desc')
+      .orderBy('conversation_id')
+      .limit(1),
+  );
   return {
     async upsert(rec) {
       validate(rec);
@@ -126,26 +140,12 @@ export function createConversationRepository(db: Kysely<Database>, now: () => Da
     },
 
     async get(conversationId) {
-      const row = await db
-        .selectFrom('conversation_refs')
-        .selectAll()
-        .where('conversation_id', '=', conversationId)
-        .executeTakeFirst();
+      const row = (await selectById(conversationId)).rows[0];
       return row && toRecord(row);
     },
 
     async personalFor(userAadObjectId, tenantId) {
-      const row = await db
-        .selectFrom('conversation_refs')
-        .selectAll()
-        .where('conversation_type', '=', 'personal')
-        .where('user_aad_object_id', '=', userAadObjectId)
-        .where('tenant_id', '=', tenantId)
-        .orderBy('bot_installed', 'desc')
-        .orderBy('updated_at', 'desc')
-        .orderBy('conversation_id')
-        .limit(1)
-        .executeTakeFirst();
+      const row = (await selectPersonal(userAadObjectId, tenantId)).rows[0];
       return row && toRecord(row);
     },
 

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { encodeTimeInput, encodeTimestamp } from './dialect';
+import { compiledOnce, encodeTimeInput, encodeTimestamp } from './dialect';
 import { StoreError, writeForRequest } from './errors';
 import { DECISIONS, type Database, type Decision, type RequestDecisionsTable } from './schema';
 import { isId, refuseIfAny } from './validation';
@@ -77,6 +77,8 @@ export function validateDecision(d: DecisionInput): void {
 }
 
 export function createDecisionRepository(db: Kysely<Database>, now: () => Date): DecisionRepository {
+  // read for every card of a request: compiled once (see compiledOnce)
+  const selectByRequest = compiledOnce(db, (arg) => db.selectFrom('request_decisions').selectAll().where('request_id', '=', arg<number>(0)).orderBy('id'));
   return {
     async record(input) {
       validateDecision(input);
@@ -118,7 +120,7 @@ export function createDecisionRepository(db: Kysely<Database>, now: () => Date):
     },
 
     async list(requestId) {
-      const rows = await db.selectFrom('request_decisions').selectAll().where('request_id', '=', requestId).orderBy('id').execute();
+      const { rows } = await selectByRequest(requestId);
       return rows.map(toDecisionRecord);
     },
   };

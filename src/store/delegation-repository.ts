@@ -5,6 +5,7 @@
  * ones are not returned (they stay until replaced or cleared). AAD object ids are lower-cased on write and lookup.
  */
 import type { Kysely, Selectable } from 'kysely';
+import { compiledOnce } from './dialect';
 import type { ApprovalDelegationsTable, Database } from './schema';
 import { checkTime, invalid } from './validation';
 
@@ -60,6 +61,11 @@ function aadId(v: unknown, key: string, what: string): string {
 }
 
 export function createDelegationRepository(db: Kysely<Database>): DelegationRepository {
+  // looked up for every request filed: compiled once (see compiledOnce)
+  const selectFrom = compiledOnce(db, (arg) => db.selectFrom('approval_delegations').selectAll().where('from_aad_object_id', '=', arg<string>(0)).where('until', '>', arg<string>(1)));
+  const selectTo = compiledOnce(db, (arg) =>
+    db.selectFrom('approval_delegations').selectAll().where('to_aad_object_id', '=', arg<string>(0)).where('until', '>', arg<string>(1)).orderBy('created_at').orderBy('from_aad_object_id'),
+  );
   return {
     async set(d, now) {
       const what = 'The delegation was not set, nothing was changed';
@@ -113,7 +119,7 @@ export function createDelegationRepository(db: Kysely<Database>): DelegationRepo
       const what = 'The delegation was not looked up';
       const from = aadId(fromAadObjectId, 'fromAadObjectId', what);
       const at = checkTime(now, 'now', what);
-      const row = await db.selectFrom('approval_delegations').selectAll().where('from_aad_object_id', '=', from).where('until', '>', at).executeTakeFirst();
+      const row = (await selectFrom(from, at)).rows[0];
       return row === undefined ? undefined : toRecord(row);
     },
 
@@ -121,14 +127,7 @@ export function createDelegationRepository(db: Kysely<Database>): DelegationRepo
       const what = 'The delegations were not looked up';
       const to = aadId(toAadObjectId, 'toAadObjectId', what);
       const at = checkTime(now, 'now', what);
-      const rows = await db
-        .selectFrom('approval_delegations')
-        .selectAll()
-        .where('to_aad_object_id', '=', to)
-        .where('until', '>', at)
-        .orderBy('created_at')
-        .orderBy('from_aad_object_id')
-        .execute();
+      const { rows } = await selectTo(to, at);
       return rows.map(toRecord);
     },
   };

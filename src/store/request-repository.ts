@@ -1,5 +1,5 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { compiledOnce, decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
+import { CompiledQuery, sql, type Kysely, type Selectable } from 'kysely';
+import { compiledOnce, compiledSqlOnce, decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import { toDecisionRecord, validateDecision, type DecisionInput, type DecisionRecord } from './decision-repository';
 import { StoreError, writeForBatch, writeForRequest } from './errors';
 import { MAX_NOTICE_MESSAGE } from './outbox-repository';
@@ -127,6 +127,9 @@ export interface NameHolder {
 /** Statuses of requests that will not run again: they hold no names. */
 const ENDED_STATUSES: readonly RequestStatus[] = ['done', 'rejected', 'expired', 'cancelled', 'rolled-back'];
 const MAX_NAME_KEYS = 500;
+/** How many shapes of a request's update, and of the look-up of names' holders (by number of names), are kept compiled. */
+const MAX_UPDATE_SHAPES = 64;
+const MAX_KEPT_NAME_QUERIES = 16;
 const MAX_NAME_KEY = 1_000;
 
 /** What {@link RequestRepository.countByBatch} answers. */
@@ -403,6 +406,39 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
   };
   const selectVersion = compiledOnce(db, (arg) => db.selectFrom('requests').select(['status', 'version']).where('id', '=', arg<number>(0)));
 
+  /**
+   * {@link versionedUpdate} as SQL, compiled once for each set of changed columns (a move, a decision, a result: a
+   * handful of shapes) instead of built and compiled on every transition.
+   */
+  const updateShapes = new Map<string, ReturnType<typeof compiledSqlOnce>>();
+  const versionedUpdateSql = (id: number, expectedVersion: number, changes: RowChanges, at: string) => {
+    const columns = Object.keys(changes) as (keyof RowChanges)[];
+    const shape = columns.join(',');
+    let compiled = updateShapes.get(shape);
+    if (compiled === undefined) {
+      compiled = compiledSqlOnce((arg) => versionedUpdate(db, arg(0), arg(1), Object.fromEntries(columns.map((c, i) => [c, arg(i + 3)])), arg(2)));
+      if (updateShapes.size < MAX_UPDATE_SHAPES) updateShapes.set(shape, compiled);
+    }
+    return compiled(id, expectedVersion, at, ...columns.map((c) => changes[c]));
+  };
+  /** The outbox entry that tells of a transition (see `transition`'s notice). */
+  const toldSql = compiledSqlOnce((arg) =>
+    db.insertInto('outbox').values({ request_id: arg<number>(0), message: arg<string | null>(1), created_at: arg<string>(2), attempts: 0, claimed_by: null, claimed_until: null }),
+  );
+  /** {@link RequestRepository.holdersOfNames}'s query, compiled once for each number of names asked for. */
+  const holdersQueries = new Map<number, ReturnType<typeof holdersQuery>>();
+  const holdersQuery = (n: number) =>
+    compiledOnce(db, (arg) =>
+      db
+        .selectFrom('request_names as n')
+        .innerJoin('requests as r', 'r.id', 'n.request_id')
+        .select(['n.name', 'r.reference', 'r.kind', 'r.status', 'r.requester_name'])
+        .where('n.name', 'in', Array.from({ length: n }, (_, i) => arg<string>(i)))
+        .where('r.status', 'not in', ENDED_STATUSES)
+        .orderBy('r.id')
+        .orderBy('n.name'),
+    );
+
   return {
     async create(input) {
       const p = new Problems();
@@ -545,15 +581,13 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
         invalid('The holders of names were not looked up', [`keys must be a list of at most ${MAX_NAME_KEYS} strings`]);
       }
       if (!keys.length) return [];
-      const rows = await db
-        .selectFrom('request_names as n')
-        .innerJoin('requests as r', 'r.id', 'n.request_id')
-        .select(['n.name', 'r.reference', 'r.kind', 'r.status', 'r.requester_name'])
-        .where('n.name', 'in', [...new Set(keys)])
-        .where('r.status', 'not in', ENDED_STATUSES)
-        .orderBy('r.id')
-        .orderBy('n.name')
-        .execute();
+      const unique: string[] = [...new Set<string>(keys)];
+      let query = holdersQueries.get(unique.length);
+      if (query === undefined) {
+        query = holdersQuery(unique.length);
+        if (unique.length <= MAX_KEPT_NAME_QUERIES) holdersQueries.set(unique.length, query);
+      }
+      const { rows } = await query(...unique);
       return rows.map((r) => ({ key: r.name, reference: r.reference, kind: r.kind, status: r.status, requesterName: r.requester_name }));
     },
 
@@ -597,10 +631,11 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
         q.insertInto('outbox').values({ request_id: id, message: notice?.message ?? null, created_at: at, attempts: 0, claimed_by: null, claimed_until: null });
       let row: Row | undefined;
       if (notice === undefined) {
-        row = await update(db).executeTakeFirst();
+        const u = versionedUpdateSql(id, expectedVersion, changes, at);
+        row = (await db.executeQuery<Row>(CompiledQuery.raw(u.sql, u.parameters))).rows[0];
       } else if (immediate !== undefined) {
-        const u = update(db).compile();
-        const i = told(db).compile();
+        const u = versionedUpdateSql(id, expectedVersion, changes, at);
+        const i = toldSql(id, notice.message ?? null, at);
         row = await immediate((statement) => {
           const changed = statement(u.sql).get(...u.parameters) as Row | undefined;
           if (changed !== undefined) statement(i.sql).run(...i.parameters);
@@ -655,7 +690,7 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
       let written: Written;
       if (immediate !== undefined) {
         const e = earlier(db).compile();
-        const u = update(db).compile();
+        const u = versionedUpdateSql(id, expectedVersion, changes, at);
         const i = insert(db).compile();
         written = await immediate((statement): Written => {
           const before = statement(e.sql).get(...e.parameters) as DecisionRow | undefined;
