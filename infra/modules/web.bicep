@@ -32,7 +32,7 @@ param extraSettings object
 param workspaceId string
 
 // The same command as "start" in the bundle's package.json (src/cli/bundle.ts; test/bundle checks they agree).
-var startCommand = 'node --max-semi-space-size=2 --max-old-space-size=384 dist/src/cli/main.js'
+var startCommand = 'node --max-semi-space-size=4 --max-old-space-size=384 dist/src/cli/main.js'
 
 // Persistent storage shared by the instances (/home); wwwroot is the read-only mounted package.
 var dataDir = '/home/mailroom-data'

@@ -76,7 +76,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = processEnvironment()): 
 /** The production start command: `npm start`'s V8 flags, but main.js (no build step, no sandbox). */
 export function productionStartCommand(projectStart: string | undefined): string {
   const m = /^node\s+((?:--[\w-]+(?:=\S+)?\s+)*)dist\/src\/cli\/start\.js$/.exec(projectStart?.trim() ?? '');
-  const flags = m?.[1]?.trim() || '--max-semi-space-size=2 --max-old-space-size=384';
+  const flags = m?.[1]?.trim() || '--max-semi-space-size=4 --max-old-space-size=384';
   return `node ${flags} ${PRODUCTION_ENTRY}`;
 }
 

@@ -78,7 +78,7 @@ describe('deployable bundle (npm run bundle) for App Service Linux, Node 24', fu
     const pkg = JSON.parse(readFileSync(path.join(wwwroot, 'package.json'), 'utf8')) as { scripts: Record<string, string>; devDependencies?: unknown };
     assert.deepEqual(Object.keys(pkg.scripts), ['start'], 'only a start script: App Service runs no build');
     assert.equal(pkg.scripts.start, bundle.startCommand);
-    assert.match(bundle.startCommand, new RegExp(`^node --max-semi-space-size=2 --max-old-space-size=384 ${PRODUCTION_ENTRY.replace(/\./g, '\\.')}$`));
+    assert.match(bundle.startCommand, new RegExp(`^node --max-semi-space-size=4 --max-old-space-size=384 ${PRODUCTION_ENTRY.replace(/\./g, '\\.')}$`));
     assert.equal(pkg.devDependencies, undefined);
     assert.ok(existsSync(path.join(wwwroot, PRODUCTION_ENTRY)));
     assert.ok(!existsSync(path.join(wwwroot, 'dist', 'src', 'cli', 'bundle.js')), 'the bundler does not ship');
