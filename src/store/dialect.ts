@@ -140,15 +140,35 @@ export function dbNowPlus(engine: Engine, ms: number): RawBuilder<string> {
  * A query on a hot path, built and compiled by Kysely once instead of on every call (building and compiling cost more
  * CPU than SQLite takes to run a small query). `build` makes the query from its arguments, each taken with `arg(i)`
  * (the i-th argument of a call); the first call compiles it with stand-ins and notes where each argument goes, every
- * call then runs that SQL with its own values (on SQLite, through the store's statement cache). Only for queries whose
- * SQL does not depend on the values: no lists of varying length, no argument in `sql.lit`.
+ * call then runs that SQL with its own values. Only for queries whose SQL does not depend on the values: no lists of
+ * varying length, no argument in `sql.lit`.
+ *
+ * On SQLite the statement runs straight from the store's statement cache, as Kysely's SQLite driver would run it but
+ * without its connection hand-over (a lock, promises and the result's copy per query). That hand-over keeps a query
+ * out of a transaction another caller holds across awaits; on SQLite the store holds none: a write transaction
+ * (`sqliteImmediate`) runs from BEGIN to COMMIT without an await, and migrations finish before the repositories exist.
  */
 export function compiledOnce<R>(db: Kysely<Database>, build: (arg: <T>(i: number) => T) => Compilable<R>): (...args: readonly unknown[]) => Promise<QueryResult<R>> {
   const compiled = compiledSqlOnce(build);
+  const statement = sqliteStatementsOf.get(db);
   return (...args) => {
     const q = compiled(...args);
-    return db.executeQuery<R>(CompiledQuery.raw(q.sql, q.parameters));
+    return statement === undefined ? db.executeQuery<R>(CompiledQuery.raw(q.sql, q.parameters)) : runSqlite<R>(statement, q);
   };
+}
+
+/** The statement cache of each SQLite store's Kysely instance (see {@link compiledOnce}). */
+const sqliteStatementsOf = new WeakMap<Kysely<Database>, SqliteStatements>();
+
+/** A compiled query run on SQLite, answered as Kysely's SQLite driver answers it. */
+function runSqlite<R>(statement: SqliteStatements, q: { readonly sql: string; readonly parameters: readonly unknown[] }): Promise<QueryResult<R>> {
+  // a statement that throws rejects the promise, as with Kysely
+  return new Promise((resolve) => {
+    const s = statement(q.sql);
+    if (s.reader) return resolve({ rows: s.all(q.parameters) as R[] });
+    const { changes, lastInsertRowid } = s.run(q.parameters);
+    resolve({ rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) });
+  });
 }
 
 /**
@@ -317,6 +337,7 @@ export function openSqlite(file: string): EngineConnection {
   }
   const cached = withStatementCache(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+  sqliteStatementsOf.set(db, cached.prepare);
   return {
     engine: 'sqlite',
     db,
