@@ -406,8 +406,8 @@ export function createAuditLog(conn: Pick<EngineConnection, 'engine' | 'db' | 's
   let anchored = false;
 
   /** The next event after `head`, sealed with the key (or unkeyed without one), and its data as stored. */
-  const seal = (p: Prepared, head: Head, requestPrev: string | undefined): Sealed => ({ event: sealed(p, head, requestPrev), dataText: p.dataText });
-  const sealed = (p: Prepared, head: Head, requestPrev: string | undefined): AuditEvent => {
+  const seal = (p: Prepared, head: Head, requestPrev: string | undefined): Sealed => ({ event: sealEvent(p, head, requestPrev), dataText: p.dataText });
+  const sealEvent = (p: Prepared, head: Head, requestPrev: string | undefined): AuditEvent => {
     const partial = {
       seq: Number(head.last_seq) + 1,
       at: encodeTimestamp(now()),
