@@ -71,9 +71,12 @@ function requestIdProblem(v: unknown): string | undefined {
 
 export function createApproverRepository(db: Kysely<Database>): ApproverRepository {
   // read for every card of a request: compiled once (see compiledOnce)
-  const byRequest = (requestId: number) => db.selectFrom('request_approvers').selectAll().where('request_id', '=', requestId);
-  const selectAll = compiledOnce(db, (arg) => byRequest(arg(0)).orderBy('seq').orderBy('added_at').orderBy('stage').orderBy('aad_object_id'));
-  const selectStage = compiledOnce(db, (arg) => byRequest(arg(0)).where('stage', '=', arg<number>(1)).orderBy('seq').orderBy('added_at').orderBy('stage').orderBy('aad_object_id'));
+  const inOrder = (requestId: number, stage?: number) => {
+    const q = db.selectFrom('request_approvers').selectAll().where('request_id', '=', requestId);
+    return (stage === undefined ? q : q.where('stage', '=', stage)).orderBy('seq').orderBy('added_at').orderBy('stage').orderBy('aad_object_id');
+  };
+  const selectAll = compiledOnce(db, (arg) => inOrder(arg(0)));
+  const selectStage = compiledOnce(db, (arg) => inOrder(arg(0), arg(1)));
   return {
     async add(a, now) {
       const what = `The extra approver of request R-${String(a.requestId)} was not added, nothing was changed`;

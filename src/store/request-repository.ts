@@ -635,7 +635,7 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
         row = (await db.executeQuery<Row>(CompiledQuery.raw(u.sql, u.parameters))).rows[0];
       } else if (immediate !== undefined) {
         const u = versionedUpdateSql(id, expectedVersion, changes, at);
-        const i = toldSql(id, notice.message ?? null, at);
+        const i = toldSql(id, notice.message, at);
         row = await immediate((statement) => {
           const changed = statement(u.sql).get(...u.parameters) as Row | undefined;
           if (changed !== undefined) statement(i.sql).run(...i.parameters);
