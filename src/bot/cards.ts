@@ -155,6 +155,15 @@ function stripMarkers(v: unknown): unknown {
   return v;
 }
 
+/** Freezes a card (plain JSON: objects and arrays) and everything in it. */
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    for (const x of Array.isArray(v) ? (v as unknown[]) : Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
 /** How many expanded cards are kept, and the longest data (as JSON) whose card is kept. */
 const RENDERED_KEPT = 256;
 const RENDERED_KEY_MAX = 16_384;
@@ -172,8 +181,8 @@ const NOT_KEPT: ReadonlySet<CardName> = new Set<CardName>(['request-approval', '
  */
 export class CardRenderer {
   private readonly cache = new Map<CardName, Template>();
-  /** Expanded cards (as JSON text) by template and data (insertion order = least recently used first). */
-  private readonly rendered = new Map<string, string>();
+  /** Expanded cards, deep-frozen, by template and data (insertion order = least recently used first). */
+  private readonly rendered = new Map<string, Readonly<Record<string, unknown>>>();
 
   constructor(private readonly cardsDir: string) {}
 
@@ -192,24 +201,23 @@ export class CardRenderer {
    * Expands a template to card JSON. Expanding is the costly part of a turn (adaptive-expressions evaluates every
    * binding), and many cards are the same for the same data (help for a set of roles, an empty form, a notice): the
    * last {@link RENDERED_KEPT} expansions of data up to {@link RENDERED_KEY_MAX} characters are kept (not those of
-   * {@link NOT_KEPT}), and each caller gets its own copy.
+   * {@link NOT_KEPT}). A kept card is deep-frozen and shared by every caller: a caller that wants another card makes
+   * one (spread, `structuredClone`), and a change in place throws instead of reaching the next caller.
    */
-  render(name: CardName, data: object): Record<string, unknown> {
+  render(name: CardName, data: object): Readonly<Record<string, unknown>> {
     if (NOT_KEPT.has(name)) return this.expand(name, data);
     const key = `${name}\u0000${JSON.stringify(data)}`;
-    const kept = key.length <= RENDERED_KEY_MAX ? this.rendered.get(key) : undefined;
+    if (key.length > RENDERED_KEY_MAX) return this.expand(name, data);
+    const kept = this.rendered.get(key);
     if (kept !== undefined) {
       // most recently used last
       this.rendered.delete(key);
       this.rendered.set(key, kept);
-      // a copy for each caller: parsing the kept text costs less than structuredClone of the card
-      return JSON.parse(kept) as Record<string, unknown>;
+      return kept;
     }
-    const done = this.expand(name, data);
-    if (key.length <= RENDERED_KEY_MAX) {
-      this.rendered.set(key, JSON.stringify(done));
-      if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value as string);
-    }
+    const done = deepFreeze(this.expand(name, data));
+    this.rendered.set(key, done);
+    if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value as string);
     return done;
   }
 

@@ -19,7 +19,7 @@ import { allowedFor, COMMAND_GROUPS } from '../../src/bot/commands/catalogue';
 import { registerHandlers } from '../../src/bot/handlers';
 import { MailroomBot, type CardActionHandler, type CommandHandler, type GatedCardAction, type MailroomBotDeps } from '../../src/bot/mailroom-bot';
 import type { Notifier, OutgoingMessage } from '../../src/bot/notifier';
-import { formCard } from '../../src/bot/request-cards';
+import { approvalCard, formCard } from '../../src/bot/request-cards';
 import { TeamsNotifications } from '../../src/bot/teams-notifications';
 import type { Role } from '../../src/bot/roles';
 import { silentLogger } from '../../src/log';
@@ -1275,16 +1275,34 @@ describe('cards: expanded cards are kept for the same data', function () {
     assert.doesNotMatch(text, /polluted|injected/, 'a value came from a key named __proto__');
   });
 
-  it('the same data gives an equal card, each caller its own copy; other data its own card', function () {
+  it('the same data gives the same kept card, frozen all through so no caller can change it for the next; other data its own card', function () {
     const data = { title: 'Kept', text: 'Line *one*', tone: 'info', facts: [{ title: 'A', value: '1' }] };
     const first = kept.render('notice', data);
     const again = kept.render('notice', { ...data });
-    assert.deepEqual(again, first);
-    (first.body as unknown[]).length = 0;
-    assert.notEqual((kept.render('notice', data).body as unknown[]).length, 0, 'changing one copy changes no other');
+    assert.equal(again, first, 'the same data gives the kept card');
+    const frozenAllThrough = (v: unknown): boolean => v === null || typeof v !== 'object' || (Object.isFrozen(v) && Object.values(v).every(frozenAllThrough));
+    assert.ok(frozenAllThrough(first), 'every object and array in the kept card is frozen');
+    assert.throws(() => {
+      (first.body as unknown[]).length = 0;
+    }, TypeError);
+    assert.throws(() => {
+      ((first.body as Record<string, unknown>[])[0] as Record<string, unknown>).text = 'changed';
+    }, TypeError);
+    assert.notEqual((kept.render('notice', data).body as unknown[]).length, 0, 'the kept card is as it was');
     const other = kept.render('notice', { ...data, title: 'Other' });
     assert.match(JSON.stringify(other), /Other/);
     assert.doesNotMatch(JSON.stringify(kept.render('notice', data)), /Other/);
+    const spread = { ...first, extra: true };
+    assert.equal(spread.extra, true, 'a caller that wants another card makes one from the kept one');
+  });
+
+  it('the cards of one request as it stands are not kept: each render is new and the caller may change it', async function () {
+    const s = await REQUEST_STATES['pending-1-stage']();
+    const first = approvalCard(kept, s.view);
+    const again = approvalCard(kept, s.view);
+    assert.deepEqual(again, first);
+    assert.notEqual(again, first);
+    assert.ok(!Object.isFrozen(first));
   });
 
   it("a request's change renders each audience's card once: every approver gets an equal copy of their own, the card answered in the turn none", async function () {
