@@ -44,6 +44,8 @@ const USERS = 50;
 const TURNS_PER_USER = 20;
 const EXECUTES_PER_USER = 10;
 const PACED_SECONDS = 20;
+/** Saturated rounds of Mailroom and of the echo bot, taken in turn. */
+const CAPACITY_ROUNDS = 3;
 const PIPELINE_REQUESTS = 100;
 const PIPELINE_WORKERS = 10;
 /** Where the names of the warm-up's requests start (the measured ones are 1…PIPELINE_REQUESTS). */
@@ -295,29 +297,39 @@ async function turnLatency(b: Bench): Promise<void> {
     );
     return { rate: (samples.message.length + samples.help.length + samples.form.length) / ((performance.now() - t1) / 1000), samples };
   };
-  const mailroom = await saturate(b.app.url);
-  table(`1b. Capacity: the same ${USERS} conversations with no pause between turns (ms; ${fmt(mailroom.rate, 0)} turns/s; latency here is queueing: ${USERS} / throughput)`, head, [
+  // Each bot has one saturated round to warm up (Mailroom's first is up to a fifth slower than its next), then they are
+  // measured in turn, CAPACITY_ROUNDS times each, so that a slow spell of the machine falls on both; each rate is all
+  // its turns over all its time.
+  const echo = await startProcess(b.runtime, 'echo-bot', {});
+  const mailroomRounds: { rate: number; samples: Record<Kind, number[]> }[] = [];
+  const echoRates: number[] = [];
+  try {
+    await saturate(b.app.url); // warm-up
+    await saturate(echo.url); // warm-up
+    for (let r = 0; r < CAPACITY_ROUNDS; r++) {
+      mailroomRounds.push(await saturate(b.app.url));
+      echoRates.push((await saturate(echo.url)).rate);
+    }
+  } finally {
+    await stopProcess(echo.child);
+  }
+  const overall = (rates: number[]): number => rates.length / rates.reduce((a, r) => a + 1 / r, 0); // equal turns per round
+  const mailroom = {
+    rate: overall(mailroomRounds.map((m) => m.rate)),
+    samples: { message: mailroomRounds.flatMap((m) => m.samples.message), help: mailroomRounds.flatMap((m) => m.samples.help), form: mailroomRounds.flatMap((m) => m.samples.form) },
+  };
+  const echoRate = overall(echoRates);
+  table(`1b. Capacity: the same ${USERS} conversations with no pause between turns, ${CAPACITY_ROUNDS} rounds (ms; ${fmt(mailroom.rate, 0)} turns/s; rounds ${mailroomRounds.map((m) => fmt(m.rate, 0)).join(', ')}; latency here is queueing: ${USERS} / throughput)`, head, [
     row('message help/whoami', mailroom.samples.message, '-'),
     row('Action.Execute help', mailroom.samples.help, '-'),
     row('Action.Execute request.form', mailroom.samples.form, '-'),
   ]);
-  if (non200) console.log(`   non-200 answers: ${non200}`);
+  if (non200) console.log(`   non-200 answers (Mailroom and the echo bot): ${non200}`);
 
-  // The same saturated load on a bare botbuilder echo bot (restify, CloudAdapter, the same authentication set-up).
-  const echo = await startProcess(b.runtime, 'echo-bot', {});
-  let echoRate: number;
-  try {
-    await saturate(echo.url); // warm-up
-    non200 = 0;
-    echoRate = (await saturate(echo.url)).rate;
-  } finally {
-    await stopProcess(echo.child);
-  }
   table('1c. Capacity next to a bare botbuilder echo bot on restify (same load, same machine, same run)', ['bot', 'turns/s', 'Mailroom / echo', 'target'], [
-    ['echo bot (bench/echo-bot.ts)', fmt(echoRate, 0), '', ''],
+    [`echo bot (bench/echo-bot.ts; rounds ${echoRates.map((r) => fmt(r, 0)).join(', ')})`, fmt(echoRate, 0), '', ''],
     ['Mailroom', fmt(mailroom.rate, 0), `${fmt((mailroom.rate / echoRate) * 100)} %`, '>= 70 %'],
   ]);
-  if (non200) console.log(`   non-200 answers from the echo bot: ${non200}`);
   summary.push(['1b. turn capacity, Mailroom / echo bot', `${fmt(mailroom.rate, 0)} / ${fmt(echoRate, 0)} turns/s = ${fmt((mailroom.rate / echoRate) * 100)} %`, '>= 70 %', mailroom.rate / echoRate >= 0.7 ? 'met' : 'missed']);
 }
 
