@@ -62,24 +62,26 @@ export function createCardRepository(db: Kysely<Database>, now: () => Date): Car
   // read for every change of a request: compiled once (see compiledOnce)
   const selectAll = compiledOnce(db, (arg) => db.selectFrom('request_cards').selectAll().where('request_id', '=', arg<number>(0)).orderBy('id'));
   const selectAudience = compiledOnce(db, (arg) => db.selectFrom('request_cards').selectAll().where('request_id', '=', arg<number>(0)).where('audience', '=', arg<CardAudience>(1)).orderBy('id'));
+  // written for every card Mailroom posts about a request: compiled once
+  const insert = compiledOnce(db, (arg) =>
+    db
+      .insertInto('request_cards')
+      .values({
+        request_id: arg<number>(0),
+        audience: arg<CardAudience>(1),
+        aad_object_id: arg<string>(2),
+        conversation_id: arg<string>(3),
+        activity_id: arg<string>(4),
+        created_at: arg<string>(5),
+      })
+      .onConflict((oc) => oc.columns(['request_id', 'conversation_id', 'activity_id']).doNothing())
+      .returningAll(),
+  );
   return {
     async add(card) {
       validate(card);
-      let row: Row | undefined = await writeForRequest(card.requestId, 'the card', () =>
-        db
-          .insertInto('request_cards')
-          .values({
-            request_id: card.requestId,
-            audience: card.audience,
-            aad_object_id: card.aadObjectId,
-            conversation_id: card.conversationId,
-            activity_id: card.activityId,
-            created_at: encodeTimestamp(now()),
-          })
-          .onConflict((oc) => oc.columns(['request_id', 'conversation_id', 'activity_id']).doNothing())
-          .returningAll()
-          .executeTakeFirst(),
-      );
+      const at = encodeTimestamp(now());
+      let [row]: (Row | undefined)[] = (await writeForRequest(card.requestId, 'the card', () => insert(card.requestId, card.audience, card.aadObjectId, card.conversationId, card.activityId, at))).rows;
       row ??= await db
         .selectFrom('request_cards')
         .selectAll()

@@ -157,6 +157,23 @@ export function compiledOnce<R>(db: Kysely<Database>, build: (arg: <T>(i: number
   };
 }
 
+/**
+ * Compiled queries kept by shape, for a query whose SQL depends on its call (which columns change, how many values,
+ * a lease length in `sql.lit`): the returned function gives the query kept for `shape`, or compiles it with `make`.
+ * At most `max` shapes are kept; a call of another shape compiles its own, as it would without the cache.
+ */
+export function keptByShape<F>(max: number): (shape: string, make: () => F) => F {
+  const kept = new Map<string, F>();
+  return (shape, make) => {
+    let f = kept.get(shape);
+    if (f === undefined) {
+      f = make();
+      if (kept.size < max) kept.set(shape, f);
+    }
+    return f;
+  };
+}
+
 /** The statement cache of each SQLite store's Kysely instance (see {@link compiledOnce}). */
 const sqliteStatementsOf = new WeakMap<Kysely<Database>, SqliteStatements>();
 

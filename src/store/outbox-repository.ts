@@ -15,7 +15,7 @@
  * are handed out by id).
  */
 import type { Kysely } from 'kysely';
-import { dbNow, dbNowPlus, type Engine, type TimeInput } from './dialect';
+import { compiledOnce, dbNow, dbNowPlus, keptByShape, type Engine, type TimeInput } from './dialect';
 import type { Database } from './schema';
 import { checkCount, checkTime, invalid, MAX_ID } from './validation';
 
@@ -47,11 +47,43 @@ export interface OutboxRepository {
 
 const MAX_LIMIT = 1_000;
 const MAX_LEASE_MS = 60 * 60 * 1000;
+/** How many lease lengths' claims are kept compiled. */
+const MAX_CLAIM_SHAPES = 8;
 /** Longest message a notice may carry. */
 export const MAX_NOTICE_MESSAGE = 8_000;
 
 export function createOutboxRepository(conn: { readonly db: Kysely<Database>; readonly engine: Engine }): OutboxRepository {
   const { db, engine } = conn;
+  /**
+   * The claim, compiled once for each lease length (a literal in its SQL) and with or without `settledBefore`: the
+   * sender claims every few hundred milliseconds with the same lease.
+   */
+  const claimQuery = (leaseMs: number, withSettled: boolean) =>
+    compiledOnce(db, (arg) => {
+      const dbTime = dbNow(engine);
+      return db
+        .updateTable('outbox')
+        .set((eb) => ({ claimed_by: arg<string>(0), claimed_until: dbNowPlus(engine, leaseMs), attempts: eb(eb.ref('attempts'), '+', 1) }))
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('outbox')
+            .select('id')
+            .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', dbTime)]))
+            .$if(withSettled, (q) =>
+              q.where('request_id', 'in', (eb) =>
+                eb
+                  .selectFrom('outbox')
+                  .select('request_id')
+                  .where((w) => w.or([w('message', 'is not', null), w('created_at', '<=', arg<string>(2))])),
+              ),
+            )
+            .orderBy('id')
+            .limit(arg<number>(1)),
+        )
+        .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', dbTime)]))
+        .returningAll();
+    });
+  const claims = keptByShape<ReturnType<typeof claimQuery>>(MAX_CLAIM_SHAPES);
   return {
     async add(requestId, message, now) {
       const what = 'The notification was not recorded (nothing was stored)';
@@ -67,32 +99,11 @@ export function createOutboxRepository(conn: { readonly db: Kysely<Database>; re
     async claim(owner, leaseMs, limit, options = {}) {
       const what = 'Nothing was claimed from the outbox';
       if (typeof owner !== 'string' || owner === '') invalid(what, ['owner must be a non-empty string']);
-      const until = dbNowPlus(engine, checkCount(leaseMs, 'leaseMs', MAX_LEASE_MS, what));
+      const ms = checkCount(leaseMs, 'leaseMs', MAX_LEASE_MS, what);
       const n = checkCount(limit, 'limit', MAX_LIMIT, what);
       const settled = options.settledBefore === undefined ? undefined : checkTime(options.settledBefore, 'settledBefore', what);
-      const dbTime = dbNow(engine);
-      const rows = await db
-        .updateTable('outbox')
-        .set((eb) => ({ claimed_by: owner, claimed_until: until, attempts: eb(eb.ref('attempts'), '+', 1) }))
-        .where('id', 'in', (eb) =>
-          eb
-            .selectFrom('outbox')
-            .select('id')
-            .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', dbTime)]))
-            .$if(settled !== undefined, (q) =>
-              q.where('request_id', 'in', (eb) =>
-                eb
-                  .selectFrom('outbox')
-                  .select('request_id')
-                  .where((w) => w.or([w('message', 'is not', null), w('created_at', '<=', settled ?? '')])),
-              ),
-            )
-            .orderBy('id')
-            .limit(n),
-        )
-        .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<=', dbTime)]))
-        .returningAll()
-        .execute();
+      const query = claims(`${ms}${settled === undefined ? '' : ',settled'}`, () => claimQuery(ms, settled !== undefined));
+      const { rows } = await (settled === undefined ? query(owner, n) : query(owner, n, settled));
       return rows
         .map((r) => ({ id: Number(r.id), requestId: Number(r.request_id), message: r.message, createdAt: r.created_at, attempts: Number(r.attempts) }))
         .sort((a, b) => a.id - b.id);

@@ -18,7 +18,7 @@
  * dropped whenever a slot is taken.
  */
 import type { Kysely } from 'kysely';
-import { decodeJson, encodeJson, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
+import { compiledSqlOnce, decodeJson, encodeJson, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import type { Database } from './schema';
 import { checkCount, checkTime, invalid } from './validation';
 
@@ -92,13 +92,14 @@ export function createRateLimitRepository(conn: Pick<EngineConnection, 'engine' 
   const immediate = sqliteImmediateOf(conn, 'rate limits cannot be kept safely');
 
   const select = (key: string) => db.selectFrom('rate_limits').select(['slots_json', 'blocked_until']).where('key', '=', key);
-  const upsertSlots = (key: string, slots: string[], now: string) => {
-    const slotsJson = encodeJson(slots);
-    return db
+  // SQLite: a take for every call to Graph and Exchange, so its two statements are compiled once (see compiledSqlOnce)
+  const readOnce = compiledSqlOnce((arg) => select(arg<string>(0)));
+  const upsertOnce = compiledSqlOnce((arg) =>
+    db
       .insertInto('rate_limits')
-      .values({ key, slots_json: slotsJson, blocked_until: null, updated_at: now })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ slots_json: slotsJson, updated_at: now }));
-  };
+      .values({ key: arg<string>(0), slots_json: arg<string>(1), blocked_until: null, updated_at: arg<string>(2) })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ slots_json: arg<string>(1), updated_at: arg<string>(2) })),
+  );
 
   return {
     async take(key, limit, windowMs, now) {
@@ -109,12 +110,12 @@ export function createRateLimitRepository(conn: Pick<EngineConnection, 'engine' 
       const at = checkTime(now, 'now', what);
 
       if (immediate !== undefined) {
-        const read = select(k).compile();
+        const read = readOnce(k);
         return immediate((statement) => {
           const row = statement(read.sql).get(...read.parameters) as Row | undefined;
           const slots = decide(row, n, ms, at);
           if (slots === undefined) return false;
-          const write = upsertSlots(k, slots, at).compile();
+          const write = upsertOnce(k, encodeJson(slots), at);
           statement(write.sql).run(...write.parameters);
           return true;
         });

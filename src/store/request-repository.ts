@@ -1,5 +1,5 @@
 import { CompiledQuery, sql, type Kysely, type Selectable } from 'kysely';
-import { compiledOnce, compiledSqlOnce, decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
+import { compiledOnce, compiledSqlOnce, decodeJson, keptByShape, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import { toDecisionRecord, validateDecision, type DecisionInput, type DecisionRecord } from './decision-repository';
 import { StoreError, writeForBatch, writeForRequest } from './errors';
 import { MAX_NOTICE_MESSAGE } from './outbox-repository';
@@ -410,15 +410,10 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
    * {@link versionedUpdate} as SQL, compiled once for each set of changed columns (a move, a decision, a result: a
    * handful of shapes) instead of built and compiled on every transition.
    */
-  const updateShapes = new Map<string, ReturnType<typeof compiledSqlOnce>>();
+  const updateShapes = keptByShape<ReturnType<typeof compiledSqlOnce>>(MAX_UPDATE_SHAPES);
   const versionedUpdateSql = (id: number, expectedVersion: number, changes: RowChanges, at: string) => {
     const columns = Object.keys(changes) as (keyof RowChanges)[];
-    const shape = columns.join(',');
-    let compiled = updateShapes.get(shape);
-    if (compiled === undefined) {
-      compiled = compiledSqlOnce((arg) => versionedUpdate(db, arg(0), arg(1), Object.fromEntries(columns.map((c, i) => [c, arg(i + 3)])), arg(2)));
-      if (updateShapes.size < MAX_UPDATE_SHAPES) updateShapes.set(shape, compiled);
-    }
+    const compiled = updateShapes(columns.join(','), () => compiledSqlOnce((arg) => versionedUpdate(db, arg(0), arg(1), Object.fromEntries(columns.map((c, i) => [c, arg(i + 3)])), arg(2))));
     return compiled(id, expectedVersion, at, ...columns.map((c) => changes[c]));
   };
   /** The outbox entry that tells of a transition (see `transition`'s notice). */
@@ -426,7 +421,7 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
     db.insertInto('outbox').values({ request_id: arg<number>(0), message: arg<string | null>(1), created_at: arg<string>(2), attempts: 0, claimed_by: null, claimed_until: null }),
   );
   /** {@link RequestRepository.holdersOfNames}'s query, compiled once for each number of names asked for. */
-  const holdersQueries = new Map<number, ReturnType<typeof holdersQuery>>();
+  const holdersQueries = keptByShape<ReturnType<typeof holdersQuery>>(MAX_KEPT_NAME_QUERIES);
   const holdersQuery = (n: number) =>
     compiledOnce(db, (arg) =>
       db
@@ -582,12 +577,7 @@ export function createRequestRepository(conn: Pick<EngineConnection, 'engine' | 
       }
       if (!keys.length) return [];
       const unique: string[] = [...new Set<string>(keys)];
-      let query = holdersQueries.get(unique.length);
-      if (query === undefined) {
-        query = holdersQuery(unique.length);
-        if (unique.length <= MAX_KEPT_NAME_QUERIES) holdersQueries.set(unique.length, query);
-      }
-      const { rows } = await query(...unique);
+      const { rows } = await holdersQueries(String(unique.length), () => holdersQuery(unique.length))(...unique);
       return rows.map((r) => ({ key: r.name, reference: r.reference, kind: r.kind, status: r.status, requesterName: r.requester_name }));
     },
 

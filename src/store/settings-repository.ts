@@ -4,7 +4,7 @@
  * last write wins. Values are stored as JSON text and come back as they were given (objects, arrays, strings, …).
  */
 import type { Kysely } from 'kysely';
-import { decodeJson } from './dialect';
+import { compiledOnce, decodeJson } from './dialect';
 import { StoreError } from './errors';
 import type { Database } from './schema';
 import { checkTime, invalid, jsonText } from './validation';
@@ -44,10 +44,12 @@ function checkKey(v: unknown, what: string): string {
 }
 
 export function createSettingsRepository(db: Kysely<Database>): SettingsRepository {
+  // read whenever approvers are told of a request (the approval channel): compiled once (see compiledOnce)
+  const selectByKey = compiledOnce(db, (arg) => db.selectFrom('settings').select(['value_json', 'updated_at', 'updated_by']).where('key', '=', arg<string>(0)));
   return {
     async get<T = unknown>(key: string): Promise<SettingRecord<T> | undefined> {
       const k = checkKey(key, 'The setting was not read');
-      const row = await db.selectFrom('settings').select(['value_json', 'updated_at', 'updated_by']).where('key', '=', k).executeTakeFirst();
+      const [row] = (await selectByKey(k)).rows;
       if (row === undefined) return undefined;
       let value: unknown;
       try {

@@ -6,7 +6,7 @@
  * store's statement cache, not through Kysely's driver: these tests hold the two paths to the same answers.
  */
 import assert from 'node:assert/strict';
-import { compiledOnce } from '../../src/store/dialect';
+import { compiledOnce, keptByShape } from '../../src/store/dialect';
 import type { RequestInput } from '../../src/store';
 import { ENGINES, engineFixture } from './helpers';
 
@@ -71,3 +71,22 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+describe('keptByShape', function () {
+  it('compiles a shape once and keeps it; beyond the cap, a new shape is compiled at each call and the kept ones stay', function () {
+    const made: string[] = [];
+    const kept = keptByShape<{ shape: string }>(2);
+    const get = (shape: string) =>
+      kept(shape, () => {
+        made.push(shape);
+        return { shape };
+      });
+    const a = get('a');
+    assert.equal(get('a'), a, 'the kept query for the same shape');
+    assert.equal(get('b').shape, 'b');
+    assert.equal(get('c').shape, 'c');
+    assert.equal(get('c').shape, 'c');
+    assert.equal(get('a'), a);
+    assert.deepEqual(made, ['a', 'b', 'c', 'c'], 'a and b once, c (past the cap of two) at each call');
+  });
+});

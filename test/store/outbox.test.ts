@@ -101,6 +101,22 @@ for (const engine of ENGINES) {
       assert.equal(await store.outbox.remove([again[0]!.id], 'b'), 1);
     });
 
+    it('claims with another lease length (compiled apart) each hold for their own lease', async function () {
+      const { store, id } = await withRequest();
+      await store.outbox.add(id, 'first', at(0));
+      const [short] = await store.outbox.claim('a', 10_000, 1);
+      await store.outbox.add(id, 'second', at(1));
+      const [long] = await store.outbox.claim('a', 600_000, 1);
+      await store.outbox.add(id, 'third', at(2));
+      const [shortAgain] = await store.outbox.claim('a', 10_000, 1);
+      const left = async (e: { id: number } | undefined) => Date.parse((await claimOf(store, e?.id ?? 0)).until ?? '') - Date.now();
+      assert.deepEqual([short?.message, long?.message, shortAgain?.message], ['first', 'second', 'third']);
+      for (const [e, lease] of [[short, 10_000], [long, 600_000], [shortAgain, 10_000]] as const) {
+        const ms = await left(e);
+        assert.ok(ms > lease - 5_000 && ms <= lease, `${e?.message ?? ''}: held ${ms} ms from now, for a lease of ${lease}`);
+      }
+    });
+
     it('two senders whose clocks disagree by minutes never both hold one entry: the claim is timed by the database', async function () {
       const opts = await fx.freshOptions();
       const behind = await fx.open({ ...opts, clock: () => new Date(Date.now() - 10 * MINUTE) });
