@@ -1,5 +1,5 @@
 import { CompiledQuery, sql, type Kysely, type Selectable } from 'kysely';
-import { compiledOnce, compiledSqlOnce, decodeJson, keptByShape, decodeNullableJson, encodeTimeInput, encodeTimestamp, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
+import { compiledOnce, compiledSqlOnce, decodeJson, decodeNullableJson, encodeTimeInput, encodeTimestamp, keptByShape, sqliteImmediateOf, type EngineConnection, type TimeInput } from './dialect';
 import { toDecisionRecord, validateDecision, type DecisionInput, type DecisionRecord } from './decision-repository';
 import { StoreError, writeForBatch, writeForRequest } from './errors';
 import { MAX_NOTICE_MESSAGE } from './outbox-repository';
