@@ -297,7 +297,7 @@ async function turnLatency(b: Bench): Promise<void> {
     );
     return { rate: (samples.message.length + samples.help.length + samples.form.length) / ((performance.now() - t1) / 1000), samples };
   };
-  // Each bot has one saturated round to warm up (Mailroom's first is up to a fifth slower than its next), then they are
+  // Each bot has one saturated round to warm up (Mailroom's first is a fifth to a third slower than its next), then they are
   // measured in turn, CAPACITY_ROUNDS times each, so that a slow spell of the machine falls on both; each rate is all
   // its turns over all its time.
   const echo = await startProcess(b.runtime, 'echo-bot', {});

@@ -169,8 +169,7 @@ const RENDERED_KEPT = 256;
 const RENDERED_KEY_MAX = 16_384;
 /**
  * Cards of one request or batch as it stands (its version, its times, its counts): their data hardly ever comes twice,
- * so keeping them would only cost the key, a copy as text and memory. A caller that shows one to several people
- * renders it once.
+ * so keeping them would only cost the key and memory. A caller that shows one to several people renders it once.
  */
 const NOT_KEPT: ReadonlySet<CardName> = new Set<CardName>(['request-approval', 'request-status', 'request-rollback', 'batch-approval', 'batch-progress']);
 
