@@ -768,10 +768,23 @@ async function bulkBatch(b: Bench): Promise<void> {
   summary.push([`5. peak RSS, ${inFlight} rows in flight (${b.runtime})`, mb(peak), '< 200 MB', peak < 200 * 1024 * 1024 ? 'met' : 'missed']);
 }
 
-/** The node flags of `npm start` (package.json's start script), e.g. its V8 heap limits. */
-function startFlags(): string[] {
+/** `npm start` as package.json gives it: its environment (`NAME=value` before `node`) and its V8 flags. */
+function startCommand(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { scripts?: { start?: string } };
-  return (pkg.scripts?.start ?? '').split(/\s+/).filter((a) => /^--max-[\w-]+=\d+$/.test(a));
+  const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  const node = words.indexOf('node');
+  const env: Record<string, string> = {};
+  for (const w of words.slice(0, Math.max(node, 0))) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(\S+)$/.exec(w);
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return { env, flags: words.filter((a) => /^--max-[\w-]+=\d+$/.test(a)) };
+}
+
+/** How the tables name that command's settings. */
+function startFlags(): string {
+  const { env, flags } = startCommand();
+  return [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...flags].join(' ');
 }
 
 type Runtime = 'compiled' | 'tsx';
@@ -803,9 +816,10 @@ function prepareRuntime(): Runtime {
 async function startProcess(runtime: Runtime, name: 'mailroom-process' | 'echo-bot', env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const file = runtime === 'compiled' ? path.join(projectRoot(), 'dist', 'bench', `${name}.js`) : path.join(__dirname, `${name}.ts`);
   const child = fork(file, [], {
-    // the V8 heap settings `npm start` runs Mailroom with (package.json), so the memory figures are production's
-    execArgv: [...(runtime === 'tsx' ? ['--import', 'tsx'] : []), ...startFlags(), ...(process.env.BENCH_CPU_PROF && name === 'mailroom-process' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
-    env: { ...process.env, ...env },
+    // the V8 heap settings and the environment `npm start` runs Mailroom with (package.json), so the memory figures
+    // are production's
+    execArgv: [...(runtime === 'tsx' ? ['--import', 'tsx'] : []), ...startCommand().flags, ...(process.env.BENCH_CPU_PROF && name === 'mailroom-process' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
+    env: { ...process.env, ...startCommand().env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -853,7 +867,7 @@ async function main(): Promise<void> {
       if (res.status !== 200) throw new Error(`install of ${p.name} answered ${res.status}`);
     });
     console.log(
-      `sandbox and Mailroom up in ${fmt((performance.now() - t0) / 1000)} s (store: ${store.engine}; runner ${JSON.stringify(RUNNER)}, wait interval ${WAIT_INTERVAL_MS} ms; sync cycle every ${SYNC_CYCLE_MS} ms; Mailroom runs ${runtime === 'compiled' ? 'compiled (npm run build)' : 'under tsx'} with ${startFlags().join(' ') || 'no node flags'}; ${os.cpus().length} cores)`,
+      `sandbox and Mailroom up in ${fmt((performance.now() - t0) / 1000)} s (store: ${store.engine}; runner ${JSON.stringify(RUNNER)}, wait interval ${WAIT_INTERVAL_MS} ms; sync cycle every ${SYNC_CYCLE_MS} ms; Mailroom runs ${runtime === 'compiled' ? 'compiled (npm run build)' : 'under tsx'} with ${startFlags() || 'no node flags'}; ${os.cpus().length} cores)`,
     );
 
     const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());

@@ -81,6 +81,9 @@ var platformSettings = {
   SCM_DO_BUILD_DURING_DEPLOYMENT: 'false'
   ENABLE_ORYX_BUILD: 'false'
   WEBSITE_RUN_FROM_PACKAGE: '1'
+  // as `npm start` (package.json): two glibc malloc arenas instead of up to sixteen on two cores; about 8-10 MB less
+  // RSS under load, no CPU cost measured (README, Performance)
+  MALLOC_ARENA_MAX: '2'
 }
 
 var settings = union(extraSettings, mailroomSettings, cloudSettings, platformSettings)

@@ -73,11 +73,28 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = processEnvironment()): 
   return path.join(base, 'mailroom-bundle');
 }
 
-/** The production start command: `npm start`'s V8 flags, but main.js (no build step, no sandbox). */
+/**
+ * The production start command: `npm start`'s V8 flags, but main.js (no build step, no sandbox). `npm start`'s
+ * environment (see {@link startEnvironment}) is not part of it: App Service sets it as app settings.
+ */
 export function productionStartCommand(projectStart: string | undefined): string {
-  const m = /^node\s+((?:--[\w-]+(?:=\S+)?\s+)*)dist\/src\/cli\/start\.js$/.exec(projectStart?.trim() ?? '');
+  const m = /^(?:[A-Z_][A-Z0-9_]*=\S+\s+)*node\s+((?:--[\w-]+(?:=\S+)?\s+)*)dist\/src\/cli\/start\.js$/.exec(projectStart?.trim() ?? '');
   const flags = m?.[1]?.trim() || '--max-semi-space-size=4 --max-old-space-size=384';
   return `node ${flags} ${PRODUCTION_ENTRY}`;
+}
+
+/**
+ * The environment `npm start` sets before `node` (`NAME=value …`), such as glibc's MALLOC_ARENA_MAX; infra/ gives
+ * App Service the same as app settings.
+ */
+export function startEnvironment(projectStart: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of (projectStart ?? '').trim().split(/\s+/)) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(\S+)$/.exec(word);
+    if (!m) break;
+    env[m[1]!] = m[2]!;
+  }
+  return env;
 }
 
 export async function buildBundle(opts: BundleOptions): Promise<BundleResult> {
