@@ -29,6 +29,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { startEnvironment } from '../src/cli/bundle';
 import { loadConfig } from '../src/config/config';
 import { DirectoryClient } from '../src/directory';
 import { projectRoot } from '../src/paths';
@@ -771,14 +772,8 @@ async function bulkBatch(b: Bench): Promise<void> {
 /** `npm start` as package.json gives it: its environment (`NAME=value` before `node`) and its V8 flags. */
 function startCommand(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { scripts?: { start?: string } };
-  const words = (pkg.scripts?.start ?? '').split(/\s+/);
-  const node = words.indexOf('node');
-  const env: Record<string, string> = {};
-  for (const w of words.slice(0, Math.max(node, 0))) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(\S+)$/.exec(w);
-    if (m) env[m[1]!] = m[2]!;
-  }
-  return { env, flags: words.filter((a) => /^--max-[\w-]+=\d+$/.test(a)) };
+  const start = pkg.scripts?.start ?? '';
+  return { env: startEnvironment(start), flags: start.split(/\s+/).filter((a) => /^--max-[\w-]+=\d+$/.test(a)) };
 }
 
 /** How the tables name that command's settings. */
