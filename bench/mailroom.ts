@@ -810,11 +810,12 @@ function prepareRuntime(): Runtime {
 /** Starts bench/<name>.ts (Mailroom, or the echo bot) in its own process; resolves once it listens. */
 async function startProcess(runtime: Runtime, name: 'mailroom-process' | 'echo-bot', env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const file = runtime === 'compiled' ? path.join(projectRoot(), 'dist', 'bench', `${name}.js`) : path.join(__dirname, `${name}.ts`);
+  // the V8 heap settings and the environment `npm start` runs Mailroom with (package.json), so the memory figures are
+  // production's
+  const start = startCommand();
   const child = fork(file, [], {
-    // the V8 heap settings and the environment `npm start` runs Mailroom with (package.json), so the memory figures
-    // are production's
-    execArgv: [...(runtime === 'tsx' ? ['--import', 'tsx'] : []), ...startCommand().flags, ...(process.env.BENCH_CPU_PROF && name === 'mailroom-process' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
-    env: { ...process.env, ...startCommand().env, ...env },
+    execArgv: [...(runtime === 'tsx' ? ['--import', 'tsx'] : []), ...start.flags, ...(process.env.BENCH_CPU_PROF && name === 'mailroom-process' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
+    env: { ...process.env, ...start.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import AdmZip from 'adm-zip';
-import { buildBundle, BundleResult, defaultCacheDir, DEFAULT_TARGET_NODE, PRODUCTION_ENTRY } from '../../src/cli/bundle';
+import { buildBundle, BundleResult, defaultCacheDir, DEFAULT_TARGET_NODE, PRODUCTION_ENTRY, startEnvironment } from '../../src/cli/bundle';
 import { projectRoot } from '../../src/paths';
 import { SANDBOX_PEOPLE } from '../../src/sandbox/people';
 import { sandboxOverrides } from '../../src/sandbox/overrides';
@@ -130,6 +130,7 @@ describe('deployable bundle (npm run bundle) for App Service Linux, Node 24', fu
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: dataDir,
       // what infra/modules/web.bicep sets, with loopback and a free port instead of 0.0.0.0:8080
+      ...startEnvironment((JSON.parse(readFileSync(path.join(rootDir, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start),
       MAILROOM_ENV: 'bundle-test',
       HOST: '127.0.0.1',
       PORT: '0',
