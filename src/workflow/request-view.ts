@@ -12,13 +12,16 @@ export interface RequestView {
   /** `pending` while waiting for a decision, else the store status. */
   readonly approvalStatus: 'pending' | 'approved' | 'rejected' | 'cancelled' | 'expired' | 'other';
   readonly statusText: string;
+  /** The colour of the status line: Good (approved, done), Accent (waiting for a decision, under way), else Attention. */
+  readonly statusColor: 'Good' | 'Accent' | 'Attention';
   readonly stageText: string;
   readonly requesterName: string;
   readonly requesterAadObjectId: string;
   readonly createdAt: string;
   readonly version: number;
   readonly facts: { title: string; value: string }[];
-  readonly steps: { n: number; summary: string; system: string; state: string; icon: string; detail: string }[];
+  /** A step's line is bold (`weight`) while it runs or waits. */
+  readonly steps: { n: number; summary: string; system: string; state: string; icon: string; weight: StepWeight; detail: string }[];
   /** The run has started: the cards show each step's state. */
   readonly running: boolean;
   /** A failed run can be retried after the cause is fixed. */
@@ -30,7 +33,7 @@ export interface RequestView {
   /** A roll back was asked for (it runs, stopped or is done). */
   readonly rollingBack: boolean;
   /** The roll back's steps and their states (empty until one is asked for). */
-  readonly undoSteps: { n: number; summary: string; state: string; icon: string; detail: string }[];
+  readonly undoSteps: { n: number; summary: string; state: string; icon: string; weight: StepWeight; detail: string }[];
   /** What the roll back leaves as it is, one sentence each (empty until one is asked for). */
   readonly kept: { text: string }[];
   readonly rollbackNotes: { text: string }[];
@@ -62,6 +65,18 @@ export interface StepState {
   readonly error: string | null;
 }
 
+type StepWeight = 'Bolder' | 'Default';
+/**
+ * The colours and weights are the view's, not bindings of the templates: `${if(…)}` in a template is evaluated by
+ * adaptive-expressions for every card and every step, and these cards are expanded several times per request.
+ */
+const stepWeight = (state: string): StepWeight => (state === 'running' || state === 'waiting' ? 'Bolder' : 'Default');
+function statusColorOf(status: string, approvalStatus: RequestView['approvalStatus']): RequestView['statusColor'] {
+  if (approvalStatus === 'approved' || status === 'done') return 'Good';
+  if (approvalStatus === 'pending' || status === 'queued' || status === 'running' || status === 'waiting') return 'Accent';
+  return 'Attention';
+}
+
 const STATE_ICONS: Record<string, string> = { pending: '○', running: '▶', waiting: '⏳', done: '✔', failed: '✖', skipped: '–', cancelled: '–' };
 
 /** "2025-03-03 09:14 UTC" */
@@ -89,13 +104,13 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
   const steps = (p.steps ?? []).map((s, i) => {
     const st = states.get(i);
     const state = st?.status ?? (run.length ? 'pending' : '');
-    return { n: i + 1, summary: s.summary, system: s.system, state, icon: state ? `${STATE_ICONS[state] ?? ''} ` : '', detail: detailOf(st) };
+    return { n: i + 1, summary: s.summary, system: s.system, state, icon: state ? `${STATE_ICONS[state] ?? ''} ` : '', weight: stepWeight(state), detail: detailOf(st) };
   });
   const rollback = rollbackOf(record);
   const undoSteps = (rollback?.steps ?? []).map((s, i) => {
     const st = states.get(rollback!.firstIndex + i);
     const state = st?.status ?? 'pending';
-    return { n: i + 1, summary: s.summary, state, icon: `${STATE_ICONS[state] ?? ''} `, detail: detailOf(st) };
+    return { n: i + 1, summary: s.summary, state, icon: `${STATE_ICONS[state] ?? ''} `, weight: stepWeight(state), detail: detailOf(st) };
   });
   const cancelled = cancelOf(record);
   const planned = steps.length;
@@ -159,6 +174,7 @@ export function buildView(record: RequestRecord, decisions: readonly DecisionRec
     status: record.status,
     approvalStatus,
     statusText,
+    statusColor: statusColorOf(record.status, approvalStatus),
     stageText: stageCount > 1 ? `Approval in ${stageCount} stages.` : '',
     requesterName: record.requesterName,
     requesterAadObjectId: record.requesterAadObjectId,
