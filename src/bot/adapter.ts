@@ -1,10 +1,11 @@
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext, type Activity } from 'botbuilder';
+import { ActivityTypes, CloudAdapter, ConfigurationBotFrameworkAuthentication, TurnContext, type Activity, type ResourceResponse } from 'botbuilder';
 import type restify from 'restify';
 import type { BotConfig } from '../config/config';
 import type { Logger } from '../log';
 import type { MessageHandler } from '../server/http';
 import { randomUUID } from 'node:crypto';
 import { checkActivityShape, checkBearer, checkLocalRequest } from './activity-guard';
+import { ConnectorRest, type ConnectorCredentials } from './connector-rest';
 
 type ConnectorFactory = ReturnType<ConfigurationBotFrameworkAuthentication['createConnectorFactory']>;
 type ClaimsIdentity = Parameters<ConfigurationBotFrameworkAuthentication['createConnectorFactory']>[0];
@@ -26,6 +27,8 @@ const MAX_CONNECTOR_CLIENTS = 64;
 export class ReusingBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthentication {
   private readonly clients = new Map<string, Promise<ConnectorClient>>();
   private readonly userTokenClients = new Map<string, Promise<UserTokenClient>>();
+  /** The service URL each kept connector client was made for: where its credentials' token may be sent. */
+  private readonly serviceUrls = new WeakMap<ConnectorClient, string>();
 
   override async authenticateRequest(...args: Parameters<ConfigurationBotFrameworkAuthentication['authenticateRequest']>): ReturnType<ConfigurationBotFrameworkAuthentication['authenticateRequest']> {
     const result = await super.authenticateRequest(...args);
@@ -47,6 +50,11 @@ export class ReusingBotFrameworkAuthentication extends ConfigurationBotFramework
     return kept(this.userTokenClients, key, () => super.createUserTokenClient(claimsIdentity));
   }
 
+  /** The service URL a connector client this authentication made is for (undefined: not one of its clients). */
+  serviceUrlOf(client: ConnectorClient): string | undefined {
+    return this.serviceUrls.get(client);
+  }
+
   /** How many connector clients are kept now. */
   get connectorClients(): number {
     return this.clients.size;
@@ -61,7 +69,12 @@ export class ReusingBotFrameworkAuthentication extends ConfigurationBotFramework
     // The app id the inner factory was made for.
     const appId = appIdOf(claims);
     return {
-      create: (serviceUrl: string, audience?: string): Promise<ConnectorClient> => kept(this.clients, JSON.stringify([appId, serviceUrl, audience ?? null]), () => inner.create(serviceUrl, audience)),
+      create: (serviceUrl: string, audience?: string): Promise<ConnectorClient> =>
+        kept(this.clients, JSON.stringify([appId, serviceUrl, audience ?? null]), async () => {
+          const client = await inner.create(serviceUrl, audience);
+          this.serviceUrls.set(client, serviceUrl);
+          return client;
+        }),
     };
   }
 }
@@ -82,11 +95,70 @@ function kept<T>(clients: Map<string, Promise<T>>, key: string, make: () => Prom
   return made;
 }
 
-/** CloudAdapter, with its processActivity (authenticate the activity, run the turn) open to the message handler. */
+/**
+ * CloudAdapter, with its processActivity (authenticate the activity, run the turn) open to the message handler, and
+ * its messages and updates to the Bot Connector sent by {@link ConnectorRest} (see there why): the turn's connector
+ * client (botbuilder's, made for the turn's service URL and audience) still signs each call and names where it goes.
+ */
 export class MailroomAdapter extends CloudAdapter {
+  private readonly rest: ConnectorRest;
+
+  constructor(
+    private readonly auth: ReusingBotFrameworkAuthentication,
+    rest: ConnectorRest = new ConnectorRest(),
+  ) {
+    super(auth);
+    this.rest = rest;
+  }
+
   runActivity(authorization: string, activity: Activity, logic: (ctx: TurnContext) => Promise<void>): ReturnType<CloudAdapter['processActivity']> {
     return this.processActivity(authorization, activity, logic);
   }
+
+  /** As CloudAdapter sends them (a reply when the activity has replyToId); delays, invoke responses and traces are its own. */
+  override async sendActivities(context: TurnContext, activities: Partial<Activity>[]): Promise<ResourceResponse[]> {
+    if (!activities.length) return super.sendActivities(context, activities);
+    const responses: ResourceResponse[] = [];
+    for (const activity of activities) {
+      if (activity.type === 'delay' || activity.type === ActivityTypes.InvokeResponse || activity.type === ActivityTypes.Trace) {
+        responses.push(...(await super.sendActivities(context, [activity])));
+        continue;
+      }
+      delete activity.id;
+      const { serviceUrl, credentials } = this.connectorOf(context);
+      const answer = await this.rest.send(serviceUrl, conversationIdOf(activity), activity, credentials, activity.replyToId || undefined);
+      responses.push({ id: answer?.id ?? '' });
+    }
+    return responses;
+  }
+
+  override async updateActivity(context: TurnContext, activity: Partial<Activity>): Promise<ResourceResponse | void> {
+    if (!activity.id) throw new TypeError('The activity to update has no id; nothing was sent.');
+    const { serviceUrl, credentials } = this.connectorOf(context);
+    const answer = await this.rest.update(serviceUrl, conversationIdOf(activity), activity.id, activity, credentials);
+    return answer?.id ? { id: answer.id } : undefined;
+  }
+
+  /** Closes the kept-alive connections to the Bot Connector. */
+  close(): void {
+    this.rest.destroy();
+  }
+
+  /** The turn's connector client: where it sends (the service URL it was made for) and its credentials. */
+  private connectorOf(context: TurnContext): { serviceUrl: string; credentials: ConnectorCredentials } {
+    const client = context.turnState.get<ConnectorClient | undefined>(this.ConnectorClientKey);
+    const serviceUrl = client && this.auth.serviceUrlOf(client);
+    if (!client || !serviceUrl) throw new Error('The turn has no connector client of Mailroom\'s authentication; nothing was sent.');
+    // botbuilder's ServiceClientCredentials: AppCredentials (password, certificate, managed identity) signs by setting
+    // Authorization on the request's headers; without an app id (sandbox mode) it sets nothing.
+    return { serviceUrl, credentials: client.credentials };
+  }
+}
+
+function conversationIdOf(activity: Partial<Activity>): string {
+  const id = activity.conversation?.id;
+  if (!id) throw new TypeError('The activity names no conversation; nothing was sent.');
+  return id;
 }
 
 /**
