@@ -127,6 +127,7 @@ export async function startMailroom(config: MailroomConfig, log: Logger, options
         await workflow?.stop();
         // the last progress-card updates go out (they are paced), within the shutdown time
         if (notifications) await settledWithin(notifications.progressSettled(), config.server.shutdownTimeoutMs, () => log.warn('stopped with progress-card updates still waiting'));
+        runtime.close();
         cloud?.close();
         await directory?.close();
         await store.close();

@@ -101,14 +101,10 @@ function kept<T>(clients: Map<string, Promise<T>>, key: string, make: () => Prom
  * client (botbuilder's, made for the turn's service URL and audience) still signs each call and names where it goes.
  */
 export class MailroomAdapter extends CloudAdapter {
-  private readonly rest: ConnectorRest;
+  private readonly rest = new ConnectorRest();
 
-  constructor(
-    private readonly auth: ReusingBotFrameworkAuthentication,
-    rest: ConnectorRest = new ConnectorRest(),
-  ) {
+  constructor(private readonly auth: ReusingBotFrameworkAuthentication) {
     super(auth);
-    this.rest = rest;
   }
 
   runActivity(authorization: string, activity: Activity, logic: (ctx: TurnContext) => Promise<void>): ReturnType<CloudAdapter['processActivity']> {

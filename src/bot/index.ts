@@ -21,6 +21,8 @@ export interface BotRuntime {
   readonly notifier: Notifier;
   readonly bot: MailroomBot;
   readonly cards: CardRenderer;
+  /** Closes the kept-alive connections to the Bot Connector (at stop, after the last notification). */
+  close(): void;
 }
 
 export interface BotRuntimeDeps {
@@ -55,5 +57,5 @@ export function createBotRuntime(config: MailroomConfig, deps: BotRuntimeDeps): 
   });
   const notifier = new Notifier(adapter, config.bot.appId, deps.conversations, log, config.teamsPacing ? new TeamsPacer() : undefined);
   const onMessage: MessageHandler = createMessageHandler(adapter, config.bot, log, (ctx) => bot.run(ctx));
-  return { onMessage, notifier, bot, cards };
+  return { onMessage, notifier, bot, cards, close: () => adapter.close() };
 }
