@@ -106,7 +106,7 @@ export class ConnectorRest {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConnectorCallError(`The conversation's service URL ${JSON.stringify(serviceUrl)} is not an http(s) URL; nothing was sent.`, undefined, undefined);
     const body = Buffer.from(JSON.stringify(activity), 'utf8');
     for (let attempt = 0; ; attempt++) {
-      const headers = new Headers();
+      const headers = new SignedHeaders();
       await credentials.signRequest({ headers });
       let answer: Answer;
       try {
@@ -185,7 +185,7 @@ export class ConnectorRest {
 }
 
 /** The headers a request is signed into (only Authorization, in practice). */
-class Headers {
+class SignedHeaders {
   readonly all: Record<string, string> = {};
   set(name: string, value: string): void {
     this.all[name.toLowerCase()] = value;
