@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../src/paths';
 import { Browser, launchBrowser, PlaygroundPage } from '../harness/browser';
-
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    const free = await Promise.all([port, port + 1].map((p) => new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
-    })));
-    if (free.every(Boolean)) return port;
-  }
-  throw new Error('no two free neighbouring ports found');
-}
+import { freePorts } from '../harness/ports';
 
 describe('npm start in sandbox mode: the bot and two Agents Playgrounds, driven in headless Chromium', function () {
   this.timeout(180000);
@@ -32,7 +19,7 @@ describe('npm start in sandbox mode: the bot and two Agents Playgrounds, driven 
 
   before(async function () {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-start-'));
-    const base = await freePortPair();
+    const base = await freePorts(2);
     child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/start.ts')], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', DATA_DIR: dataDir, PLAYGROUND_PORT: String(base) },

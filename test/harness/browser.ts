@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BrowserContext, chromium, Locator, Page } from 'playwright-core';
-import net from 'node:net';
 import { projectRoot } from '../../src/paths';
 import { SANDBOX_PEOPLE } from '../../src/sandbox/people';
 import { startPlayground } from '../../src/sandbox/playground/playground';
+import { freePorts } from './ports';
 
 /**
  * Headless Debian Chromium driving the Agents Playground's web UI. Everything that is not loopback is refused
@@ -85,17 +85,6 @@ export class PlaygroundPage {
 }
 
 /** A free TCP port on loopback (for a Playground instance). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export interface TwoPeople {
   readonly browser: Browser;
   readonly requester: PlaygroundPage;
@@ -109,8 +98,8 @@ export interface TwoPeople {
  */
 export async function openTwoPlaygrounds(botUrl: string, workDir: string): Promise<TwoPeople> {
   const botEndpoint = `${botUrl}/api/messages`;
-  const requesterPg = await startPlayground({ person: SANDBOX_PEOPLE.requester, port: await freePort(), botEndpoint, workDir: path.join(workDir, 'requester') });
-  const approverPg = await startPlayground({ person: SANDBOX_PEOPLE.approver, port: await freePort(), botEndpoint, workDir: path.join(workDir, 'approver') });
+  const requesterPg = await startPlayground({ person: SANDBOX_PEOPLE.requester, port: await freePorts(), botEndpoint, workDir: path.join(workDir, 'requester') });
+  const approverPg = await startPlayground({ person: SANDBOX_PEOPLE.approver, port: await freePorts(), botEndpoint, workDir: path.join(workDir, 'approver') });
   const browser = await launchBrowser();
   const approver = await PlaygroundPage.open(browser, approverPg.url);
   await approver.waitForCard('Welcome to Mailroom');

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { projectRoot } from '../../paths';
@@ -89,28 +89,48 @@ async function assertPortFree(port: number, host = '127.0.0.1'): Promise<void> {
   });
 }
 
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * The Playground announces the port it listens on ("Listening on N"). When the port it was given is taken it
+ * silently moves to another one, where the bot's replies (sent to the service URL on the given port) would never
+ * reach it; so readiness is that announcement for the given port and an answer from it.
+ */
+async function waitUntilReady(url: string, port: number, child: ChildProcess, announced: () => number | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the Agents Playground exited with code ${child.exitCode} before it was ready`);
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
+    const listening = announced();
+    if (listening !== undefined && listening !== port) {
+      throw new Error(`port ${port} was taken by another program after it was checked: the Agents Playground moved to port ${listening}, where the bot's replies would not reach it; choose another port`);
+    }
+    if (listening === port) {
+      try {
+        const res = await fetch(url);
+        if (res.ok) return;
+      } catch {
+        // not answering yet
+      }
     }
     if (Date.now() > deadline) throw new Error(`the Agents Playground did not answer at ${url} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+/** Starts a Playground on `opts.port` after checking that the port is free. */
 export async function startPlayground(opts: PlaygroundOptions): Promise<Playground> {
   await assertPortFree(opts.port);
+  return launchPlayground(opts);
+}
+
+/**
+ * Starts a Playground without checking the port first (what `startPlayground` runs after its check). When the port
+ * is taken by then, it fails with an error that names the port, and leaves no Playground running.
+ */
+export async function launchPlayground(opts: PlaygroundOptions): Promise<Playground> {
   mkdirSync(opts.workDir, { recursive: true });
   const configFile = path.join(opts.workDir, '.m365agentsplayground.yml');
   writeFileSync(configFile, playgroundConfig(opts.person, opts.botName ?? 'Mailroom', opts.botId ?? SANDBOX_BOT_ID));
   const logFile = path.join(opts.workDir, 'playground.log');
-  const out = openSync(logFile, 'w');
+  const log = createWriteStream(logFile);
   const cli = require.resolve('@microsoft/m365agentsplayground/cli.js');
   const preload = path.join(projectRoot(), 'src', 'sandbox', 'playground', 'loopback-only.cjs');
   const child = spawn(
@@ -132,13 +152,23 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
     {
       cwd: opts.workDir,
       env: childEnvironment({ TEAMSAPPTESTER_BROWSER: 'none', M365_AGENTS_PLAYGROUND_CONFIG_PATH: configFile }),
-      stdio: ['ignore', out, out],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  closeSync(out);
+  let announced: number | undefined;
+  let head = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    if (announced !== undefined || head.length > 65_536) return;
+    head += chunk.toString('utf8');
+    const m = /Listening on (\d+)/.exec(head);
+    if (m) announced = Number(m[1]);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
+  child.once('exit', () => log.end());
   const url = `http://127.0.0.1:${opts.port}`;
   try {
-    await waitForHttp(`${url}/_debug/ping`, child, 30_000);
+    await waitUntilReady(`${url}/_debug/ping`, opts.port, child, () => announced, 30_000);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${err instanceof Error ? err.message : String(err)}; see ${logFile}`);
