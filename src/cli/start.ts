@@ -21,6 +21,8 @@ interface SandboxStartSettings {
   pollMs: number | undefined;
   /** SANDBOX_LEASE_MS: how long a step is leased (default 2 minutes: what a restart after a crash waits before taking it over). */
   leaseMs: number | undefined;
+  /** PLAYGROUND_PORT: the requester's Playground; the approver's is the next port (default 56150). */
+  playgroundPort: number;
 }
 
 function sandboxStartSettings(env: Record<string, string | undefined>): SandboxStartSettings {
@@ -34,7 +36,17 @@ function sandboxStartSettings(env: Record<string, string | undefined>): SandboxS
   };
   const pg = (env.SANDBOX_PLAYGROUNDS?.trim() || 'on').toLowerCase();
   if (pg !== 'on' && pg !== 'off') problems.push(`SANDBOX_PLAYGROUNDS: ${JSON.stringify(pg)} is not on or off. Example of a good value: SANDBOX_PLAYGROUNDS=off`);
-  const settings = { stateDir: env.SANDBOX_STATE_DIR?.trim() || undefined, playgrounds: pg !== 'off', pollMs: ms('SANDBOX_POLL_MS', 50, 3_600_000), leaseMs: ms('SANDBOX_LEASE_MS', 1000, 3_600_000) };
+  const port = env.PLAYGROUND_PORT?.trim() || '56150';
+  const portValid = /^\d{1,5}$/.test(port) && Number(port) >= 1024 && Number(port) <= 65534;
+  if (!portValid) problems.push(`PLAYGROUND_PORT: ${JSON.stringify(port)} is not a port from 1024 to 65534 (the approver's Playground takes the next one). Example of a good value: PLAYGROUND_PORT=26150`);
+  const playgroundPort = portValid ? Number(port) : 56150;
+  const settings = {
+    stateDir: env.SANDBOX_STATE_DIR?.trim() || undefined,
+    playgrounds: pg !== 'off',
+    pollMs: ms('SANDBOX_POLL_MS', 50, 3_600_000),
+    leaseMs: ms('SANDBOX_LEASE_MS', 1000, 3_600_000),
+    playgroundPort,
+  };
   if (problems.length) {
     process.stderr.write(`${problems.join('\n')}\n`);
     process.exit(78);
@@ -131,7 +143,7 @@ async function run(): Promise<void> {
     return;
   }
   const workRoot = path.join(rootDir, '.sandbox', 'playground');
-  const basePort = Number(env.PLAYGROUND_PORT ?? 56150);
+  const basePort = settings.playgroundPort;
   try {
     playgrounds.push(
       await startPlayground({ person: SANDBOX_PEOPLE.requester, port: basePort, botEndpoint, workDir: path.join(workRoot, 'requester') }),

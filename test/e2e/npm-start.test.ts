@@ -89,3 +89,31 @@ describe('npm start in sandbox mode: the bot and two Agents Playgrounds, driven 
     }
   });
 });
+
+describe('npm start in sandbox mode refuses a bad start setting before it starts anything', function () {
+  this.timeout(60000);
+
+  it('PLAYGROUND_PORT that is not a port: exit 78, the setting and a good value named, no sandbox started', async function () {
+    const root = projectRoot();
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailroom-start-bad-'));
+    try {
+      for (const bad of ['abc', '80', '65535', '5615O']) {
+        const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/start.ts')], {
+          cwd: root,
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', DATA_DIR: dataDir, SANDBOX_STATE_DIR: path.join(dataDir, 'sandbox'), PLAYGROUND_PORT: bad },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+        const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+        assert.equal(code, 78, out);
+        assert.match(out, new RegExp(`PLAYGROUND_PORT: "${bad}" is not a port from 1024 to 65534 \\(the approver's Playground takes the next one\\)\\. Example of a good value: PLAYGROUND_PORT=\\d+`));
+        assert.doesNotMatch(out, /starting the sandbox/);
+        assert.equal(existsSync(path.join(dataDir, 'sandbox')), false, 'no sandbox state was written');
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
