@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { projectRoot } from '../../paths';
@@ -130,7 +130,10 @@ export async function launchPlayground(opts: PlaygroundOptions): Promise<Playgro
   const configFile = path.join(opts.workDir, '.m365agentsplayground.yml');
   writeFileSync(configFile, playgroundConfig(opts.person, opts.botName ?? 'Mailroom', opts.botId ?? SANDBOX_BOT_ID));
   const logFile = path.join(opts.workDir, 'playground.log');
-  const log = createWriteStream(logFile);
+  // opened here, so a log that cannot be written fails the start with its own error; a later write error (a full
+  // disk) costs the log only, never the Playground
+  const log = createWriteStream(logFile, { fd: openSync(logFile, 'w') });
+  log.on('error', () => undefined);
   const cli = require.resolve('@microsoft/m365agentsplayground/cli.js');
   const preload = path.join(projectRoot(), 'src', 'sandbox', 'playground', 'loopback-only.cjs');
   const child = spawn(
