@@ -168,7 +168,7 @@ export async function launchPlayground(opts: PlaygroundOptions): Promise<Playgro
     if (m) announced = Number(m[1]);
   });
   child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
-  child.once('exit', () => log.end());
+  child.once('close', () => log.end()); // after its output has been read to the end
   const url = `http://127.0.0.1:${opts.port}`;
   try {
     await waitUntilReady(`${url}/_debug/ping`, opts.port, child, () => announced, 30_000);
