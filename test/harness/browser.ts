@@ -84,7 +84,6 @@ export class PlaygroundPage {
   }
 }
 
-/** A free TCP port on loopback (for a Playground instance). */
 export interface TwoPeople {
   readonly browser: Browser;
   readonly requester: PlaygroundPage;
