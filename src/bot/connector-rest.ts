@@ -15,6 +15,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { backoffMs, retryAfterMs } from '../retry-timing';
 
 /** What botbuilder's credentials need of a request to sign it: its headers (they set Authorization, or nothing). */
 interface SignableRequest {
@@ -140,16 +141,16 @@ export class ConnectorRest {
   private retryAfter(answer: Answer, attempt: number): number | undefined {
     const s = answer.status;
     if (s === 429 || s === 503) {
-      const after = retryAfterMs(answer.headers);
+      const after = retryAfterOf(answer.headers);
       if (after !== undefined) return Math.min(after, this.maxDelayMs);
     }
     if (s === 429 || s === 408 || (s >= 500 && s !== 501 && s !== 505)) return this.backoff(attempt);
     return undefined;
   }
 
+  /** core-rest-pipeline's exponential back-off with jitter; `attempt` counts retries from 0. */
   private backoff(attempt: number): number {
-    const exp = Math.min(this.baseDelayMs * 2 ** attempt, this.maxDelayMs);
-    return Math.round(exp / 2 + Math.random() * (exp / 2));
+    return backoffMs(attempt + 1, this.baseDelayMs, this.maxDelayMs);
   }
 
   private once(method: string, url: URL, body: Buffer, auth: Record<string, string>): Promise<Answer> {
@@ -204,17 +205,12 @@ class SignedHeaders {
 }
 
 /** Retry-After as core-rest-pipeline reads it: retry-after-ms, x-ms-retry-after-ms, then Retry-After (seconds or a date). */
-function retryAfterMs(headers: http.IncomingHttpHeaders): number | undefined {
+function retryAfterOf(headers: http.IncomingHttpHeaders): number | undefined {
   for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
     const v = Number(headers[name]);
     if (headers[name] !== undefined && Number.isFinite(v) && v >= 0) return v;
   }
-  const raw = headers['retry-after'];
-  if (raw === undefined) return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+  return retryAfterMs(headers['retry-after']);
 }
 
 function parseResource(body: string): ResourceId | undefined {

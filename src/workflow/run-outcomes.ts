@@ -5,13 +5,6 @@ import { keptText, rollbackOf } from './rollback-info';
 
 const SECRET_HINT = /pass(word|wd|phrase)|secret|token|pwd$|apikey|privatekey|authorization/i;
 
-/** Capped exponential backoff with jitter; Retry-After wins when it is longer. */
-export function backoffMs(attempt: number, baseMs: number, capMs: number, retryAfterMs?: number, random: () => number = Math.random): number {
-  const exp = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  const jittered = Math.round(exp / 2 + (random() * exp) / 2);
-  return Math.max(jittered, retryAfterMs ?? 0);
-}
-
 /** A step's input or result as the audit log keeps it: secret-looking keys left out. */
 export function maskInput(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(maskInput);

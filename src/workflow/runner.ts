@@ -6,7 +6,8 @@ import type { RequestRecord, RequestStatus } from '../store';
 import { StepError, type BatchWaiter, type StepContext, type StepExecutor, type StepOutcome } from './executors/types';
 import type { RequestLifecycle } from './lifecycle';
 import { rollbackFor, rollbackOf, rollbackOffer } from './rollback-info';
-import { backoffMs, maskInput, rolledBackReport, summarise } from './run-outcomes';
+import { backoffMs } from '../retry-timing';
+import { maskInput, rolledBackReport, summarise } from './run-outcomes';
 import type { RunNoticePort, RunStep, RunStorePort } from './run-ports';
 
 export interface RunnerOptions {

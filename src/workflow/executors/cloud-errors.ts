@@ -9,6 +9,7 @@
  * Errors are read structurally: Graph SDK errors by `statusCode`, `ExoCommandError`s (src/cloud/exo.ts) by their
  * `transient`/`notFound` flags. The workflow imports no adapter code.
  */
+import { retryAfterMs } from '../../retry-timing';
 import { StepError, type StepResult } from './types';
 
 interface GraphLikeError {
@@ -46,15 +47,6 @@ function asExoError(err: unknown): ExoLikeError | null {
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Retry-After as ms: seconds, or an HTTP date. */
-function retryAfterMs(value: string | number | null | undefined, nowMs = Date.now()): number | undefined {
-  if (value === null || value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (Number.isFinite(n) && n >= 0) return Math.round(n * 1000);
-  const at = Date.parse(String(value));
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 function headerOf(headers: GraphLikeError['headers'], name: string): string | undefined {
